@@ -1,0 +1,62 @@
+import type { InvalidationReason } from './storage.js';
+
+/** Event names, for `manager.on(NAME, listener)`. */
+export const SESSION_CREATED = 'sessionCreated';
+export const SESSION_REFRESHED = 'sessionRefreshed';
+export const SESSION_INVALIDATED = 'sessionInvalidated';
+export const ALL_SESSIONS_INVALIDATED = 'allSessionsInvalidated';
+export const REFRESH_TOKEN_REUSED = 'refreshTokenReused';
+
+/** `local`: this node did it; `remote`: another node did, and the broadcaster told us. */
+export type EventOrigin = 'local' | 'remote';
+
+/** Payloads never hold a token. `at` is ms since the epoch on the origin's clock. */
+export interface SessionEvents {
+  [SESSION_CREATED]: { subject: string; sessionId: string; at: number };
+  [SESSION_REFRESHED]: { subject: string; sessionId: string; at: number };
+  [SESSION_INVALIDATED]: { subject: string; sessionId: string; reason: InvalidationReason; at: number; origin: EventOrigin };
+  [ALL_SESSIONS_INVALIDATED]: { subject: string; at: number; origin: EventOrigin };
+  [REFRESH_TOKEN_REUSED]: { subject: string; sessionId: string };
+}
+
+export type SessionEventName = keyof SessionEvents;
+export type SessionEventListener<E extends SessionEventName> = (payload: SessionEvents[E]) => void;
+
+/**
+ * A small typed emitter. Unlike node:events, a throwing listener is isolated:
+ * the others still run and the operation that emitted still succeeds; the
+ * error is reported as a process warning.
+ */
+export class SessionEventEmitter {
+  readonly #listeners = new Map<SessionEventName, Set<(payload: never) => void>>();
+
+  on<E extends SessionEventName>(event: E, listener: SessionEventListener<E>): this {
+    let set = this.#listeners.get(event);
+    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    set.add(listener as (payload: never) => void);
+    return this;
+  }
+
+  off<E extends SessionEventName>(event: E, listener: SessionEventListener<E>): this {
+    this.#listeners.get(event)?.delete(listener as (payload: never) => void);
+    return this;
+  }
+
+  listenerCount(event: SessionEventName): number {
+    return this.#listeners.get(event)?.size ?? 0;
+  }
+
+  protected emit<E extends SessionEventName>(event: E, payload: SessionEvents[E]): void {
+    const set = this.#listeners.get(event);
+    if (set === undefined) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as SessionEventListener<E>)(payload);
+      } catch (error) {
+        process.emitWarning(`a "${event}" listener threw: ${error instanceof Error ? error.message : String(error)}`, {
+          type: 'SessionListenerWarning',
+        });
+      }
+    }
+  }
+}

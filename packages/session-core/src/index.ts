@@ -1,0 +1,45 @@
+export { JwtUserSessionManager, MAX_REUSE_DETECTION_DEPTH } from './manager.js';
+export type { JwtUserSessionManagerOptions } from './options.js';
+export { SessionError, SESSION_ERROR_CODES, isSessionError, type SessionErrorCode } from './errors.js';
+export { SIGNING_ALGORITHMS, type SigningAlgorithm, type SigningKey } from './keys.js';
+export {
+  SESSION_CREATED,
+  SESSION_REFRESHED,
+  SESSION_INVALIDATED,
+  ALL_SESSIONS_INVALIDATED,
+  REFRESH_TOKEN_REUSED,
+  type EventOrigin,
+  type SessionEvents,
+  type SessionEventName,
+  type SessionEventListener,
+} from './events.js';
+export type {
+  AccessTokenClaims,
+  CreateOptions,
+  JsonValue,
+  SessionContext,
+  SessionInfo,
+  SessionTokens,
+  UpdateOptions,
+} from './types.js';
+export type {
+  InsertOptions,
+  InsertResult,
+  InvalidAccessTokenCache,
+  InvalidationBroadcaster,
+  InvalidationEvent,
+  InvalidationReason,
+  InvalidationReceiver,
+  InvalidationSubscription,
+  NewSessionRecord,
+  RefreshTokenStore,
+  RotateRequest,
+  RotateResult,
+  SessionInvalidation,
+  SessionRecord,
+  StoredSessionInfo,
+  SubjectInvalidation,
+} from './storage.js';
+export { subjectHashTag, sessionHashTag } from './lib/ids.js';
+export { MAX_ACCESS_TOKEN_LENGTH } from './lib/token-syntax.js';
+export { RESERVED_CLAIMS, MAX_CLAIMS_BYTES, MAX_CONTEXT_BYTES, MAX_SUBJECT_LENGTH } from './lib/claims.js';

@@ -1,0 +1,437 @@
+import { randomBytes } from 'node:crypto';
+import type { JWK, JWTPayload } from 'jose';
+import { SessionError, storageError } from './errors.js';
+import { ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_INVALIDATED, SESSION_REFRESHED, SessionEventEmitter } from './events.js';
+import { publicJwks, type ResolvedKey } from './keys.js';
+import { signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
+import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
+import { SESSION_ID_PATTERN, newSessionId, newTokenId, tokenIdTime } from './lib/ids.js';
+import { formatRefreshToken, hashSecret, isAncestor, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
+import { isWellFormedJws } from './lib/token-syntax.js';
+import { VerifiedTokenCache, type VerifiedToken } from './lib/verified-cache.js';
+import { normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
+import type {
+  InvalidationEvent,
+  InvalidationReason,
+  InvalidationReceiver,
+  InvalidationSubscription,
+  SessionInvalidation,
+  StoredSessionInfo,
+  SubjectInvalidation,
+} from './storage.js';
+import type { AccessTokenClaims, CreateOptions, SessionInfo, SessionTokens, UpdateOptions } from './types.js';
+
+/**
+ * How many rotations back an old refresh token is still recognised as genuine
+ * (and so answered as reuse, revoking the session). Each step costs one HMAC
+ * and one SHA-256; older tokens are answered as invalid.
+ */
+export const MAX_REUSE_DETECTION_DEPTH = 1024;
+const RETRY_BASE_MS = 100;
+const RETRY_MAX_MS = 30_000;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
+
+function isInvalidationBase(event: unknown): event is { subject: string; at: number; expiresAt: number } {
+  const e = event as Record<string, unknown> | null;
+  return (
+    e !== null &&
+    typeof e === 'object' &&
+    typeof e.subject === 'string' &&
+    e.subject.length > 0 &&
+    typeof e.at === 'number' &&
+    Number.isFinite(e.at) &&
+    typeof e.expiresAt === 'number' &&
+    Number.isFinite(e.expiresAt)
+  );
+}
+
+const REASONS: ReadonlySet<unknown> = new Set<InvalidationReason>(['deleted', 'reused', 'evicted']);
+
+/**
+ * Issues short-lived access JWTs and long-lived rotating refresh tokens, and
+ * revokes them on every node at once.
+ *
+ * @example
+ * ```ts
+ * const manager = new JwtUserSessionManager({
+ *   keys: { kid: '2026-11', algorithm: 'HS256', secret: process.env.JWT_SECRET! },
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'https://api.example.com',
+ *   refreshTokenStore: new MemoryRefreshTokenStore(),
+ *   invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+ * });
+ * const tokens = await manager.create('user-42', { context: { ip, userAgent } });
+ * const claims = await manager.read(tokens.accessToken);
+ * ```
+ */
+export class JwtUserSessionManager extends SessionEventEmitter implements InvalidationReceiver {
+  readonly #options: NormalizedOptions;
+  readonly #signingKey: ResolvedKey;
+  readonly #verifyConfig: VerifyConfig;
+  readonly #verified: VerifiedTokenCache;
+  readonly #subscription: InvalidationSubscription | undefined;
+  /** ms an invalidation must be remembered: the longest an access token issued now can still verify. */
+  readonly #invalidationTtl: number;
+  readonly #retries = new Set<NodeJS.Timeout>();
+  #closed = false;
+
+  constructor(options: JwtUserSessionManagerOptions) {
+    super();
+    const o = normalizeOptions(options);
+    this.#options = o;
+    this.#signingKey = o.keys[0]!;
+    this.#verifyConfig = {
+      keysByKid: new Map(o.keys.map((key) => [key.kid, key])),
+      algorithms: [...new Set(o.keys.map((key) => key.algorithm))],
+      issuer: o.issuer,
+      audience: o.audience,
+      clockTolerance: o.clockTolerance,
+    };
+    this.#verified = new VerifiedTokenCache(o.verifiedTokenCacheSize);
+    // +1 s because exp is rounded down to whole seconds.
+    this.#invalidationTtl = (o.accessTokenTtl + o.clockTolerance + 1) * 1000;
+    this.#subscription = o.broadcaster?.subscribe(this);
+  }
+
+  /** Resolves once the broadcaster has replayed recent invalidations from other nodes. */
+  async ready(): Promise<void> {
+    await this.#subscription?.ready();
+  }
+
+  /** Opens a session for `subject` and returns its first token pair. */
+  async create(subject: string, options: CreateOptions = {}): Promise<SessionTokens> {
+    this.#assertOpen();
+    checkSubject(subject);
+    const claims = checkClaims(options.claims);
+    const context = checkContext(options.context);
+    const { refreshTokenStore: store, refreshTokenTtl, refreshTokenIdleTtl, maxSessionsPerSubject } = this.#options;
+
+    const now = this.#options.clock();
+    const sessionId = newSessionId(subject);
+    const secret = randomBytes(32).toString('base64url');
+    const expiresAt = now + refreshTokenTtl;
+    const idleExpiresAt = refreshTokenIdleTtl === undefined ? undefined : Math.min(now + refreshTokenIdleTtl, expiresAt);
+    const session = { sessionId, subject, tokenHash: hashSecret(secret), createdAt: now, expiresAt, idleExpiresAt, claims, context };
+
+    let evicted: string[];
+    try {
+      ({ evicted } = await store.insert(session, { now, maxSessionsPerSubject }));
+    } catch (error) {
+      throw storageError('create', error);
+    }
+    for (const id of evicted) {
+      // The new session exists either way; a broadcast that fails now is retried in the background.
+      this.#invalidateSession(subject, id, 'evicted', now).catch(() => undefined);
+    }
+
+    let tokens: SessionTokens;
+    try {
+      tokens = await this.#issue(session, secret, now);
+    } catch (error) {
+      await store.delete(subject, sessionId, now).catch(() => undefined);
+      throw error;
+    }
+    this.emit(SESSION_CREATED, { subject, sessionId, at: now });
+    return tokens;
+  }
+
+  /**
+   * Verifies an access token and returns its claims. Needs no storage: the
+   * signature, the claims, then this node's invalidation cache. Throws only
+   * {@link SessionError}: ERR_AUTH_TOKEN_INVALID, ERR_AUTH_TOKEN_EXPIRED or
+   * ERR_SESSION_REVOKED.
+   */
+  async read(accessToken: string): Promise<AccessTokenClaims> {
+    const now = this.#options.clock();
+    if (typeof accessToken === 'string') {
+      const hit = this.#verified.get(accessToken, now);
+      if (hit !== undefined) {
+        this.#assertNotRevoked(hit);
+        return hit.claims;
+      }
+    }
+    if (!isWellFormedJws(accessToken)) throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is not a compact JWS');
+    this.#assertOpen();
+
+    const payload = await verifyAccessToken(accessToken, this.#verifyConfig, now);
+    const entry = this.#checkPayload(payload, now);
+    this.#assertNotRevoked(entry);
+    this.#verified.set(accessToken, entry);
+    return entry.claims;
+  }
+
+  /** The subject's live sessions, newest first. */
+  async readAll(subject: string): Promise<SessionInfo[]> {
+    this.#assertOpen();
+    checkSubject(subject);
+    let sessions: StoredSessionInfo[];
+    try {
+      sessions = await this.#options.refreshTokenStore.list(subject, this.#options.clock());
+    } catch (error) {
+      throw storageError('readAll', error);
+    }
+    return sessions
+      .map((s) => ({
+        sessionId: s.sessionId,
+        subject: s.subject,
+        createdAt: Math.floor(s.createdAt / 1000),
+        lastRefreshedAt: Math.floor(s.lastRefreshedAt / 1000),
+        expiresAt: Math.floor(this.#deadline(s) / 1000),
+        context: s.context,
+        order: s.createdAt,
+      }))
+      .sort((a, b) => b.order - a.order)
+      .map(({ order: _order, ...info }) => info);
+  }
+
+  /**
+   * Rotates a refresh token: returns a new pair and invalidates the token it
+   * was given. Presenting a rotated-out token revokes the session
+   * (ERR_REFRESH_TOKEN_REUSED), except the immediately previous one within
+   * `refreshTokenReuseInterval`, which gets the same new pair again.
+   */
+  async update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
+    this.#assertOpen();
+    const parsed = parseRefreshToken(refreshToken);
+    if (parsed === undefined) throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is malformed');
+    const claims = options.claims === undefined ? undefined : checkClaims(options.claims);
+    const context = options.context === undefined ? undefined : checkContext(options.context);
+    const { sessionId, secret } = parsed;
+    const key = this.#options.refreshTokenKey;
+    const successor = successorSecret(key, sessionId, secret);
+    const now = this.#options.clock();
+
+    let result;
+    try {
+      result = await this.#options.refreshTokenStore.rotate({
+        sessionId,
+        presentedHash: hashSecret(secret),
+        successorHash: hashSecret(successor),
+        now,
+        reuseInterval: this.#options.refreshTokenReuseInterval,
+        idleTtl: this.#options.refreshTokenIdleTtl,
+        claims,
+        context,
+      });
+    } catch (error) {
+      throw storageError('update', error);
+    }
+
+    switch (result.status) {
+      case 'rotated':
+      case 'grace': {
+        const tokens = await this.#issue(result.session, successor, now);
+        if (result.status === 'rotated') this.emit(SESSION_REFRESHED, { subject: result.session.subject, sessionId, at: now });
+        return tokens;
+      }
+      case 'reused':
+        await this.#onReuse(result.subject, sessionId, now);
+        break;
+      case 'mismatch': {
+        const depth = Math.min(result.generation, MAX_REUSE_DETECTION_DEPTH);
+        if (!isAncestor(key, sessionId, secret, result.tokenHash, depth)) {
+          // A forgery: the victim's session is left alone.
+          throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid');
+        }
+        // A genuine older token: someone holds a copy. End the session.
+        let failure: SessionError | undefined;
+        try {
+          await this.#options.refreshTokenStore.delete(result.subject, sessionId, now);
+        } catch (error) {
+          failure = storageError('update (revoking a reused session)', error);
+        }
+        await this.#onReuse(result.subject, sessionId, now);
+        if (failure !== undefined) throw failure;
+        break;
+      }
+      case 'expired':
+        throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired');
+      default:
+        // The store has forgotten the session: expired, or deleted. The token's own deadline tells which.
+        if (parsed.deadline <= now) throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired');
+        throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid');
+    }
+    throw new SessionError('ERR_REFRESH_TOKEN_REUSED', 'refresh token was already used; the session has been revoked');
+  }
+
+  /** Ends one session of the subject: its refresh token and, on every node, its access tokens. */
+  async deleteOne(subject: string, sessionId: string): Promise<boolean> {
+    this.#assertOpen();
+    checkSubject(subject);
+    if (typeof sessionId !== 'string' || !SESSION_ID_PATTERN.test(sessionId)) return false;
+    const now = this.#options.clock();
+    let deleted: boolean;
+    try {
+      deleted = await this.#options.refreshTokenStore.delete(subject, sessionId, now);
+    } catch (error) {
+      throw storageError('deleteOne', error);
+    }
+    if (deleted) await this.#invalidateSession(subject, sessionId, 'deleted', now);
+    return deleted;
+  }
+
+  /**
+   * Ends every session of the subject and rejects, on every node, every access
+   * token of the subject issued before this call, including those of sessions
+   * that already expired. Returns how many live sessions were deleted.
+   */
+  async deleteAll(subject: string): Promise<number> {
+    this.#assertOpen();
+    checkSubject(subject);
+    const { clock, refreshTokenStore: store, invalidAccessTokenCache: cache } = this.#options;
+    let deleted: string[];
+    try {
+      deleted = await store.deleteAll(subject, clock());
+    } catch (error) {
+      throw storageError('deleteAll', error);
+    }
+    // Taken after the store answered: every token issued by an operation the store ordered before ours carries an earlier time.
+    const at = clock();
+    cache.invalidateSubject(subject, at, this.#invalidationTtl);
+    this.emit(ALL_SESSIONS_INVALIDATED, { subject, at, origin: 'local' });
+    await this.#broadcast({ type: 'subject', subject, at, expiresAt: at + this.#invalidationTtl });
+    // Tokens issued at `at` are rejected; let the clock move on so a session created right after this call is not.
+    if (clock() <= at) await new Promise((resolve) => setTimeout(resolve, 1));
+    return deleted.length;
+  }
+
+  /** Applies a session invalidation published by another node. */
+  restrictOne(event: SessionInvalidation): void {
+    if (!isInvalidationBase(event) || typeof event.sessionId !== 'string' || !REASONS.has(event.reason)) return;
+    const ttl = event.expiresAt - this.#options.clock() + this.#options.clockTolerance * 1000;
+    if (ttl > 0) this.#options.invalidAccessTokenCache.invalidateSession(event.sessionId, ttl);
+    this.emit(SESSION_INVALIDATED, { subject: event.subject, sessionId: event.sessionId, reason: event.reason, at: event.at, origin: 'remote' });
+  }
+
+  /** Applies a subject-wide invalidation published by another node. */
+  restrictAll(event: SubjectInvalidation): void {
+    if (!isInvalidationBase(event)) return;
+    const ttl = event.expiresAt - this.#options.clock() + this.#options.clockTolerance * 1000;
+    if (ttl > 0) this.#options.invalidAccessTokenCache.invalidateSubject(event.subject, event.at, ttl);
+    this.emit(ALL_SESSIONS_INVALIDATED, { subject: event.subject, at: event.at, origin: 'remote' });
+  }
+
+  /** The public keys of the asymmetric keys, for services that verify with jose's createRemoteJWKSet. */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    return publicJwks(this.#options.keys);
+  }
+
+  /**
+   * Leaves the broadcaster and stops background retries. The store, cache and
+   * broadcaster belong to the caller, who closes them.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#retries) clearTimeout(timer);
+    this.#retries.clear();
+    this.#verified.clear();
+    await this.#subscription?.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SessionError('ERR_CONFIG_INVALID', 'the session manager is closed');
+  }
+
+  #deadline(session: { expiresAt: number; idleExpiresAt?: number | undefined }): number {
+    return session.idleExpiresAt === undefined ? session.expiresAt : Math.min(session.expiresAt, session.idleExpiresAt);
+  }
+
+  async #issue(
+    session: { sessionId: string; subject: string; expiresAt: number; idleExpiresAt?: number | undefined; claims: Record<string, unknown> },
+    secret: string,
+    now: number,
+  ): Promise<SessionTokens> {
+    const deadline = this.#deadline(session);
+    const iat = Math.floor(now / 1000);
+    // No access token outlives its session.
+    const exp = Math.min(iat + this.#options.accessTokenTtl, Math.floor(deadline / 1000));
+    const payload: JWTPayload = {
+      ...session.claims,
+      iss: this.#options.issuer,
+      aud: this.#options.audience,
+      sub: session.subject,
+      sid: session.sessionId,
+      jti: newTokenId(now),
+      iat,
+      exp,
+    };
+    const accessToken = await signAccessToken(payload, this.#signingKey);
+    return {
+      accessToken,
+      refreshToken: formatRefreshToken(session.sessionId, deadline, secret),
+      sessionId: session.sessionId,
+      accessTokenExpiresAt: exp,
+      refreshTokenExpiresAt: Math.ceil(deadline / 1000),
+    };
+  }
+
+  #checkPayload(payload: JWTPayload, now: number): VerifiedToken {
+    const { sub, sid, jti, iat, exp } = payload as Record<string, unknown>;
+    if (typeof sub !== 'string' || sub.length === 0 || typeof sid !== 'string' || sid.length === 0 || typeof jti !== 'string' || jti.length === 0) {
+      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: sub, sid and jti must be non-empty strings');
+    }
+    const tolerance = this.#options.clockTolerance;
+    if (typeof iat !== 'number' || iat > now / 1000 + tolerance) {
+      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: issued in the future');
+    }
+    return { claims: deepFreeze(payload) as AccessTokenClaims, validUntil: ((exp as number) + tolerance) * 1000, issuedAt: tokenIdTime(jti) };
+  }
+
+  #assertNotRevoked(token: VerifiedToken): void {
+    const cache = this.#options.invalidAccessTokenCache;
+    if (cache.isSessionInvalidated(token.claims.sid)) throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
+    const at = cache.subjectInvalidatedAt(token.claims.sub);
+    // A jti that carries no time (NaN) fails closed.
+    if (at !== undefined && !(token.issuedAt > at)) throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
+  }
+
+  /** The session is gone from the store; its access tokens must go too. A failed broadcast keeps retrying in the background. */
+  async #onReuse(subject: string, sessionId: string, now: number): Promise<void> {
+    this.emit(REFRESH_TOKEN_REUSED, { subject, sessionId });
+    await this.#invalidateSession(subject, sessionId, 'reused', now).catch(() => undefined);
+  }
+
+  /** this node's cache → events (local sockets) → other nodes. */
+  async #invalidateSession(subject: string, sessionId: string, reason: InvalidationReason, now: number): Promise<void> {
+    this.#options.invalidAccessTokenCache.invalidateSession(sessionId, this.#invalidationTtl);
+    this.emit(SESSION_INVALIDATED, { subject, sessionId, reason, at: now, origin: 'local' });
+    await this.#broadcast({ type: 'session', subject, sessionId, reason, at: now, expiresAt: now + this.#invalidationTtl });
+  }
+
+  /**
+   * Publishes an invalidation. A failed publish is retried in the background
+   * (with backoff, until it succeeds or the manager closes) so no revocation
+   * is forgotten, and the caller is told that other nodes are not yet aware.
+   */
+  async #broadcast(event: InvalidationEvent): Promise<void> {
+    const subscription = this.#subscription;
+    if (subscription === undefined) return;
+    try {
+      await subscription.publish(event);
+    } catch (cause) {
+      this.#retry(subscription, event, 1);
+      throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'the invalidation is in force on this node but could not be broadcast yet; it will be retried', { cause });
+    }
+  }
+
+  #retry(subscription: InvalidationSubscription, event: InvalidationEvent, attempt: number): void {
+    if (this.#closed) return;
+    const timer = setTimeout(
+      () => {
+        this.#retries.delete(timer);
+        subscription.publish(event).catch(() => this.#retry(subscription, event, attempt + 1));
+      },
+      Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt),
+    );
+    timer.unref();
+    this.#retries.add(timer);
+  }
+}

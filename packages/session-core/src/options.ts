@@ -1,0 +1,140 @@
+import { hkdfSync } from 'node:crypto';
+import { SessionError } from './errors.js';
+import { keyMaterial, resolveKeys, type ResolvedKey, type SigningKey } from './keys.js';
+import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from './storage.js';
+
+export interface JwtUserSessionManagerOptions {
+  /** The first key signs; all of them verify (key rotation). */
+  keys: SigningKey | SigningKey[];
+  issuer: string;
+  audience: string | string[];
+  /** Seconds. @default 900 */
+  accessTokenTtl?: number;
+  /** Seconds: absolute lifetime of a session; rotation never extends it. @default 2592000 (30 days) */
+  refreshTokenTtl?: number;
+  /** Seconds: a session not refreshed for this long ends. @default off */
+  refreshTokenIdleTtl?: number;
+  /** Seconds of leeway for `exp`, `nbf` and `iat`. @default 5 */
+  clockTolerance?: number;
+  /** When reached, `create()` evicts the subject's oldest sessions atomically. @default unlimited */
+  maxSessionsPerSubject?: number;
+  /**
+   * Seconds after a rotation during which the previous refresh token (only that
+   * one) is answered with the same new pair instead of being treated as reuse:
+   * covers tabs racing on one cookie and retries after a lost response. @default 0
+   */
+  refreshTokenReuseInterval?: number;
+  /**
+   * Key (at least 32 bytes) from which refresh-token successors are derived.
+   * Every node must use the same one. @default derived (HKDF) from the signing
+   * key, so rotating the signing key also changes it
+   */
+  refreshTokenSecret?: Uint8Array | string;
+  /** Verified access tokens kept for fast repeated `read()`; 0 turns the cache off. @default 100000 */
+  verifiedTokenCacheSize?: number;
+  refreshTokenStore: RefreshTokenStore;
+  invalidAccessTokenCache: InvalidAccessTokenCache;
+  broadcaster?: InvalidationBroadcaster;
+  /** Milliseconds since the epoch. For tests that freeze time. @default Date.now */
+  clock?: () => number;
+}
+
+export interface NormalizedOptions {
+  keys: ResolvedKey[];
+  issuer: string;
+  audience: string | string[];
+  accessTokenTtl: number;
+  /** ms */
+  refreshTokenTtl: number;
+  /** ms */
+  refreshTokenIdleTtl: number | undefined;
+  clockTolerance: number;
+  maxSessionsPerSubject: number | undefined;
+  /** ms */
+  refreshTokenReuseInterval: number;
+  refreshTokenKey: Buffer;
+  verifiedTokenCacheSize: number;
+  refreshTokenStore: RefreshTokenStore;
+  invalidAccessTokenCache: InvalidAccessTokenCache;
+  broadcaster: InvalidationBroadcaster | undefined;
+  clock: () => number;
+}
+
+function fail(name: string, message: string): never {
+  throw new SessionError('ERR_CONFIG_INVALID', `options.${name} ${message}`);
+}
+
+function seconds(options: Record<string, unknown>, name: string, fallback: number | undefined, allowZero = false): number | undefined {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    fail(name, `must be a finite number ${allowZero ? '>= 0' : '> 0'} (seconds)`);
+  }
+  return value;
+}
+
+function hasMethods(value: unknown, name: string, methods: string[]): void {
+  if (value === null || typeof value !== 'object') fail(name, 'is required');
+  for (const method of methods) {
+    if (typeof (value as Record<string, unknown>)[method] !== 'function') fail(name, `must implement ${method}()`);
+  }
+}
+
+export function normalizeOptions(input: JwtUserSessionManagerOptions): NormalizedOptions {
+  if (input === null || typeof input !== 'object') fail('', 'must be an object');
+  const options = input as unknown as Record<string, unknown>;
+  const keys = resolveKeys(options.keys);
+
+  if (typeof options.issuer !== 'string' || options.issuer.length === 0) fail('issuer', 'must be a non-empty string');
+  const audience = options.audience;
+  const audienceOk = typeof audience === 'string' ? audience.length > 0 : Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string' && a.length > 0);
+  if (!audienceOk) fail('audience', 'must be a non-empty string or a non-empty array of them');
+
+  const accessTokenTtl = seconds(options, 'accessTokenTtl', 900)!;
+  const refreshTokenTtl = seconds(options, 'refreshTokenTtl', 30 * 24 * 3600)!;
+  const idle = seconds(options, 'refreshTokenIdleTtl', undefined);
+  if (idle !== undefined && idle > refreshTokenTtl) fail('refreshTokenIdleTtl', 'must not exceed refreshTokenTtl');
+  if (!Number.isInteger(accessTokenTtl)) fail('accessTokenTtl', 'must be a whole number of seconds');
+  const clockTolerance = seconds(options, 'clockTolerance', 5, true)!;
+  const reuse = seconds(options, 'refreshTokenReuseInterval', 0, true)!;
+
+  const max = options.maxSessionsPerSubject;
+  if (max !== undefined && (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1)) fail('maxSessionsPerSubject', 'must be a positive integer');
+  const cacheSize = options.verifiedTokenCacheSize ?? 100_000;
+  if (typeof cacheSize !== 'number' || !Number.isSafeInteger(cacheSize) || cacheSize < 0) fail('verifiedTokenCacheSize', 'must be an integer >= 0');
+
+  let refreshTokenKey: Buffer;
+  const secret = options.refreshTokenSecret;
+  if (secret !== undefined) {
+    const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret instanceof Uint8Array ? Buffer.from(secret) : undefined;
+    if (bytes === undefined || bytes.length < 32) fail('refreshTokenSecret', 'must be a string or Uint8Array of at least 32 bytes');
+    refreshTokenKey = bytes;
+  } else {
+    const material = keyMaterial(keys[0]!);
+    if (material === undefined) fail('refreshTokenSecret', 'is required when the signing key cannot be exported');
+    refreshTokenKey = Buffer.from(hkdfSync('sha256', material, 'jwt-session', 'refresh-token-successor/v1', 32));
+  }
+
+  hasMethods(options.refreshTokenStore, 'refreshTokenStore', ['insert', 'rotate', 'get', 'list', 'delete', 'deleteAll']);
+  hasMethods(options.invalidAccessTokenCache, 'invalidAccessTokenCache', ['invalidateSession', 'invalidateSubject', 'isSessionInvalidated', 'subjectInvalidatedAt']);
+  if (options.broadcaster !== undefined) hasMethods(options.broadcaster, 'broadcaster', ['subscribe']);
+  if (options.clock !== undefined && typeof options.clock !== 'function') fail('clock', 'must be a function returning milliseconds');
+
+  return {
+    keys,
+    issuer: options.issuer as string,
+    audience: audience as string | string[],
+    accessTokenTtl,
+    refreshTokenTtl: refreshTokenTtl * 1000,
+    refreshTokenIdleTtl: idle === undefined ? undefined : idle * 1000,
+    clockTolerance,
+    maxSessionsPerSubject: max as number | undefined,
+    refreshTokenReuseInterval: reuse * 1000,
+    refreshTokenKey,
+    verifiedTokenCacheSize: cacheSize,
+    refreshTokenStore: options.refreshTokenStore as RefreshTokenStore,
+    invalidAccessTokenCache: options.invalidAccessTokenCache as InvalidAccessTokenCache,
+    broadcaster: options.broadcaster as InvalidationBroadcaster | undefined,
+    clock: (options.clock as (() => number) | undefined) ?? Date.now,
+  };
+}

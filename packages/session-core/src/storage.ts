@@ -1,0 +1,163 @@
+import type { SessionContext } from './types.js';
+
+/*
+ * The three seams a deployment fills: where sessions live (RefreshTokenStore),
+ * what each node remembers about revoked access tokens (InvalidAccessTokenCache)
+ * and how nodes tell each other (InvalidationBroadcaster). Times here are
+ * milliseconds since the epoch, as the manager's clock gives them; stores use
+ * the `now` they are handed, never their own clock, so every decision is made
+ * on one clock and tests can freeze it.
+ */
+
+/** A session as a store keeps it. `tokenHash` is a hash of the current refresh secret, never the secret. */
+export interface SessionRecord {
+  sessionId: string;
+  subject: string;
+  tokenHash: string;
+  /** Hash of the refresh secret this one replaced; absent before the first rotation. */
+  previousTokenHash?: string | undefined;
+  /** Rotations so far; 0 at creation. */
+  generation: number;
+  createdAt: number;
+  lastRefreshedAt: number;
+  /** When `tokenHash` was set (creation or last rotation). */
+  rotatedAt: number;
+  /** Absolute end of the session; rotation never moves it. */
+  expiresAt: number;
+  /** Sliding end of the session; absent when idle expiry is off. Never after `expiresAt`. */
+  idleExpiresAt?: number | undefined;
+  claims: Record<string, unknown>;
+  context: SessionContext;
+}
+
+export type NewSessionRecord = Omit<SessionRecord, 'previousTokenHash' | 'generation' | 'lastRefreshedAt' | 'rotatedAt'>;
+
+/** A session without its hashes: what `list` and `get` return. */
+export type StoredSessionInfo = Omit<SessionRecord, 'tokenHash' | 'previousTokenHash'>;
+
+export interface InsertOptions {
+  now: number;
+  /** When the subject already has this many live sessions, the oldest are evicted in the same atomic step. */
+  maxSessionsPerSubject?: number | undefined;
+}
+
+export interface InsertResult {
+  /** Ids of the sessions evicted to make room (oldest first). */
+  evicted: string[];
+}
+
+export interface RotateRequest {
+  sessionId: string;
+  /** Hash of the refresh secret the client presented. */
+  presentedHash: string;
+  /** Hash of the successor secret the manager derived from the presented one. */
+  successorHash: string;
+  now: number;
+  /** How long after a rotation the previous secret is still answered (grace), in ms; 0 = never. */
+  reuseInterval: number;
+  /** Sliding lifetime in ms; the idle deadline becomes min(now + idleTtl, expiresAt). */
+  idleTtl?: number | undefined;
+  /** Replaces the stored claims when given. */
+  claims?: Record<string, unknown> | undefined;
+  /** Merged key by key into the stored context when given. */
+  context?: SessionContext | undefined;
+}
+
+/**
+ * - `rotated`: the presented hash was current; the successor is now current.
+ * - `grace`: the presented hash was the previous one, within `reuseInterval`, and
+ *   the successor is the current one; nothing changed.
+ * - `reused`: the presented hash was the previous one after the interval: the
+ *   store deleted the session in the same atomic step.
+ * - `mismatch`: neither; the session is untouched. The manager decides whether
+ *   the secret is an older genuine one (reuse) or a forgery.
+ * - `expired`: past its deadline; the store deleted it.
+ * - `not_found`: no such session.
+ */
+export type RotateResult =
+  | { status: 'rotated' | 'grace'; session: StoredSessionInfo }
+  | { status: 'reused'; subject: string }
+  | { status: 'mismatch'; subject: string; generation: number; tokenHash: string }
+  | { status: 'expired' | 'not_found' };
+
+/**
+ * Where sessions live. Every method is one atomic step: no caller ever sees
+ * half of an insert, a rotation or a deletion. Implementations throw
+ * (any error) when the backend cannot answer; the manager reports that as
+ * ERR_STORAGE_UNAVAILABLE.
+ */
+export interface RefreshTokenStore {
+  insert(session: NewSessionRecord, options: InsertOptions): Promise<InsertResult>;
+  rotate(request: RotateRequest): Promise<RotateResult>;
+  /** The live session, or undefined. */
+  get(sessionId: string, now: number): Promise<StoredSessionInfo | undefined>;
+  /** The subject's live sessions, newest first. */
+  list(subject: string, now: number): Promise<StoredSessionInfo[]>;
+  /** Deletes the session if it is the subject's; true when something was deleted. */
+  delete(subject: string, sessionId: string, now: number): Promise<boolean>;
+  /** Deletes every session of the subject; returns the ids of the live ones deleted. */
+  deleteAll(subject: string, now: number): Promise<string[]>;
+  close?(): Promise<void>;
+}
+
+/**
+ * What one node knows about revoked access tokens. Reads are synchronous and
+ * local: they sit on the hot path of every `read()`. Entries expire after `ttl`
+ * ms, when every token they could reject has expired anyway.
+ */
+export interface InvalidAccessTokenCache {
+  invalidateSession(sessionId: string, ttl: number): void;
+  /** Every token of the subject issued at or before `at` (ms) is invalid. A later `at` wins; the longer ttl wins. */
+  invalidateSubject(subject: string, at: number, ttl: number): void;
+  isSessionInvalidated(sessionId: string): boolean;
+  /** The `at` of the subject's invalidation, or undefined. */
+  subjectInvalidatedAt(subject: string): number | undefined;
+  close?(): void | Promise<void>;
+}
+
+export type InvalidationReason = 'deleted' | 'reused' | 'evicted';
+
+/** One session's access tokens are invalid. `at` and `expiresAt` are ms on the origin's clock. */
+export interface SessionInvalidation {
+  type: 'session';
+  subject: string;
+  sessionId: string;
+  reason: InvalidationReason;
+  at: number;
+  /** When the last access token this invalidates expires; the entry may be forgotten after that. */
+  expiresAt: number;
+}
+
+/** Every access token of the subject issued at or before `at` is invalid. */
+export interface SubjectInvalidation {
+  type: 'subject';
+  subject: string;
+  at: number;
+  expiresAt: number;
+}
+
+export type InvalidationEvent = SessionInvalidation | SubjectInvalidation;
+
+/** What a broadcaster hands other nodes' events to: the manager. */
+export interface InvalidationReceiver {
+  restrictOne(event: SessionInvalidation): void;
+  restrictAll(event: SubjectInvalidation): void;
+}
+
+/** One receiver's connection to the broadcaster. */
+export interface InvalidationSubscription {
+  /** Sends an event to every other subscriber; rejects when it could not be sent. */
+  publish(event: InvalidationEvent): Promise<void>;
+  /** Resolves once recent events from before the subscription have been delivered. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Carries invalidations between nodes. A subscriber never receives its own
+ * events back, and receives every other subscriber's, including ones sent
+ * while it was briefly disconnected.
+ */
+export interface InvalidationBroadcaster {
+  subscribe(receiver: InvalidationReceiver): InvalidationSubscription;
+}

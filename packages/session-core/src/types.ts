@@ -1,0 +1,59 @@
+/** JSON values, as stored with a session and carried in claims. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * What the application knows about the client that opened a session. Stored
+ * with the session and returned by `readAll`, so a user can tell sessions apart.
+ */
+export interface SessionContext {
+  ip?: string;
+  userAgent?: string;
+  device?: string;
+  location?: string;
+  [key: string]: JsonValue | undefined;
+}
+
+/** Times are Unix seconds, like the `exp` of a JWT. */
+export interface SessionTokens {
+  accessToken: string;
+  refreshToken: string;
+  sessionId: string;
+  accessTokenExpiresAt: number;
+  refreshTokenExpiresAt: number;
+}
+
+/** The verified payload of an access token. Frozen: it may be shared between callers. */
+export interface AccessTokenClaims {
+  readonly iss: string;
+  readonly aud: string | readonly string[];
+  readonly sub: string;
+  /** The session id. */
+  readonly sid: string;
+  readonly jti: string;
+  readonly iat: number;
+  readonly exp: number;
+  readonly [claim: string]: unknown;
+}
+
+/** A live session as `readAll` lists it. Times are Unix seconds. Holds nothing a refresh token can be derived from. */
+export interface SessionInfo {
+  sessionId: string;
+  subject: string;
+  createdAt: number;
+  lastRefreshedAt: number;
+  expiresAt: number;
+  context: SessionContext;
+}
+
+export interface CreateOptions {
+  /** Extra claims for every access token of this session. Registered and library claims are refused. */
+  claims?: Record<string, unknown>;
+  context?: SessionContext;
+}
+
+export interface UpdateOptions {
+  /** Replaces the session's extra claims from this access token on. */
+  claims?: Record<string, unknown>;
+  /** Merged key by key into the session's stored context. */
+  context?: SessionContext;
+}
