@@ -1,0 +1,48 @@
+import { TTLCache } from '@isaacs/ttlcache';
+import type { InvalidAccessTokenCache } from '@jwt-session/session-core';
+
+/**
+ * This node's memory of revoked access tokens. Unbounded on purpose: dropping
+ * an entry would un-revoke a token. Every entry leaves on its own when the
+ * tokens it rejects have expired, which bounds it by the revocation rate times
+ * the access-token lifetime.
+ */
+export class MemoryInvalidAccessTokenCache implements InvalidAccessTokenCache {
+  readonly #sessions = new TTLCache<string, true>();
+  readonly #subjects = new TTLCache<string, number>();
+
+  invalidateSession(sessionId: string, ttl: number): void {
+    if (!(ttl > 0) || this.#sessions.getRemainingTTL(sessionId) >= ttl) return;
+    this.#sessions.set(sessionId, true, { ttl: Math.ceil(ttl) });
+  }
+
+  invalidateSubject(subject: string, at: number, ttl: number): void {
+    if (!(ttl > 0)) return;
+    const previous = this.#subjects.get(subject);
+    const remaining = this.#subjects.getRemainingTTL(subject);
+    this.#subjects.set(subject, previous === undefined ? at : Math.max(previous, at), { ttl: Math.ceil(Math.max(ttl, remaining)) });
+  }
+
+  // The two reads below run on every read() of an access token: plain Map
+  // lookups (TTLCache's own has/get allocate an options object per call).
+  // Entries are purged by TTLCache's timer at expiry.
+  isSessionInvalidated(sessionId: string): boolean {
+    return this.#sessions.data.has(sessionId);
+  }
+
+  subjectInvalidatedAt(subject: string): number | undefined {
+    return this.#subjects.data.get(subject);
+  }
+
+  /** Entries held (sessions + subjects). */
+  get size(): number {
+    return this.#sessions.size + this.#subjects.size;
+  }
+
+  close(): void {
+    for (const cache of [this.#sessions, this.#subjects]) {
+      cache.clear();
+      cache.cancelTimer();
+    }
+  }
+}

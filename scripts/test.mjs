@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Runs every package's uvu suites under c8 with the coverage gate (90% lines,
+// 85% branches of the package's src/), then the examples' suites, and prints
+// one closing line "N passed, N failed". Usage: node scripts/test.mjs [package…]
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+const c8 = require.resolve('c8/bin/c8.js');
+const uvu = join(dirname(require.resolve('uvu/package.json')), 'bin.js');
+
+const wanted = process.argv.slice(2);
+const packages = readdirSync(join(root, 'packages')).filter((name) => existsSync(join(root, 'packages', name, 'test')));
+const targets = [
+  ...packages.map((name) => ({ name, dir: join(root, 'packages', name), coverage: true })),
+  ...(existsSync(join(root, 'examples', 'test')) ? [{ name: 'examples', dir: join(root, 'examples'), coverage: false }] : []),
+].filter((t) => wanted.length === 0 || wanted.includes(t.name));
+
+function run(target) {
+  const test = ['--import', 'tsx', uvu, 'test', '\\.test\\.ts$'];
+  const args = target.coverage
+    ? [c8, '--check-coverage', '--lines', '90', '--branches', '85', '--include', 'src/**', '--reporter', 'text-summary', '--reports-dir', 'coverage', process.execPath, ...test]
+    : test;
+  if (target.coverage) rmSync(join(target.dir, 'coverage'), { recursive: true, force: true });
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: target.dir, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      process.stdout.write(chunk);
+    });
+    child.on('close', (code) => {
+      const count = (label) => Number(/\s*(\d+)\s*$/.exec(out.split('\n').find((l) => l.trim().startsWith(label)) ?? '')?.[1] ?? 0);
+      resolve({ name: target.name, code, total: count('Total:'), passed: count('Passed:'), skipped: count('Skipped:') });
+    });
+  });
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let broken = [];
+for (const target of targets) {
+  console.log(`\n=== ${target.name}`);
+  const r = await run(target);
+  passed += r.passed;
+  skipped += r.skipped;
+  failed += r.total - r.passed - r.skipped;
+  if (r.code !== 0 || r.total === 0) broken.push(`${r.name} (exit ${r.code}${r.total === 0 ? ', no tests ran' : ''})`);
+}
+if (broken.length > 0) console.log(`\nfailed: ${broken.join(', ')}`);
+console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exitCode = broken.length > 0 || failed > 0 || skipped > 0 ? 1 : 0;
