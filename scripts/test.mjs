@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
 const c8 = require.resolve('c8/bin/c8.js');
-const uvu = join(dirname(require.resolve('uvu/package.json')), 'bin.js');
+const uvu = join(root, 'node_modules', 'uvu', 'bin.js');
 
 const wanted = process.argv.slice(2);
 const packages = readdirSync(join(root, 'packages')).filter((name) => existsSync(join(root, 'packages', name, 'test')));
@@ -34,7 +34,8 @@ function run(target) {
       process.stdout.write(chunk);
     });
     child.on('close', (code) => {
-      const count = (label) => Number(/\s*(\d+)\s*$/.exec(out.split('\n').find((l) => l.trim().startsWith(label)) ?? '')?.[1] ?? 0);
+      const plain = out.replace(/\u001b\[[0-9;]*m/g, '');
+      const count = (label) => Number(/(\d+)\s*$/.exec(plain.split('\n').find((l) => l.trim().startsWith(label)) ?? '')?.[1] ?? 0);
       resolve({ name: target.name, code, total: count('Total:'), passed: count('Passed:'), skipped: count('Skipped:') });
     });
   });

@@ -1,0 +1,285 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SessionError } from '../errors.js';
+import { REFRESH_TOKEN_REUSED, SESSION_INVALIDATED, type SessionEvents } from '../events.js';
+import { JwtUserSessionManager } from '../manager.js';
+import type { JwtUserSessionManagerOptions } from '../options.js';
+import type { InvalidAccessTokenCache, RefreshTokenStore } from '../storage.js';
+
+export interface StorageFixture {
+  refreshTokenStore: RefreshTokenStore;
+  invalidAccessTokenCache: InvalidAccessTokenCache;
+  close: () => Promise<void>;
+}
+
+export const TEST_SECRET = 'conformance-suite-hmac-secret-0123456789';
+
+/** Rejects with a SessionError of exactly this code. */
+export async function rejectsWith(promise: Promise<unknown>, code: string, message?: string): Promise<SessionError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.instance(error, SessionError, message);
+    assert.is((error as SessionError).code, code, message);
+    return error as SessionError;
+  }
+  assert.unreachable(`expected ${code}${message ? `: ${message}` : ''}`);
+  throw new Error('unreachable');
+}
+
+interface Ctx {
+  fx: StorageFixture;
+  now: number;
+  managers: JwtUserSessionManager[];
+  make: (options?: Partial<JwtUserSessionManagerOptions>) => JwtUserSessionManager;
+}
+
+/**
+ * The manager's semantics over a given storage: rotation, reuse detection,
+ * grace, concurrency, deletion, expiry and the cap, each observed through the
+ * public API only. Time is a controlled clock starting at the real now.
+ */
+export function testManagerOverStorage(name: string, factory: () => Promise<StorageFixture>): void {
+  const S = suite<Ctx>(`${name}: JwtUserSessionManager over this storage`);
+  S.before.each(async (ctx) => {
+    ctx.fx = await factory();
+    ctx.now = Date.now();
+    ctx.managers = [];
+    ctx.make = (options = {}) => {
+      const m = new JwtUserSessionManager({
+        keys: { kid: 'k1', algorithm: 'HS256', secret: TEST_SECRET },
+        issuer: 'https://issuer.test',
+        audience: 'api',
+        refreshTokenStore: ctx.fx.refreshTokenStore,
+        invalidAccessTokenCache: ctx.fx.invalidAccessTokenCache,
+        clock: () => ctx.now,
+        ...options,
+      });
+      ctx.managers.push(m);
+      return m;
+    };
+  });
+  S.after.each(async (ctx) => {
+    for (const m of ctx.managers) await m.close();
+    await ctx.fx.close();
+  });
+
+  S('create → read → update → readAll → deleteOne → deleteAll', async (ctx) => {
+    const m = ctx.make();
+    const a = await m.create('alice', { claims: { roles: ['admin'] }, context: { ip: '203.0.113.1', userAgent: 'ua' } });
+    const claims = await m.read(a.accessToken);
+    assert.is(claims.sub, 'alice');
+    assert.is(claims.sid, a.sessionId);
+    assert.equal(claims.roles, ['admin']);
+    ctx.now += 1000;
+    const b = await m.update(a.refreshToken);
+    assert.is(b.sessionId, a.sessionId);
+    assert.is.not(b.refreshToken, a.refreshToken);
+    assert.is((await m.read(b.accessToken)).sid, a.sessionId);
+    const list = await m.readAll('alice');
+    assert.is(list.length, 1);
+    assert.is(list[0]!.lastRefreshedAt, Math.floor(ctx.now / 1000));
+    assert.equal(list[0]!.context, { ip: '203.0.113.1', userAgent: 'ua' });
+    assert.is(await m.deleteOne('alice', a.sessionId), true);
+    await rejectsWith(m.read(b.accessToken), 'ERR_SESSION_REVOKED');
+    await m.create('alice');
+    assert.is(await m.deleteAll('alice'), 1);
+    assert.equal(await m.readAll('alice'), []);
+  });
+
+  S('rotation keeps the absolute expiry and slides the idle deadline', async (ctx) => {
+    const m = ctx.make({ refreshTokenTtl: 3600, refreshTokenIdleTtl: 600 });
+    const a = await m.create('alice');
+    assert.is(a.refreshTokenExpiresAt, Math.ceil((ctx.now + 600_000) / 1000));
+    ctx.now += 500_000;
+    const b = await m.update(a.refreshToken);
+    assert.is(b.refreshTokenExpiresAt, Math.ceil((ctx.now + 600_000) / 1000), 'idle deadline did not slide');
+    ctx.now += 600_000;
+    await rejectsWith(m.update(b.refreshToken), 'ERR_REFRESH_TOKEN_EXPIRED');
+  });
+
+  S('rotation never extends the absolute lifetime', async (ctx) => {
+    const m = ctx.make({ refreshTokenTtl: 3600, accessTokenTtl: 900 });
+    const start = ctx.now;
+    let t = await m.create('alice');
+    for (let i = 0; i < 5; i++) {
+      ctx.now += 600_000;
+      t = await m.update(t.refreshToken);
+      assert.is(t.refreshTokenExpiresAt, Math.ceil((start + 3_600_000) / 1000));
+      assert.ok(t.accessTokenExpiresAt <= t.refreshTokenExpiresAt, 'an access token outlives its session');
+    }
+    ctx.now = start + 3_600_000;
+    await rejectsWith(m.update(t.refreshToken), 'ERR_REFRESH_TOKEN_EXPIRED');
+  });
+
+  S('a rotated-out refresh token revokes the whole session', async (ctx) => {
+    const m = ctx.make();
+    const events: Array<SessionEvents['sessionInvalidated'] | SessionEvents['refreshTokenReused']> = [];
+    m.on(SESSION_INVALIDATED, (e) => events.push(e));
+    m.on(REFRESH_TOKEN_REUSED, (e) => events.push(e));
+    const a = await m.create('alice');
+    const b = await m.update(a.refreshToken);
+    await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_REUSED');
+    await rejectsWith(m.update(b.refreshToken), 'ERR_REFRESH_TOKEN_INVALID');
+    await rejectsWith(m.read(a.accessToken), 'ERR_SESSION_REVOKED');
+    await rejectsWith(m.read(b.accessToken), 'ERR_SESSION_REVOKED');
+    assert.equal(await m.readAll('alice'), []);
+    assert.equal(events, [
+      { subject: 'alice', sessionId: a.sessionId },
+      { subject: 'alice', sessionId: a.sessionId, reason: 'reused', at: ctx.now, origin: 'local' },
+    ]);
+  });
+
+  S('a token two rotations old is reuse, even inside the reuse interval', async (ctx) => {
+    const m = ctx.make({ refreshTokenReuseInterval: 30 });
+    const a = await m.create('alice');
+    const b = await m.update(a.refreshToken);
+    const c = await m.update(b.refreshToken);
+    await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_REUSED');
+    await rejectsWith(m.read(c.accessToken), 'ERR_SESSION_REVOKED');
+  });
+
+  S('a forged secret for a real session is invalid and leaves the session alone', async (ctx) => {
+    const m = ctx.make();
+    const a = await m.create('alice');
+    const [sid, deadline] = a.refreshToken.split('.');
+    const forged = `${sid}.${deadline}.${'A'.repeat(43)}`;
+    await rejectsWith(m.update(forged), 'ERR_REFRESH_TOKEN_INVALID');
+    const b = await m.update(a.refreshToken);
+    assert.ok((await m.read(b.accessToken)).sid === a.sessionId);
+  });
+
+  S('two tabs refreshing with one token inside the interval share one successor that keeps working', async (ctx) => {
+    const m = ctx.make({ refreshTokenReuseInterval: 5 });
+    const a = await m.create('alice');
+    const tabA = await m.update(a.refreshToken);
+    ctx.now += 2000;
+    const tabB = await m.update(a.refreshToken);
+    assert.is(tabB.refreshToken, tabA.refreshToken);
+    assert.is(tabB.sessionId, tabA.sessionId);
+    await m.read(tabB.accessToken);
+    ctx.now += 1000;
+    const next = await m.update(tabB.refreshToken);
+    await m.read(next.accessToken);
+  });
+
+  S('the previous token after the interval is reuse', async (ctx) => {
+    const m = ctx.make({ refreshTokenReuseInterval: 5 });
+    const a = await m.create('alice');
+    const b = await m.update(a.refreshToken);
+    ctx.now += 5001;
+    await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_REUSED');
+    await rejectsWith(m.read(b.accessToken), 'ERR_SESSION_REVOKED');
+  });
+
+  S('100 concurrent updates of one token: exactly one pair, every other a SessionError', async (ctx) => {
+    const m = ctx.make();
+    const a = await m.create('alice');
+    const results = await Promise.allSettled(Array.from({ length: 100 }, () => m.update(a.refreshToken)));
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    assert.is(ok.length, 1);
+    for (const r of results) if (r.status === 'rejected') assert.instance(r.reason, SessionError);
+  });
+
+  S('100 concurrent updates inside the interval: all valid pairs, session never revoked', async (ctx) => {
+    const m = ctx.make({ refreshTokenReuseInterval: 10 });
+    const a = await m.create('alice');
+    const results = await Promise.allSettled(Array.from({ length: 100 }, () => m.update(a.refreshToken)));
+    const pairs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    for (const r of results) if (r.status === 'rejected') assert.instance(r.reason, SessionError);
+    assert.ok(pairs.length >= 1);
+    assert.is(new Set(pairs.map((p) => p.refreshToken)).size, 1, 'different successors handed out');
+    for (const p of pairs) await m.read(p.accessToken);
+    assert.is((await m.readAll('alice')).length, 1);
+    await m.update(pairs[0]!.refreshToken);
+  });
+
+  S('deleteOne ends one session at once and leaves the others', async (ctx) => {
+    const m = ctx.make();
+    const a = await m.create('alice');
+    const b = await m.create('alice');
+    const bob = await m.create('bob');
+    assert.is(await m.deleteOne('bob', a.sessionId), false, 'deleted another subject’s session');
+    await m.read(a.accessToken);
+    assert.is(await m.deleteOne('alice', a.sessionId), true);
+    await rejectsWith(m.read(a.accessToken), 'ERR_SESSION_REVOKED');
+    await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_INVALID');
+    await m.read(b.accessToken);
+    await m.read(bob.accessToken);
+    assert.is(await m.deleteOne('alice', a.sessionId), false);
+    assert.is(await m.deleteOne('alice', 'not a session id'), false);
+  });
+
+  S('deleteAll rejects every earlier token; a session created right after works', async (ctx) => {
+    const m = ctx.make({ clock: Date.now });
+    const a = await m.create('alice');
+    const b = await m.update(a.refreshToken);
+    assert.is(await m.deleteAll('alice'), 1);
+    await rejectsWith(m.read(a.accessToken), 'ERR_SESSION_REVOKED');
+    await rejectsWith(m.read(b.accessToken), 'ERR_SESSION_REVOKED');
+    await rejectsWith(m.update(b.refreshToken), 'ERR_REFRESH_TOKEN_INVALID');
+    const fresh = await m.create('alice');
+    assert.is((await m.read(fresh.accessToken)).sid, fresh.sessionId);
+    assert.is(Math.floor(Date.now() / 1000) - (await m.read(fresh.accessToken)).iat <= 1, true);
+  });
+
+  S('readAll lists live sessions only, newest first', async (ctx) => {
+    const m = ctx.make({ refreshTokenTtl: 100 });
+    const old = await m.create('alice', { context: { device: 'old' } });
+    ctx.now += 60_000;
+    const mid = await m.create('alice', { context: { device: 'mid' } });
+    ctx.now += 1;
+    const last = await m.create('alice', { context: { device: 'new' } });
+    assert.equal((await m.readAll('alice')).map((s) => s.sessionId), [last.sessionId, mid.sessionId, old.sessionId]);
+    ctx.now += 40_000;
+    assert.equal((await m.readAll('alice')).map((s) => s.context.device), ['new', 'mid']);
+    const text = JSON.stringify(await m.readAll('alice'));
+    for (const t of [mid, last]) {
+      assert.not.ok(text.includes(t.refreshToken.split('.')[2]!), 'readAll leaks a refresh secret');
+      assert.not.ok(text.includes(t.accessToken));
+    }
+  });
+
+  S('the per-subject cap evicts the oldest session and revokes its access tokens', async (ctx) => {
+    const m = ctx.make({ maxSessionsPerSubject: 2 });
+    const evicted: string[] = [];
+    m.on(SESSION_INVALIDATED, (e) => e.reason === 'evicted' && evicted.push(e.sessionId));
+    const a = await m.create('alice');
+    ctx.now += 1;
+    const b = await m.create('alice');
+    ctx.now += 1;
+    const c = await m.create('alice');
+    assert.equal(evicted, [a.sessionId]);
+    await rejectsWith(m.read(a.accessToken), 'ERR_SESSION_REVOKED');
+    await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_INVALID');
+    await m.read(b.accessToken);
+    await m.read(c.accessToken);
+    assert.is((await m.readAll('alice')).length, 2);
+  });
+
+  S('an expired refresh token says so', async (ctx) => {
+    const m = ctx.make({ refreshTokenTtl: 60 });
+    const a = await m.create('alice');
+    ctx.now += 61_000;
+    await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_EXPIRED');
+  });
+
+  S('read() never touches the refresh-token store', async (ctx) => {
+    let calls = 0;
+    const store = ctx.fx.refreshTokenStore;
+    const counted = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? (...args: unknown[]) => (calls++, value.apply(target, args)) : value;
+      },
+    });
+    const m = ctx.make({ refreshTokenStore: counted });
+    const a = await m.create('alice');
+    calls = 0;
+    for (let i = 0; i < 10; i++) await m.read(a.accessToken);
+    await rejectsWith(m.read(a.accessToken + 'x'), 'ERR_AUTH_TOKEN_INVALID');
+    assert.is(calls, 0);
+  });
+
+  S.run();
+}

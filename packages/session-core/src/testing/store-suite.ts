@@ -1,0 +1,243 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RefreshTokenStore, RotateRequest } from '../storage.js';
+import { HOUR, T0, fakeHash, newRecord, sleep } from './fixtures.js';
+
+export interface StoreFixture {
+  store: RefreshTokenStore;
+  /** Keys or entries the backend still holds for sessions; lets the suite check that nothing outlives a session. */
+  footprint?: () => Promise<number>;
+  close: () => Promise<void>;
+}
+
+export type StoreFactory = () => Promise<StoreFixture>;
+
+/**
+ * The store-level contract every RefreshTokenStore passes: atomic rotation,
+ * grace and reuse, expiry, per-subject cap, list, delete, delete all.
+ */
+export function testRefreshTokenStore(name: string, factory: StoreFactory): void {
+  const S = suite<{ fx: StoreFixture; store: RefreshTokenStore }>(`${name}: RefreshTokenStore conformance`);
+  S.before.each(async (ctx) => {
+    ctx.fx = await factory();
+    ctx.store = ctx.fx.store;
+  });
+  S.after.each(async (ctx) => {
+    await ctx.fx.close();
+  });
+
+  const rotate = (store: RefreshTokenStore, r: Partial<RotateRequest> & Pick<RotateRequest, 'sessionId' | 'presentedHash'>) =>
+    store.rotate({ successorHash: fakeHash('next'), now: T0 + 1000, reuseInterval: 0, ...r });
+
+  S('insert, then get and list return the session without any hash', async ({ store }) => {
+    const rec = newRecord('alice', { claims: { roles: ['admin'], n: 1 }, context: { ip: '198.51.100.1', device: 'Ø laptop ✓' } });
+    const { evicted } = await store.insert(rec, { now: T0 });
+    assert.equal(evicted, []);
+    const got = await store.get(rec.sessionId, T0);
+    assert.ok(got);
+    assert.is(got.sessionId, rec.sessionId);
+    assert.is(got.subject, 'alice');
+    assert.is(got.generation, 0);
+    assert.is(got.createdAt, T0);
+    assert.is(got.lastRefreshedAt, T0);
+    assert.is(got.expiresAt, rec.expiresAt);
+    assert.equal(got.claims, { roles: ['admin'], n: 1 });
+    assert.equal(got.context, { ip: '198.51.100.1', device: 'Ø laptop ✓' });
+    assert.not.ok('tokenHash' in got);
+    assert.not.ok('previousTokenHash' in got);
+    const listed = await store.list('alice', T0);
+    assert.is(listed.length, 1);
+    assert.not.ok(JSON.stringify(listed).includes(rec.tokenHash));
+    assert.is(await store.get('nope', T0), undefined);
+  });
+
+  S('list holds only the subject’s live sessions, newest first', async ({ store }) => {
+    const a = newRecord('alice', { createdAt: T0 });
+    const b = newRecord('alice', { createdAt: T0 + 5 });
+    const c = newRecord('alice', { createdAt: T0 + 2, expiresAt: T0 + 100 });
+    const other = newRecord('bob', { createdAt: T0 + 9 });
+    for (const r of [a, b, c, other]) await store.insert(r, { now: T0 + 10 });
+    assert.equal((await store.list('alice', T0 + 10)).map((s) => s.sessionId), [b.sessionId, c.sessionId, a.sessionId]);
+    assert.equal((await store.list('alice', T0 + 100)).map((s) => s.sessionId), [b.sessionId, a.sessionId], 'expired session listed');
+    assert.equal(await store.list('carol', T0), []);
+  });
+
+  S('rotate with the current hash swaps it, keeps the absolute expiry and slides the idle one', async ({ store }) => {
+    const rec = newRecord('alice', { idleExpiresAt: T0 + HOUR });
+    await store.insert(rec, { now: T0 });
+    const next = fakeHash();
+    const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 30 * 60_000, idleTtl: HOUR });
+    assert.is(r.status, 'rotated');
+    if (r.status !== 'rotated') return;
+    assert.is(r.session.generation, 1);
+    assert.is(r.session.lastRefreshedAt, T0 + 30 * 60_000);
+    assert.is(r.session.rotatedAt, T0 + 30 * 60_000);
+    assert.is(r.session.expiresAt, rec.expiresAt, 'absolute expiry moved');
+    assert.is(r.session.idleExpiresAt, T0 + 90 * 60_000);
+    const again = await rotate(store, { sessionId: rec.sessionId, presentedHash: next, now: T0 + 40 * 60_000, idleTtl: HOUR });
+    assert.is(again.status, 'rotated');
+  });
+
+  S('the idle deadline never passes the absolute expiry', async ({ store }) => {
+    const rec = newRecord('alice', { expiresAt: T0 + HOUR, idleExpiresAt: T0 + HOUR / 2 });
+    await store.insert(rec, { now: T0 });
+    const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, now: T0 + HOUR / 4, idleTtl: HOUR });
+    assert.is(r.status, 'rotated');
+    if (r.status === 'rotated') assert.is(r.session.idleExpiresAt, T0 + HOUR);
+  });
+
+  S('rotate replaces claims and merges context', async ({ store }) => {
+    const rec = newRecord('alice', { claims: { roles: ['user'], plan: 'free' }, context: { ip: '192.0.2.1', device: 'phone' } });
+    await store.insert(rec, { now: T0 });
+    const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, claims: { roles: ['admin'] }, context: { ip: '192.0.2.2' } });
+    assert.is(r.status, 'rotated');
+    if (r.status !== 'rotated') return;
+    assert.equal(r.session.claims, { roles: ['admin'] });
+    assert.equal(r.session.context, { ip: '192.0.2.2', device: 'phone' });
+    assert.equal((await store.get(rec.sessionId, T0 + 1000))?.context, { ip: '192.0.2.2', device: 'phone' });
+  });
+
+  S('the previous hash within the reuse interval is grace and changes nothing', async ({ store }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    const next = fakeHash();
+    await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 1000 });
+    const g = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 3000, reuseInterval: 2000 });
+    assert.is(g.status, 'grace');
+    if (g.status === 'grace') assert.is(g.session.generation, 1);
+    const current = await rotate(store, { sessionId: rec.sessionId, presentedHash: next, now: T0 + 4000, reuseInterval: 2000 });
+    assert.is(current.status, 'rotated', 'the successor handed out in grace must keep working');
+  });
+
+  S('the previous hash after the interval is reuse and deletes the session', async ({ store, fx }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    const next = fakeHash();
+    await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 1000 });
+    const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 3001, reuseInterval: 2000 });
+    assert.equal(r, { status: 'reused', subject: 'alice' });
+    assert.is(await store.get(rec.sessionId, T0 + 3001), undefined);
+    assert.equal(await store.list('alice', T0 + 3001), []);
+    assert.is((await rotate(store, { sessionId: rec.sessionId, presentedHash: next, now: T0 + 3002 })).status, 'not_found');
+    if (fx.footprint) assert.is(await fx.footprint(), 0, 'reuse left keys behind');
+  });
+
+  S('with no reuse interval the previous hash is reuse even in the same millisecond', async ({ store }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    const next = fakeHash();
+    await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 1000 });
+    const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 1000 });
+    assert.is(r.status, 'reused');
+  });
+
+  S('the previous hash in the interval with another successor is a mismatch, not reuse', async ({ store }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    const next = fakeHash();
+    await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 1000 });
+    const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: fakeHash(), now: T0 + 1500, reuseInterval: 2000 });
+    assert.equal(r, { status: 'mismatch', subject: 'alice', generation: 1, tokenHash: next });
+    assert.ok(await store.get(rec.sessionId, T0 + 1500));
+  });
+
+  S('an unknown hash is a mismatch that leaves the session alone', async ({ store }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: fakeHash() });
+    assert.equal(r, { status: 'mismatch', subject: 'alice', generation: 0, tokenHash: rec.tokenHash });
+    assert.is((await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash })).status, 'rotated');
+  });
+
+  S('rotate of an unknown session is not_found; past either deadline it is expired', async ({ store }) => {
+    assert.is((await rotate(store, { sessionId: newRecord('x').sessionId, presentedHash: fakeHash() })).status, 'not_found');
+    const abs = newRecord('alice', { expiresAt: T0 + 5000 });
+    const idle = newRecord('alice', { idleExpiresAt: T0 + 5000 });
+    for (const rec of [abs, idle]) {
+      await store.insert(rec, { now: T0 });
+      assert.is((await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, now: T0 + 5000 })).status, 'expired');
+      assert.is(await store.get(rec.sessionId, T0 + 5000), undefined);
+    }
+  });
+
+  S('the per-subject cap evicts the oldest sessions in the same step', async ({ store }) => {
+    const recs = [0, 1, 2].map((i) => newRecord('alice', { createdAt: T0 + i }));
+    const other = newRecord('bob');
+    await store.insert(other, { now: T0, maxSessionsPerSubject: 1 });
+    assert.equal((await store.insert(recs[0]!, { now: T0, maxSessionsPerSubject: 2 })).evicted, []);
+    assert.equal((await store.insert(recs[1]!, { now: T0, maxSessionsPerSubject: 2 })).evicted, []);
+    assert.equal((await store.insert(recs[2]!, { now: T0 + 2, maxSessionsPerSubject: 2 })).evicted, [recs[0]!.sessionId]);
+    assert.equal((await store.list('alice', T0 + 2)).map((s) => s.sessionId), [recs[2]!.sessionId, recs[1]!.sessionId]);
+    const last = newRecord('alice', { createdAt: T0 + 3 });
+    assert.equal((await store.insert(last, { now: T0 + 3, maxSessionsPerSubject: 1 })).evicted, [recs[1]!.sessionId, recs[2]!.sessionId]);
+    assert.equal((await store.list('alice', T0 + 3)).map((s) => s.sessionId), [last.sessionId]);
+    assert.is((await store.list('bob', T0 + 3)).length, 1, 'another subject was touched');
+  });
+
+  S('delete removes only the subject’s own session', async ({ store }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    assert.is(await store.delete('bob', rec.sessionId, T0), false);
+    assert.ok(await store.get(rec.sessionId, T0));
+    assert.is(await store.delete('alice', rec.sessionId, T0), true);
+    assert.is(await store.delete('alice', rec.sessionId, T0), false);
+    assert.is(await store.get(rec.sessionId, T0), undefined);
+    assert.equal(await store.list('alice', T0), []);
+  });
+
+  S('deleteAll removes every session of the subject and returns the live ones', async ({ store, fx }) => {
+    const live = [newRecord('alice'), newRecord('alice', { createdAt: T0 + 1 })];
+    const expired = newRecord('alice', { expiresAt: T0 + 10 });
+    const other = newRecord('bob');
+    for (const r of [...live, expired, other]) await store.insert(r, { now: T0 });
+    const deleted = await store.deleteAll('alice', T0 + 10);
+    assert.equal([...deleted].sort(), live.map((r) => r.sessionId).sort());
+    assert.equal(await store.list('alice', T0), []);
+    assert.is(await store.get(live[0]!.sessionId, T0), undefined);
+    assert.is((await store.list('bob', T0)).length, 1);
+    assert.equal(await store.deleteAll('alice', T0 + 10), []);
+    await store.deleteAll('bob', T0);
+    if (fx.footprint) assert.is(await fx.footprint(), 0, 'deleteAll left keys behind');
+  });
+
+  S('100 concurrent rotations of one hash: exactly one wins', async ({ store }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    const next = fakeHash();
+    const results = await Promise.all(Array.from({ length: 100 }, () => rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next })));
+    const statuses = results.map((r) => r.status);
+    assert.is(statuses.filter((s) => s === 'rotated').length, 1, statuses.join());
+    assert.ok(statuses.every((s) => s === 'rotated' || s === 'reused' || s === 'not_found'), statuses.join());
+  });
+
+  S('100 concurrent rotations within the reuse interval: one rotation, the rest grace', async ({ store }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    const next = fakeHash();
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, reuseInterval: 10_000 })),
+    );
+    const statuses = results.map((r) => r.status);
+    assert.is(statuses.filter((s) => s === 'rotated').length, 1);
+    assert.is(statuses.filter((s) => s === 'grace').length, 99);
+  });
+
+  S('1,000 concurrent inserts over 100 subjects with a cap of 5 leave exactly 5 each', async ({ store }) => {
+    const subjects = Array.from({ length: 100 }, (_, i) => `user-${i}`);
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => store.insert(newRecord(subjects[i % 100]!, { createdAt: T0 + i }), { now: T0 + 1000, maxSessionsPerSubject: 5 })),
+    );
+    for (const subject of subjects) assert.is((await store.list(subject, T0 + 1000)).length, 5, subject);
+  });
+
+  S('expired sessions leave the backend on their own', async ({ store, fx }) => {
+    const now = Date.now();
+    await store.insert(newRecord('alice', { createdAt: now, expiresAt: now + 60 }), { now });
+    await store.insert(newRecord('alice', { createdAt: now, expiresAt: now + 10 * HOUR, idleExpiresAt: now + 80 }), { now });
+    await sleep(400);
+    assert.equal(await store.list('alice', Date.now()), []);
+    if (fx.footprint) assert.is(await fx.footprint(), 0, 'expired sessions still held');
+  });
+
+  S.run();
+}

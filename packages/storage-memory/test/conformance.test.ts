@@ -1,0 +1,25 @@
+import { testInvalidAccessTokenCache, testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
+import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '../src/index.js';
+
+testRefreshTokenStore('MemoryRefreshTokenStore', async () => {
+  const store = new MemoryRefreshTokenStore();
+  return { store, footprint: async () => store.size + store.subjectCount, close: () => store.close() };
+});
+
+testInvalidAccessTokenCache('MemoryInvalidAccessTokenCache', async () => {
+  const cache = new MemoryInvalidAccessTokenCache();
+  return { cache, close: async () => cache.close() };
+});
+
+testManagerOverStorage('memory storage', async () => {
+  const refreshTokenStore = new MemoryRefreshTokenStore();
+  const invalidAccessTokenCache = new MemoryInvalidAccessTokenCache();
+  return {
+    refreshTokenStore,
+    invalidAccessTokenCache,
+    close: async () => {
+      await refreshTokenStore.close();
+      invalidAccessTokenCache.close();
+    },
+  };
+});
