@@ -40,10 +40,16 @@ function fail(path: string, message: string): never {
   throw new SessionError('ERR_CONFIG_INVALID', `options.${path} ${message}`);
 }
 
+/** Node 20 has CryptoKey as a global but not on node:crypto's webcrypto. */
+function isCryptoKey(value: unknown): value is CryptoKey {
+  const constructor = (globalThis as { CryptoKey?: abstract new () => CryptoKey }).CryptoKey;
+  return constructor !== undefined && value instanceof constructor;
+}
+
 function toKeyObject(value: unknown, kind: 'private' | 'public', path: string): KeyObject {
   try {
     if (value instanceof KeyObject) return value;
-    if (value instanceof webcrypto.CryptoKey) return KeyObject.from(value);
+    if (isCryptoKey(value)) return KeyObject.from(value);
     if (value !== null && typeof value === 'object') {
       const jwk = value as JWK;
       if (kind === 'private') return createPrivateKey({ key: jwk as never, format: 'jwk' });
