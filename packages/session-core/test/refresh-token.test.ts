@@ -1,0 +1,90 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { rejectsWith } from '../src/testing/index.js';
+import { harness } from './helpers.js';
+
+const S = suite('refresh tokens');
+
+S('a refresh token holds 256 random bits and the store keeps only a hash of them', async () => {
+  const h = harness();
+  const t = await h.manager.create('alice');
+  const [sid, , secret] = t.refreshToken.split('.') as [string, string, string];
+  assert.is(sid, t.sessionId);
+  assert.is(Buffer.from(secret, 'base64url').length, 32);
+  const stored = JSON.stringify(await h.store.get(t.sessionId, h.clock.now));
+  assert.not.ok(stored.includes(secret));
+  const secrets = new Set<string>();
+  for (let i = 0; i < 200; i++) secrets.add((await h.manager.create('alice')).refreshToken.split('.')[2]!);
+  assert.is(secrets.size, 200);
+  await h.close();
+});
+
+S('malformed refresh tokens are invalid without a storage call', async () => {
+  const h = harness();
+  const t = await h.manager.create('alice');
+  const bad = ['', 'x', t.accessToken, `${t.refreshToken}x`, ` ${t.refreshToken}`, t.refreshToken.replace('.', ''), t.refreshToken.toUpperCase(), 'a'.repeat(10_000), 42, null, undefined, {}];
+  for (const token of bad) await rejectsWith(h.manager.update(token as never), 'ERR_REFRESH_TOKEN_INVALID', String(token).slice(0, 30));
+  await h.manager.update(t.refreshToken);
+  await h.close();
+});
+
+S('a refresh token for a session that never existed is invalid; one past its deadline is expired', async () => {
+  const h = harness({ refreshTokenTtl: 60 });
+  const t = await h.manager.create('alice');
+  const [, deadline, secret] = t.refreshToken.split('.') as [string, string, string];
+  await rejectsWith(h.manager.update(`AAAAAAAAAAAAAAAAAAAAAAAAAA.${deadline}.${secret}`), 'ERR_REFRESH_TOKEN_INVALID');
+  await h.store.close();
+  h.clock.now += 61_000;
+  await rejectsWith(h.manager.update(t.refreshToken), 'ERR_REFRESH_TOKEN_EXPIRED');
+  await h.close();
+});
+
+S('a stolen token used after the owner refreshed is caught (reuse), and both parties lose the session', async () => {
+  const h = harness();
+  const issued = await h.manager.create('alice');
+  const stolen = issued.refreshToken;
+  let owner = issued;
+  for (let i = 0; i < 5; i++) owner = await h.manager.update(owner.refreshToken);
+  await rejectsWith(h.manager.update(stolen), 'ERR_REFRESH_TOKEN_REUSED');
+  await rejectsWith(h.manager.update(owner.refreshToken), 'ERR_REFRESH_TOKEN_INVALID');
+  await rejectsWith(h.manager.read(owner.accessToken), 'ERR_SESSION_REVOKED');
+  await h.close();
+});
+
+S('the thief refreshing first is caught when the owner comes back', async () => {
+  const h = harness();
+  const issued = await h.manager.create('alice');
+  const thief = await h.manager.update(issued.refreshToken);
+  await rejectsWith(h.manager.update(issued.refreshToken), 'ERR_REFRESH_TOKEN_REUSED');
+  await rejectsWith(h.manager.read(thief.accessToken), 'ERR_SESSION_REVOKED');
+  await h.close();
+});
+
+S('storage failures surface as ERR_STORAGE_UNAVAILABLE and leave nothing half-written', async () => {
+  const h = harness();
+  const t = await h.manager.create('alice');
+  const broken = new Error('backend down');
+  const failing = {
+    insert: async () => Promise.reject(broken),
+    rotate: async () => Promise.reject(broken),
+    get: async () => Promise.reject(broken),
+    list: async () => Promise.reject(broken),
+    delete: async () => Promise.reject(broken),
+    deleteAll: async () => Promise.reject(broken),
+  };
+  const down = harness({ refreshTokenStore: failing });
+  const errors = await Promise.all([
+    rejectsWith(down.manager.create('alice'), 'ERR_STORAGE_UNAVAILABLE'),
+    rejectsWith(down.manager.update(t.refreshToken), 'ERR_STORAGE_UNAVAILABLE'),
+    rejectsWith(down.manager.readAll('alice'), 'ERR_STORAGE_UNAVAILABLE'),
+    rejectsWith(down.manager.deleteOne('alice', t.sessionId), 'ERR_STORAGE_UNAVAILABLE'),
+    rejectsWith(down.manager.deleteAll('alice'), 'ERR_STORAGE_UNAVAILABLE'),
+  ]);
+  for (const error of errors) assert.is(error.cause, broken);
+  // read() needs no storage at all.
+  const reader = harness({ refreshTokenStore: failing, refreshTokenSecret: undefined });
+  await reader.manager.read(t.accessToken);
+  await Promise.all([h.close(), down.close(), reader.close()]);
+});
+
+S.run();
