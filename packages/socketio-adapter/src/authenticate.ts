@@ -1,0 +1,131 @@
+import type { AccessTokenClaims, JwtUserSessionManager } from '@jwt-session/session-core';
+import { AuthError, toAuthError } from './errors.js';
+import { extractToken, type TokenRequest, type TokenSource, type TokenSourceOptions } from './token-source.js';
+
+/** What `users.findOrCreate` answers. Fields it gives override what the token claims. */
+export interface ProvisionedUser {
+  id: string;
+  role?: string | null | undefined;
+  roles?: readonly string[] | undefined;
+  permissions?: readonly string[] | undefined;
+  features?: readonly string[] | undefined;
+  /** True refuses the user even with a valid token: revocation by flag. */
+  isDisabled?: boolean | undefined;
+}
+
+export interface UserProvider {
+  findOrCreate(sub: string, profile: { email: string | undefined; name: string | undefined }): ProvisionedUser | Promise<ProvisionedUser>;
+}
+
+export interface AuthenticateOptions extends TokenSourceOptions {
+  /** Called on every handshake, HTTP request and renewal. @default undefined: userId = sub */
+  users?: UserProvider;
+}
+
+/**
+ * Who is on the other end. Plain data (no token, no functions), so it survives
+ * the serialisation of `fetchSockets()` across nodes. `expiresAt` is the
+ * access token's `exp`, in Unix seconds like every time in session-core.
+ */
+export interface AuthContext {
+  sub: string;
+  userId: string;
+  sessionId: string;
+  role: string;
+  roles: string[];
+  permissions: string[];
+  features: string[];
+  claims: AccessTokenClaims;
+  expiresAt: number;
+}
+
+/** The Socket.IO `SocketData` of a guarded server: `new Server<C2S, S2C, Inter, AuthSocketData>()`. */
+export interface AuthSocketData {
+  auth: AuthContext;
+}
+
+function strings(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? [...value] : undefined;
+}
+
+function rolesOf(claims: AccessTokenClaims): string[] {
+  return strings(claims.roles) ?? (typeof claims.role === 'string' && claims.role !== '' ? [claims.role] : []);
+}
+
+function permissionsOf(claims: AccessTokenClaims): string[] {
+  // OAuth access tokens carry permissions as a space-separated `scope`.
+  return strings(claims.permissions) ?? (typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []);
+}
+
+function featuresOf(claims: AccessTokenClaims): string[] {
+  const value = claims.features;
+  const list = strings(value);
+  if (list !== undefined) return list;
+  // Feature flags are often an object of booleans; the enabled ones are what handlers test.
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.entries(value).filter(([, on]) => on === true).map(([name]) => name);
+  }
+  return [];
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+async function provision(users: UserProvider, claims: AccessTokenClaims): Promise<ProvisionedUser> {
+  let user: ProvisionedUser;
+  try {
+    user = await users.findOrCreate(claims.sub, { email: optionalString(claims.email), name: optionalString(claims.name) });
+  } catch (error) {
+    throw new AuthError('ERR_USER_PROVISIONING_FAILED', 'the user could not be provisioned', { cause: error });
+  }
+  if (user === null || typeof user !== 'object' || typeof user.id !== 'string' || user.id === '') {
+    throw new AuthError('ERR_USER_PROVISIONING_FAILED', 'users.findOrCreate did not return a user with an id');
+  }
+  if (user.isDisabled === true) throw new AuthError('ERR_USER_DISABLED', 'the user is disabled');
+  return user;
+}
+
+/** Verifies one access token and builds its context. Throws only {@link AuthError}. */
+export async function authenticateToken(manager: JwtUserSessionManager, token: string, options: AuthenticateOptions = {}): Promise<AuthContext> {
+  try {
+    const claims = await manager.read(token);
+    const user = options.users === undefined ? undefined : await provision(options.users, claims);
+    const roles = user?.roles !== undefined ? [...user.roles] : typeof user?.role === 'string' && user.role !== '' ? [user.role] : rolesOf(claims);
+    return {
+      sub: claims.sub,
+      userId: user?.id ?? claims.sub,
+      sessionId: claims.sid,
+      role: roles[0] ?? 'user',
+      roles,
+      permissions: user?.permissions !== undefined ? [...user.permissions] : permissionsOf(claims),
+      features: user?.features !== undefined ? [...user.features] : featuresOf(claims),
+      claims,
+      expiresAt: claims.exp,
+    };
+  } catch (error) {
+    throw toAuthError(error);
+  }
+}
+
+/**
+ * The core shared by the Socket.IO middleware, the Express middleware and the
+ * Fastify plugin: find the token, verify it, provision the user. Throws only
+ * {@link AuthError}. The token is returned to the caller (the session guard
+ * re-checks it on subject-wide revocations) but never placed in the context.
+ */
+export async function authenticateRequest(
+  manager: JwtUserSessionManager,
+  request: TokenRequest,
+  options: AuthenticateOptions = {},
+): Promise<{ auth: AuthContext; token: string; source: TokenSource }> {
+  let extracted: { token: string; source: TokenSource };
+  try {
+    extracted = extractToken(request, options);
+  } catch (error) {
+    // An allowedOrigins predicate is caller code and may throw anything.
+    throw toAuthError(error);
+  }
+  const { token, source } = extracted;
+  return { auth: await authenticateToken(manager, token, options), token, source };
+}

@@ -1,0 +1,29 @@
+export { AuthError, ADAPTER_ERROR_CODES, toAuthError, type AdapterErrorCode, type AuthErrorCode } from './errors.js';
+export { extractToken, type CookieTokenOptions, type TokenRequest, type TokenSource, type TokenSourceOptions } from './token-source.js';
+export {
+  authenticateRequest,
+  authenticateToken,
+  type AuthContext,
+  type AuthSocketData,
+  type AuthenticateOptions,
+  type ProvisionedUser,
+  type UserProvider,
+} from './authenticate.js';
+export { userRoom, sessionRoom, type RoomOptions } from './rooms.js';
+export { socketAuth, type SessionTracker, type SocketAuthOptions, type HandshakeError } from './socket-auth.js';
+export {
+  attachSessionGuard,
+  SESSION_EXPIRED_EVENT,
+  SESSION_RENEW_EVENT,
+  SESSION_REVOKED_EVENT,
+  type RenewResult,
+  type RevocationReason,
+  type SessionExpiredPayload,
+  type SessionGuard,
+  type SessionGuardOptions,
+  type SessionRevokedPayload,
+} from './session-guard.js';
+export { setDeadline, MAX_TIMEOUT_MS, type LongTimeout, type Scheduler } from './timers.js';
+export { httpAuth, httpFailure, httpStatusOf, type AuthenticatedRequest, type HttpAuthOptions, type HttpFailure } from './http-auth.js';
+export { fastifySessionAuth, type FastifySessionAuthOptions } from './fastify.js';
+export { socketsOfUser, isUserOnline, disconnectUser, disconnectSession, type RoomTarget } from './helpers.js';

@@ -1,0 +1,115 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { AuthError } from './errors.js';
+
+/** Reading the token from a cookie is opt-in: browsers attach cookies to cross-site WebSocket handshakes. */
+export interface CookieTokenOptions {
+  /** The cookie's name. */
+  name: string;
+  /**
+   * Exact `Origin` values (scheme://host[:port]) allowed to authenticate with the
+   * cookie, or a predicate. A request without an Origin is refused too:
+   * browsers always send one on WebSocket handshakes and cross-site requests.
+   */
+  allowedOrigins: readonly string[] | ((origin: string) => boolean);
+}
+
+export interface TokenSourceOptions {
+  /** @default undefined: cookies are ignored */
+  cookie?: CookieTokenOptions;
+}
+
+/** What a token is extracted from: a Socket.IO handshake or an HTTP request. */
+export interface TokenRequest {
+  /** The handshake's `auth` payload (Socket.IO only). */
+  auth?: unknown;
+  headers: IncomingHttpHeaders;
+  /** Node's raw header list; the only place where a repeated Authorization header is still visible. */
+  rawHeaders?: readonly string[];
+}
+
+export type TokenSource = 'auth' | 'header' | 'cookie';
+
+/** RFC 6750 b64token. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const BEARER = /^Bearer +(\S+) *$/i;
+const SCHEME = /^Bearer(?: |$)/i;
+
+/** Strips an optional `Bearer ` prefix that some clients put in `auth.token` too. */
+function fromAuthPayload(auth: unknown): string | undefined {
+  if (auth === null || typeof auth !== 'object') return undefined;
+  const value = (auth as Record<string, unknown>).token;
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID', 'auth.token must be a string');
+  const match = BEARER.exec(value);
+  return match ? match[1]! : value;
+}
+
+function countAuthorization(rawHeaders: readonly string[] | undefined): number {
+  if (rawHeaders === undefined) return 0;
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'authorization') count++;
+  return count;
+}
+
+function fromHeader(request: TokenRequest): string | undefined {
+  // Node keeps only the first of repeated Authorization headers in `headers`; a
+  // proxy and a client disagreeing on which one counts is an attack surface.
+  if (countAuthorization(request.rawHeaders) > 1) {
+    throw new AuthError('ERR_AUTH_HEADER_MALFORMED', 'several Authorization headers');
+  }
+  const value = request.headers.authorization;
+  if (value === undefined || value === '') return undefined;
+  // Another scheme (Basic, …) is not ours to judge: the request simply carries no bearer token.
+  if (!SCHEME.test(value)) return undefined;
+  const match = BEARER.exec(value);
+  if (!match || !B64TOKEN.test(match[1]!)) {
+    throw new AuthError('ERR_AUTH_HEADER_MALFORMED', 'Authorization header must be "Bearer <token>"');
+  }
+  return match[1]!;
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+function originAllowed(origin: string | undefined, allowed: CookieTokenOptions['allowedOrigins']): boolean {
+  if (origin === undefined || origin === '' || origin === 'null') return false;
+  return typeof allowed === 'function' ? allowed(origin) === true : allowed.includes(origin);
+}
+
+/**
+ * Finds the access token: handshake `auth.token`, then `Authorization: Bearer`,
+ * then the configured cookie (from an allowed Origin only). Never the query
+ * string: URLs end up in access logs, proxies and browser history.
+ */
+export function extractToken(request: TokenRequest, options: TokenSourceOptions = {}): { token: string; source: TokenSource } {
+  const fromAuth = fromAuthPayload(request.auth);
+  if (fromAuth !== undefined) return { token: fromAuth, source: 'auth' };
+  const fromBearer = fromHeader(request);
+  if (fromBearer !== undefined) return { token: fromBearer, source: 'header' };
+  const cookie = options.cookie;
+  if (cookie !== undefined) {
+    const raw = request.headers.cookie;
+    const value = cookieValue(Array.isArray(raw) ? raw.join('; ') : raw, cookie.name);
+    if (value !== undefined && value !== '') {
+      const origin = request.headers.origin;
+      if (!originAllowed(typeof origin === 'string' ? origin : undefined, cookie.allowedOrigins)) {
+        throw new AuthError('ERR_ORIGIN_NOT_ALLOWED', 'cookie authentication is not allowed from this origin');
+      }
+      return { token: value, source: 'cookie' };
+    }
+  }
+  throw new AuthError('ERR_AUTH_TOKEN_REQUIRED', 'an access token is required');
+}
