@@ -1,0 +1,1 @@
+export class RedisInvalidationBroadcaster {}; export type RedisInvalidationBroadcasterOptions = {};

@@ -1,0 +1,211 @@
+import type {
+  InsertOptions,
+  InsertResult,
+  NewSessionRecord,
+  RefreshTokenStore,
+  RotateRequest,
+  RotateResult,
+  SessionContext,
+  StoredSessionInfo,
+} from '@jwt-session/session-core';
+import { sessionHashTag, subjectHashTag } from '@jwt-session/session-core';
+import { hexOf, keyLayout, type KeyLayout } from './keys.js';
+import { DELETE, DELETE_ALL, GET, INSERT, LIST, ROTATE } from './scripts.js';
+import { DEFAULT_COMMAND_TIMEOUT, bounded, checkTimeout, defineScripts, type RedisClient } from './util.js';
+
+export interface RedisRefreshTokenStoreOptions {
+  /** Prepended to every key; must not contain `{` or `}`. @default 'jwt-session:' */
+  keyPrefix?: string;
+  /** ms after which an operation rejects with ERR_STORAGE_UNAVAILABLE. @default 1000 */
+  commandTimeout?: number;
+}
+
+const SCRIPTS = [
+  { name: 'jwtSessionInsert', keys: 2, lua: INSERT },
+  { name: 'jwtSessionRotate', keys: 1, lua: ROTATE },
+  { name: 'jwtSessionGet', keys: 1, lua: GET },
+  { name: 'jwtSessionList', keys: 1, lua: LIST },
+  { name: 'jwtSessionDelete', keys: 2, lua: DELETE },
+  { name: 'jwtSessionDeleteAll', keys: 1, lua: DELETE_ALL },
+] as const;
+
+type Flat = string[];
+
+function deadline(session: { expiresAt: number; idleExpiresAt?: number | undefined }): number {
+  return session.idleExpiresAt === undefined ? session.expiresAt : Math.min(session.expiresAt, session.idleExpiresAt);
+}
+
+function contextFields(context: SessionContext, removals: boolean): string[] {
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(context)) {
+    if (value !== undefined) out.push(name, JSON.stringify(value));
+    // An explicit undefined in a rotation's context removes the entry, as JSON would.
+    else if (removals) out.push(name, '');
+  }
+  return out;
+}
+
+function decode(sessionId: string, flat: Flat): StoredSessionInfo {
+  const info: StoredSessionInfo = {
+    sessionId,
+    subject: '',
+    generation: 0,
+    createdAt: 0,
+    lastRefreshedAt: 0,
+    rotatedAt: 0,
+    expiresAt: 0,
+    claims: {},
+    context: {},
+  };
+  for (let n = 0; n + 1 < flat.length; n += 2) {
+    const field = flat[n]!;
+    const value = flat[n + 1]!;
+    switch (field) {
+      case 'sub':
+        info.subject = value;
+        break;
+      case 'g':
+        info.generation = Number(value);
+        break;
+      case 'c':
+        info.createdAt = Number(value);
+        break;
+      case 'l':
+        info.lastRefreshedAt = Number(value);
+        break;
+      case 'r':
+        info.rotatedAt = Number(value);
+        break;
+      case 'e':
+        info.expiresAt = Number(value);
+        break;
+      case 'i':
+        info.idleExpiresAt = Number(value);
+        break;
+      case 'cl':
+        info.claims = JSON.parse(value) as Record<string, unknown>;
+        break;
+      default:
+        // 'h' and 'p' (hashes) never leave the store.
+        if (field.startsWith('x:')) info.context[field.slice(2)] = JSON.parse(value) as SessionContext[string];
+    }
+  }
+  return info;
+}
+
+/**
+ * Sessions in Redis or Redis Cluster, shared by every node. Each method is one
+ * Lua script: one round trip, atomic, on one Cluster slot. Only hashes of
+ * refresh secrets are stored, and every key expires with the last session it
+ * holds. Every failure (Redis down, not answering within `commandTimeout`,
+ * script error) rejects with SessionError ERR_STORAGE_UNAVAILABLE.
+ *
+ * The client belongs to the caller: the store never connects, quits or
+ * reconfigures it (beyond registering its scripts with defineCommand).
+ *
+ * @example
+ * ```ts
+ * const store = new RedisRefreshTokenStore(new Redis(process.env.REDIS_URL!));
+ * ```
+ */
+export class RedisRefreshTokenStore implements RefreshTokenStore {
+  readonly #client: RedisClient;
+  readonly #keys: KeyLayout;
+  readonly #timeout: number;
+  readonly #scripts: ReturnType<typeof defineScripts>;
+
+  constructor(client: RedisClient, options: RedisRefreshTokenStoreOptions = {}) {
+    this.#client = client;
+    this.#keys = keyLayout(options.keyPrefix);
+    this.#timeout = checkTimeout(options.commandTimeout, 'commandTimeout', DEFAULT_COMMAND_TIMEOUT);
+    this.#scripts = defineScripts(client, SCRIPTS);
+  }
+
+  /** The key layout in use (for operators and tests). */
+  get keys(): KeyLayout {
+    return this.#keys;
+  }
+
+  async insert(session: NewSessionRecord, { now, maxSessionsPerSubject }: InsertOptions): Promise<InsertResult> {
+    const fields = [
+      'sub', session.subject,
+      'h', session.tokenHash,
+      'g', '0',
+      'c', String(session.createdAt),
+      'l', String(session.createdAt),
+      'r', String(session.createdAt),
+      'e', String(session.expiresAt),
+      ...(session.idleExpiresAt === undefined ? [] : ['i', String(session.idleExpiresAt)]),
+      'cl', JSON.stringify(session.claims),
+      ...contextFields(session.context, false).map((part, n) => (n % 2 === 0 ? `x:${part}` : part)),
+    ];
+    const evicted = (await this.#run('insert', 'jwtSessionInsert', [
+      this.#keys.index(session.subject),
+      this.#keys.session(session.sessionId),
+      now,
+      maxSessionsPerSubject ?? '',
+      session.sessionId,
+      deadline(session),
+      ...fields,
+    ])) as string[];
+    return { evicted };
+  }
+
+  async rotate(request: RotateRequest): Promise<RotateResult> {
+    const reply = (await this.#run('rotate', 'jwtSessionRotate', [
+      this.#keys.session(request.sessionId),
+      request.now,
+      request.sessionId,
+      request.presentedHash,
+      request.successorHash,
+      request.reuseInterval,
+      request.idleTtl ?? '',
+      request.claims === undefined ? '' : JSON.stringify(request.claims),
+      ...(request.context === undefined ? [] : contextFields(request.context, true)),
+    ])) as [string, ...unknown[]];
+    const [status] = reply;
+    switch (status) {
+      case 'rotated':
+      case 'grace':
+        return { status, session: decode(request.sessionId, reply[1] as Flat) };
+      case 'reused':
+        return { status, subject: reply[1] as string };
+      case 'mismatch':
+        return { status, subject: reply[1] as string, generation: Number(reply[2]), tokenHash: reply[3] as string };
+      case 'expired':
+        return { status };
+      default:
+        return { status: 'not_found' };
+    }
+  }
+
+  async get(sessionId: string, now: number): Promise<StoredSessionInfo | undefined> {
+    const flat = (await this.#run('get', 'jwtSessionGet', [this.#keys.session(sessionId), now, sessionId])) as Flat;
+    return flat.length === 0 ? undefined : decode(sessionId, flat);
+  }
+
+  async list(subject: string, now: number): Promise<StoredSessionInfo[]> {
+    const reply = (await this.#run('list', 'jwtSessionList', [this.#keys.index(subject), now, hexOf(subject)])) as (string | Flat)[];
+    const sessions: StoredSessionInfo[] = [];
+    for (let n = 0; n + 1 < reply.length; n += 2) sessions.push(decode(reply[n] as string, reply[n + 1] as Flat));
+    return sessions.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  async delete(subject: string, sessionId: string, now: number): Promise<boolean> {
+    // A session id carries its subject's tag: another tag cannot be this subject's session (and would be another slot).
+    if (sessionHashTag(sessionId) !== subjectHashTag(subject)) return false;
+    const deleted = await this.#run('delete', 'jwtSessionDelete', [this.#keys.session(sessionId), this.#keys.index(subject), now, sessionId, subject]);
+    return deleted === 1;
+  }
+
+  async deleteAll(subject: string, now: number): Promise<string[]> {
+    return (await this.#run('deleteAll', 'jwtSessionDeleteAll', [this.#keys.index(subject), now, hexOf(subject)])) as string[];
+  }
+
+  /** Nothing to release: the client is the caller's to close. */
+  async close(): Promise<void> {}
+
+  #run(operation: string, script: string, args: (string | number)[]): Promise<unknown> {
+    return bounded(this.#client, operation, this.#timeout, () => this.#scripts[script]!(...args));
+  }
+}

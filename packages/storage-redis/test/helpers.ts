@@ -1,0 +1,110 @@
+import { startCluster, startRedis, type RedisCluster, type RedisServer } from '@jwt-session/redis-harness';
+import { randomBytes } from 'node:crypto';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+/*
+ * Shared fixtures: one standalone server and one 3-master cluster per test
+ * process, started on first use (so a file that needs neither starts neither)
+ * and stopped by `teardown()`, which every test file queues as its last suite.
+ * The harness' exit hook kills them anyway if a run crashes.
+ */
+let standalone: Promise<RedisServer> | undefined;
+let cluster: Promise<RedisCluster> | undefined;
+const clients = new Set<Redis | Cluster>();
+
+export function redisServer(): Promise<RedisServer> {
+  return (standalone ??= startRedis());
+}
+
+export function redisCluster(): Promise<RedisCluster> {
+  return (cluster ??= startCluster({ masters: 3 }));
+}
+
+/** A client on the shared standalone server; closed by teardown(). */
+export async function standaloneClient(options: RedisOptions = {}): Promise<Redis> {
+  const server = await redisServer();
+  const client = new Redis({ host: server.host, port: server.port, ...options });
+  client.on('error', () => undefined);
+  clients.add(client);
+  return client;
+}
+
+/** A client on the shared cluster; closed by teardown(). */
+export async function clusterClient(): Promise<Cluster> {
+  const c = await redisCluster();
+  const client = new Cluster(c.startupNodes);
+  client.on('error', () => undefined);
+  clients.add(client);
+  return client;
+}
+
+export function track<T extends Redis | Cluster>(client: T): T {
+  clients.add(client);
+  return client;
+}
+
+/** A fresh key prefix, so tests sharing a server never see each other's keys. */
+export function uniquePrefix(label = 't'): string {
+  return `${label}-${randomBytes(6).toString('hex')}:`;
+}
+
+/** Every master of the client (one for standalone). */
+export function mastersOf(client: Redis | Cluster): Redis[] {
+  return client instanceof Cluster ? client.nodes('master') : [client];
+}
+
+/** Every key under `prefix`, on every master. SCAN skips (and reaps) logically expired keys. */
+export async function keysUnder(client: Redis | Cluster, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const node of mastersOf(client)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      out.push(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return out;
+}
+
+/** The node of the cluster (or the server) that owns `key`. */
+export function nodeFor(client: Redis | Cluster, key: string): Redis {
+  if (!(client instanceof Cluster)) return client;
+  const slot = clusterSlot(key);
+  const slots = (client as unknown as { slots: string[][] }).slots[slot]!;
+  const owner = client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === slots[0]);
+  if (owner === undefined) throw new Error(`no master for slot ${slot}`);
+  return owner;
+}
+
+// CRC16/XMODEM as Redis Cluster uses it.
+function crc16(buf: Buffer): number {
+  let crc = 0;
+  for (const byte of buf) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+export function clusterSlot(key: string): number {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) key = key.slice(open + 1, close);
+  }
+  return crc16(Buffer.from(key)) % 16384;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Closes every client and stops the servers. */
+export async function teardown(): Promise<void> {
+  for (const client of clients) client.disconnect();
+  clients.clear();
+  const s = standalone;
+  const c = cluster;
+  standalone = undefined;
+  cluster = undefined;
+  await Promise.all([s?.then((x) => x.stop(), () => undefined), c?.then((x) => x.stop(), () => undefined)]);
+}
