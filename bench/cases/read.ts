@@ -1,0 +1,125 @@
+/**
+ * Cases 1, 2, 9 and 10: read() on the hot path (a token already verified) and
+ * the cold path (a token never seen), against jose.jwtVerify and the HMAC limit.
+ */
+import jsonwebtoken from 'jsonwebtoken';
+import type { JwtUserSessionManager } from '@jwt-session/session-core';
+import { alternate, pairedRatio } from '../lib/measure.js';
+import { callsIn, coldRounds } from '../lib/cold.js';
+import { AUDIENCE, CLOCK_TOLERANCE, HS_SECRET, ISSUER, hmacLimit, joseVerifier, keySet, memoryManager, mintTokens, type Alg, type KeySet } from '../lib/fixtures.js';
+import { median, opsPerSec } from '../lib/stats.js';
+import { judge, type BenchContext, type Row } from '../lib/types.js';
+
+/** Fill the manager's verified-token cache to `count` entries (tokens it will never see again), several reads in flight. */
+export async function fillCache(manager: JwtUserSessionManager, keys: KeySet, count: number): Promise<void> {
+  const chunk = 10_000;
+  for (let done = 0; done < count; done += chunk) {
+    const tokens = await mintTokens(keys, Math.min(chunk, count - done), 10_000_000 + done);
+    for (let i = 0; i < tokens.length; i += 64) await Promise.all(tokens.slice(i, i + 64).map((t) => manager.read(t)));
+  }
+}
+
+async function hot(ctx: BenchContext, keys: KeySet, withHmac: boolean) {
+  const manager = memoryManager(keys);
+  const [token] = await mintTokens(keys, 1);
+  await manager.read(token!); // verified once: every later read() is a cache hit
+  const verify = joseVerifier(keys);
+  const fns: Record<string, () => unknown> = { read: () => manager.read(token!), jose: () => verify(token!) };
+  if (withHmac) fns.hmac = hmacLimit(token!);
+  const ns = await alternate(ctx, fns);
+  await manager.close();
+  return ns;
+}
+
+async function cold(ctx: BenchContext, keys: KeySet, prefill: number) {
+  // verifiedTokenCacheSize left at its default (100 000), as in production.
+  const manager = memoryManager(keys);
+  const verify = joseVerifier(keys);
+  const read = (t: string) => manager.read(t);
+  // Warm both code paths up, and size the rounds so each takes about ctx.measureMs.
+  const probe = await mintTokens(keys, ctx.quick ? 50 : 200, 20_000_000);
+  await callsIn(10, verify, probe, 1, 1);
+  for (const t of probe) await read(t);
+  const perRound = await callsIn(ctx.measureMs, verify, probe, ctx.quick ? 100 : 500, 100_000);
+  // A busy server's cache is full: cold reads then also evict. Fill it first (not timed).
+  if (prefill > 0) await fillCache(manager, keys, prefill);
+  const pools: string[][] = [];
+  for (let r = 0; r < ctx.rounds; r++) pools.push(await mintTokens(keys, perRound, 30_000_000 + r * perRound));
+  const ns = await coldRounds(ctx, read, verify, pools);
+  await manager.close();
+  return { ...ns, perRound };
+}
+
+function hotRows(id: string, alg: Alg, ns: Record<string, number[]>, withGoals: boolean): Row[] {
+  const rows: Row[] = [];
+  const read = { label: 'read()', value: opsPerSec(median(ns.read!)), unit: 'ops/s' as const };
+  if (ns.hmac !== undefined) {
+    const r = pairedRatio(ns.hmac, ns.read!);
+    const goal = { op: '>=' as const, value: 4, text: 'read() ops/s ÷ HMAC-limit ops/s' };
+    rows.push({
+      id: `${id}a`, case: `read() hot, ${alg}, vs the HMAC limit`, candidate: read,
+      baseline: { label: 'HMAC limit', value: opsPerSec(median(ns.hmac)), unit: 'ops/s' },
+      ratio: r.median, ratioKind: 'ops/s ÷ baseline ops/s', goal, status: judge(r.median, goal), rounds: r.rounds,
+    });
+  }
+  const r = pairedRatio(ns.jose!, ns.read!);
+  const goal = withGoals ? { op: '>=' as const, value: 100, text: 'read() ops/s ÷ jose.jwtVerify ops/s' } : undefined;
+  rows.push({
+    id: ns.hmac !== undefined ? `${id}b` : id, case: `read() hot, ${alg}, vs jose.jwtVerify`, candidate: read,
+    baseline: { label: 'jwtVerify', value: opsPerSec(median(ns.jose!)), unit: 'ops/s' },
+    ratio: r.median, ratioKind: 'ops/s ÷ baseline ops/s', goal, status: judge(r.median, goal), rounds: r.rounds,
+  });
+  return rows;
+}
+
+function coldRow(id: string, alg: Alg, ns: { candidate: number[]; baseline: number[]; perRound: number }, withGoal: boolean, prefill: number): Row {
+  const r = pairedRatio(ns.candidate, ns.baseline);
+  const goal = withGoal ? { op: '<=' as const, value: 1.1, text: 'read() time/op ÷ jose.jwtVerify time/op' } : undefined;
+  return {
+    id, case: `read() cold, ${alg}, new token each call (cache default size${prefill > 0 ? ', full' : ''})`,
+    candidate: { label: 'read()', value: median(ns.candidate) / 1000, unit: 'µs/op' },
+    baseline: { label: 'jwtVerify', value: median(ns.baseline) / 1000, unit: 'µs/op' },
+    ratio: r.median, ratioKind: 'time/op ÷ baseline time/op', goal, status: judge(r.median, goal), rounds: r.rounds,
+    extra: { tokensPerRound: ns.perRound, cachePrefilledWith: prefill },
+  };
+}
+
+export async function runRead(ctx: BenchContext): Promise<Row[]> {
+  const rows: Row[] = [];
+  const hs = keySet('HS256');
+  ctx.log('case 1: read() hot, HS256');
+  rows.push(...hotRows('1', 'HS256', await hot(ctx, hs, true), true));
+  // The default cache holds 100 000 verified tokens; in a busy server it is full and every cold read also evicts one.
+  const prefill = ctx.quick ? 10_000 : 100_000;
+  ctx.log(`case 2: read() cold, HS256 (cache prefilled with ${prefill})`);
+  rows.push(coldRow('2', 'HS256', await cold(ctx, hs, prefill), true, prefill));
+  if (!ctx.quick) {
+    ctx.log('case 2 (variant): read() cold, HS256, cache not full');
+    const row = coldRow('2′', 'HS256', await cold(ctx, hs, 0), false, 0);
+    row.note = 'report: same, with an empty cache (no eviction)';
+    rows.push(row);
+  }
+
+  for (const [n, alg] of [['9a', 'EdDSA'], ['9b', 'ES256']] as const) {
+    const keys = keySet(alg);
+    ctx.log(`case 9: ${alg} hot and cold`);
+    const [hotRow] = hotRows(`${n}-hot`, alg, await hot(ctx, keys, false), false);
+    rows.push(hotRow!);
+    rows.push(coldRow(`${n}-cold`, alg, await cold(ctx, keys, 0), false, 0));
+  }
+
+  ctx.log('case 10: jsonwebtoken.verify reference');
+  const [token] = await mintTokens(hs, 1);
+  const verify = joseVerifier(hs);
+  const options: jsonwebtoken.VerifyOptions = { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE, clockTolerance: CLOCK_TOLERANCE };
+  jsonwebtoken.verify(token!, HS_SECRET, options); // throws if the fixture were wrong
+  const ns = await alternate(ctx, { jsonwebtoken: () => jsonwebtoken.verify(token!, HS_SECRET, options), jose: () => verify(token!) });
+  const r = pairedRatio(ns.jose!, ns.jsonwebtoken!);
+  rows.push({
+    id: '10', case: 'reference: jsonwebtoken.verify, HS256 string secret',
+    candidate: { label: 'jsonwebtoken', value: opsPerSec(median(ns.jsonwebtoken!)), unit: 'ops/s' },
+    baseline: { label: 'jwtVerify', value: opsPerSec(median(ns.jose!)), unit: 'ops/s' },
+    ratio: r.median, ratioKind: 'ops/s ÷ baseline ops/s', status: 'REPORT', rounds: r.rounds,
+  });
+  return rows;
+}

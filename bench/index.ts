@@ -1,0 +1,59 @@
+/**
+ * `pnpm bench [--quick]`: every case side by side in one run, each figure a
+ * ratio against a baseline measured in the same run. Prints one table and
+ * writes bench/results.json. See bench/README.md.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderTable } from './lib/table.js';
+import type { BenchContext, Row } from './lib/types.js';
+import { runRead } from './cases/read.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+
+const ctx: BenchContext = {
+  quick,
+  rounds: quick ? 3 : 5,
+  measureMs: quick ? 60 : 400,
+  log: (line) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`),
+};
+
+type Group = { name: string; run: (ctx: BenchContext) => Promise<Row[]> };
+const groups: Group[] = [{ name: 'read', run: runRead }];
+
+const started = Date.now();
+const rows: Row[] = [];
+let broken = false;
+for (const group of groups) {
+  if (only !== undefined && !only.includes(group.name)) continue;
+  try {
+    rows.push(...(await group.run(ctx)));
+  } catch (error) {
+    broken = true;
+    ctx.log(`group ${group.name} failed: ${(error as Error).stack ?? String(error)}`);
+    rows.push({ id: group.name, case: `${group.name}: harness error`, status: 'ERROR', note: `error: ${(error as Error).message}` });
+  }
+}
+
+const meta = {
+  date: new Date().toISOString(),
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  mode: quick ? 'quick' : 'full',
+  rounds: ctx.rounds,
+  measureMs: ctx.measureMs,
+  durationSeconds: Math.round((Date.now() - started) / 1000),
+};
+writeFileSync(join(here, 'results.json'), `${JSON.stringify({ meta, rows }, null, 2)}\n`);
+process.stdout.write(`\njwt-session bench — ${meta.date}, Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel}, ${meta.mode} run (${meta.rounds} rounds), ${meta.durationSeconds} s\n\n`);
+process.stdout.write(`${renderTable(rows)}\n\n`);
+process.stdout.write(`ratio = median over rounds of (candidate ÷ baseline) measured back to back; results in bench/results.json\n`);
+process.exitCode = broken ? 1 : 0;

@@ -1,0 +1,40 @@
+import type { BenchContext } from './types.js';
+
+/** ns/op of awaiting `fn` once per token, one at a time. */
+export async function timeEach(fn: (token: string) => unknown, tokens: readonly string[]): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < tokens.length; i++) await fn(tokens[i]!);
+  return ((performance.now() - t0) * 1e6) / tokens.length;
+}
+
+/** How many calls of `fn` fit in `ms`, judged from a short probe (at least `min`, at most `max`). */
+export async function callsIn(ms: number, fn: (token: string) => unknown, probe: readonly string[], min: number, max: number): Promise<number> {
+  const ns = await timeEach(fn, probe);
+  return Math.max(min, Math.min(max, Math.round((ms * 1e6) / ns)));
+}
+
+/**
+ * A cold-path comparison: each round hands the candidate tokens it has never
+ * seen (so every call is a full verification) and the baseline the very same
+ * tokens, alternating who goes first. Tokens are made before any timing.
+ * Returns ns/op per round for both.
+ */
+export async function coldRounds(
+  ctx: BenchContext,
+  candidate: (token: string) => unknown,
+  baseline: (token: string) => unknown,
+  pools: readonly (readonly string[])[],
+): Promise<{ candidate: number[]; baseline: number[] }> {
+  const out = { candidate: [] as number[], baseline: [] as number[] };
+  for (let round = 0; round < ctx.rounds; round++) {
+    const pool = pools[round]!;
+    if (round % 2 === 0) {
+      out.candidate.push(await timeEach(candidate, pool));
+      out.baseline.push(await timeEach(baseline, pool));
+    } else {
+      out.baseline.push(await timeEach(baseline, pool));
+      out.candidate.push(await timeEach(candidate, pool));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,130 @@
+import { createHmac, createSecretKey, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
+import { JwtUserSessionManager, subjectHashTag, type JwtUserSessionManagerOptions, type SigningKey } from '@jwt-session/session-core';
+import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
+
+export const ISSUER = 'https://auth.bench.example';
+export const AUDIENCE = 'https://api.bench.example';
+/** A 48-character string secret (HS256 needs ≥ 32 bytes); also what jsonwebtoken gets. */
+export const HS_SECRET = 'bench-secret-0123456789abcdef-0123456789abcdef!!';
+export const ACCESS_TTL = 900;
+export const CLOCK_TOLERANCE = 5;
+export const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'];
+
+export type Alg = 'HS256' | 'EdDSA' | 'ES256';
+
+export interface KeySet {
+  alg: Alg;
+  kid: string;
+  signing: SigningKey;
+  /** What jose gets in the baseline: the same key material. */
+  verifyKey: KeyObject;
+  signKey: KeyObject;
+}
+
+export function keySet(alg: Alg): KeySet {
+  const kid = `bench-${alg}`;
+  if (alg === 'HS256') {
+    const key = createSecretKey(Buffer.from(HS_SECRET, 'utf8'));
+    return { alg, kid, signing: { kid, algorithm: 'HS256', secret: HS_SECRET }, verifyKey: key, signKey: key };
+  }
+  const { privateKey, publicKey } = alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return { alg, kid, signing: { kid, algorithm: alg, privateKey, publicKey }, verifyKey: publicKey, signKey: privateKey };
+}
+
+/** Manager options shared by every case; storage defaults to the memory store. */
+export function managerOptions(keys: KeySet, extra: Partial<JwtUserSessionManagerOptions> = {}): JwtUserSessionManagerOptions {
+  return {
+    keys: keys.signing,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    accessTokenTtl: ACCESS_TTL,
+    clockTolerance: CLOCK_TOLERANCE,
+    refreshTokenStore: new MemoryRefreshTokenStore(),
+    invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+    ...extra,
+  };
+}
+
+export function memoryManager(keys: KeySet, extra: Partial<JwtUserSessionManagerOptions> = {}): JwtUserSessionManager {
+  return new JwtUserSessionManager(managerOptions(keys, extra));
+}
+
+const tags = new Map<string, string>();
+let serial = 0;
+
+/**
+ * Claims as the manager writes them. sid and jti follow session-core's
+ * formats (4-character subject tag + 128 bits; 48-bit ms time + 80 bits), made
+ * unique with a counter instead of the CSPRNG so that minting a million is quick.
+ */
+function payloadFor(i: number, nowMs: number): JWTPayload {
+  const sub = `user-${i % 1000}`;
+  let tag = tags.get(sub);
+  if (tag === undefined) tags.set(sub, (tag = subjectHashTag(sub)));
+  const unique = randomPart.subarray(0, 16);
+  unique.writeUInt32BE(++serial >>> 0, 12);
+  const sid = tag + unique.toString('base64url');
+  unique.writeUIntBE(Math.floor(nowMs), 0, 6);
+  const iat = Math.floor(nowMs / 1000);
+  return { iss: ISSUER, aud: AUDIENCE, sub, sid, jti: unique.toString('base64url'), iat, exp: iat + ACCESS_TTL };
+}
+const randomPart = randomBytes(16);
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** A flat (non-cons) copy of a string, as a token read off a socket would be. */
+function flat(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
+}
+
+/**
+ * Access tokens exactly as the manager issues them (same header, claims and
+ * key), without going through create(): a fixture for the read() cases. HS256
+ * is minted with node:crypto (fast, so a million tokens take seconds); the
+ * asymmetric ones with jose. The first one is checked against manager.read().
+ */
+export async function mintTokens(keys: KeySet, count: number, offset = 0): Promise<string[]> {
+  const now = Date.now();
+  const tokens = new Array<string>(count);
+  if (keys.alg === 'HS256') {
+    const header = b64({ alg: 'HS256', kid: keys.kid, typ: 'at+jwt' });
+    const secret = Buffer.from(HS_SECRET, 'utf8');
+    for (let i = 0; i < count; i++) {
+      const input = `${header}.${b64(payloadFor(offset + i, now))}`;
+      tokens[i] = flat(`${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`);
+    }
+  } else {
+    for (let i = 0; i < count; i++) {
+      const jwt = await new SignJWT(payloadFor(offset + i, now)).setProtectedHeader({ alg: keys.alg, kid: keys.kid, typ: 'at+jwt' }).sign(keys.signKey);
+      tokens[i] = flat(jwt);
+    }
+  }
+  return tokens;
+}
+
+/** The jose baseline: jwtVerify with the same key and the same checks the manager asks jose for. */
+export function joseVerifier(keys: KeySet): (token: string) => Promise<unknown> {
+  const options = { algorithms: [keys.alg], issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt', clockTolerance: CLOCK_TOLERANCE, requiredClaims: REQUIRED_CLAIMS };
+  return (token) => jwtVerify(token, keys.verifyKey, options);
+}
+
+/**
+ * The HMAC limit for one token: what any HS256 verifier must do at the least —
+ * HMAC-SHA256 of the signing input, a constant-time compare with the signature,
+ * JSON.parse of the payload. The base64url decoding of signature and payload is
+ * done once, outside the timing, which makes this baseline faster (and the goal
+ * against it stricter) than a real verifier.
+ */
+export function hmacLimit(token: string): () => unknown {
+  const dot = token.lastIndexOf('.');
+  const input = token.slice(0, dot);
+  const signature = Buffer.from(token.slice(dot + 1), 'base64url');
+  const payloadJson = Buffer.from(token.slice(token.indexOf('.') + 1, dot), 'base64url').toString('utf8');
+  const secret = Buffer.from(HS_SECRET, 'utf8');
+  return () => {
+    const mac = createHmac('sha256', secret).update(input).digest();
+    if (!timingSafeEqual(mac, signature)) throw new Error('bad signature');
+    return JSON.parse(payloadJson);
+  };
+}
