@@ -1,0 +1,105 @@
+// The chat room and presence, over Socket.IO guarded by the session adapter.
+//
+// attachSessionGuard() authenticates every handshake with the access token
+// (`auth.token`), puts every socket in the rooms `user:<id>` and
+// `session:<sid>`, and when a session is revoked on any node, sends that
+// session's sockets `session:revoked` and disconnects them. This module only
+// adds the application: messages, presence, and "your sessions changed" pings.
+import { ALL_SESSIONS_INVALIDATED, SESSION_CREATED, SESSION_INVALIDATED, SESSION_REFRESHED } from '@jwt-session/session-core';
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'socket.io';
+import type { ChatHistory, ChatMessage } from './backend.js';
+import type { DemoContext } from './context.js';
+import { attachSessionGuard, type AuthContext } from './guard.js';
+
+export const MAX_MESSAGE_LENGTH = 500;
+
+export interface PresenceEntry {
+  userId: string;
+  name: string;
+  tabs: number;
+}
+
+function authOf(socket: { data: unknown }): AuthContext {
+  return (socket.data as { auth: AuthContext }).auth;
+}
+
+function nameOf(auth: AuthContext): string {
+  return typeof auth.claims.name === 'string' ? auth.claims.name : auth.userId;
+}
+
+/** Who is online, across every node (fetchSockets goes through the installed adapter). */
+export async function presence(ctx: DemoContext): Promise<PresenceEntry[]> {
+  const byUser = new Map<string, PresenceEntry>();
+  for (const socket of await ctx.io.fetchSockets()) {
+    const auth = authOf(socket);
+    const entry = byUser.get(auth.userId) ?? { userId: auth.userId, name: nameOf(auth), tabs: 0 };
+    entry.tabs += 1;
+    byUser.set(auth.userId, entry);
+  }
+  return [...byUser.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function attachChat(ctx: DemoContext, history: ChatHistory): { close(): void } {
+  const { io, manager } = ctx;
+  const guard = attachSessionGuard(io, manager);
+
+  // Presence is pulled, not pushed: any change pings every tab on every node,
+  // and each tab asks for the current list (so a late answer from one node
+  // can never overwrite a newer one from another).
+  const presenceChanged = (): void => void io.emit('presence:changed');
+
+  io.on('connection', (socket: Socket) => {
+    const auth = authOf(socket);
+    ctx.log(`socket connected user=${auth.userId} session=${auth.sessionId}`);
+    presenceChanged();
+    history.recent().then(
+      (messages) => socket.emit('chat:history', messages),
+      () => socket.emit('chat:history', []),
+    );
+
+    socket.on('presence:get', (ack: unknown) => {
+      if (typeof ack !== 'function') return;
+      presence(ctx).then(
+        (list) => ack({ ok: true, users: list }),
+        () => ack({ ok: false }),
+      );
+    });
+
+    socket.on('chat:message', (payload: unknown, ack: unknown) => {
+      const reply = typeof ack === 'function' ? (ack as (answer: unknown) => void) : () => undefined;
+      const text = typeof (payload as { text?: unknown } | null)?.text === 'string' ? (payload as { text: string }).text.trim() : '';
+      if (text === '' || text.length > MAX_MESSAGE_LENGTH) return reply({ ok: false, message: `A message has 1 to ${MAX_MESSAGE_LENGTH} characters.` });
+      const current = authOf(socket);
+      const message: ChatMessage = { id: randomUUID(), userId: current.userId, name: nameOf(current), text, at: Date.now() };
+      io.emit('chat:message', message);
+      history.add(message).catch(() => undefined);
+      reply({ ok: true });
+    });
+
+    socket.on('disconnect', (reason) => {
+      ctx.log(`socket disconnected user=${auth.userId} session=${auth.sessionId} reason=${reason}`);
+      presenceChanged();
+    });
+  });
+
+  // Tell the user's other tabs to reload "My sessions". Only the node where
+  // the change happened pings (origin local); the adapter reaches every node.
+  const sessionsChanged = (event: { subject: string; origin?: 'local' | 'remote' }): void => {
+    if (event.origin !== 'remote') io.to(`user:${event.subject}`).emit('sessions:changed');
+  };
+  manager.on(SESSION_CREATED, sessionsChanged);
+  manager.on(SESSION_REFRESHED, sessionsChanged);
+  manager.on(SESSION_INVALIDATED, sessionsChanged);
+  manager.on(ALL_SESSIONS_INVALIDATED, sessionsChanged);
+
+  return {
+    close() {
+      manager.off(SESSION_CREATED, sessionsChanged);
+      manager.off(SESSION_REFRESHED, sessionsChanged);
+      manager.off(SESSION_INVALIDATED, sessionsChanged);
+      manager.off(ALL_SESSIONS_INVALIDATED, sessionsChanged);
+      guard.close();
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// Everything the demo can be configured with, from startDemo() options or the environment.
+
+/** Dev default so that two local nodes agree without any set-up. Never use it in production. */
+export const DEV_SECRET = 'jwt-session-demo-dev-secret-change-me-0123456789';
+
+export interface DemoOptions {
+  /** 0 picks a free port. @default 3000 */
+  port?: number;
+  /** @default '127.0.0.1' when not set via HOST */
+  host?: string;
+  /** With it: Redis store + Redis broadcaster + @socket.io/redis-adapter (one node of a cluster). */
+  redisUrl?: string | undefined;
+  /** HS256 secret shared by every node, at least 32 bytes. @default DEMO_SECRET or a fixed dev value */
+  secret?: string;
+  /** Seconds. @default 60, so that the silent refresh is visible */
+  accessTokenTtl?: number;
+  /** Trust X-Forwarded-For for the client address. @default false */
+  trustProxy?: boolean;
+  /** Extra origins allowed to call the API (besides the server's own), e.g. a proxy's public URL. */
+  allowedOrigins?: string[];
+  /** Log requests and events to stdout. @default true */
+  log?: boolean;
+}
+
+export interface DemoConfig {
+  port: number;
+  host: string;
+  redisUrl: string | undefined;
+  secret: string;
+  usingDevSecret: boolean;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  refreshTokenIdleTtl: number;
+  trustProxy: boolean;
+  allowedOrigins: ReadonlySet<string>;
+  log: boolean;
+}
+
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
+  return n;
+}
+
+export function resolveConfig(options: DemoOptions = {}, env: NodeJS.ProcessEnv = process.env): DemoConfig {
+  const secret = options.secret ?? env.DEMO_SECRET ?? DEV_SECRET;
+  if (Buffer.byteLength(secret) < 32) throw new Error('DEMO_SECRET must be at least 32 bytes');
+  const origins = options.allowedOrigins ?? (env.DEMO_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return {
+    port: options.port ?? positiveInt(env.PORT, 'PORT') ?? 3000,
+    host: options.host ?? env.HOST ?? '127.0.0.1',
+    redisUrl: options.redisUrl ?? (env.REDIS_URL || undefined),
+    secret,
+    usingDevSecret: secret === DEV_SECRET,
+    accessTokenTtl: options.accessTokenTtl ?? positiveInt(env.ACCESS_TOKEN_TTL, 'ACCESS_TOKEN_TTL') ?? 60,
+    refreshTokenTtl: 7 * 24 * 3600,
+    refreshTokenIdleTtl: 24 * 3600,
+    trustProxy: options.trustProxy ?? env.TRUST_PROXY === '1',
+    allowedOrigins: new Set(origins),
+    log: options.log ?? true,
+  };
+}
