@@ -77,6 +77,10 @@ async function provision(users: UserProvider, claims: AccessTokenClaims): Promis
   try {
     user = await users.findOrCreate(claims.sub, { email: optionalString(claims.email), name: optionalString(claims.name) });
   } catch (error) {
+    // The one way for a user store to say "down, try again" (503) rather than "broken" (500).
+    if ((error as { code?: unknown } | null)?.code === 'ERR_STORAGE_UNAVAILABLE') {
+      throw new AuthError('ERR_STORAGE_UNAVAILABLE', 'the user store is unavailable', { cause: error });
+    }
     throw new AuthError('ERR_USER_PROVISIONING_FAILED', 'the user could not be provisioned', { cause: error });
   }
   if (user === null || typeof user !== 'object' || typeof user.id !== 'string' || user.id === '') {
