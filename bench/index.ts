@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { renderTable } from './lib/table.js';
 import type { BenchContext, Row } from './lib/types.js';
 import { runRead } from './cases/read.js';
+import { runRotation } from './cases/rotation.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -24,7 +25,10 @@ const ctx: BenchContext = {
 };
 
 type Group = { name: string; run: (ctx: BenchContext) => Promise<Row[]> };
-const groups: Group[] = [{ name: 'read', run: runRead }];
+const groups: Group[] = [
+  { name: 'read', run: runRead },
+  { name: 'rotation', run: runRotation },
+];
 
 const started = Date.now();
 const rows: Row[] = [];
