@@ -11,6 +11,8 @@ import { renderTable } from './lib/table.js';
 import type { BenchContext, Row } from './lib/types.js';
 import { runRead } from './cases/read.js';
 import { runRotation } from './cases/rotation.js';
+import { runWrite } from './cases/write.js';
+import { stopRedis } from './lib/redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -28,21 +30,28 @@ type Group = { name: string; run: (ctx: BenchContext) => Promise<Row[]> };
 const groups: Group[] = [
   { name: 'read', run: runRead },
   { name: 'rotation', run: runRotation },
+  { name: 'write', run: runWrite },
 ];
 
 const started = Date.now();
 const rows: Row[] = [];
 let broken = false;
-for (const group of groups) {
-  if (only !== undefined && !only.includes(group.name)) continue;
-  try {
-    rows.push(...(await group.run(ctx)));
-  } catch (error) {
-    broken = true;
-    ctx.log(`group ${group.name} failed: ${(error as Error).stack ?? String(error)}`);
-    rows.push({ id: group.name, case: `${group.name}: harness error`, status: 'ERROR', note: `error: ${(error as Error).message}` });
+try {
+  for (const group of groups) {
+    if (only !== undefined && !only.includes(group.name)) continue;
+    try {
+      rows.push(...(await group.run(ctx)));
+    } catch (error) {
+      broken = true;
+      ctx.log(`group ${group.name} failed: ${(error as Error).stack ?? String(error)}`);
+      rows.push({ id: group.name, case: `${group.name}: harness error`, status: 'ERROR', note: `error: ${(error as Error).message}` });
+    }
   }
+} finally {
+  await stopRedis();
 }
+// Table order: by case number.
+rows.sort((a, b) => (parseInt(a.id, 10) || 99) - (parseInt(b.id, 10) || 99));
 
 const meta = {
   date: new Date().toISOString(),

@@ -1,0 +1,161 @@
+/**
+ * Cases 4 and 5: create() and update() with 64 calls in flight, on the memory
+ * store and on Redis, against jose sign alone and jose sign + one Redis
+ * EVALSHA; deleteAll() of a subject with 100 sessions against 100 × DEL in one
+ * pipeline.
+ */
+import { SignJWT } from 'jose';
+import type { Redis } from 'ioredis';
+import type { JwtUserSessionManager } from '@jwt-session/session-core';
+import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
+import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
+import { alternateThroughput, pairedRatio } from '../lib/measure.js';
+import { AUDIENCE, ISSUER, ACCESS_TTL, keySet, memoryManager, type KeySet } from '../lib/fixtures.js';
+import { redisClient } from '../lib/redis.js';
+import { median } from '../lib/stats.js';
+import { judge, type BenchContext, type Row } from '../lib/types.js';
+import { JwtUserSessionManager as Manager } from '@jwt-session/session-core';
+import { randomBytes } from 'node:crypto';
+
+const IN_FLIGHT = 64;
+
+export function redisManager(keys: KeySet, client: Redis, withBroadcaster = false): JwtUserSessionManager {
+  return new Manager({
+    keys: keys.signing,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    accessTokenTtl: ACCESS_TTL,
+    refreshTokenStore: new RedisRefreshTokenStore(client),
+    invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+    ...(withBroadcaster ? { broadcaster: new RedisInvalidationBroadcaster(client) } : {}),
+  });
+}
+
+/** jose sign of a payload shaped like the manager's (fresh ids each call), with the same key and header. */
+function joseSign(keys: KeySet): () => Promise<string> {
+  let n = 0;
+  return () => {
+    const iat = Math.floor(Date.now() / 1000);
+    const payload = { iss: ISSUER, aud: AUDIENCE, sub: `user-${n++ % 10_000}`, sid: randomBytes(19).toString('base64url').slice(0, 26), jti: randomBytes(16).toString('base64url'), iat, exp: iat + ACCESS_TTL };
+    return new SignJWT(payload).setProtectedHeader({ alg: keys.alg, kid: keys.kid, typ: 'at+jwt' }).sign(keys.signKey);
+  };
+}
+
+/** create() with many subjects, and update() chains: each worker rotates its own session's refresh token. */
+async function ops(manager: JwtUserSessionManager, tag: string) {
+  let n = 0;
+  const refresh: string[] = [];
+  for (let w = 0; w < IN_FLIGHT; w++) refresh.push((await manager.create(`${tag}-chain-${w}`)).refreshToken);
+  return {
+    create: () => manager.create(`${tag}-${n++ % 10_000}`),
+    update: async (w: number) => {
+      refresh[w] = (await manager.update(refresh[w]!)).refreshToken;
+    },
+  };
+}
+
+export async function runWrite(ctx: BenchContext): Promise<Row[]> {
+  const keys = keySet('HS256');
+  const client = await redisClient();
+  const sign = joseSign(keys);
+  const sha = (await client.script('LOAD', 'return 1')) as string;
+  const memory = await ops(memoryManager(keys), 'mem');
+  const redis = await ops(redisManager(keys, client), 'redis');
+  const ms = ctx.quick ? 150 : 1000;
+  ctx.log(`case 4: create()/update() with ${IN_FLIGHT} in flight, memory and Redis (${ctx.rounds} rounds × 6 × ${ms} ms)`);
+  const ops_ = await alternateThroughput(
+    ctx,
+    {
+      sign,
+      signEval: async () => {
+        await sign();
+        await client.evalsha(sha, 0);
+      },
+      memCreate: memory.create,
+      memUpdate: memory.update,
+      redisCreate: redis.create,
+      redisUpdate: redis.update,
+    },
+    IN_FLIGHT,
+    ms,
+  );
+  const q = (label: string, name: string) => ({ label, value: median(ops_[name]!), unit: 'ops/s' as const });
+  const rows: Row[] = [];
+  const add = (id: string, name: string, op: string, storage: string, base: 'sign' | 'signEval') => {
+    const r = pairedRatio(ops_[name]!, ops_[base]!);
+    const goal = base === 'signEval' ? { op: '>=' as const, value: 0.85, text: `${op} ops/s ÷ (jose sign + EVALSHA) ops/s` } : undefined;
+    rows.push({
+      id, case: `${op}, ${storage} store, ${IN_FLIGHT} in flight`,
+      candidate: q(op, name),
+      baseline: base === 'sign' ? q('jose sign', 'sign') : q('sign+EVALSHA', 'signEval'),
+      ratio: r.median, ratioKind: 'ops/s ÷ baseline ops/s', goal, status: judge(r.median, goal), rounds: r.rounds,
+      extra: base === 'signEval' ? { vsSignAlone: pairedRatio(ops_[name]!, ops_.sign!).median } : undefined,
+    });
+  };
+  add('4a', 'memCreate', 'create()', 'memory', 'sign');
+  add('4b', 'memUpdate', 'update()', 'memory', 'sign');
+  add('4c', 'redisCreate', 'create()', 'Redis', 'signEval');
+  add('4d', 'redisUpdate', 'update()', 'Redis', 'signEval');
+
+  rows.push(await deleteAllCase(ctx, keys, client));
+  return rows;
+}
+
+async function deleteAllCase(ctx: BenchContext, keys: KeySet, client: Redis): Promise<Row> {
+  const SESSIONS = 100;
+  // A Redis deployment runs the broadcaster too: deleteAll() publishes the invalidation to the other nodes.
+  const manager = redisManager(keys, client, true);
+  await manager.ready();
+  const perRound = ctx.quick ? 3 : 10;
+  ctx.log(`case 5: deleteAll() of ${SESSIONS} sessions on Redis vs 100 × DEL in a pipeline (${ctx.rounds} rounds × ${perRound})`);
+  let subjectNo = 0;
+  const timeDeleteAll = async () => {
+    let total = 0;
+    for (let k = 0; k < perRound; k++) {
+      const subject = `bulk-${subjectNo++}`;
+      for (let i = 0; i < SESSIONS; i += 25) await Promise.all(Array.from({ length: 25 }, () => manager.create(subject)));
+      const t0 = performance.now();
+      const n = await manager.deleteAll(subject);
+      total += performance.now() - t0;
+      if (n !== SESSIONS) throw new Error(`deleteAll deleted ${n} sessions, expected ${SESSIONS}`);
+    }
+    return total / perRound;
+  };
+  const timePipeline = async () => {
+    let total = 0;
+    for (let k = 0; k < perRound; k++) {
+      const keysToDelete = Array.from({ length: SESSIONS }, (_, i) => `bench:pipeline:${subjectNo}:${i}`);
+      subjectNo++;
+      const set = client.pipeline();
+      for (const key of keysToDelete) set.hset(key, 'sub', 'x', 'c', Date.now());
+      await set.exec();
+      const t0 = performance.now();
+      const del = client.pipeline();
+      for (const key of keysToDelete) del.del(key);
+      await del.exec();
+      total += performance.now() - t0;
+    }
+    return total / perRound;
+  };
+  await timeDeleteAll();
+  await timePipeline();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let round = 0; round < ctx.rounds; round++) {
+    if (round % 2 === 0) {
+      a.push(await timeDeleteAll());
+      b.push(await timePipeline());
+    } else {
+      b.push(await timePipeline());
+      a.push(await timeDeleteAll());
+    }
+  }
+  await manager.close();
+  const r = pairedRatio(a, b);
+  return {
+    id: '5', case: `deleteAll() of a subject with ${SESSIONS} sessions, Redis (+ broadcast)`,
+    candidate: { label: 'deleteAll()', value: median(a), unit: 'ms' },
+    baseline: { label: '100×DEL pipeline', value: median(b), unit: 'ms' },
+    ratio: r.median, ratioKind: 'time ÷ baseline time', status: 'REPORT', rounds: r.rounds,
+  };
+}
