@@ -33,7 +33,9 @@ export const listSessions: Route = async (req, res, ctx) => {
   const auth = await ctx.authenticate(req, res);
   if (auth === undefined) return;
   const sessions = await ctx.manager.readAll(auth.sub);
-  sendJson(res, 200, { sessions: sessions.map((s) => view(s, auth.sessionId)) });
+  // This device first, then newest first (readAll's order).
+  const views = sessions.map((s) => view(s, auth.sessionId)).sort((a, b) => Number(b.current) - Number(a.current));
+  sendJson(res, 200, { sessions: views });
 };
 
 export const revokeSession: Route = async (req, res, ctx, params) => {

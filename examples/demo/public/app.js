@@ -108,6 +108,8 @@
 
   /** Handles an API failure: the session is gone → signed-out screen; anything else → a notice. */
   function fail(error) {
+    // Late answers after this tab has signed out (or while it does) change nothing.
+    if (state.accessToken === null || state.endingOwnSession) return;
     if (['ERR_SESSION_REVOKED', 'ERR_REFRESH_TOKEN_INVALID', 'ERR_REFRESH_TOKEN_EXPIRED', 'ERR_REFRESH_TOKEN_REUSED', 'ERR_NOT_SIGNED_IN'].includes(error.code)) {
       endSession(error.message, 'error');
     } else {
