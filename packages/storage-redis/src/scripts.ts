@@ -243,6 +243,8 @@ return live
 
 /**
  * KEYS: stream. ARGV: retention ms, max length, origin, event JSON. Returns the entry id.
+ * MINID trimming is exact (an approximate one keeps whole 100-entry nodes, so a
+ * quiet stream would never shrink); MAXLEN is only a safety cap, so approximate.
  * Trimming is by age on Redis' own clock, because stream ids are Redis time: an
  * entry is dropped `retention` ms after it was added, not earlier.
  */
@@ -251,7 +253,7 @@ local key = KEYS[1]
 local retention = tonumber(ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local id = redis.call('XADD', key, 'MINID', '~', string.format('%d', math.max(0, now - retention)), '*', 'o', ARGV[3], 'e', ARGV[4])
+local id = redis.call('XADD', key, 'MINID', string.format('%d', math.max(0, now - retention)), '*', 'o', ARGV[3], 'e', ARGV[4])
 redis.call('XTRIM', key, 'MAXLEN', '~', ARGV[2])
 if redis.call('PTTL', key) < retention then redis.call('PEXPIRE', key, string.format('%d', retention)) end
 return id

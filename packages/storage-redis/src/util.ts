@@ -120,8 +120,8 @@ export function duplicateForBlocking(client: RedisClient, connectionName: string
     enableOfflineQueue: true,
     maxRetriesPerRequest: null,
     lazyConnect: false,
-    // A read cut off by a reconnect fails, and the reader re-issues it from the last id it saw.
-    autoResendUnfulfilledCommands: false,
+    // A read cut off by a disconnect is sent again, unchanged, on the new connection: it still names the last id seen.
+    autoResendUnfulfilledCommands: true,
   } as unknown as Partial<RedisOptions>;
   if (isCluster(client)) {
     return client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, ...overrides }, enableOfflineQueue: true });

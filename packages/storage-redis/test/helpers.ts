@@ -11,6 +11,13 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 let standalone: Promise<RedisServer> | undefined;
 let cluster: Promise<RedisCluster> | undefined;
 const clients = new Set<Redis | Cluster>();
+const closers: (() => Promise<void>)[] = [];
+
+/** Runs `close` at teardown, so a failed assertion cannot leave a connection keeping the process alive. */
+export function closeLater<T extends { close(): Promise<void> }>(thing: T): T {
+  closers.push(() => thing.close());
+  return thing;
+}
 
 export function redisServer(): Promise<RedisServer> {
   return (standalone ??= startRedis());
@@ -100,6 +107,7 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** Closes every client and stops the servers. */
 export async function teardown(): Promise<void> {
+  for (const close of closers.splice(0)) await close().catch(() => undefined);
   for (const client of clients) client.disconnect();
   clients.clear();
   const s = standalone;
