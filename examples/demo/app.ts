@@ -12,7 +12,7 @@ import { attachChat } from './chat.js';
 import { resolveConfig, type DemoOptions } from './config.js';
 import type { DemoContext, Route } from './context.js';
 import { describeForLog, toHttpError } from './errors.js';
-import { httpAuth, type AuthContext } from './guard.js';
+import { httpAuth, type AuthContext } from '@jwt-session/socketio-adapter';
 import { HttpError, sendError, sendJson } from './http.js';
 import { listSessions, revokeSession, signOutEverywhere } from './sessions-api.js';
 import { SECURITY_HEADERS, loadPublicFiles, serveStatic } from './static.js';

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io';
 import type { ChatHistory, ChatMessage } from './backend.js';
 import type { DemoContext } from './context.js';
-import { attachSessionGuard, type AuthContext } from './guard.js';
+import { attachSessionGuard, type AuthContext } from '@jwt-session/socketio-adapter';
 
 export const MAX_MESSAGE_LENGTH = 500;
 

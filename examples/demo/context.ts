@@ -2,7 +2,7 @@ import type { JwtUserSessionManager } from '@jwt-session/session-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'socket.io';
 import type { DemoConfig } from './config.js';
-import type { AuthContext } from './guard.js';
+import type { AuthContext } from '@jwt-session/socketio-adapter';
 import type { UserDirectory } from './users.js';
 
 /** What every route module gets. */

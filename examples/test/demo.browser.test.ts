@@ -7,11 +7,11 @@
 // installed, on two nodes sharing one Redis (one browser context per node).
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { isUserOnline, socketsOfUser } from '@jwt-session/socketio-adapter';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startDemo, type DemoNode } from '../demo/app.js';
-import { isUserOnline, socketsOfUser } from '../demo/guard.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = fileURLToPath(new URL('./output/', import.meta.url));

@@ -28,7 +28,7 @@
     deleted: 'You were signed out: this session was revoked from another device.',
     reused: 'You were signed out: this session’s refresh token was used twice (a copied cookie?), so the session was ended.',
     evicted: 'You were signed out: too many sessions were open and this one was the oldest.',
-    all: 'You were signed out: someone chose “Sign out everywhere”.',
+    unverified: 'You were signed out: this session could not be verified any more.',
   };
 
   const state = {
