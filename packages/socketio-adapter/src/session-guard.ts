@@ -99,7 +99,8 @@ function tokenOfRenewal(payload: unknown): string | undefined {
 export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager, options: SessionGuardOptions = {}): SessionGuard {
   const middleware: Middleware = socketAuth(manager, options);
   const clock = options.clock ?? Date.now;
-  const scheduler: Scheduler = { ...(options.scheduler ?? nodeScheduler), now: clock };
+  const base = options.scheduler ?? nodeScheduler;
+  const scheduler: Scheduler = { setTimeout: (callback, ms) => base.setTimeout(callback, ms), clearTimeout: (handle) => base.clearTimeout(handle), now: clock };
   const guarded = new Map<AnySocket, Guarded>();
   const bySession = new Map<string, Set<Guarded>>();
   const bySubject = new Map<string, Set<Guarded>>();
@@ -199,9 +200,10 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
           if (closed) next();
           else if (entry.ended !== undefined) dropped(packet, entry.ended);
           else if (isPastExpiry(entry)) {
-            // The timer may lag behind a busy event loop; the packet must not.
-            expire(entry);
+            // The timer may lag behind a busy event loop; the packet must not. The
+            // ack goes first: once disconnected, the client drops late acks.
             dropped(packet, 'ERR_AUTH_TOKEN_EXPIRED');
+            expire(entry);
           } else next();
         };
         if (entry.checking !== undefined) entry.checking.then(pass);

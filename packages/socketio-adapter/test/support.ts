@@ -4,7 +4,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type ServerOptions } from 'socket.io';
 import { io as ioClient, type ManagerOptions, type Socket as ClientSocket, type SocketOptions } from 'socket.io-client';
-import { attachSessionGuard, type SessionGuard, type SessionGuardOptions } from '../src/index.js';
+import { attachSessionGuard, MAX_TIMEOUT_MS, type Scheduler, type SessionGuard, type SessionGuardOptions } from '../src/index.js';
 
 export const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
 
@@ -138,4 +138,43 @@ export async function until(predicate: () => boolean, ms = 3000): Promise<void> 
   }
 }
 
+/** Virtual time: nothing waits, `advance` runs what falls due, in order. */
+export class VirtualScheduler implements Scheduler {
+  time = 1_700_000_000_000;
+  readonly delays: number[] = [];
+  #queue: { at: number; callback: () => void; id: number }[] = [];
+  #id = 0;
+  now(): number {
+    return this.time;
+  }
+
+  setTimeout(callback: () => void, ms: number): unknown {
+    // What Node does with an overflowing delay: fire after 1 ms.
+    const effective = ms > MAX_TIMEOUT_MS ? 1 : ms;
+    this.delays.push(ms);
+    const id = ++this.#id;
+    this.#queue.push({ at: this.time + effective, callback, id });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.#queue = this.#queue.filter((t) => t.id !== handle);
+  }
+  get pending(): number {
+    return this.#queue.length;
+  }
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      this.#queue.sort((a, b) => a.at - b.at);
+      const due = this.#queue[0];
+      if (due === undefined || due.at > end) break;
+      this.#queue.shift();
+      this.time = due.at;
+      due.callback();
+    }
+    this.time = end;
+  }
+}
+
 export { MemoryBroadcaster };
+
