@@ -54,7 +54,10 @@ const ROUTES: [method: string, pattern: RegExp, route: Route][] = [
 
 export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
   const config = resolveConfig(options);
-  const backend = await createBackend(config.redisUrl);
+  const log = (line: string): void => {
+    if (config.log) console.log(`[demo ${config.port}] ${line}`);
+  };
+  const backend = await createBackend(config.redisUrl, log);
   const manager = new JwtUserSessionManager({
     keys: { kid: 'demo-hs256-1', algorithm: 'HS256', secret: config.secret },
     issuer: 'urn:jwt-session:demo',
@@ -83,9 +86,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     manager,
     users,
     io,
-    log: (line) => {
-      if (config.log) console.log(`[demo ${config.port}] ${line}`);
-    },
+    log,
     authenticate: (req, res) =>
       new Promise<AuthContext | undefined>((resolve, reject) => {
         res.once('finish', () => resolve(undefined));
@@ -119,13 +120,22 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.port, config.host, () => {
-      http.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.port, config.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // e.g. EADDRINUSE: release what was opened so the process can exit.
+    chat.close();
+    io.close();
+    await manager.close();
+    await backend.close();
+    throw error;
+  }
   const port = (http.address() as AddressInfo).port;
   config.port = port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;

@@ -1,6 +1,9 @@
 // Where sessions live: process memory by default, Redis with REDIS_URL.
 import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
+import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
 
 export interface ChatMessage {
   id: string;
@@ -51,7 +54,85 @@ export function memoryBackend(): Backend {
   };
 }
 
-export async function createBackend(redisUrl: string | undefined): Promise<Backend> {
-  if (redisUrl === undefined) return memoryBackend();
-  throw new Error('REDIS_URL is not supported yet');
+const HISTORY_KEY = 'jwt-session-demo:chat';
+
+class RedisHistory implements ChatHistory {
+  constructor(readonly client: Redis) {}
+  async add(message: ChatMessage): Promise<void> {
+    await this.client.multi().rpush(HISTORY_KEY, JSON.stringify(message)).ltrim(HISTORY_KEY, -HISTORY_SIZE, -1).exec();
+  }
+  async recent(): Promise<ChatMessage[]> {
+    const entries = await this.client.lrange(HISTORY_KEY, 0, -1);
+    return entries.flatMap((entry) => {
+      try {
+        return [JSON.parse(entry) as ChatMessage];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
+
+async function connect(client: Redis, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timed out')), timeoutMs);
+      }),
+    ]);
+  } catch {
+    client.disconnect();
+    // Not the URL: it may hold a password.
+    throw new Error('could not connect to Redis (check REDIS_URL and that the server is running)');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Cluster mode. Three Redis connections: commands (the session store, the
+ * broadcaster's writes, chat history) and Socket.IO's pub/sub pair; the
+ * broadcaster opens one more of its own for its blocking stream reads. The
+ * access-token invalidation cache stays in process memory: session-core reads
+ * it synchronously on every read(), and the broadcaster keeps it in step on
+ * every node.
+ */
+export async function redisBackend(redisUrl: string, log: (line: string) => void): Promise<Backend> {
+  const options = { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: 'jwt-session-demo' } as const;
+  const client = new Redis(redisUrl, options);
+  const pub = new Redis(redisUrl, options);
+  const sub = new Redis(redisUrl, options);
+  let lastError = 0;
+  for (const connection of [client, pub, sub]) {
+    connection.on('error', (error: Error) => {
+      // ioredis retries by itself; one line every 10 s is enough.
+      if (Date.now() - lastError > 10_000) log(`redis connection error: ${(error as { code?: string }).code ?? error.name}`);
+      lastError = Date.now();
+    });
+  }
+  try {
+    await Promise.all([connect(client, 5000), connect(pub, 5000), connect(sub, 5000)]);
+  } catch (error) {
+    for (const connection of [client, pub, sub]) connection.disconnect();
+    throw error;
+  }
+  const broadcaster = new RedisInvalidationBroadcaster(client);
+  return {
+    kind: 'redis',
+    refreshTokenStore: new RedisRefreshTokenStore(client),
+    invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+    broadcaster,
+    history: new RedisHistory(client),
+    socketAdapter: createAdapter(pub, sub),
+    async close() {
+      await broadcaster.close();
+      await Promise.allSettled([client.quit(), pub.quit(), sub.quit()]);
+    },
+  };
+}
+
+export async function createBackend(redisUrl: string | undefined, log: (line: string) => void): Promise<Backend> {
+  return redisUrl === undefined ? memoryBackend() : redisBackend(redisUrl, log);
 }

@@ -5,8 +5,10 @@
 // gone on the server; then "Sign out everywhere" signs both out. The same
 // scenario runs on one node with memory storage and, when redis-server is
 // installed, on two nodes sharing one Redis (one browser context per node).
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { startRedis } from '@jwt-session/redis-harness';
 import { isUserOnline, socketsOfUser } from '@jwt-session/socketio-adapter';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { suite } from 'uvu';
@@ -200,6 +202,28 @@ S('one node, memory storage: revoke another device live, then sign out everywher
     await node.close();
   }
   console.log(`  [memory] scenario took ${Date.now() - started} ms`);
+});
+
+S('two nodes sharing one Redis: the same scenario, one browser context on each node', async () => {
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    console.log('  redis-server is not installed: the two-node scenario was not run');
+    return;
+  }
+  const started = Date.now();
+  const redis = await startRedis();
+  const nodes: DemoNode[] = [];
+  try {
+    nodes.push(await startDemo({ port: 0, host: '127.0.0.1', redisUrl: redis.url, log: false }));
+    nodes.push(await startDemo({ port: 0, host: '127.0.0.1', redisUrl: redis.url, log: false }));
+    const [nodeA, nodeB] = nodes as [DemoNode, DemoNode];
+    assert.is(nodeA.storage, 'redis');
+    assert.is.not(nodeA.port, nodeB.port);
+    await scenario(nodeA, nodeB, 'redis');
+  } finally {
+    await Promise.allSettled(nodes.map((node) => node.close()));
+    await redis.stop();
+  }
+  console.log(`  [redis] scenario took ${Date.now() - started} ms`);
 });
 
 S.run();
