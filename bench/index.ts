@@ -12,6 +12,7 @@ import type { BenchContext, Row } from './lib/types.js';
 import { runRead } from './cases/read.js';
 import { runRotation } from './cases/rotation.js';
 import { runWrite } from './cases/write.js';
+import { runMemory } from './cases/memory.js';
 import { stopRedis } from './lib/redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,6 +32,7 @@ const groups: Group[] = [
   { name: 'read', run: runRead },
   { name: 'rotation', run: runRotation },
   { name: 'write', run: runWrite },
+  { name: 'memory', run: runMemory },
 ];
 
 const started = Date.now();

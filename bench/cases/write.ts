@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { JwtUserSessionManager } from '@jwt-session/session-core';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
-import { alternateThroughput, pairedRatio } from '../lib/measure.js';
+import { pairedRatio, pairedThroughput } from '../lib/measure.js';
 import { AUDIENCE, ISSUER, ACCESS_TTL, keySet, memoryManager, type KeySet } from '../lib/fixtures.js';
 import { redisClient } from '../lib/redis.js';
 import { median } from '../lib/stats.js';
@@ -61,41 +61,39 @@ export async function runWrite(ctx: BenchContext): Promise<Row[]> {
   const sha = (await client.script('LOAD', 'return 1')) as string;
   const memory = await ops(memoryManager(keys), 'mem');
   const redis = await ops(redisManager(keys, client), 'redis');
-  const ms = ctx.quick ? 150 : 1000;
-  ctx.log(`case 4: create()/update() with ${IN_FLIGHT} in flight, memory and Redis (${ctx.rounds} rounds × 6 × ${ms} ms)`);
-  const ops_ = await alternateThroughput(
+  const ms = ctx.quick ? 150 : 600;
+  const signEval = async () => {
+    await sign();
+    await client.evalsha(sha, 0);
+  };
+  ctx.log(`case 4: create()/update() with ${IN_FLIGHT} in flight, memory and Redis (${ctx.rounds} rounds × 4 pairs × ${ms} ms)`);
+  const res = await pairedThroughput(
     ctx,
     {
-      sign,
-      signEval: async () => {
-        await sign();
-        await client.evalsha(sha, 0);
-      },
-      memCreate: memory.create,
-      memUpdate: memory.update,
-      redisCreate: redis.create,
-      redisUpdate: redis.update,
+      '4a': { candidate: memory.create, baseline: sign },
+      '4b': { candidate: memory.update, baseline: sign },
+      '4c': { candidate: redis.create, baseline: signEval },
+      '4d': { candidate: redis.update, baseline: signEval },
     },
     IN_FLIGHT,
     ms,
   );
-  const q = (label: string, name: string) => ({ label, value: median(ops_[name]!), unit: 'ops/s' as const });
   const rows: Row[] = [];
-  const add = (id: string, name: string, op: string, storage: string, base: 'sign' | 'signEval') => {
-    const r = pairedRatio(ops_[name]!, ops_[base]!);
+  const add = (id: string, op: string, storage: string, base: 'sign' | 'signEval') => {
+    const m = res[id]!;
+    const r = pairedRatio(m.candidate, m.baseline);
     const goal = base === 'signEval' ? { op: '>=' as const, value: 0.85, text: `${op} ops/s ÷ (jose sign + EVALSHA) ops/s` } : undefined;
     rows.push({
       id, case: `${op}, ${storage} store, ${IN_FLIGHT} in flight`,
-      candidate: q(op, name),
-      baseline: base === 'sign' ? q('jose sign', 'sign') : q('sign+EVALSHA', 'signEval'),
+      candidate: { label: op, value: median(m.candidate), unit: 'ops/s' },
+      baseline: { label: base === 'sign' ? 'jose sign' : 'sign+EVALSHA', value: median(m.baseline), unit: 'ops/s' },
       ratio: r.median, ratioKind: 'ops/s ÷ baseline ops/s', goal, status: judge(r.median, goal), rounds: r.rounds,
-      extra: base === 'signEval' ? { vsSignAlone: pairedRatio(ops_[name]!, ops_.sign!).median } : undefined,
     });
   };
-  add('4a', 'memCreate', 'create()', 'memory', 'sign');
-  add('4b', 'memUpdate', 'update()', 'memory', 'sign');
-  add('4c', 'redisCreate', 'create()', 'Redis', 'signEval');
-  add('4d', 'redisUpdate', 'update()', 'Redis', 'signEval');
+  add('4a', 'create()', 'memory', 'sign');
+  add('4b', 'update()', 'memory', 'sign');
+  add('4c', 'create()', 'Redis', 'signEval');
+  add('4d', 'update()', 'Redis', 'signEval');
 
   rows.push(await deleteAllCase(ctx, keys, client));
   return rows;
@@ -106,23 +104,23 @@ async function deleteAllCase(ctx: BenchContext, keys: KeySet, client: Redis): Pr
   // A Redis deployment runs the broadcaster too: deleteAll() publishes the invalidation to the other nodes.
   const manager = redisManager(keys, client, true);
   await manager.ready();
-  const perRound = ctx.quick ? 3 : 10;
+  const perRound = ctx.quick ? 3 : 15;
   ctx.log(`case 5: deleteAll() of ${SESSIONS} sessions on Redis vs 100 × DEL in a pipeline (${ctx.rounds} rounds × ${perRound})`);
   let subjectNo = 0;
   const timeDeleteAll = async () => {
-    let total = 0;
+    const times: number[] = [];
     for (let k = 0; k < perRound; k++) {
       const subject = `bulk-${subjectNo++}`;
       for (let i = 0; i < SESSIONS; i += 25) await Promise.all(Array.from({ length: 25 }, () => manager.create(subject)));
       const t0 = performance.now();
       const n = await manager.deleteAll(subject);
-      total += performance.now() - t0;
+      times.push(performance.now() - t0);
       if (n !== SESSIONS) throw new Error(`deleteAll deleted ${n} sessions, expected ${SESSIONS}`);
     }
-    return total / perRound;
+    return median(times);
   };
   const timePipeline = async () => {
-    let total = 0;
+    const times: number[] = [];
     for (let k = 0; k < perRound; k++) {
       const keysToDelete = Array.from({ length: SESSIONS }, (_, i) => `bench:pipeline:${subjectNo}:${i}`);
       subjectNo++;
@@ -133,9 +131,9 @@ async function deleteAllCase(ctx: BenchContext, keys: KeySet, client: Redis): Pr
       const del = client.pipeline();
       for (const key of keysToDelete) del.del(key);
       await del.exec();
-      total += performance.now() - t0;
+      times.push(performance.now() - t0);
     }
-    return total / perRound;
+    return median(times);
   };
   await timeDeleteAll();
   await timePipeline();

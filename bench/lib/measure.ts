@@ -107,3 +107,32 @@ export async function alternateThroughput(
   }
   return out;
 }
+
+/**
+ * Paired throughput: each round measures every candidate right next to its
+ * own baseline (order flipping from round to round), so that a noisy
+ * neighbour hits both halves of a pair alike. Returns ops/s per round.
+ */
+export async function pairedThroughput(
+  ctx: BenchContext,
+  pairs: Record<string, { candidate: (worker: number) => Promise<unknown>; baseline: (worker: number) => Promise<unknown> }>,
+  concurrency: number,
+  ms: number,
+): Promise<Record<string, { candidate: number[]; baseline: number[] }>> {
+  const out: Record<string, { candidate: number[]; baseline: number[] }> = {};
+  for (const name of Object.keys(pairs)) out[name] = { candidate: [], baseline: [] };
+  for (let round = 0; round < ctx.rounds; round++) {
+    let k = 0;
+    for (const [name, pair] of Object.entries(pairs)) {
+      const o = out[name]!;
+      if ((round + k++) % 2 === 0) {
+        o.candidate.push(await throughput(pair.candidate, concurrency, ms));
+        o.baseline.push(await throughput(pair.baseline, concurrency, ms));
+      } else {
+        o.baseline.push(await throughput(pair.baseline, concurrency, ms));
+        o.candidate.push(await throughput(pair.candidate, concurrency, ms));
+      }
+    }
+  }
+  return out;
+}
