@@ -204,6 +204,45 @@ S('one node, memory storage: revoke another device live, then sign out everywher
   console.log(`  [memory] scenario took ${Date.now() - started} ms`);
 });
 
+S('silent refresh renews the token and the socket in band; two tabs sharing one cookie stay signed in', async () => {
+  // A 6-second access token: the page renews it every second or so.
+  const node = await startDemo({ port: 0, host: '127.0.0.1', log: false, accessTokenTtl: 6 });
+  const context = await browser!.newContext();
+  try {
+    const first = await openPage(context, node.url);
+    await signIn(first);
+    // The second tab has no token of its own: it recovers the session from the shared cookie.
+    const second = await context.newPage();
+    await second.goto(node.url);
+    await second.waitForSelector('body[data-state="signed-in"]');
+    await second.waitForSelector('#socket-status[data-connected="true"]');
+    const sessionId = await sessionIdOf(first);
+    assert.is(await sessionIdOf(second), sessionId);
+    const [socket] = await node.io.in(`session:${sessionId}`).fetchSockets();
+    const initialExpiry = (socket!.data as { auth: { expiresAt: number } }).auth.expiresAt;
+
+    // Both tabs rotate the one cookie on their own schedule, and once more at the very same moment.
+    const refreshes = async (page: Page): Promise<number> => Number(await page.textContent('#refresh-count'));
+    await until('two silent refreshes in each tab', async () => (await refreshes(first)) >= 2 && (await refreshes(second)) >= 2, 6000);
+    await Promise.all([first.click('#refresh-now'), second.click('#refresh-now')]);
+    const counts = [await refreshes(first), await refreshes(second)];
+    await until('one more silent refresh in each tab', async () => (await refreshes(first)) > counts[0]! && (await refreshes(second)) > counts[1]!, 4000);
+
+    for (const page of [first, second]) {
+      assert.is(await page.getAttribute('body', 'data-state'), 'signed-in');
+      assert.is(await socketConnected(page), true);
+    }
+    // The same sockets were renewed in band (session:renew), not reconnected.
+    const [renewed] = await node.io.in(`session:${sessionId}`).fetchSockets();
+    assert.is(renewed!.id, socket!.id);
+    assert.ok((renewed!.data as { auth: { expiresAt: number } }).auth.expiresAt > initialExpiry, 'socket expiry was not renewed');
+    assert.is((await node.manager.readAll(USER.id)).length, 1);
+  } finally {
+    await context.close().catch(() => undefined);
+    await node.close();
+  }
+});
+
 S('two nodes sharing one Redis: the same scenario, one browser context on each node', async () => {
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
     console.log('  redis-server is not installed: the two-node scenario was not run');
