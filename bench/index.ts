@@ -13,6 +13,7 @@ import { runRead } from './cases/read.js';
 import { runRotation } from './cases/rotation.js';
 import { runWrite } from './cases/write.js';
 import { runMemory } from './cases/memory.js';
+import { runSocketIo } from './cases/socketio.js';
 import { stopRedis } from './lib/redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -32,6 +33,7 @@ const groups: Group[] = [
   { name: 'read', run: runRead },
   { name: 'rotation', run: runRotation },
   { name: 'write', run: runWrite },
+  { name: 'socketio', run: runSocketIo },
   { name: 'memory', run: runMemory },
 ];
 

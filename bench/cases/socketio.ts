@@ -1,0 +1,110 @@
+/**
+ * Case 6: Socket.IO handshakes per second (websocket transport, 50 in flight)
+ * on a server with attachSessionGuard against the same server without a guard.
+ * The servers run in a child process (children/sio-server.ts); the clients run
+ * here (bare WebSockets), so client and server each have a core. Every handshake presents a token
+ * the server has never seen (a full verification, the worst case for the guard).
+ */
+import WebSocket from 'ws';
+import { Child } from '../lib/child.js';
+import { keySet, mintTokens } from '../lib/fixtures.js';
+import { median } from '../lib/stats.js';
+import { judge, type BenchContext, type Row } from '../lib/types.js';
+
+const IN_FLIGHT = 50;
+
+/**
+ * One complete Socket.IO handshake over a bare WebSocket, speaking the wire
+ * protocol (Engine.IO 4 / Socket.IO 5): open → "0{…}" from the server,
+ * "40{auth}" (CONNECT to "/" with the token) → "40{sid}" (accepted) or "44{…}"
+ * (refused). A full socket.io-client costs more CPU per handshake than the
+ * server does, which would make the client the bottleneck on 2 cores.
+ */
+function handshake(port: number, token: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
+    ws.on('message', (data) => {
+      const text = String(data);
+      if (text.startsWith('0')) ws.send(`40${JSON.stringify({ token })}`);
+      else if (text.startsWith('40')) {
+        ws.close();
+        resolve();
+      } else if (text.startsWith('44')) {
+        ws.close();
+        reject(new Error(`handshake refused: ${text}`));
+      }
+    });
+    ws.on('error', reject);
+  });
+}
+
+export async function runSocketIo(ctx: BenchContext): Promise<Row[]> {
+  const ms = ctx.quick ? 300 : 1500;
+  ctx.log(`case 6: Socket.IO handshakes/s, ${IN_FLIGHT} in flight, guard vs no guard (${ctx.rounds} rounds × 2 × ${ms} ms)`);
+  const server = new Child('sio-server');
+  try {
+    const ready = await server.next('ready', 60_000);
+    const ports = { guarded: ready.guarded as number, plain: ready.plain as number };
+    const tokens = await mintTokens(keySet('HS256'), ctx.quick ? 5_000 : 40_000);
+    let next = 0;
+    const token = () => tokens[next++ % tokens.length]!;
+    const cpu = async () => {
+      server.send({ type: 'cpu' });
+      return (await server.next('cpu')).micros as number;
+    };
+
+    const run = async (port: number, duration: number) => {
+      const cpu0 = await cpu();
+      let done = 0;
+      const start = performance.now();
+      const deadline = start + duration;
+      await Promise.all(
+        Array.from({ length: IN_FLIGHT }, async () => {
+          while (performance.now() < deadline) {
+            await handshake(port, token());
+            done++;
+          }
+        }),
+      );
+      const seconds = (performance.now() - start) / 1000;
+      const cpu1 = await cpu();
+      return { rate: done / seconds, cpuPerHandshake: (cpu1 - cpu0) / done };
+    };
+
+    await run(ports.guarded, ms / 2);
+    await run(ports.plain, ms / 2);
+    const g: { rate: number; cpuPerHandshake: number }[] = [];
+    const p: { rate: number; cpuPerHandshake: number }[] = [];
+    for (let round = 0; round < ctx.rounds; round++) {
+      if (round % 2 === 0) {
+        g.push(await run(ports.guarded, ms));
+        p.push(await run(ports.plain, ms));
+      } else {
+        p.push(await run(ports.plain, ms));
+        g.push(await run(ports.guarded, ms));
+      }
+    }
+    if (next > tokens.length) ctx.log(`case 6: ${next} handshakes but ${tokens.length} tokens: some were cache hits`);
+    const rounds = g.map((x, i) => x.rate / p[i]!.rate);
+    const ratio = median(rounds);
+    const cpuRatio = median(g.map((x, i) => x.cpuPerHandshake / p[i]!.cpuPerHandshake));
+    const goal = { op: '>=' as const, value: 0.9, text: 'handshakes/s with the guard ÷ without' };
+    return [
+      {
+        id: '6', case: `Socket.IO handshakes/s, websocket, ${IN_FLIGHT} in flight, attachSessionGuard (new token each)`,
+        candidate: { label: 'guarded', value: median(g.map((x) => x.rate)), unit: 'handshakes/s' },
+        baseline: { label: 'no guard', value: median(p.map((x) => x.rate)), unit: 'handshakes/s' },
+        ratio, ratioKind: 'handshakes/s ÷ baseline handshakes/s', goal, status: judge(ratio, goal), rounds,
+        extra: { serverCpuMicrosGuarded: g.map((x) => x.cpuPerHandshake), serverCpuMicrosPlain: p.map((x) => x.cpuPerHandshake), cpuRatio, handshakes: next, tokens: tokens.length },
+      },
+      {
+        id: '6′', case: 'Socket.IO handshake: server CPU time per handshake, guard vs no guard (same runs as 6)',
+        candidate: { label: 'guarded', value: median(g.map((x) => x.cpuPerHandshake)), unit: 'µs/op' },
+        baseline: { label: 'no guard', value: median(p.map((x) => x.cpuPerHandshake)), unit: 'µs/op' },
+        ratio: cpuRatio, ratioKind: 'CPU time ÷ baseline CPU time', status: 'REPORT', rounds: g.map((x, i) => x.cpuPerHandshake / p[i]!.cpuPerHandshake),
+      },
+    ];
+  } finally {
+    await server.stop();
+  }
+}
