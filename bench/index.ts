@@ -14,6 +14,7 @@ import { runRotation } from './cases/rotation.js';
 import { runWrite } from './cases/write.js';
 import { runMemory } from './cases/memory.js';
 import { runSocketIo } from './cases/socketio.js';
+import { runPropagation } from './cases/propagation.js';
 import { stopRedis } from './lib/redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,6 +35,7 @@ const groups: Group[] = [
   { name: 'rotation', run: runRotation },
   { name: 'write', run: runWrite },
   { name: 'socketio', run: runSocketIo },
+  { name: 'propagation', run: runPropagation },
   { name: 'memory', run: runMemory },
 ];
 
