@@ -276,13 +276,13 @@ F('warns once when the caller’s client has no error listener; validates its op
   const warnings: Error[] = [];
   const onWarning = (w: Error) => warnings.push(w);
   process.on('warning', onWarning);
-  const client = track(new Redis(server.port, { lazyConnect: true }));
+  const client = new Redis(server.port, { lazyConnect: true });
   make(client);
   make(client);
+  track(client);
   await sleep(10);
   process.off('warning', onWarning);
   assert.is(warnings.filter((w) => (w as { code?: string }).code === 'JWT_SESSION_REDIS_NO_ERROR_LISTENER').length, 1);
-  client.on('error', () => undefined);
   for (const options of [{ keyPrefix: 'a{b}' }, { commandTimeout: 0 }, { blockTimeout: -1 }, { retention: Number.NaN }, { maxLength: 0 }, { connectionName: 'a b' }]) {
     try {
       make(client, options);

@@ -1,5 +1,7 @@
 import { startCluster, startRedis, type RedisCluster, type RedisServer } from '@jwt-session/redis-harness';
 import { randomBytes } from 'node:crypto';
+import { JwtUserSessionManager, type JwtUserSessionManagerOptions } from '@jwt-session/session-core';
+import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /*
@@ -47,6 +49,8 @@ export async function clusterClient(): Promise<Cluster> {
 
 export function track<T extends Redis | Cluster>(client: T): T {
   clients.add(client);
+  // Fault tests kill servers under these clients; their reconnect errors are expected.
+  if (client.listenerCount('error') === 0) client.on('error', () => undefined);
   return client;
 }
 
@@ -115,4 +119,98 @@ export async function teardown(): Promise<void> {
   standalone = undefined;
   cluster = undefined;
   await Promise.all([s?.then((x) => x.stop(), () => undefined), c?.then((x) => x.stop(), () => undefined)]);
+}
+
+export interface StoredKey {
+  key: string;
+  type: string;
+  /** PTTL: -1 = no expiry. */
+  ttl: number;
+  /** Every string the key holds: fields and values, members and scores, stream ids and fields. */
+  values: string[];
+}
+
+/** Every key under `prefix` with everything it holds, read with the command its TYPE calls for, on the node that owns it. */
+export async function snapshot(client: Redis | Cluster, prefix: string): Promise<StoredKey[]> {
+  const out: StoredKey[] = [];
+  for (const node of mastersOf(client)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const type = await node.type(key);
+        let values: string[];
+        switch (type) {
+          case 'hash':
+            values = Object.entries(await node.hgetall(key)).flat();
+            break;
+          case 'zset':
+            values = await node.zrange(key, 0, -1, 'WITHSCORES');
+            break;
+          case 'string':
+            values = [(await node.get(key)) ?? ''];
+            break;
+          case 'set':
+            values = await node.smembers(key);
+            break;
+          case 'list':
+            values = await node.lrange(key, 0, -1);
+            break;
+          case 'stream':
+            values = (await node.xrange(key, '-', '+')).flatMap(([id, fields]) => [id, ...fields]);
+            break;
+          case 'none':
+            continue; // expired between SCAN and TYPE
+          default:
+            throw new Error(`unexpected type ${type} for ${key}`);
+        }
+        out.push({ key, type, ttl: await node.pttl(key), values });
+      }
+    } while (cursor !== '0');
+  }
+  return out;
+}
+
+/**
+ * Checks that the per-subject indexes and the session keys describe the same
+ * sessions: every index member has its session key, every session key is in
+ * its subject's index. Returns the problems found (empty when consistent).
+ */
+export function indexProblems(keys: StoredKey[]): { sessions: number; indexed: number; problems: string[] } {
+  const sessions = new Map<string, string>(); // sessionId → subject
+  const indexed = new Map<string, string>(); // sessionId → subject
+  const problems: string[] = [];
+  for (const k of keys) {
+    const s = /:s:(.+)$/.exec(k.key);
+    const u = /:u:([0-9a-f]*)$/.exec(k.key);
+    if (s && k.type === 'hash') {
+      const fields = new Map<string, string>();
+      for (let n = 0; n + 1 < k.values.length; n += 2) fields.set(k.values[n]!, k.values[n + 1]!);
+      sessions.set(s[1]!, fields.get('sub')!);
+    } else if (u && k.type === 'zset') {
+      const subject = Buffer.from(u[1]!, 'hex').toString('utf8');
+      for (let n = 0; n < k.values.length; n += 2) {
+        if (indexed.has(k.values[n]!)) problems.push(`${k.values[n]} indexed twice`);
+        indexed.set(k.values[n]!, subject);
+      }
+    }
+  }
+  for (const [id, subject] of indexed) if (sessions.get(id) !== subject) problems.push(`index of ${subject} lists ${id} without its session`);
+  for (const [id, subject] of sessions) if (indexed.get(id) !== subject) problems.push(`session ${id} of ${subject} is missing from its index`);
+  return { sessions: sessions.size, indexed: indexed.size, problems };
+}
+
+export const TEST_KEY = { kid: 'k1', algorithm: 'HS256' as const, secret: 'storage-redis-test-hmac-secret-0123456789' };
+
+/** A manager over the given store (and broadcaster), with a memory invalidation cache; closed at teardown. */
+export function makeManager(options: Partial<JwtUserSessionManagerOptions> & Pick<JwtUserSessionManagerOptions, 'refreshTokenStore'>): JwtUserSessionManager {
+  const manager = new JwtUserSessionManager({
+    keys: TEST_KEY,
+    issuer: 'https://issuer.test',
+    audience: 'api',
+    invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+    ...options,
+  });
+  return closeLater(manager);
 }

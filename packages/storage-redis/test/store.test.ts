@@ -1,0 +1,271 @@
+import { SessionError, type SessionTokens } from '@jwt-session/session-core';
+import { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '../src/index.js';
+import {
+  clusterClient,
+  clusterSlot,
+  closeLater,
+  indexProblems,
+  keysUnder,
+  makeManager,
+  mastersOf,
+  redisServer,
+  sleep,
+  snapshot,
+  standaloneClient,
+  teardown,
+  track,
+  uniquePrefix,
+} from './helpers.js';
+
+const secretOf = (refreshToken: string) => refreshToken.split('.')[2]!;
+const hashOf = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('base64url');
+
+for (const [kind, connect] of [
+  ['standalone', standaloneClient],
+  ['cluster', clusterClient],
+] as const) {
+  const S = suite(`RedisRefreshTokenStore (${kind})`);
+
+  S('after a workload: no token or secret at rest, every key expires, the indexes match the sessions', async () => {
+    const client = await connect();
+    const prefix = uniquePrefix('rest');
+    const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
+    const broadcaster = closeLater(new RedisInvalidationBroadcaster(client, { keyPrefix: prefix }));
+    const m = makeManager({ refreshTokenStore: store, broadcaster, maxSessionsPerSubject: 3, refreshTokenIdleTtl: 3600 });
+    await m.ready();
+    const issued: SessionTokens[] = [];
+    const current = new Map<string, SessionTokens>();
+    const subjects = Array.from({ length: 20 }, (_, i) => (i % 2 ? `user-${i}@example.com` : `ユーザー {${i}}:s:x`));
+    for (const subject of subjects) {
+      for (let n = 0; n < 4; n++) {
+        const t = await m.create(subject, { claims: { roles: ['user'], n }, context: { ip: '203.0.113.9', userAgent: 'test/1.0', n } });
+        issued.push(t);
+        current.set(t.sessionId, t);
+      }
+    }
+    for (const t of [...current.values()]) {
+      const next = await m.update(t.refreshToken, { context: { ip: '198.51.100.2' } }).catch(() => undefined);
+      if (next === undefined) continue; // evicted by the cap
+      issued.push(next);
+      current.set(t.sessionId, next);
+      const again = await m.update(next.refreshToken);
+      issued.push(again);
+      current.set(t.sessionId, again);
+    }
+    // Reuse, deleteOne, deleteAll.
+    const [victim, deleted] = (await m.readAll(subjects[0]!)).map((s) => current.get(s.sessionId)!);
+    await m.update(issued.find((t) => t.sessionId === victim!.sessionId)!.refreshToken).catch(() => undefined);
+    current.delete(victim!.sessionId);
+    await m.deleteOne(subjects[0]!, deleted!.sessionId);
+    current.delete(deleted!.sessionId);
+    await m.deleteAll(subjects[1]!);
+
+    const keys = await snapshot(client, prefix);
+    const everything = keys.flatMap((k) => [k.key, ...k.values]).join('\n');
+    for (const t of issued) {
+      assert.not.ok(everything.includes(t.refreshToken), 'a refresh token is stored');
+      assert.not.ok(everything.includes(secretOf(t.refreshToken)), 'a refresh secret is stored');
+      assert.not.ok(everything.includes(t.accessToken), 'an access token is stored');
+      assert.not.ok(everything.includes(t.accessToken.split('.')[2]!), 'an access-token signature is stored');
+    }
+    // The scan did read the values: the live sessions' current secret hashes are there.
+    const live = [];
+    for (const subject of subjects) live.push(...(await m.readAll(subject)));
+    assert.ok(live.length > 20);
+    for (const s of live) assert.ok(everything.includes(hashOf(secretOf(current.get(s.sessionId)!.refreshToken))), 'the current hash is missing');
+    for (const k of keys) assert.ok(k.ttl > 0, `${k.type} ${k.key} has no expiry (${k.ttl})`);
+    assert.ok(keys.some((k) => k.type === 'stream'));
+    const check = indexProblems(keys);
+    assert.equal(check.problems, []);
+    assert.is(check.sessions, live.length);
+  });
+
+  S('100 concurrent update() of one refresh token: exactly one winner, the session stays consistent', async () => {
+    const client = await connect();
+    const prefix = uniquePrefix('race');
+    const m = makeManager({ refreshTokenStore: new RedisRefreshTokenStore(client, { keyPrefix: prefix }), refreshTokenReuseInterval: 0 });
+    const t = await m.create('alice');
+    const results = await Promise.allSettled(Array.from({ length: 100 }, () => m.update(t.refreshToken)));
+    const winners = results.filter((r) => r.status === 'fulfilled');
+    assert.is(winners.length, 1);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        assert.instance(r.reason, SessionError);
+        assert.ok(['ERR_REFRESH_TOKEN_REUSED', 'ERR_REFRESH_TOKEN_INVALID'].includes((r.reason as SessionError).code), (r.reason as SessionError).code);
+      }
+    }
+    // The losers presented a rotated-out token: reuse, so the session is gone, on the server too.
+    assert.equal(await m.readAll('alice'), []);
+    assert.equal(await keysUnder(client, prefix), []);
+  });
+
+  S('1,000 concurrent create() over 100 subjects with a cap of 5: exactly 5 live sessions each, index == sessions', async () => {
+    const client = await connect();
+    const prefix = uniquePrefix('cap');
+    const m = makeManager({ refreshTokenStore: new RedisRefreshTokenStore(client, { keyPrefix: prefix }), maxSessionsPerSubject: 5 });
+    const subjects = Array.from({ length: 100 }, (_, i) => `subject-${i}`);
+    const results = await Promise.allSettled(Array.from({ length: 1000 }, (_, i) => m.create(subjects[i % 100]!)));
+    assert.is(results.filter((r) => r.status === 'fulfilled').length, 1000);
+    for (const subject of subjects) assert.is((await m.readAll(subject)).length, 5, subject);
+    const check = indexProblems(await snapshot(client, prefix));
+    assert.equal(check.problems, []);
+    assert.is(check.sessions, 500);
+    assert.is(check.indexed, 500);
+  });
+
+  S('when every session of a subject has expired, no key of it remains', async () => {
+    const client = await connect();
+    const prefix = uniquePrefix('ttl');
+    const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
+    const m = makeManager({ refreshTokenStore: store, refreshTokenTtl: 1, accessTokenTtl: 1 });
+    const a = await m.create('alice');
+    await m.create('alice');
+    await m.update(a.refreshToken);
+    assert.is((await keysUnder(client, prefix)).length, 3);
+    await sleep(1100);
+    // Nothing read them: Redis removed them on its own.
+    assert.equal(await keysUnder(client, prefix), []);
+  });
+
+  S('the keys of one subject share a slot, and subjects spread over the slots', async () => {
+    const client = await connect();
+    const prefix = uniquePrefix('slot');
+    const m = makeManager({ refreshTokenStore: new RedisRefreshTokenStore(client, { keyPrefix: prefix }) });
+    const subjects = Array.from({ length: 60 }, (_, i) => `spread-${i}`);
+    for (const subject of subjects) {
+      await m.create(subject);
+      await m.create(subject);
+    }
+    const keys = await keysUnder(client, prefix);
+    assert.is(keys.length, 60 * 3);
+    const slotsByTag = new Map<string, Set<number>>();
+    for (const key of keys) {
+      const tag = /\{(.{4})\}/.exec(key)![1]!;
+      if (!slotsByTag.has(tag)) slotsByTag.set(tag, new Set());
+      slotsByTag.get(tag)!.add(clusterSlot(key));
+    }
+    for (const [tag, slots] of slotsByTag) assert.is(slots.size, 1, `keys of {${tag}} on ${slots.size} slots`);
+    const usedSlots = new Set([...slotsByTag.values()].flatMap((s) => [...s]));
+    assert.ok(usedSlots.size > 50, `only ${usedSlots.size} slots used`);
+    if (kind === 'cluster') {
+      const perNode = await Promise.all(mastersOf(client).map(async (node) => (await node.keys(`${prefix}*`)).length));
+      assert.ok(perNode.every((n) => n > 0), `keys per master: ${perNode.join(', ')}`);
+    }
+  });
+
+  S.run();
+}
+
+const O = suite('RedisRefreshTokenStore: round trips, options, errors');
+
+O('every operation is one round trip: a single EVALSHA, nothing else', async () => {
+  const server = await redisServer();
+  const client = track(new Redis(server.port));
+  const store = new RedisRefreshTokenStore(client, { keyPrefix: uniquePrefix('rt') });
+  const m = makeManager({ refreshTokenStore: store, maxSessionsPerSubject: 2 });
+  // Warm the script cache: the very first call of a script is EVALSHA → NOSCRIPT → EVAL.
+  const warm = await m.create('warm');
+  await m.update(warm.refreshToken);
+  await m.readAll('warm');
+  await m.deleteOne('warm', warm.sessionId);
+  await m.deleteAll('warm');
+  await store.get(warm.sessionId, Date.now());
+
+  const monitor = track(await track(new Redis(server.port)).monitor());
+  const seen: string[][] = [];
+  const { port: localPort } = client.stream.address() as { port: number };
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source.endsWith(`:${localPort}`)) seen.push(args);
+  });
+  const rounds: [string, () => Promise<unknown>][] = [];
+  let t: SessionTokens | undefined;
+  rounds.push(['create', async () => (t = await m.create('alice', { context: { ip: '192.0.2.1' } }))]);
+  rounds.push(['create (evicts)', () => m.create('alice')]);
+  rounds.push(['create (evicts)', () => m.create('alice')]);
+  rounds.push(['update', () => m.update(t === undefined ? '' : t.refreshToken).catch(() => undefined)]);
+  rounds.push(['readAll', () => m.readAll('alice')]);
+  rounds.push(['get', () => store.get(t!.sessionId, Date.now())]);
+  rounds.push(['deleteOne', async () => m.deleteOne('alice', (await store.list('alice', Date.now()))[0]!.sessionId)]);
+  rounds.push(['deleteAll', () => m.deleteAll('alice')]);
+  for (const [name, run] of rounds) {
+    await sleep(30);
+    seen.length = 0;
+    await run();
+    await sleep(30);
+    // deleteOne above lists first (one more round trip of its own, by the test).
+    const expected = name === 'deleteOne' ? 2 : 1;
+    assert.is(seen.length, expected, `${name}: ${seen.map((a) => a[0]).join(', ')}`);
+    assert.ok(seen.every((args) => args[0]!.toLowerCase() === 'evalsha'), `${name}: ${seen.map((a) => a[0]).join(', ')}`);
+  }
+  monitor.disconnect();
+});
+
+O('works behind an ioredis keyPrefix on the caller’s client', async () => {
+  const server = await redisServer();
+  const client = track(new Redis(server.port, { keyPrefix: 'app:' }));
+  const store = new RedisRefreshTokenStore(client, { keyPrefix: 'sess:' });
+  const m = makeManager({ refreshTokenStore: store, maxSessionsPerSubject: 1 });
+  const a = await m.create('alice');
+  await m.create('alice');
+  await assertCode(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_INVALID');
+  const admin = await standaloneClient();
+  const keys = await keysUnder(admin, 'app:sess:');
+  assert.is(keys.length, 2, keys.join());
+  assert.is(await m.deleteAll('alice'), 1);
+  assert.equal(await keysUnder(admin, 'app:sess:'), []);
+});
+
+O('options are validated', async () => {
+  const client = await standaloneClient();
+  for (const options of [{ keyPrefix: 'x{' }, { keyPrefix: '}' }, { commandTimeout: 0 }, { commandTimeout: Number.POSITIVE_INFINITY }]) {
+    try {
+      new RedisRefreshTokenStore(client, options);
+      assert.unreachable(JSON.stringify(options));
+    } catch (error) {
+      assert.instance(error, SessionError);
+      assert.is((error as SessionError).code, 'ERR_CONFIG_INVALID');
+    }
+  }
+  assert.is(new RedisRefreshTokenStore(client).keys.prefix, 'jwt-session:');
+});
+
+O('a script error surfaces as ERR_STORAGE_UNAVAILABLE without the command’s arguments', async () => {
+  const client = await standaloneClient();
+  const prefix = uniquePrefix('err');
+  const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
+  const m = makeManager({ refreshTokenStore: store });
+  const t = await m.create('alice');
+  // Someone else's value under our key: the script fails with WRONGTYPE.
+  await client.del(store.keys.session(t.sessionId));
+  await client.set(store.keys.session(t.sessionId), 'not a hash');
+  const error = await assertCode(m.update(t.refreshToken), 'ERR_STORAGE_UNAVAILABLE');
+  const text = `${error.message} ${String((error.cause as Error | undefined)?.message)} ${JSON.stringify(error.cause)}`;
+  assert.ok(/WRONGTYPE/.test(text), text);
+  assert.not.ok(text.includes(secretOf(t.refreshToken)));
+  assert.not.ok(text.includes(hashOf(secretOf(t.refreshToken))), 'the hash travelled in the error');
+  assert.not.ok('command' in (error.cause as object), 'the ioredis command (with its arguments) travelled');
+  await client.del(store.keys.session(t.sessionId));
+});
+
+O.run();
+
+const end = suite('store teardown');
+end.after(teardown);
+end('servers stop', () => undefined);
+end.run();
+
+async function assertCode(promise: Promise<unknown>, code: string): Promise<SessionError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.instance(error, SessionError);
+    assert.is((error as SessionError).code, code);
+    return error as SessionError;
+  }
+  assert.unreachable(`expected ${code}`);
+  throw new Error('unreachable');
+}
