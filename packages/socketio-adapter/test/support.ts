@@ -64,6 +64,14 @@ export async function startIo(
   options: { guard?: SessionGuardOptions | false; server?: Partial<ServerOptions> } = {},
 ): Promise<IoServer> {
   const http = createServer();
+  // Upgraded (WebSocket) connections leave the HTTP server's bookkeeping, so
+  // closeAllConnections() misses them and ws waits 30 s for a closing
+  // handshake; track the raw sockets and destroy them at the end instead.
+  const raw = new Set<import('node:net').Socket>();
+  http.on('connection', (s) => {
+    raw.add(s);
+    s.once('close', () => raw.delete(s));
+  });
   const io = new Server(http, { pingInterval: 1000, pingTimeout: 1000, ...options.server });
   const guard = manager !== undefined && options.guard !== false ? attachSessionGuard(io, manager, options.guard ?? {}) : undefined;
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -71,8 +79,9 @@ export async function startIo(
   cleanup.add(async () => {
     guard?.close();
     io.disconnectSockets(true);
-    await new Promise<void>((resolve) => io.close(() => resolve()));
-    http.closeAllConnections();
+    const closed = new Promise<void>((resolve) => io.close(() => resolve()));
+    for (const s of raw) s.destroy();
+    await closed;
   });
   return { io, http, url: `http://127.0.0.1:${port}`, port, guard };
 }
@@ -82,7 +91,13 @@ export type ClientOptions = Partial<ManagerOptions & SocketOptions>;
 /** A client that connects once (no reconnection) and is closed by cleanup. */
 export function client(cleanup: Cleanup, url: string, options: ClientOptions = {}): ClientSocket {
   const socket = ioClient(url, { transports: ['websocket'], reconnection: false, forceNew: true, ...options });
-  cleanup.add(() => socket.disconnect());
+  cleanup.add(async () => {
+    const engine = socket.io.engine;
+    socket.io.reconnection(false);
+    socket.disconnect();
+    // Let the closing handshake finish, or its 30 s timer keeps the process alive.
+    if (engine !== undefined && engine.readyState !== 'closed') await Promise.race([new Promise((resolve) => engine.once('close', resolve)), sleep(500)]);
+  });
   return socket;
 }
 
