@@ -82,7 +82,7 @@ S('storage failures surface as ERR_STORAGE_UNAVAILABLE and leave nothing half-wr
   ]);
   for (const error of errors) assert.is(error.cause, broken);
   // read() needs no storage at all.
-  const reader = harness({ refreshTokenStore: failing, refreshTokenSecret: undefined });
+  const reader = harness({ refreshTokenStore: failing });
   await reader.manager.read(t.accessToken);
   await Promise.all([h.close(), down.close(), reader.close()]);
 });
