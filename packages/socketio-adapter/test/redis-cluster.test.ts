@@ -1,0 +1,132 @@
+import { createAdapter } from '@socket.io/redis-adapter';
+import { startRedis, type RedisServer } from '@jwt-session/redis-harness';
+import { JwtUserSessionManager } from '@jwt-session/session-core';
+import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
+import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { disconnectSession, disconnectUser, isUserOnline, socketsOfUser, type SessionRevokedPayload } from '../src/index.js';
+import { Cleanup, connect, next, SECRET, startIo, type IoServer } from './support.js';
+
+/*
+ * Two Socket.IO nodes in one process, each with its own manager, sharing one
+ * real redis-server: the Redis refresh-token store and invalidation
+ * broadcaster (revocation), and @socket.io/redis-adapter (the cluster-wide
+ * helpers). Nothing is mocked.
+ */
+const S = suite('cluster over Redis');
+
+let redis: RedisServer | undefined;
+S.before(async () => {
+  redis = await startRedis();
+});
+S.after(async () => {
+  await redis?.stop();
+});
+
+interface Node extends IoServer {
+  manager: JwtUserSessionManager;
+}
+
+async function node(c: Cleanup, prefix: string): Promise<Node> {
+  const url = redis!.url;
+  const client = new Redis(url);
+  const pub = new Redis(url);
+  const sub = pub.duplicate();
+  for (const r of [client, pub, sub]) {
+    r.on('error', () => undefined);
+    c.add(() => r.disconnect());
+  }
+  const refreshTokenStore = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
+  const broadcaster = new RedisInvalidationBroadcaster(client, { keyPrefix: prefix });
+  const invalidAccessTokenCache = new MemoryInvalidAccessTokenCache();
+  const manager = new JwtUserSessionManager({
+    keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET },
+    issuer: 'https://auth.test',
+    audience: 'https://api.test',
+    refreshTokenStore,
+    invalidAccessTokenCache,
+    broadcaster,
+  });
+  c.add(async () => {
+    await manager.close();
+    await broadcaster.close();
+    invalidAccessTokenCache.close();
+  });
+  await manager.ready();
+  const server = await startIo(c, manager, { server: { adapter: createAdapter(pub, sub, { key: `${prefix}socket.io` }) } });
+  return { ...server, manager };
+}
+
+function revoked(socket: import('socket.io-client').Socket): Promise<SessionRevokedPayload> {
+  const disconnected = next<string>(socket, 'disconnect', 5000);
+  return next<SessionRevokedPayload>(socket, 'session:revoked', 5000).then(async (payload) => {
+    assert.is(await disconnected, 'io server disconnect');
+    return payload;
+  });
+}
+
+S('revoke on node A (deleteOne, deleteAll, reuse): the socket connected to node B gets session:revoked and is disconnected', async () => {
+  const c = new Cleanup();
+  try {
+    const prefix = `sio-${randomBytes(4).toString('hex')}:`;
+    const a = await node(c, prefix);
+    const b = await node(c, prefix);
+
+    const one = await a.manager.create('alice');
+    const s1 = await connect(c, b.url, { auth: { token: one.accessToken } });
+    const r1 = revoked(s1);
+    const start = performance.now();
+    await a.manager.deleteOne('alice', one.sessionId);
+    assert.equal(await r1, { code: 'ERR_SESSION_REVOKED', reason: 'deleted' });
+    console.log(`\n  Redis: deleteOne on A → socket on B revoked in ${(performance.now() - start).toFixed(1)} ms`);
+
+    const two = await a.manager.create('alice');
+    const s2 = await connect(c, b.url, { auth: { token: two.accessToken } });
+    const r2 = revoked(s2);
+    await a.manager.deleteAll('alice');
+    assert.equal(await r2, { code: 'ERR_SESSION_REVOKED', reason: 'deleted' });
+
+    const three = await a.manager.create('bob');
+    const s3 = await connect(c, b.url, { auth: { token: three.accessToken } });
+    const r3 = revoked(s3);
+    await a.manager.update(three.refreshToken);
+    await a.manager.update(three.refreshToken).catch(() => undefined);
+    assert.equal(await r3, { code: 'ERR_SESSION_REVOKED', reason: 'reused' });
+  } finally {
+    await c.run();
+  }
+});
+
+S('helpers work cluster-wide through @socket.io/redis-adapter: isUserOnline and socketsOfUser on A see a user on B; disconnectSession/disconnectUser from A', async () => {
+  const c = new Cleanup();
+  try {
+    const prefix = `sio-${randomBytes(4).toString('hex')}:`;
+    const a = await node(c, prefix);
+    const b = await node(c, prefix);
+    assert.is(await isUserOnline(a.io, 'carol'), false);
+    const t1 = await b.manager.create('carol');
+    const t2 = await b.manager.create('carol');
+    const s1 = await connect(c, b.url, { auth: { token: t1.accessToken } });
+    const s2 = await connect(c, b.url, { auth: { token: t2.accessToken } });
+    assert.ok(await isUserOnline(a.io, 'carol'), 'A sees carol, connected to B');
+    const remote = await socketsOfUser(a.io, 'carol');
+    assert.equal(remote.map((s) => s.data.auth.sessionId).sort(), [t1.sessionId, t2.sessionId].sort());
+    assert.is(remote[0]!.data.auth.sub, 'carol');
+
+    const gone1 = next<string>(s1, 'disconnect', 5000);
+    disconnectSession(a.io, t1.sessionId);
+    assert.is(await gone1, 'io server disconnect');
+    assert.ok(s2.connected);
+    const gone2 = next<string>(s2, 'disconnect', 5000);
+    disconnectUser(a.io, 'carol');
+    await gone2;
+    assert.is(await isUserOnline(a.io, 'carol'), false);
+  } finally {
+    await c.run();
+  }
+});
+
+S.run();
