@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { JwtUserSessionManager, type JwtUserSessionManagerOptions } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { TEST_KEY } from './fixtures/key.js';
 
 /*
  * Shared fixtures: one standalone server and one 3-master cluster per test
@@ -201,7 +202,6 @@ export function indexProblems(keys: StoredKey[]): { sessions: number; indexed: n
   return { sessions: sessions.size, indexed: indexed.size, problems };
 }
 
-export const TEST_KEY = { kid: 'k1', algorithm: 'HS256' as const, secret: 'storage-redis-test-hmac-secret-0123456789' };
 
 /** A manager over the given store (and broadcaster), with a memory invalidation cache; closed at teardown. */
 export function makeManager(options: Partial<JwtUserSessionManagerOptions> & Pick<JwtUserSessionManagerOptions, 'refreshTokenStore'>): JwtUserSessionManager {
