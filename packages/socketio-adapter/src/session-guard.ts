@@ -104,7 +104,8 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
   const guarded = new Map<AnySocket, Guarded>();
   const bySession = new Map<string, Set<Guarded>>();
   const bySubject = new Map<string, Set<Guarded>>();
-  const namespaces = new Set<AnyNamespace>();
+  // Weak: with cleanupEmptyChildNamespaces, dynamic namespaces come and go for the life of the server.
+  const namespaces = new WeakSet<AnyNamespace>();
   let closed = false;
 
   function end(entry: Guarded, event: typeof SESSION_REVOKED_EVENT, payload: SessionRevokedPayload): void;
@@ -287,13 +288,13 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
       manager.off(SESSION_INVALIDATED, onSessionInvalidated);
       manager.off(ALL_SESSIONS_INVALIDATED, onAllInvalidated);
       io.sockets.off('new_namespace', install);
-      for (const nsp of namespaces) {
+      for (const nsp of io._nsps.values()) {
+        if (!namespaces.has(nsp)) continue;
         const fns = (nsp as unknown as { _fns: Middleware[] })._fns;
         const at = fns.indexOf(middleware);
         if (at >= 0) fns.splice(at, 1);
         nsp.off('connection', onConnection);
       }
-      namespaces.clear();
       for (const entry of guarded.values()) {
         entry.timer?.clear();
         entry.socket.off('disconnect', entry.onDisconnect);
