@@ -55,8 +55,10 @@ interface Guarded {
   /** The code it was condemned with: from then on nothing from it reaches the application. */
   ended: AuthErrorCode | undefined;
   timer: LongTimeout | undefined;
-  /** Pending re-verification (recovered socket, subject-wide revocation); events wait for it. */
+  /** Pending re-verifications (new or recovered socket, subject-wide revocation); events wait for them. */
   checking: Promise<void> | undefined;
+  /** The keys it is indexed under, kept so that unindexing does not depend on socket.data, which changes. */
+  keys: { sessionId: string; sub: string } | undefined;
   onDisconnect: () => void;
   onRenew: (...args: unknown[]) => void;
   onPacket: PacketMiddleware;
@@ -139,17 +141,45 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
   }
 
   function index(entry: Guarded): void {
+    unindex(entry);
     const auth = authOf(entry.socket);
-    if (auth === undefined) return;
+    if (auth === undefined || entry.ended !== undefined) return;
+    entry.keys = { sessionId: auth.sessionId, sub: auth.sub };
     addTo(bySession, auth.sessionId, entry);
     addTo(bySubject, auth.sub, entry);
   }
 
   function unindex(entry: Guarded): void {
-    const auth = authOf(entry.socket);
-    if (auth === undefined) return;
-    removeFrom(bySession, auth.sessionId, entry);
-    removeFrom(bySubject, auth.sub, entry);
+    if (entry.keys === undefined) return;
+    removeFrom(bySession, entry.keys.sessionId, entry);
+    removeFrom(bySubject, entry.keys.sub, entry);
+    entry.keys = undefined;
+  }
+
+  /** Makes the socket's events wait for `work` (which must not reject) as well as for any check already pending. */
+  function hold(entry: Guarded, work: Promise<void>): void {
+    const pending = entry.checking;
+    const all: Promise<void> = (pending === undefined ? work : Promise.all([pending, work]).then(() => undefined)).finally(() => {
+      if (entry.checking === all) entry.checking = undefined;
+    });
+    entry.checking = all;
+  }
+
+  /**
+   * Asks the manager again about the socket's token. Once a socket is indexed,
+   * invalidation events reach it; this closes the window before that (the
+   * handshake's read() and the connection are several awaits apart).
+   */
+  function recheck(entry: Guarded, onFailure: (error: AuthError) => void): void {
+    const token = socketTokens.get(entry.socket);
+    if (token === undefined) return;
+    hold(
+      entry,
+      manager.read(token).then(
+        () => undefined,
+        (error: unknown) => onFailure(toAuthError(error)),
+      ),
+    );
   }
 
   /** Refuses a socket after the fact, with the code the verification failed with. */
@@ -181,6 +211,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
       ended: undefined,
       timer: undefined,
       checking: undefined,
+      keys: undefined,
       onDisconnect: () => {
         entry.timer?.clear();
         unindex(entry);
@@ -197,7 +228,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
         );
       },
       onPacket: (packet, next) => {
-        const pass = (): void => {
+        const decide = (): void => {
           if (closed) next();
           else if (entry.ended !== undefined) dropped(packet, entry.ended);
           else if (isPastExpiry(entry)) {
@@ -207,8 +238,12 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
             expire(entry);
           } else next();
         };
-        if (entry.checking !== undefined) entry.checking.then(pass);
-        else pass();
+        // A check may start while another is awaited (a revocation during a recovery): wait for all.
+        const pass = (): void => {
+          if (entry.checking !== undefined) void entry.checking.then(pass);
+          else decide();
+        };
+        pass();
       },
     };
     guarded.set(socket, entry);
@@ -217,23 +252,33 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
     socket.use(entry.onPacket);
 
     if (!socketTokens.has(socket)) {
-      // A recovered socket: Socket.IO skipped the middlewares and restored socket.data from before the outage.
-      entry.checking = accept(manager, socket, options).then(
-        () => {
-          entry.checking = undefined;
-          if (entry.ended !== undefined) return;
-          index(entry);
-          arm(entry);
-        },
-        (error: unknown) => {
-          entry.checking = undefined;
-          refuse(entry, toAuthError(error));
-        },
+      // A recovered socket: Socket.IO skipped the middlewares and restored
+      // socket.data from before the outage. Indexed under its old session right
+      // away, so a revocation during the check still reaches it.
+      index(entry);
+      hold(
+        entry,
+        accept(manager, socket, options).then(
+          () => {
+            if (!socket.connected) {
+              // Gone during the check: its disconnect came before accept() registered it.
+              void Promise.resolve(options.sessions?.unregisterSocket(socket.id)).catch(() => undefined);
+              return;
+            }
+            if (entry.ended !== undefined) return;
+            // The client may have sent a token of another session than before the outage.
+            index(entry);
+            arm(entry);
+            recheck(entry, (error) => refuse(entry, error));
+          },
+          (error: unknown) => refuse(entry, toAuthError(error)),
+        ),
       );
       return;
     }
     index(entry);
     arm(entry);
+    recheck(entry, (error) => refuse(entry, error));
   }
 
   function onSessionInvalidated(event: SessionEvents[typeof SESSION_INVALIDATED]): void {
@@ -247,24 +292,13 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
     if (set === undefined) return;
     for (const entry of [...set]) {
       const auth = authOf(entry.socket);
-      const token = socketTokens.get(entry.socket);
       // iat has second granularity: a token from a later second is certainly newer than the revocation.
-      if (auth === undefined || token === undefined || entry.ended !== undefined || auth.claims.iat * 1000 > event.at) continue;
+      if (auth === undefined || entry.ended !== undefined || auth.claims.iat * 1000 > event.at) continue;
       // The exact answer (ms issue time against `at`) is the manager's; ask it with the socket's own token.
-      const check: Promise<void> = manager
-        .read(token)
-        .then(
-          () => undefined,
-          (error: unknown) => {
-            const failure = toAuthError(error);
-            if (failure.code === 'ERR_AUTH_TOKEN_EXPIRED') expire(entry);
-            else if (failure.code === 'ERR_SESSION_REVOKED') end(entry, SESSION_REVOKED_EVENT, { code: failure.code, reason: 'deleted' });
-          },
-        )
-        .finally(() => {
-          if (entry.checking === check) entry.checking = undefined;
-        });
-      entry.checking = check;
+      recheck(entry, (failure) => {
+        if (failure.code === 'ERR_AUTH_TOKEN_EXPIRED') expire(entry);
+        else if (failure.code === 'ERR_SESSION_REVOKED') end(entry, SESSION_REVOKED_EVENT, { code: failure.code, reason: 'deleted' });
+      });
     }
   }
 

@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import type { SessionRevokedPayload } from '../src/index.js';
-import { Cleanup, connect, MemoryBroadcaster, makeManager, next, sleep, startIo, until } from './support.js';
+import { Cleanup, client, connect, MemoryBroadcaster, makeManager, next, sleep, startIo, until } from './support.js';
 
 const S = suite('live revocation');
 
@@ -183,6 +183,67 @@ S('connection-state recovery: a recovered socket is re-verified; a session revok
     assert.equal(revoked.payload, { code: 'ERR_SESSION_REVOKED', reason: 'unverified' });
     await sleep(50);
     assert.not.ok(handled.includes('alice-after-recovery'), 'the event never reached the handler');
+  } finally {
+    await c.run();
+  }
+});
+
+S('a revocation landing between the handshake\'s read() and the connection is not missed', async () => {
+  const c = new Cleanup();
+  try {
+    const manager = makeManager(c);
+    let victim: string | undefined;
+    const sessions = {
+      // A slow registration (a database call) during which the session is revoked.
+      async registerSocket(_userId: string, _socketId: string, sub: string) {
+        if (victim !== undefined) await manager.deleteOne(sub, victim);
+      },
+      unregisterSocket: () => undefined,
+    };
+    const { io, url } = await startIo(c, manager, { guard: { sessions } });
+    const handled: unknown[] = [];
+    io.on('connection', (s) => s.on('work', (v: unknown) => handled.push(v)));
+    const tokens = await manager.create('alice');
+    victim = tokens.sessionId;
+    const socket = client(c, url, { auth: { token: tokens.accessToken } });
+    socket.on('connect', () => socket.emit('work', 'right-after-connect'));
+    const { payload } = await revocation(socket);
+    assert.equal(payload, { code: 'ERR_SESSION_REVOKED', reason: 'unverified' });
+    await sleep(30);
+    assert.equal(handled, [], 'the queued event was dropped');
+  } finally {
+    await c.run();
+  }
+});
+
+S('a recovered socket that comes back with a token of another session is guarded under the new session', async () => {
+  const c = new Cleanup();
+  try {
+    const manager = makeManager(c);
+    const { io, url } = await startIo(c, manager, { server: { connectionStateRecovery: { maxDisconnectionDuration: 10_000 } } });
+    const first = await manager.create('alice');
+    const second = await manager.create('alice');
+    let token = first.accessToken;
+    const serverSide = new Promise<import('socket.io').Socket>((resolve) => io.once('connection', resolve));
+    const socket = await connect(c, url, { auth: (cb) => cb({ token }), reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 50 });
+    const tick = next(socket, 'tick');
+    io.emit('tick');
+    await tick;
+    const gone = new Promise((resolve) => void serverSide.then((s) => s.once('disconnect', resolve)));
+    socket.io.engine.close();
+    await gone;
+    token = second.accessToken;
+    await next(socket, 'connect');
+    assert.ok(socket.recovered);
+    await sleep(30);
+    // The old session's revocation no longer concerns this socket; the new one's does.
+    await manager.deleteOne('alice', first.sessionId);
+    await sleep(30);
+    assert.ok(socket.connected);
+    const revoked = revocation(socket);
+    await manager.deleteOne('alice', second.sessionId);
+    assert.equal((await revoked).payload, { code: 'ERR_SESSION_REVOKED', reason: 'deleted' });
+    socket.io.reconnection(false);
   } finally {
     await c.run();
   }
