@@ -10,7 +10,7 @@ import type {
 } from '@jwt-session/session-core';
 import { sessionHashTag, subjectHashTag } from '@jwt-session/session-core';
 import { hexOf, keyLayout, type KeyLayout } from './keys.js';
-import { DELETE, DELETE_ALL, GET, INSERT, LIST, ROTATE } from './scripts.js';
+import { DELETE, DELETE_ALL, GET, INSERT, LIST, RECORD, ROTATE } from './scripts.js';
 import { DEFAULT_COMMAND_TIMEOUT, bounded, checkTimeout, defineScripts, type RedisClient } from './util.js';
 
 export interface RedisRefreshTokenStoreOptions {
@@ -31,10 +31,6 @@ const SCRIPTS = [
 
 type Flat = string[];
 
-function deadline(session: { expiresAt: number; idleExpiresAt?: number | undefined }): number {
-  return session.idleExpiresAt === undefined ? session.expiresAt : Math.min(session.expiresAt, session.idleExpiresAt);
-}
-
 function contextFields(context: SessionContext, removals: boolean): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(context)) {
@@ -45,52 +41,25 @@ function contextFields(context: SessionContext, removals: boolean): string[] {
   return out;
 }
 
-function decode(sessionId: string, flat: Flat): StoredSessionInfo {
-  const info: StoredSessionInfo = {
+const R = RECORD;
+
+/** A stored record (positional strings, see scripts.ts) without its hashes. */
+function decode(sessionId: string, rec: Flat): StoredSessionInfo {
+  const idle = rec[R.IDLE - 1];
+  const context: SessionContext = {};
+  for (let n = R.CONTEXT - 1; n + 1 < rec.length; n += 2) context[rec[n]!] = JSON.parse(rec[n + 1]!) as SessionContext[string];
+  return {
     sessionId,
-    subject: '',
-    generation: 0,
-    createdAt: 0,
-    lastRefreshedAt: 0,
-    rotatedAt: 0,
-    expiresAt: 0,
-    claims: {},
-    context: {},
+    subject: rec[R.SUB - 1]!,
+    generation: Number(rec[R.GEN - 1]),
+    createdAt: Number(rec[R.CREATED - 1]),
+    lastRefreshedAt: Number(rec[R.REFRESHED - 1]),
+    rotatedAt: Number(rec[R.ROTATED - 1]),
+    expiresAt: Number(rec[R.EXPIRES - 1]),
+    ...(idle === undefined || idle === '' ? {} : { idleExpiresAt: Number(idle) }),
+    claims: JSON.parse(rec[R.CLAIMS - 1]!) as Record<string, unknown>,
+    context,
   };
-  for (let n = 0; n + 1 < flat.length; n += 2) {
-    const field = flat[n]!;
-    const value = flat[n + 1]!;
-    switch (field) {
-      case 'sub':
-        info.subject = value;
-        break;
-      case 'g':
-        info.generation = Number(value);
-        break;
-      case 'c':
-        info.createdAt = Number(value);
-        break;
-      case 'l':
-        info.lastRefreshedAt = Number(value);
-        break;
-      case 'r':
-        info.rotatedAt = Number(value);
-        break;
-      case 'e':
-        info.expiresAt = Number(value);
-        break;
-      case 'i':
-        info.idleExpiresAt = Number(value);
-        break;
-      case 'cl':
-        info.claims = JSON.parse(value) as Record<string, unknown>;
-        break;
-      default:
-        // 'h' and 'p' (hashes) never leave the store.
-        if (field.startsWith('x:')) info.context[field.slice(2)] = JSON.parse(value) as SessionContext[string];
-    }
-  }
-  return info;
 }
 
 /**
@@ -127,17 +96,19 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   }
 
   async insert(session: NewSessionRecord, { now, maxSessionsPerSubject }: InsertOptions): Promise<InsertResult> {
-    const fields = [
-      'sub', session.subject,
-      'h', session.tokenHash,
-      'g', '0',
-      'c', String(session.createdAt),
-      'l', String(session.createdAt),
-      'r', String(session.createdAt),
-      'e', String(session.expiresAt),
-      ...(session.idleExpiresAt === undefined ? [] : ['i', String(session.idleExpiresAt)]),
-      'cl', JSON.stringify(session.claims),
-      ...contextFields(session.context, false).map((part, n) => (n % 2 === 0 ? `x:${part}` : part)),
+    const created = String(session.createdAt);
+    const record = [
+      session.subject,
+      session.tokenHash,
+      '',
+      '0',
+      created,
+      created,
+      created,
+      String(session.expiresAt),
+      session.idleExpiresAt === undefined ? '' : String(session.idleExpiresAt),
+      JSON.stringify(session.claims),
+      ...contextFields(session.context, false),
     ];
     const evicted = (await this.#run('insert', 'jwtSessionInsert', [
       this.#keys.index(session.subject),
@@ -145,8 +116,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       now,
       maxSessionsPerSubject ?? '',
       session.sessionId,
-      deadline(session),
-      ...fields,
+      ...record,
     ])) as string[];
     return { evicted };
   }

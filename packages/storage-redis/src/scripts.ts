@@ -11,11 +11,14 @@
  * slot. Deriving them from KEYS rather than passing a prefix in ARGV keeps an
  * ioredis `keyPrefix` on the caller's client working.
  *
- * Session hash fields: sub (subject), h (current secret hash), p (previous
- * hash), g (generation), c (createdAt), l (lastRefreshedAt), r (rotatedAt),
- * e (expiresAt), i (idleExpiresAt), cl (claims JSON), and one `x:<name>`
- * field per context entry (JSON) so a rotation merges context key by key
- * without decoding JSON in Lua (cjson would round numbers and turn [] into {}).
+ * A session is one string key holding a MessagePack array of strings (see
+ * RECORD below), written with SET … PX. Why not a hash: a user agent alone
+ * passes hash-max-listpack-value (64 bytes), which turns the hash into a real
+ * hash table at about twice the memory. Why MessagePack of strings and not
+ * JSON: cjson would round numbers to 14 digits and turn [] into {}, while
+ * cmsgpack hands strings back byte for byte; values stay the JSON text the
+ * client wrote, and context entries are separate (name, JSON) pairs so a
+ * rotation merges them key by key without decoding any JSON in Lua.
  *
  * Time: every decision uses the caller's `now` (ARGV), never Redis TIME, so all
  * nodes decide on the manager's clock and tests can freeze it. TTLs are set
@@ -27,7 +30,24 @@
  * and learning a prefix of a digest gets an attacker no closer to a secret.
  */
 
+/** Positions in a stored record (1-based in Lua, 0-based in JS); context (name, JSON) pairs follow from CONTEXT. '' = absent. */
+export const RECORD = {
+  SUB: 1,
+  HASH: 2,
+  PREV: 3,
+  GEN: 4,
+  CREATED: 5,
+  REFRESHED: 6,
+  ROTATED: 7,
+  EXPIRES: 8,
+  IDLE: 9,
+  CLAIMS: 10,
+  CONTEXT: 11,
+} as const;
+
 const PRELUDE = `
+local SUB, HASH, PREV, GEN, CREATED, REFRESHED, ROTATED, EXPIRES, IDLE, CLAIMS, CONTEXT = ${Object.values(RECORD).join(', ')}
+
 local function hex(s)
   return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end))
 end
@@ -45,11 +65,20 @@ local function ttl(deadline, now)
   return string.format('%d', math.max(1, math.ceil(deadline - now)))
 end
 
-local function deadline_of(e, i)
-  e = tonumber(e)
-  i = tonumber(i)
+local function deadline_of(rec)
+  local e, i = tonumber(rec[EXPIRES]), tonumber(rec[IDLE])
   if i and i < e then return i end
   return e
+end
+
+local function load(key)
+  local raw = redis.call('GET', key)
+  if not raw then return nil end
+  return cmsgpack.unpack(raw)
+end
+
+local function save(key, rec, now)
+  redis.call('SET', key, cmsgpack.pack(rec), 'PX', ttl(deadline_of(rec), now))
 end
 
 -- Drops index entries (and their session keys) whose deadline has passed.
@@ -64,24 +93,30 @@ local function touch(idx, now)
   local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
   if top[2] then redis.call('PEXPIRE', idx, ttl(tonumber(top[2]), now)) end
 end
+
+local function forget(skey, idx, id, now)
+  redis.call('DEL', skey)
+  redis.call('ZREM', idx, id)
+  touch(idx, now)
+end
 `;
 
 /**
- * KEYS: index, session. ARGV: now, max ('' = no cap), sessionId, deadline, then field/value pairs.
+ * KEYS: index, session. ARGV: now, max ('' = no cap), sessionId, then the record.
  * Returns the evicted ids, oldest first.
  */
 export const INSERT = `${PRELUDE}
 local idx, skey = KEYS[1], KEYS[2]
-local now, max, id, dl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local now, max, id = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local base = base_of(skey, 's:' .. id)
 prune(idx, base, now)
 local evicted = {}
 if max then
   local rows = {}
   for _, sid in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
-    local c = redis.call('HGET', base .. 's:' .. sid, 'c')
-    if c then
-      rows[#rows + 1] = { sid, tonumber(c) }
+    local rec = load(base .. 's:' .. sid)
+    if rec then
+      rows[#rows + 1] = { sid, tonumber(rec[CREATED]) }
     else
       -- Redis expired the key on its own clock: the entry is stale.
       redis.call('ZREM', idx, sid)
@@ -101,12 +136,10 @@ if max then
     end
   end
 end
-local fields = {}
-for n = 5, #ARGV do fields[#fields + 1] = ARGV[n] end
-redis.call('DEL', skey)
-redis.call('HSET', skey, unpack(fields))
-redis.call('PEXPIRE', skey, ttl(dl, now))
-redis.call('ZADD', idx, num(dl), id)
+local rec = {}
+for n = 4, #ARGV do rec[#rec + 1] = ARGV[n] end
+save(skey, rec, now)
+redis.call('ZADD', idx, num(deadline_of(rec)), id)
 touch(idx, now)
 return evicted
 `;
@@ -114,81 +147,81 @@ return evicted
 /**
  * KEYS: session. ARGV: now, sessionId, presentedHash, successorHash, reuseInterval,
  * idleTtl ('' = keep), claims JSON ('' = keep), then context name/JSON pairs ('' JSON = remove).
- * Returns {status, ...}: rotated/grace + HGETALL, reused + subject, mismatch + subject, generation, hash,
- * expired, not_found.
+ * Returns {status, ...}: rotated/grace + record, reused + subject, mismatch + subject,
+ * generation, hash, expired, not_found.
  */
 export const ROTATE = `${PRELUDE}
 local skey = KEYS[1]
 local now, id, presented, successor = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
 local reuse, idle_ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
-local s = redis.call('HMGET', skey, 'sub', 'h', 'p', 'g', 'r', 'e', 'i')
-local sub, cur, prev, gen, rotated_at, e, i = s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-if not sub then return { 'not_found' } end
+local rec = load(skey)
+if not rec then return { 'not_found' } end
 local base = base_of(skey, 's:' .. id)
-local idx = base .. 'u:' .. hex(sub)
+local idx = base .. 'u:' .. hex(rec[SUB])
 prune(idx, base, now)
-if now >= deadline_of(e, i) then
-  redis.call('DEL', skey)
-  redis.call('ZREM', idx, id)
-  touch(idx, now)
+if now >= deadline_of(rec) then
+  forget(skey, idx, id, now)
   return { 'expired' }
 end
-if presented == cur then
-  local fields = { 'p', cur, 'h', successor, 'g', tostring(tonumber(gen) + 1), 'l', ARGV[1], 'r', ARGV[1] }
-  if idle_ttl then
-    i = num(math.min(now + idle_ttl, tonumber(e)))
-    fields[#fields + 1] = 'i'
-    fields[#fields + 1] = i
-  end
-  if ARGV[7] ~= '' then
-    fields[#fields + 1] = 'cl'
-    fields[#fields + 1] = ARGV[7]
-  end
+if presented == rec[HASH] then
+  rec[PREV] = rec[HASH]
+  rec[HASH] = successor
+  rec[GEN] = tostring(tonumber(rec[GEN]) + 1)
+  rec[REFRESHED] = ARGV[1]
+  rec[ROTATED] = ARGV[1]
+  if idle_ttl then rec[IDLE] = num(math.min(now + idle_ttl, tonumber(rec[EXPIRES]))) end
+  if ARGV[7] ~= '' then rec[CLAIMS] = ARGV[7] end
+  local pos = {}
+  for n = CONTEXT, #rec, 2 do pos[rec[n]] = n end
   for n = 8, #ARGV, 2 do
-    if ARGV[n + 1] == '' then
-      redis.call('HDEL', skey, 'x:' .. ARGV[n])
-    else
-      fields[#fields + 1] = 'x:' .. ARGV[n]
-      fields[#fields + 1] = ARGV[n + 1]
+    local at = pos[ARGV[n]]
+    if at then
+      rec[at + 1] = ARGV[n + 1]
+    elseif ARGV[n + 1] ~= '' then
+      rec[#rec + 1] = ARGV[n]
+      rec[#rec + 1] = ARGV[n + 1]
+      pos[ARGV[n]] = #rec - 1
     end
   end
-  redis.call('HSET', skey, unpack(fields))
-  local dl = deadline_of(e, i)
-  redis.call('PEXPIRE', skey, ttl(dl, now))
-  redis.call('ZADD', idx, num(dl), id)
+  -- Rebuilt without the removed entries: a hole would end the array for cmsgpack.
+  local out = {}
+  for n = 1, CONTEXT - 1 do out[n] = rec[n] end
+  for n = CONTEXT, #rec, 2 do
+    if rec[n + 1] ~= '' then
+      out[#out + 1] = rec[n]
+      out[#out + 1] = rec[n + 1]
+    end
+  end
+  save(skey, out, now)
+  redis.call('ZADD', idx, num(deadline_of(out)), id)
   touch(idx, now)
-  return { 'rotated', redis.call('HGETALL', skey) }
+  return { 'rotated', out }
 end
-if prev and presented == prev then
-  local in_grace = reuse > 0 and now - tonumber(rotated_at) <= reuse
-  if in_grace and successor == cur then return { 'grace', redis.call('HGETALL', skey) } end
+if rec[PREV] ~= '' and presented == rec[PREV] then
+  local in_grace = reuse > 0 and now - tonumber(rec[ROTATED]) <= reuse
+  if in_grace and successor == rec[HASH] then return { 'grace', rec } end
   if not in_grace then
-    redis.call('DEL', skey)
-    redis.call('ZREM', idx, id)
-    touch(idx, now)
-    return { 'reused', sub }
+    forget(skey, idx, id, now)
+    return { 'reused', rec[SUB] }
   end
 end
-return { 'mismatch', sub, gen, cur }
+return { 'mismatch', rec[SUB], rec[GEN], rec[HASH] }
 `;
 
-/** KEYS: session. ARGV: now, sessionId. Returns HGETALL of a live session, or an empty array. */
+/** KEYS: session. ARGV: now, sessionId. Returns the record of a live session, or an empty array. */
 export const GET = `${PRELUDE}
 local skey = KEYS[1]
 local now, id = tonumber(ARGV[1]), ARGV[2]
-local s = redis.call('HMGET', skey, 'sub', 'e', 'i')
-if not s[1] then return {} end
-if now >= deadline_of(s[2], s[3]) then
-  local idx = base_of(skey, 's:' .. id) .. 'u:' .. hex(s[1])
-  redis.call('DEL', skey)
-  redis.call('ZREM', idx, id)
-  touch(idx, now)
+local rec = load(skey)
+if not rec then return {} end
+if now >= deadline_of(rec) then
+  forget(skey, base_of(skey, 's:' .. id) .. 'u:' .. hex(rec[SUB]), id, now)
   return {}
 end
-return redis.call('HGETALL', skey)
+return rec
 `;
 
-/** KEYS: index. ARGV: now, hex(subject). Returns {id, HGETALL, id, HGETALL, ...} of the live sessions. */
+/** KEYS: index. ARGV: now, hex(subject). Returns {id, record, id, record, ...} of the live sessions. */
 export const LIST = `${PRELUDE}
 local idx = KEYS[1]
 local now = tonumber(ARGV[1])
@@ -196,12 +229,12 @@ local base = base_of(idx, 'u:' .. ARGV[2])
 prune(idx, base, now)
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
-  local fields = redis.call('HGETALL', base .. 's:' .. id)
-  if #fields == 0 then
-    redis.call('ZREM', idx, id)
-  else
+  local rec = load(base .. 's:' .. id)
+  if rec then
     out[#out + 1] = id
-    out[#out + 1] = fields
+    out[#out + 1] = rec
+  else
+    redis.call('ZREM', idx, id)
   end
 end
 touch(idx, now)
@@ -215,13 +248,11 @@ return out
 export const DELETE = `${PRELUDE}
 local skey, idx = KEYS[1], KEYS[2]
 local now, id, subject = tonumber(ARGV[1]), ARGV[2], ARGV[3]
-local s = redis.call('HMGET', skey, 'sub', 'e', 'i')
-if s[1] ~= subject then return 0 end
-redis.call('DEL', skey)
-redis.call('ZREM', idx, id)
+local rec = load(skey)
+if not rec or rec[SUB] ~= subject then return 0 end
 prune(idx, base_of(skey, 's:' .. id), now)
-touch(idx, now)
-if now < deadline_of(s[2], s[3]) then return 1 end
+forget(skey, idx, id, now)
+if now < deadline_of(rec) then return 1 end
 return 0
 `;
 

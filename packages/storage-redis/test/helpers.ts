@@ -127,9 +127,13 @@ export interface StoredKey {
   type: string;
   /** PTTL: -1 = no expiry. */
   ttl: number;
-  /** Every string the key holds: fields and values, members and scores, stream ids and fields. */
+  /** Every string the key holds: fields and values, members and scores, stream ids and fields; for a session record, its raw bytes and each decoded string. */
   values: string[];
+  /** A session record, decoded (MessagePack array of strings). */
+  record?: string[];
 }
+
+const UNPACK = "return cmsgpack.unpack(redis.call('GET', KEYS[1]))";
 
 /** Every key under `prefix` with everything it holds, read with the command its TYPE calls for, on the node that owns it. */
 export async function snapshot(client: Redis | Cluster, prefix: string): Promise<StoredKey[]> {
@@ -149,9 +153,16 @@ export async function snapshot(client: Redis | Cluster, prefix: string): Promise
           case 'zset':
             values = await node.zrange(key, 0, -1, 'WITHSCORES');
             break;
-          case 'string':
-            values = [(await node.get(key)) ?? ''];
+          case 'string': {
+            // latin1 keeps every byte as one character, so ASCII inside binary values stays searchable.
+            values = [((await node.getBuffer(key)) ?? Buffer.alloc(0)).toString('latin1')];
+            if (key.includes(':s:')) {
+              const record = (await node.eval(UNPACK, 1, key)) as string[];
+              out.push({ key, type, ttl: await node.pttl(key), values: [...values, ...record], record });
+              continue;
+            }
             break;
+          }
           case 'set':
             values = await node.smembers(key);
             break;
@@ -185,10 +196,8 @@ export function indexProblems(keys: StoredKey[]): { sessions: number; indexed: n
   for (const k of keys) {
     const s = /:s:(.+)$/.exec(k.key);
     const u = /:u:([0-9a-f]*)$/.exec(k.key);
-    if (s && k.type === 'hash') {
-      const fields = new Map<string, string>();
-      for (let n = 0; n + 1 < k.values.length; n += 2) fields.set(k.values[n]!, k.values[n + 1]!);
-      sessions.set(s[1]!, fields.get('sub')!);
+    if (s && k.record !== undefined) {
+      sessions.set(s[1]!, k.record[0]!);
     } else if (u && k.type === 'zset') {
       const subject = Buffer.from(u[1]!, 'hex').toString('utf8');
       for (let n = 0; n < k.values.length; n += 2) {

@@ -241,7 +241,7 @@ O('a script error surfaces as ERR_STORAGE_UNAVAILABLE without the command’s ar
   const t = await m.create('alice');
   // Someone else's value under our key: the script fails with WRONGTYPE.
   await client.del(store.keys.session(t.sessionId));
-  await client.set(store.keys.session(t.sessionId), 'not a hash');
+  await client.rpush(store.keys.session(t.sessionId), 'not a session');
   const error = await assertCode(m.update(t.refreshToken), 'ERR_STORAGE_UNAVAILABLE');
   const text = `${error.message} ${String((error.cause as Error | undefined)?.message)} ${JSON.stringify(error.cause)}`;
   assert.ok(/WRONGTYPE/.test(text), text);
