@@ -8,8 +8,9 @@ import type {
 import { SessionError } from '@jwt-session/session-core';
 import { keyLayout, type KeyLayout } from './keys.js';
 import { PUBLISH } from './scripts.js';
-import { DEFAULT_COMMAND_TIMEOUT, bounded, checkTimeout, defineScripts, duplicateForBlocking, unavailable, type RedisClient } from './util.js';
+import { DEFAULT_COMMAND_TIMEOUT, bounded, unavailable } from './bounded.js';
 import { parseEvent } from './event.js';
+import { checkTimeout, defineScripts, duplicateForBlocking, type RedisClient } from './util.js';
 
 export interface RedisInvalidationBroadcasterOptions {
   /** Prefix of the stream key `<prefix>{invalidations}`; must not contain `{` or `}`. @default 'jwt-session:' */

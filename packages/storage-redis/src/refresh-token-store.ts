@@ -11,7 +11,8 @@ import type {
 import { sessionHashTag, subjectHashTag } from '@jwt-session/session-core';
 import { hexOf, keyLayout, type KeyLayout } from './keys.js';
 import { DELETE, DELETE_ALL, GET, INSERT, LIST, RECORD, ROTATE } from './scripts.js';
-import { DEFAULT_COMMAND_TIMEOUT, bounded, checkTimeout, defineScripts, type RedisClient } from './util.js';
+import { DEFAULT_COMMAND_TIMEOUT, bounded } from './bounded.js';
+import { checkTimeout, defineScripts, type RedisClient } from './util.js';
 
 export interface RedisRefreshTokenStoreOptions {
   /** Prepended to every key; must not contain `{` or `}`. @default 'jwt-session:' */
