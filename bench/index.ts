@@ -15,7 +15,7 @@ import { runWrite } from './cases/write.js';
 import { runMemory } from './cases/memory.js';
 import { runSocketIo } from './cases/socketio.js';
 import { runPropagation } from './cases/propagation.js';
-import { stopRedis } from './lib/redis.js';
+import { redisEvents, stopRedis } from './lib/redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -70,9 +70,11 @@ const meta = {
   rounds: ctx.rounds,
   measureMs: ctx.measureMs,
   durationSeconds: Math.round((Date.now() - started) / 1000),
+  redisEvents,
 };
 writeFileSync(join(here, 'results.json'), `${JSON.stringify({ meta, rows }, null, 2)}\n`);
 process.stdout.write(`\njwt-session bench — ${meta.date}, Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel}, ${meta.mode} run (${meta.rounds} rounds), ${meta.durationSeconds} s\n\n`);
 process.stdout.write(`${renderTable(rows)}\n\n`);
+if (redisEvents.length > 0) process.stdout.write(`WARNING: ${redisEvents.join('\n')}\n`);
 process.stdout.write(`ratio = median over rounds of (candidate ÷ baseline) measured back to back; results in bench/results.json\n`);
 process.exitCode = broken ? 1 : 0;

@@ -9,9 +9,42 @@ import { startRedis, type RedisServer } from '@jwt-session/redis-harness';
 let server: Promise<RedisServer> | undefined;
 const clients = new Set<Redis>();
 
-export function redisServer(): Promise<RedisServer> {
+/** Restarts of the server during this run (recorded in results.json: a restart means a case lost its data). */
+export const redisEvents: string[] = [];
+
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The bench's redis-server, started on first use. If it has died since (it
+ * happened once on a shared machine, cause unknown), it is restarted on the
+ * same port and the event is logged and kept in results.json.
+ */
+export async function redisServer(): Promise<RedisServer> {
   server ??= startRedis();
-  return server;
+  const s = await server;
+  let healthy = alive(s.pid);
+  if (healthy) {
+    try {
+      healthy = (await Promise.race([s.command('PING'), new Promise((resolve) => setTimeout(() => resolve('timeout'), 3000))])) === 'PONG';
+    } catch {
+      healthy = false;
+    }
+  }
+  if (!healthy) {
+    const event = `${new Date().toISOString()}: redis-server on port ${s.port} (pid ${s.pid ?? 'none'}, ${alive(s.pid) ? 'alive but not answering PING' : 'gone'}); restarted`;
+    redisEvents.push(event);
+    process.stderr.write(`[bench] ${event}\n`);
+    await s.restart();
+  }
+  return s;
 }
 
 /** A new ioredis client on the bench server; closed by stopRedis(). */
