@@ -1,8 +1,7 @@
 import { createAdapter } from '@socket.io/redis-adapter';
-import { startRedis, type RedisServer } from '@jwt-session/redis-harness';
+import type { RedisServer } from '@jwt-session/redis-harness';
 import { JwtUserSessionManager } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
-import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { suite } from 'uvu';
@@ -19,7 +18,11 @@ import { Cleanup, connect, next, SECRET, startIo, type IoServer } from './suppor
 const S = suite('cluster over Redis');
 
 let redis: RedisServer | undefined;
+// Loaded here rather than at the top: a broken sibling package then fails this suite only, not the whole run.
+let storage: typeof import('@jwt-session/storage-redis');
 S.before(async () => {
+  storage = await import('@jwt-session/storage-redis');
+  const { startRedis } = await import('@jwt-session/redis-harness');
   redis = await startRedis();
 });
 S.after(async () => {
@@ -39,8 +42,8 @@ async function node(c: Cleanup, prefix: string): Promise<Node> {
     r.on('error', () => undefined);
     c.add(() => r.disconnect());
   }
-  const refreshTokenStore = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
-  const broadcaster = new RedisInvalidationBroadcaster(client, { keyPrefix: prefix });
+  const refreshTokenStore = new storage.RedisRefreshTokenStore(client, { keyPrefix: prefix });
+  const broadcaster = new storage.RedisInvalidationBroadcaster(client, { keyPrefix: prefix });
   const invalidAccessTokenCache = new MemoryInvalidAccessTokenCache();
   const manager = new JwtUserSessionManager({
     keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET },
