@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type {
   InvalidationBroadcaster,
   InvalidationEvent,
@@ -8,8 +7,8 @@ import type {
 import { SessionError } from '@jwt-session/session-core';
 import { keyLayout, type KeyLayout } from './keys.js';
 import { PUBLISH } from './scripts.js';
-import { DEFAULT_COMMAND_TIMEOUT, bounded, unavailable } from './bounded.js';
-import { parseEvent } from './event.js';
+import { DEFAULT_COMMAND_TIMEOUT, bounded } from './bounded.js';
+import { StreamSubscription } from './subscription.js';
 import { checkTimeout, defineScripts, duplicateForBlocking, type RedisClient } from './util.js';
 
 export interface RedisInvalidationBroadcasterOptions {
@@ -34,12 +33,7 @@ export interface RedisInvalidationBroadcasterOptions {
 }
 
 const PUBLISH_SCRIPT = 'jwtSessionPublish';
-const BATCH = 500;
-const RETRY_MIN_MS = 50;
-const RETRY_MAX_MS = 2000;
 const warned = new WeakSet<object>();
-
-type StreamReply = [string, [string, string[]][]][] | null;
 
 /**
  * Carries invalidations between nodes through a Redis Stream: a durable,
@@ -96,7 +90,17 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
   }
 
   subscribe(receiver: InvalidationReceiver): InvalidationSubscription {
-    const subscription = new StreamSubscription(this, receiver);
+    const subscription = new StreamSubscription(
+      {
+        stream: this.#keys.stream,
+        block: this.#block,
+        clock: this.#clock,
+        append: (origin, event) => this.#append(origin, event),
+        openReader: () => this.#openReader(),
+        forget: (s) => this.#subscriptions.delete(s),
+      },
+      receiver,
+    );
     this.#subscriptions.add(subscription);
     return subscription;
   }
@@ -106,13 +110,7 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
     await Promise.all([...this.#subscriptions].map((s) => s.close()));
   }
 
-  /** @internal */
-  forget(subscription: InvalidationSubscription): void {
-    this.#subscriptions.delete(subscription);
-  }
-
-  /** @internal */
-  async append(origin: string, event: InvalidationEvent): Promise<void> {
+  async #append(origin: string, event: InvalidationEvent): Promise<void> {
     const lifetime = event.expiresAt - this.#clock();
     if (!Number.isFinite(lifetime)) throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'redis publish refused an event without a finite expiresAt');
     // Already over: nobody needs it, and a non-positive retention would trim the whole stream.
@@ -122,100 +120,10 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
     await bounded(this.#client, 'publish', this.#timeout, () => this.#publish(this.#keys.stream, retention, this.#maxLength, origin, JSON.stringify(event)));
   }
 
-  /** @internal */
-  reader(): RedisClient {
+  #openReader(): RedisClient {
     const reader = duplicateForBlocking(this.#client, this.#connectionName);
     // Its failures are handled by the read loop; the listener only keeps ioredis from reporting them as unhandled.
     reader.on('error', () => undefined);
     return reader;
-  }
-
-  /** @internal */
-  get settings() {
-    return { stream: this.#keys.stream, block: this.#block, clock: this.#clock };
-  }
-}
-
-class StreamSubscription implements InvalidationSubscription {
-  readonly #owner: RedisInvalidationBroadcaster;
-  readonly #receiver: InvalidationReceiver;
-  readonly #origin = randomBytes(12).toString('base64url');
-  readonly #reader: RedisClient;
-  readonly #loop: Promise<void>;
-  #lastId = '0-0';
-  #open = true;
-  #markReady!: () => void;
-  readonly #ready = new Promise<void>((resolve) => (this.#markReady = resolve));
-
-  constructor(owner: RedisInvalidationBroadcaster, receiver: InvalidationReceiver) {
-    this.#owner = owner;
-    this.#receiver = receiver;
-    this.#reader = owner.reader();
-    this.#loop = this.#run();
-  }
-
-  async publish(event: InvalidationEvent): Promise<void> {
-    if (!this.#open) throw unavailable('publish', 'the subscription is closed');
-    await this.#owner.append(this.#origin, event);
-  }
-
-  ready(): Promise<void> {
-    return this.#ready;
-  }
-
-  async close(): Promise<void> {
-    if (!this.#open) return;
-    this.#open = false;
-    this.#markReady();
-    this.#owner.forget(this);
-    // disconnect() rather than quit(): quit would wait for the pending BLOCK read to time out.
-    this.#reader.disconnect();
-    await this.#loop;
-  }
-
-  /** Replays the stream from the start (non-blocking reads until caught up), then follows it with blocking reads. */
-  async #run(): Promise<void> {
-    const { stream, block } = this.#owner.settings;
-    let replaying = true;
-    let failures = 0;
-    while (this.#open) {
-      try {
-        const args = replaying ? ['COUNT', BATCH, 'STREAMS', stream, this.#lastId] : ['COUNT', BATCH, 'BLOCK', block, 'STREAMS', stream, this.#lastId];
-        const reply = (await this.#reader.call('XREAD', ...args)) as StreamReply;
-        failures = 0;
-        const entries = reply?.[0]?.[1] ?? [];
-        for (const [id, fields] of entries) {
-          this.#lastId = id;
-          this.#deliver(fields);
-        }
-        if (replaying && entries.length < BATCH) {
-          replaying = false;
-          this.#markReady();
-        }
-      } catch {
-        if (!this.#open) break;
-        // Disconnected or refused: wait (the offline queue holds the next read until the connection is back) and resume from #lastId.
-        failures++;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures)).unref());
-      }
-    }
-  }
-
-  #deliver(fields: string[]): void {
-    let origin: string | undefined;
-    let payload: string | undefined;
-    for (let n = 0; n + 1 < fields.length; n += 2) {
-      if (fields[n] === 'o') origin = fields[n + 1];
-      else if (fields[n] === 'e') payload = fields[n + 1];
-    }
-    if (origin === this.#origin || payload === undefined) return;
-    const event = parseEvent(payload);
-    if (event === undefined || event.expiresAt <= this.#owner.settings.clock()) return;
-    try {
-      if (event.type === 'session') this.#receiver.restrictOne(event);
-      else this.#receiver.restrictAll(event);
-    } catch {
-      // A receiver that throws must not stop the stream for the events after this one.
-    }
   }
 }

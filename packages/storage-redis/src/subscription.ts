@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import type { InvalidationEvent, InvalidationReceiver, InvalidationSubscription } from '@jwt-session/session-core';
+import { unavailable } from './bounded.js';
+import { parseEvent } from './event.js';
+import type { RedisClient } from './util.js';
+
+/** What a subscription needs from its broadcaster. */
+export interface StreamHost {
+  readonly stream: string;
+  /** ms one XREAD BLOCK waits. */
+  readonly block: number;
+  readonly clock: () => number;
+  append(origin: string, event: InvalidationEvent): Promise<void>;
+  openReader(): RedisClient;
+  forget(subscription: InvalidationSubscription): void;
+}
+
+const BATCH = 500;
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 2000;
+
+type StreamReply = [string, [string, string[]][]][] | null;
+
+/**
+ * One receiver's view of the stream: its own reading connection, its own
+ * position (the last id it saw) and its own origin id, which it stamps on what
+ * it publishes and skips when reading, so a node never applies its own events.
+ */
+export class StreamSubscription implements InvalidationSubscription {
+  readonly #host: StreamHost;
+  readonly #receiver: InvalidationReceiver;
+  readonly #origin = randomBytes(12).toString('base64url');
+  readonly #reader: RedisClient;
+  readonly #loop: Promise<void>;
+  #lastId = '0-0';
+  #open = true;
+  #markReady!: () => void;
+  readonly #ready = new Promise<void>((resolve) => (this.#markReady = resolve));
+
+  constructor(host: StreamHost, receiver: InvalidationReceiver) {
+    this.#host = host;
+    this.#receiver = receiver;
+    this.#reader = host.openReader();
+    this.#loop = this.#run();
+  }
+
+  async publish(event: InvalidationEvent): Promise<void> {
+    if (!this.#open) throw unavailable('publish', 'the subscription is closed');
+    await this.#host.append(this.#origin, event);
+  }
+
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#markReady();
+    this.#host.forget(this);
+    // disconnect() rather than quit(): quit would wait for the pending BLOCK read to time out.
+    this.#reader.disconnect();
+    await this.#loop;
+  }
+
+  /** Replays the stream from the start (non-blocking reads until caught up), then follows it with blocking reads. */
+  async #run(): Promise<void> {
+    const { stream, block } = this.#host;
+    let replaying = true;
+    let failures = 0;
+    while (this.#open) {
+      try {
+        const args = replaying ? ['COUNT', BATCH, 'STREAMS', stream, this.#lastId] : ['COUNT', BATCH, 'BLOCK', block, 'STREAMS', stream, this.#lastId];
+        const reply = (await this.#reader.call('XREAD', ...args)) as StreamReply;
+        failures = 0;
+        const entries = reply?.[0]?.[1] ?? [];
+        for (const [id, fields] of entries) {
+          this.#lastId = id;
+          this.#deliver(fields);
+        }
+        if (replaying && entries.length < BATCH) {
+          replaying = false;
+          this.#markReady();
+        }
+      } catch {
+        if (!this.#open) break;
+        // Disconnected or refused: wait (the offline queue holds the next read until the connection is back) and resume from #lastId.
+        failures++;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures)).unref());
+      }
+    }
+  }
+
+  #deliver(fields: string[]): void {
+    let origin: string | undefined;
+    let payload: string | undefined;
+    for (let n = 0; n + 1 < fields.length; n += 2) {
+      if (fields[n] === 'o') origin = fields[n + 1];
+      else if (fields[n] === 'e') payload = fields[n + 1];
+    }
+    if (origin === this.#origin || payload === undefined) return;
+    const event = parseEvent(payload);
+    if (event === undefined || event.expiresAt <= this.#host.clock()) return;
+    try {
+      if (event.type === 'session') this.#receiver.restrictOne(event);
+      else this.#receiver.restrictAll(event);
+    } catch {
+      // A receiver that throws must not stop the stream for the events after this one.
+    }
+  }
+}
