@@ -28,8 +28,8 @@ export function handshakeError(error: AuthError): HandshakeError {
 
 function warn(what: string, error: unknown): void {
   // Only the code: a message from caller code could quote anything.
-  const code = error instanceof AuthError || (error instanceof Error && typeof (error as { code?: unknown }).code === 'string') ? (error as { code: string }).code : 'unknown';
-  process.emitWarning(`${what} failed (${code})`, { type: 'SocketAuthWarning' });
+  const code = (error as { code?: unknown } | null)?.code;
+  process.emitWarning(`${what} failed (${typeof code === 'string' ? code : 'no code'})`, { type: 'SocketAuthWarning' });
 }
 
 /**
