@@ -131,6 +131,20 @@ S('cookie: ignored unless configured; needs an allowed Origin (cross-site and mi
     const predicate = await startIo(c, manager, { guard: { cookie: { name: 'at', allowedOrigins: (o) => o.endsWith('.corp.test') } } });
     await connect(c, predicate.url, { extraHeaders: { cookie: `at="${accessToken}"`, origin: 'https://a.corp.test' } });
     assertRefused(await refused(c, predicate.url, { extraHeaders: { cookie: `at=${accessToken}`, origin: 'https://corp.test.evil' } }), 'ERR_ORIGIN_NOT_ALLOWED');
+
+    // A throwing predicate is a bug on the server side: ERR_INTERNAL, and the server keeps serving.
+    const broken = await startIo(c, manager, {
+      guard: {
+        cookie: {
+          name: 'at',
+          allowedOrigins: () => {
+            throw new Error(`boom ${accessToken}`);
+          },
+        },
+      },
+    });
+    assertRefused(await refused(c, broken.url, { extraHeaders: { cookie: `at=${accessToken}`, origin: 'https://a.test' } }), 'ERR_INTERNAL', accessToken);
+    assert.ok((await connect(c, broken.url, { auth: { token: accessToken } })).connected);
   } finally {
     await c.run();
   }
