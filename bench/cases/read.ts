@@ -23,11 +23,12 @@ async function hot(ctx: BenchContext, keys: KeySet, withHmac: boolean, sameObjec
   const manager = memoryManager(keys);
   const [token] = await mintTokens(keys, 1);
   await manager.read(token!); // verified once: every later read() is a cache hit
-  const verify = joseVerifier(keys);
+  const verify = await joseVerifier(keys, 'cryptokey');
+  const verifyKeyObject = await joseVerifier(keys, 'keyobject');
   // Each read() gets a new string with the token's content, as from a request header (V8 must hash it again);
   // `sameObject` passes the very same string object every time (its hash cached in the string): an optimistic bound.
   const read: Benchable = sameObject ? () => manager.read(token!) : freshCopies(() => token!, (t) => manager.read(t));
-  const fns: Record<string, Benchable> = { read, jose: () => verify(token!) };
+  const fns: Record<string, Benchable> = { read, jose: () => verify(token!), joseKeyObject: () => verifyKeyObject(token!) };
   if (withHmac) fns.hmac = hmacLimit(token!);
   const ns = await alternate(ctx, fns);
   await manager.close();
@@ -37,54 +38,59 @@ async function hot(ctx: BenchContext, keys: KeySet, withHmac: boolean, sameObjec
 async function cold(ctx: BenchContext, keys: KeySet, prefill: number) {
   // verifiedTokenCacheSize left at its default (100 000), as in production.
   const manager = memoryManager(keys);
-  const verify = joseVerifier(keys);
+  const verify = await joseVerifier(keys, 'cryptokey');
+  const verifyKeyObject = await joseVerifier(keys, 'keyobject');
   const read = (t: string) => manager.read(t);
-  // Warm both code paths up, and size the rounds so each takes about ctx.measureMs.
+  // Warm the code paths up, and size the rounds so each takes about ctx.measureMs.
   const probe = await mintTokens(keys, ctx.quick ? 50 : 200, 20_000_000);
   await callsIn(10, verify, probe, 1, 1);
+  await callsIn(10, verifyKeyObject, probe, 1, 1);
   for (const t of probe) await read(t);
   const perRound = await callsIn(ctx.measureMs, verify, probe, ctx.quick ? 100 : 500, 100_000);
   // A busy server's cache is full: cold reads then also evict. Fill it first (not timed).
   if (prefill > 0) await fillCache(manager, keys, prefill);
   const pools: string[][] = [];
   for (let r = 0; r < ctx.rounds; r++) pools.push(await mintTokens(keys, perRound, 30_000_000 + r * perRound));
-  const ns = await coldRounds(ctx, read, verify, pools);
+  const ns = await coldRounds(ctx, { read, jose: verify, joseKeyObject: verifyKeyObject }, pools);
   await manager.close();
-  return { ...ns, perRound };
+  return { ns, perRound };
 }
+
+const JOSE = 'jwtVerify(CryptoKey)';
+const JOSE_KO = 'jwtVerify(KeyObject)';
 
 function hotRows(id: string, alg: Alg, ns: Record<string, number[]>, withGoals: boolean): Row[] {
   const rows: Row[] = [];
   const read = { label: 'read()', value: opsPerSec(median(ns.read!)), unit: 'ops/s' as const };
-  if (ns.hmac !== undefined) {
-    const r = pairedRatio(ns.hmac, ns.read!);
-    const goal = { op: '>=' as const, value: 4, text: 'read() ops/s ÷ HMAC-limit ops/s' };
-    rows.push({
-      id: `${id}a`, case: `read() hot, ${alg}, vs the HMAC limit`, candidate: read,
-      baseline: { label: 'HMAC limit', value: opsPerSec(median(ns.hmac)), unit: 'ops/s' },
+  const row = (suffix: string, base: string, label: string, what: string, goal: Row['goal']): Row => {
+    const r = pairedRatio(ns[base]!, ns.read!);
+    return {
+      id: `${id}${suffix}`, case: `read() hot, ${alg}, vs ${what}`, candidate: read,
+      baseline: { label, value: opsPerSec(median(ns[base]!)), unit: 'ops/s' },
       ratio: r.median, ratioKind: 'ops/s ÷ baseline ops/s', goal, status: judge(r.median, goal), rounds: r.rounds,
-    });
-  }
-  const r = pairedRatio(ns.jose!, ns.read!);
-  const goal = withGoals ? { op: '>=' as const, value: 100, text: 'read() ops/s ÷ jose.jwtVerify ops/s' } : undefined;
-  rows.push({
-    id: ns.hmac !== undefined ? `${id}b` : id, case: `read() hot, ${alg}, vs jose.jwtVerify`, candidate: read,
-    baseline: { label: 'jwtVerify', value: opsPerSec(median(ns.jose!)), unit: 'ops/s' },
-    ratio: r.median, ratioKind: 'ops/s ÷ baseline ops/s', goal, status: judge(r.median, goal), rounds: r.rounds,
-  });
+    };
+  };
+  if (ns.hmac !== undefined) rows.push(row('a', 'hmac', 'HMAC limit', 'the HMAC limit', { op: '>=', value: 4, text: 'read() ops/s ÷ HMAC-limit ops/s' }));
+  rows.push(row(ns.hmac !== undefined ? 'b' : '', 'jose', JOSE, 'jose.jwtVerify', withGoals ? { op: '>=', value: 100, text: 'read() ops/s ÷ jose.jwtVerify ops/s' } : undefined));
+  if (withGoals) rows.push(row('c', 'joseKeyObject', JOSE_KO, 'jose.jwtVerify with a KeyObject (report)', undefined));
   return rows;
 }
 
-function coldRow(id: string, alg: Alg, ns: { candidate: number[]; baseline: number[]; perRound: number }, withGoal: boolean, prefill: number): Row {
-  const r = pairedRatio(ns.candidate, ns.baseline);
-  const goal = withGoal ? { op: '<=' as const, value: 1.1, text: 'read() time/op ÷ jose.jwtVerify time/op' } : undefined;
-  return {
-    id, case: `read() cold, ${alg}, new token each call (cache default size${prefill > 0 ? ', full' : ''})`,
-    candidate: { label: 'read()', value: median(ns.candidate) / 1000, unit: 'µs/op' },
-    baseline: { label: 'jwtVerify', value: median(ns.baseline) / 1000, unit: 'µs/op' },
-    ratio: r.median, ratioKind: 'time/op ÷ baseline time/op', goal, status: judge(r.median, goal), rounds: r.rounds,
-    extra: { tokensPerRound: ns.perRound, cachePrefilledWith: prefill },
+function coldRows(id: string, alg: Alg, res: { ns: Record<string, number[]>; perRound: number }, withGoal: boolean, prefill: number): Row[] {
+  const { ns } = res;
+  const row = (rowId: string, base: string, label: string, goal: Row['goal'], what: string): Row => {
+    const r = pairedRatio(ns.read!, ns[base]!);
+    return {
+      id: rowId, case: `read() cold, ${alg}, new token each call (cache default size${prefill > 0 ? ', full' : ''})${what}`,
+      candidate: { label: 'read()', value: median(ns.read!) / 1000, unit: 'µs/op' },
+      baseline: { label, value: median(ns[base]!) / 1000, unit: 'µs/op' },
+      ratio: r.median, ratioKind: 'time/op ÷ baseline time/op', goal, status: judge(r.median, goal), rounds: r.rounds,
+      extra: { tokensPerRound: res.perRound, cachePrefilledWith: prefill },
+    };
   };
+  const rows = [row(id, 'jose', JOSE, withGoal ? { op: '<=', value: 1.1, text: 'read() time/op ÷ jose.jwtVerify time/op' } : undefined, '')];
+  if (withGoal) rows.push(row(`${id}c`, 'joseKeyObject', JOSE_KO, undefined, ', vs jwtVerify with a KeyObject (report)'));
+  return rows;
 }
 
 export async function runRead(ctx: BenchContext): Promise<Row[]> {
@@ -103,12 +109,12 @@ export async function runRead(ctx: BenchContext): Promise<Row[]> {
   // The default cache holds 100 000 verified tokens; in a busy server it is full and every cold read also evicts one.
   const prefill = ctx.quick ? 10_000 : 100_000;
   ctx.log(`case 2: read() cold, HS256 (cache prefilled with ${prefill})`);
-  rows.push(coldRow('2', 'HS256', await cold(ctx, hs, prefill), true, prefill));
+  rows.push(...coldRows('2', 'HS256', await cold(ctx, hs, prefill), true, prefill));
   if (!ctx.quick) {
     ctx.log('case 2 (variant): read() cold, HS256, cache not full');
-    const row = coldRow('2′', 'HS256', await cold(ctx, hs, 0), false, 0);
-    row.note = 'report: same, with an empty cache (no eviction)';
-    rows.push(row);
+    const [row] = coldRows('2′', 'HS256', await cold(ctx, hs, 0), false, 0);
+    row!.note = 'report: same, with an empty cache (no eviction)';
+    rows.push(row!);
   }
 
   for (const [n, alg] of [['9a', 'EdDSA'], ['9b', 'ES256']] as const) {
@@ -116,12 +122,12 @@ export async function runRead(ctx: BenchContext): Promise<Row[]> {
     ctx.log(`case 9: ${alg} hot and cold`);
     const [hotRow] = hotRows(`${n}-hot`, alg, await hot(ctx, keys, false), false);
     rows.push(hotRow!);
-    rows.push(coldRow(`${n}-cold`, alg, await cold(ctx, keys, 0), false, 0));
+    rows.push(...coldRows(`${n}-cold`, alg, await cold(ctx, keys, 0), false, 0));
   }
 
   ctx.log('case 10: jsonwebtoken.verify reference');
   const [token] = await mintTokens(hs, 1);
-  const verify = joseVerifier(hs);
+  const verify = await joseVerifier(hs, 'cryptokey');
   const options: jsonwebtoken.VerifyOptions = { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE, clockTolerance: CLOCK_TOLERANCE };
   jsonwebtoken.verify(token!, HS_SECRET, options); // throws if the fixture were wrong
   const ns = await alternate(ctx, { jsonwebtoken: () => jsonwebtoken.verify(token!, HS_SECRET, options), jose: () => verify(token!) });
@@ -129,7 +135,7 @@ export async function runRead(ctx: BenchContext): Promise<Row[]> {
   rows.push({
     id: '10', case: 'reference: jsonwebtoken.verify, HS256 string secret',
     candidate: { label: 'jsonwebtoken', value: opsPerSec(median(ns.jsonwebtoken!)), unit: 'ops/s' },
-    baseline: { label: 'jwtVerify', value: opsPerSec(median(ns.jose!)), unit: 'ops/s' },
+    baseline: { label: JOSE, value: opsPerSec(median(ns.jose!)), unit: 'ops/s' },
     ratio: r.median, ratioKind: 'ops/s ÷ baseline ops/s', status: 'REPORT', rounds: r.rounds,
   });
   return rows;

@@ -15,7 +15,7 @@ import { redisClient } from '../lib/redis.js';
 import { median } from '../lib/stats.js';
 import { judge, type BenchContext, type Row } from '../lib/types.js';
 import { JwtUserSessionManager as Manager } from '@jwt-session/session-core';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 
 const IN_FLIGHT = 64;
 
@@ -31,13 +31,18 @@ export function redisManager(keys: KeySet, client: Redis, withBroadcaster = fals
   });
 }
 
-/** jose sign of a payload shaped like the manager's (fresh ids each call), with the same key and header. */
-function joseSign(keys: KeySet): () => Promise<string> {
+/**
+ * jose sign of a payload shaped like the manager's (fresh ids each call), with
+ * the same key material (as a CryptoKey imported once: jose's fast path, see
+ * lib/fixtures.ts joseVerifier) and the same header.
+ */
+async function joseSign(keys: KeySet): Promise<() => Promise<string>> {
+  const key = await webcrypto.subtle.importKey('raw', keys.signKey.export(), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   let n = 0;
   return () => {
     const iat = Math.floor(Date.now() / 1000);
     const payload = { iss: ISSUER, aud: AUDIENCE, sub: `user-${n++ % 10_000}`, sid: randomBytes(19).toString('base64url').slice(0, 26), jti: randomBytes(16).toString('base64url'), iat, exp: iat + ACCESS_TTL };
-    return new SignJWT(payload).setProtectedHeader({ alg: keys.alg, kid: keys.kid, typ: 'at+jwt' }).sign(keys.signKey);
+    return new SignJWT(payload).setProtectedHeader({ alg: keys.alg, kid: keys.kid, typ: 'at+jwt' }).sign(key);
   };
 }
 
@@ -57,7 +62,7 @@ async function ops(manager: JwtUserSessionManager, tag: string) {
 export async function runWrite(ctx: BenchContext): Promise<Row[]> {
   const keys = keySet('HS256');
   const client = await redisClient();
-  const sign = joseSign(keys);
+  const sign = await joseSign(keys);
   const sha = (await client.script('LOAD', 'return 1')) as string;
   const memory = await ops(memoryManager(keys), 'mem');
   const redis = await ops(redisManager(keys, client), 'redis');

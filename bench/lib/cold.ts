@@ -15,26 +15,21 @@ export async function callsIn(ms: number, fn: (token: string) => unknown, probe:
 
 /**
  * A cold-path comparison: each round hands the candidate tokens it has never
- * seen (so every call is a full verification) and the baseline the very same
- * tokens, alternating who goes first. Tokens are made before any timing.
- * Returns ns/op per round for both.
+ * seen (so every call is a full verification) and each baseline the very same
+ * tokens; the order rotates every round. Tokens are made before any timing.
+ * Returns ns/op per round for every name.
  */
 export async function coldRounds(
   ctx: BenchContext,
-  candidate: (token: string) => unknown,
-  baseline: (token: string) => unknown,
+  fns: Record<string, (token: string) => unknown>,
   pools: readonly (readonly string[])[],
-): Promise<{ candidate: number[]; baseline: number[] }> {
-  const out = { candidate: [] as number[], baseline: [] as number[] };
+): Promise<Record<string, number[]>> {
+  const names = Object.keys(fns);
+  const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, [] as number[]]));
   for (let round = 0; round < ctx.rounds; round++) {
-    const pool = pools[round]!;
-    if (round % 2 === 0) {
-      out.candidate.push(await timeEach(candidate, pool));
-      out.baseline.push(await timeEach(baseline, pool));
-    } else {
-      out.baseline.push(await timeEach(baseline, pool));
-      out.candidate.push(await timeEach(candidate, pool));
-    }
+    const order = names.map((_, i) => names[(i + round) % names.length]!);
+    if (round % 2 === 1) order.reverse();
+    for (const name of order) out[name]!.push(await timeEach(fns[name]!, pools[round]!));
   }
   return out;
 }
