@@ -1,6 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { disconnectSession, disconnectUser, isUserOnline, socketsOfUser, userRoom, sessionRoom } from '../src/index.js';
+import { Server } from 'socket.io';
+import type { DefaultEventsMap } from 'socket.io';
+import { attachSessionGuard, disconnectSession, disconnectUser, isUserOnline, socketAuth, socketsOfUser, userRoom, sessionRoom, type AuthSocketData } from '../src/index.js';
 import { Cleanup, connect, makeManager, next, sleep, startIo } from './support.js';
 
 const S = suite('helpers');
@@ -47,6 +49,28 @@ S('disconnectSession drops one session, disconnectUser all of the user; custom p
     disconnectUser(io, 'alice', prefixes);
     await goneB;
     assert.is(await isUserOnline(io, 'alice', prefixes), false);
+  } finally {
+    await c.run();
+  }
+});
+
+S('typing: a Server<…, AuthSocketData> takes the middleware and the guard, and socket.data.auth is typed (compile-time)', async () => {
+  const c = new Cleanup();
+  try {
+    const manager = makeManager(c);
+    const io = new Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, AuthSocketData>();
+    c.add(() => io.close());
+    io.use(socketAuth(manager));
+    io.of('/typed').use(socketAuth(manager));
+    const guard = attachSessionGuard(io, manager);
+    c.add(() => guard.close());
+    io.on('connection', (socket) => {
+      const userId: string = socket.data.auth.userId;
+      void userId;
+    });
+    const remote = await socketsOfUser(io, 'nobody');
+    const roles: string[][] = remote.map((s) => s.data.auth.roles);
+    assert.equal(roles, []);
   } finally {
     await c.run();
   }
