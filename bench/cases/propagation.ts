@@ -53,6 +53,7 @@ export async function runPropagation(ctx: BenchContext): Promise<Row[]> {
     const reject: number[] = [];
     const disconnect: number[] = [];
     const failures: string[] = [];
+    const deleteCall: number[] = [];
     for (let i = 0; i < trials + 3; i++) {
       const subject = `prop-${i}`;
       a.send({ type: 'create', subject });
@@ -77,6 +78,7 @@ export async function runPropagation(ctx: BenchContext): Promise<Row[]> {
       socket.disconnect();
       sockets.delete(socket);
       if (i < 3) continue; // warm-up trials
+      deleteCall.push((deleted.returned as number) - (deleted.t0 as number));
       const t0 = (deleted.t0 as number) - offA.offset;
       const t1 = (rejected.t1 as number) - offB.offset;
       if (rejected.ok !== true) failures.push(`trial ${i}: ${String(rejected.how)}`);
@@ -94,7 +96,7 @@ export async function runPropagation(ctx: BenchContext): Promise<Row[]> {
         baseline: { label: 'p99', value: p99, unit: 'ms' },
         ratio: p99, ratioKind: 'absolute', goal, status: judge(p99, goal),
         ...(failures.length > 0 ? { note: `${failures.length} failed trials: ${failures.slice(0, 3).join('; ')}` } : {}),
-        extra: { trials, measured: values.length, p50: median(values), p90: percentile(values, 90), p99, max: Math.max(...values), clockOffsetA: offA, clockOffsetB: offB },
+        extra: { trials, measured: values.length, p50: median(values), p90: percentile(values, 90), p99, max: Math.max(...values), deleteOneCallP50: median(deleteCall), deleteOneCallP99: percentile(deleteCall, 99), clockOffsetA: offA, clockOffsetB: offB },
       };
     };
     rows.push(make('7a', "B's read() rejects the token", reject, 5));
