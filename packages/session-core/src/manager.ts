@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, storageError } from './errors.js';
 import { ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_INVALIDATED, SESSION_REFRESHED, SessionEventEmitter } from './events.js';
-import { publicJwks, type ResolvedKey } from './keys.js';
-import { signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
+import { importForJose, publicJwks, type ResolvedKey } from './keys.js';
+import { keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, newSessionId, newTokenId, tokenIdTime } from './lib/ids.js';
 import { formatRefreshToken, hashSecret, isAncestor, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
@@ -80,6 +80,7 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
   /** ms an invalidation must be remembered: the longest an access token issued now can still verify. */
   readonly #invalidationTtl: number;
   readonly #retries = new Set<NodeJS.Timeout>();
+  readonly #keysImported: Promise<void>;
   #closed = false;
 
   constructor(options: JwtUserSessionManagerOptions) {
@@ -88,7 +89,7 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     this.#options = o;
     this.#signingKey = o.keys[0]!;
     this.#verifyConfig = {
-      keysByKid: new Map(o.keys.map((key) => [key.kid, key])),
+      resolveKey: keyResolver(o.keys),
       algorithms: [...new Set(o.keys.map((key) => key.algorithm))],
       issuer: o.issuer,
       audience: o.audience,
@@ -98,10 +99,16 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     // +1 s because exp is rounded down to whole seconds.
     this.#invalidationTtl = (o.accessTokenTtl + o.clockTolerance + 1) * 1000;
     this.#subscription = o.broadcaster?.subscribe(this);
+    this.#keysImported = importForJose(o.keys);
   }
 
-  /** Resolves once the broadcaster has replayed recent invalidations from other nodes. */
+  /**
+   * Resolves once the broadcaster has replayed recent invalidations from other
+   * nodes and the keys are imported into WebCrypto (the manager works before
+   * that, only slower).
+   */
   async ready(): Promise<void> {
+    await this.#keysImported;
     await this.#subscription?.ready();
   }
 
@@ -161,9 +168,9 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     this.#assertOpen();
 
     const payload = await verifyAccessToken(accessToken, this.#verifyConfig, now);
-    const entry = this.#checkPayload(payload, now);
+    const entry = this.#checkPayload(accessToken, payload, now);
     this.#assertNotRevoked(entry);
-    this.#verified.set(accessToken, entry);
+    this.#verified.set(entry);
     return entry.claims;
   }
 
@@ -373,7 +380,7 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     };
   }
 
-  #checkPayload(payload: JWTPayload, now: number): VerifiedToken {
+  #checkPayload(token: string, payload: JWTPayload, now: number): VerifiedToken {
     const { sub, sid, jti, iat, exp } = payload as Record<string, unknown>;
     if (typeof sub !== 'string' || sub.length === 0 || typeof sid !== 'string' || sid.length === 0 || typeof jti !== 'string' || jti.length === 0) {
       throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: sub, sid and jti must be non-empty strings');
@@ -382,15 +389,15 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     if (typeof iat !== 'number' || iat > now / 1000 + tolerance) {
       throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: issued in the future');
     }
-    return { claims: deepFreeze(payload) as AccessTokenClaims, validUntil: ((exp as number) + tolerance) * 1000, issuedAt: tokenIdTime(jti) };
+    return { token, claims: deepFreeze(payload) as AccessTokenClaims, validUntil: ((exp as number) + tolerance) * 1000 };
   }
 
   #assertNotRevoked(token: VerifiedToken): void {
     const cache = this.#options.invalidAccessTokenCache;
     if (cache.isSessionInvalidated(token.claims.sid)) throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
     const at = cache.subjectInvalidatedAt(token.claims.sub);
-    // A jti that carries no time (NaN) fails closed.
-    if (at !== undefined && !(token.issuedAt > at)) throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
+    // Decoded only when the subject has a revocation; a jti that carries no time (NaN) fails closed.
+    if (at !== undefined && !(tokenIdTime(token.claims.jti) > at)) throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
   }
 
   /** The session is gone from the store; its access tokens must go too. A failed broadcast keeps retrying in the background. */

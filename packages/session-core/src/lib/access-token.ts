@@ -7,11 +7,12 @@ const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'];
 
 export function signAccessToken(payload: JWTPayload, key: ResolvedKey): Promise<string> {
   // RFC 9068 §2.1: access-token JWTs carry typ "at+jwt" so they cannot be confused with ID tokens.
-  return new SignJWT(payload).setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: ACCESS_TOKEN_TYPE }).sign(key.signKey!);
+  return new SignJWT(payload).setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: ACCESS_TOKEN_TYPE }).sign(key.sign!);
 }
 
 export interface VerifyConfig {
-  keysByKid: ReadonlyMap<string, ResolvedKey>;
+  /** Made once by `keyResolver`; picks the key for a token header. */
+  resolveKey: (header: JWTHeaderParameters) => ResolvedKey['verify'];
   algorithms: string[];
   issuer: string;
   audience: string | string[];
@@ -23,20 +24,25 @@ function invalid(reason: string): SessionError {
 }
 
 /**
- * Full verification with jose. The key comes from the configured keys by
- * `kid`, and only when the header's `alg` is that key's algorithm: embedded
- * `jwk`, `jku` and `x5u` headers are never consulted, and an HS256 token can
- * never be checked against an asymmetric key's public bytes.
+ * The key for a token comes from the configured keys by `kid`, and only when
+ * the header's `alg` is that key's algorithm: embedded `jwk`, `jku` and `x5u`
+ * headers are never consulted, and an HS256 token can never be checked
+ * against an asymmetric key's public bytes.
  */
-export async function verifyAccessToken(token: string, config: VerifyConfig, now: number): Promise<JWTPayload> {
-  const resolveKey = (header: JWTHeaderParameters) => {
-    const key = header.kid === undefined ? undefined : config.keysByKid.get(header.kid);
+export function keyResolver(keys: readonly ResolvedKey[]): VerifyConfig['resolveKey'] {
+  const byKid = new Map(keys.map((key) => [key.kid, key]));
+  return (header) => {
+    const key = header.kid === undefined ? undefined : byKid.get(header.kid);
     if (key === undefined) throw invalid('unknown key id');
     if (key.algorithm !== header.alg) throw invalid('algorithm does not match the key');
-    return key.verifyKey;
+    return key.verify;
   };
+}
+
+/** Full verification with jose. */
+export async function verifyAccessToken(token: string, config: VerifyConfig, now: number): Promise<JWTPayload> {
   try {
-    const { payload } = await jwtVerify(token, resolveKey, {
+    const { payload } = await jwtVerify(token, config.resolveKey, {
       algorithms: config.algorithms,
       issuer: config.issuer,
       audience: config.audience,

@@ -1,22 +1,39 @@
 import type { AccessTokenClaims } from '../types.js';
 
 export interface VerifiedToken {
+  /** The exact string that was verified. */
+  token: string;
   claims: AccessTokenClaims;
   /** ms: the token stops verifying at this moment (exp plus tolerance). */
   validUntil: number;
-  /** ms: when the token was issued, from its jti; NaN when unknown. */
-  issuedAt: number;
 }
 
 /**
- * Tokens that passed full verification, keyed on the exact token string, so a
- * repeated `read()` costs one Map lookup instead of a signature check. Bounded;
- * when full, the oldest insertion goes first (tokens are inserted roughly in
- * order of expiry). An entry is never served past `validUntil`. Revocation is
- * not cached here: the manager checks it on every hit.
+ * A small integer from five characters at the end of the token, which lie in
+ * the signature: uniformly random for genuine tokens. Indexing by it instead
+ * of by the whole token matters because every request brings a new string
+ * object, and a Map keyed on ~400-character strings would hash all of them on
+ * every lookup (measured: ~700 ns against ~50 ns for this plus the equality
+ * check). Collisions only cost a cache miss: a hit also needs the whole string
+ * to be equal.
+ */
+function slot(token: string): number {
+  const n = token.length;
+  return (
+    (token.charCodeAt(n - 2) ^ (token.charCodeAt(n - 3) << 6) ^ (token.charCodeAt(n - 4) << 12) ^ (token.charCodeAt(n - 5) << 18) ^ (token.charCodeAt(n - 6) << 23)) &
+    0x3fffffff
+  );
+}
+
+/**
+ * Tokens that passed full verification, so a repeated `read()` of the exact
+ * same string costs a lookup and a string comparison instead of a signature
+ * check. Bounded; when full, the oldest insertion goes first (tokens are
+ * inserted roughly in order of expiry). An entry is never served past
+ * `validUntil`. Revocation is not cached here: the manager checks it on every hit.
  */
 export class VerifiedTokenCache {
-  readonly #entries = new Map<string, VerifiedToken>();
+  readonly #entries = new Map<number, VerifiedToken>();
   readonly #max: number;
 
   constructor(max: number) {
@@ -24,19 +41,22 @@ export class VerifiedTokenCache {
   }
 
   get(token: string, now: number): VerifiedToken | undefined {
-    const entry = this.#entries.get(token);
-    if (entry === undefined || now < entry.validUntil) return entry;
-    this.#entries.delete(token);
+    const key = slot(token);
+    const entry = this.#entries.get(key);
+    if (entry === undefined || entry.token !== token) return undefined;
+    if (now < entry.validUntil) return entry;
+    this.#entries.delete(key);
     return undefined;
   }
 
-  set(token: string, entry: VerifiedToken): void {
+  set(entry: VerifiedToken): void {
     if (this.#max === 0) return;
-    if (this.#entries.size >= this.#max) {
+    const key = slot(entry.token);
+    if (this.#entries.size >= this.#max && !this.#entries.has(key)) {
       const oldest = this.#entries.keys().next();
       if (oldest.done !== true) this.#entries.delete(oldest.value);
     }
-    this.#entries.set(token, entry);
+    this.#entries.set(key, entry);
   }
 
   get size(): number {
