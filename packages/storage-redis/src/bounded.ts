@@ -32,9 +32,10 @@ const readyWaits = new WeakMap<RedisClient, Promise<void>>();
  * calls are waiting.
  */
 function whenReady(client: RedisClient): Promise<void> | undefined {
-  // 'wait' is lazyConnect before the first command: sending is what connects it.
-  if (client.status === 'ready' || client.status === 'wait') return undefined;
+  if (client.status === 'ready') return undefined;
   if (client.status === 'end') return Promise.reject(new Error('the client was closed'));
+  // A lazyConnect client connects on its first command anyway; connecting it here keeps that command out of the offline queue.
+  if (client.status === 'wait') client.connect().catch(() => undefined);
   let wait = readyWaits.get(client);
   if (wait === undefined) {
     wait = new Promise<void>((resolve) => {

@@ -175,7 +175,9 @@ O('every operation is one round trip: a single EVALSHA, nothing else', async () 
   await m.deleteAll('warm');
   await store.get(warm.sessionId, Date.now());
 
-  const monitor = track(await track(new Redis(server.port)).monitor());
+  // From the already-connected client: a client connecting meanwhile would send its ready-check INFO right after MONITOR's +OK, which ioredis can misparse.
+  const monitor = track(await client.monitor());
+  await sleep(30);
   const seen: string[][] = [];
   const { port: localPort } = client.stream.address() as { port: number };
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
