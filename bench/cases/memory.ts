@@ -23,6 +23,7 @@ export async function runMemory(ctx: BenchContext): Promise<Row[]> {
 
   const client = await redisClient();
   const manager = redisManager(keySet('HS256'), client);
+  await manager.ready();
   await client.flushall();
   const before = await usedMemory(client);
   const prefix = `mem-${Date.now()}`;

@@ -21,6 +21,7 @@ export async function fillCache(manager: JwtUserSessionManager, keys: KeySet, co
 
 async function hot(ctx: BenchContext, keys: KeySet, withHmac: boolean, sameObject = false) {
   const manager = memoryManager(keys);
+  await manager.ready(); // keys imported for jose
   const [token] = await mintTokens(keys, 1);
   await manager.read(token!); // verified once: every later read() is a cache hit
   const verify = await joseVerifier(keys, 'cryptokey');
@@ -38,6 +39,7 @@ async function hot(ctx: BenchContext, keys: KeySet, withHmac: boolean, sameObjec
 async function cold(ctx: BenchContext, keys: KeySet, prefill: number) {
   // verifiedTokenCacheSize left at its default (100 000), as in production.
   const manager = memoryManager(keys);
+  await manager.ready();
   const verify = await joseVerifier(keys, 'cryptokey');
   const verifyKeyObject = await joseVerifier(keys, 'keyobject');
   const read = (t: string) => manager.read(t);

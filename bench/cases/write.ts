@@ -48,6 +48,7 @@ async function joseSign(keys: KeySet): Promise<() => Promise<string>> {
 
 /** create() with many subjects, and update() chains: each worker rotates its own session's refresh token. */
 async function ops(manager: JwtUserSessionManager, tag: string) {
+  await manager.ready(); // keys imported for jose
   let n = 0;
   const refresh: string[] = [];
   for (let w = 0; w < IN_FLIGHT; w++) refresh.push((await manager.create(`${tag}-chain-${w}`)).refreshToken);

@@ -13,6 +13,7 @@ const { sessions } = JSON.parse(process.argv[2]!) as { sessions: number };
 childMain(async () => {
   const store = new MemoryRefreshTokenStore();
   const manager = memoryManager(keySet('HS256'), { refreshTokenStore: store });
+  await manager.ready();
   // Warm up code paths and lazily created structures, then remove those sessions.
   for (let i = 0; i < 100; i++) await manager.create(`warm-${i}`);
   for (let i = 0; i < 100; i++) await manager.deleteAll(`warm-${i}`);

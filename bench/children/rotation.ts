@@ -16,6 +16,7 @@ childMain(async () => {
   const ctx = { quick: config.quick, rounds: config.rounds, measureMs: config.measureMs, log: () => undefined };
   const keys = keySet('HS256');
   const single = memoryManager(keys);
+  await single.ready();
   const [one] = await mintTokens(keys, 1);
   await single.read(one!);
   const results = [];
@@ -27,6 +28,7 @@ childMain(async () => {
     // The cache must be able to hold them all for this to be a hot path: at least the default 100 000.
     const cacheSize = Math.max(count, 100_000);
     const manager = memoryManager(keys, { verifiedTokenCacheSize: cacheSize });
+    await manager.ready();
     for (let i = 0; i < count; i += 128) await Promise.all(tokens.slice(i, i + 128).map((t) => manager.read(t)));
     const withCache = heapUsed();
     const setupSeconds = (performance.now() - t0) / 1000;

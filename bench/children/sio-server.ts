@@ -20,6 +20,7 @@ async function listen(io: Server): Promise<number> {
 
 childMain(async () => {
   const manager = memoryManager(keySet('HS256'));
+  await manager.ready();
   const guarded = new Server({ transports: ['websocket'] });
   attachSessionGuard(guarded, manager);
   const plain = new Server({ transports: ['websocket'] });
