@@ -1,9 +1,10 @@
 /**
- * Profile target for case 4: create() (or update()) on the Redis store, 64 in
- * flight, for a few seconds; only that part is profiled. Run:
- *   node --import tsx bench/profile/write-redis.ts [create|update] && node bench/profile/summarize.mjs /tmp/write-redis.cpuprofile
+ * Profile target for case 4: create() (or update()) on the Redis store (or
+ * the memory store), 64 in flight, for a few seconds; only that part is
+ * profiled. Run:
+ *   node --import tsx bench/profile/write-redis.ts [create|update] [redis|memory] && node bench/profile/summarize.mjs /tmp/write-redis.cpuprofile
  */
-import { keySet } from '../lib/fixtures.js';
+import { keySet, memoryManager } from '../lib/fixtures.js';
 import { throughput } from '../lib/measure.js';
 import { redisClient, stopRedis } from '../lib/redis.js';
 import { redisManager } from '../cases/write.js';
@@ -11,8 +12,8 @@ import { profiled } from './inspect.js';
 
 const op = process.argv[2] === 'update' ? 'update' : 'create';
 try {
-  const client = await redisClient();
-  const manager = redisManager(keySet('HS256'), client);
+  const manager = process.argv[3] === 'memory' ? memoryManager(keySet('HS256')) : redisManager(keySet('HS256'), await redisClient());
+  await manager.ready();
   const refresh: string[] = [];
   for (let w = 0; w < 64; w++) refresh.push((await manager.create(`chain-${w}`)).refreshToken);
   let n = 0;

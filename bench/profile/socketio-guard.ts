@@ -1,0 +1,56 @@
+/**
+ * Profile target for case 6: a guarded Socket.IO server and 50 bare-WebSocket
+ * clients in one process, each client re-presenting its own token (cache
+ * hits), so the profile shows the guard's own work per handshake. Run:
+ *   node --import tsx bench/profile/socketio-guard.ts [fresh] && node bench/profile/summarize.mjs /tmp/socketio-guard.cpuprofile socketio-adapter
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import WebSocket from 'ws';
+import { attachSessionGuard } from '@jwt-session/socketio-adapter';
+import { keySet, memoryManager, mintTokens } from '../lib/fixtures.js';
+import { profiled } from './inspect.js';
+
+const fresh = process.argv[2] === 'fresh';
+const keys = keySet('HS256');
+const manager = memoryManager(keys);
+await manager.ready();
+const io = new Server({ transports: ['websocket'] });
+attachSessionGuard(io, manager);
+const http = createServer();
+io.attach(http);
+await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+const port = (http.address() as AddressInfo).port;
+const tokens = await mintTokens(keys, fresh ? 20_000 : 50);
+let next = 0;
+
+function handshake(token: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
+    ws.on('message', (data) => {
+      const text = String(data);
+      if (text.startsWith('0')) ws.send(`40${JSON.stringify({ token })}`);
+      else if (text.startsWith('40')) (ws.close(), resolve());
+      else if (text.startsWith('44')) (ws.close(), reject(new Error(text)));
+    });
+    ws.on('error', reject);
+  });
+}
+const run = async (ms: number) => {
+  const deadline = performance.now() + ms;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: 50 }, async (_, w) => {
+      while (performance.now() < deadline) {
+        await handshake(fresh ? tokens[next++ % tokens.length]! : tokens[w]!);
+        done++;
+      }
+    }),
+  );
+  return done;
+};
+await run(1000);
+const done = await profiled('/tmp/socketio-guard.cpuprofile', () => run(4000));
+console.log(`${done} handshakes in 4 s (${fresh ? 'fresh tokens' : 'cache hits'})`);
+process.exit(0);
