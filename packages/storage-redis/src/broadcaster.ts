@@ -14,7 +14,10 @@ import { checkTimeout, defineScripts, duplicateForBlocking, type RedisClient } f
 export interface RedisInvalidationBroadcasterOptions {
   /** Prefix of the stream key `<prefix>{invalidations}`; must not contain `{` or `}`. @default 'jwt-session:' */
   keyPrefix?: string;
-  /** ms after which `publish` rejects with ERR_STORAGE_UNAVAILABLE. @default 1000 */
+  /**
+   * ms after which `publish` rejects with ERR_STORAGE_UNAVAILABLE; also how long
+   * past its BLOCK time a read may hang before its connection is replaced. @default 1000
+   */
   commandTimeout?: number;
   /** ms one blocking read waits for new entries before it is re-issued. @default 5000 */
   blockTimeout?: number;
@@ -94,6 +97,7 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
       {
         stream: this.#keys.stream,
         block: this.#block,
+        stall: this.#timeout,
         clock: this.#clock,
         append: (origin, event) => this.#append(origin, event),
         openReader: () => this.#openReader(),

@@ -9,6 +9,8 @@ export interface StreamHost {
   readonly stream: string;
   /** ms one XREAD BLOCK waits. */
   readonly block: number;
+  /** ms past its due time after which a read counts as stalled and its connection is replaced. */
+  readonly stall: number;
   readonly clock: () => number;
   append(origin: string, event: InvalidationEvent): Promise<void>;
   openReader(): RedisClient;
@@ -65,13 +67,13 @@ export class StreamSubscription implements InvalidationSubscription {
 
   /** Replays the stream from the start (non-blocking reads until caught up), then follows it with blocking reads. */
   async #run(): Promise<void> {
-    const { stream, block } = this.#host;
+    const { stream, block, stall } = this.#host;
     let replaying = true;
     let failures = 0;
     while (this.#open) {
       try {
         const args = replaying ? ['COUNT', BATCH, 'STREAMS', stream, this.#lastId] : ['COUNT', BATCH, 'BLOCK', block, 'STREAMS', stream, this.#lastId];
-        const reply = (await this.#reader.call('XREAD', ...args)) as StreamReply;
+        const reply = (await this.#watched(this.#reader.call('XREAD', ...args), replaying ? stall : block + stall)) as StreamReply;
         failures = 0;
         const entries = reply?.[0]?.[1] ?? [];
         for (const [id, fields] of entries) {
@@ -88,6 +90,31 @@ export class StreamSubscription implements InvalidationSubscription {
         failures++;
         await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures)).unref());
       }
+    }
+  }
+
+  /**
+   * A read that outlives its BLOCK time by `stall` ms on a connection that is
+   * up is on a connection that stopped answering (a hung server, a half-open
+   * TCP connection that keepalive would only notice hours later). Reconnecting
+   * makes ioredis send the same read, with the same last id, on a fresh
+   * connection; the promise stays the same one, so nothing is read twice or
+   * skipped. While the connection is down, ioredis' own reconnect is at work
+   * and the clock restarts when it is back.
+   */
+  async #watched<T>(read: Promise<T>, limit: number): Promise<T> {
+    let since = Date.now();
+    const timer = setInterval(() => {
+      if (this.#reader.status !== 'ready') since = Date.now();
+      else if (Date.now() - since >= limit) {
+        since = Date.now();
+        this.#reader.disconnect(true);
+      }
+    }, Math.max(20, limit / 4));
+    try {
+      return await read;
+    } finally {
+      clearInterval(timer);
     }
   }
 

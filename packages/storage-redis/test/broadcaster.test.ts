@@ -216,6 +216,27 @@ F('resumes from the last id after its connection is killed: nothing sent meanwhi
   assert.equal(await readerIds(client, 'reader-b'), [], 'close() left reading connections open');
 });
 
+F('a reader whose connection stops answering is moved to a fresh connection, and still gets what was sent', async () => {
+  const client = track(new Redis(server.port));
+  const b = make(client, { keyPrefix: uniquePrefix('bc'), blockTimeout: 200, commandTimeout: 300, connectionName: 'stall-reader' });
+  const r = new Recorder();
+  const pub = b.subscribe(new Recorder());
+  const sub = b.subscribe(r);
+  await Promise.all([pub.ready(), sub.ready()]);
+  const admin = track(new Redis(server.port));
+  const before = await readerIds(admin, 'stall-reader');
+  // Stopped for longer than BLOCK + commandTimeout: the read is overdue on a connection that is still "up".
+  server.pause();
+  await sleep(1200);
+  server.resume();
+  await pub.publish(session('after-stall'));
+  await until(() => r.events.some((e) => (e as SessionInvalidation).sessionId === 'after-stall'), 'event after the stall', 5000);
+  const after = await readerIds(admin, 'stall-reader');
+  assert.is(after.length, 2);
+  assert.ok(after.every((id) => !before.includes(id)), `readers kept their stalled connections: ${before} → ${after}`);
+  await b.close();
+});
+
 F('publish rejects with ERR_STORAGE_UNAVAILABLE within the bound while Redis is paused or down, then works again', async () => {
   const client = track(new Redis(server.port));
   client.on('error', () => undefined);
@@ -274,14 +295,21 @@ F('ready() waits for Redis when it is down at subscribe time; close() settles it
 
 F('warns once when the caller’s client has no error listener; validates its options', async () => {
   const warnings: Error[] = [];
+  // Node's own printer is a 'warning' listener too: set aside while this expected warning is captured, so the run stays quiet.
+  const printers = process.listeners('warning');
+  process.removeAllListeners('warning');
   const onWarning = (w: Error) => warnings.push(w);
   process.on('warning', onWarning);
   const client = new Redis(server.port, { lazyConnect: true });
-  make(client);
-  make(client);
-  track(client);
-  await sleep(10);
-  process.off('warning', onWarning);
+  try {
+    make(client);
+    make(client);
+    track(client);
+    await sleep(10);
+  } finally {
+    process.off('warning', onWarning);
+    for (const printer of printers) process.on('warning', printer);
+  }
   assert.is(warnings.filter((w) => (w as { code?: string }).code === 'JWT_SESSION_REDIS_NO_ERROR_LISTENER').length, 1);
   for (const options of [{ keyPrefix: 'a{b}' }, { commandTimeout: 0 }, { blockTimeout: -1 }, { retention: Number.NaN }, { maxLength: 0 }, { connectionName: 'a b' }]) {
     try {
