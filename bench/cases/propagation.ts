@@ -99,8 +99,28 @@ export async function runPropagation(ctx: BenchContext): Promise<Row[]> {
         extra: { trials, measured: values.length, p50: median(values), p90: percentile(values, 90), p99, max: Math.max(...values), deleteOneCallP50: median(deleteCall), deleteOneCallP99: percentile(deleteCall, 99), clockOffsetA: offA, clockOffsetB: offB },
       };
     };
+    // The floor on this machine: the same two processes, one raw XADD (A) → XREAD BLOCK (B), no library code.
+    b.send({ type: 'raw-watch' });
+    await b.next('raw-watching');
+    a.send({ type: 'raw-add', n: -1 });
+    await Promise.all([a.next('raw-added'), b.next('raw-read')]);
+    const rawLatency: number[] = [];
+    for (let i = 0; i < trials; i++) {
+      b.send({ type: 'raw-watch' });
+      await b.next('raw-watching');
+      // Let B's XREAD reach Redis before A writes (B reads from its last id, so nothing is missed either way).
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      a.send({ type: 'raw-add', n: i });
+      const [added, read] = await Promise.all([a.next('raw-added'), b.next('raw-read')]);
+      if (read.ok === true) rawLatency.push((read.t1 as number) - offB.offset - ((added.t0 as number) - offA.offset));
+    }
     rows.push(make('7a', "B's read() rejects the token", reject, 5));
     rows.push(make('7b', "B's Socket.IO socket is disconnected", disconnect, 20));
+    const raw = make('7c', 'B reads it (raw XADD → XREAD BLOCK, no library: the floor)', rawLatency, 5);
+    raw.goal = undefined;
+    raw.status = 'REPORT';
+    raw.case = `floor: raw XADD on A → XREAD BLOCK on B returns, same processes, no library (p99 ms; p50 ${median(rawLatency).toFixed(2)} ms)`;
+    rows.push(raw);
     return rows;
   } finally {
     for (const s of sockets) s.disconnect();

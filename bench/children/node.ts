@@ -42,6 +42,12 @@ childMain(async () => {
     port = (http.address() as AddressInfo).port;
   }
 
+  // The floor under case 7: one XADD on A's connection, one XREAD BLOCK on B's own connection, no library code.
+  const RAW_STREAM = 'bench:raw-propagation';
+  const rawReader = role === 'b' ? client.duplicate() : undefined;
+  rawReader?.on('error', () => undefined);
+  let rawLastId = '0-0';
+
   process.on('message', (raw) => {
     const m = raw as Record<string, unknown> & { type: string };
     void (async () => {
@@ -49,6 +55,22 @@ childMain(async () => {
         case 'clock':
           await send({ type: 'clock', t: now() });
           break;
+        case 'raw-add': {
+          const t0 = now();
+          await client.xadd(RAW_STREAM, 'MAXLEN', '~', '1000', '*', 'n', String(m.n));
+          await send({ type: 'raw-added', t0 });
+          break;
+        }
+        case 'raw-watch': {
+          const reading = rawReader!.xread('BLOCK', 5000, 'STREAMS', RAW_STREAM, rawLastId);
+          await send({ type: 'raw-watching' });
+          const reply = (await reading) as [string, [string, string[]][]][] | null;
+          const t1 = now();
+          const entries = reply?.[0]?.[1] ?? [];
+          if (entries.length > 0) rawLastId = entries[entries.length - 1]![0];
+          await send({ type: 'raw-read', t1, ok: entries.length > 0 });
+          break;
+        }
         case 'create': {
           const tokens = await manager.create(String(m.subject));
           await send({ type: 'created', accessToken: tokens.accessToken, sessionId: tokens.sessionId });

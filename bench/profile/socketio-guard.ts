@@ -2,7 +2,8 @@
  * Profile target for case 6: a guarded Socket.IO server and 50 bare-WebSocket
  * clients in one process, each client re-presenting its own token (cache
  * hits), so the profile shows the guard's own work per handshake. Run:
- *   node --import tsx bench/profile/socketio-guard.ts [fresh] && node bench/profile/summarize.mjs /tmp/socketio-guard.cpuprofile socketio-adapter
+ *   node --import tsx bench/profile/socketio-guard.ts [fresh|hits|plain] && node bench/profile/summarize.mjs /tmp/socketio-guard-<mode>.cpuprofile
+ * Prints CPU µs per handshake (process.cpuUsage, all threads) for comparing modes.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,12 +13,13 @@ import { attachSessionGuard } from '@jwt-session/socketio-adapter';
 import { keySet, memoryManager, mintTokens } from '../lib/fixtures.js';
 import { profiled } from './inspect.js';
 
-const fresh = process.argv[2] === 'fresh';
+const mode = process.argv[2] ?? 'hits';
+const fresh = mode === 'fresh';
 const keys = keySet('HS256');
 const manager = memoryManager(keys);
 await manager.ready();
 const io = new Server({ transports: ['websocket'] });
-attachSessionGuard(io, manager);
+if (mode !== 'plain') attachSessionGuard(io, manager);
 const http = createServer();
 io.attach(http);
 await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -51,6 +53,8 @@ const run = async (ms: number) => {
   return done;
 };
 await run(1000);
-const done = await profiled('/tmp/socketio-guard.cpuprofile', () => run(4000));
-console.log(`${done} handshakes in 4 s (${fresh ? 'fresh tokens' : 'cache hits'})`);
+const c0 = process.cpuUsage();
+const done = await profiled(`/tmp/socketio-guard-${mode}.cpuprofile`, () => run(4000));
+const c = process.cpuUsage(c0);
+console.log(`${mode}: ${done} handshakes in 4 s, ${((c.user + c.system) / done).toFixed(0)} µs CPU per handshake (clients and server together)`);
 process.exit(0);
