@@ -9,6 +9,7 @@ import { keySet, memoryManager, mintTokens } from '../lib/fixtures.js';
 
 const keys = keySet('HS256');
 const manager = memoryManager(keys);
+await manager.ready();
 const fill = await mintTokens(keys, 100_000, 1_000_000);
 for (let i = 0; i < fill.length; i += 128) await Promise.all(fill.slice(i, i + 128).map((t) => manager.read(t)));
 const tokens = await mintTokens(keys, 20_000);

@@ -10,6 +10,7 @@ const count = Number(process.argv[2] ?? 100_000);
 const calls = Number(process.argv[3] ?? 3_000_000);
 const keys = keySet('HS256');
 const manager = memoryManager(keys, { verifiedTokenCacheSize: Math.max(count, 100_000) });
+await manager.ready();
 const tokens = await mintTokens(keys, count);
 for (let i = 0; i < count; i += 128) await Promise.all(tokens.slice(i, i + 128).map((t) => manager.read(t)));
 const batch = 4096;
