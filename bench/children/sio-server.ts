@@ -1,6 +1,7 @@
 /**
- * Case 6 server process: two Socket.IO servers in this one process, the same
- * in every way except that one has attachSessionGuard(io, manager). Reports
+ * Case 6 server process: three Socket.IO servers in this one process, the same
+ * in every way except that one has attachSessionGuard(io, manager) and one a
+ * no-op middleware that defers next() by one event-loop turn (a reference). Reports
  * their ports, then answers `cpu` requests with process.cpuUsage() so the
  * parent can charge server CPU time to each measurement.
  */
@@ -24,9 +25,13 @@ childMain(async () => {
   const guarded = new Server({ transports: ['websocket'] });
   attachSessionGuard(guarded, manager);
   const plain = new Server({ transports: ['websocket'] });
+  // Reference: no auth work at all, only a middleware that calls next() one event-loop turn later, as any
+  // verification that completes off the main thread (WebCrypto runs on the libuv pool) must.
+  const deferred = new Server({ transports: ['websocket'] });
+  deferred.use((_socket, next) => void setImmediate(next));
   let accepted = 0;
-  for (const io of [guarded, plain]) io.on('connection', () => void accepted++);
-  const ports = { guarded: await listen(guarded), plain: await listen(plain) };
+  for (const io of [guarded, plain, deferred]) io.on('connection', () => void accepted++);
+  const ports = { guarded: await listen(guarded), plain: await listen(plain), deferred: await listen(deferred) };
   process.on('message', (m) => {
     if ((m as { type: string }).type === 'cpu') {
       const { user, system } = process.cpuUsage();
