@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { fillRandom } from './random-pool.js';
 
 /*
  * Session ids start with a 4-character tag derived from the subject, so a
@@ -20,7 +21,9 @@ export function sessionHashTag(sessionId: string): string {
 }
 
 export function newSessionId(subject: string): string {
-  return subjectHashTag(subject) + randomBytes(16).toString('base64url');
+  const bytes = Buffer.allocUnsafe(16);
+  fillRandom(bytes, 0, 16);
+  return subjectHashTag(subject) + bytes.toString('base64url');
 }
 
 export function isSessionIdOf(sessionId: string, subject: string): boolean {
@@ -34,8 +37,9 @@ export function isSessionIdOf(sessionId: string, subject: string): boolean {
  * second after the call.
  */
 export function newTokenId(nowMs: number): string {
-  const bytes = randomBytes(16);
+  const bytes = Buffer.allocUnsafe(16);
   bytes.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, 6);
+  fillRandom(bytes, 6, 10);
   return bytes.toString('base64url');
 }
 

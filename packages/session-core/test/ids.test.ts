@@ -1,0 +1,36 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { newSessionId, newTokenId, sessionHashTag, subjectHashTag, tokenIdTime } from '../src/lib/ids.js';
+import { VerifiedTokenCache } from '../src/lib/verified-cache.js';
+
+const S = suite('ids and the verified-token cache');
+
+S('session and token ids stay unique and well-formed across many pool refills', () => {
+  const seen = new Set<string>();
+  const now = Date.now();
+  for (let i = 0; i < 20_000; i++) {
+    const sid = newSessionId('alice');
+    const jti = newTokenId(now + i);
+    assert.match(sid, /^[A-Za-z0-9_-]{26}$/);
+    assert.is(sessionHashTag(sid), subjectHashTag('alice'));
+    assert.is(tokenIdTime(jti), now + i);
+    seen.add(sid).add(jti);
+  }
+  assert.is(seen.size, 40_000);
+  assert.ok(Number.isNaN(tokenIdTime('short')));
+});
+
+S('the cache stays bounded under churn and evicts oldest first', () => {
+  const cache = new VerifiedTokenCache(1000);
+  const entry = (i: number) => ({ token: `header.payload.signature-${i.toString(36).padStart(8, '0')}`, claims: {} as never, validUntil: Infinity });
+  for (let i = 0; i < 50_000; i++) cache.set(entry(i));
+  assert.ok(cache.size <= 1000);
+  assert.ok(cache.get(entry(49_999).token, 0));
+  assert.is(cache.get(entry(0).token, 0), undefined);
+  cache.clear();
+  assert.is(cache.size, 0);
+  cache.set(entry(1));
+  assert.ok(cache.get(entry(1).token, 0));
+});
+
+S.run();
