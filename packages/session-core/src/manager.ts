@@ -170,7 +170,7 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     const payload = await verifyAccessToken(accessToken, this.#verifyConfig, now);
     const entry = this.#checkPayload(accessToken, payload, now);
     this.#assertNotRevoked(entry);
-    this.#verified.set(entry);
+    this.#verified.offer(entry);
     return entry.claims;
   }
 

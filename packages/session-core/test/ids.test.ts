@@ -33,4 +33,23 @@ S('the cache stays bounded under churn and evicts oldest first', () => {
   assert.ok(cache.get(entry(1).token, 0));
 });
 
+S('offer() admits a token on its second verification only', () => {
+  const cache = new VerifiedTokenCache(10);
+  const entry = { token: 'header.payload.signature-abcdefgh', claims: {} as never, validUntil: Infinity };
+  cache.offer(entry);
+  assert.is(cache.get(entry.token, 0), undefined, 'admitted on first sight');
+  cache.offer(entry);
+  assert.ok(cache.get(entry.token, 0));
+  const off = new VerifiedTokenCache(0);
+  off.offer(entry);
+  off.offer(entry);
+  assert.is(off.size, 0);
+});
+
+S('the doorkeeper resets before it saturates', () => {
+  const cache = new VerifiedTokenCache(10);
+  for (let i = 0; i < 600_000; i++) cache.offer({ token: `h.p.${i.toString(36).padStart(8, '0')}`, claims: {} as never, validUntil: Infinity });
+  assert.ok(cache.size <= 10);
+});
+
 S.run();
