@@ -15,7 +15,10 @@ export async function fillCache(manager: JwtUserSessionManager, keys: KeySet, co
   const chunk = 10_000;
   for (let done = 0; done < count; done += chunk) {
     const tokens = await mintTokens(keys, Math.min(chunk, count - done), 10_000_000 + done);
-    for (let i = 0; i < tokens.length; i += 64) await Promise.all(tokens.slice(i, i + 64).map((t) => manager.read(t)));
+    // Twice: the cache admits a token on its second verification (its doorkeeper), as a busy server's repeat clients would.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < tokens.length; i += 64) await Promise.all(tokens.slice(i, i + 64).map((t) => manager.read(t)));
+    }
   }
 }
 
@@ -23,7 +26,9 @@ async function hot(ctx: BenchContext, keys: KeySet, withHmac: boolean, sameObjec
   const manager = memoryManager(keys);
   await manager.ready(); // keys imported for jose
   const [token] = await mintTokens(keys, 1);
-  await manager.read(token!); // verified once: every later read() is a cache hit
+  // Verified twice (the cache admits a token on its second verification): every later read() is a cache hit.
+  await manager.read(token!);
+  await manager.read(token!);
   const verify = await joseVerifier(keys, 'cryptokey');
   const verifyKeyObject = await joseVerifier(keys, 'keyobject');
   // Each read() gets a new string with the token's content, as from a request header (V8 must hash it again);

@@ -11,7 +11,8 @@ const keys = keySet('HS256');
 const manager = memoryManager(keys);
 await manager.ready();
 const fill = await mintTokens(keys, 100_000, 1_000_000);
-for (let i = 0; i < fill.length; i += 128) await Promise.all(fill.slice(i, i + 128).map((t) => manager.read(t)));
+// Two passes: the cache admits a token on its second verification.
+for (let pass = 0; pass < 2; pass++) for (let i = 0; i < fill.length; i += 128) await Promise.all(fill.slice(i, i + 128).map((t) => manager.read(t)));
 const tokens = await mintTokens(keys, 20_000);
 const t0 = performance.now();
 await profiled('/tmp/read-cold-full.cpuprofile', async () => {

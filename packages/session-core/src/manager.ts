@@ -309,6 +309,20 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     return deleted.length;
   }
 
+  /**
+   * Whether this node's invalidation cache rejects claims that `read()`
+   * returned earlier: synchronous, no signature or expiry check. For callers
+   * that hold verified claims and must notice a revocation, such as a socket
+   * guard re-checking a live connection.
+   */
+  isRevoked(claims: Pick<AccessTokenClaims, 'sub' | 'sid' | 'jti'>): boolean {
+    const cache = this.#options.invalidAccessTokenCache;
+    if (cache.isSessionInvalidated(claims.sid)) return true;
+    const at = cache.subjectInvalidatedAt(claims.sub);
+    // Decoded only when the subject has a revocation; a jti that carries no time (NaN) fails closed.
+    return at !== undefined && !(tokenIdTime(claims.jti) > at);
+  }
+
   /** Applies a session invalidation published by another node. */
   restrictOne(event: SessionInvalidation): void {
     if (!isInvalidationBase(event) || typeof event.sessionId !== 'string' || !REASONS.has(event.reason)) return;
@@ -393,11 +407,7 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
   }
 
   #assertNotRevoked(token: VerifiedToken): void {
-    const cache = this.#options.invalidAccessTokenCache;
-    if (cache.isSessionInvalidated(token.claims.sid)) throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
-    const at = cache.subjectInvalidatedAt(token.claims.sub);
-    // Decoded only when the subject has a revocation; a jti that carries no time (NaN) fails closed.
-    if (at !== undefined && !(tokenIdTime(token.claims.jti) > at)) throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
+    if (this.isRevoked(token.claims)) throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
   }
 
   /** The session is gone from the store; its access tokens must go too. A failed broadcast keeps retrying in the background. */

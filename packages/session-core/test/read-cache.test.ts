@@ -49,4 +49,23 @@ S('revocation outlives the token by no more than its lifetime', async () => {
   await h.close();
 });
 
+S('isRevoked() answers synchronously for claims read earlier', async () => {
+  const h = harness();
+  const a = await h.manager.create('alice');
+  const b = await h.manager.create('alice');
+  const claimsA = await h.manager.read(a.accessToken);
+  const claimsB = await h.manager.read(b.accessToken);
+  assert.is(h.manager.isRevoked(claimsA), false);
+  await h.manager.deleteOne('alice', a.sessionId);
+  assert.is(h.manager.isRevoked(claimsA), true);
+  assert.is(h.manager.isRevoked(claimsB), false);
+  await h.manager.deleteAll('alice');
+  assert.is(h.manager.isRevoked(claimsB), true);
+  h.clock.now += 1; // the harness clock is frozen; real time moves on after deleteAll
+  const c = await h.manager.create('alice');
+  assert.is(h.manager.isRevoked(await h.manager.read(c.accessToken)), false, 'a session created after deleteAll');
+  assert.is(h.manager.isRevoked({ sub: 'alice', sid: 'x', jti: 'no time in it' }), true, 'a jti without a time fails closed');
+  await h.close();
+});
+
 S.run();

@@ -4,7 +4,7 @@ import type { Namespace, Server } from 'socket.io';
 import { authenticateToken, type AuthContext } from './authenticate.js';
 import { AuthError, toAuthError, type AuthErrorCode } from './errors.js';
 import { accept, socketAuth, type AnySocket, type SocketAuthOptions } from './socket-auth.js';
-import { socketTokens } from './state.js';
+import { acceptedSockets } from './state.js';
 import { nodeScheduler, setDeadline, type LongTimeout, type Scheduler } from './timers.js';
 
 /** Server → client, then the socket is disconnected. */
@@ -166,20 +166,15 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
   }
 
   /**
-   * Asks the manager again about the socket's token. Once a socket is indexed,
-   * invalidation events reach it; this closes the window before that (the
-   * handshake's read() and the connection are several awaits apart).
+   * Asks the manager again whether the socket's session has been revoked: a
+   * synchronous lookup on the claims the handshake verified (no second
+   * signature check). Once a socket is indexed, invalidation events reach it;
+   * this closes the window before that (the handshake's read() and the
+   * connection are several awaits apart).
    */
   function recheck(entry: Guarded, onFailure: (error: AuthError) => void): void {
-    const token = socketTokens.get(entry.socket);
-    if (token === undefined) return;
-    hold(
-      entry,
-      manager.read(token).then(
-        () => undefined,
-        (error: unknown) => onFailure(toAuthError(error)),
-      ),
-    );
+    const auth = authOf(entry.socket);
+    if (auth !== undefined && manager.isRevoked(auth.claims)) onFailure(new AuthError('ERR_SESSION_REVOKED', 'session has been revoked'));
   }
 
   /** Refuses a socket after the fact, with the code the verification failed with. */
@@ -199,7 +194,6 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
     // Revoked or expired while the new token was being verified.
     if (entry.ended !== undefined) throw new AuthError(entry.ended, 'the session has ended');
     entry.socket.data.auth = next;
-    socketTokens.set(entry.socket, token);
     arm(entry);
     return { ok: true, expiresAt: next.expiresAt };
   }
@@ -251,7 +245,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
     socket.on(SESSION_RENEW_EVENT, entry.onRenew);
     socket.use(entry.onPacket);
 
-    if (!socketTokens.has(socket)) {
+    if (!acceptedSockets.has(socket)) {
       // A recovered socket: Socket.IO skipped the middlewares and restored
       // socket.data from before the outage. Indexed under its old session right
       // away, so a revocation during the check still reaches it.

@@ -3,7 +3,7 @@ import type { Socket } from 'socket.io';
 import { authenticateRequest, type AuthenticateOptions } from './authenticate.js';
 import { AuthError, toAuthError } from './errors.js';
 import { sessionRoom, userRoom, type RoomOptions } from './rooms.js';
-import { socketTokens } from './state.js';
+import { acceptedSockets } from './state.js';
 
 /** Optional bookkeeping of who is connected where (e.g. a `sockets` table). */
 export interface SessionTracker {
@@ -45,7 +45,7 @@ function warn(what: string, error: unknown): void {
 export function socketAuth(manager: JwtUserSessionManager, options: SocketAuthOptions = {}): (socket: AnySocket, next: (err?: Error) => void) => void {
   return (socket, next) => {
     // Already accepted by another instance (the guard's and the app's own): do the work once.
-    if (socketTokens.has(socket)) {
+    if (acceptedSockets.has(socket)) {
       next();
       return;
     }
@@ -78,6 +78,6 @@ export async function accept(manager: JwtUserSessionManager, socket: AnySocket, 
     });
   }
   socket.data = { ...(socket.data as object | undefined), auth };
-  socketTokens.set(socket, token);
+  acceptedSockets.add(socket);
   await socket.join([userRoom(auth.userId, options), sessionRoom(auth.sessionId, options)]);
 }
