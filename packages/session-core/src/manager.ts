@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, storageError } from './errors.js';
 import { ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_INVALIDATED, SESSION_REFRESHED, SessionEventEmitter } from './events.js';
@@ -6,6 +5,7 @@ import { importForJose, publicJwks, type ResolvedKey } from './keys.js';
 import { keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, newSessionId, newTokenId, tokenIdTime } from './lib/ids.js';
+import { randomBase64url } from './lib/random-pool.js';
 import { formatRefreshToken, hashSecret, isAncestor, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, type VerifiedToken } from './lib/verified-cache.js';
@@ -122,7 +122,7 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
 
     const now = this.#options.clock();
     const sessionId = newSessionId(subject);
-    const secret = randomBytes(32).toString('base64url');
+    const secret = randomBase64url(32);
     const expiresAt = now + refreshTokenTtl;
     const idleExpiresAt = refreshTokenIdleTtl === undefined ? undefined : Math.min(now + refreshTokenIdleTtl, expiresAt);
     const session = { sessionId, subject, tokenHash: hashSecret(secret), createdAt: now, expiresAt, idleExpiresAt, claims, context };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { fillRandom } from './random-pool.js';
+import { fillRandom, randomBase64url } from './random-pool.js';
 
 /*
  * Session ids start with a 4-character tag derived from the subject, so a
@@ -21,9 +21,7 @@ export function sessionHashTag(sessionId: string): string {
 }
 
 export function newSessionId(subject: string): string {
-  const bytes = Buffer.allocUnsafe(16);
-  fillRandom(bytes, 0, 16);
-  return subjectHashTag(subject) + bytes.toString('base64url');
+  return subjectHashTag(subject) + randomBase64url(16);
 }
 
 export function isSessionIdOf(sessionId: string, subject: string): boolean {
