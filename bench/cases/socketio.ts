@@ -5,38 +5,14 @@
  * here (bare WebSockets), so client and server each have a core. Every handshake presents a token
  * the server has never seen (a full verification, the worst case for the guard).
  */
-import WebSocket from 'ws';
 import { Child } from '../lib/child.js';
 import { keySet, mintTokens } from '../lib/fixtures.js';
 import { median } from '../lib/stats.js';
+import { wsHandshake as handshake } from '../lib/ws-handshake.js';
 import { judge, type BenchContext, type Row } from '../lib/types.js';
 
 const IN_FLIGHT = 50;
 
-/**
- * One complete Socket.IO handshake over a bare WebSocket, speaking the wire
- * protocol (Engine.IO 4 / Socket.IO 5): open → "0{…}" from the server,
- * "40{auth}" (CONNECT to "/" with the token) → "40{sid}" (accepted) or "44{…}"
- * (refused). A full socket.io-client costs more CPU per handshake than the
- * server does, which would make the client the bottleneck on 2 cores.
- */
-function handshake(port: number, token: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
-    ws.on('message', (data) => {
-      const text = String(data);
-      if (text.startsWith('0')) ws.send(`40${JSON.stringify({ token })}`);
-      else if (text.startsWith('40')) {
-        ws.close();
-        resolve();
-      } else if (text.startsWith('44')) {
-        ws.close();
-        reject(new Error(`handshake refused: ${text}`));
-      }
-    });
-    ws.on('error', reject);
-  });
-}
 
 export async function runSocketIo(ctx: BenchContext): Promise<Row[]> {
   const ms = ctx.quick ? 300 : 1500;

@@ -1,3 +1,4 @@
+import { roundOrder } from './measure.js';
 import type { BenchContext } from './types.js';
 
 /** ns/op of awaiting `fn` once per token, one at a time. */
@@ -27,9 +28,7 @@ export async function coldRounds(
   const names = Object.keys(fns);
   const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, [] as number[]]));
   for (let round = 0; round < ctx.rounds; round++) {
-    const order = names.map((_, i) => names[(i + round) % names.length]!);
-    if (round % 2 === 1) order.reverse();
-    for (const name of order) out[name]!.push(await timeEach(fns[name]!, pools[round]!));
+    for (const name of roundOrder(names, round)) out[name]!.push(await timeEach(fns[name]!, pools[round]!));
   }
   return out;
 }

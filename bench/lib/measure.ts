@@ -39,6 +39,13 @@ export async function nsPerOp(fn: Benchable, ctx: BenchContext, options: Measure
   return stats.avg;
 }
 
+/** The order contestants run in a round: rotated, and reversed every other round, so drift falls on all alike. */
+export function roundOrder(names: readonly string[], round: number): string[] {
+  const order = names.map((_, i) => names[(i + round) % names.length]!);
+  if (round % 2 === 1) order.reverse();
+  return order;
+}
+
 /**
  * Measures every function once per round, `ctx.rounds` rounds, rotating the
  * order each round so that drift (thermal, a noisy neighbour, GC debt) falls
@@ -53,9 +60,7 @@ export async function alternate(
   const names = Object.keys(fns);
   const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, [] as number[]]));
   for (let round = 0; round < ctx.rounds; round++) {
-    const order = names.map((_, i) => names[(i + round) % names.length]!);
-    if (round % 2 === 1) order.reverse();
-    for (const name of order) {
+    for (const name of roundOrder(names, round)) {
       await options.before?.(name, round);
       out[name]!.push(await nsPerOp(fns[name]!, ctx, options));
     }

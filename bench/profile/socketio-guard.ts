@@ -8,9 +8,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import WebSocket from 'ws';
 import { attachSessionGuard } from '@jwt-session/socketio-adapter';
 import { keySet, memoryManager, mintTokens } from '../lib/fixtures.js';
+import { wsHandshake } from '../lib/ws-handshake.js';
 import { profiled } from './inspect.js';
 
 const mode = process.argv[2] ?? 'hits';
@@ -27,18 +27,7 @@ const port = (http.address() as AddressInfo).port;
 const tokens = await mintTokens(keys, fresh ? 20_000 : 50);
 let next = 0;
 
-function handshake(token: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
-    ws.on('message', (data) => {
-      const text = String(data);
-      if (text.startsWith('0')) ws.send(`40${JSON.stringify({ token })}`);
-      else if (text.startsWith('40')) (ws.close(), resolve());
-      else if (text.startsWith('44')) (ws.close(), reject(new Error(text)));
-    });
-    ws.on('error', reject);
-  });
-}
+const handshake = (token: string) => wsHandshake(port, token);
 const run = async (ms: number) => {
   const deadline = performance.now() + ms;
   let done = 0;
