@@ -1,13 +1,12 @@
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { RedisServer } from '@jwt-session/redis-harness';
-import { JwtUserSessionManager } from '@jwt-session/session-core';
-import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
+import type { JwtUserSessionManager } from '@jwt-session/session-core';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { disconnectSession, disconnectUser, isUserOnline, socketsOfUser, type SessionRevokedPayload } from '../src/index.js';
-import { Cleanup, connect, next, SECRET, startIo, type IoServer } from './support.js';
+import { Cleanup, connect, makeManager, next, startIo, type IoServer } from './support.js';
 
 /*
  * Two Socket.IO nodes in one process, each with its own manager, sharing one
@@ -42,22 +41,9 @@ async function node(c: Cleanup, prefix: string): Promise<Node> {
     r.on('error', () => undefined);
     c.add(() => r.disconnect());
   }
-  const refreshTokenStore = new storage.RedisRefreshTokenStore(client, { keyPrefix: prefix });
   const broadcaster = new storage.RedisInvalidationBroadcaster(client, { keyPrefix: prefix });
-  const invalidAccessTokenCache = new MemoryInvalidAccessTokenCache();
-  const manager = new JwtUserSessionManager({
-    keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET },
-    issuer: 'https://auth.test',
-    audience: 'https://api.test',
-    refreshTokenStore,
-    invalidAccessTokenCache,
-    broadcaster,
-  });
-  c.add(async () => {
-    await manager.close();
-    await broadcaster.close();
-    invalidAccessTokenCache.close();
-  });
+  c.add(() => broadcaster.close());
+  const manager = makeManager(c, { refreshTokenStore: new storage.RedisRefreshTokenStore(client, { keyPrefix: prefix }), broadcaster });
   await manager.ready();
   const server = await startIo(c, manager, { server: { adapter: createAdapter(pub, sub, { key: `${prefix}socket.io` }) } });
   return { ...server, manager };

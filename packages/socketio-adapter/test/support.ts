@@ -31,6 +31,7 @@ export function makeManager(
   cleanup: Cleanup,
   options: Partial<JwtUserSessionManagerOptions> & { broadcaster?: MemoryBroadcaster | JwtUserSessionManagerOptions['broadcaster'] } = {},
 ): JwtUserSessionManager {
+  // Memory storage by default; `options` override any part (a test that brings its own store closes it).
   const refreshTokenStore = new MemoryRefreshTokenStore();
   const invalidAccessTokenCache = new MemoryInvalidAccessTokenCache();
   const manager = new JwtUserSessionManager({
