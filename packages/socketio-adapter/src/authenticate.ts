@@ -115,8 +115,8 @@ export async function authenticateToken(manager: JwtUserSessionManager, token: s
 /**
  * The core shared by the Socket.IO middleware, the Express middleware and the
  * Fastify plugin: find the token, verify it, provision the user. Throws only
- * {@link AuthError}. The token is returned to the caller (the session guard
- * re-checks it on subject-wide revocations) but never placed in the context.
+ * {@link AuthError}. The token is returned to the caller, who may need it (to
+ * forward it, say), but never placed in the context, which may travel.
  */
 export async function authenticateRequest(
   manager: JwtUserSessionManager,
