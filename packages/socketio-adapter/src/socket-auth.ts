@@ -59,7 +59,7 @@ export function socketAuth(manager: JwtUserSessionManager, options: SocketAuthOp
 /** Verifies a socket and sets it up. Shared with the guard's re-verification of recovered sockets. */
 export async function accept(manager: JwtUserSessionManager, socket: AnySocket, options: SocketAuthOptions): Promise<void> {
   const request = socket.request as { rawHeaders?: string[] } | undefined;
-  const { auth, token } = await authenticateRequest(
+  const { auth } = await authenticateRequest(
     manager,
     { auth: socket.handshake.auth, headers: socket.handshake.headers, ...(request?.rawHeaders ? { rawHeaders: request.rawHeaders } : {}) },
     options,
