@@ -48,8 +48,12 @@ for (const [kind, connect] of [
       }
     }
     for (const t of [...current.values()]) {
-      const next = await m.update(t.refreshToken, { context: { ip: '198.51.100.2' } }).catch(() => undefined);
-      if (next === undefined) continue; // evicted by the cap
+      const next = await m.update(t.refreshToken, { context: { ip: '198.51.100.2' } }).catch((error: unknown) => {
+        // Evicted by the cap is the only failure this workload expects.
+        if (!(error instanceof SessionError) || error.code !== 'ERR_REFRESH_TOKEN_INVALID') throw error;
+        return undefined;
+      });
+      if (next === undefined) continue;
       issued.push(next);
       current.set(t.sessionId, next);
       const again = await m.update(next.refreshToken);
@@ -58,7 +62,9 @@ for (const [kind, connect] of [
     }
     // Reuse, deleteOne, deleteAll.
     const [victim, deleted] = (await m.readAll(subjects[0]!)).map((s) => current.get(s.sessionId)!);
-    await m.update(issued.find((t) => t.sessionId === victim!.sessionId)!.refreshToken).catch(() => undefined);
+    const spent = issued.find((t) => t.sessionId === victim!.sessionId)!.refreshToken;
+    const reuse = await m.update(spent).catch((error: unknown) => error);
+    assert.is((reuse as SessionError).code, 'ERR_REFRESH_TOKEN_REUSED');
     current.delete(victim!.sessionId);
     await m.deleteOne(subjects[0]!, deleted!.sessionId);
     current.delete(deleted!.sessionId);
