@@ -19,6 +19,11 @@ function unnum(text: string): number {
   return text.charCodeAt(0) === 100 /* d */ ? Number(text.slice(1)) : Number.parseInt(text, 36);
 }
 
+/** The subject is the last field and may itself contain the separator. */
+function subjectOf(f: string[]): string {
+  return f.length === FIELDS + 1 ? f[11]! : f.slice(FIELDS).join(SEP);
+}
+
 /** The record plus `due`, the real time (ms) at which it may be dropped. */
 export interface Stored {
   record: SessionRecord;
@@ -57,7 +62,7 @@ export function decode(sessionId: string, text: string): Stored {
       idleExpiresAt: f[7] === '' ? undefined : unnum(f[7]!),
       claims: JSON.parse(f[9]!) as SessionRecord['claims'],
       context: JSON.parse(f[10]!) as SessionRecord['context'],
-      subject: f.length === FIELDS + 1 ? f[11]! : f.slice(FIELDS).join(SEP),
+      subject: subjectOf(f),
     },
     due: unnum(f[8]!),
   };
@@ -66,5 +71,5 @@ export function decode(sessionId: string, text: string): Stored {
 /** Just the real-time deadline and the subject, without parsing the JSON parts. */
 export function peek(text: string): { due: number; subject: string } {
   const f = text.split(SEP);
-  return { due: unnum(f[8]!), subject: f.length === FIELDS + 1 ? f[11]! : f.slice(FIELDS).join(SEP) };
+  return { due: unnum(f[8]!), subject: subjectOf(f) };
 }

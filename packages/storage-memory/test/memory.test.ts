@@ -19,6 +19,18 @@ S('maxSessions bounds the store: a full store refuses rather than dropping someo
   await store.close();
 });
 
+S('a subject containing the record separator survives storage and expiry', async () => {
+  const store = new MemoryRefreshTokenStore();
+  const subject = 'odd\u001fsubject\u001f';
+  const rec = newRecord(subject);
+  await store.insert(rec, { now: T0 });
+  assert.is((await store.get(rec.sessionId, T0))?.subject, subject);
+  assert.equal((await store.list(subject, T0)).map((s) => s.sessionId), [rec.sessionId]);
+  assert.is(await store.delete(subject, rec.sessionId, T0), true);
+  assert.is(store.subjectCount, 0);
+  await store.close();
+});
+
 S('invalid maxSessions is a configuration error', () => {
   for (const maxSessions of [0, -1, 1.5, Number.NaN]) {
     try {
