@@ -156,8 +156,8 @@ export function testManagerOverStorage(name: string, factory: () => Promise<Stor
   S('a forged secret for a real session is invalid and leaves the session alone', async (ctx) => {
     const m = ctx.make();
     const a = await m.create('alice');
-    const [sid, deadline] = a.refreshToken.split('.');
-    const forged = `${sid}.${deadline}.${'A'.repeat(43)}`;
+    const [sid, deadline, , mac] = a.refreshToken.split('.');
+    const forged = `${sid}.${deadline}.${'A'.repeat(43)}.${mac}`;
     await rejectsWith(m.update(forged), 'ERR_REFRESH_TOKEN_INVALID');
     const b = await m.update(a.refreshToken);
     assert.ok((await m.read(b.accessToken)).sid === a.sessionId);
