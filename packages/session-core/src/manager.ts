@@ -1,7 +1,7 @@
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, storageError } from './errors.js';
 import { ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_INVALIDATED, SESSION_REFRESHED, SessionEventEmitter } from './events.js';
-import { importForJose, publicJwks, type ResolvedKey } from './keys.js';
+import { publicJwks, type ResolvedKey } from './keys.js';
 import { keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, newSessionId, newTokenId, tokenIdTime } from './lib/ids.js';
@@ -74,7 +74,6 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
   /** ms an invalidation must be remembered: the longest an access token issued now can still verify. */
   readonly #invalidationTtl: number;
   readonly #retries = new Set<NodeJS.Timeout>();
-  readonly #keysImported: Promise<void>;
   #closed = false;
 
   constructor(options: JwtUserSessionManagerOptions) {
@@ -84,7 +83,6 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     this.#signingKey = o.keys[0]!;
     this.#verifyConfig = {
       resolveKey: keyResolver(o.keys),
-      algorithms: [...new Set(o.keys.map((key) => key.algorithm))],
       issuer: o.issuer,
       audience: o.audience,
       clockTolerance: o.clockTolerance,
@@ -93,16 +91,10 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     // +1 s because exp is rounded down to whole seconds.
     this.#invalidationTtl = (o.accessTokenTtl + o.clockTolerance + 1) * 1000;
     this.#subscription = o.broadcaster?.subscribe(this);
-    this.#keysImported = importForJose(o.keys);
   }
 
-  /**
-   * Resolves once the broadcaster has replayed recent invalidations from other
-   * nodes and the keys are imported into WebCrypto (the manager works before
-   * that, only slower).
-   */
+  /** Resolves once the broadcaster has replayed recent invalidations from other nodes. */
   async ready(): Promise<void> {
-    await this.#keysImported;
     await this.#subscription?.ready();
   }
 
