@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 import type { Namespace, Server } from 'socket.io';
 import { authenticateToken, type AuthContext } from './authenticate.js';
 import { AuthError, toAuthError, type AuthErrorCode } from './errors.js';
-import { accept, socketAuth, type AnySocket, type SocketAuthOptions } from './socket-auth.js';
+import { admit, socketAuth, verifySocket, type AnySocket, type SocketAuthOptions } from './socket-auth.js';
 import { acceptedSockets } from './state.js';
 import { nodeScheduler, setDeadline, type LongTimeout, type Scheduler } from './timers.js';
 
@@ -247,26 +247,42 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
 
     if (!acceptedSockets.has(socket)) {
       // A recovered socket: Socket.IO skipped the middlewares and restored
-      // socket.data from before the outage. Indexed under its old session right
-      // away, so a revocation during the check still reaches it.
+      // socket.data and the rooms from before the outage. Indexed under its old
+      // session right away, so a revocation during the check still reaches it;
+      // out of its rooms until the check confirms who it is, so that nothing
+      // addressed to the old identity reaches whoever came back.
       index(entry);
+      const previous = authOf(socket);
+      const rooms = [...socket.rooms].filter((room) => room !== socket.id);
+      for (const room of rooms) void socket.leave(room);
       hold(
         entry,
-        accept(manager, socket, options).then(
-          () => {
-            if (!socket.connected) {
-              // Gone during the check: its disconnect came before accept() registered it.
-              void Promise.resolve(options.sessions?.unregisterSocket(socket.id)).catch(() => undefined);
-              return;
+        verifySocket(manager, socket, options)
+          .then(async (auth) => {
+            if (previous === undefined) {
+              // Nothing says who it was: it starts afresh, with no restored rooms or data.
+              socket.data = {};
+            } else if (auth.sub !== previous.sub || auth.sessionId !== previous.sessionId || auth.userId !== previous.userId) {
+              throw new AuthError('ERR_SESSION_MISMATCH', 'a recovered socket must present the same subject and session as before');
+            } else if (socket.connected) {
+              await socket.join(rooms);
             }
-            if (entry.ended !== undefined) return;
-            // The client may have sent a token of another session than before the outage.
-            index(entry);
-            arm(entry);
-            recheck(entry, (error) => refuse(entry, error));
-          },
-          (error: unknown) => refuse(entry, toAuthError(error)),
-        ),
+            await admit(socket, auth, options);
+          })
+          .then(
+            () => {
+              if (!socket.connected) {
+                // Gone during the check: its disconnect came before admit() registered it.
+                void Promise.resolve(options.sessions?.unregisterSocket(socket.id)).catch(() => undefined);
+                return;
+              }
+              if (entry.ended !== undefined) return;
+              index(entry);
+              arm(entry);
+              recheck(entry, (error) => refuse(entry, error));
+            },
+            (error: unknown) => refuse(entry, toAuthError(error)),
+          ),
       );
       return;
     }

@@ -1,6 +1,6 @@
 import type { JwtUserSessionManager } from '@jwt-session/session-core';
 import type { Socket } from 'socket.io';
-import { authenticateRequest, type AuthenticateOptions } from './authenticate.js';
+import { authenticateRequest, type AuthContext, type AuthenticateOptions } from './authenticate.js';
 import { AuthError, toAuthError } from './errors.js';
 import { sessionRoom, userRoom, type RoomOptions } from './rooms.js';
 import { acceptedSockets } from './state.js';
@@ -58,12 +58,22 @@ export function socketAuth(manager: JwtUserSessionManager, options: SocketAuthOp
 
 /** Verifies a socket and sets it up. Shared with the guard's re-verification of recovered sockets. */
 export async function accept(manager: JwtUserSessionManager, socket: AnySocket, options: SocketAuthOptions): Promise<void> {
+  await admit(socket, await verifySocket(manager, socket, options), options);
+}
+
+/** Verifies the handshake's token and provisions the user; changes nothing on the socket. */
+export async function verifySocket(manager: JwtUserSessionManager, socket: AnySocket, options: SocketAuthOptions): Promise<AuthContext> {
   const request = socket.request as { rawHeaders?: string[] } | undefined;
   const { auth } = await authenticateRequest(
     manager,
     { auth: socket.handshake.auth, headers: socket.handshake.headers, ...(request?.rawHeaders ? { rawHeaders: request.rawHeaders } : {}) },
     options,
   );
+  return auth;
+}
+
+/** Registers a verified socket, stores its context and joins its user and session rooms. */
+export async function admit(socket: AnySocket, auth: AuthContext, options: SocketAuthOptions): Promise<void> {
   const tracker = options.sessions;
   if (tracker !== undefined) {
     try {
