@@ -4,7 +4,7 @@ import type { Namespace, Server } from 'socket.io';
 import { authenticateToken, type AuthContext } from './authenticate.js';
 import { AuthError, toAuthError, type AuthErrorCode } from './errors.js';
 import { admit, socketAuth, verifySocket, type AnySocket, type SocketAuthOptions } from './socket-auth.js';
-import { acceptedSockets } from './state.js';
+import { acceptances } from './state.js';
 import { nodeScheduler, setDeadline, type LongTimeout, type Scheduler } from './timers.js';
 
 /** Server → client, then the socket is disconnected. */
@@ -108,6 +108,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
   const bySubject = new Map<string, Set<Guarded>>();
   // Weak: with cleanupEmptyChildNamespaces, dynamic namespaces come and go for the life of the server.
   const namespaces = new WeakSet<AnyNamespace>();
+  const optionsByNamespace = new WeakMap<AnyNamespace, SocketAuthOptions>();
   let closed = false;
 
   function end(entry: Guarded, event: typeof SESSION_REVOKED_EVENT, payload: SessionRevokedPayload): void;
@@ -245,19 +246,22 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
     socket.on(SESSION_RENEW_EVENT, entry.onRenew);
     socket.use(entry.onPacket);
 
-    if (!acceptedSockets.has(socket)) {
+    if (!acceptances.has(socket)) {
       // A recovered socket: Socket.IO skipped the middlewares and restored
       // socket.data and the rooms from before the outage. Indexed under its old
       // session right away, so a revocation during the check still reaches it;
       // out of its rooms until the check confirms who it is, so that nothing
       // addressed to the old identity reaches whoever came back.
       index(entry);
+      // Socket.IO skipped the application's socketAuth too: apply the options the
+      // namespace's middlewares last accepted a socket with.
+      const effective = optionsByNamespace.get(socket.nsp) ?? options;
       const previous = authOf(socket);
       const rooms = [...socket.rooms].filter((room) => room !== socket.id);
       for (const room of rooms) void socket.leave(room);
       hold(
         entry,
-        verifySocket(manager, socket, options)
+        verifySocket(manager, socket, effective)
           .then(async (auth) => {
             if (previous === undefined) {
               // Nothing says who it was: it starts afresh, with no restored rooms or data.
@@ -267,13 +271,13 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
             } else if (socket.connected) {
               await socket.join(rooms);
             }
-            await admit(socket, auth, options);
+            await admit(socket, auth, effective);
           })
           .then(
             () => {
               if (!socket.connected) {
                 // Gone during the check: its disconnect came before admit() registered it.
-                void Promise.resolve(options.sessions?.unregisterSocket(socket.id)).catch(() => undefined);
+                void Promise.resolve(effective.sessions?.unregisterSocket(socket.id)).catch(() => undefined);
                 return;
               }
               if (entry.ended !== undefined) return;
@@ -286,6 +290,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
       );
       return;
     }
+    optionsByNamespace.set(socket.nsp, acceptances.get(socket)!.options);
     index(entry);
     arm(entry);
     recheck(entry, (error) => refuse(entry, error));
