@@ -15,8 +15,10 @@ export const ADAPTER_ERROR_CODES = [
   'ERR_USER_DISABLED',
   /** `users.findOrCreate` threw or answered something that is not a user. */
   'ERR_USER_PROVISIONING_FAILED',
-  /** A renewal token belongs to another subject or another session. */
+  /** A renewal token, or the token of a recovered socket, belongs to another subject or another session. */
   'ERR_SESSION_MISMATCH',
+  /** Too many `session:renew` on one socket (each one is a signature check). */
+  'ERR_RATE_LIMITED',
   /** Anything unexpected; details stay on the server (`cause`). */
   'ERR_INTERNAL',
 ] as const;

@@ -16,7 +16,8 @@ export const SESSION_RENEW_EVENT = 'session:renew';
 
 /**
  * Why a socket was revoked: session-core's invalidation reasons, plus
- * `unverified` for a recovered socket whose token no longer passes.
+ * `unverified` when the guard's own re-check fails: a recovered socket whose token no longer
+ * passes or who came back as someone else, or a revocation seen in the cache but never announced.
  */
 export type RevocationReason = SessionEvents[typeof SESSION_INVALIDATED]['reason'] | 'unverified';
 
@@ -36,6 +37,12 @@ export interface SessionGuardOptions extends SocketAuthOptions {
   clock?: () => number;
   /** For tests of long lifetimes. @default Node's timers, unref'd */
   scheduler?: Omit<Scheduler, 'now'>;
+  /**
+   * `session:renew` per socket: a bucket of `max` renewals refilled over
+   * `windowMs` (each renewal is a signature check). Beyond it: `ERR_RATE_LIMITED`.
+   * @default { max: 10, windowMs: 60_000 }
+   */
+  renewRateLimit?: { max: number; windowMs: number };
 }
 
 export interface SessionGuard {
@@ -57,6 +64,8 @@ interface Guarded {
   timer: LongTimeout | undefined;
   /** Pending re-verifications (new or recovered socket, subject-wide revocation); events wait for them. */
   checking: Promise<void> | undefined;
+  /** Renewals left in its bucket, and when the bucket was last refilled (ms). */
+  renewals: { left: number; at: number };
   /** The keys it is indexed under, kept so that unindexing does not depend on socket.data, which changes. */
   keys: { sessionId: string; sub: string } | undefined;
   onDisconnect: () => void;
@@ -103,6 +112,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
   const clock = options.clock ?? Date.now;
   const base = options.scheduler ?? nodeScheduler;
   const scheduler: Scheduler = { setTimeout: (callback, ms) => base.setTimeout(callback, ms), clearTimeout: (handle) => base.clearTimeout(handle), now: clock };
+  const renewLimit = options.renewRateLimit ?? { max: 10, windowMs: 60_000 };
   const guarded = new Map<AnySocket, Guarded>();
   const bySession = new Map<string, Set<Guarded>>();
   const bySubject = new Map<string, Set<Guarded>>();
@@ -131,6 +141,11 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
   function isPastExpiry(entry: Guarded): boolean {
     const auth = authOf(entry.socket);
     return auth !== undefined && auth.expiresAt * 1000 <= clock();
+  }
+
+  function isRevokedNow(entry: Guarded): boolean {
+    const auth = authOf(entry.socket);
+    return auth !== undefined && manager.isRevoked(auth.claims);
   }
 
   function arm(entry: Guarded): void {
@@ -184,7 +199,19 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
     else end(entry, SESSION_REVOKED_EVENT, { code: error.code, reason: 'unverified' });
   }
 
+  /** Takes one renewal from the socket's bucket, refilled in proportion to the time since the last one. */
+  function takeRenewal(entry: Guarded): boolean {
+    const now = clock();
+    const bucket = entry.renewals;
+    bucket.left = Math.min(renewLimit.max, bucket.left + ((now - bucket.at) * renewLimit.max) / renewLimit.windowMs);
+    bucket.at = now;
+    if (bucket.left < 1) return false;
+    bucket.left -= 1;
+    return true;
+  }
+
   async function renew(entry: Guarded, payload: unknown): Promise<RenewResult> {
+    if (!takeRenewal(entry)) throw new AuthError('ERR_RATE_LIMITED', 'too many renewals');
     const token = tokenOfRenewal(payload);
     if (token === undefined) throw new AuthError('ERR_AUTH_TOKEN_REQUIRED', 'session:renew needs { token }');
     const current = authOf(entry.socket);
@@ -207,6 +234,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
       timer: undefined,
       checking: undefined,
       keys: undefined,
+      renewals: { left: renewLimit.max, at: clock() },
       onDisconnect: () => {
         entry.timer?.clear();
         unindex(entry);
@@ -231,6 +259,11 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
             // ack goes first: once disconnected, the client drops late acks.
             dropped(packet, 'ERR_AUTH_TOKEN_EXPIRED');
             expire(entry);
+          } else if (isRevokedNow(entry)) {
+            // A revocation the cache knows but whose event never came (a lost
+            // broadcast, a listener that threw): two map lookups per packet.
+            dropped(packet, 'ERR_SESSION_REVOKED');
+            refuse(entry, new AuthError('ERR_SESSION_REVOKED', 'session has been revoked'));
           } else next();
         };
         // A check may start while another is awaited (a revocation during a recovery): wait for all.

@@ -65,7 +65,7 @@ S('renew: ok (object or bare token) updates socket.data.auth; wrong sub, wrong s
   try {
     const manager = makeManager(c);
     let disabled = false;
-    const { io, url } = await startIo(c, manager, { guard: { users: { findOrCreate: (sub) => ({ id: sub, isDisabled: disabled }) } } });
+    const { io, url } = await startIo(c, manager, { guard: { users: { findOrCreate: (sub) => ({ id: sub, isDisabled: disabled }) }, renewRateLimit: { max: 100, windowMs: 60_000 } } });
     const mine = await manager.create('alice');
     const otherSession = await manager.create('alice');
     const otherUser = await manager.create('bob');
