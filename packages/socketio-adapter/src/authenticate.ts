@@ -79,14 +79,14 @@ async function provision(users: UserProvider, claims: AccessTokenClaims): Promis
   } catch (error) {
     // The one way for a user store to say "down, try again" (503) rather than "broken" (500).
     if ((error as { code?: unknown } | null)?.code === 'ERR_STORAGE_UNAVAILABLE') {
-      throw new AuthError('ERR_STORAGE_UNAVAILABLE', 'the user store is unavailable', { cause: error });
+      throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
     }
-    throw new AuthError('ERR_USER_PROVISIONING_FAILED', 'the user could not be provisioned', { cause: error });
+    throw new AuthError('ERR_USER_PROVISIONING_FAILED', { cause: error });
   }
   if (user === null || typeof user !== 'object' || typeof user.id !== 'string' || user.id === '') {
-    throw new AuthError('ERR_USER_PROVISIONING_FAILED', 'users.findOrCreate did not return a user with an id');
+    throw new AuthError('ERR_USER_PROVISIONING_FAILED');
   }
-  if (user.isDisabled === true) throw new AuthError('ERR_USER_DISABLED', 'the user is disabled');
+  if (user.isDisabled === true) throw new AuthError('ERR_USER_DISABLED');
   return user;
 }
 

@@ -2,7 +2,7 @@ import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, type JwtUserSessionManag
 import type { EventEmitter } from 'node:events';
 import type { Namespace, Server } from 'socket.io';
 import { authenticateToken, type AuthContext } from './authenticate.js';
-import { AuthError, toAuthError, type AuthErrorCode } from './errors.js';
+import { AuthError, messageOf, toAuthError, type AuthErrorCode } from './errors.js';
 import { admit, socketAuth, verifySocket, type AnySocket, type SocketAuthOptions } from './socket-auth.js';
 import { acceptances } from './state.js';
 import { nodeScheduler, setDeadline, type LongTimeout, type Scheduler } from './timers.js';
@@ -190,7 +190,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
    */
   function recheck(entry: Guarded, onFailure: (error: AuthError) => void): void {
     const auth = authOf(entry.socket);
-    if (auth !== undefined && manager.isRevoked(auth.claims)) onFailure(new AuthError('ERR_SESSION_REVOKED', 'session has been revoked'));
+    if (auth !== undefined && manager.isRevoked(auth.claims)) onFailure(new AuthError('ERR_SESSION_REVOKED'));
   }
 
   /** Refuses a socket after the fact, with the code the verification failed with. */
@@ -211,16 +211,16 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
   }
 
   async function renew(entry: Guarded, payload: unknown): Promise<RenewResult> {
-    if (!takeRenewal(entry)) throw new AuthError('ERR_RATE_LIMITED', 'too many renewals');
+    if (!takeRenewal(entry)) throw new AuthError('ERR_RATE_LIMITED');
     const token = tokenOfRenewal(payload);
-    if (token === undefined) throw new AuthError('ERR_AUTH_TOKEN_REQUIRED', 'session:renew needs { token }');
+    if (token === undefined) throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
     const current = authOf(entry.socket);
     const next = await authenticateToken(manager, token, options);
     if (current === undefined || next.sub !== current.sub || next.sessionId !== current.sessionId) {
-      throw new AuthError('ERR_SESSION_MISMATCH', 'the new token belongs to another subject or session');
+      throw new AuthError('ERR_SESSION_MISMATCH');
     }
     // Revoked or expired while the new token was being verified.
-    if (entry.ended !== undefined) throw new AuthError(entry.ended, 'the session has ended');
+    if (entry.ended !== undefined) throw new AuthError(entry.ended);
     entry.socket.data.auth = next;
     arm(entry);
     return { ok: true, expiresAt: next.expiresAt };
@@ -263,7 +263,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
             // A revocation the cache knows but whose event never came (a lost
             // broadcast, a listener that threw): two map lookups per packet.
             dropped(packet, 'ERR_SESSION_REVOKED');
-            refuse(entry, new AuthError('ERR_SESSION_REVOKED', 'session has been revoked'));
+            refuse(entry, new AuthError('ERR_SESSION_REVOKED'));
           } else next();
         };
         // A check may start while another is awaited (a revocation during a recovery): wait for all.
@@ -300,7 +300,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
               // Nothing says who it was: it starts afresh, with no restored rooms or data.
               socket.data = {};
             } else if (auth.sub !== previous.sub || auth.sessionId !== previous.sessionId || auth.userId !== previous.userId) {
-              throw new AuthError('ERR_SESSION_MISMATCH', 'a recovered socket must present the same subject and session as before');
+              throw new AuthError('ERR_SESSION_MISMATCH');
             } else if (socket.connected) {
               await socket.join(rooms);
             }
@@ -395,5 +395,5 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
 /** A dropped event's ack still answers, so a client awaiting it does not hang until its timeout. */
 function dropped(packet: unknown[], code: AuthErrorCode): void {
   const ack = packet[packet.length - 1];
-  if (typeof ack === 'function') (ack as (result: RenewResult) => void)({ ok: false, code, message: 'the session has ended' });
+  if (typeof ack === 'function') (ack as (result: RenewResult) => void)({ ok: false, code, message: messageOf(code) });
 }

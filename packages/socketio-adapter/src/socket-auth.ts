@@ -108,7 +108,7 @@ export async function admit(socket: AnySocket, auth: AuthContext, options: Socke
     try {
       await tracker.registerSocket(auth.userId, socket.id, auth.sub);
     } catch (error) {
-      throw new AuthError('ERR_STORAGE_UNAVAILABLE', 'the socket could not be registered', { cause: error });
+      throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
     }
     trackers.add(tracker);
     socket.once('disconnect', () => {

@@ -29,7 +29,7 @@ S('a revocation the cache knows but whose event never arrived still blocks the n
     cache.invalidateSession(tokens.sessionId, 60_000);
     const revoked = next<SessionRevokedPayload>(socket, 'session:revoked');
     const answer = await socket.timeout(2000).emitWithAck('work', 'after');
-    assert.equal(answer, { ok: false, code: 'ERR_SESSION_REVOKED', message: 'the session has ended' });
+    assert.equal(answer, { ok: false, code: 'ERR_SESSION_REVOKED', message: 'the session has been revoked' });
     assert.equal(await revoked, { code: 'ERR_SESSION_REVOKED', reason: 'unverified' });
     await sleep(30);
     assert.equal(handled, ['before'], 'the event after the revocation never reached the handler');

@@ -135,7 +135,7 @@ S('per-event guard: once exp has passed, an event never reaches the handlers eve
     now += 61_000;
     const expired = next<SessionExpiredPayload>(socket, 'session:expired');
     const result = await socket.timeout(2000).emitWithAck('work', 2);
-    assert.equal(result, { ok: false, code: 'ERR_AUTH_TOKEN_EXPIRED', message: 'the session has ended' });
+    assert.equal(result, { ok: false, code: 'ERR_AUTH_TOKEN_EXPIRED', message: 'the access token has expired' });
     assert.is((await expired).code, 'ERR_AUTH_TOKEN_EXPIRED');
     await sleep(30);
     assert.equal(handled, [1]);
