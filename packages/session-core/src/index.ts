@@ -1,5 +1,6 @@
 export { JwtUserSessionManager, MAX_REUSE_DETECTION_DEPTH } from './manager.js';
 export type { JwtUserSessionManagerOptions } from './options.js';
+export type { RevocationEventName, SessionVerifier } from './verifier-types.js';
 export { SessionError, SESSION_ERROR_CODES, isSessionError, type SessionErrorCode } from './errors.js';
 export { SIGNING_ALGORITHMS, type SigningAlgorithm, type SigningKey } from './keys.js';
 export {

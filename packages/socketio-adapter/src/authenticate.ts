@@ -1,4 +1,4 @@
-import type { AccessTokenClaims, JwtUserSessionManager } from '@jwt-session/session-core';
+import type { AccessTokenClaims, SessionVerifier } from '@jwt-session/session-core';
 import { AuthError, toAuthError } from './errors.js';
 import { extractToken, type TokenRequest, type TokenSource, type TokenSourceOptions } from './token-source.js';
 
@@ -91,7 +91,7 @@ async function provision(users: UserProvider, claims: AccessTokenClaims): Promis
 }
 
 /** Verifies one access token and builds its context. Throws only {@link AuthError}. */
-export async function authenticateToken(manager: JwtUserSessionManager, token: string, options: AuthenticateOptions = {}): Promise<AuthContext> {
+export async function authenticateToken(manager: SessionVerifier, token: string, options: AuthenticateOptions = {}): Promise<AuthContext> {
   try {
     const claims = await manager.read(token);
     const user = options.users === undefined ? undefined : await provision(options.users, claims);
@@ -119,7 +119,7 @@ export async function authenticateToken(manager: JwtUserSessionManager, token: s
  * forward it, say), but never placed in the context, which may travel.
  */
 export async function authenticateRequest(
-  manager: JwtUserSessionManager,
+  manager: SessionVerifier,
   request: TokenRequest,
   options: AuthenticateOptions = {},
 ): Promise<{ auth: AuthContext; token: string; source: TokenSource }> {

@@ -1,4 +1,4 @@
-import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, type JwtUserSessionManager, type SessionEvents } from '@jwt-session/session-core';
+import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, type SessionVerifier, type SessionEvents } from '@jwt-session/session-core';
 import type { EventEmitter } from 'node:events';
 import type { Namespace, Server } from 'socket.io';
 import { authenticateToken, type AuthContext } from './authenticate.js';
@@ -107,7 +107,7 @@ function tokenOfRenewal(payload: unknown): string | undefined {
  * re-verifies recovered sockets and keeps events of condemned sockets away
  * from the application's handlers.
  */
-export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager, options: SessionGuardOptions = {}): SessionGuard {
+export function attachSessionGuard(io: AnyServer, manager: SessionVerifier, options: SessionGuardOptions = {}): SessionGuard {
   const middleware: Middleware = socketAuth(manager, options);
   const clock = options.clock ?? Date.now;
   const base = options.scheduler ?? nodeScheduler;

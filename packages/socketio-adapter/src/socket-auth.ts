@@ -1,4 +1,4 @@
-import type { JwtUserSessionManager } from '@jwt-session/session-core';
+import type { SessionVerifier } from '@jwt-session/session-core';
 import type { Socket } from 'socket.io';
 import { authenticateRequest, type AuthContext, type AuthenticateOptions } from './authenticate.js';
 import { AuthError, toAuthError } from './errors.js';
@@ -47,7 +47,7 @@ function warn(what: string, error: unknown): void {
  * combined (its fields win), so its `users` can still refuse a disabled user,
  * and its rooms and context replace the earlier ones.
  */
-export function socketAuth(manager: JwtUserSessionManager, options: SocketAuthOptions = {}): (socket: AnySocket, next: (err?: Error) => void) => void {
+export function socketAuth(manager: SessionVerifier, options: SocketAuthOptions = {}): (socket: AnySocket, next: (err?: Error) => void) => void {
   return (socket, next) => {
     // Already accepted by another instance (the guard's and the app's own): the
     // options of both apply. With the same options the work is done once.
@@ -79,12 +79,12 @@ function sameOptions(a: SocketAuthOptions, b: SocketAuthOptions): boolean {
 }
 
 /** Verifies a socket and sets it up. Shared with the guard's re-verification of recovered sockets. */
-export async function accept(manager: JwtUserSessionManager, socket: AnySocket, options: SocketAuthOptions): Promise<void> {
+export async function accept(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions): Promise<void> {
   await admit(socket, await verifySocket(manager, socket, options), options);
 }
 
 /** Verifies the handshake's token and provisions the user; changes nothing on the socket. */
-export async function verifySocket(manager: JwtUserSessionManager, socket: AnySocket, options: SocketAuthOptions): Promise<AuthContext> {
+export async function verifySocket(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions): Promise<AuthContext> {
   const request = socket.request as { rawHeaders?: string[] } | undefined;
   const { auth } = await authenticateRequest(
     manager,
