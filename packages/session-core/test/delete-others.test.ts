@@ -1,4 +1,4 @@
-import { MemoryBroadcaster, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
+import { ReferenceBroadcaster, ReferenceRefreshTokenStore } from './reference-storage.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SESSION_INVALIDATED, type InvalidationEvent, type InvalidationReceiver } from '../src/index.js';
@@ -36,7 +36,7 @@ S('ends every other session of the subject and keeps the named one working', asy
 });
 
 S('is enforced on every other node at once, like deleteOne', async () => {
-  const hub = new MemoryBroadcaster();
+  const hub = new ReferenceBroadcaster();
   const a = harness({}, hub);
   const b = harness({ refreshTokenStore: a.store }, hub);
   const keep = await a.manager.create('alice');
@@ -75,7 +75,7 @@ S('a missing or malformed keepSessionId is refused before anything is deleted (g
 });
 
 S('a store that cannot list answers ERR_STORAGE_UNAVAILABLE with the cause', async () => {
-  const store = new MemoryRefreshTokenStore();
+  const store = new ReferenceRefreshTokenStore();
   const broken = new Error('backend down');
   const h = harness({ refreshTokenStore: store });
   const keep = await h.manager.create('alice');
@@ -86,8 +86,8 @@ S('a store that cannot list answers ERR_STORAGE_UNAVAILABLE with the cause', asy
 });
 
 S('fails safe: a session whose delete failed is still revoked on this node and broadcast, the others are deleted, and the call rejects', async () => {
-  const hub = new MemoryBroadcaster();
-  const store = new MemoryRefreshTokenStore();
+  const hub = new ReferenceBroadcaster();
+  const store = new ReferenceRefreshTokenStore();
   const a = harness({ refreshTokenStore: store }, hub);
   const b = harness({ refreshTokenStore: store }, hub);
   const keep = await a.manager.create('alice');

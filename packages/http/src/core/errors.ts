@@ -1,4 +1,4 @@
-import type { SessionErrorCode } from '@jwt-session/session-core';
+import { isSessionError, type SessionErrorCode } from '@jwt-session/session-core';
 
 /** Codes this package adds to session-core's. */
 export const HTTP_ERROR_CODES = [
@@ -78,13 +78,12 @@ export function statusOf(code: HttpErrorCode): number {
 }
 
 /**
- * The code of whatever a manager call threw. Read from `code` rather than by
- * `instanceof`, so errors of a second installed copy of session-core (or of
- * any object implementing the manager's methods) keep their meaning.
+ * The code of whatever a manager call threw: a SessionError's own (recognised
+ * by brand, so a second installed copy of session-core keeps its meaning),
+ * ERR_INTERNAL for anything else, whose text might quote its input.
  */
 export function codeOf(error: unknown): HttpErrorCode {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && Object.hasOwn(STATUS, code) ? (code as HttpErrorCode) : 'ERR_INTERNAL';
+  return isSessionError(error) ? error.code : 'ERR_INTERNAL';
 }
 
 /** Codes after which the refresh cookie can never work again, so it is cleared. */
