@@ -10,6 +10,9 @@
 //   - consumer/require.cjs: CommonJS require() of every entry;
 //   - tsc --noEmit on consumer/consumer.ts (strict, exactOptionalPropertyTypes,
 //     skipLibCheck: false).
+// Then every `npm install @jwt-session/…` line of the READMEs is resolved
+// (npm install --dry-run, our packages from the tarballs) in an empty app and
+// must print no peer warning.
 // Prints one line per check and closes with "N passed, N failed" (which
 // scripts/test.mjs adds to its own total). Usage:
 //   node scripts/consumer-check.mjs [--ioredis 6,5] [--keep]
@@ -135,6 +138,50 @@ async function pack() {
   return tarballs;
 }
 
+/** Every `npm install …` line of the READMEs that names one of our packages: what a reader copies. */
+function readmeInstallLines() {
+  const files = [join(root, 'README.md'), ...readdirSync(join(root, 'packages')).map((name) => join(root, 'packages', name, 'README.md'))];
+  const lines = new Set();
+  for (const file of files) {
+    let text;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/`(npm install [^`]+)`|^(npm install .+)$/gm)) {
+      const line = (m[1] ?? m[2]).replace(/#.*$/, '').trim();
+      if (line.includes('@jwt-session/')) lines.add(line);
+    }
+  }
+  return [...lines];
+}
+
+/** Each README install line, with our packages taken from the tarballs, must resolve with no peer warning. */
+async function installLines(tarballs) {
+  console.log('\n--- README install lines (npm install --dry-run in empty apps)');
+  const since = Date.now();
+  const lines = readmeInstallLines();
+  const outcomes = await Promise.all(
+    lines.map(async (line, index) => {
+      const app = join(work, `install-line-${index}`);
+      mkdirSync(app);
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'install-line', private: true, type: 'module' }));
+      const specs = line.split(/\s+/).slice(2).map((spec) => {
+        const ours = /^@jwt-session\/([a-z-]+)$/.exec(spec);
+        return ours ? (tarballs.find((t) => t.includes(`jwt-session-${ours[1]}-`)) ?? spec) : spec;
+      });
+      return { line, ...(await run('npm', ['install', '--dry-run', '--no-audit', '--no-fund', '--loglevel=warn', ...specs], { cwd: app })) };
+    }),
+  );
+  for (const { line, code, output } of outcomes) {
+    const trouble = output.split('\n').filter((l) => /ERESOLVE|\bpeer\b/i.test(l));
+    result(code === 0 && trouble.length === 0, line, code === 0 && trouble.length === 0 ? '' : (trouble.join('\n') || output.trim()));
+  }
+  if (lines.length === 0) result(false, 'README install lines found', 'no `npm install @jwt-session/…` line in any README');
+  console.log(`        took ${seconds(since)}`);
+}
+
 async function consumerRun(major, tarballs) {
   console.log(`\n--- app with ioredis ${major} (npm install into ${tmpdir()})`);
   const app = mkdtempSync(join(work, `app-ioredis${major}-`));
@@ -171,7 +218,10 @@ try {
   } catch (error) {
     result(false, 'start redis-server', error.message);
   }
-  if (tarballs.length > 0) for (const major of majors) await consumerRun(major, tarballs);
+  if (tarballs.length > 0) {
+    for (const major of majors) await consumerRun(major, tarballs);
+    await installLines(tarballs);
+  }
 } catch (error) {
   result(false, 'consumer check crashed', error.stack ?? String(error));
 } finally {

@@ -22,6 +22,8 @@ import { MemoryBroadcaster, MemoryInvalidAccessTokenCache, MemoryRefreshTokenSto
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
 import { attachSessionGuard, httpAuth, toAuthError, type AuthContext, type AuthSocketData } from '@jwt-session/socketio-adapter';
 import { fastifySessionAuth } from '@jwt-session/socketio-adapter/fastify';
+import { sessionRouter, type SessionBody } from '@jwt-session/http';
+import { sessionRoutes } from '@jwt-session/http/fastify';
 
 const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
 const options: JwtUserSessionManagerOptions = {
@@ -56,6 +58,13 @@ app.get('/me', httpAuth(manager), (req, res) => {
   res.json({ user: auth?.userId });
 });
 
+const router = sessionRouter(local, { basePath: '/auth' });
+app.use(router);
+app.post('/signin', async (req, res) => {
+  const body: SessionBody | undefined = await router.issueSession(req, res, 'alice', { claims: { role: 'user' } });
+  if (body) console.log(body.sessionId, body.expiresIn);
+});
+
 const http = createServer(app);
 const io = new Server<Record<string, never>, Record<string, never>, Record<string, never>, AuthSocketData>(http);
 const guard = attachSessionGuard(io, manager);
@@ -63,6 +72,7 @@ io.on('connection', (socket) => socket.join(`user:${socket.data.auth.userId}`));
 
 const fastify = Fastify();
 await fastify.register(fastifySessionAuth, { manager, global: false });
+await fastify.register(sessionRoutes, { manager: local, basePath: '/auth' });
 fastify.get('/me', { onRequest: fastify.sessionAuth }, async (request) => ({ user: request.auth?.userId ?? null }));
 
 export async function shutdown(): Promise<void> {
