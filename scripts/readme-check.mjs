@@ -64,6 +64,16 @@ function run(command, args, options) {
 const scratch = mkdtempSync(join(host, '.blocks-'));
 let passed = 0;
 let failed = 0;
+// A README may import any workspace package: tools/readme-check must depend on each.
+const hostDeps = JSON.parse(readFileSync(join(host, 'package.json'), 'utf8')).devDependencies ?? {};
+for (const name of readdirSync(join(root, 'packages'))) {
+  const manifest = join(root, 'packages', name, 'package.json');
+  if (!existsSync(manifest)) continue;
+  const pkg = JSON.parse(readFileSync(manifest, 'utf8')).name;
+  if (hostDeps[pkg] !== undefined) continue;
+  failed++;
+  console.log(`  FAIL  tools/readme-check/package.json lacks ${pkg} (pnpm --filter @jwt-session/readme-check add -D ${pkg}@workspace:^)`);
+}
 try {
   const all = readmes().flatMap(blocks);
   const names = all.map((block, index) => {
