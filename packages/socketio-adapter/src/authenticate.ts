@@ -1,5 +1,6 @@
 import type { AccessTokenClaims, SessionVerifier } from '@jwt-session/session-core';
 import { AuthError, toAuthError } from './errors.js';
+import { checkAuthenticateOptions, checkVerifier } from './options.js';
 import { extractToken, type TokenRequest, type TokenSource, type TokenSourceOptions } from './token-source.js';
 
 /** What `users.findOrCreate` answers. Fields it gives override what the token claims. */
@@ -78,20 +79,36 @@ async function provision(users: UserProvider, claims: AccessTokenClaims): Promis
     user = await users.findOrCreate(claims.sub, { email: optionalString(claims.email), name: optionalString(claims.name) });
   } catch (error) {
     // The one way for a user store to say "down, try again" (503) rather than "broken" (500).
-    if ((error as { code?: unknown } | null)?.code === 'ERR_STORAGE_UNAVAILABLE') {
-      throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
-    }
+    if (codeOf(error) === 'ERR_STORAGE_UNAVAILABLE') throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
     throw new AuthError('ERR_USER_PROVISIONING_FAILED', { cause: error });
   }
-  if (user === null || typeof user !== 'object' || typeof user.id !== 'string' || user.id === '') {
-    throw new AuthError('ERR_USER_PROVISIONING_FAILED');
+  let valid: boolean;
+  let disabled: boolean;
+  try {
+    valid = user !== null && typeof user === 'object' && typeof user.id === 'string' && user.id !== '';
+    disabled = valid && user.isDisabled === true;
+  } catch (error) {
+    // A getter on the answer threw: as broken as no answer.
+    throw new AuthError('ERR_USER_PROVISIONING_FAILED', { cause: error });
   }
-  if (user.isDisabled === true) throw new AuthError('ERR_USER_DISABLED');
+  if (!valid) throw new AuthError('ERR_USER_PROVISIONING_FAILED');
+  if (disabled) throw new AuthError('ERR_USER_DISABLED');
   return user;
+}
+
+function codeOf(error: unknown): unknown {
+  try {
+    return (error as { code?: unknown } | null)?.code;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Verifies one access token and builds its context. Throws only {@link AuthError}. */
 export async function authenticateToken(manager: SessionVerifier, token: string, options: AuthenticateOptions = {}): Promise<AuthContext> {
+  checkVerifier('authenticateToken', 'manager', manager);
+  checkAuthenticateOptions('authenticateToken', options);
+  if (typeof token !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID');
   try {
     const claims = await manager.read(token);
     const user = options.users === undefined ? undefined : await provision(options.users, claims);
@@ -123,13 +140,7 @@ export async function authenticateRequest(
   request: TokenRequest,
   options: AuthenticateOptions = {},
 ): Promise<{ auth: AuthContext; token: string; source: TokenSource }> {
-  let extracted: { token: string; source: TokenSource };
-  try {
-    extracted = extractToken(request, options);
-  } catch (error) {
-    // An allowedOrigins predicate is caller code and may throw anything.
-    throw toAuthError(error);
-  }
-  const { token, source } = extracted;
+  checkVerifier('authenticateRequest', 'manager', manager);
+  const { token, source } = extractToken(request, options);
   return { auth: await authenticateToken(manager, token, options), token, source };
 }

@@ -1,7 +1,9 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from './authenticate.js';
+import { AuthError } from './errors.js';
 import { authenticateHttp, type HttpAuthOptions } from './http-auth.js';
+import { checkHttpOptions, checkVerifier } from './options.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,7 +23,11 @@ export interface FastifySessionAuthOptions extends HttpAuthOptions {
 }
 
 const plugin: FastifyPluginAsync<FastifySessionAuthOptions> = async (fastify, options) => {
+  // Thrown here, the error fails app.register() / app.ready(): the app does not start half-configured.
+  checkHttpOptions('fastifySessionAuth', options);
   const { manager, global: everywhere = true, ...httpOptions } = options;
+  checkVerifier('fastifySessionAuth', 'manager', manager);
+  if (typeof everywhere !== 'boolean') throw AuthError.config('fastifySessionAuth', 'global', 'a boolean');
   const sessionAuth = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const result = await authenticateHttp(manager, request.raw, httpOptions);
     if (result === undefined) return undefined;

@@ -1,7 +1,8 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticateRequest, type AuthContext, type AuthenticateOptions } from './authenticate.js';
-import { toAuthError, type AuthError, type AuthErrorCode } from './errors.js';
+import { AuthError, toAuthError, type AuthErrorCode } from './errors.js';
+import { checkHttpOptions, checkVerifier } from './options.js';
 
 /**
  * What httpAuth leaves for the next handlers. Not a global augmentation of
@@ -36,7 +37,7 @@ const STATUS: Partial<Record<AuthErrorCode, number>> = {
 
 /** The HTTP status of a code: 401 for token problems, 400, 403, 503, and 500 for everything else. */
 export function httpStatusOf(code: AuthErrorCode): number {
-  return STATUS[code] ?? 500;
+  return (typeof code === 'string' && Object.hasOwn(STATUS, code) ? STATUS[code] : undefined) ?? 500;
 }
 
 /** RFC 6750 quoted-string content: no quote, no backslash, printable ASCII. */
@@ -50,13 +51,24 @@ function quoted(value: string): string {
  * `error="invalid_token"`; a malformed request `error="invalid_request"`.
  */
 export function httpFailure(error: AuthError, options: { realm?: string } = {}): HttpFailure {
+  error = toAuthError(error);
   const status = httpStatusOf(error.code);
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
-  const params: string[] = options.realm === undefined ? [] : [`realm=${quoted(options.realm)}`];
+  const realm = realmOf(options);
+  const params: string[] = realm === undefined ? [] : [`realm=${quoted(realm)}`];
   if (status === 401 && error.code !== 'ERR_AUTH_TOKEN_REQUIRED') params.push('error="invalid_token"', `error_description=${quoted(error.message)}`);
   if (status === 400) params.push('error="invalid_request"', `error_description=${quoted(error.message)}`);
   if (status === 401 || status === 400) headers['www-authenticate'] = params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
   return { status, headers, body: { error: error.code, message: error.message } };
+}
+
+function realmOf(options: unknown): string | undefined {
+  try {
+    const realm = (options as { realm?: unknown } | null | undefined)?.realm;
+    return typeof realm === 'string' ? realm : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Verifies an HTTP request; `undefined` means "no token, and that is allowed". Shared by Express and Fastify. */
@@ -66,6 +78,7 @@ export async function authenticateHttp(
   options: HttpAuthOptions,
 ): Promise<{ auth: AuthContext } | { failure: HttpFailure } | undefined> {
   try {
+    if (req === null || typeof req !== 'object') throw AuthError.config('httpAuth', 'req', 'an IncomingMessage');
     const { auth } = await authenticateRequest(manager, { headers: req.headers, rawHeaders: req.rawHeaders }, options);
     return { auth };
   } catch (thrown) {
@@ -84,9 +97,12 @@ export function httpAuth(
   manager: SessionVerifier,
   options: HttpAuthOptions = {},
 ): (req: AuthenticatedRequest, res: ServerResponse, next: (err?: unknown) => void) => void {
+  checkVerifier('httpAuth', 'manager', manager);
+  checkHttpOptions('httpAuth', options);
   return (req, res, next) => {
-    authenticateHttp(manager, req, options).then(
-      (result) => {
+    if (typeof next !== 'function') throw AuthError.config('httpAuth middleware', 'next', 'a function');
+    authenticateHttp(manager, req, options)
+      .then((result) => {
         if (result === undefined) return next();
         if ('auth' in result) {
           req.auth = result.auth;
@@ -96,9 +112,8 @@ export function httpAuth(
         res.statusCode = status;
         for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
         res.end(JSON.stringify(body));
-      },
-      // authenticateHttp does not throw; this is for a failing next() or response write.
-      (error: unknown) => next(error),
-    );
+      })
+      // authenticateHttp does not throw; this is for a failing response write (or next()), coded for the error handler.
+      .catch((error: unknown) => next(toAuthError(error)));
   };
 }

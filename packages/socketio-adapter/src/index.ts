@@ -23,7 +23,7 @@ export {
   type SessionGuardOptions,
   type SessionRevokedPayload,
 } from './session-guard.js';
-export { setDeadline, MAX_TIMEOUT_MS, type LongTimeout, type Scheduler } from './timers.js';
+export type { Scheduler } from './timers.js';
 export { httpAuth, httpFailure, httpStatusOf, type AuthenticatedRequest, type HttpAuthOptions, type HttpFailure } from './http-auth.js';
 export { fastifySessionAuth, type FastifySessionAuthOptions } from './fastify.js';
 export { socketsOfUser, isUserOnline, disconnectUser, disconnectSession, type RoomTarget } from './helpers.js';

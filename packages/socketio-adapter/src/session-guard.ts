@@ -4,6 +4,7 @@ import type { Namespace, Server } from 'socket.io';
 import { authenticateToken, type AuthContext } from './authenticate.js';
 import { AuthError, messageOf, toAuthError, type AuthErrorCode } from './errors.js';
 import { admit, socketAuth, verifySocket, type AnySocket, type SocketAuthOptions } from './socket-auth.js';
+import { checkGuardOptions, checkVerifier } from './options.js';
 import { acceptances } from './state.js';
 import { nodeScheduler, setDeadline, type LongTimeout, type Scheduler } from './timers.js';
 
@@ -108,6 +109,9 @@ function tokenOfRenewal(payload: unknown): string | undefined {
  * from the application's handlers.
  */
 export function attachSessionGuard(io: AnyServer, manager: SessionVerifier, options: SessionGuardOptions = {}): SessionGuard {
+  checkServer('attachSessionGuard', io);
+  checkVerifier('attachSessionGuard', 'manager', manager);
+  checkGuardOptions('attachSessionGuard', options);
   const middleware: Middleware = socketAuth(manager, options);
   const clock = options.clock ?? Date.now;
   const base = options.scheduler ?? nodeScheduler;
@@ -390,6 +394,18 @@ export function attachSessionGuard(io: AnyServer, manager: SessionVerifier, opti
       bySubject.clear();
     },
   };
+}
+
+/** The guard reaches into a Server's namespaces; anything else cannot be guarded. */
+function checkServer(where: string, io: unknown): void {
+  let ok = false;
+  try {
+    const server = io as { _nsps?: unknown; sockets?: { on?: unknown } } | null;
+    ok = server?._nsps instanceof Map && typeof server.sockets?.on === 'function';
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw AuthError.config(where, 'io', 'a Socket.IO Server');
 }
 
 /** A dropped event's ack still answers, so a client awaiting it does not hang until its timeout. */
