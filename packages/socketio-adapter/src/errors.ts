@@ -1,4 +1,4 @@
-import { SessionError, type SessionErrorCode } from '@jwt-session/session-core';
+import { isSessionError, type SessionErrorCode } from '@jwt-session/session-core';
 
 /**
  * Codes this package adds to session-core's. Together with `SessionErrorCode`
@@ -25,6 +25,9 @@ export const ADAPTER_ERROR_CODES = [
 
 export type AdapterErrorCode = (typeof ADAPTER_ERROR_CODES)[number];
 export type AuthErrorCode = SessionErrorCode | AdapterErrorCode;
+
+/** Same reason as session-core's brand: two installed copies must still recognise each other's errors. */
+const BRAND: unique symbol = Symbol.for('jwt-session.AuthError') as never;
 
 /**
  * One fixed message per code. A message never contains a token, a claim, a
@@ -68,6 +71,8 @@ export class AuthError extends Error {
   override readonly name = 'AuthError';
   readonly code: AuthErrorCode;
 
+  declare readonly [BRAND]: true;
+
   constructor(code: AuthErrorCode, options?: { cause?: unknown }) {
     super(messageOf(code), options);
     this.code = code;
@@ -85,15 +90,21 @@ export class AuthError extends Error {
     return { code: this.code, message: this.message };
   }
 }
+Object.defineProperty(AuthError.prototype, BRAND, { value: true });
+
+function isAuthError(value: unknown): value is AuthError {
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true && typeof (value as { code?: unknown }).code === 'string';
+}
 
 /**
  * Normalises whatever a verification step threw. A SessionError keeps its code
  * (its message is not passed on: it may quote the token's header); anything
  * else becomes ERR_INTERNAL, because a foreign error message might quote its
- * input.
+ * input. Errors are recognised by brand and code, never by `instanceof`: the
+ * app's copy of session-core may not be the adapter's.
  */
 export function toAuthError(error: unknown): AuthError {
-  if (error instanceof AuthError) return error;
-  if (error instanceof SessionError) return new AuthError(error.code, { cause: error });
+  if (isAuthError(error)) return error;
+  if (isSessionError(error)) return new AuthError(error.code, { cause: error });
   return new AuthError('ERR_INTERNAL', { cause: error });
 }
