@@ -22,6 +22,5 @@ export {
   type SessionRevokedPayload,
 } from './guard/protocol.js';
 export type { Scheduler } from './timers.js';
-export { httpAuth, httpFailure, httpStatusOf, type AuthenticatedRequest, type HttpAuthOptions, type HttpFailure } from './http-auth.js';
-export { fastifySessionAuth, type FastifySessionAuthOptions } from './fastify.js';
+export { httpAuth, httpFailure, httpStatusOf, type AuthenticatedRequest, type GetToken, type HttpAuthOptions, type HttpFailure } from './http-auth.js';
 export { socketsOfUser, isUserOnline, disconnectUser, disconnectSession, type RoomTarget } from './helpers.js';

@@ -61,7 +61,6 @@ export function checkAuthenticateOptions(where: string, options: unknown): Recor
   if (!isObject(options)) throw AuthError.config(where, 'options', 'an object');
   checkCookie(where, field(where, 'cookie', options, 'cookie'));
   objectWith(where, 'users', field(where, 'users', options, 'users'), ['findOrCreate']);
-  expect(where, 'getToken', field(where, 'getToken', options, 'getToken'), isFunction, 'a function');
   return options;
 }
 
@@ -97,6 +96,7 @@ export function checkGuardOptions(where: string, options: unknown): Record<strin
 export function checkHttpOptions(where: string, options: unknown): Record<string, unknown> {
   const checked = checkAuthenticateOptions(where, options);
   expect(where, 'realm', field(where, 'realm', checked, 'realm'), isString, 'a string');
-  for (const key of ['optional', 'credentialsRequired', 'allowPreflight']) expect(where, key, field(where, key, checked, key), isBoolean, 'a boolean');
+  expect(where, 'getToken', field(where, 'getToken', checked, 'getToken'), isFunction, 'a function');
+  for (const key of ['credentialsRequired', 'allowPreflight']) expect(where, key, field(where, key, checked, key), isBoolean, 'a boolean');
   return checked;
 }

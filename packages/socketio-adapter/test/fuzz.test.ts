@@ -16,7 +16,6 @@ import {
   disconnectSession,
   disconnectUser,
   extractToken,
-  fastifySessionAuth,
   httpAuth,
   httpFailure,
   httpStatusOf,
@@ -27,6 +26,7 @@ import {
   toAuthError,
   userRoom,
 } from '../src/index.js';
+import { fastifySessionAuth } from '../src/fastify.js';
 import { Cleanup, connect, makeManager, startIo } from './support.js';
 
 /*

@@ -2,7 +2,8 @@ import Fastify from 'fastify';
 import { Server } from 'socket.io';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attachSessionGuard, AuthError, extractToken, fastifySessionAuth, httpAuth, socketAuth } from '../src/index.js';
+import { attachSessionGuard, AuthError, extractToken, httpAuth, socketAuth } from '../src/index.js';
+import { fastifySessionAuth } from '../src/fastify.js';
 import { Cleanup, makeManager } from './support.js';
 
 const S = suite('options are checked at construction, naming the option (issues 10 and 12)');
