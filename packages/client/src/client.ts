@@ -62,6 +62,8 @@ export class SessionClient {
   #backoff = 0;
   #endingUntil = -Infinity;
   #wake: (() => void)[] = [];
+  /** Sessions that ended here: a late message from a sibling must not bring one back. */
+  readonly #ended = new Set<string>();
   readonly #listeners = new Map<string, Set<(payload: never) => void>>();
   readonly #sockets = new Set<BoundSocket>();
   readonly #onWake = (): void => {
@@ -291,6 +293,7 @@ export class SessionClient {
     this.#gen += 1;
     const sessionId = this.#sessionId;
     if (sessionId === undefined) return;
+    this.#ended.add(sessionId);
     this.#token = this.#sessionId = undefined;
     clearTimeout(this.#timer);
     if (announce) this.#post({ t: 'out', s: sessionId, r: reason });
@@ -307,7 +310,10 @@ export class SessionClient {
   #hear(message: Message): void {
     if (message?.t === 'ok') {
       // Messages may cross: never step back to an older token of the same session.
-      if (message.b?.sessionId !== this.#sessionId || message.b.expiresAt >= this.#expiresAt) this.#adopt(message.b, false, message.l);
+      const { sessionId, expiresAt } = message.b ?? {};
+      if (sessionId !== undefined && !this.#ended.has(sessionId) && (sessionId !== this.#sessionId || expiresAt >= this.#expiresAt)) {
+        this.#adopt(message.b, false, message.l);
+      }
     } else if ((message?.t === 'out' || message?.t === 'ending') && message.s === this.#sessionId) {
       if (message.t === 'ending') this.#endingUntil = now() + ENDING_MS;
       else this.#end(message.r ?? 'signed-out', false);
