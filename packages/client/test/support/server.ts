@@ -1,14 +1,14 @@
-// A session server that follows ENDPOINTS.md over a real manager (memory
-// storage), with Socket.IO guarded by the real session guard. It stands in
-// for @jwt-session/http in these tests until that package is merged.
-import { JwtUserSessionManager, isSessionError, SESSION_REFRESHED, type SessionTokens } from '@jwt-session/session-core';
+// A real app for the client to talk to: @jwt-session/http's endpoints on
+// node:http over a real manager (memory storage), a sign-in route, two API
+// routes, and Socket.IO guarded by the real session guard.
+import { sessionRouter } from '@jwt-session/http';
+import { JwtUserSessionManager, isSessionError, SESSION_REFRESHED } from '@jwt-session/session-core';
 import { attachSessionGuard } from '@jwt-session/socketio-adapter';
 import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 
-export const COOKIE = 'jwt-session-refresh';
 export const PASSWORD = 'correct horse';
 
 export interface TestServer {
@@ -40,14 +40,6 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
   res.end(body === undefined ? undefined : JSON.stringify(body));
 }
 
-function cookieOf(req: IncomingMessage): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [name, value] = part.trim().split('=');
-    if (name === COOKIE && value) return value;
-  }
-  return undefined;
-}
-
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   let text = '';
   for await (const chunk of req) text += chunk;
@@ -75,14 +67,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const refreshCalls = new Map<number, number>();
   let rejecting = 0;
 
-  const sessionBody = (tokens: SessionTokens) => ({
-    accessToken: tokens.accessToken,
-    expiresAt: tokens.accessTokenExpiresAt,
-    expiresIn: tokens.accessTokenExpiresAt - Math.floor(Date.now() / 1000),
-    sessionId: tokens.sessionId,
-  });
-  const setCookie = (value: string, maxAge: number) => ({ 'set-cookie': `${COOKIE}=${value}; Path=/auth; Max-Age=${maxAge}; HttpOnly; SameSite=Strict` });
-  const clearCookie = setCookie('', 0);
+  const sessions = sessionRouter(manager, { basePath: '/auth' });
+  const countRefreshes = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'POST' || req.url !== '/auth/refresh') return;
+    res.once('finish', () => refreshCalls.set(res.statusCode, (refreshCalls.get(res.statusCode) ?? 0) + 1));
+  };
 
   async function bearer(req: IncomingMessage, res: ServerResponse) {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
@@ -99,36 +88,18 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     const route = `${req.method} ${path}`;
-    if (req.method !== 'GET' && req.headers['x-jwt-session'] !== '1') return send(res, 403, { error: 'ERR_CSRF', message: 'Refused: missing CSRF header.' });
     if (route === 'POST /auth/sign-in') {
       const body = await readBody(req);
       if (body.password !== PASSWORD) return send(res, 401, { error: 'ERR_BAD_CREDENTIALS', message: 'Wrong user name or password.' });
-      const tokens = await manager.create(String(body.username), { claims: { name: `User ${String(body.username)}` } });
-      return send(res, 201, sessionBody(tokens), setCookie(tokens.refreshToken, 3600));
+      await sessions.issueSession(req, res, String(body.username), { claims: { name: `User ${String(body.username)}` } });
+      return;
     }
-    if (route === 'POST /auth/refresh') {
-      const cookie = cookieOf(req);
-      const answer = (status: number, body?: unknown, headers?: Record<string, string>) => {
-        refreshCalls.set(status, (refreshCalls.get(status) ?? 0) + 1);
-        send(res, status, body, headers);
-      };
-      if (cookie === undefined) return answer(204);
-      try {
-        const tokens = await manager.update(cookie);
-        return answer(200, sessionBody(tokens), setCookie(tokens.refreshToken, 3600));
-      } catch (error) {
-        const code = isSessionError(error) ? error.code : 'ERR_INTERNAL';
-        return answer(code.startsWith('ERR_REFRESH') ? 401 : 500, { error: code, message: 'Refused.' }, clearCookie);
-      }
-    }
-    if (route === 'POST /auth/signout') {
-      const cookie = cookieOf(req);
-      const sessionId = cookie?.split('.')[0];
-      if (cookie !== undefined) {
-        // The cookie names its session; find the subject among the live sessions.
-        for (const sub of subjects) if ((await manager.readAll(sub)).some((s) => s.sessionId === sessionId)) await manager.deleteOne(sub, sessionId!);
-      }
-      return send(res, 204, undefined, clearCookie);
+    if (path.startsWith('/auth/')) {
+      countRefreshes(req, res);
+      return new Promise<void>((resolve, reject) => {
+        res.once('close', resolve);
+        sessions(req, res, (error?: unknown) => (error === undefined ? send(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' }) : reject(error)));
+      });
     }
     const auth = await bearer(req, res);
     if (auth === undefined) return;
@@ -140,32 +111,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       return send(res, 200, { sub: auth.sub, sid: auth.sid, auth: req.headers.authorization });
     }
     if (route === 'GET /api/forbidden') return send(res, 401, { error: 'ERR_OTHER', message: 'No.' }, { 'www-authenticate': 'Bearer realm="x"' });
-    if (route === 'POST /auth/signout-everywhere') {
-      await manager.deleteAll(auth.sub);
-      return send(res, 204, undefined, clearCookie);
-    }
-    if (route === 'GET /auth/sessions') {
-      const sessions = await manager.readAll(auth.sub);
-      return send(res, 200, {
-        sessions: sessions.map((s) => ({ sessionId: s.sessionId, createdAt: s.createdAt, lastRefreshedAt: s.lastRefreshedAt, expiresAt: s.expiresAt, device: 'Node', current: s.sessionId === auth.sid })),
-      });
-    }
-    if (route === 'POST /auth/sessions/revoke-others') {
-      let revoked = 0;
-      for (const s of await manager.readAll(auth.sub)) if (s.sessionId !== auth.sid && (await manager.deleteOne(auth.sub, s.sessionId))) revoked += 1;
-      return send(res, 200, { revoked });
-    }
-    const one = /^DELETE \/auth\/sessions\/([^/]+)$/.exec(route);
-    if (one !== null) {
-      const ok = await manager.deleteOne(auth.sub, decodeURIComponent(one[1]!));
-      return ok ? send(res, 204) : send(res, 404, { error: 'ERR_SESSION_NOT_FOUND', message: 'No such session.' });
-    }
     send(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' });
   }
-
-  // Subjects signed in through this server, for sign-out by cookie.
-  const subjects = new Set<string>();
-  manager.on('sessionCreated', (event) => void subjects.add(event.subject));
 
   const http = createServer((req, res) => void handle(req, res).catch(() => send(res, 500, { error: 'ERR_INTERNAL', message: 'Failed.' })));
   const io = new Server(http);
