@@ -1,4 +1,4 @@
-import { SessionError, type SessionErrorCode } from '@jwt-session/session-core';
+import { isSessionError, type SessionErrorCode } from '@jwt-session/session-core';
 
 /**
  * Codes this package adds to session-core's. Together with `SessionErrorCode`
@@ -24,6 +24,9 @@ export const ADAPTER_ERROR_CODES = [
 export type AdapterErrorCode = (typeof ADAPTER_ERROR_CODES)[number];
 export type AuthErrorCode = SessionErrorCode | AdapterErrorCode;
 
+/** Same reason as session-core's brand: two installed copies must still recognise each other's errors. */
+const BRAND: unique symbol = Symbol.for('jwt-session.AuthError') as never;
+
 /**
  * The one error this package reports. Branch on `code`. Messages are fixed
  * strings chosen here: they never contain a token, a claim or a header value,
@@ -32,6 +35,8 @@ export type AuthErrorCode = SessionErrorCode | AdapterErrorCode;
 export class AuthError extends Error {
   override readonly name = 'AuthError';
   readonly code: AuthErrorCode;
+
+  declare readonly [BRAND]: true;
 
   constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -43,15 +48,21 @@ export class AuthError extends Error {
     return { code: this.code, message: this.message };
   }
 }
+Object.defineProperty(AuthError.prototype, BRAND, { value: true });
+
+function isAuthError(value: unknown): value is AuthError {
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true && typeof (value as { code?: unknown }).code === 'string';
+}
 
 /**
  * Normalises whatever a verification step threw. A SessionError keeps its code
  * and message (session-core guarantees they hold no token); anything else
  * becomes ERR_INTERNAL with a fixed message, because a foreign error message
- * might quote its input.
+ * might quote its input. Errors are recognised by brand and code, never by
+ * `instanceof`: the app's copy of session-core may not be the adapter's.
  */
 export function toAuthError(error: unknown): AuthError {
-  if (error instanceof AuthError) return error;
-  if (error instanceof SessionError) return new AuthError(error.code, error.message, { cause: error });
+  if (isAuthError(error)) return error;
+  if (isSessionError(error)) return new AuthError(error.code, error.message, { cause: error });
   return new AuthError('ERR_INTERNAL', 'authentication failed unexpectedly', { cause: error });
 }
