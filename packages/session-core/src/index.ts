@@ -1,6 +1,6 @@
-export { JwtUserSessionManager, MAX_REUSE_DETECTION_DEPTH } from './manager.js';
+export { JwtUserSessionManager } from './manager.js';
 export type { JwtUserSessionManagerOptions } from './options.js';
-export { SessionError, SESSION_ERROR_CODES, isSessionError, type SessionErrorCode } from './errors.js';
+export { SessionError, SESSION_ERROR_CODES, SESSION_ERROR_MESSAGES, isSessionError, type SessionErrorCode } from './errors.js';
 export { SIGNING_ALGORITHMS, type SigningAlgorithm, type SigningKey } from './keys.js';
 export {
   SESSION_CREATED,
