@@ -1,5 +1,6 @@
 export { JwtUserSessionManager } from './manager.js';
 export type { JwtUserSessionManagerOptions } from './options.js';
+export type { RevocationEventName, SessionVerifier } from './verifier-types.js';
 export { SessionError, SESSION_ERROR_CODES, SESSION_ERROR_MESSAGES, isSessionError, type SessionErrorCode } from './errors.js';
 export { SIGNING_ALGORITHMS, type SigningAlgorithm, type SigningKey } from './keys.js';
 export {

@@ -292,6 +292,50 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
   }
 
   /**
+   * Ends every session of the subject except `keepSessionId` ("sign out my
+   * other devices"), each one as {@link deleteOne} does: its refresh token and,
+   * on every node, its access tokens. Returns how many were deleted. A session
+   * created while this runs is not affected. When the store fails on one of
+   * them, that session's access tokens are invalidated anyway (we cannot tell
+   * whether the delete ran), the others are still processed, and the call
+   * rejects with ERR_STORAGE_UNAVAILABLE.
+   */
+  async deleteOthers(subject: string, keepSessionId: string): Promise<number> {
+    this.#assertOpen();
+    checkSubject(subject);
+    // A missing or garbled id would otherwise mean "keep nothing": refuse rather than sign the caller out too.
+    if (typeof keepSessionId !== 'string' || !SESSION_ID_PATTERN.test(keepSessionId)) {
+      throw new SessionError('ERR_CLAIMS_INVALID', 'keepSessionId must be a session id');
+    }
+    const { clock, refreshTokenStore: store } = this.#options;
+    let sessions: StoredSessionInfo[];
+    try {
+      sessions = await store.list(subject, clock());
+    } catch (error) {
+      throw storageError('deleteOthers', error);
+    }
+    let failure: SessionError | undefined;
+    const results = await Promise.all(
+      sessions
+        .filter((s) => s.sessionId !== keepSessionId)
+        .map(async ({ sessionId }) => {
+          const now = clock();
+          let deleted: boolean;
+          try {
+            deleted = await store.delete(subject, sessionId, now);
+          } catch (error) {
+            failure ??= storageError('deleteOthers', error);
+            deleted = true; // fail safe: treat it as revoked everywhere
+          }
+          if (deleted) await this.#invalidateSession(subject, sessionId, 'deleted', now).catch((error: unknown) => (failure ??= storageError('deleteOthers', error)));
+          return deleted;
+        }),
+    );
+    if (failure !== undefined) throw failure;
+    return results.filter(Boolean).length;
+  }
+
+  /**
    * Whether this node's invalidation cache rejects claims that `read()`
    * returned earlier: synchronous, no signature or expiry check. For callers
    * that hold verified claims and must notice a revocation, such as a socket

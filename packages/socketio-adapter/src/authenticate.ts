@@ -1,4 +1,4 @@
-import type { AccessTokenClaims, JwtUserSessionManager } from '@jwt-session/session-core';
+import type { AccessTokenClaims, SessionVerifier } from '@jwt-session/session-core';
 import { AuthError, toAuthError } from './errors.js';
 import { extractToken, type TokenRequest, type TokenSource, type TokenSourceOptions } from './token-source.js';
 
@@ -79,19 +79,19 @@ async function provision(users: UserProvider, claims: AccessTokenClaims): Promis
   } catch (error) {
     // The one way for a user store to say "down, try again" (503) rather than "broken" (500).
     if ((error as { code?: unknown } | null)?.code === 'ERR_STORAGE_UNAVAILABLE') {
-      throw new AuthError('ERR_STORAGE_UNAVAILABLE', 'the user store is unavailable', { cause: error });
+      throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
     }
-    throw new AuthError('ERR_USER_PROVISIONING_FAILED', 'the user could not be provisioned', { cause: error });
+    throw new AuthError('ERR_USER_PROVISIONING_FAILED', { cause: error });
   }
   if (user === null || typeof user !== 'object' || typeof user.id !== 'string' || user.id === '') {
-    throw new AuthError('ERR_USER_PROVISIONING_FAILED', 'users.findOrCreate did not return a user with an id');
+    throw new AuthError('ERR_USER_PROVISIONING_FAILED');
   }
-  if (user.isDisabled === true) throw new AuthError('ERR_USER_DISABLED', 'the user is disabled');
+  if (user.isDisabled === true) throw new AuthError('ERR_USER_DISABLED');
   return user;
 }
 
 /** Verifies one access token and builds its context. Throws only {@link AuthError}. */
-export async function authenticateToken(manager: JwtUserSessionManager, token: string, options: AuthenticateOptions = {}): Promise<AuthContext> {
+export async function authenticateToken(manager: SessionVerifier, token: string, options: AuthenticateOptions = {}): Promise<AuthContext> {
   try {
     const claims = await manager.read(token);
     const user = options.users === undefined ? undefined : await provision(options.users, claims);
@@ -119,7 +119,7 @@ export async function authenticateToken(manager: JwtUserSessionManager, token: s
  * forward it, say), but never placed in the context, which may travel.
  */
 export async function authenticateRequest(
-  manager: JwtUserSessionManager,
+  manager: SessionVerifier,
   request: TokenRequest,
   options: AuthenticateOptions = {},
 ): Promise<{ auth: AuthContext; token: string; source: TokenSource }> {

@@ -1,4 +1,4 @@
-import type { JwtUserSessionManager } from '@jwt-session/session-core';
+import type { SessionVerifier } from '@jwt-session/session-core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from './authenticate.js';
 import { authenticateHttp, type HttpAuthOptions } from './http-auth.js';
@@ -15,7 +15,7 @@ declare module 'fastify' {
 }
 
 export interface FastifySessionAuthOptions extends HttpAuthOptions {
-  manager: JwtUserSessionManager;
+  manager: SessionVerifier;
   /** Authenticate every route (an onRequest hook); false only decorates `fastify.sessionAuth` for per-route use. @default true */
   global?: boolean;
 }

@@ -1,4 +1,4 @@
-import type { JwtUserSessionManager } from '@jwt-session/session-core';
+import type { SessionVerifier } from '@jwt-session/session-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticateRequest, type AuthContext, type AuthenticateOptions } from './authenticate.js';
 import { toAuthError, type AuthError, type AuthErrorCode } from './errors.js';
@@ -61,7 +61,7 @@ export function httpFailure(error: AuthError, options: { realm?: string } = {}):
 
 /** Verifies an HTTP request; `undefined` means "no token, and that is allowed". Shared by Express and Fastify. */
 export async function authenticateHttp(
-  manager: JwtUserSessionManager,
+  manager: SessionVerifier,
   req: IncomingMessage,
   options: HttpAuthOptions,
 ): Promise<{ auth: AuthContext } | { failure: HttpFailure } | undefined> {
@@ -81,7 +81,7 @@ export async function authenticateHttp(
  * JSON body `{ error: code, message }`.
  */
 export function httpAuth(
-  manager: JwtUserSessionManager,
+  manager: SessionVerifier,
   options: HttpAuthOptions = {},
 ): (req: AuthenticatedRequest, res: ServerResponse, next: (err?: unknown) => void) => void {
   return (req, res, next) => {

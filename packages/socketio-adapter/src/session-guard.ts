@@ -1,10 +1,10 @@
-import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, type JwtUserSessionManager, type SessionEvents } from '@jwt-session/session-core';
+import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, type SessionVerifier, type SessionEvents } from '@jwt-session/session-core';
 import type { EventEmitter } from 'node:events';
 import type { Namespace, Server } from 'socket.io';
 import { authenticateToken, type AuthContext } from './authenticate.js';
-import { AuthError, toAuthError, type AuthErrorCode } from './errors.js';
-import { accept, socketAuth, type AnySocket, type SocketAuthOptions } from './socket-auth.js';
-import { acceptedSockets } from './state.js';
+import { AuthError, messageOf, toAuthError, type AuthErrorCode } from './errors.js';
+import { admit, socketAuth, verifySocket, type AnySocket, type SocketAuthOptions } from './socket-auth.js';
+import { acceptances } from './state.js';
 import { nodeScheduler, setDeadline, type LongTimeout, type Scheduler } from './timers.js';
 
 /** Server → client, then the socket is disconnected. */
@@ -16,7 +16,8 @@ export const SESSION_RENEW_EVENT = 'session:renew';
 
 /**
  * Why a socket was revoked: session-core's invalidation reasons, plus
- * `unverified` for a recovered socket whose token no longer passes.
+ * `unverified` when the guard's own re-check fails: a recovered socket whose token no longer
+ * passes or who came back as someone else, or a revocation seen in the cache but never announced.
  */
 export type RevocationReason = SessionEvents[typeof SESSION_INVALIDATED]['reason'] | 'unverified';
 
@@ -36,6 +37,12 @@ export interface SessionGuardOptions extends SocketAuthOptions {
   clock?: () => number;
   /** For tests of long lifetimes. @default Node's timers, unref'd */
   scheduler?: Omit<Scheduler, 'now'>;
+  /**
+   * `session:renew` per socket: a bucket of `max` renewals refilled over
+   * `windowMs` (each renewal is a signature check). Beyond it: `ERR_RATE_LIMITED`.
+   * @default { max: 10, windowMs: 60_000 }
+   */
+  renewRateLimit?: { max: number; windowMs: number };
 }
 
 export interface SessionGuard {
@@ -57,6 +64,8 @@ interface Guarded {
   timer: LongTimeout | undefined;
   /** Pending re-verifications (new or recovered socket, subject-wide revocation); events wait for them. */
   checking: Promise<void> | undefined;
+  /** Renewals left in its bucket, and when the bucket was last refilled (ms). */
+  renewals: { left: number; at: number };
   /** The keys it is indexed under, kept so that unindexing does not depend on socket.data, which changes. */
   keys: { sessionId: string; sub: string } | undefined;
   onDisconnect: () => void;
@@ -98,16 +107,18 @@ function tokenOfRenewal(payload: unknown): string | undefined {
  * re-verifies recovered sockets and keeps events of condemned sockets away
  * from the application's handlers.
  */
-export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager, options: SessionGuardOptions = {}): SessionGuard {
+export function attachSessionGuard(io: AnyServer, manager: SessionVerifier, options: SessionGuardOptions = {}): SessionGuard {
   const middleware: Middleware = socketAuth(manager, options);
   const clock = options.clock ?? Date.now;
   const base = options.scheduler ?? nodeScheduler;
   const scheduler: Scheduler = { setTimeout: (callback, ms) => base.setTimeout(callback, ms), clearTimeout: (handle) => base.clearTimeout(handle), now: clock };
+  const renewLimit = options.renewRateLimit ?? { max: 10, windowMs: 60_000 };
   const guarded = new Map<AnySocket, Guarded>();
   const bySession = new Map<string, Set<Guarded>>();
   const bySubject = new Map<string, Set<Guarded>>();
   // Weak: with cleanupEmptyChildNamespaces, dynamic namespaces come and go for the life of the server.
   const namespaces = new WeakSet<AnyNamespace>();
+  const optionsByNamespace = new WeakMap<AnyNamespace, SocketAuthOptions>();
   let closed = false;
 
   function end(entry: Guarded, event: typeof SESSION_REVOKED_EVENT, payload: SessionRevokedPayload): void;
@@ -130,6 +141,11 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
   function isPastExpiry(entry: Guarded): boolean {
     const auth = authOf(entry.socket);
     return auth !== undefined && auth.expiresAt * 1000 <= clock();
+  }
+
+  function isRevokedNow(entry: Guarded): boolean {
+    const auth = authOf(entry.socket);
+    return auth !== undefined && manager.isRevoked(auth.claims);
   }
 
   function arm(entry: Guarded): void {
@@ -174,7 +190,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
    */
   function recheck(entry: Guarded, onFailure: (error: AuthError) => void): void {
     const auth = authOf(entry.socket);
-    if (auth !== undefined && manager.isRevoked(auth.claims)) onFailure(new AuthError('ERR_SESSION_REVOKED', 'session has been revoked'));
+    if (auth !== undefined && manager.isRevoked(auth.claims)) onFailure(new AuthError('ERR_SESSION_REVOKED'));
   }
 
   /** Refuses a socket after the fact, with the code the verification failed with. */
@@ -183,16 +199,28 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
     else end(entry, SESSION_REVOKED_EVENT, { code: error.code, reason: 'unverified' });
   }
 
+  /** Takes one renewal from the socket's bucket, refilled in proportion to the time since the last one. */
+  function takeRenewal(entry: Guarded): boolean {
+    const now = clock();
+    const bucket = entry.renewals;
+    bucket.left = Math.min(renewLimit.max, bucket.left + ((now - bucket.at) * renewLimit.max) / renewLimit.windowMs);
+    bucket.at = now;
+    if (bucket.left < 1) return false;
+    bucket.left -= 1;
+    return true;
+  }
+
   async function renew(entry: Guarded, payload: unknown): Promise<RenewResult> {
+    if (!takeRenewal(entry)) throw new AuthError('ERR_RATE_LIMITED');
     const token = tokenOfRenewal(payload);
-    if (token === undefined) throw new AuthError('ERR_AUTH_TOKEN_REQUIRED', 'session:renew needs { token }');
+    if (token === undefined) throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
     const current = authOf(entry.socket);
     const next = await authenticateToken(manager, token, options);
     if (current === undefined || next.sub !== current.sub || next.sessionId !== current.sessionId) {
-      throw new AuthError('ERR_SESSION_MISMATCH', 'the new token belongs to another subject or session');
+      throw new AuthError('ERR_SESSION_MISMATCH');
     }
     // Revoked or expired while the new token was being verified.
-    if (entry.ended !== undefined) throw new AuthError(entry.ended, 'the session has ended');
+    if (entry.ended !== undefined) throw new AuthError(entry.ended);
     entry.socket.data.auth = next;
     arm(entry);
     return { ok: true, expiresAt: next.expiresAt };
@@ -206,6 +234,7 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
       timer: undefined,
       checking: undefined,
       keys: undefined,
+      renewals: { left: renewLimit.max, at: clock() },
       onDisconnect: () => {
         entry.timer?.clear();
         unindex(entry);
@@ -230,6 +259,11 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
             // ack goes first: once disconnected, the client drops late acks.
             dropped(packet, 'ERR_AUTH_TOKEN_EXPIRED');
             expire(entry);
+          } else if (isRevokedNow(entry)) {
+            // A revocation the cache knows but whose event never came (a lost
+            // broadcast, a listener that threw): two map lookups per packet.
+            dropped(packet, 'ERR_SESSION_REVOKED');
+            refuse(entry, new AuthError('ERR_SESSION_REVOKED'));
           } else next();
         };
         // A check may start while another is awaited (a revocation during a recovery): wait for all.
@@ -245,31 +279,51 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
     socket.on(SESSION_RENEW_EVENT, entry.onRenew);
     socket.use(entry.onPacket);
 
-    if (!acceptedSockets.has(socket)) {
+    if (!acceptances.has(socket)) {
       // A recovered socket: Socket.IO skipped the middlewares and restored
-      // socket.data from before the outage. Indexed under its old session right
-      // away, so a revocation during the check still reaches it.
+      // socket.data and the rooms from before the outage. Indexed under its old
+      // session right away, so a revocation during the check still reaches it;
+      // out of its rooms until the check confirms who it is, so that nothing
+      // addressed to the old identity reaches whoever came back.
       index(entry);
+      // Socket.IO skipped the application's socketAuth too: apply the options the
+      // namespace's middlewares last accepted a socket with.
+      const effective = optionsByNamespace.get(socket.nsp) ?? options;
+      const previous = authOf(socket);
+      const rooms = [...socket.rooms].filter((room) => room !== socket.id);
+      for (const room of rooms) void socket.leave(room);
       hold(
         entry,
-        accept(manager, socket, options).then(
-          () => {
-            if (!socket.connected) {
-              // Gone during the check: its disconnect came before accept() registered it.
-              void Promise.resolve(options.sessions?.unregisterSocket(socket.id)).catch(() => undefined);
-              return;
+        verifySocket(manager, socket, effective)
+          .then(async (auth) => {
+            if (previous === undefined) {
+              // Nothing says who it was: it starts afresh, with no restored rooms or data.
+              socket.data = {};
+            } else if (auth.sub !== previous.sub || auth.sessionId !== previous.sessionId || auth.userId !== previous.userId) {
+              throw new AuthError('ERR_SESSION_MISMATCH');
+            } else if (socket.connected) {
+              await socket.join(rooms);
             }
-            if (entry.ended !== undefined) return;
-            // The client may have sent a token of another session than before the outage.
-            index(entry);
-            arm(entry);
-            recheck(entry, (error) => refuse(entry, error));
-          },
-          (error: unknown) => refuse(entry, toAuthError(error)),
-        ),
+            await admit(socket, auth, effective);
+          })
+          .then(
+            () => {
+              if (!socket.connected) {
+                // Gone during the check: its disconnect came before admit() registered it.
+                void Promise.resolve(effective.sessions?.unregisterSocket(socket.id)).catch(() => undefined);
+                return;
+              }
+              if (entry.ended !== undefined) return;
+              index(entry);
+              arm(entry);
+              recheck(entry, (error) => refuse(entry, error));
+            },
+            (error: unknown) => refuse(entry, toAuthError(error)),
+          ),
       );
       return;
     }
+    optionsByNamespace.set(socket.nsp, acceptances.get(socket)!.options);
     index(entry);
     arm(entry);
     recheck(entry, (error) => refuse(entry, error));
@@ -341,5 +395,5 @@ export function attachSessionGuard(io: AnyServer, manager: JwtUserSessionManager
 /** A dropped event's ack still answers, so a client awaiting it does not hang until its timeout. */
 function dropped(packet: unknown[], code: AuthErrorCode): void {
   const ack = packet[packet.length - 1];
-  if (typeof ack === 'function') (ack as (result: RenewResult) => void)({ ok: false, code, message: 'the session has ended' });
+  if (typeof ack === 'function') (ack as (result: RenewResult) => void)({ ok: false, code, message: messageOf(code) });
 }

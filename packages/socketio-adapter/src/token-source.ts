@@ -39,7 +39,7 @@ function fromAuthPayload(auth: unknown): string | undefined {
   if (auth === null || typeof auth !== 'object') return undefined;
   const value = (auth as Record<string, unknown>).token;
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID', 'auth.token must be a string');
+  if (typeof value !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID');
   const match = BEARER.exec(value);
   return match ? match[1]! : value;
 }
@@ -55,7 +55,7 @@ function fromHeader(request: TokenRequest): string | undefined {
   // Node keeps only the first of repeated Authorization headers in `headers`; a
   // proxy and a client disagreeing on which one counts is an attack surface.
   if (countAuthorization(request.rawHeaders) > 1) {
-    throw new AuthError('ERR_AUTH_HEADER_MALFORMED', 'several Authorization headers');
+    throw new AuthError('ERR_AUTH_HEADER_MALFORMED');
   }
   const value = request.headers.authorization;
   if (value === undefined || value === '') return undefined;
@@ -63,7 +63,7 @@ function fromHeader(request: TokenRequest): string | undefined {
   if (!SCHEME.test(value)) return undefined;
   const match = BEARER.exec(value);
   if (!match || !B64TOKEN.test(match[1]!)) {
-    throw new AuthError('ERR_AUTH_HEADER_MALFORMED', 'Authorization header must be "Bearer <token>"');
+    throw new AuthError('ERR_AUTH_HEADER_MALFORMED');
   }
   return match[1]!;
 }
@@ -106,10 +106,10 @@ export function extractToken(request: TokenRequest, options: TokenSourceOptions 
     if (value !== undefined && value !== '') {
       const origin = request.headers.origin;
       if (!originAllowed(typeof origin === 'string' ? origin : undefined, cookie.allowedOrigins)) {
-        throw new AuthError('ERR_ORIGIN_NOT_ALLOWED', 'cookie authentication is not allowed from this origin');
+        throw new AuthError('ERR_ORIGIN_NOT_ALLOWED');
       }
       return { token: value, source: 'cookie' };
     }
   }
-  throw new AuthError('ERR_AUTH_TOKEN_REQUIRED', 'an access token is required');
+  throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
 }

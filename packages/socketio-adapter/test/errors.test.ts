@@ -32,17 +32,17 @@ S.after(() => rmSync(dir, { recursive: true, force: true }));
 
 // Guards issue 9 item 6: with `instanceof`, a second copy of session-core
 // turned every session error into ERR_INTERNAL (HTTP 500 instead of 401).
-S('a SessionError from another copy of session-core keeps its code and message', () => {
+S('a SessionError from another copy of session-core keeps its code (the message is the adapter\'s fixed one)', () => {
   assert.is.not(core.SessionError, SessionError);
   const mapped = toAuthError(new core.SessionError('ERR_SESSION_REVOKED', 'session revoked'));
   assert.instance(mapped, AuthError);
   assert.is(mapped.code, 'ERR_SESSION_REVOKED');
-  assert.is(mapped.message, 'session revoked');
+  assert.is(mapped.message, 'the session has been revoked');
   assert.is(httpStatusOf(mapped.code), 401);
 });
 
 S('an AuthError from another copy of the adapter is returned as it is', () => {
-  const foreign = new adapter.AuthError('ERR_ORIGIN_NOT_ALLOWED', 'origin not allowed');
+  const foreign = new adapter.AuthError('ERR_ORIGIN_NOT_ALLOWED');
   assert.is(toAuthError(foreign), foreign);
 });
 

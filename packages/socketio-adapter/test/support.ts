@@ -1,4 +1,4 @@
-import { JwtUserSessionManager, type JwtUserSessionManagerOptions } from '@jwt-session/session-core';
+import { JwtUserSessionManager, type JwtUserSessionManagerOptions, type SessionVerifier } from '@jwt-session/session-core';
 import { MemoryBroadcaster, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -61,7 +61,7 @@ export interface IoServer {
 /** A real HTTP server with Socket.IO on a free port. `guard: false` leaves the server unguarded. */
 export async function startIo(
   cleanup: Cleanup,
-  manager: JwtUserSessionManager | undefined,
+  manager: SessionVerifier | undefined,
   options: { guard?: SessionGuardOptions | false; server?: Partial<ServerOptions> } = {},
 ): Promise<IoServer> {
   const http = createServer();

@@ -1,5 +1,5 @@
 import { constants, createHmac, createSecretKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
+import { ReferenceInvalidAccessTokenCache as MemoryInvalidAccessTokenCache, ReferenceRefreshTokenStore as MemoryRefreshTokenStore } from '../reference-storage.js';
 import { JwtUserSessionManager, type SigningKey } from '../../src/index.js';
 
 /** One key as the corpus needs it: its configuration, and a raw signer for forging arbitrary bytes. */
