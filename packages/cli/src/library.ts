@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { JwtUserSessionManager } from '@jwt-session/session-core';
+import { JwtSessionVerifier, JwtUserSessionManager, type RevocationClaims } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import { DEFAULT_KEY_PREFIX, RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
 import { CliError } from './errors.js';
@@ -75,4 +75,40 @@ export async function openLibrary(client: RedisClient, options: LibraryOptions):
       cache.close();
     },
   };
+}
+
+/**
+ * Whether the invalidation stream revokes these claims, answered as a
+ * resource server that just started would: a JwtSessionVerifier replays the
+ * stream into its cache, then `isRevoked`. Tokens that do not look like this
+ * library's (no `at+jwt`, `sid` or `jti`) are judged as another provider's,
+ * dated by `iat`. The verifier's key is random: it is never asked to verify.
+ */
+export async function revokedByStream(client: RedisClient, prefix: string | undefined, typ: unknown, claims: RevocationClaims): Promise<{ revoked: boolean; stream: string }> {
+  let broadcaster: RedisInvalidationBroadcaster;
+  try {
+    broadcaster = new RedisInvalidationBroadcaster(client, { keyPrefix: prefix ?? DEFAULT_KEY_PREFIX });
+  } catch (cause) {
+    throw new CliError('ERR_USAGE', '--prefix must not contain { or }', { cause });
+  }
+  const own = typ === 'at+jwt' && typeof claims.sid === 'string' && typeof claims.jti === 'string';
+  const cache = new MemoryInvalidAccessTokenCache();
+  const verifier = new JwtSessionVerifier({
+    keys: { kid: 'jwt-session-cli', algorithm: 'HS256', secret: randomBytes(32) },
+    issuer: 'jwt-session-cli',
+    audience: 'jwt-session-cli',
+    tokens: own ? 'jwt-session' : 'oidc',
+    invalidAccessTokenCache: cache,
+    broadcaster,
+  });
+  try {
+    await verifier.ready();
+    return { revoked: verifier.isRevoked(claims), stream: broadcaster.streamKey };
+  } catch (cause) {
+    throw new CliError('ERR_REDIS_UNAVAILABLE', 'cannot read the invalidation stream', { cause });
+  } finally {
+    await verifier.close();
+    await broadcaster.close();
+    cache.close();
+  }
 }

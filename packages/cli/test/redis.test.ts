@@ -1,4 +1,5 @@
 import { isSessionError, type SessionError } from '@jwt-session/session-core';
+import { SignJWT } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appNode, backend, closeAll, connectSocket, next, uniquePrefix, type Backend } from './node.js';
@@ -135,6 +136,19 @@ for (const kind of ['standalone', 'cluster'] as const) {
     assert.is(json<any>(await runHere(['token', 'inspect', t2.accessToken, ...b.flags, '--prefix', prefix, '--json'])).verdict, 'unverified');
     await node.manager.deleteAll('dave');
     assert.is(json<any>(await runHere(['token', 'inspect', t2.accessToken, ...b.flags, '--prefix', prefix, '--json'])).verdict, 'revoked');
+
+    // Another provider's token (typ JWT, no sid, opaque jti): dated by iat against a subject revocation made by the CLI.
+    const iat = Math.floor(Date.now() / 1000) - 5;
+    const key = new TextEncoder().encode('provider-secret-provider-secret-0123');
+    const external = await new SignJWT({ iss: 'https://sso.test', aud: 'api', sub: 'oscar', iat, exp: iat + 600, jti: '_____________________w' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .sign(key);
+    assert.equal(json<any>(await runHere(['token', 'inspect', external, ...b.flags, '--prefix', prefix, '--json'])).revocation.revoked, false);
+    assert.is((await runHere(['sessions', 'revoke', 'oscar', '--all', ...b.flags, '--prefix', prefix])).code, 0);
+    assert.is(json<any>(await runHere(['token', 'inspect', external, ...b.flags, '--prefix', prefix, '--json'])).verdict, 'revoked');
+    const noSub = await new SignJWT({ iat, exp: iat + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    const unchecked = await runHere(['token', 'inspect', noSub, ...b.flags, '--prefix', prefix]);
+    assert.match(unchecked.stdout, /^revoked {4}not checked: the token has no sub/m);
   });
 
   S('stats: sessions, subjects, stream length and age, memory of the library\'s keys, with SCAN and never KEYS', async () => {

@@ -4,7 +4,8 @@ import { emit, type Context } from '../context.js';
 import { CliError, usage } from '../errors.js';
 import { verificationKey } from '../keys-input.js';
 import { duration, oneLine, table, timeView, type TimeView } from '../output.js';
-import { withLibrary } from '../with-redis.js';
+import { revokedByStream } from '../library.js';
+import { withRedis } from '../with-redis.js';
 
 const OPTIONS = {
   ...REDIS_OPTIONS,
@@ -77,17 +78,13 @@ async function inspect(args: string[], ctx: Context): Promise<number> {
   for (const name of TIME_CLAIMS) if (typeof claims[name] === 'number' && Number.isFinite(claims[name])) times[name] = timeView(claims[name] as number);
   const signature = await checkSignature(token!, values, ctx);
 
-  let revocation: { checked: true; revoked: boolean; stream: string } | { checked: false } = { checked: false };
+  let revocation: { checked: true; revoked: boolean; stream: string } | { checked: false; reason?: string } = { checked: false };
   if (values.redis !== undefined) {
-    revocation = await withLibrary(values, 900, 'token inspect', async ({ manager, broadcaster }) => {
-      try {
-        await manager.ready(); // the stream replayed into this process' invalidation cache, as on a node that just started
-      } catch (cause) {
-        throw new CliError('ERR_REDIS_UNAVAILABLE', 'cannot read the invalidation stream', { cause });
-      }
-      const revoked = manager.isRevoked({ sub: String(claims.sub ?? ''), sid: String(claims.sid ?? ''), jti: String(claims.jti ?? '') });
-      return { checked: true as const, revoked, stream: broadcaster.streamKey };
-    });
+    const sub = claims.sub;
+    revocation =
+      typeof sub === 'string' && sub.length > 0
+        ? { checked: true, ...(await withRedis(values, 'token inspect', (client) => revokedByStream(client, values.prefix, header.typ, { ...claims, sub }))) }
+        : { checked: false, reason: 'the token has no sub: revocations are by subject and session' };
   }
   const verdict = verdictOf(signature, times, revocation.checked ? revocation.revoked : undefined, now);
   const report = { verdict, header, claims, times, ...(times.exp ? { expiresInSeconds: Math.round((times.exp.unix * 1000 - now) / 1000) } : {}), signature, revocation };
@@ -100,6 +97,7 @@ async function inspect(args: string[], ctx: Context): Promise<number> {
       }`,
     );
     if (revocation.checked) lines.push(`revoked    ${revocation.revoked ? 'YES, by an invalidation on' : 'no invalidation on'} ${revocation.stream}`);
+    else if (revocation.reason !== undefined) lines.push(`revoked    not checked: ${revocation.reason}`);
     if (times.exp) lines.push(`expires    ${times.exp.unix * 1000 <= now ? `${duration(now - times.exp.unix * 1000)} ago` : `in ${duration(times.exp.unix * 1000 - now)}`}`);
     lines.push('', 'header', table(Object.entries(header).map(([k, v]) => [`  ${k}`, JSON.stringify(v)])));
     const rows = Object.entries(claims).map(([k, v]) => {
