@@ -171,6 +171,26 @@ function readmeInstallLines() {
   });
 }
 
+/** The @jwt-session packages `names` need at run time (dependencies and required peers), transitively. */
+function closure(names) {
+  const manifests = new Map(
+    readdirSync(join(root, 'packages')).map((dir) => {
+      const manifest = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8'));
+      return [manifest.name, manifest];
+    }),
+  );
+  const found = new Set(names);
+  for (const name of found) {
+    const manifest = manifests.get(name);
+    if (!manifest) continue;
+    const optional = manifest.peerDependenciesMeta ?? {};
+    for (const dep of [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {}).filter((peer) => !optional[peer]?.optional)]) {
+      if (dep.startsWith('@jwt-session/')) found.add(dep);
+    }
+  }
+  return [...found];
+}
+
 /**
  * Each README install line, with our packages taken from the tarballs, must
  * install with no peer warning, and the main entry of each of our packages on
@@ -187,9 +207,13 @@ async function installLines(tarballs, tsc) {
       const app = join(work, `install-line-${index}`);
       mkdirSync(app);
       writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'install-line', private: true, type: 'module' }));
-      const words = line.split(/\s+/).slice(2);
+      // Flags (-g for the CLI) are dropped: the check installs into the app either way.
+      const words = line.split(/\s+/).slice(2).filter((word) => !word.startsWith('-'));
       const ours = words.filter((spec) => /^@jwt-session\/[a-z-]+$/.test(spec));
-      const specs = words.map((spec) => (ours.includes(spec) ? (tarballs.find((t) => t.includes(`jwt-session-${spec.slice('@jwt-session/'.length)}-`)) ?? spec) : spec));
+      // Our packages are not on the registry: the ones those on the line depend on come from tarballs too.
+      const needed = closure(ours).filter((name) => !ours.includes(name));
+      const tarballOf = (name) => tarballs.find((t) => t.includes(`jwt-session-${name.slice('@jwt-session/'.length)}-`)) ?? name;
+      const specs = [...words.map((spec) => (ours.includes(spec) ? tarballOf(spec) : spec)), ...needed.map(tarballOf)];
       const install = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=warn', '--prefer-offline', ...specs, '@types/node@20'], { cwd: app });
       if (install.code !== 0) return { line, install };
       writeFileSync(join(app, 'check.ts'), `${ours.map((name, i) => `import * as m${i} from '${name}';`).join('\n')}\nexport const entries = [${ours.map((_, i) => `m${i}`).join(', ')}];\n`);
