@@ -37,6 +37,7 @@ const groups: Group[] = [
   { name: 'socketio', run: runSocketIo },
   { name: 'propagation', run: runPropagation },
   { name: 'memory', run: runMemory },
+  { name: 'burst', run: (ctx) => import('./cases/burst.js').then((m) => m.runBurst(ctx)) },
 ];
 
 const started = Date.now();
