@@ -65,8 +65,9 @@ export async function burst(connect: () => Redis | Cluster, count = BURST): Prom
   for (const r of results) {
     if (r.status === 'fulfilled') created.add(r.value.sessionId);
     else {
-      // The code, and the reason without its figures: "not sent" (shed before sending) or "no answer" (sent, outcome unknown).
-      const code = r.reason instanceof SessionError ? `${r.reason.code}: ${r.reason.message.replace(/^redis \w+ failed: /, '').replace(/\d+ ms/, 'N ms')}` : String(r.reason);
+      // The code, and the storage's reason without its figures: "not sent" (shed before sending) or "no answer" (sent, outcome unknown).
+      const cause = r.reason instanceof SessionError ? (r.reason.cause as Error | undefined) : undefined;
+      const code = r.reason instanceof SessionError ? `${r.reason.code}: ${(cause?.message ?? '').replace(/^redis \w+ failed: /, '').replace(/\d+ ms/, 'N ms')}` : String(r.reason);
       failed[code] = (failed[code] ?? 0) + 1;
     }
   }

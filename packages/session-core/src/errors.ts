@@ -1,7 +1,8 @@
 /**
  * Every failure this library reports is a {@link SessionError} with a stable
  * `code`; branch on `code`, never on `message` (messages may be reworded).
- * Messages never contain a token, a refresh secret or a token's claims.
+ * Messages are fixed per code (see {@link SESSION_ERROR_MESSAGES}): they never
+ * contain a token, a refresh secret, a claim, a subject or a header value.
  */
 export const SESSION_ERROR_CODES = [
   'ERR_AUTH_TOKEN_INVALID',
@@ -17,23 +18,79 @@ export const SESSION_ERROR_CODES = [
 
 export type SessionErrorCode = (typeof SESSION_ERROR_CODES)[number];
 
+/**
+ * Marks a {@link SessionError} from any copy of this package. npm often
+ * installs two copies of session-core (one for the app, one under a storage
+ * package or the adapter); `instanceof` compares classes, so it would fail
+ * across copies. `Symbol.for` gives every copy the same key.
+ */
+const BRAND: unique symbol = Symbol.for('jwt-session.SessionError') as never;
+
+const CODES: ReadonlySet<string> = new Set(SESSION_ERROR_CODES);
+
+/**
+ * The one message of each code. Fixed sentences, never built from input: a
+ * message may end up in a log line, an HTTP body or an `error_description`,
+ * and text from a token header, a claim name or a subject there is log
+ * injection (a dependency's message once quoted a token's `crit` names,
+ * newlines included).
+ */
+export const SESSION_ERROR_MESSAGES: Readonly<Record<SessionErrorCode, string>> = Object.freeze({
+  ERR_AUTH_TOKEN_INVALID: 'the access token is invalid',
+  ERR_AUTH_TOKEN_EXPIRED: 'the access token has expired',
+  ERR_SESSION_REVOKED: 'the session has been revoked',
+  ERR_REFRESH_TOKEN_INVALID: 'the refresh token is invalid',
+  ERR_REFRESH_TOKEN_EXPIRED: 'the refresh token has expired',
+  ERR_REFRESH_TOKEN_REUSED: 'the refresh token was already used; the session has been revoked',
+  ERR_STORAGE_UNAVAILABLE: 'storage is unavailable; a revocation already made holds on this node and its broadcast will be retried',
+  ERR_CLAIMS_INVALID: 'the subject, session id, claims or context are invalid',
+  ERR_CONFIG_INVALID: 'the configuration is invalid',
+});
+
+/**
+ * `message` is {@link SESSION_ERROR_MESSAGES}`[code]`, whatever text the
+ * constructor is given, except for ERR_CONFIG_INVALID: that one is raised
+ * while the application configures the library (or uses a closed manager)
+ * and names the option, which is the library's own text.
+ */
 export class SessionError extends Error {
   override readonly name = 'SessionError';
   readonly code: SessionErrorCode;
+  declare readonly [BRAND]: true;
 
-  constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+  constructor(code: SessionErrorCode, detail?: string, options?: { cause?: unknown }) {
+    const known = Object.hasOwn(SESSION_ERROR_MESSAGES, code) ? code : 'ERR_CONFIG_INVALID';
+    super(known === 'ERR_CONFIG_INVALID' && typeof detail === 'string' && /^[ -~]{1,200}$/.test(detail) ? detail : SESSION_ERROR_MESSAGES[known], options);
+    this.code = known;
+  }
+
+  /**
+   * `error instanceof SessionError` is true for a SessionError made by any
+   * copy of session-core (by brand and code), so apps that check with
+   * `instanceof` keep working when npm installs two copies. Subclasses keep
+   * the ordinary prototype check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== SessionError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return isSessionError(value);
   }
 }
+Object.defineProperty(SessionError.prototype, BRAND, { value: true });
 
-/** True for a {@link SessionError}, optionally of one of the given codes. */
+/**
+ * True for a {@link SessionError} from any copy of session-core (it carries
+ * the brand and one of the documented codes), optionally of one of the given
+ * codes. Prefer it to `instanceof` in code that receives errors from other
+ * packages.
+ */
 export function isSessionError(value: unknown, ...codes: SessionErrorCode[]): value is SessionError {
-  return value instanceof SessionError && (codes.length === 0 || codes.includes(value.code));
+  if (typeof value !== 'object' || value === null || (value as { [BRAND]?: unknown })[BRAND] !== true) return false;
+  const code = (value as { code?: unknown }).code;
+  return typeof code === 'string' && CODES.has(code) && (codes.length === 0 || codes.includes(code as SessionErrorCode));
 }
 
 /** Wraps whatever a store, cache or broadcaster threw into ERR_STORAGE_UNAVAILABLE. */
 export function storageError(operation: string, cause: unknown): SessionError {
-  if (cause instanceof SessionError) return cause;
+  if (isSessionError(cause)) return cause;
   return new SessionError('ERR_STORAGE_UNAVAILABLE', `storage failed during ${operation}`, { cause });
 }

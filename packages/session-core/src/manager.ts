@@ -1,14 +1,15 @@
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, storageError } from './errors.js';
 import { ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_INVALIDATED, SESSION_REFRESHED, SessionEventEmitter } from './events.js';
-import { importForJose, publicJwks, type ResolvedKey } from './keys.js';
+import { publicJwks, type ResolvedKey } from './keys.js';
 import { keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, newSessionId, newTokenId, tokenIdTime } from './lib/ids.js';
 import { randomBase64url } from './lib/random-pool.js';
-import { formatRefreshToken, hashSecret, isAncestor, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
+import { formatRefreshToken, hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, type VerifiedToken } from './lib/verified-cache.js';
+import { checkedPayload } from './lib/verified-payload.js';
 import { normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
 import type {
   InvalidationEvent,
@@ -21,22 +22,8 @@ import type {
 } from './storage.js';
 import type { AccessTokenClaims, CreateOptions, SessionInfo, SessionTokens, UpdateOptions } from './types.js';
 
-/**
- * How many rotations back an old refresh token is still recognised as genuine
- * (and so answered as reuse, revoking the session). Each step costs one HMAC
- * and one SHA-256; older tokens are answered as invalid.
- */
-export const MAX_REUSE_DETECTION_DEPTH = 1024;
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 30_000;
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const item of Object.values(value)) deepFreeze(item);
-  }
-  return value;
-}
 
 function isInvalidationBase(event: unknown): event is { subject: string; at: number; expiresAt: number } {
   const e = event as Record<string, unknown> | null;
@@ -80,7 +67,6 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
   /** ms an invalidation must be remembered: the longest an access token issued now can still verify. */
   readonly #invalidationTtl: number;
   readonly #retries = new Set<NodeJS.Timeout>();
-  readonly #keysImported: Promise<void>;
   #closed = false;
 
   constructor(options: JwtUserSessionManagerOptions) {
@@ -90,7 +76,6 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     this.#signingKey = o.keys[0]!;
     this.#verifyConfig = {
       resolveKey: keyResolver(o.keys),
-      algorithms: [...new Set(o.keys.map((key) => key.algorithm))],
       issuer: o.issuer,
       audience: o.audience,
       clockTolerance: o.clockTolerance,
@@ -99,16 +84,10 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     // +1 s because exp is rounded down to whole seconds.
     this.#invalidationTtl = (o.accessTokenTtl + o.clockTolerance + 1) * 1000;
     this.#subscription = o.broadcaster?.subscribe(this);
-    this.#keysImported = importForJose(o.keys);
   }
 
-  /**
-   * Resolves once the broadcaster has replayed recent invalidations from other
-   * nodes and the keys are imported into WebCrypto (the manager works before
-   * that, only slower).
-   */
+  /** Resolves once the broadcaster has replayed recent invalidations from other nodes. */
   async ready(): Promise<void> {
-    await this.#keysImported;
     await this.#subscription?.ready();
   }
 
@@ -206,12 +185,13 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
    */
   async update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
     this.#assertOpen();
-    const parsed = parseRefreshToken(refreshToken);
-    if (parsed === undefined) throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is malformed');
+    const key = this.#options.refreshTokenKey;
+    // Malformed and forged tokens (a bad mac) end here, at the cost of one HMAC, before any store call.
+    const parsed = parseRefreshToken(key, refreshToken);
+    if (parsed === undefined) throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid');
     const claims = options.claims === undefined ? undefined : checkClaims(options.claims);
     const context = options.context === undefined ? undefined : checkContext(options.context);
     const { sessionId, secret } = parsed;
-    const key = this.#options.refreshTokenKey;
     const successor = successorSecret(key, sessionId, secret);
     const now = this.#options.clock();
 
@@ -242,12 +222,7 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
         await this.#onReuse(result.subject, sessionId, now);
         break;
       case 'mismatch': {
-        const depth = Math.min(result.generation, MAX_REUSE_DETECTION_DEPTH);
-        if (!isAncestor(key, sessionId, secret, result.tokenHash, depth)) {
-          // A forgery: the victim's session is left alone.
-          throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid');
-        }
-        // A genuine older token: someone holds a copy. End the session.
+        // The mac proved we issued this token for this session, and it is neither current nor previous: an older one, so someone holds a copy. End the session.
         let failure: SessionError | undefined;
         try {
           await this.#options.refreshTokenStore.delete(result.subject, sessionId, now);
@@ -307,6 +282,50 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     // Tokens issued at `at` are rejected; let the clock move on so a session created right after this call is not.
     if (clock() <= at) await new Promise((resolve) => setTimeout(resolve, 1));
     return deleted.length;
+  }
+
+  /**
+   * Ends every session of the subject except `keepSessionId` ("sign out my
+   * other devices"), each one as {@link deleteOne} does: its refresh token and,
+   * on every node, its access tokens. Returns how many were deleted. A session
+   * created while this runs is not affected. When the store fails on one of
+   * them, that session's access tokens are invalidated anyway (we cannot tell
+   * whether the delete ran), the others are still processed, and the call
+   * rejects with ERR_STORAGE_UNAVAILABLE.
+   */
+  async deleteOthers(subject: string, keepSessionId: string): Promise<number> {
+    this.#assertOpen();
+    checkSubject(subject);
+    // A missing or garbled id would otherwise mean "keep nothing": refuse rather than sign the caller out too.
+    if (typeof keepSessionId !== 'string' || !SESSION_ID_PATTERN.test(keepSessionId)) {
+      throw new SessionError('ERR_CLAIMS_INVALID', 'keepSessionId must be a session id');
+    }
+    const { clock, refreshTokenStore: store } = this.#options;
+    let sessions: StoredSessionInfo[];
+    try {
+      sessions = await store.list(subject, clock());
+    } catch (error) {
+      throw storageError('deleteOthers', error);
+    }
+    let failure: SessionError | undefined;
+    const results = await Promise.all(
+      sessions
+        .filter((s) => s.sessionId !== keepSessionId)
+        .map(async ({ sessionId }) => {
+          const now = clock();
+          let deleted: boolean;
+          try {
+            deleted = await store.delete(subject, sessionId, now);
+          } catch (error) {
+            failure ??= storageError('deleteOthers', error);
+            deleted = true; // fail safe: treat it as revoked everywhere
+          }
+          if (deleted) await this.#invalidateSession(subject, sessionId, 'deleted', now).catch((error: unknown) => (failure ??= storageError('deleteOthers', error)));
+          return deleted;
+        }),
+    );
+    if (failure !== undefined) throw failure;
+    return results.filter(Boolean).length;
   }
 
   /**
@@ -387,7 +406,7 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     const accessToken = await signAccessToken(payload, this.#signingKey);
     return {
       accessToken,
-      refreshToken: formatRefreshToken(session.sessionId, deadline, secret),
+      refreshToken: formatRefreshToken(this.#options.refreshTokenKey, session.sessionId, deadline, secret),
       sessionId: session.sessionId,
       accessTokenExpiresAt: exp,
       refreshTokenExpiresAt: Math.ceil(deadline / 1000),
@@ -395,15 +414,7 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
   }
 
   #checkPayload(token: string, payload: JWTPayload, now: number): VerifiedToken {
-    const { sub, sid, jti, iat, exp } = payload as Record<string, unknown>;
-    if (typeof sub !== 'string' || sub.length === 0 || typeof sid !== 'string' || sid.length === 0 || typeof jti !== 'string' || jti.length === 0) {
-      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: sub, sid and jti must be non-empty strings');
-    }
-    const tolerance = this.#options.clockTolerance;
-    if (typeof iat !== 'number' || iat > now / 1000 + tolerance) {
-      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: issued in the future');
-    }
-    return { token, claims: deepFreeze(payload) as AccessTokenClaims, validUntil: ((exp as number) + tolerance) * 1000 };
+    return checkedPayload(token, payload, now, this.#options.clockTolerance);
   }
 
   #assertNotRevoked(token: VerifiedToken): void {

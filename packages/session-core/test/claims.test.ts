@@ -83,4 +83,27 @@ S('returned claims are frozen, so one caller cannot change what another reads', 
   await h.close();
 });
 
+// Guards defect #10.10: Redis stores a lone surrogate as U+FFFD, so "eve\uD800" and "eve\uFFFD" shared an index and a deleteAll of one missed the other's tokens.
+S('subjects, claim names and values, and context that are not well-formed Unicode are refused', async () => {
+  const h = harness();
+  const lone = ['eve\uD800', '\uDC00eve', 'a\uDBFFb', '\uD800\uD800'];
+  for (const bad of lone) {
+    await rejectsWith(h.manager.create(bad), 'ERR_CLAIMS_INVALID', `subject ${JSON.stringify(bad)}`);
+    await rejectsWith(h.manager.readAll(bad), 'ERR_CLAIMS_INVALID');
+    await rejectsWith(h.manager.deleteAll(bad), 'ERR_CLAIMS_INVALID');
+    await rejectsWith(h.manager.deleteOne(bad, 'AAAAsessionidsessionidsess'), 'ERR_CLAIMS_INVALID');
+    await rejectsWith(h.manager.create('eve', { claims: { [bad]: 1 } }), 'ERR_CLAIMS_INVALID', 'claim name');
+    await rejectsWith(h.manager.create('eve', { claims: { name: bad } }), 'ERR_CLAIMS_INVALID', 'claim value');
+    await rejectsWith(h.manager.create('eve', { claims: { nested: [{ deep: [bad] }] } }), 'ERR_CLAIMS_INVALID', 'nested value');
+    await rejectsWith(h.manager.create('eve', { context: { userAgent: bad } }), 'ERR_CLAIMS_INVALID', 'context value');
+    await rejectsWith(h.manager.create('eve', { context: { [bad]: 'x' } }), 'ERR_CLAIMS_INVALID', 'context name');
+  }
+  const t = await h.manager.create('eve\uFFFD \u{1F600}', { claims: { emoji: '\u{1F600}' }, context: { device: '\uD83D\uDE00' } });
+  await rejectsWith(h.manager.update(t.refreshToken, { claims: { v: 'x\uD800' } }), 'ERR_CLAIMS_INVALID');
+  await rejectsWith(h.manager.update(t.refreshToken, { context: { v: 'x\uDFFF' } }), 'ERR_CLAIMS_INVALID');
+  assert.is((await h.manager.read(t.accessToken)).sub, 'eve\uFFFD \u{1F600}');
+  assert.is((await h.manager.readAll('eve\uFFFD \u{1F600}')).length, 1);
+  await h.close();
+});
+
 S.run();

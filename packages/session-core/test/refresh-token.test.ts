@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rejectsWith } from '../src/testing/index.js';
@@ -25,6 +26,38 @@ S('malformed refresh tokens are invalid without a storage call', async () => {
   const bad = ['', 'x', t.accessToken, `${t.refreshToken}x`, ` ${t.refreshToken}`, t.refreshToken.replace('.', ''), t.refreshToken.toUpperCase(), 'a'.repeat(10_000), 42, null, undefined, {}];
   for (const token of bad) await rejectsWith(h.manager.update(token as never), 'ERR_REFRESH_TOKEN_INVALID', String(token).slice(0, 30));
   await h.manager.update(t.refreshToken);
+  await h.close();
+});
+
+// Guards defect #10.2: a real (public) session id with a random secret made update() walk up to 1,024 HMAC steps and ask the store each time: a CPU amplifier that could be repeated forever.
+S('a forged refresh token for a real session is refused before any store call, and the session is left alone', async () => {
+  const h = harness();
+  const t = await h.manager.create('alice');
+  let storeCalls = 0;
+  const counting = new Proxy(h.store, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        storeCalls++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const m = harness({ refreshTokenStore: counting });
+  const [sid, deadline, secret, mac] = t.refreshToken.split('.') as [string, string, string, string | undefined];
+  const random = (bytes: number) => randomBytes(bytes).toString('base64url');
+  const forgeries = [
+    `${sid}.${deadline}.${random(32)}`,
+    `${sid}.${deadline}.${random(32)}.${random(16)}`,
+    `${sid}.${deadline}.${random(32)}.${mac ?? random(16)}`,
+    `${sid}.${(Number.parseInt(deadline, 36) + 1).toString(36)}.${secret}.${mac ?? random(16)}`,
+  ];
+  for (const forged of forgeries) await rejectsWith(m.manager.update(forged), 'ERR_REFRESH_TOKEN_INVALID', forged.slice(27));
+  assert.is(storeCalls, 0, 'a forgery reached the store');
+  const next = await m.manager.update(t.refreshToken);
+  assert.is((await m.manager.read(next.accessToken)).sid, t.sessionId);
+  await m.close();
   await h.close();
 });
 

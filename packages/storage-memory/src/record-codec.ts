@@ -10,13 +10,19 @@ import type { SessionRecord } from '@jwt-session/session-core';
 const SEP = '\u001f';
 const FIELDS = 11;
 
-/** Integers in base 36 (8 characters for a ms timestamp); anything else in decimal behind a 'd'. */
+/**
+ * Non-negative safe integers in base 36 (8 characters for a ms timestamp);
+ * anything else (fractions, negatives, -0, infinities, NaN) in decimal behind
+ * a '~'. The marker must not be a base-36 digit: it once was 'd', which is
+ * also the digit 13, so generation 13 read back as 0.
+ */
 function num(value: number): string {
-  return Number.isSafeInteger(value) && value >= 0 ? value.toString(36) : `d${value}`;
+  if (Object.is(value, -0)) return '~-0'; // String(-0) is '0'
+  return Number.isSafeInteger(value) && value >= 0 ? value.toString(36) : `~${value}`;
 }
 
 function unnum(text: string): number {
-  return text.charCodeAt(0) === 100 /* d */ ? Number(text.slice(1)) : Number.parseInt(text, 36);
+  return text.charCodeAt(0) === 126 /* ~ */ ? Number(text.slice(1)) : Number.parseInt(text, 36);
 }
 
 /** The subject is the last field and may itself contain the separator. */

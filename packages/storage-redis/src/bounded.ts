@@ -25,22 +25,33 @@ import type { RedisClient } from './util.js';
  *   server, and ioredis bounds the attempt itself (`connectTimeout`).
  *
  * So on a healthy Redis a burst completes, and a command that fails without
- * being sent says so ("not sent") and cannot have been written.
+ * being sent says so (`sent: false` on the error's cause) and cannot have
+ * been written.
  */
 export const DEFAULT_COMMAND_TIMEOUT = 1000;
 export const DEFAULT_MAX_IN_FLIGHT = 64;
 
-/** Redis' own message only: an ioredis error also carries the command's arguments, which must not travel. */
-function describe(cause: unknown): Error | undefined {
-  if (!(cause instanceof Error)) return undefined;
-  const clean = new Error(cause.message);
-  clean.name = cause.name;
-  return clean;
+/**
+ * The cause of every ERR_STORAGE_UNAVAILABLE this package raises (the
+ * SessionError's own message is fixed per code): which operation failed and
+ * why, and whether the command was ever handed to Redis. `sent: false` means
+ * it cannot have run; `sent: true` with a timeout means its outcome is
+ * unknown. Its own `cause` is Redis' error reduced to its message: an ioredis
+ * error also carries the command's arguments, which must not travel.
+ */
+export class RedisCommandFailure extends Error {
+  override readonly name = 'RedisCommandFailure';
+  readonly sent: boolean;
+
+  constructor(operation: string, why: string, sent: boolean, cause?: unknown) {
+    super(`redis ${operation} failed: ${why}`, cause instanceof Error ? { cause: Object.assign(new Error(cause.message), { name: cause.name }) } : undefined);
+    this.sent = sent;
+  }
 }
 
-export function unavailable(operation: string, why: string, cause?: unknown): SessionError {
-  const clean = describe(cause);
-  return new SessionError('ERR_STORAGE_UNAVAILABLE', `redis ${operation} failed: ${why}`, clean === undefined ? undefined : { cause: clean });
+/** ERR_STORAGE_UNAVAILABLE with a {@link RedisCommandFailure} as its cause. */
+export function unavailable(operation: string, why: string, sent: boolean, cause?: unknown): SessionError {
+  return new SessionError('ERR_STORAGE_UNAVAILABLE', undefined, { cause: new RedisCommandFailure(operation, why, sent, cause) });
 }
 
 /** Whether the client lost its connection (or failed to make one) since it was last ready; one pair of listeners per client. */
@@ -100,7 +111,7 @@ export class CommandQueue {
   run<T>(operation: string, send: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.#client.status === 'end') {
-        reject(unavailable(operation, 'the client was closed; not sent'));
+        reject(unavailable(operation, 'the client was closed', false));
         return;
       }
       const job: Job = { operation, send, resolve: resolve as (value: unknown) => void, reject, state: 'queued', timer: undefined };
@@ -197,8 +208,9 @@ export class CommandQueue {
 
   #fail(job: Job, why: string, cause?: unknown): void {
     if (job.state === 'done') return;
+    const sent = job.state === 'sent';
     job.state = 'done';
     clearTimeout(job.timer);
-    job.reject(cause instanceof SessionError ? cause : unavailable(job.operation, why, cause));
+    job.reject(cause instanceof SessionError ? cause : unavailable(job.operation, why, sent, cause));
   }
 }

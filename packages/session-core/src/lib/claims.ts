@@ -13,17 +13,35 @@ function invalid(message: string): never {
   throw new SessionError('ERR_CLAIMS_INVALID', message);
 }
 
+/**
+ * No lone surrogates. Redis (and any UTF-8 store) writes one as U+FFFD, so two
+ * different subjects would share one index and a deleteAll of one would miss
+ * the other's tokens; a claim would not read back as it was signed.
+ */
+export function isWellFormedText(value: string): boolean {
+  return (value as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
-/** Accepts exactly the values that survive a JSON round trip unchanged. */
-function checkJson(value: unknown, path: string, depth: number): void {
+/**
+ * Accepts exactly the values that survive a JSON round trip unchanged, and
+ * stops as soon as the text seen so far exceeds the budget (a 10 MB string or
+ * a sparse array of a billion slots is refused without walking it).
+ */
+function checkJson(value: unknown, path: string, depth: number, budget: { left: number }): void {
   if (depth > MAX_DEPTH) invalid(`${path} is nested more than ${MAX_DEPTH} levels deep`);
+  if (--budget.left < 0) invalid(`${path} is too large`);
   switch (typeof value) {
     case 'string':
+      budget.left -= value.length;
+      if (budget.left < 0) invalid(`${path} is too large`);
+      if (!isWellFormedText(value)) invalid(`${path} must be well-formed Unicode`);
+      return;
     case 'boolean':
       return;
     case 'number':
@@ -32,31 +50,43 @@ function checkJson(value: unknown, path: string, depth: number): void {
     case 'object':
       if (value === null) return;
       if (Array.isArray(value)) {
-        value.forEach((item, index) => checkJson(item, `${path}[${index}]`, depth + 1));
+        if (value.length > budget.left) invalid(`${path} is too large`);
+        for (let index = 0; index < value.length; index++) checkJson(value[index], path, depth + 1, budget);
         return;
       }
       if (!isPlainObject(value)) invalid(`${path} must be a plain object`);
       for (const [key, item] of Object.entries(value)) {
-        if (item !== undefined) checkJson(item, `${path}.${key}`, depth + 1);
+        budget.left -= key.length;
+        if (!isWellFormedText(key)) invalid(`a name in ${path} must be well-formed Unicode`);
+        if (item !== undefined) checkJson(item, path, depth + 1, budget);
       }
       return;
     default:
-      invalid(`${path} must be JSON (got ${typeof value})`);
+      invalid(`${path} must be JSON`);
   }
 }
 
 function jsonObject(value: unknown, name: string, maxBytes: number): Record<string, unknown> {
   if (value === undefined) return {};
-  if (!isPlainObject(value)) invalid(`${name} must be a plain object`);
-  checkJson(value, name, 0);
-  const json = JSON.stringify(value);
-  if (Buffer.byteLength(json, 'utf8') > maxBytes) invalid(`${name} must serialise to at most ${maxBytes} bytes of JSON`);
-  return JSON.parse(json) as Record<string, unknown>;
+  try {
+    if (!isPlainObject(value)) invalid(`${name} must be a plain object`);
+    checkJson(value, name, 0, { left: maxBytes });
+    const json = JSON.stringify(value);
+    if (Buffer.byteLength(json, 'utf8') > maxBytes) invalid(`${name} must serialise to at most ${maxBytes} bytes of JSON`);
+    const copy = JSON.parse(json) as Record<string, unknown>;
+    // Checked again on the copy: a getter may answer differently the second time it is read.
+    checkJson(copy, name, 0, { left: maxBytes });
+    return copy;
+  } catch (error) {
+    // A proxy or a throwing getter: whatever it threw is the caller's bad input, not a crash.
+    if (error instanceof SessionError) throw error;
+    invalid(`${name} could not be read`);
+  }
 }
 
 export function checkSubject(subject: unknown): string {
-  if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH) {
-    invalid(`subject must be a non-empty string of at most ${MAX_SUBJECT_LENGTH} characters`);
+  if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH || !isWellFormedText(subject)) {
+    invalid(`subject must be a non-empty, well-formed string of at most ${MAX_SUBJECT_LENGTH} characters`);
   }
   return subject;
 }

@@ -1,22 +1,30 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 /*
- * A refresh token is `<sessionId>.<deadline>.<secret>`:
+ * A refresh token is `<sessionId>.<deadline>.<secret>.<mac>`:
  * - sessionId: public, 26 characters (see ids.ts);
- * - deadline: when this token stops working, Unix seconds in base 36. It is not
- *   authenticated and is used only to tell "expired" from "invalid" once the
- *   store has forgotten the session;
+ * - deadline: when this token stops working, Unix seconds in base 36, used
+ *   only to tell "expired" from "invalid" once the store has forgotten the
+ *   session;
  * - secret: 256 bits, base64url. Only its SHA-256 is stored. A hash suffices
- *   (no slow KDF): the secret has full entropy, so there is nothing to guess.
+ *   (no slow KDF): the secret has full entropy, so there is nothing to guess;
+ * - mac: 128 bits of HMAC(refresh key, sessionId, deadline, secret). It is
+ *   checked before anything else, in constant time and without a store call,
+ *   so a forged token costs one HMAC: the session id is public (the `sid`
+ *   claim), and without it a random secret for a real session reached the
+ *   store and the successor walk below, up to 1,024 HMAC steps per request.
  *
  * Successors are derived, not drawn: next = HMAC(key, sessionId, secret). The
  * same presented token therefore always yields the same successor, which makes
- * a refresh idempotent within the reuse interval (two tabs, a retried request)
- * and lets the manager recognise a genuine older token by walking the chain
- * forward to the stored hash, telling reuse from forgery.
+ * a refresh idempotent within the reuse interval (two tabs, a retried request).
+ * A token with a valid mac that the store no longer holds as current or
+ * previous was issued by us and rotated out: reuse, which revokes the session.
+ *
+ * Format change: tokens of the three-segment format (before the mac) are
+ * refused as malformed; their holders sign in again once.
  */
-const PATTERN = /^([A-Za-z0-9_-]{26})\.([0-9a-z]{1,11})\.([A-Za-z0-9_-]{43})$/;
-export const REFRESH_TOKEN_MAX_LENGTH = 26 + 1 + 11 + 1 + 43;
+const PATTERN = /^([A-Za-z0-9_-]{26})\.([0-9a-z]{1,11})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{22})$/;
+export const REFRESH_TOKEN_MAX_LENGTH = 26 + 1 + 11 + 1 + 43 + 1 + 22;
 
 export interface ParsedRefreshToken {
   sessionId: string;
@@ -25,42 +33,31 @@ export interface ParsedRefreshToken {
   secret: string;
 }
 
-export function parseRefreshToken(token: unknown): ParsedRefreshToken | undefined {
+function mac(key: Uint8Array, sessionId: string, deadline: string, secret: string): Buffer {
+  return createHmac('sha256', key).update(`jwt-session/refresh-mac/v1\0${sessionId}\0${deadline}\0${secret}`, 'utf8').digest().subarray(0, 16);
+}
+
+/** The token's parts when it is well-formed and its mac is ours; undefined for anything else, before any store call. */
+export function parseRefreshToken(key: Uint8Array, token: unknown): ParsedRefreshToken | undefined {
   if (typeof token !== 'string' || token.length > REFRESH_TOKEN_MAX_LENGTH) return undefined;
   const match = PATTERN.exec(token);
   if (match === null) return undefined;
-  return { sessionId: match[1]!, deadline: Number.parseInt(match[2]!, 36) * 1000, secret: match[3]! };
+  const [, sessionId, deadline, secret, presented] = match as unknown as [string, string, string, string, string];
+  const given = Buffer.from(presented, 'base64url');
+  // 22 characters may carry stray low bits past the 16 bytes: compare re-encoded, so one mac has one spelling.
+  if (given.length !== 16 || given.toString('base64url') !== presented || !timingSafeEqual(given, mac(key, sessionId, deadline, secret))) return undefined;
+  return { sessionId, deadline: Number.parseInt(deadline, 36) * 1000, secret };
 }
 
-export function formatRefreshToken(sessionId: string, deadlineMs: number, secret: string): string {
-  return `${sessionId}.${Math.ceil(deadlineMs / 1000).toString(36)}.${secret}`;
+export function formatRefreshToken(key: Uint8Array, sessionId: string, deadlineMs: number, secret: string): string {
+  const deadline = Math.ceil(deadlineMs / 1000).toString(36);
+  return `${sessionId}.${deadline}.${secret}.${mac(key, sessionId, deadline, secret).toString('base64url')}`;
 }
 
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('base64url');
+  return hash('sha256', secret, 'base64url');
 }
 
 export function successorSecret(key: Uint8Array, sessionId: string, secret: string): string {
   return createHmac('sha256', key).update(`jwt-session/rotate/v1\0${sessionId}\0${secret}`, 'utf8').digest('base64url');
-}
-
-/** Constant-time comparison of two hashes (equal lengths by construction). */
-export function sameHash(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/**
- * True when walking the successor chain from `secret` reaches `targetHash`
- * within `maxSteps` rotations: the secret is an older genuine token of the
- * session, not a forgery.
- */
-export function isAncestor(key: Uint8Array, sessionId: string, secret: string, targetHash: string, maxSteps: number): boolean {
-  let current = secret;
-  for (let step = 0; step < maxSteps; step++) {
-    current = successorSecret(key, sessionId, current);
-    if (sameHash(hashSecret(current), targetHash)) return true;
-  }
-  return false;
 }

@@ -112,6 +112,20 @@ export function testManagerOverStorage(name: string, factory: () => Promise<Stor
     await rejectsWith(m.update(t.refreshToken), 'ERR_REFRESH_TOKEN_EXPIRED');
   });
 
+  // Guards defect #10.1: the memory store read generation 13 back as 0, so a genuine token 16 rotations old was answered as invalid and the session survived.
+  S('a genuine token many rotations old is reuse on every store: the session is revoked', async (ctx) => {
+    const m = ctx.make();
+    const first = await m.create('alice');
+    let t = first;
+    for (let i = 0; i < 16; i++) {
+      ctx.now += 1000;
+      t = await m.update(t.refreshToken);
+    }
+    await rejectsWith(m.update(first.refreshToken), 'ERR_REFRESH_TOKEN_REUSED');
+    await rejectsWith(m.read(t.accessToken), 'ERR_SESSION_REVOKED');
+    await rejectsWith(m.update(t.refreshToken), 'ERR_REFRESH_TOKEN_INVALID');
+  });
+
   S('a rotated-out refresh token revokes the whole session', async (ctx) => {
     const m = ctx.make();
     const events: Array<SessionEvents['sessionInvalidated'] | SessionEvents['refreshTokenReused']> = [];
@@ -142,8 +156,8 @@ export function testManagerOverStorage(name: string, factory: () => Promise<Stor
   S('a forged secret for a real session is invalid and leaves the session alone', async (ctx) => {
     const m = ctx.make();
     const a = await m.create('alice');
-    const [sid, deadline] = a.refreshToken.split('.');
-    const forged = `${sid}.${deadline}.${'A'.repeat(43)}`;
+    const [sid, deadline, , mac] = a.refreshToken.split('.');
+    const forged = `${sid}.${deadline}.${'A'.repeat(43)}.${mac}`;
     await rejectsWith(m.update(forged), 'ERR_REFRESH_TOKEN_INVALID');
     const b = await m.update(a.refreshToken);
     assert.ok((await m.read(b.accessToken)).sid === a.sessionId);
