@@ -16,9 +16,9 @@ export interface Harness {
 
 /** A manager on memory storage with a controllable clock (starting at the real now). */
 export function harness(options: Partial<JwtUserSessionManagerOptions> = {}, broadcaster?: MemoryBroadcaster): Harness {
-  const store = new MemoryRefreshTokenStore();
-  const cache = new MemoryInvalidAccessTokenCache();
   const clock = { now: Date.now() };
+  const store = new MemoryRefreshTokenStore({ clock: () => clock.now });
+  const cache = new MemoryInvalidAccessTokenCache();
   const manager = new JwtUserSessionManager({
     keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET },
     issuer: ISSUER,

@@ -1,7 +1,9 @@
-import type { InvalidationBroadcaster, InvalidationEvent, InvalidationReceiver, InvalidationSubscription } from '@jwt-session/session-core';
+import { parseInvalidationEvent, type InvalidationBroadcaster, type InvalidationEvent, type InvalidationReceiver, type InvalidationSubscription } from '@jwt-session/session-core';
 
 function deliver(receiver: InvalidationReceiver, event: InvalidationEvent): void {
-  const copy = structuredClone(event);
+  // A fresh copy per receiver, holding only the known fields: no receiver can change what another sees.
+  const copy = parseInvalidationEvent(event);
+  if (copy === undefined) return;
   try {
     if (copy.type === 'session') receiver.restrictOne(copy);
     else receiver.restrictAll(copy);
@@ -32,9 +34,12 @@ export class MemoryBroadcaster implements InvalidationBroadcaster {
     return {
       publish: async (event) => {
         if (!open) throw new Error('subscription is closed');
+        const copy = parseInvalidationEvent(event);
+        // Malformed: nobody would apply it, so it is not kept either.
+        if (copy === undefined) return;
         this.#log = this.#recent();
-        this.#log.push(structuredClone(event));
-        for (const other of this.#receivers) if (other !== receiver) deliver(other, event);
+        this.#log.push(copy);
+        for (const other of this.#receivers) if (other !== receiver) deliver(other, copy);
       },
       ready: async () => undefined,
       close: async () => {

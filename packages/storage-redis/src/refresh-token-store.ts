@@ -1,4 +1,5 @@
 import type {
+  DeleteAllResult,
   InsertOptions,
   InsertResult,
   NewSessionRecord,
@@ -8,9 +9,9 @@ import type {
   SessionContext,
   StoredSessionInfo,
 } from '@jwt-session/session-core';
-import { sessionHashTag, subjectHashTag } from '@jwt-session/session-core';
+import { DEFAULT_RECEIPT_TTL, sessionHashTag, subjectHashTag } from '@jwt-session/session-core';
 import { hexOf, keyLayout, type KeyLayout } from './keys.js';
-import { DELETE, DELETE_ALL, GET, INSERT, LIST, RECORD, ROTATE } from './scripts.js';
+import { DELETE, DELETE_ALL, GET, INSERT, LIST, RECORD, ROTATE, SETTLE } from './scripts.js';
 import { DEFAULT_COMMAND_TIMEOUT, bounded } from './bounded.js';
 import { checkTimeout, defineScripts, type RedisClient } from './util.js';
 
@@ -23,6 +24,7 @@ export interface RedisRefreshTokenStoreOptions {
 
 const SCRIPTS = [
   { name: 'jwtSessionInsert', keys: 2, lua: INSERT },
+  { name: 'jwtSessionSettle', keys: 2, lua: SETTLE },
   { name: 'jwtSessionRotate', keys: 1, lua: ROTATE },
   { name: 'jwtSessionGet', keys: 1, lua: GET },
   { name: 'jwtSessionList', keys: 1, lua: LIST },
@@ -96,7 +98,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     return this.#keys;
   }
 
-  async insert(session: NewSessionRecord, { now, maxSessionsPerSubject }: InsertOptions): Promise<InsertResult> {
+  async insert(session: NewSessionRecord, { now, maxSessionsPerSubject, receiptTtl }: InsertOptions): Promise<InsertResult> {
     const created = String(session.createdAt);
     const record = [
       session.subject,
@@ -117,9 +119,21 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       now,
       maxSessionsPerSubject ?? '',
       session.sessionId,
+      Math.ceil(receiptTtl ?? DEFAULT_RECEIPT_TTL),
       ...record,
     ])) as string[];
     return { evicted };
+  }
+
+  async settleInsert(subject: string, sessionId: string, { now, receiptTtl }: { now: number; receiptTtl?: number | undefined }): Promise<string[]> {
+    if (sessionHashTag(sessionId) !== subjectHashTag(subject)) return [];
+    return (await this.#run('settleInsert', 'jwtSessionSettle', [
+      this.#keys.session(sessionId),
+      this.#keys.index(subject),
+      now,
+      sessionId,
+      Math.ceil(receiptTtl ?? DEFAULT_RECEIPT_TTL),
+    ])) as string[];
   }
 
   async rotate(request: RotateRequest): Promise<RotateResult> {
@@ -169,8 +183,9 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     return deleted === 1;
   }
 
-  async deleteAll(subject: string, now: number): Promise<string[]> {
-    return (await this.#run('deleteAll', 'jwtSessionDeleteAll', [this.#keys.index(subject), now, hexOf(subject)])) as string[];
+  async deleteAll(subject: string, now: number): Promise<DeleteAllResult> {
+    const [at, ...sessionIds] = (await this.#run('deleteAll', 'jwtSessionDeleteAll', [this.#keys.index(subject), now, hexOf(subject)])) as string[];
+    return { sessionIds, at: Number(at) };
   }
 
   /** Nothing to release: the client is the caller's to close. */
