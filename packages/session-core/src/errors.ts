@@ -19,6 +19,16 @@ export const SESSION_ERROR_CODES = [
 export type SessionErrorCode = (typeof SESSION_ERROR_CODES)[number];
 
 /**
+ * Marks a {@link SessionError} from any copy of this package. npm often
+ * installs two copies of session-core (one for the app, one under a storage
+ * package or the adapter); `instanceof` compares classes, so it would fail
+ * across copies. `Symbol.for` gives every copy the same key.
+ */
+const BRAND: unique symbol = Symbol.for('jwt-session.SessionError') as never;
+
+const CODES: ReadonlySet<string> = new Set(SESSION_ERROR_CODES);
+
+/**
  * The one message of each code. Fixed sentences, never built from input: a
  * message may end up in a log line, an HTTP body or an `error_description`,
  * and text from a token header, a claim name or a subject there is log
@@ -46,21 +56,41 @@ export const SESSION_ERROR_MESSAGES: Readonly<Record<SessionErrorCode, string>> 
 export class SessionError extends Error {
   override readonly name = 'SessionError';
   readonly code: SessionErrorCode;
+  declare readonly [BRAND]: true;
 
   constructor(code: SessionErrorCode, detail?: string, options?: { cause?: unknown }) {
     const known = Object.hasOwn(SESSION_ERROR_MESSAGES, code) ? code : 'ERR_CONFIG_INVALID';
     super(known === 'ERR_CONFIG_INVALID' && typeof detail === 'string' && /^[ -~]{1,200}$/.test(detail) ? detail : SESSION_ERROR_MESSAGES[known], options);
     this.code = known;
   }
-}
 
-/** True for a {@link SessionError}, optionally of one of the given codes. */
+  /**
+   * `error instanceof SessionError` is true for a SessionError made by any
+   * copy of session-core (by brand and code), so apps that check with
+   * `instanceof` keep working when npm installs two copies. Subclasses keep
+   * the ordinary prototype check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== SessionError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return isSessionError(value);
+  }
+}
+Object.defineProperty(SessionError.prototype, BRAND, { value: true });
+
+/**
+ * True for a {@link SessionError} from any copy of session-core (it carries
+ * the brand and one of the documented codes), optionally of one of the given
+ * codes. Prefer it to `instanceof` in code that receives errors from other
+ * packages.
+ */
 export function isSessionError(value: unknown, ...codes: SessionErrorCode[]): value is SessionError {
-  return value instanceof SessionError && (codes.length === 0 || codes.includes(value.code));
+  if (typeof value !== 'object' || value === null || (value as { [BRAND]?: unknown })[BRAND] !== true) return false;
+  const code = (value as { code?: unknown }).code;
+  return typeof code === 'string' && CODES.has(code) && (codes.length === 0 || codes.includes(code as SessionErrorCode));
 }
 
 /** Wraps whatever a store, cache or broadcaster threw into ERR_STORAGE_UNAVAILABLE. */
 export function storageError(operation: string, cause: unknown): SessionError {
-  if (cause instanceof SessionError) return cause;
+  if (isSessionError(cause)) return cause;
   return new SessionError('ERR_STORAGE_UNAVAILABLE', `storage failed during ${operation}`, { cause });
 }

@@ -1,5 +1,6 @@
 export { JwtUserSessionManager } from './manager.js';
 export type { JwtUserSessionManagerOptions } from './options.js';
+export type { RevocationEventName, SessionVerifier } from './verifier-types.js';
 export { SessionError, SESSION_ERROR_CODES, SESSION_ERROR_MESSAGES, isSessionError, type SessionErrorCode } from './errors.js';
 export { SIGNING_ALGORITHMS, type SigningAlgorithm, type SigningKey } from './keys.js';
 export {
@@ -47,3 +48,5 @@ export type {
 export { subjectHashTag, sessionHashTag } from './lib/ids.js';
 export { MAX_ACCESS_TOKEN_LENGTH } from './lib/token-syntax.js';
 export { RESERVED_CLAIMS, MAX_CLAIMS_BYTES, MAX_CONTEXT_BYTES, MAX_SUBJECT_LENGTH } from './lib/claims.js';
+export { JwtSessionVerifier, type RevocationClaims } from './verifier/verifier.js';
+export type { JwtSessionVerifierOptions, VerificationKey, VerifierTokens } from './verifier/options.js';

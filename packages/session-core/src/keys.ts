@@ -25,22 +25,17 @@ export interface SigningKey {
 }
 
 /**
- * A validated key. `signKeyObject` / `verifyKeyObject` are node KeyObjects,
- * available synchronously at construction; `sign` / `verify` are what jose is
- * handed, upgraded in place to WebCrypto CryptoKeys by `importForJose` (jose
- * re-imports a KeyObject on every call: measured 79 µs against 45 µs per HS256
- * verification).
+ * A validated key as node KeyObjects, made once at construction: signing and
+ * verification use them synchronously through node:crypto (lib/jws), and
+ * jose accepts them for JWKS export.
  */
 export interface ResolvedKey {
   kid: string;
   algorithm: SigningAlgorithm;
   symmetric: boolean;
+  /** Absent on a verify-only key. */
   signKeyObject: KeyObject | undefined;
   verifyKeyObject: KeyObject;
-  sign: KeyObject | CryptoKey | undefined;
-  verify: KeyObject | CryptoKey;
-  /** CryptoKeys the caller passed, used as they are (they may not be extractable). */
-  given: { sign?: CryptoKey; verify?: CryptoKey };
 }
 
 const HMAC_MIN_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
@@ -88,7 +83,8 @@ function checkAsymmetricKey(key: KeyObject, algorithm: SigningAlgorithm, path: s
   }
 }
 
-export function resolveKeys(keys: unknown): ResolvedKey[] {
+/** `verify`: keys of a service that only verifies (no key needs a privateKey). */
+export function resolveKeys(keys: unknown, purpose: 'sign' | 'verify' = 'sign'): ResolvedKey[] {
   const list = Array.isArray(keys) ? keys : keys === undefined ? [] : [keys];
   if (list.length === 0) fail('keys', 'must hold at least one key');
   const seen = new Set<string>();
@@ -109,7 +105,7 @@ export function resolveKeys(keys: unknown): ResolvedKey[] {
       if (secret === undefined) fail(`${path}.secret`, `is required for ${alg}`);
       if (secret.length < HMAC_MIN_BYTES[alg]!) fail(`${path}.secret`, `must be at least ${HMAC_MIN_BYTES[alg]} bytes for ${alg}`);
       const secretKey = createSecretKey(secret);
-      return { kid: key.kid, algorithm: alg, symmetric: true, signKeyObject: secretKey, verifyKeyObject: secretKey, sign: secretKey, verify: secretKey, given: {} };
+      return { kid: key.kid, algorithm: alg, symmetric: true, signKeyObject: secretKey, verifyKeyObject: secretKey };
     }
 
     if (key.secret !== undefined) fail(`${path}.secret`, `is for HS* algorithms, not ${alg}`);
@@ -122,12 +118,9 @@ export function resolveKeys(keys: unknown): ResolvedKey[] {
     if (verifyKey.type !== 'public') fail(`${path}.publicKey`, 'must be a public key');
     if (signKey !== undefined) checkAsymmetricKey(signKey, alg, `${path}.privateKey`);
     checkAsymmetricKey(verifyKey, alg, `${path}.publicKey`);
-    const given: ResolvedKey['given'] = {};
-    if (isCryptoKey(key.privateKey)) given.sign = key.privateKey;
-    if (isCryptoKey(key.publicKey)) given.verify = key.publicKey;
-    return { kid: key.kid, algorithm: alg, symmetric: false, signKeyObject: signKey, verifyKeyObject: verifyKey, sign: signKey, verify: verifyKey, given };
+    return { kid: key.kid, algorithm: alg, symmetric: false, signKeyObject: signKey, verifyKeyObject: verifyKey };
   });
-  if (resolved[0]!.signKeyObject === undefined) fail('keys[0]', 'signs new tokens and so needs a privateKey');
+  if (purpose === 'sign' && resolved[0]!.signKeyObject === undefined) fail('keys[0]', 'signs new tokens and so needs a privateKey');
   return resolved;
 }
 
@@ -148,49 +141,4 @@ export function publicJwks(keys: readonly ResolvedKey[]): { keys: JWK[] } {
       .filter((key) => !key.symmetric)
       .map((key) => ({ ...(key.verifyKeyObject.export({ format: 'jwk' }) as JWK), kid: key.kid, alg: key.algorithm, use: 'sig' })),
   };
-}
-
-function webCryptoParams(key: ResolvedKey): Parameters<typeof webcrypto.subtle.importKey>[2] {
-  switch (key.algorithm) {
-    case 'HS256':
-    case 'HS384':
-    case 'HS512':
-      return { name: 'HMAC', hash: `SHA-${key.algorithm.slice(2)}` };
-    case 'ES256':
-      return { name: 'ECDSA', namedCurve: 'P-256' };
-    case 'ES384':
-      return { name: 'ECDSA', namedCurve: 'P-384' };
-    case 'EdDSA':
-      return { name: key.verifyKeyObject.asymmetricKeyType === 'ed448' ? 'Ed448' : 'Ed25519' };
-    case 'RS256':
-      return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-    case 'PS256':
-      return { name: 'RSA-PSS', hash: 'SHA-256' };
-  }
-}
-
-async function importOne(keyObject: KeyObject, params: Parameters<typeof webcrypto.subtle.importKey>[2]): Promise<CryptoKey> {
-  const { subtle } = webcrypto;
-  if (keyObject.type === 'secret') return subtle.importKey('raw', keyObject.export(), params, false, ['sign', 'verify']);
-  if (keyObject.type === 'private') return subtle.importKey('pkcs8', keyObject.export({ format: 'der', type: 'pkcs8' }), params, false, ['sign']);
-  return subtle.importKey('spki', keyObject.export({ format: 'der', type: 'spki' }), params, false, ['verify']);
-}
-
-/**
- * Replaces each key's `sign` / `verify` with a non-extractable CryptoKey. Until
- * it resolves (one tick) the KeyObjects serve; a key that cannot be imported
- * keeps its KeyObject, which jose also accepts.
- */
-export async function importForJose(keys: readonly ResolvedKey[]): Promise<void> {
-  await Promise.all(
-    keys.map(async (key) => {
-      const params = webCryptoParams(key);
-      const [sign, verify] = await Promise.all([
-        key.given.sign ?? (key.signKeyObject === undefined ? undefined : importOne(key.signKeyObject, params).catch(() => key.signKeyObject)),
-        key.given.verify ?? (key.symmetric ? undefined : importOne(key.verifyKeyObject, params).catch(() => key.verifyKeyObject)),
-      ]);
-      key.sign = sign;
-      key.verify = key.symmetric ? sign! : verify!;
-    }),
-  );
 }

@@ -1,7 +1,7 @@
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, storageError } from './errors.js';
 import { REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventEmitter } from './events.js';
-import { importForJose, publicJwks, type ResolvedKey } from './keys.js';
+import { publicJwks, type ResolvedKey } from './keys.js';
 import { keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, newSessionId, newTokenId, sessionHashTag, subjectHashTag } from './lib/ids.js';
@@ -9,6 +9,7 @@ import { randomBase64url } from './lib/random-pool.js';
 import { formatRefreshToken, hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, type VerifiedToken } from './lib/verified-cache.js';
+import { checkedPayload } from './lib/verified-payload.js';
 import { normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
 import { Revocation } from './revocation/revocation.js';
 import type { DeleteAllResult, StoredSessionInfo } from './storage.js';
@@ -27,14 +28,6 @@ function callOptions(options: unknown): { claims: unknown; context: unknown } {
   } catch {
     throw new SessionError('ERR_CLAIMS_INVALID', 'options could not be read');
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const item of Object.values(value)) deepFreeze(item);
-  }
-  return value;
 }
 
 /**
@@ -62,7 +55,6 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   readonly #revocation: Revocation;
   /** ms an invalidation must be remembered: the longest an access token issued now can still verify. */
   readonly #invalidationTtl: number;
-  readonly #keysImported: Promise<void>;
   #closed = false;
 
   constructor(options: JwtUserSessionManagerOptions) {
@@ -72,7 +64,6 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     this.#signingKey = o.keys[0]!;
     this.#verifyConfig = {
       resolveKey: keyResolver(o.keys),
-      algorithms: [...new Set(o.keys.map((key) => key.algorithm))],
       issuer: o.issuer,
       audience: o.audience,
       clockTolerance: o.clockTolerance,
@@ -88,16 +79,10 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       ttl: this.#invalidationTtl,
       emit: (event, payload) => this.emit(event, payload),
     });
-    this.#keysImported = importForJose(o.keys);
   }
 
-  /**
-   * Resolves once the broadcaster has replayed recent invalidations from other
-   * nodes and the keys are imported into WebCrypto (the manager works before
-   * that, only slower).
-   */
+  /** Resolves once the broadcaster has replayed recent invalidations from other nodes. */
   async ready(): Promise<void> {
-    await this.#keysImported;
     await this.#revocation.ready();
   }
 
@@ -325,6 +310,50 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   }
 
   /**
+   * Ends every session of the subject except `keepSessionId` ("sign out my
+   * other devices"), each one as {@link deleteOne} does: its refresh token and,
+   * on every node, its access tokens. Returns how many were deleted. A session
+   * created while this runs is not affected. When the store fails on one of
+   * them, that session's access tokens are invalidated anyway (we cannot tell
+   * whether the delete ran), the others are still processed, and the call
+   * rejects with ERR_STORAGE_UNAVAILABLE.
+   */
+  async deleteOthers(subject: string, keepSessionId: string): Promise<number> {
+    this.#assertOpen();
+    checkSubject(subject);
+    // A missing or garbled id would otherwise mean "keep nothing": refuse rather than sign the caller out too.
+    if (typeof keepSessionId !== 'string' || !SESSION_ID_PATTERN.test(keepSessionId)) {
+      throw new SessionError('ERR_CLAIMS_INVALID', 'keepSessionId must be a session id');
+    }
+    const { clock, refreshTokenStore: store } = this.#options;
+    let sessions: StoredSessionInfo[];
+    try {
+      sessions = await store.list(subject, clock());
+    } catch (error) {
+      throw storageError('deleteOthers', error);
+    }
+    let failure: SessionError | undefined;
+    const results = await Promise.all(
+      sessions
+        .filter((s) => s.sessionId !== keepSessionId)
+        .map(async ({ sessionId }) => {
+          const now = clock();
+          let deleted = false;
+          try {
+            deleted = await store.delete(subject, sessionId, now);
+          } catch (error) {
+            failure ??= storageError('deleteOthers', error);
+          }
+          // Fail safe, as deleteOne: revoked on every node whatever the store answered.
+          await this.#revocation.revokeSession(subject, sessionId, 'deleted', now).catch((error: unknown) => (failure ??= storageError('deleteOthers', error)));
+          return deleted;
+        }),
+    );
+    if (failure !== undefined) throw failure;
+    return results.filter(Boolean).length;
+  }
+
+  /**
    * Whether this node's invalidation cache rejects claims that `read()`
    * returned earlier: synchronous, no signature or expiry check. For callers
    * that hold verified claims and must notice a revocation, such as a socket
@@ -388,15 +417,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   }
 
   #checkPayload(token: string, payload: JWTPayload, now: number): VerifiedToken {
-    const { sub, sid, jti, iat, exp } = payload as Record<string, unknown>;
-    if (typeof sub !== 'string' || sub.length === 0 || typeof sid !== 'string' || sid.length === 0 || typeof jti !== 'string' || jti.length === 0) {
-      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: sub, sid and jti must be non-empty strings');
-    }
-    const tolerance = this.#options.clockTolerance;
-    if (typeof iat !== 'number' || iat > now / 1000 + tolerance) {
-      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: issued in the future');
-    }
-    return { token, claims: deepFreeze(payload) as AccessTokenClaims, validUntil: ((exp as number) + tolerance) * 1000 };
+    return checkedPayload(token, payload, now, this.#options.clockTolerance);
   }
 
   #assertNotRevoked(token: VerifiedToken): void {

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
+import { ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
 import { JwtUserSessionManager, SessionError, type JwtUserSessionManagerOptions } from '../src/index.js';
 import { SECRET } from './helpers.js';
 
@@ -11,8 +11,8 @@ const base = (): JwtUserSessionManagerOptions => ({
   keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET },
   issuer: 'iss',
   audience: 'aud',
-  refreshTokenStore: new MemoryRefreshTokenStore(),
-  invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+  refreshTokenStore: new ReferenceRefreshTokenStore(),
+  invalidAccessTokenCache: new ReferenceInvalidAccessTokenCache(),
 });
 
 /** Construction throws ERR_CONFIG_INVALID naming the option. */

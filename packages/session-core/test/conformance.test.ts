@@ -1,18 +1,20 @@
-import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
-import { testInvalidAccessTokenCache, testManagerOverStorage, testRefreshTokenStore } from '../src/testing/index.js';
+import { ReferenceBroadcaster, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
+import { testInvalidAccessTokenCache, testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '../src/testing/index.js';
 
-// The suites this package ships, run here against the reference storage so
-// they are themselves exercised (and counted) where they live.
-testRefreshTokenStore('memory (from session-core)', async () => {
-  const store = new MemoryRefreshTokenStore();
+// The suites this package ships, run here against the reference storage
+// (reference-storage.ts) so they are themselves exercised (and counted by the
+// coverage gate) where they live; storage-memory and storage-redis run them too.
+testRefreshTokenStore('reference storage (session-core)', async () => {
+  const store = new ReferenceRefreshTokenStore();
   return { store, footprint: async () => store.size + store.subjectCount, close: () => store.close() };
 });
-testInvalidAccessTokenCache('memory (from session-core)', async () => {
-  const cache = new MemoryInvalidAccessTokenCache();
+testInvalidAccessTokenCache('reference storage (session-core)', async () => {
+  const cache = new ReferenceInvalidAccessTokenCache();
   return { cache, close: async () => cache.close() };
 });
-testManagerOverStorage('memory (from session-core)', async () => {
-  const refreshTokenStore = new MemoryRefreshTokenStore();
-  const invalidAccessTokenCache = new MemoryInvalidAccessTokenCache();
+testManagerOverStorage('reference storage (session-core)', async () => {
+  const refreshTokenStore = new ReferenceRefreshTokenStore();
+  const invalidAccessTokenCache = new ReferenceInvalidAccessTokenCache();
   return { refreshTokenStore, invalidAccessTokenCache, close: async () => (await refreshTokenStore.close(), invalidAccessTokenCache.close()) };
 });
+testInvalidationBroadcaster('reference storage (session-core)', async () => ({ broadcaster: new ReferenceBroadcaster(), close: async () => undefined }));

@@ -1,4 +1,4 @@
-import { MemoryBroadcaster } from '@jwt-session/storage-memory';
+import { ReferenceBroadcaster } from './reference-storage.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -62,7 +62,7 @@ S('a throwing listener does not turn a deletion into a rejection, and the other 
 });
 
 S('deleteOne and deleteAll on one node are enforced on every other node at once', async () => {
-  const hub = new MemoryBroadcaster();
+  const hub = new ReferenceBroadcaster();
   const a = harness({}, hub);
   const b = harness({ refreshTokenStore: a.store }, hub);
   const remote: unknown[] = [];
@@ -85,7 +85,7 @@ S('deleteOne and deleteAll on one node are enforced on every other node at once'
 });
 
 S('reuse detected on one node revokes the session on the others', async () => {
-  const hub = new MemoryBroadcaster();
+  const hub = new ReferenceBroadcaster();
   const a = harness({}, hub);
   const b = harness({ refreshTokenStore: a.store }, hub);
   const t = await a.manager.create('alice');
@@ -98,7 +98,7 @@ S('reuse detected on one node revokes the session on the others', async () => {
 });
 
 S('a node that starts after a revocation enforces it from its first read', async () => {
-  const hub = new MemoryBroadcaster();
+  const hub = new ReferenceBroadcaster();
   const a = harness({}, hub);
   const t = await a.manager.create('alice');
   await a.manager.deleteOne('alice', t.sessionId);

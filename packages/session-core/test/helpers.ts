@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { MemoryBroadcaster, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
+import { ReferenceBroadcaster, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
 import { JwtUserSessionManager, type JwtUserSessionManagerOptions } from '../src/index.js';
 
 export const SECRET = 'session-core-tests-hmac-secret-0123456789';
@@ -8,17 +8,17 @@ export const AUDIENCE = 'api';
 
 export interface Harness {
   manager: JwtUserSessionManager;
-  store: MemoryRefreshTokenStore;
-  cache: MemoryInvalidAccessTokenCache;
+  store: ReferenceRefreshTokenStore;
+  cache: ReferenceInvalidAccessTokenCache;
   clock: { now: number };
   close: () => Promise<void>;
 }
 
 /** A manager on memory storage with a controllable clock (starting at the real now). */
-export function harness(options: Partial<JwtUserSessionManagerOptions> = {}, broadcaster?: MemoryBroadcaster): Harness {
+export function harness(options: Partial<JwtUserSessionManagerOptions> = {}, broadcaster?: ReferenceBroadcaster): Harness {
   const clock = { now: Date.now() };
-  const store = new MemoryRefreshTokenStore({ clock: () => clock.now });
-  const cache = new MemoryInvalidAccessTokenCache();
+  const store = new ReferenceRefreshTokenStore({ clock: () => clock.now });
+  const cache = new ReferenceInvalidAccessTokenCache();
   const manager = new JwtUserSessionManager({
     keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET },
     issuer: ISSUER,

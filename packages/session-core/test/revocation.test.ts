@@ -1,9 +1,9 @@
-import { MemoryBroadcaster, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ALL_SESSIONS_INVALIDATED, JwtUserSessionManager, type RefreshTokenStore, type SessionEvents } from '../src/index.js';
 import { rejectsWith } from '../src/testing/index.js';
 import { AUDIENCE, ISSUER, SECRET } from './helpers.js';
+import { ReferenceBroadcaster, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
 
 /*
  * Revocation must fail safe across nodes: two managers (two "nodes") share one
@@ -16,7 +16,7 @@ const S = suite('revocation fails safe');
 type Lost = 'insert' | 'delete' | 'deleteAll' | undefined;
 
 /** A store whose next call of one kind runs and then "times out" (the reply is lost), or does not run at all. */
-function lossyStore(inner: MemoryRefreshTokenStore) {
+function lossyStore(inner: ReferenceRefreshTokenStore) {
   const control = { lose: undefined as Lost, run: true };
   const store = new Proxy(inner, {
     get(target, name) {
@@ -37,16 +37,16 @@ function lossyStore(inner: MemoryRefreshTokenStore) {
 
 function nodes(options: { maxSessionsPerSubject?: number; refreshTokenTtl?: number; skewB?: number } = {}) {
   const clock = { now: Date.now() };
-  const inner = new MemoryRefreshTokenStore({ clock: () => clock.now });
+  const inner = new ReferenceRefreshTokenStore({ clock: () => clock.now });
   const { store, control } = lossyStore(inner);
-  const hub = new MemoryBroadcaster();
+  const hub = new ReferenceBroadcaster();
   const make = (skew: number) =>
     new JwtUserSessionManager({
       keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET },
       issuer: ISSUER,
       audience: AUDIENCE,
       refreshTokenStore: store,
-      invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+      invalidAccessTokenCache: new ReferenceInvalidAccessTokenCache(),
       broadcaster: hub,
       clock: () => clock.now + skew,
       ...(options.maxSessionsPerSubject ? { maxSessionsPerSubject: options.maxSessionsPerSubject } : {}),
@@ -95,7 +95,7 @@ S('deleteOne whose delete ran but whose reply was lost: the tokens are rejected 
   const c = nodes();
   const cm = new JwtUserSessionManager({
     keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET }, issuer: ISSUER, audience: AUDIENCE,
-    refreshTokenStore: n.inner, invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+    refreshTokenStore: n.inner, invalidAccessTokenCache: new ReferenceInvalidAccessTokenCache(),
   });
   assert.is(await cm.deleteOne('alice', t.sessionId), false);
   await rejectsWith(cm.read(t.accessToken), 'ERR_SESSION_REVOKED');
@@ -176,7 +176,7 @@ S('deleteAll takes its moment from the store’s clock when it is ahead of the c
   const n = nodes();
   const slow = new JwtUserSessionManager({
     keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET }, issuer: ISSUER, audience: AUDIENCE,
-    refreshTokenStore: n.inner, invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+    refreshTokenStore: n.inner, invalidAccessTokenCache: new ReferenceInvalidAccessTokenCache(),
     clock: () => n.clock.now - 500,
   });
   const t = await n.a.create('alice');

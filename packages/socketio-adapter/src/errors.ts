@@ -1,4 +1,4 @@
-import { SessionError, type SessionErrorCode } from '@jwt-session/session-core';
+import { isSessionError, type SessionErrorCode } from '@jwt-session/session-core';
 
 /**
  * Codes this package adds to session-core's. Together with `SessionErrorCode`
@@ -15,8 +15,10 @@ export const ADAPTER_ERROR_CODES = [
   'ERR_USER_DISABLED',
   /** `users.findOrCreate` threw or answered something that is not a user. */
   'ERR_USER_PROVISIONING_FAILED',
-  /** A renewal token belongs to another subject or another session. */
+  /** A renewal token, or the token of a recovered socket, belongs to another subject or another session. */
   'ERR_SESSION_MISMATCH',
+  /** Too many `session:renew` on one socket (each one is a signature check). */
+  'ERR_RATE_LIMITED',
   /** Anything unexpected; details stay on the server (`cause`). */
   'ERR_INTERNAL',
 ] as const;
@@ -24,18 +26,63 @@ export const ADAPTER_ERROR_CODES = [
 export type AdapterErrorCode = (typeof ADAPTER_ERROR_CODES)[number];
 export type AuthErrorCode = SessionErrorCode | AdapterErrorCode;
 
+/** Same reason as session-core's brand: two installed copies must still recognise each other's errors. */
+const BRAND: unique symbol = Symbol.for('jwt-session.AuthError') as never;
+
 /**
- * The one error this package reports. Branch on `code`. Messages are fixed
- * strings chosen here: they never contain a token, a claim or a header value,
- * so they are safe to send to clients and to log.
+ * One fixed message per code. A message never contains a token, a claim, a
+ * header value or the text of an underlying error: token parsers quote what
+ * they were given (jose quotes unknown `crit` names, newlines included), and
+ * these messages go into HTTP bodies, `WWW-Authenticate` and logs.
+ */
+const MESSAGES: Record<AdapterErrorCode, string> & Partial<Record<SessionErrorCode, string>> = {
+  ERR_AUTH_TOKEN_REQUIRED: 'an access token is required',
+  ERR_AUTH_HEADER_MALFORMED: 'the Authorization header must hold exactly one "Bearer <token>"',
+  ERR_ORIGIN_NOT_ALLOWED: 'cookie authentication is not allowed from this origin',
+  ERR_USER_DISABLED: 'the user is disabled',
+  ERR_USER_PROVISIONING_FAILED: 'the user could not be provisioned',
+  ERR_SESSION_MISMATCH: 'the token belongs to another subject or session',
+  ERR_RATE_LIMITED: 'too many requests, try again later',
+  ERR_INTERNAL: 'authentication failed unexpectedly',
+  ERR_AUTH_TOKEN_INVALID: 'the access token is invalid',
+  ERR_AUTH_TOKEN_EXPIRED: 'the access token has expired',
+  ERR_SESSION_REVOKED: 'the session has been revoked',
+  ERR_REFRESH_TOKEN_INVALID: 'the refresh token is invalid',
+  ERR_REFRESH_TOKEN_EXPIRED: 'the refresh token has expired',
+  ERR_REFRESH_TOKEN_REUSED: 'the refresh token was already used',
+  ERR_STORAGE_UNAVAILABLE: 'a store is unavailable, try again later',
+  ERR_CLAIMS_INVALID: 'the claims are invalid',
+  ERR_CONFIG_INVALID: 'the authentication options are invalid',
+};
+
+/** The fixed message of a code. */
+export function messageOf(code: AuthErrorCode): string {
+  return MESSAGES[code] ?? 'authentication failed';
+}
+
+/**
+ * The one error this package reports. Branch on `code`. The message is fixed
+ * per code (see {@link messageOf}), so it is safe to send to clients and to
+ * log. The one exception is `ERR_CONFIG_INVALID` from {@link AuthError.config},
+ * thrown at start-up, whose message names the option (text of this package's
+ * choosing, never a value).
  */
 export class AuthError extends Error {
   override readonly name = 'AuthError';
   readonly code: AuthErrorCode;
 
-  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  declare readonly [BRAND]: true;
+
+  constructor(code: AuthErrorCode, options?: { cause?: unknown }) {
+    super(messageOf(code), options);
     this.code = code;
+  }
+
+  /** An invalid option, reported when the middleware, plugin or guard is built. */
+  static config(where: string, option: string, expected: string): AuthError {
+    const error = new AuthError('ERR_CONFIG_INVALID');
+    error.message = `${where}: ${option} must be ${expected}`;
+    return error;
   }
 
   /** What goes over the wire: Socket.IO's `err.data` and the HTTP body use it. */
@@ -43,15 +90,21 @@ export class AuthError extends Error {
     return { code: this.code, message: this.message };
   }
 }
+Object.defineProperty(AuthError.prototype, BRAND, { value: true });
+
+function isAuthError(value: unknown): value is AuthError {
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true && typeof (value as { code?: unknown }).code === 'string';
+}
 
 /**
  * Normalises whatever a verification step threw. A SessionError keeps its code
- * and message (session-core guarantees they hold no token); anything else
- * becomes ERR_INTERNAL with a fixed message, because a foreign error message
- * might quote its input.
+ * (its message is not passed on: it may quote the token's header); anything
+ * else becomes ERR_INTERNAL, because a foreign error message might quote its
+ * input. Errors are recognised by brand and code, never by `instanceof`: the
+ * app's copy of session-core may not be the adapter's.
  */
 export function toAuthError(error: unknown): AuthError {
-  if (error instanceof AuthError) return error;
-  if (error instanceof SessionError) return new AuthError(error.code, error.message, { cause: error });
-  return new AuthError('ERR_INTERNAL', 'authentication failed unexpectedly', { cause: error });
+  if (isAuthError(error)) return error;
+  if (isSessionError(error)) return new AuthError(error.code, { cause: error });
+  return new AuthError('ERR_INTERNAL', { cause: error });
 }

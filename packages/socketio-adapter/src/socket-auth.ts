@@ -1,9 +1,10 @@
-import type { JwtUserSessionManager } from '@jwt-session/session-core';
+import type { SessionVerifier } from '@jwt-session/session-core';
 import type { Socket } from 'socket.io';
-import { authenticateRequest, type AuthenticateOptions } from './authenticate.js';
+import { authenticateRequest, type AuthContext, type AuthenticateOptions } from './authenticate.js';
 import { AuthError, toAuthError } from './errors.js';
 import { sessionRoom, userRoom, type RoomOptions } from './rooms.js';
-import { acceptedSockets } from './state.js';
+import { checkSocketOptions, checkVerifier } from './options.js';
+import { acceptances } from './state.js';
 
 /** Optional bookkeeping of who is connected where (e.g. a `sockets` table). */
 export interface SessionTracker {
@@ -41,43 +42,88 @@ function warn(what: string, error: unknown): void {
  * The socket is registered here, once this middleware accepts it; put it last
  * if other middlewares may still refuse the connection, or their refusals
  * leave a registration that no disconnect will undo.
+ *
+ * Several instances on one socket (the guard's and the application's own) all
+ * apply: a later one with other options verifies again with the options
+ * combined (its fields win), so its `users` can still refuse a disabled user,
+ * and its rooms and context replace the earlier ones.
  */
-export function socketAuth(manager: JwtUserSessionManager, options: SocketAuthOptions = {}): (socket: AnySocket, next: (err?: Error) => void) => void {
+export function socketAuth(manager: SessionVerifier, options: SocketAuthOptions = {}): (socket: AnySocket, next: (err?: Error) => void) => void {
+  checkVerifier('socketAuth', 'manager', manager);
+  checkSocketOptions('socketAuth', options);
   return (socket, next) => {
-    // Already accepted by another instance (the guard's and the app's own): do the work once.
-    if (acceptedSockets.has(socket)) {
+    if (typeof next !== 'function') throw AuthError.config('socketAuth middleware', 'next', 'a function');
+    // Already accepted by another instance (the guard's and the app's own): the
+    // options of both apply. With the same options the work is done once.
+    const previous = acceptances.get(socket);
+    const effective = previous === undefined ? options : combine(previous.options, options);
+    if (previous !== undefined && sameOptions(previous.options, effective)) {
       next();
       return;
     }
-    accept(manager, socket, options).then(
+    accept(manager, socket, effective).then(
       () => next(),
       (error: unknown) => next(handshakeError(toAuthError(error))),
     );
   };
 }
 
+/** The options that decide who a socket is and where it goes. */
+const ACCEPTANCE_KEYS = ['users', 'sessions', 'cookie', 'userRoomPrefix', 'sessionRoomPrefix'] as const satisfies readonly (keyof SocketAuthOptions)[];
+
+/** `earlier` overlaid with the fields `later` sets. */
+function combine(earlier: SocketAuthOptions, later: SocketAuthOptions): SocketAuthOptions {
+  const result: Record<string, unknown> = { ...earlier };
+  for (const key of ACCEPTANCE_KEYS) if (later[key] !== undefined) result[key] = later[key];
+  return result as SocketAuthOptions;
+}
+
+function sameOptions(a: SocketAuthOptions, b: SocketAuthOptions): boolean {
+  return ACCEPTANCE_KEYS.every((key) => a[key] === b[key]);
+}
+
 /** Verifies a socket and sets it up. Shared with the guard's re-verification of recovered sockets. */
-export async function accept(manager: JwtUserSessionManager, socket: AnySocket, options: SocketAuthOptions): Promise<void> {
+export async function accept(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions): Promise<void> {
+  await admit(socket, await verifySocket(manager, socket, options), options);
+}
+
+/** Verifies the handshake's token and provisions the user; changes nothing on the socket. */
+export async function verifySocket(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions): Promise<AuthContext> {
   const request = socket.request as { rawHeaders?: string[] } | undefined;
   const { auth } = await authenticateRequest(
     manager,
     { auth: socket.handshake.auth, headers: socket.handshake.headers, ...(request?.rawHeaders ? { rawHeaders: request.rawHeaders } : {}) },
     options,
   );
+  return auth;
+}
+
+/**
+ * Registers a verified socket, stores its context and joins its user and
+ * session rooms. On a socket an earlier middleware already accepted, it
+ * registers with trackers that have not seen it yet and moves it out of rooms
+ * the new context no longer names.
+ */
+export async function admit(socket: AnySocket, auth: AuthContext, options: SocketAuthOptions): Promise<void> {
+  const previous = acceptances.get(socket);
+  const trackers = new Set(previous?.trackers);
   const tracker = options.sessions;
-  if (tracker !== undefined) {
+  if (tracker !== undefined && !trackers.has(tracker)) {
     try {
       await tracker.registerSocket(auth.userId, socket.id, auth.sub);
     } catch (error) {
-      throw new AuthError('ERR_STORAGE_UNAVAILABLE', 'the socket could not be registered', { cause: error });
+      throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
     }
+    trackers.add(tracker);
     socket.once('disconnect', () => {
       Promise.resolve()
         .then(() => tracker.unregisterSocket(socket.id))
         .catch((error: unknown) => warn('sessions.unregisterSocket', error));
     });
   }
+  const rooms = [userRoom(auth.userId, options), sessionRoom(auth.sessionId, options)];
   socket.data = { ...(socket.data as object | undefined), auth };
-  acceptedSockets.add(socket);
-  await socket.join([userRoom(auth.userId, options), sessionRoom(auth.sessionId, options)]);
+  acceptances.set(socket, { options, rooms, trackers });
+  for (const room of previous?.rooms ?? []) if (!rooms.includes(room)) await socket.leave(room);
+  await socket.join(rooms);
 }

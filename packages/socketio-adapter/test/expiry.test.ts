@@ -65,7 +65,7 @@ S('renew: ok (object or bare token) updates socket.data.auth; wrong sub, wrong s
   try {
     const manager = makeManager(c);
     let disabled = false;
-    const { io, url } = await startIo(c, manager, { guard: { users: { findOrCreate: (sub) => ({ id: sub, isDisabled: disabled }) } } });
+    const { io, url } = await startIo(c, manager, { guard: { users: { findOrCreate: (sub) => ({ id: sub, isDisabled: disabled }) }, renewRateLimit: { max: 100, windowMs: 60_000 } } });
     const mine = await manager.create('alice');
     const otherSession = await manager.create('alice');
     const otherUser = await manager.create('bob');
@@ -135,7 +135,7 @@ S('per-event guard: once exp has passed, an event never reaches the handlers eve
     now += 61_000;
     const expired = next<SessionExpiredPayload>(socket, 'session:expired');
     const result = await socket.timeout(2000).emitWithAck('work', 2);
-    assert.equal(result, { ok: false, code: 'ERR_AUTH_TOKEN_EXPIRED', message: 'the session has ended' });
+    assert.equal(result, { ok: false, code: 'ERR_AUTH_TOKEN_EXPIRED', message: 'the access token has expired' });
     assert.is((await expired).code, 'ERR_AUTH_TOKEN_EXPIRED');
     await sleep(30);
     assert.equal(handled, [1]);

@@ -217,39 +217,6 @@ S('a revocation landing between the handshake\'s read() and the connection is no
   }
 });
 
-S('a recovered socket that comes back with a token of another session is guarded under the new session', async () => {
-  const c = new Cleanup();
-  try {
-    const manager = makeManager(c);
-    const { io, url } = await startIo(c, manager, { server: { connectionStateRecovery: { maxDisconnectionDuration: 10_000 } } });
-    const first = await manager.create('alice');
-    const second = await manager.create('alice');
-    let token = first.accessToken;
-    const serverSide = new Promise<import('socket.io').Socket>((resolve) => io.once('connection', resolve));
-    const socket = await connect(c, url, { auth: (cb) => cb({ token }), reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 50 });
-    const tick = next(socket, 'tick');
-    io.emit('tick');
-    await tick;
-    const gone = new Promise((resolve) => void serverSide.then((s) => s.once('disconnect', resolve)));
-    socket.io.engine.close();
-    await gone;
-    token = second.accessToken;
-    await next(socket, 'connect');
-    assert.ok(socket.recovered);
-    await sleep(30);
-    // The old session's revocation no longer concerns this socket; the new one's does.
-    await manager.deleteOne('alice', first.sessionId);
-    await sleep(30);
-    assert.ok(socket.connected);
-    const revoked = revocation(socket);
-    await manager.deleteOne('alice', second.sessionId);
-    assert.equal((await revoked).payload, { code: 'ERR_SESSION_REVOKED', reason: 'deleted' });
-    socket.io.reconnection(false);
-  } finally {
-    await c.run();
-  }
-});
-
 S('guard.close() removes its listeners: revocations no longer disconnect, new handshakes are no longer checked', async () => {
   const c = new Cleanup();
   try {

@@ -1,10 +1,11 @@
-import { JwtUserSessionManager, type JwtUserSessionManagerOptions } from '@jwt-session/session-core';
+import { JwtUserSessionManager, type JwtUserSessionManagerOptions, type SessionVerifier } from '@jwt-session/session-core';
 import { MemoryBroadcaster, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type ServerOptions } from 'socket.io';
 import { io as ioClient, type ManagerOptions, type Socket as ClientSocket, type SocketOptions } from 'socket.io-client';
-import { attachSessionGuard, MAX_TIMEOUT_MS, type Scheduler, type SessionGuard, type SessionGuardOptions } from '../src/index.js';
+import { attachSessionGuard, type SessionGuard, type SessionGuardOptions } from '../src/index.js';
+import { MAX_TIMEOUT_MS, type Scheduler } from '../src/timers.js';
 
 export const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
 
@@ -61,7 +62,7 @@ export interface IoServer {
 /** A real HTTP server with Socket.IO on a free port. `guard: false` leaves the server unguarded. */
 export async function startIo(
   cleanup: Cleanup,
-  manager: JwtUserSessionManager | undefined,
+  manager: SessionVerifier | undefined,
   options: { guard?: SessionGuardOptions | false; server?: Partial<ServerOptions> } = {},
 ): Promise<IoServer> {
   const http = createServer();

@@ -1,62 +1,114 @@
-import { SignJWT, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { SessionError } from '../errors.js';
 import type { ResolvedKey } from '../keys.js';
+import { jwsPrimitive, type JwsPrimitive } from './jws/algorithms.js';
+import { decodeJsonText, encodeHeader, isJsonObject } from './jws/header.js';
+import { signCompactJws } from './jws/sign.js';
+import { verifyCompactJws, type JwsKeys, type JwsVerificationKey } from './jws/verify.js';
 
+/** RFC 9068 §2.1: access-token JWTs carry typ "at+jwt" so they cannot be confused with ID tokens. Compared exactly. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
-const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'];
+/** Present in every token this library issues (`nbf` is optional). */
+const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'] as const;
 
-export function signAccessToken(payload: JWTPayload, key: ResolvedKey): Promise<string> {
-  // RFC 9068 §2.1: access-token JWTs carry typ "at+jwt" so they cannot be confused with ID tokens.
-  return new SignJWT(payload).setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: ACCESS_TOKEN_TYPE }).sign(key.sign!);
+/*
+ * Messages are fixed per code: nothing from the token (which the caller may
+ * log) and no hint for an attacker about which check failed.
+ */
+const INVALID_MESSAGE = 'access token is invalid';
+const EXPIRED_MESSAGE = 'access token has expired';
+
+function invalid(): SessionError {
+  return new SessionError('ERR_AUTH_TOKEN_INVALID', INVALID_MESSAGE);
+}
+
+interface Signer {
+  encodedHeader: string;
+  primitive: JwsPrimitive;
+}
+const signers = new WeakMap<ResolvedKey, Signer>();
+
+function signerOf(key: ResolvedKey): Signer {
+  let signer = signers.get(key);
+  if (signer === undefined) {
+    signer = {
+      encodedHeader: encodeHeader({ alg: key.algorithm, kid: key.kid, typ: ACCESS_TOKEN_TYPE }),
+      primitive: jwsPrimitive(key.algorithm, key.signKeyObject, key.verifyKeyObject),
+    };
+    signers.set(key, signer);
+  }
+  return signer;
+}
+
+/** Signs synchronously with node:crypto; the header is `{alg, kid, typ: "at+jwt"}` of the key. */
+export function signAccessToken(payload: JWTPayload, key: ResolvedKey): string {
+  const signer = signerOf(key);
+  return signCompactJws(signer.encodedHeader, payload, signer.primitive);
 }
 
 export interface VerifyConfig {
-  /** Made once by `keyResolver`; picks the key for a token header. */
-  resolveKey: (header: JWTHeaderParameters) => ResolvedKey['verify'];
-  algorithms: string[];
-  issuer: string;
+  /** Made once by `keyResolver`: the configured keys, by `kid`. */
+  resolveKey: JwsKeys;
+  /** One issuer, or several accepted ones (a verifier serving several tenants). */
+  issuer: string | readonly string[];
   audience: string | string[];
   clockTolerance: number;
 }
 
-function invalid(reason: string): SessionError {
-  return new SessionError('ERR_AUTH_TOKEN_INVALID', `access token is invalid: ${reason}`);
-}
-
 /**
  * The key for a token comes from the configured keys by `kid`, and only when
- * the header's `alg` is that key's algorithm: embedded `jwk`, `jku` and `x5u`
- * headers are never consulted, and an HS256 token can never be checked
- * against an asymmetric key's public bytes.
+ * the header's `alg` is that key's algorithm and its `typ` is "at+jwt": a
+ * header can never name its own key (`jwk`, `jku`, `x5u` are refused by
+ * parseHeader), and an HS256 token can never be checked against an
+ * asymmetric key's public bytes.
  */
-export function keyResolver(keys: readonly ResolvedKey[]): VerifyConfig['resolveKey'] {
-  const byKid = new Map(keys.map((key) => [key.kid, key]));
-  return (header) => {
-    const key = header.kid === undefined ? undefined : byKid.get(header.kid);
-    if (key === undefined) throw invalid('unknown key id');
-    if (key.algorithm !== header.alg) throw invalid('algorithm does not match the key');
-    return key.verify;
+export function keyResolver(keys: readonly ResolvedKey[]): JwsKeys {
+  const byKid = new Map<string, JwsVerificationKey>();
+  const known = new Map<string, JwsVerificationKey>();
+  for (const key of keys) {
+    const entry = { algorithm: key.algorithm, primitive: signerOf(key).primitive };
+    byKid.set(key.kid, entry);
+    known.set(signerOf(key).encodedHeader, entry);
+  }
+  return {
+    known,
+    select: (header) => (header.typ === ACCESS_TOKEN_TYPE ? byKid.get(header.kid) : undefined),
   };
 }
 
-/** Full verification with jose. */
-export async function verifyAccessToken(token: string, config: VerifyConfig, now: number): Promise<JWTPayload> {
+function audienceMatches(aud: unknown, audience: string | string[]): boolean {
+  const accepted = typeof audience === 'string' ? [audience] : audience;
+  if (typeof aud === 'string') return accepted.includes(aud);
+  return Array.isArray(aud) && accepted.some((a) => aud.includes(a));
+}
+
+/**
+ * Full verification, synchronous: signature (lib/jws), then the claims in
+ * the order of RFC 7519 §7.2 and of jose's jwtVerify, which the differential
+ * test holds this to: presence, iss, aud, the types of iat and nbf, nbf, and
+ * exp last, so a token that fails anything else is invalid rather than
+ * expired. `now` in ms; NumericDates are compared in whole seconds.
+ */
+export function verifyAccessToken(token: string, config: VerifyConfig, now: number): JWTPayload {
+  const encodedPayload = verifyCompactJws(token, config.resolveKey);
+  if (encodedPayload === undefined) throw invalid();
+  const text = decodeJsonText(encodedPayload);
+  if (text === undefined) throw invalid();
+  let claims: unknown;
   try {
-    const { payload } = await jwtVerify(token, config.resolveKey, {
-      algorithms: config.algorithms,
-      issuer: config.issuer,
-      audience: config.audience,
-      typ: ACCESS_TOKEN_TYPE,
-      clockTolerance: config.clockTolerance,
-      requiredClaims: REQUIRED_CLAIMS,
-      currentDate: new Date(now),
-    });
-    return payload;
-  } catch (error) {
-    if (error instanceof SessionError) throw error;
-    const code = (error as { code?: unknown } | null)?.code;
-    if (code === 'ERR_JWT_EXPIRED') throw new SessionError('ERR_AUTH_TOKEN_EXPIRED', 'access token has expired');
-    // jose's messages name the failed check, never the token; the error itself may hold the payload, so it is not kept as cause.
-    throw invalid(typeof code === 'string' ? `${code}: ${(error as Error).message}` : 'malformed token');
+    claims = JSON.parse(text);
+  } catch {
+    throw invalid();
   }
+  if (!isJsonObject(claims)) throw invalid();
+  for (const name of REQUIRED_CLAIMS) if (!Object.hasOwn(claims, name)) throw invalid();
+  const issuerMatches = typeof config.issuer === 'string' ? claims.iss === config.issuer : typeof claims.iss === 'string' && config.issuer.includes(claims.iss);
+  if (!issuerMatches || !audienceMatches(claims.aud, config.audience)) throw invalid();
+  const { iat, nbf, exp } = claims;
+  if (typeof iat !== 'number' || (nbf !== undefined && typeof nbf !== 'number') || typeof exp !== 'number') throw invalid();
+  const seconds = Math.floor(now / 1000);
+  const tolerance = config.clockTolerance;
+  if (nbf !== undefined && nbf > seconds + tolerance) throw invalid();
+  if (exp <= seconds - tolerance) throw new SessionError('ERR_AUTH_TOKEN_EXPIRED', EXPIRED_MESSAGE);
+  return claims as JWTPayload;
 }

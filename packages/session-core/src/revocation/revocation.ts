@@ -1,16 +1,8 @@
 import { SessionError } from '../errors.js';
-import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, type SessionEvents } from '../events.js';
 import { tokenIdTime } from '../lib/ids.js';
-import type {
-  InvalidAccessTokenCache,
-  InvalidationBroadcaster,
-  InvalidationEvent,
-  InvalidationReason,
-  InvalidationReceiver,
-  InvalidationSubscription,
-} from '../storage.js';
+import type { InvalidAccessTokenCache, InvalidationBroadcaster, InvalidationEvent, InvalidationReason, InvalidationSubscription } from '../storage.js';
 import type { AccessTokenClaims } from '../types.js';
-import { parseInvalidationEvent } from './event.js';
+import { announce, applyToCache, remoteInvalidations, type InvalidationEmit } from './receiver.js';
 import { BackgroundRetries } from './retries.js';
 
 export interface RevocationOptions {
@@ -22,7 +14,7 @@ export interface RevocationOptions {
   /** ms an invalidation must be remembered: the longest an access token issued now can still verify. */
   ttl: number;
   /** Announces what was applied (the manager's events). */
-  emit: <E extends typeof SESSION_INVALIDATED | typeof ALL_SESSIONS_INVALIDATED>(event: E, payload: SessionEvents[E]) => void;
+  emit: InvalidationEmit;
 }
 
 type RevocationClaims = Pick<AccessTokenClaims, 'sub' | 'sid' | 'jti'>;
@@ -67,10 +59,7 @@ export class Revocation {
   constructor(options: RevocationOptions) {
     this.#o = options;
     // Kept off the manager's public surface: only the broadcaster holds this receiver.
-    const receiver: InvalidationReceiver = {
-      restrictOne: (event) => this.#receive(event),
-      restrictAll: (event) => this.#receive(event),
-    };
+    const receiver = remoteInvalidations(options.cache, options.clock, options.clockTolerance, options.emit, () => !this.#closed);
     this.#subscription = options.broadcaster?.subscribe(receiver);
   }
 
@@ -95,13 +84,13 @@ export class Revocation {
   /** One session's access tokens, on every node. Rejects (ERR_STORAGE_UNAVAILABLE) when other nodes could not be told yet. */
   revokeSession(subject: string, sessionId: string, reason: InvalidationReason, at: number): Promise<void> {
     const expiresAt = this.#o.clock() + this.#o.ttl;
-    return this.#apply({ type: 'session', subject, sessionId, reason, at, expiresAt }, 'local');
+    return this.#apply({ type: 'session', subject, sessionId, reason, at, expiresAt });
   }
 
   /** Every access token of the subject issued at or before `at`, and every token of `sessionIds`, on every node. */
   revokeSubject(subject: string, at: number, sessionIds: string[]): Promise<void> {
     const expiresAt = Math.max(at, this.#o.clock()) + this.#o.ttl;
-    return this.#apply({ type: 'subject', subject, at, expiresAt, ...(sessionIds.length > 0 ? { sessionIds } : {}) }, 'local');
+    return this.#apply({ type: 'subject', subject, at, expiresAt, ...(sessionIds.length > 0 ? { sessionIds } : {}) });
   }
 
   /**
@@ -121,32 +110,17 @@ export class Revocation {
     await this.#subscription?.close();
   }
 
-  #receive(raw: unknown): void {
-    const event = parseInvalidationEvent(raw);
-    if (event === undefined || this.#closed) return;
-    // The origin's expiresAt, plus the tolerance this node grants past exp.
-    this.#apply(event, 'remote').catch(() => undefined);
-  }
-
-  async #apply(event: InvalidationEvent, origin: 'local' | 'remote'): Promise<void> {
-    const { cache, emit } = this.#o;
-    const ttl = origin === 'local' ? this.#o.ttl : event.expiresAt - this.#o.clock() + this.#o.clockTolerance * 1000;
+  /** this node's cache → events (local sockets) → other nodes. */
+  async #apply(event: InvalidationEvent): Promise<void> {
     let failure: unknown;
     try {
-      if (ttl > 0) {
-        if (event.type === 'session') cache.invalidateSession(event.sessionId, ttl);
-        else {
-          for (const id of event.sessionIds ?? []) cache.invalidateSession(id, ttl);
-          cache.invalidateSubject(event.subject, event.at, ttl);
-        }
-      }
+      applyToCache(this.#o.cache, event, this.#o.ttl);
     } catch (error) {
       // A cache that throws: still tell the sockets and the other nodes, then report it.
       failure = error;
     }
-    if (event.type === 'session') emit(SESSION_INVALIDATED, { subject: event.subject, sessionId: event.sessionId, reason: event.reason, at: event.at, origin });
-    else emit(ALL_SESSIONS_INVALIDATED, { subject: event.subject, at: event.at, origin, ...(event.sessionIds ? { sessionIds: [...event.sessionIds] } : {}) });
-    if (origin === 'local') await this.#broadcast(event);
+    announce(this.#o.emit, event, 'local');
+    await this.#broadcast(event);
     if (failure !== undefined) throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'the invalidation cache failed', { cause: failure });
   }
 

@@ -1,0 +1,255 @@
+import type { SessionContext, SessionInfo, SessionTokens } from '@jwt-session/session-core';
+import { authenticate } from './bearer.js';
+import { isHttps } from './client-address.js';
+import { cookieFor, readCookie, serializeCookie, type ResolvedCookie } from './cookie.js';
+import { passesCsrf } from './csrf.js';
+import { describeDevice, deviceContext } from './device.js';
+import { codeOf, DEAD_REFRESH_TOKEN, messageOf, statusOf, type HttpErrorCode } from './errors.js';
+import { checkManager, normalizeOptions, type NormalizedOptions, type SessionEndpointsOptions, type SessionManagerLike } from './options.js';
+import type { EndpointRequest, EndpointResponse } from './request.js';
+
+/** What refresh and sign-in answer. Times are Unix seconds. */
+export interface SessionBody {
+  accessToken: string;
+  /** The access token's `exp`. */
+  expiresAt: number;
+  /** Seconds from the server's now until `expiresAt`, so a client need not trust its own clock. */
+  expiresIn: number;
+  sessionId: string;
+}
+
+/** One entry of `GET {base}/sessions`. Times are Unix seconds. */
+export interface SessionView {
+  sessionId: string;
+  createdAt: number;
+  lastRefreshedAt: number;
+  expiresAt: number;
+  /** "Firefox 140 on macOS". */
+  device: string;
+  ip?: string;
+  /** The session of the access token that asked. */
+  current: boolean;
+}
+
+export interface IssueSessionOptions {
+  /** Extra claims for every access token of the session. */
+  claims?: Record<string, unknown>;
+  /** Stored with the session, over the device context (`ip`, `userAgent`, `device`) recorded here. */
+  context?: SessionContext;
+  /** Apply the same CSRF check as the endpoints (Origin + `X-JWT-Session: 1`) to the sign-in request. @default true */
+  csrf?: boolean;
+}
+
+export type RouteName = 'refresh' | 'signout' | 'signout-everywhere' | 'sessions' | 'revoke' | 'revoke-others';
+
+export interface Route {
+  name: RouteName;
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Relative to the base path; `:sessionId` is the one parameter. */
+  path: string;
+}
+
+export const ROUTES: readonly Route[] = [
+  { name: 'refresh', method: 'POST', path: '/refresh' },
+  { name: 'signout', method: 'POST', path: '/signout' },
+  { name: 'signout-everywhere', method: 'POST', path: '/signout-everywhere' },
+  { name: 'sessions', method: 'GET', path: '/sessions' },
+  { name: 'revoke-others', method: 'POST', path: '/sessions/revoke-others' },
+  { name: 'revoke', method: 'DELETE', path: '/sessions/:sessionId' },
+];
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function respond(status: number, body?: unknown, setCookie?: string, extra: Record<string, string> = {}): EndpointResponse {
+  const response: EndpointResponse = { status, headers: { 'cache-control': 'no-store', ...extra } };
+  if (body !== undefined) {
+    response.headers['content-type'] = JSON_TYPE;
+    response.body = JSON.stringify(body);
+  }
+  if (setCookie !== undefined) response.setCookie = setCookie;
+  return response;
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * The endpoints as functions from a request to an answer, for any framework:
+ * the Express and Fastify adapters only translate. Validates its options at
+ * construction; `handle` and `issue` never reject.
+ */
+export class SessionEndpoints {
+  readonly manager: SessionManagerLike;
+  readonly options: NormalizedOptions;
+
+  /** `mountPrefix`: what the framework puts before every route path (a Fastify scope's prefix). */
+  constructor(manager: unknown, options?: SessionEndpointsOptions, mountPrefix = '') {
+    this.manager = checkManager(manager);
+    this.options = normalizeOptions(options, mountPrefix);
+  }
+
+  /** The route for a method and a raw (still percent-encoded) path, or undefined when it is not one of ours. */
+  match(method: string, pathname: string): { route: RouteName; sessionId?: string } | undefined {
+    const base = this.options.basePath;
+    if (!pathname.startsWith(`${base}/`)) return undefined;
+    const rest = pathname.slice(base.length);
+    for (const route of ROUTES) {
+      if (route.method !== method) continue;
+      if (route.path === rest) return { route: route.name };
+      if (route.name === 'revoke' && rest.startsWith('/sessions/')) {
+        const raw = rest.slice('/sessions/'.length);
+        if (raw === '' || raw.includes('/')) continue;
+        try {
+          return { route: 'revoke', sessionId: decodeURIComponent(raw) };
+        } catch {
+          return { route: 'revoke', sessionId: '' };
+        }
+      }
+    }
+    return undefined;
+  }
+
+  async handle(route: RouteName, req: EndpointRequest, sessionId = ''): Promise<EndpointResponse> {
+    try {
+      if (route !== 'sessions' && !passesCsrf(req, this.options)) return this.#failure('ERR_CSRF');
+      switch (route) {
+        case 'refresh':
+          return await this.#refresh(req);
+        case 'signout':
+          return await this.#signOut(req);
+        default:
+          return await this.#withBearer(route, req, sessionId);
+      }
+    } catch (error) {
+      return this.#failure(codeOf(error), error);
+    }
+  }
+
+  /** Opens a session for `subject` and answers like refresh: the app's sign-in route calls this once the user is verified. */
+  async issue(req: EndpointRequest, subject: string, options: IssueSessionOptions = {}): Promise<{ response: EndpointResponse; body?: SessionBody }> {
+    try {
+      if (options.csrf !== false && !passesCsrf(req, this.options)) return { response: this.#failure('ERR_CSRF') };
+      const context = { ...deviceContext(req, this.options.trustProxy), ...options.context };
+      const tokens = await this.manager.create(subject, options.claims === undefined ? { context } : { claims: options.claims, context });
+      return this.#session(req, tokens);
+    } catch (error) {
+      return { response: this.#failure(codeOf(error), error) };
+    }
+  }
+
+  #cookie(req: EndpointRequest): ResolvedCookie {
+    return cookieFor(this.options.cookie, isHttps(req, this.options.trustProxy));
+  }
+
+  #clear(req: EndpointRequest): string {
+    return serializeCookie(this.options.cookie, this.#cookie(req), '', 0);
+  }
+
+  #session(req: EndpointRequest, tokens: SessionTokens): { response: EndpointResponse; body: SessionBody } {
+    const now = nowSeconds();
+    const body: SessionBody = {
+      accessToken: tokens.accessToken,
+      expiresAt: tokens.accessTokenExpiresAt,
+      expiresIn: Math.max(0, tokens.accessTokenExpiresAt - now),
+      sessionId: tokens.sessionId,
+    };
+    // Rounded down so the cookie never outlives the session (the deadline is rounded up to whole seconds);
+    // at least 1, since Max-Age=0 would delete the cookie of a session with under a second to live.
+    const maxAge = Math.max(1, Math.floor(tokens.refreshTokenExpiresAt - Date.now() / 1000));
+    return { response: respond(200, body, serializeCookie(this.options.cookie, this.#cookie(req), tokens.refreshToken, maxAge)), body };
+  }
+
+  #failure(code: HttpErrorCode, error?: unknown, setCookie?: string): EndpointResponse {
+    const status = statusOf(code);
+    if (status === 500 && error !== undefined) this.#report(error);
+    const extra: Record<string, string> = {};
+    // RFC 6750 §3: a bare challenge when no token was sent, error="…" otherwise.
+    if (code === 'ERR_AUTH_TOKEN_REQUIRED') extra['www-authenticate'] = 'Bearer';
+    else if (code === 'ERR_AUTH_HEADER_MALFORMED') extra['www-authenticate'] = 'Bearer error="invalid_request"';
+    else if (code === 'ERR_AUTH_TOKEN_INVALID' || code === 'ERR_AUTH_TOKEN_EXPIRED' || code === 'ERR_SESSION_REVOKED') extra['www-authenticate'] = 'Bearer error="invalid_token"';
+    return respond(status, { error: code, message: messageOf(code) }, setCookie, extra);
+  }
+
+  #report(error: unknown): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // A failing logger must not turn a 500 answer into a crash.
+    }
+  }
+
+  async #refresh(req: EndpointRequest): Promise<EndpointResponse> {
+    const token = readCookie(req.headers.cookie, this.#cookie(req).name);
+    // Simply signed out: not an error, so a page restoring its session on load logs nothing.
+    if (token === undefined || token === '') return respond(204);
+    let tokens: SessionTokens;
+    try {
+      tokens = await this.manager.update(token, { context: deviceContext(req, this.options.trustProxy) });
+    } catch (error) {
+      const code = codeOf(error);
+      // A refresh token refused once never works again; a store outage keeps the cookie for a retry.
+      return this.#failure(code, error, DEAD_REFRESH_TOKEN.has(code) ? this.#clear(req) : undefined);
+    }
+    return this.#session(req, tokens).response;
+  }
+
+  /**
+   * Ends the cookie's session. session-core exposes no lookup from a refresh
+   * token to its subject, so the token is rotated (which proves it genuine and
+   * names the session) and the session then deleted. A token that is already
+   * dead has no live session to end: its reuse, if it was reuse, already
+   * revoked the session.
+   */
+  async #signOut(req: EndpointRequest): Promise<EndpointResponse> {
+    const token = readCookie(req.headers.cookie, this.#cookie(req).name);
+    if (token === undefined || token === '') return respond(204, undefined, this.#clear(req));
+    let tokens: SessionTokens;
+    try {
+      tokens = await this.manager.update(token);
+    } catch (error) {
+      const code = codeOf(error);
+      if (DEAD_REFRESH_TOKEN.has(code)) return respond(204, undefined, this.#clear(req));
+      return this.#failure(code, error);
+    }
+    const claims = await this.manager.read(tokens.accessToken);
+    await this.manager.deleteOne(claims.sub, claims.sid);
+    return respond(204, undefined, this.#clear(req));
+  }
+
+  async #withBearer(route: RouteName, req: EndpointRequest, sessionId: string): Promise<EndpointResponse> {
+    const auth = await authenticate(req, this.manager);
+    if ('code' in auth) return this.#failure(auth.code);
+    const { sub, sid } = auth.claims;
+    switch (route) {
+      case 'signout-everywhere':
+        await this.manager.deleteAll(sub);
+        return respond(204, undefined, this.#clear(req));
+      case 'sessions': {
+        const sessions = await this.manager.readAll(sub);
+        return respond(200, { sessions: sessions.map((s) => view(s, sid)) });
+      }
+      case 'revoke': {
+        if (!(await this.manager.deleteOne(sub, sessionId))) return this.#failure('ERR_SESSION_NOT_FOUND');
+        // Revoking one's own session from the list is signing out: the cookie goes too.
+        return respond(204, undefined, sessionId === sid ? this.#clear(req) : undefined);
+      }
+      default:
+        return respond(200, { revoked: await this.manager.deleteOthers(sub, sid) });
+    }
+  }
+}
+
+function view(info: SessionInfo, currentSessionId: string): SessionView {
+  const { device, ip, userAgent } = info.context;
+  const out: SessionView = {
+    sessionId: info.sessionId,
+    createdAt: info.createdAt,
+    lastRefreshedAt: info.lastRefreshedAt,
+    expiresAt: info.expiresAt,
+    device: typeof device === 'string' && device !== '' ? device : describeDevice(typeof userAgent === 'string' ? userAgent : undefined),
+    current: info.sessionId === currentSessionId,
+  };
+  if (typeof ip === 'string' && ip !== '') out.ip = ip;
+  return out;
+}

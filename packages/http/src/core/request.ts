@@ -1,0 +1,40 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** What the endpoints need to know about a request: any framework's can be reduced to this. */
+export interface EndpointRequest {
+  method: string;
+  headers: IncomingHttpHeaders;
+  /** Node's raw header list; the only place where a repeated Authorization header is still visible. */
+  rawHeaders: readonly string[];
+  /** The peer address of the socket. */
+  remoteAddress: string | undefined;
+  /** Whether the socket itself is TLS. */
+  encrypted: boolean;
+}
+
+/** What the endpoints answer: the framework adapter writes it out as is. */
+export interface EndpointResponse {
+  status: number;
+  /** Lower-case names; always `cache-control: no-store`. */
+  headers: Record<string, string>;
+  /** One Set-Cookie value (the refresh cookie set or cleared), if any. */
+  setCookie?: string;
+  /** The JSON text of the body; absent for 204. */
+  body?: string;
+}
+
+/** Reduces a Node request (Express's and Fastify's `raw` are ones) to an {@link EndpointRequest}. */
+export function fromNodeRequest(req: {
+  method?: string | undefined;
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+  socket: { remoteAddress?: string | undefined; encrypted?: boolean };
+}): EndpointRequest {
+  return {
+    method: req.method ?? 'GET',
+    headers: req.headers,
+    rawHeaders: req.rawHeaders,
+    remoteAddress: req.socket.remoteAddress,
+    encrypted: req.socket.encrypted === true,
+  };
+}

@@ -1,0 +1,5 @@
+export { sessionRouter, type SessionRouter } from './adapters/express.js';
+export { SessionHttpError, HTTP_ERROR_CODES, type HttpErrorCode } from './core/errors.js';
+export { describeDevice } from './core/device.js';
+export type { IssueSessionOptions, SessionBody, SessionView } from './core/endpoints.js';
+export type { CookiePrefix, RefreshCookieOptions, SessionEndpointsOptions, SessionManagerLike } from './core/options.js';

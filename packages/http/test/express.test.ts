@@ -1,0 +1,76 @@
+import express from 'express';
+import type { AddressInfo } from 'node:net';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sessionRouter } from '../src/index.js';
+import { expressFramework } from './frameworks.js';
+import { endpointsSuite } from './suites/endpoints.js';
+import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
+
+endpointsSuite(expressFramework);
+
+const S = suite('Express specifics');
+
+S('sessionRouter(undefined) fails at construction with ERR_CONFIG_INVALID, not on the first request', () => {
+  try {
+    sessionRouter(undefined as never);
+    assert.unreachable('accepted a missing manager');
+  } catch (error) {
+    assert.is((error as { code: string }).code, 'ERR_CONFIG_INVALID');
+    assert.match((error as Error).message, /^manager /);
+  }
+});
+
+S('works mounted with a body parser before it and keeps cookies the app set on the same response', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const manager = makeManager(cleanup);
+    const app = express();
+    app.use(express.json());
+    const sessions = sessionRouter(manager);
+    app.use(sessions);
+    app.post('/login', async (req, res) => {
+      res.cookie('theme', 'dark');
+      const body = await sessions.issueSession(req, res, 'alice');
+      assert.type(body?.accessToken, 'string');
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    cleanup.add(() => new Promise((resolve) => server.close(resolve)));
+    cleanup.add(() => server.closeAllConnections());
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const res = await fetch(`${origin}/login`, { method: 'POST', headers: { 'x-jwt-session': '1', origin } });
+    const cookies = res.headers.getSetCookie().map((c) => cookieAttributes(c).name);
+    assert.equal(cookies, ['theme', 'jwt-session-refresh']);
+    const client = new Client(origin);
+    client.cookie = res.headers.getSetCookie()[1]!.split(';')[0];
+    const refreshed = await client.call('/auth/refresh', { headers: { 'content-type': 'application/json' } });
+    assert.is(refreshed.status, 200);
+  } finally {
+    await cleanup.run();
+  }
+});
+
+S('mounted under a path, basePath is still the full public path (and the cookie’s Path)', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const manager = makeManager(cleanup);
+    const app = express();
+    const sessions = sessionRouter(manager, { basePath: '/api/auth' });
+    app.use('/api', sessions);
+    app.post('/api/login', (req, res) => void sessions.issueSession(req, res, 'alice'));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    cleanup.add(() => new Promise((resolve) => server.close(resolve)));
+    cleanup.add(() => server.closeAllConnections());
+    const client = new Client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const signIn = await client.call('/api/login');
+    assert.is(cookieAttributes(signIn.setCookie!).path, '/api/auth');
+    const refreshed = await client.call('/api/auth/refresh');
+    assert.equal([refreshed.status, cookieAttributes(refreshed.setCookie!).path], [200, '/api/auth']);
+  } finally {
+    await cleanup.run();
+  }
+});
+
+S.run();

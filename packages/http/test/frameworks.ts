@@ -1,0 +1,65 @@
+import express from 'express';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { sessionRoutes } from '../src/fastify.js';
+import { sessionRouter } from '../src/index.js';
+import { TLS, type Framework } from './support.js';
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+export const expressFramework: Framework = {
+  name: 'Express',
+  async start(cleanup, manager, options) {
+    const app = express();
+    const sessions = sessionRouter(manager, options.endpoints);
+    app.use(sessions);
+    app.post('/login', async (req, res) => {
+      await sessions.issueSession(req, res, String(req.headers['x-user']), options.issue);
+    });
+    app.get('/app/ping', (_req, res) => void res.json({ app: true }));
+    const base = options.endpoints.basePath ?? '/auth';
+    app.options(`${base}/refresh`, (_req, res) => void res.status(204).set('x-app-preflight', '1').end());
+    const server = options.tls ? createHttpsServer(TLS, app) : createHttpServer(app);
+    const port = await listen(server);
+    cleanup.add(() => new Promise((resolve) => server.close(resolve)));
+    cleanup.add(() => server.closeAllConnections());
+    return `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  },
+  async construct(manager, options) {
+    sessionRouter(manager as never, options as never);
+  },
+};
+
+export const fastifyFramework: Framework = {
+  name: 'Fastify',
+  async start(cleanup, manager, options) {
+    // An https instance serves the same requests; typed as the http one so the routes below read the same.
+    const app = (options.tls ? Fastify({ https: TLS }) : Fastify()) as unknown as FastifyInstance;
+    cleanup.add(() => app.close());
+    await app.register(sessionRoutes, { manager, ...options.endpoints });
+    app.post('/login', async (request, reply) => {
+      await app.issueSession(request, reply, String(request.headers['x-user']), options.issue);
+      return reply;
+    });
+    app.get('/app/ping', async () => ({ app: true }));
+    // The app's own JSON parsing is untouched by the plugin's body handling.
+    app.post('/app/echo', async (request) => ({ echo: request.body }));
+    const base = options.endpoints.basePath ?? '/auth';
+    app.options(`${base}/refresh`, async (_request, reply) => reply.code(204).header('x-app-preflight', '1').send());
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return `${options.tls ? 'https' : 'http'}://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  },
+  async construct(manager, options) {
+    const app = Fastify();
+    try {
+      await app.register(sessionRoutes, { ...(options as object), manager } as never);
+      await app.ready();
+    } finally {
+      await app.close().catch(() => undefined);
+    }
+  },
+};

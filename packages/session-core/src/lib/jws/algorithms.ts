@@ -1,0 +1,76 @@
+import { constants, createHmac, sign, timingSafeEqual, verify, type KeyObject, type SignKeyObjectInput, type VerifyKeyObjectInput } from 'node:crypto';
+import type { SigningAlgorithm } from '../../keys.js';
+
+/**
+ * The signature primitive of one JWS algorithm (RFC 7518 §3) bound to one
+ * KeyObject, on synchronous node:crypto. Only the choice of primitive and
+ * parameters is this library's; the cryptography is OpenSSL's.
+ */
+export interface JwsPrimitive {
+  /** The signature over the ASCII signing input `header.payload`. */
+  sign(input: string): Buffer;
+  /** Whether `signature` is valid for `input`; never throws for a malformed signature. */
+  verify(input: string, signature: Buffer): boolean;
+}
+
+const HMAC_HASH: Record<string, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
+const HMAC_LENGTH: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
+
+function notSigning(): never {
+  throw new Error('this key is verify-only');
+}
+
+function hmac(algorithm: SigningAlgorithm, key: KeyObject): JwsPrimitive {
+  const hash = HMAC_HASH[algorithm]!;
+  const length = HMAC_LENGTH[algorithm]!;
+  const mac = (input: string) => createHmac(hash, key).update(input, 'latin1').digest();
+  return {
+    sign: mac,
+    // timingSafeEqual needs equal lengths; the length of a MAC is public (RFC 7518 §3.2).
+    verify: (input, signature) => signature.length === length && timingSafeEqual(mac(input), signature),
+  };
+}
+
+function asymmetric(
+  hash: string | null,
+  signKey: KeyObject | undefined,
+  verifyKey: KeyObject,
+  extra: { dsaEncoding?: 'ieee-p1363'; padding?: number; saltLength?: number },
+): JwsPrimitive {
+  const signInput: SignKeyObjectInput | undefined = signKey === undefined ? undefined : { key: signKey, ...extra };
+  const verifyInput: VerifyKeyObjectInput = { key: verifyKey, ...extra };
+  return {
+    sign: signInput === undefined ? notSigning : (input) => sign(hash, Buffer.from(input, 'latin1'), signInput),
+    verify: (input, signature) => {
+      try {
+        return verify(hash, Buffer.from(input, 'latin1'), verifyInput, signature);
+      } catch {
+        // OpenSSL refuses some malformed signatures by throwing (e.g. an RSA signature longer than the modulus).
+        return false;
+      }
+    },
+  };
+}
+
+/** The primitive for `algorithm` with these keys; the key types were checked by resolveKeys. */
+export function jwsPrimitive(algorithm: SigningAlgorithm, signKey: KeyObject | undefined, verifyKey: KeyObject): JwsPrimitive {
+  switch (algorithm) {
+    case 'HS256':
+    case 'HS384':
+    case 'HS512':
+      return hmac(algorithm, verifyKey);
+    // RFC 7518 §3.4: ECDSA signatures are R || S, fixed width, not DER.
+    case 'ES256':
+      return asymmetric('sha256', signKey, verifyKey, { dsaEncoding: 'ieee-p1363' });
+    case 'ES384':
+      return asymmetric('sha384', signKey, verifyKey, { dsaEncoding: 'ieee-p1363' });
+    // RFC 8037 §3.1: EdDSA hashes internally; node takes a null digest.
+    case 'EdDSA':
+      return asymmetric(null, signKey, verifyKey, {});
+    case 'RS256':
+      return asymmetric('sha256', signKey, verifyKey, { padding: constants.RSA_PKCS1_PADDING });
+    // RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash output.
+    case 'PS256':
+      return asymmetric('sha256', signKey, verifyKey, { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+  }
+}

@@ -1,0 +1,55 @@
+import { isUtf8 } from 'node:buffer';
+
+/**
+ * The protected header this library emits, and the only one it accepts
+ * (RFC 7515 §4.1): `alg`, `kid` and `typ`, nothing else. Refusing every other
+ * member refuses in one rule everything that would make the header choose a
+ * key or change how the token is read: `jwk`, `jku`, `x5u`, `x5c` (keys named
+ * by the attacker), `crit` and `b64` (RFC 7797 unencoded payloads), `zip`.
+ */
+export interface JwsHeader {
+  alg: string;
+  kid: string;
+  typ: string;
+}
+
+const MEMBERS: ReadonlySet<string> = new Set(['alg', 'kid', 'typ']);
+
+/** The header serialised as the signer writes it, base64url: also the spelling the verifier recognises without parsing. */
+export function encodeHeader(header: JwsHeader): string {
+  return Buffer.from(JSON.stringify({ alg: header.alg, kid: header.kid, typ: header.typ }), 'utf8').toString('base64url');
+}
+
+/**
+ * JSON text of a base64url segment: strict UTF-8 (RFC 7515 §5.2 step 3:
+ * the octets must be valid UTF-8), a leading byte-order mark dropped as
+ * WHATWG's UTF-8 decode does. Undefined when the bytes are not UTF-8.
+ */
+export function decodeJsonText(segment: string): string | undefined {
+  const bytes = Buffer.from(segment, 'base64url');
+  if (!isUtf8(bytes)) return undefined;
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** A plain JSON object: not an array, not null (RFC 7515 §4, RFC 7519 §7.2 step 10). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Parses a header segment; undefined unless it is exactly `{alg, kid, typ}` with string values. */
+export function parseHeader(segment: string): JwsHeader | undefined {
+  const text = decodeJsonText(segment);
+  if (text === undefined) return undefined;
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isJsonObject(header)) return undefined;
+  for (const name of Object.keys(header)) if (!MEMBERS.has(name)) return undefined;
+  const { alg, kid, typ } = header;
+  if (typeof alg !== 'string' || typeof kid !== 'string' || typeof typ !== 'string') return undefined;
+  return { alg, kid, typ };
+}

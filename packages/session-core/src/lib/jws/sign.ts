@@ -1,0 +1,11 @@
+import type { JwsPrimitive } from './algorithms.js';
+
+/**
+ * Compact JWS (RFC 7515 §7.1) over a JSON payload, with a header already
+ * encoded (see `encodeHeader`): the header is the same for every token of a
+ * key, so it is serialised once.
+ */
+export function signCompactJws(encodedHeader: string, payload: object, primitive: JwsPrimitive): string {
+  const input = `${encodedHeader}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url')}`;
+  return `${input}.${primitive.sign(input).toString('base64url')}`;
+}

@@ -1,0 +1,91 @@
+import { constants, createSecretKey, generateKeyPairSync, sign } from 'node:crypto';
+import { CompactSign, compactVerify } from 'jose';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SIGNING_ALGORITHMS, resolveKeys, type SigningKey } from '../src/keys.js';
+import { signAccessToken } from '../src/lib/access-token.js';
+import { jwsPrimitive } from '../src/lib/jws/algorithms.js';
+import { decodeJsonText, encodeHeader, parseHeader } from '../src/lib/jws/header.js';
+
+/*
+ * lib/jws on its own: each primitive against jose (interoperability both
+ * ways), and the edges where node:crypto throws instead of answering false.
+ * The whole verifier is held to jose by differential.test.ts.
+ */
+const S = suite('lib/jws: primitives and header');
+
+const ec256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const keys: SigningKey[] = [
+  { kid: 'hs256', algorithm: 'HS256', secret: 'a'.repeat(32) },
+  { kid: 'hs384', algorithm: 'HS384', secret: 'b'.repeat(48) },
+  { kid: 'hs512', algorithm: 'HS512', secret: 'c'.repeat(64) },
+  { kid: 'es256', algorithm: 'ES256', privateKey: ec256.privateKey },
+  { kid: 'es384', algorithm: 'ES384', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey },
+  { kid: 'ed', algorithm: 'EdDSA', privateKey: generateKeyPairSync('ed25519').privateKey },
+  { kid: 'rs', algorithm: 'RS256', privateKey: rsa.privateKey },
+  { kid: 'ps', algorithm: 'PS256', privateKey: rsa.privateKey },
+];
+const resolved = resolveKeys(keys);
+
+S('every algorithm is covered by the table', () => {
+  assert.equal(resolved.map((k) => k.algorithm).sort(), [...SIGNING_ALGORITHMS].sort());
+});
+
+S('tokens signed here verify with jose, and jose signatures verify here', async () => {
+  for (const key of resolved) {
+    const token = signAccessToken({ sub: 'alice' }, key);
+    const { protectedHeader, payload } = await compactVerify(token, key.verifyKeyObject, { algorithms: [key.algorithm] });
+    assert.equal(protectedHeader, { alg: key.algorithm, kid: key.kid, typ: 'at+jwt' }, key.kid);
+    assert.equal(JSON.parse(Buffer.from(payload).toString()), { sub: 'alice' });
+
+    const theirs = await new CompactSign(Buffer.from('{"x":1}')).setProtectedHeader({ alg: key.algorithm }).sign(key.signKeyObject!);
+    const [h, p, s] = theirs.split('.') as [string, string, string];
+    const primitive = jwsPrimitive(key.algorithm, key.signKeyObject, key.verifyKeyObject);
+    assert.ok(primitive.verify(`${h}.${p}`, Buffer.from(s, 'base64url')), `${key.kid}: jose's signature`);
+    assert.not.ok(primitive.verify(`${h}.${p}x`, Buffer.from(s, 'base64url')), `${key.kid}: other input`);
+  }
+});
+
+S('malformed signatures are refused, never thrown: wrong length, empty, longer than the RSA modulus', () => {
+  for (const key of resolved) {
+    const primitive = jwsPrimitive(key.algorithm, key.signKeyObject, key.verifyKeyObject);
+    const good = primitive.sign('a.b');
+    for (const bad of [Buffer.alloc(0), good.subarray(1), Buffer.concat([good, Buffer.from([0])]), Buffer.alloc(1024, 0xff)]) {
+      assert.is(primitive.verify('a.b', bad), false, `${key.kid}, ${bad.length} bytes`);
+    }
+  }
+});
+
+S('ECDSA: a DER-encoded signature is refused (RFC 7518 §3.4 wants R || S)', () => {
+  const [es] = resolveKeys([{ kid: 'e', algorithm: 'ES256', privateKey: ec256.privateKey }]);
+  const der = sign('sha256', Buffer.from('a.b'), ec256.privateKey);
+  assert.is(jwsPrimitive('ES256', es!.signKeyObject, es!.verifyKeyObject).verify('a.b', der), false);
+});
+
+S('PS256 uses a salt as long as the digest: another salt length is refused', () => {
+  const primitive = jwsPrimitive('PS256', rsa.privateKey, rsa.publicKey);
+  const salt20 = sign('sha256', Buffer.from('a.b'), { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 20 });
+  assert.is(primitive.verify('a.b', salt20), false);
+  assert.ok(primitive.verify('a.b', primitive.sign('a.b')));
+});
+
+S('a verify-only key cannot sign', () => {
+  const primitive = jwsPrimitive('ES256', undefined, ec256.publicKey);
+  assert.throws(() => primitive.sign('a.b'));
+  const hmac = jwsPrimitive('HS256', undefined, createSecretKey(Buffer.alloc(32)));
+  assert.is(hmac.sign('a.b').length, 32);
+});
+
+S('parseHeader accepts exactly {alg, kid, typ} of strings', () => {
+  const enc = (text: string | Buffer) => Buffer.from(text).toString('base64url');
+  assert.equal(parseHeader(encodeHeader({ alg: 'HS256', kid: 'k', typ: 'at+jwt' })), { alg: 'HS256', kid: 'k', typ: 'at+jwt' });
+  assert.equal(parseHeader(enc('\ufeff{"typ":"x","kid":"k","alg":"a"}')), { alg: 'a', kid: 'k', typ: 'x' });
+  for (const text of ['{"alg":"a","kid":"k"}', '{"alg":"a","kid":"k","typ":"t","crit":["b64"]}', '{"alg":"a","kid":1,"typ":"t"}', '[]', 'null', '{', '']) {
+    assert.is(parseHeader(enc(text)), undefined, text);
+  }
+  assert.is(parseHeader(enc(Buffer.from([0x7b, 0xff, 0x7d]))), undefined, 'not UTF-8');
+  assert.is(decodeJsonText(enc(Buffer.from([0xed, 0xa0, 0x80]))), undefined, 'surrogate bytes');
+});
+
+S.run();
