@@ -103,6 +103,19 @@ export function checkOptionalCount(value: unknown, what: string): number | undef
   return value;
 }
 
+/** `now`, `maxSessionsPerSubject` and `receiptTtl` of an insert (or a settleInsert), read once. */
+export function checkInsertOptions(options: unknown): { now: number; maxSessionsPerSubject: number | undefined; receiptTtl: number | undefined } {
+  if (options === null || typeof options !== 'object') invalid('options');
+  let raw: { now: unknown; max: unknown; ttl: unknown };
+  try {
+    const o = options as Record<string, unknown>;
+    raw = { now: o.now, max: o.maxSessionsPerSubject, ttl: o.receiptTtl };
+  } catch {
+    invalid('options');
+  }
+  return { now: checkNow(raw.now), maxSessionsPerSubject: checkOptionalCount(raw.max, 'maxSessionsPerSubject'), receiptTtl: checkOptionalCount(raw.ttl, 'receiptTtl') };
+}
+
 /**
  * The input checks every RefreshTokenStore applies to its public methods,
  * shared so each store answers bad input the same way: ERR_CLAIMS_INVALID,
@@ -124,5 +137,6 @@ export const storeInput = Object.freeze({
   subjectAndId: checkSubjectAndId,
   subject: (subject: unknown): string => checkSubject(subject),
   count: checkOptionalCount,
+  insertOptions: checkInsertOptions,
   isSessionId,
 });

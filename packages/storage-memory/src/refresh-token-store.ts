@@ -31,11 +31,6 @@ export interface MemoryRefreshTokenStoreOptions {
 /** A receipt that marks an insert settled before it ran: it must never run. */
 const NEVER = 'never';
 
-function checkInsertOptions(options: unknown): { now: number; maxSessionsPerSubject: number | undefined; receiptTtl: number | undefined } {
-  if (options === null || typeof options !== 'object') return { now: storeInput.now(undefined), maxSessionsPerSubject: undefined, receiptTtl: undefined };
-  const o = options as Record<string, unknown>;
-  return { now: storeInput.now(o.now), maxSessionsPerSubject: storeInput.count(o.maxSessionsPerSubject, 'maxSessionsPerSubject'), receiptTtl: storeInput.count(o.receiptTtl, 'receiptTtl') };
-}
 
 function deadline(record: SessionRecord): number {
   return record.idleExpiresAt === undefined ? record.expiresAt : Math.min(record.expiresAt, record.idleExpiresAt);
@@ -99,7 +94,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
 
   async insert(input: NewSessionRecord, options: InsertOptions): Promise<InsertResult> {
     const session = storeInput.record(input);
-    const { now, maxSessionsPerSubject, receiptTtl } = checkInsertOptions(options);
+    const { now, maxSessionsPerSubject, receiptTtl } = storeInput.insertOptions(options);
     // Settled before it ran (or a repeat): it must not evict anyone now.
     if (this.#receipts.has(session.sessionId)) return { evicted: [] };
     // Only a per-subject limit needs the subject's sessions decoded; without one, insert stays O(1) however many the subject has.
@@ -129,7 +124,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
 
   async settleInsert(subject: string, sessionId: string, options: { now: number; receiptTtl?: number | undefined }): Promise<string[]> {
     storeInput.subjectAndId(subject, sessionId);
-    const { receiptTtl } = checkInsertOptions(options);
+    const { receiptTtl } = storeInput.insertOptions(options);
     if (!storeInput.isSessionId(sessionId)) return [];
     const receipt = this.#receipts.get(sessionId);
     const text = this.#sessions.get(sessionId);
