@@ -287,7 +287,9 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     this.emit(ALL_SESSIONS_INVALIDATED, { subject, at, origin: 'local' });
     await this.#broadcast({ type: 'subject', subject, at, expiresAt: at + this.#invalidationTtl });
     // Tokens issued at `at` are rejected; let the clock move on so a session created right after this call is not.
-    if (clock() <= at) await new Promise((resolve) => setTimeout(resolve, 1));
+    // Several 1 ms waits: one can end before the wall clock has moved on (timers run on the loop's
+    // cached monotonic time). Bounded, for a clock that tests hold still.
+    for (let wait = 0; wait < 20 && clock() <= at; wait++) await new Promise((resolve) => setTimeout(resolve, 1));
     return deleted.length;
   }
 
