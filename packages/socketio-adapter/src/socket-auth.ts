@@ -124,7 +124,8 @@ export async function admit(socket: AnySocket, auth: AuthContext, options: Socke
         .catch((error: unknown) => warn('sessions.unregisterSocket', error));
     });
   }
-  const rooms = [userRoom(auth.userId, options), sessionRoom(auth.sessionId, options)];
+  // No session room for a token without a session id: all such sockets would share one.
+  const rooms = auth.sessionId === '' ? [userRoom(auth.userId, options)] : [userRoom(auth.userId, options), sessionRoom(auth.sessionId, options)];
   socket.data = { ...(socket.data as object | undefined), auth };
   acceptances.set(socket, { options, rooms, trackers });
   for (const room of previous?.rooms ?? []) if (!rooms.includes(room)) await socket.leave(room);
