@@ -59,7 +59,7 @@ export function resolveConfig(options: DemoOptions = {}, env: NodeJS.ProcessEnv 
     accessTokenTtl: options.accessTokenTtl ?? positiveInt(env.ACCESS_TOKEN_TTL, 'ACCESS_TOKEN_TTL') ?? 60,
     refreshTokenTtl: 7 * 24 * 3600,
     refreshTokenIdleTtl: 24 * 3600,
-    refreshTokenReuseInterval: options.refreshTokenReuseInterval ?? 0,
+    refreshTokenReuseInterval: options.refreshTokenReuseInterval ?? positiveInt(env.REFRESH_REUSE_INTERVAL, 'REFRESH_REUSE_INTERVAL') ?? 0,
     trustProxy: options.trustProxy ?? env.TRUST_PROXY === '1',
     allowedOrigins: new Set(origins),
     log: options.log ?? true,
