@@ -112,9 +112,12 @@ export class SessionClient {
   /** The access token's payload, decoded, not verified (the server verifies it): e.g. to show the user's name. */
   get claims(): Record<string, unknown> | null {
     const part = this.#token?.split('.')[1];
-    if (part === undefined) return null;
-    const bytes = Uint8Array.from(atob(part.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    try {
+      const bytes = Uint8Array.from(atob(part!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+      return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    } catch {
+      return null; // signed out, or a token that is not a JWT
+    }
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -258,7 +261,16 @@ export class SessionClient {
   }
 
   #emit<E extends keyof SessionClientEvents>(event: E, payload: SessionClientEvents[E]): void {
-    for (const listener of this.#listeners.get(event) ?? []) listener(payload as never);
+    for (const listener of this.#listeners.get(event) ?? []) {
+      try {
+        listener(payload as never);
+      } catch (error) {
+        // A failing listener must not break the renewal or the sign-out that emitted; report it as uncaught.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   #post(message: Message): void {
