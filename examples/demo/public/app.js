@@ -28,7 +28,7 @@ const MESSAGES = {
 };
 
 const $ = (id) => document.getElementById(id);
-const state = { socket: null, renewals: 0, tickTimer: null, expiresAtMs: 0, user: null, farewell: null };
+const state = { socket: null, renewals: 0, tickTimer: null, expiresAtMs: 0, user: null, sessionId: null, farewell: null };
 
 // For the browser test and the curious: read-only state, never a token.
 window.demo = Object.freeze({
@@ -109,6 +109,7 @@ function enterApp() {
   if (state.socket !== null) return; // already in (another tab's sign-in was followed first)
   const claims = client.claims ?? {};
   state.user = { id: claims.sub, name: typeof claims.name === 'string' ? claims.name : claims.sub };
+  state.sessionId = client.session?.sessionId ?? null;
   state.renewals = 0;
   state.expiresAtMs = (client.session?.expiresAt ?? 0) * 1000;
   $('refresh-count').textContent = '0';
@@ -326,9 +327,13 @@ $('signin-form').addEventListener('submit', async (event) => {
   }
 });
 
-// Another tab of this browser signed in: the client took the session over; follow it.
-client.on('refreshed', () => {
-  if (document.body.dataset.state === 'signed-out') {
+// Another tab of this browser signed in (perhaps as someone else): the client
+// took that session over, as the cookie now belongs to it; follow it.
+client.on('refreshed', ({ sessionId }) => {
+  const view = document.body.dataset.state;
+  if (view === 'signed-in' && sessionId === state.sessionId) return;
+  if (view === 'signed-in') leaveApp();
+  if (view !== 'loading') {
     clearNotice();
     enterApp();
   }
