@@ -411,7 +411,8 @@ export class SessionClient {
       const error = await errorOf(res);
       if (res.status !== 401) throw error;
       if (this.#token === undefined) throw error; // restore(): tell the page why
-      this.#end(REASONS[error.code] ?? 'revoked');
+      // Refused because this tab or a sibling is signing out right now: that is what happened.
+      this.#end(now() < this.#endingUntil ? 'signed-out' : (REASONS[error.code] ?? 'revoked'));
     } catch (error) {
       this.#post({ t: 'fail' }); // waiting tabs try themselves
       throw error;
