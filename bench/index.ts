@@ -15,6 +15,7 @@ import { runWrite } from './cases/write.js';
 import { runMemory } from './cases/memory.js';
 import { runSocketIo } from './cases/socketio.js';
 import { runPropagation } from './cases/propagation.js';
+import { runTelemetry } from './cases/telemetry.js';
 import { redisEvents, stopRedis } from './lib/redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,6 +38,7 @@ const groups: Group[] = [
   { name: 'socketio', run: runSocketIo },
   { name: 'propagation', run: runPropagation },
   { name: 'memory', run: runMemory },
+  { name: 'telemetry', run: runTelemetry },
 ];
 
 const started = Date.now();
