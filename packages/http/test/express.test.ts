@@ -51,4 +51,26 @@ S('works mounted with a body parser before it and keeps cookies the app set on t
   }
 });
 
+S('mounted under a path, basePath is still the full public path (and the cookie’s Path)', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const manager = makeManager(cleanup);
+    const app = express();
+    const sessions = sessionRouter(manager, { basePath: '/api/auth' });
+    app.use('/api', sessions);
+    app.post('/api/login', (req, res) => void sessions.issueSession(req, res, 'alice'));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    cleanup.add(() => new Promise((resolve) => server.close(resolve)));
+    cleanup.add(() => server.closeAllConnections());
+    const client = new Client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const signIn = await client.call('/api/login');
+    assert.is(cookieAttributes(signIn.setCookie!).path, '/api/auth');
+    const refreshed = await client.call('/api/auth/refresh');
+    assert.equal([refreshed.status, cookieAttributes(refreshed.setCookie!).path], [200, '/api/auth']);
+  } finally {
+    await cleanup.run();
+  }
+});
+
 S.run();

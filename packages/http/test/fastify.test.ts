@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { sessionRoutes } from '../src/fastify.js';
 import { fastifyFramework } from './frameworks.js';
 import { endpointsSuite } from './suites/endpoints.js';
-import { Cleanup, Client, makeManager } from './support.js';
+import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
 
 endpointsSuite(fastifyFramework);
 
@@ -60,6 +60,34 @@ S('issueSession is a decorator of the registering scope (the plugin does not enc
     const answer = await client.call('/child-login');
     assert.is(answer.status, 200);
     assert.ok(client.cookie?.startsWith('jwt-session-refresh='));
+  } finally {
+    await cleanup.run();
+  }
+});
+
+S('registered inside a prefixed scope: routes and the cookie’s Path both carry the prefix (a cookie the refresh route never receives would sign everyone out silently)', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const manager = makeManager(cleanup);
+    const app = Fastify();
+    cleanup.add(() => app.close());
+    await app.register(
+      async (api) => {
+        await api.register(sessionRoutes, { manager, basePath: '/session/' });
+        api.post('/login', async (request, reply) => {
+          await api.issueSession(request, reply, 'alice');
+          return reply;
+        });
+      },
+      { prefix: '/api' },
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const client = new Client(`http://127.0.0.1:${(app.server.address() as { port: number }).port}`);
+    const signIn = await client.call('/api/login');
+    assert.is(cookieAttributes(signIn.setCookie!).path, '/api/session');
+    const refreshed = await client.call('/api/session/refresh');
+    assert.equal([refreshed.status, cookieAttributes(refreshed.setCookie!).path], [200, '/api/session']);
+    assert.is((await client.call('/session/refresh')).status, 404);
   } finally {
     await cleanup.run();
   }

@@ -23,8 +23,9 @@ export interface SessionRouter {
 /**
  * Mounts `POST {base}/refresh`, `/signout`, `/signout-everywhere`,
  * `GET {base}/sessions`, `DELETE {base}/sessions/:sessionId` and
- * `POST {base}/sessions/revoke-others`. Mount it at the application's root
- * (`app.use(router)`): paths and the cookie's `Path` come from `basePath`.
+ * `POST {base}/sessions/revoke-others`. `basePath` is the full public path
+ * (the cookie's `Path` comes from it), wherever the router is mounted;
+ * `app.use(router)` is the usual way.
  * Other requests, including CORS preflights, go on to `next()`.
  * Throws ERR_CONFIG_INVALID at once for a missing manager or a bad option.
  *
@@ -42,7 +43,8 @@ export interface SessionRouter {
 export function sessionRouter(manager: SessionManagerLike, options?: SessionEndpointsOptions): SessionRouter {
   const endpoints = new SessionEndpoints(manager, options);
   const router = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
-    const url = req.url ?? '/';
+    // The full path, wherever the router is mounted: basePath is the public path, and the cookie's Path with it.
+    const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
     const query = url.indexOf('?');
     const match = endpoints.match(req.method ?? 'GET', query < 0 ? url : url.slice(0, query));
     if (match === undefined) return next();

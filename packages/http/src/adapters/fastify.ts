@@ -34,7 +34,9 @@ const plugin: FastifyPluginAsync<FastifySessionRoutesOptions> = async (fastify, 
   const { manager, ...rest } = options;
   // Fastify hands a plugin its own bookkeeping options besides ours.
   const { prefix: _prefix, logLevel: _logLevel, logSerializers: _logSerializers, ...endpointOptions } = rest as typeof rest & Record<string, unknown>;
-  const endpoints = new SessionEndpoints(manager, endpointOptions);
+  // Inside a prefixed scope the routes get the prefix: so must the cookie's Path.
+  const endpoints = new SessionEndpoints(manager, endpointOptions, fastify.prefix);
+  const routeBase = endpoints.options.basePath.slice(fastify.prefix.replace(/\/+$/, '').length);
 
   fastify.decorate('issueSession', async (request: FastifyRequest, reply: FastifyReply, subject: string, issueOptions?: IssueSessionOptions) => {
     const { response, body } = await endpoints.issue(fromNodeRequest(request.raw), subject, issueOptions);
@@ -50,7 +52,7 @@ const plugin: FastifyPluginAsync<FastifySessionRoutesOptions> = async (fastify, 
     for (const route of ROUTES) {
       scope.route({
         method: route.method,
-        url: endpoints.options.basePath + route.path,
+        url: routeBase + route.path,
         handler: async (request, reply) => {
           const sessionId = (request.params as { sessionId?: string }).sessionId;
           return send(reply, await endpoints.handle(route.name, fromNodeRequest(request.raw), sessionId));
@@ -71,8 +73,9 @@ Object.assign(plugin, {
 /**
  * The session endpoints as a Fastify plugin, on the same core as
  * `sessionRouter`: `app.register(sessionRoutes, { manager, basePath: '/auth' })`.
- * Registers the routes under `basePath` (Fastify's `prefix` does not apply)
- * and decorates `app.issueSession` for the sign-in route. Registration fails
+ * Registers the routes under `basePath`, within the registering scope's prefix
+ * (the `prefix` option of this registration itself does not apply), and
+ * decorates `issueSession` for the sign-in route. Registration fails
  * with ERR_CONFIG_INVALID for a missing manager or a bad option.
  */
 export const sessionRoutes = plugin;

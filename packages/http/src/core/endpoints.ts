@@ -83,9 +83,10 @@ export class SessionEndpoints {
   readonly manager: SessionManagerLike;
   readonly options: NormalizedOptions;
 
-  constructor(manager: unknown, options?: SessionEndpointsOptions) {
+  /** `mountPrefix`: what the framework puts before every route path (a Fastify scope's prefix). */
+  constructor(manager: unknown, options?: SessionEndpointsOptions, mountPrefix = '') {
     this.manager = checkManager(manager);
-    this.options = normalizeOptions(options);
+    this.options = normalizeOptions(options, mountPrefix);
   }
 
   /** The route for a method and a raw (still percent-encoded) path, or undefined when it is not one of ours. */

@@ -168,10 +168,11 @@ function normalizeOrigins(value: unknown): (origin: string) => boolean {
   return (origin) => set.has(origin.toLowerCase());
 }
 
-export function normalizeOptions(input: unknown): NormalizedOptions {
+/** `mountPrefix`: the path the framework puts before `basePath` (a Fastify scope's prefix), for the cookie's Path. */
+export function normalizeOptions(input: unknown, mountPrefix = ''): NormalizedOptions {
   if (input !== undefined && (input === null || typeof input !== 'object')) fail('options', 'must be an object');
   const o = (input ?? {}) as Record<string, unknown>;
-  const basePath = normalizeBasePath(o.basePath);
+  const basePath = mountPrefix.replace(/\/+$/, '') + normalizeBasePath(o.basePath);
   const csrfHeader = o.csrfHeader ?? 'x-jwt-session';
   if (typeof csrfHeader !== 'string' || !TOKEN.test(csrfHeader)) fail('options.csrfHeader', 'must be a header name');
   const trustProxy = o.trustProxy ?? false;

@@ -495,6 +495,38 @@ export function endpointsSuite(framework: Framework): void {
     assert.is((seen[0] as { code: string }).code, 'ERR_CLAIMS_INVALID');
   });
 
+  S('an unexpected failure is 500 ERR_INTERNAL with fixed text; its cause goes to onError only, and a throwing onError changes nothing', async () => {
+    for (const throwing of [false, true]) {
+      const seen: unknown[] = [];
+      const onError = throwing
+        ? () => {
+            throw new Error('logger down');
+          }
+        : (error: unknown) => void seen.push(error);
+      await app({ endpoints: { onError } }, async ({ manager, client }) => {
+        const me = assertSessionBody(await client.signIn('alice'));
+        const leak = new Error('failed near refresh token abc.def.ghi');
+        manager.readAll = async () => Promise.reject(leak);
+        const answer = await client.call('/auth/sessions', { method: 'GET', bearer: me.accessToken });
+        assertError(answer, 500, 'ERR_INTERNAL');
+        assert.is(answer.body!.message, 'internal error');
+        assert.not.ok(answer.text.includes('abc.def'));
+        assert.equal(seen, throwing ? [] : [leak]);
+      });
+    }
+  });
+
+  S('paths: a query string does not matter; a malformed percent-encoding in a session id is a 404, not a crash', () =>
+    app({}, async ({ client, origin }) => {
+      await client.signIn('alice');
+      assertSessionBody(await client.call('/auth/refresh?from=test'));
+      const me = assertSessionBody(await client.call('/auth/refresh'));
+      const res = await rawRequest(`${origin}/auth/sessions/%E0%A4%A`, 'DELETE', ['Authorization', `Bearer ${me.accessToken}`, 'X-JWT-Session', '1']);
+      if (framework.name === 'Fastify') assert.is(res.status, 400, 'Fastify refuses a malformed URL itself, before routing');
+      else assert.equal([res.status, res.body.error], [404, 'ERR_SESSION_NOT_FOUND']);
+    }),
+  );
+
   S('options are validated when the endpoints are built, naming the option', async () => {
     const cleanup = new Cleanup();
     const manager = makeManager(cleanup);

@@ -1,0 +1,107 @@
+import type { RedisServer } from '@jwt-session/redis-harness';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { expressFramework, fastifyFramework } from './frameworks.js';
+import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
+
+/*
+ * Two app nodes in one process — one Express, one Fastify — each with its own
+ * manager, sharing one real redis-server (the Redis refresh-token store and
+ * invalidation broadcaster). A browser's requests land on either node (as
+ * behind a load balancer); its page's origin, http://app.test, is allowed on both.
+ */
+const S = suite('session endpoints on two nodes over Redis');
+
+let redis: RedisServer | undefined;
+// Loaded here rather than at the top: a broken sibling package then fails this suite only.
+let storage: typeof import('@jwt-session/storage-redis');
+S.before(async () => {
+  storage = await import('@jwt-session/storage-redis');
+  const { startRedis } = await import('@jwt-session/redis-harness');
+  redis = await startRedis();
+});
+S.after(async () => {
+  await redis?.stop();
+});
+
+async function nodes(c: Cleanup): Promise<{ a: string; b: string; managerA: ReturnType<typeof makeManager>; managerB: ReturnType<typeof makeManager> }> {
+  const prefix = `http-${randomBytes(4).toString('hex')}:`;
+  const make = async () => {
+    const client = new Redis(redis!.url);
+    client.on('error', () => undefined);
+    c.add(() => client.disconnect());
+    const broadcaster = new storage.RedisInvalidationBroadcaster(client, { keyPrefix: prefix });
+    c.add(() => broadcaster.close());
+    const manager = makeManager(c, { refreshTokenStore: new storage.RedisRefreshTokenStore(client, { keyPrefix: prefix }), broadcaster });
+    await manager.ready();
+    return manager;
+  };
+  const managerA = await make();
+  const managerB = await make();
+  const a = await expressFramework.start(c, managerA, { endpoints: { allowedOrigins: ['http://app.test'] } });
+  const b = await fastifyFramework.start(c, managerB, { endpoints: { allowedOrigins: ['http://app.test'] } });
+  return { a, b, managerA, managerB };
+}
+
+S('revoke-others on one node: the other devices are refused on the other node at once, the current one keeps refreshing on both', async () => {
+  const c = new Cleanup();
+  try {
+    const { a, b } = await nodes(c);
+    const me = new Client(a);
+    const mine = await me.signIn('alice', { origin: 'http://app.test' });
+    const laptop = await new Client(b).signIn('alice', { origin: 'http://app.test' });
+    const phone = await new Client(a).signIn('alice', { origin: 'http://app.test' });
+    const laptopToken = laptop.body!.accessToken as string;
+    const phoneToken = phone.body!.accessToken as string;
+    // Node B has verified the laptop's token (and cached it) before the revocation.
+    assert.is((await new Client(b).call('/auth/sessions', { method: 'GET', bearer: laptopToken })).status, 200);
+
+    const viaB = new Client(b);
+    viaB.cookie = me.cookie;
+    const answer = await viaB.call('/auth/sessions/revoke-others', { bearer: mine.body!.accessToken as string, origin: 'http://app.test' });
+    assert.equal([answer.status, answer.body], [200, { revoked: 2 }]);
+
+    for (const [node, token] of [[a, laptopToken], [b, laptopToken], [a, phoneToken], [b, phoneToken]] as const) {
+      const refused = await new Client(node).call('/auth/sessions', { method: 'GET', bearer: token });
+      assert.equal([refused.status, refused.body?.error], [401, 'ERR_SESSION_REVOKED'], `${node === a ? 'Express' : 'Fastify'} node`);
+    }
+    // The current session rotates on either node.
+    const first = await viaB.call('/auth/refresh', { origin: 'http://app.test' });
+    assert.is(first.status, 200);
+    const viaA = new Client(a);
+    viaA.cookie = viaB.cookie;
+    const second = await viaA.call('/auth/refresh', { origin: 'http://app.test' });
+    assert.is(second.status, 200);
+    const list = await viaA.call('/auth/sessions', { method: 'GET', bearer: second.body!.accessToken as string });
+    assert.equal((list.body!.sessions as Array<{ current: boolean }>).map((s) => s.current), [true]);
+  } finally {
+    await c.run();
+  }
+});
+
+S('a refresh cookie replayed on the other node is reuse: 401, cookie cleared, the session revoked on both nodes', async () => {
+  const c = new Cleanup();
+  try {
+    const { a, b, managerA, managerB } = await nodes(c);
+    const me = new Client(a);
+    await me.signIn('alice', { origin: 'http://app.test' });
+    const stolen = me.cookie;
+    const fresh = await me.call('/auth/refresh', { origin: 'http://app.test' });
+    const thief = new Client(b);
+    thief.cookie = stolen;
+    const answer = await thief.call('/auth/refresh', { origin: 'http://app.test' });
+    assert.equal([answer.status, answer.body?.error, cookieAttributes(answer.setCookie!)['max-age']], [401, 'ERR_REFRESH_TOKEN_REUSED', '0']);
+    for (const manager of [managerA, managerB]) {
+      await manager.read(fresh.body!.accessToken as string).then(
+        () => assert.unreachable('the session survived reuse'),
+        (error: { code: string }) => assert.is(error.code, 'ERR_SESSION_REVOKED'),
+      );
+    }
+  } finally {
+    await c.run();
+  }
+});
+
+S.run();
