@@ -171,6 +171,17 @@ async function installLines(tarballs) {
         const ours = /^@jwt-session\/([a-z-]+)$/.exec(spec);
         return ours ? (tarballs.find((t) => t.includes(`jwt-session-${ours[1]}-`)) ?? spec) : spec;
       });
+      // A package that depends on our others (the CLI, an application) needs them as tarballs too: they are not on the registry.
+      for (const spec of line.split(/\s+/).slice(2)) {
+        const ours = /^@jwt-session\/([a-z-]+)$/.exec(spec);
+        if (!ours) continue;
+        const manifest = JSON.parse(readFileSync(join(root, 'packages', ours[1], 'package.json'), 'utf8'));
+        for (const dep of Object.keys(manifest.dependencies ?? {})) {
+          const name = /^@jwt-session\/([a-z-]+)$/.exec(dep)?.[1];
+          const tarball = name && tarballs.find((t) => t.includes(`jwt-session-${name}-`));
+          if (tarball && !specs.includes(tarball)) specs.push(tarball);
+        }
+      }
       return { line, ...(await run('npm', ['install', '--dry-run', '--no-audit', '--no-fund', '--loglevel=warn', ...specs], { cwd: app })) };
     }),
   );
