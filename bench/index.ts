@@ -41,6 +41,7 @@ const groups: Group[] = [
   { name: 'memory', run: runMemory },
   { name: 'telemetry', run: runTelemetry },
   { name: 'differential', run: runDifferential },
+  { name: 'burst', run: (ctx) => import('./cases/burst.js').then((m) => m.runBurst(ctx)) },
 ];
 
 const started = Date.now();

@@ -249,7 +249,7 @@ for (const io of ioredisMajors) {
 
   O('options are validated', async () => {
     const client = await standaloneClient(io);
-    for (const options of [{ keyPrefix: 'x{' }, { keyPrefix: '}' }, { commandTimeout: 0 }, { commandTimeout: Number.POSITIVE_INFINITY }]) {
+    for (const options of [{ keyPrefix: 'x{' }, { keyPrefix: '}' }, { commandTimeout: 0 }, { commandTimeout: Number.POSITIVE_INFINITY }, { maxInFlight: 0 }, { maxInFlight: 1.5 }]) {
       try {
         new RedisRefreshTokenStore(client, options);
         assert.unreachable(JSON.stringify(options));
