@@ -1,5 +1,6 @@
 import type { RedisServer } from '@jwt-session/redis-harness';
 import { randomBytes } from 'node:crypto';
+import { SESSION_INVALIDATED } from '@jwt-session/session-core';
 import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -48,7 +49,7 @@ async function nodes(c: Cleanup): Promise<{ a: string; b: string; managerA: Retu
 S('revoke-others on one node: the other devices are refused on the other node at once, the current one keeps refreshing on both', async () => {
   const c = new Cleanup();
   try {
-    const { a, b } = await nodes(c);
+    const { a, b, managerA } = await nodes(c);
     const me = new Client(a);
     const mine = await me.signIn('alice', { origin: 'http://app.test' });
     const laptop = await new Client(b).signIn('alice', { origin: 'http://app.test' });
@@ -60,8 +61,18 @@ S('revoke-others on one node: the other devices are refused on the other node at
 
     const viaB = new Client(b);
     viaB.cookie = me.cookie;
+    // "At once" is the broadcast's latency (ms), not zero: wait for node A to have received both
+    // revocations before asking it, so the test does not race the stream on a loaded machine.
+    const remote = new Set<string>();
+    const delivered = new Promise<void>((resolve) => {
+      managerA.on(SESSION_INVALIDATED, (event) => {
+        if (event.origin === 'remote') remote.add(event.sessionId);
+        if (remote.size === 2) resolve();
+      });
+    });
     const answer = await viaB.call('/auth/sessions/revoke-others', { bearer: mine.body!.accessToken as string, origin: 'http://app.test' });
     assert.equal([answer.status, answer.body], [200, { revoked: 2 }]);
+    await Promise.race([delivered, new Promise((_, reject) => setTimeout(() => reject(new Error('node A never received the two revocations')), 10_000).unref())]);
 
     for (const [node, token] of [[a, laptopToken], [b, laptopToken], [a, phoneToken], [b, phoneToken]] as const) {
       const refused = await new Client(node).call('/auth/sessions', { method: 'GET', bearer: token });

@@ -192,7 +192,7 @@ for (const io of ioredisMajors) {
     const closed = track(new io.Redis(ctx.server.port, { lazyConnect: true }));
     closed.disconnect();
     const start = performance.now();
-    const error = await new RedisRefreshTokenStore(closed).get('x', Date.now()).then(
+    const error = await new RedisRefreshTokenStore(closed).get('abcdefghijklmnopqrstuvwxyz', Date.now()).then(
       () => undefined,
       (e: unknown) => e,
     );
