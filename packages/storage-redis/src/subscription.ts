@@ -55,7 +55,7 @@ export class StreamSubscription implements InvalidationSubscription {
   }
 
   async publish(event: InvalidationEvent): Promise<void> {
-    if (!this.#open) throw unavailable('publish', 'the subscription is closed');
+    if (!this.#open) throw unavailable('publish', 'the subscription is closed', false);
     await this.#host.append(this.#origin, event);
   }
 

@@ -18,6 +18,7 @@ interface CommonClient {
   disconnect(reconnect?: boolean): void;
   once(event: 'ready' | 'end', listener: () => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'close' | 'ready', listener: () => void): unknown;
   listenerCount(event: 'error'): number;
 }
 
@@ -43,6 +44,12 @@ export function checkTimeout(value: number | undefined, name: string, fallback: 
   const ms = value ?? fallback;
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) throw new SessionError('ERR_CONFIG_INVALID', `options.${name} must be a positive number of milliseconds`);
   return ms;
+}
+
+export function checkCount(value: number | undefined, name: string, fallback: number): number {
+  const n = value ?? fallback;
+  if (!Number.isSafeInteger(n) || n < 1) throw new SessionError('ERR_CONFIG_INVALID', `options.${name} must be a positive integer`);
+  return n;
 }
 
 export interface ScriptDefinition {
