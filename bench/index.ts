@@ -4,17 +4,18 @@
  * writes bench/results.json. See bench/README.md.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderTable } from './lib/table.js';
-import type { BenchContext, Row } from './lib/types.js';
+import { PASS_MARGIN, type BenchContext, type Row } from './lib/types.js';
 import { runRead } from './cases/read.js';
 import { runRotation } from './cases/rotation.js';
 import { runWrite } from './cases/write.js';
 import { runMemory } from './cases/memory.js';
 import { runSocketIo } from './cases/socketio.js';
 import { runPropagation } from './cases/propagation.js';
+import { runDifferential } from './cases/differential.js';
 import { redisEvents, stopRedis } from './lib/redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,9 +38,14 @@ const groups: Group[] = [
   { name: 'socketio', run: runSocketIo },
   { name: 'propagation', run: runPropagation },
   { name: 'memory', run: runMemory },
+  { name: 'differential', run: runDifferential },
 ];
 
 const started = Date.now();
+// The machine is shared: the load average says how much of it others were using while this ran.
+const load = () => loadavg().map((l) => Number(l.toFixed(2))) as [number, number, number];
+const loadAtStart = load();
+ctx.log(`load average ${loadAtStart.join(' ')} (1/5/15 min) on ${cpus().length} CPUs`);
 const rows: Row[] = [];
 let broken = false;
 try {
@@ -70,11 +76,17 @@ const meta = {
   rounds: ctx.rounds,
   measureMs: ctx.measureMs,
   durationSeconds: Math.round((Date.now() - started) / 1000),
+  loadAverage: { start: loadAtStart, end: load() },
   redisEvents,
 };
 writeFileSync(join(here, 'results.json'), `${JSON.stringify({ meta, rows }, null, 2)}\n`);
-process.stdout.write(`\njwt-session bench — ${meta.date}, Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel}, ${meta.mode} run (${meta.rounds} rounds), ${meta.durationSeconds} s\n\n`);
+process.stdout.write(
+  `\njwt-session bench — ${meta.date}, Node ${meta.node}, ${meta.cpus} × ${meta.cpuModel}, ${meta.mode} run (${meta.rounds} rounds), ${meta.durationSeconds} s, ` +
+    `load average ${meta.loadAverage.start.join('/')} at start, ${meta.loadAverage.end.join('/')} at end (1/5/15 min)\n\n`,
+);
 process.stdout.write(`${renderTable(rows)}\n\n`);
 if (redisEvents.length > 0) process.stdout.write(`WARNING: ${redisEvents.join('\n')}\n`);
-process.stdout.write(`ratio = median over rounds of (candidate ÷ baseline) measured back to back; results in bench/results.json\n`);
+process.stdout.write(
+  `ratio = median over rounds of (candidate ÷ baseline) measured back to back, range = smallest–largest round; PASS needs the median ${PASS_MARGIN * 100} % past the line; results in bench/results.json\n`,
+);
 process.exitCode = broken ? 1 : 0;

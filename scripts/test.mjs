@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Runs every package's uvu suites under c8 with the coverage gate (90% lines,
-// 85% branches of the package's src/), then the examples' suites, and prints
-// one closing line "N passed, N failed". Usage: node scripts/test.mjs [package…]
+// 85% branches of the package's src/), then the examples' suites, then the
+// README code blocks (scripts/readme-check.mjs), then the outside-the-workspace check (scripts/consumer-check.mjs: packed tarballs
+// installed with npm into a temp app, on ioredis 6 and 5), and prints one
+// closing line "N passed, N failed" over all of them.
+// Usage: node scripts/test.mjs [package… | examples | readme | consumer]
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,6 +22,24 @@ const targets = [
   ...packages.map((name) => ({ name, dir: join(root, 'packages', name), coverage: true })),
   ...(existsSync(join(root, 'examples', 'test')) ? [{ name: 'examples', dir: join(root, 'examples'), coverage: false }] : []),
 ].filter((t) => wanted.length === 0 || wanted.includes(t.name));
+
+/** The README and consumer checks print their own closing "N passed, N failed" line; their checks count like tests. */
+function runCheck(name, script) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'scripts', script)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      process.stdout.write(chunk);
+    });
+    child.on('close', (code) => {
+      const m = /(\d+) passed, (\d+) failed\s*$/.exec(out);
+      const passed = Number(m?.[1] ?? 0);
+      const failed = Number(m?.[2] ?? 0);
+      resolve({ name, code, total: passed + failed, passed, skipped: 0 });
+    });
+  });
+}
 
 function run(target) {
   const test = ['--import', 'tsx', uvu, 'test', '\\.test\\.ts$'];
@@ -52,6 +73,18 @@ for (const target of targets) {
   skipped += r.skipped;
   failed += r.total - r.passed - r.skipped;
   if (r.code !== 0 || r.total === 0) broken.push(`${r.name} (exit ${r.code}${r.total === 0 ? ', no tests ran' : ''})`);
+}
+const checks = [
+  { name: 'readme', title: 'readme (every ```ts block of every README compiles; the quick start runs)', script: 'readme-check.mjs' },
+  { name: 'consumer', title: 'consumer (packed tarballs, npm, outside the workspace)', script: 'consumer-check.mjs' },
+];
+for (const check of checks) {
+  if (wanted.length > 0 && !wanted.includes(check.name)) continue;
+  console.log(`\n=== ${check.title}`);
+  const r = await runCheck(check.name, check.script);
+  passed += r.passed;
+  failed += r.total - r.passed;
+  if (r.code !== 0 || r.total === 0) broken.push(`${r.name} check (exit ${r.code}${r.total === 0 ? ', no checks ran' : ''})`);
 }
 if (broken.length > 0) console.log(`\nfailed: ${broken.join(', ')}`);
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

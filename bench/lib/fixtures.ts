@@ -1,4 +1,5 @@
-import { createHmac, createSecretKey, generateKeyPairSync, randomBytes, timingSafeEqual, webcrypto, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, generateKeyPairSync, randomBytes, timingSafeEqual, verify, webcrypto, type KeyObject } from 'node:crypto';
+import { createVerifier } from 'fast-jwt';
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
 import { JwtUserSessionManager, subjectHashTag, type JwtUserSessionManagerOptions, type SigningKey } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
@@ -143,5 +144,64 @@ export function hmacLimit(token: string): () => unknown {
     const mac = createHmac('sha256', secret).update(input).digest();
     if (!timingSafeEqual(mac, signature)) throw new Error('bad signature');
     return JSON.parse(payloadJson);
+  };
+}
+
+/**
+ * fast-jwt's verifier with the same checks (algorithm, iss, aud, typ, required
+ * claims, clock tolerance — fast-jwt takes it in ms) and key material.
+ * `cache: true` is its own verified-token cache (1000 entries by default,
+ * keyed by a SHA-256 of the token): the peer of read()'s cache on the hot
+ * path; without it, the peer of a cold read().
+ */
+export function fastJwtVerifier(keys: KeySet, cache: boolean): (token: string) => unknown {
+  const key = keys.alg === 'HS256' ? HS_SECRET : (keys.verifyKey.export({ format: 'pem', type: 'spki' }) as string);
+  const verify = createVerifier({
+    key,
+    algorithms: [keys.alg as never],
+    allowedIss: ISSUER,
+    allowedAud: AUDIENCE,
+    checkTyp: 'at+jwt',
+    clockTolerance: CLOCK_TOLERANCE * 1000,
+    requiredClaims: REQUIRED_CLAIMS,
+    cache,
+  });
+  return (token) => verify(token);
+}
+
+/**
+ * The signature limit for asymmetric keys: `crypto.verify` alone over the
+ * signing input with the very KeyObject the manager holds, signature decoded
+ * outside the timing (ieee-p1363 for ECDSA). No parsing and no claim checks,
+ * so any verifier is slower than this. Returns a per-pool factory: the pool's
+ * inputs are prepared before the round is timed.
+ */
+export function signatureLimit(keys: KeySet): (pool: readonly string[]) => (token: string, i: number) => unknown {
+  const hash = keys.alg === 'EdDSA' ? null : 'sha256';
+  const key = keys.alg === 'ES256' ? { key: keys.verifyKey, dsaEncoding: 'ieee-p1363' as const } : keys.verifyKey;
+  return (pool) => {
+    const inputs = pool.map((t) => Buffer.from(t.slice(0, t.lastIndexOf('.')), 'latin1'));
+    const signatures = pool.map((t) => Buffer.from(t.slice(t.lastIndexOf('.') + 1), 'base64url'));
+    return (_token, i) => {
+      if (!verify(hash, inputs[i]!, key, signatures[i]!)) throw new Error('bad signature');
+    };
+  };
+}
+
+/** `hmacLimit` for a pool of new tokens: decoding done per pool before the round is timed. */
+export function hmacLimitPool(pool: readonly string[]): (token: string, i: number) => unknown {
+  const checks = pool.map(hmacLimit);
+  return (_token, i) => checks[i]!();
+}
+
+/** node:crypto HS256 signing of a payload shaped like the manager's (fresh ids each call): the floor under create()/update(). */
+export function nodeSign(keys: KeySet): () => string {
+  const header = b64({ alg: keys.alg, kid: keys.kid, typ: 'at+jwt' });
+  let n = 0;
+  return () => {
+    const iat = Math.floor(Date.now() / 1000);
+    const payload = { iss: ISSUER, aud: AUDIENCE, sub: `user-${n++ % 10_000}`, sid: randomBytes(19).toString('base64url').slice(0, 26), jti: randomBytes(16).toString('base64url'), iat, exp: iat + ACCESS_TTL };
+    const input = `${header}.${b64(payload)}`;
+    return `${input}.${createHmac('sha256', keys.signKey).update(input).digest('base64url')}`;
   };
 }

@@ -17,9 +17,19 @@ export function formatQuantity(q: Quantity | undefined): string {
 
 export function formatRatio(row: Row): string {
   if (row.ratio === undefined || !Number.isFinite(row.ratio)) return '';
-  const r = row.ratio;
-  const text = Math.abs(r) >= 100 ? r.toFixed(0) : Math.abs(r) >= 10 ? r.toFixed(1) : r.toFixed(2);
+  const text = ratioText(row.ratio);
   return row.ratioKind === 'absolute' ? text : `${text}×`;
+}
+
+function ratioText(r: number): string {
+  return Math.abs(r) >= 100 ? r.toFixed(0) : Math.abs(r) >= 10 ? r.toFixed(1) : r.toFixed(2);
+}
+
+/** Smallest and largest per-round ratio: the spread behind the median. */
+export function formatRange(row: Row): string {
+  const rounds = row.rounds?.filter((r) => Number.isFinite(r));
+  if (rounds === undefined || rounds.length < 2) return '';
+  return `${ratioText(Math.min(...rounds))}–${ratioText(Math.max(...rounds))}`;
 }
 
 export function formatGoal(row: Row): string {
@@ -30,13 +40,14 @@ export function formatGoal(row: Row): string {
 
 /** A Markdown table (it reads well in a terminal too and pastes into the README as is). */
 export function renderTable(rows: readonly Row[]): string {
-  const header = ['#', 'case', 'measured', 'baseline (same run)', 'ratio', 'goal', 'result'];
+  const header = ['#', 'case', 'measured', 'baseline (same run)', 'ratio (median)', 'range over rounds', 'goal', 'result'];
   const body = rows.map((row) => [
     row.id,
     row.case + (row.note === undefined ? '' : ` — ${row.note}`),
     formatQuantity(row.candidate),
     formatQuantity(row.baseline),
     formatRatio(row),
+    formatRange(row),
     formatGoal(row),
     row.status,
   ]);

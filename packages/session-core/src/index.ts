@@ -44,3 +44,5 @@ export type {
 export { subjectHashTag, sessionHashTag } from './lib/ids.js';
 export { MAX_ACCESS_TOKEN_LENGTH } from './lib/token-syntax.js';
 export { RESERVED_CLAIMS, MAX_CLAIMS_BYTES, MAX_CONTEXT_BYTES, MAX_SUBJECT_LENGTH } from './lib/claims.js';
+export { JwtSessionVerifier, type RevocationClaims } from './verifier/verifier.js';
+export type { JwtSessionVerifierOptions, VerificationKey, VerifierTokens } from './verifier/options.js';

@@ -83,7 +83,8 @@ function checkAsymmetricKey(key: KeyObject, algorithm: SigningAlgorithm, path: s
   }
 }
 
-export function resolveKeys(keys: unknown): ResolvedKey[] {
+/** `verify`: keys of a service that only verifies (no key needs a privateKey). */
+export function resolveKeys(keys: unknown, purpose: 'sign' | 'verify' = 'sign'): ResolvedKey[] {
   const list = Array.isArray(keys) ? keys : keys === undefined ? [] : [keys];
   if (list.length === 0) fail('keys', 'must hold at least one key');
   const seen = new Set<string>();
@@ -119,7 +120,7 @@ export function resolveKeys(keys: unknown): ResolvedKey[] {
     checkAsymmetricKey(verifyKey, alg, `${path}.publicKey`);
     return { kid: key.kid, algorithm: alg, symmetric: false, signKeyObject: signKey, verifyKeyObject: verifyKey };
   });
-  if (resolved[0]!.signKeyObject === undefined) fail('keys[0]', 'signs new tokens and so needs a privateKey');
+  if (purpose === 'sign' && resolved[0]!.signKeyObject === undefined) fail('keys[0]', 'signs new tokens and so needs a privateKey');
   return resolved;
 }
 

@@ -9,6 +9,7 @@ import { randomBase64url } from './lib/random-pool.js';
 import { formatRefreshToken, hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, type VerifiedToken } from './lib/verified-cache.js';
+import { checkedPayload } from './lib/verified-payload.js';
 import { normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
 import type {
   InvalidationEvent,
@@ -23,14 +24,6 @@ import type { AccessTokenClaims, CreateOptions, SessionInfo, SessionTokens, Upda
 
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 30_000;
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const item of Object.values(value)) deepFreeze(item);
-  }
-  return value;
-}
 
 function isInvalidationBase(event: unknown): event is { subject: string; at: number; expiresAt: number } {
   const e = event as Record<string, unknown> | null;
@@ -421,15 +414,7 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
   }
 
   #checkPayload(token: string, payload: JWTPayload, now: number): VerifiedToken {
-    const { sub, sid, jti, iat, exp } = payload as Record<string, unknown>;
-    if (typeof sub !== 'string' || sub.length === 0 || typeof sid !== 'string' || sid.length === 0 || typeof jti !== 'string' || jti.length === 0) {
-      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: sub, sid and jti must be non-empty strings');
-    }
-    const tolerance = this.#options.clockTolerance;
-    if (typeof iat !== 'number' || iat > now / 1000 + tolerance) {
-      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: issued in the future');
-    }
-    return { token, claims: deepFreeze(payload) as AccessTokenClaims, validUntil: ((exp as number) + tolerance) * 1000 };
+    return checkedPayload(token, payload, now, this.#options.clockTolerance);
   }
 
   #assertNotRevoked(token: VerifiedToken): void {

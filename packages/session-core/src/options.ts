@@ -60,11 +60,11 @@ export interface NormalizedOptions {
   clock: () => number;
 }
 
-function fail(name: string, message: string): never {
+export function fail(name: string, message: string): never {
   throw new SessionError('ERR_CONFIG_INVALID', `options.${name} ${message}`);
 }
 
-function seconds(options: Record<string, unknown>, name: string, fallback: number | undefined, allowZero = false): number | undefined {
+export function seconds(options: Record<string, unknown>, name: string, fallback: number | undefined, allowZero = false): number | undefined {
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
@@ -73,7 +73,7 @@ function seconds(options: Record<string, unknown>, name: string, fallback: numbe
   return value;
 }
 
-function hasMethods(value: unknown, name: string, methods: string[]): void {
+export function hasMethods(value: unknown, name: string, methods: string[]): void {
   if (value === null || typeof value !== 'object') fail(name, 'is required');
   for (const method of methods) {
     if (typeof (value as Record<string, unknown>)[method] !== 'function') fail(name, `must implement ${method}()`);

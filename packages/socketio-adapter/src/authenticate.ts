@@ -1,5 +1,6 @@
 import type { AccessTokenClaims, SessionVerifier } from '@jwt-session/session-core';
 import { AuthError, toAuthError } from './errors.js';
+import { checkAuthenticateOptions, checkVerifier } from './options.js';
 import { extractToken, type TokenRequest, type TokenSource, type TokenSourceOptions } from './token-source.js';
 
 /** What `users.findOrCreate` answers. Fields it gives override what the token claims. */
@@ -13,13 +14,17 @@ export interface ProvisionedUser {
   isDisabled?: boolean | undefined;
 }
 
-export interface UserProvider {
-  findOrCreate(sub: string, profile: { email: string | undefined; name: string | undefined }): ProvisionedUser | Promise<ProvisionedUser>;
+/**
+ * Your user store. `User` is whatever it returns (with at least `id`): the
+ * whole object is `auth.user`, so `socket.data.auth.user.email` works.
+ */
+export interface UserProvider<User extends ProvisionedUser = ProvisionedUser> {
+  findOrCreate(sub: string, profile: { email: string | undefined; name: string | undefined }): User | Promise<User>;
 }
 
-export interface AuthenticateOptions extends TokenSourceOptions {
+export interface AuthenticateOptions<User extends ProvisionedUser = ProvisionedUser> extends TokenSourceOptions {
   /** Called on every handshake, HTTP request and renewal. @default undefined: userId = sub */
-  users?: UserProvider;
+  users?: UserProvider<User>;
 }
 
 /**
@@ -27,7 +32,7 @@ export interface AuthenticateOptions extends TokenSourceOptions {
  * the serialisation of `fetchSockets()` across nodes. `expiresAt` is the
  * access token's `exp`, in Unix seconds like every time in session-core.
  */
-export interface AuthContext {
+export interface AuthContext<User extends ProvisionedUser = ProvisionedUser> {
   sub: string;
   userId: string;
   sessionId: string;
@@ -37,11 +42,16 @@ export interface AuthContext {
   features: string[];
   claims: AccessTokenClaims;
   expiresAt: number;
+  /**
+   * What `users.findOrCreate` returned, whole (absent without `users`). It
+   * travels with the context (fetchSockets(), recovery): keep it plain data.
+   */
+  user?: User;
 }
 
-/** The Socket.IO `SocketData` of a guarded server: `new Server<C2S, S2C, Inter, AuthSocketData>()`. */
-export interface AuthSocketData {
-  auth: AuthContext;
+/** The Socket.IO `SocketData` of a guarded server: `new Server<C2S, S2C, Inter, AuthSocketData<MyUser>>()`. */
+export interface AuthSocketData<User extends ProvisionedUser = ProvisionedUser> {
+  auth: AuthContext<User>;
 }
 
 function strings(value: unknown): string[] | undefined {
@@ -72,26 +82,46 @@ function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-async function provision(users: UserProvider, claims: AccessTokenClaims): Promise<ProvisionedUser> {
-  let user: ProvisionedUser;
+async function provision<User extends ProvisionedUser>(users: UserProvider<User>, claims: AccessTokenClaims): Promise<User> {
+  let user: User;
   try {
     user = await users.findOrCreate(claims.sub, { email: optionalString(claims.email), name: optionalString(claims.name) });
   } catch (error) {
     // The one way for a user store to say "down, try again" (503) rather than "broken" (500).
-    if ((error as { code?: unknown } | null)?.code === 'ERR_STORAGE_UNAVAILABLE') {
-      throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
-    }
+    if (codeOf(error) === 'ERR_STORAGE_UNAVAILABLE') throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
     throw new AuthError('ERR_USER_PROVISIONING_FAILED', { cause: error });
   }
-  if (user === null || typeof user !== 'object' || typeof user.id !== 'string' || user.id === '') {
-    throw new AuthError('ERR_USER_PROVISIONING_FAILED');
+  let valid: boolean;
+  let disabled: boolean;
+  try {
+    valid = user !== null && typeof user === 'object' && typeof user.id === 'string' && user.id !== '';
+    disabled = valid && user.isDisabled === true;
+  } catch (error) {
+    // A getter on the answer threw: as broken as no answer.
+    throw new AuthError('ERR_USER_PROVISIONING_FAILED', { cause: error });
   }
-  if (user.isDisabled === true) throw new AuthError('ERR_USER_DISABLED');
+  if (!valid) throw new AuthError('ERR_USER_PROVISIONING_FAILED');
+  if (disabled) throw new AuthError('ERR_USER_DISABLED');
   return user;
 }
 
+function codeOf(error: unknown): unknown {
+  try {
+    return (error as { code?: unknown } | null)?.code;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Verifies one access token and builds its context. Throws only {@link AuthError}. */
-export async function authenticateToken(manager: SessionVerifier, token: string, options: AuthenticateOptions = {}): Promise<AuthContext> {
+export async function authenticateToken<User extends ProvisionedUser = ProvisionedUser>(
+  manager: SessionVerifier,
+  token: string,
+  options: AuthenticateOptions<User> = {},
+): Promise<AuthContext<User>> {
+  checkVerifier('authenticateToken', 'manager', manager);
+  checkAuthenticateOptions('authenticateToken', options);
+  if (typeof token !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID');
   try {
     const claims = await manager.read(token);
     const user = options.users === undefined ? undefined : await provision(options.users, claims);
@@ -106,6 +136,7 @@ export async function authenticateToken(manager: SessionVerifier, token: string,
       features: user?.features !== undefined ? [...user.features] : featuresOf(claims),
       claims,
       expiresAt: claims.exp,
+      ...(user === undefined ? {} : { user }),
     };
   } catch (error) {
     throw toAuthError(error);
@@ -118,18 +149,12 @@ export async function authenticateToken(manager: SessionVerifier, token: string,
  * {@link AuthError}. The token is returned to the caller, who may need it (to
  * forward it, say), but never placed in the context, which may travel.
  */
-export async function authenticateRequest(
+export async function authenticateRequest<User extends ProvisionedUser = ProvisionedUser>(
   manager: SessionVerifier,
   request: TokenRequest,
-  options: AuthenticateOptions = {},
-): Promise<{ auth: AuthContext; token: string; source: TokenSource }> {
-  let extracted: { token: string; source: TokenSource };
-  try {
-    extracted = extractToken(request, options);
-  } catch (error) {
-    // An allowedOrigins predicate is caller code and may throw anything.
-    throw toAuthError(error);
-  }
-  const { token, source } = extracted;
+  options: AuthenticateOptions<User> = {},
+): Promise<{ auth: AuthContext<User>; token: string; source: TokenSource }> {
+  checkVerifier('authenticateRequest', 'manager', manager);
+  const { token, source } = extractToken(request, options);
   return { auth: await authenticateToken(manager, token, options), token, source };
 }

@@ -1,12 +1,14 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthContext } from './authenticate.js';
-import { authenticateHttp, type HttpAuthOptions } from './http-auth.js';
+import type { AuthContext, ProvisionedUser } from './authenticate.js';
+import { AuthError } from './errors.js';
+import { authenticateHttp, type GetToken, type HttpAuthOptions } from './http-auth.js';
+import { checkHttpOptions, checkVerifier } from './options.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by fastifySessionAuth once the request's access token is verified; null otherwise. */
-    auth: AuthContext | null;
+    /** Set by fastifySessionAuth once the request's access token is verified; undefined otherwise. */
+    auth: AuthContext | undefined;
   }
   interface FastifyInstance {
     /** The authentication hook, for routes when the plugin is registered with `global: false`. */
@@ -14,16 +16,24 @@ declare module 'fastify' {
   }
 }
 
-export interface FastifySessionAuthOptions extends HttpAuthOptions {
+export interface FastifySessionAuthOptions<User extends ProvisionedUser = ProvisionedUser> extends Omit<HttpAuthOptions<User>, 'getToken'> {
+  /** Any `SessionVerifier`: a `JwtUserSessionManager`, for one. */
   manager: SessionVerifier;
   /** Authenticate every route (an onRequest hook); false only decorates `fastify.sessionAuth` for per-route use. @default true */
   global?: boolean;
+  /** Finds the token yourself (replaces the Authorization header and cookie sources). @default none */
+  getToken?: GetToken<FastifyRequest>;
 }
 
 const plugin: FastifyPluginAsync<FastifySessionAuthOptions> = async (fastify, options) => {
-  const { manager, global: everywhere = true, ...httpOptions } = options;
+  // Thrown here, the error fails app.register() / app.ready(): the app does not start half-configured.
+  checkHttpOptions('fastifySessionAuth', options);
+  const { manager, global: everywhere = true, getToken, ...httpOptions } = options;
+  checkVerifier('fastifySessionAuth', 'manager', manager);
+  if (typeof everywhere !== 'boolean') throw AuthError.config('fastifySessionAuth', 'global', 'a boolean');
+  const fromRequest = getToken === undefined ? undefined : (request: FastifyRequest) => getToken(request);
   const sessionAuth = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    const result = await authenticateHttp(manager, request.raw, httpOptions);
+    const result = await authenticateHttp(manager, request.raw, httpOptions, fromRequest === undefined ? undefined : () => fromRequest(request));
     if (result === undefined) return undefined;
     if ('auth' in result) {
       request.auth = result.auth;
@@ -32,7 +42,7 @@ const plugin: FastifyPluginAsync<FastifySessionAuthOptions> = async (fastify, op
     const { status, headers, body } = result.failure;
     return reply.code(status).headers(headers).send(body);
   };
-  fastify.decorateRequest('auth', null);
+  fastify.decorateRequest('auth', undefined);
   fastify.decorate('sessionAuth', sessionAuth);
   if (everywhere) fastify.addHook('onRequest', sessionAuth);
 };
@@ -46,7 +56,11 @@ Object.assign(plugin, {
 });
 
 /**
- * Fastify plugin on the same core as {@link httpAuth}:
- * `app.register(fastifySessionAuth, { manager })` → `request.auth`.
+ * Fastify plugin on the same core as `httpAuth`, from its own entry so that
+ * the main one never loads Fastify's types:
+ *
+ * @example
+ * import { fastifySessionAuth } from '@jwt-session/socketio-adapter/fastify';
+ * await app.register(fastifySessionAuth, { manager }); // request.auth
  */
 export const fastifySessionAuth = plugin;

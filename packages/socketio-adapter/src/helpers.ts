@@ -1,5 +1,6 @@
 import type { BroadcastOperator, RemoteSocket } from 'socket.io';
 import type { AuthSocketData } from './authenticate.js';
+import { AuthError } from './errors.js';
 import { sessionRoom, userRoom, type RoomOptions } from './rooms.js';
 
 /**
@@ -14,8 +15,22 @@ export interface RoomTarget<SocketData> {
 
 /** Every socket of the user on every node, with its `data.auth`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function socketsOfUser<SocketData = AuthSocketData>(io: RoomTarget<SocketData>, userId: string, options: RoomOptions = {}): Promise<RemoteSocket<any, SocketData>[]> {
-  return io.in(userRoom(userId, options)).fetchSockets();
+export async function socketsOfUser<SocketData = AuthSocketData>(io: RoomTarget<SocketData>, userId: string, options: RoomOptions = {}): Promise<RemoteSocket<any, SocketData>[]> {
+  return target('socketsOfUser', io, userRoom(userId, options)).fetchSockets();
+}
+
+/** `io.in(room)`, or a coded error when `io` is not a Server or a Namespace. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function target<SocketData>(where: string, io: RoomTarget<SocketData>, room: string): BroadcastOperator<any, SocketData> {
+  let operator: unknown;
+  try {
+    operator = typeof io?.in === 'function' ? io.in(room) : undefined;
+  } catch {
+    operator = undefined;
+  }
+  if (operator === null || typeof operator !== 'object') throw AuthError.config(where, 'io', 'a Socket.IO Server or Namespace');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return operator as BroadcastOperator<any, SocketData>;
 }
 
 export async function isUserOnline<SocketData = AuthSocketData>(io: RoomTarget<SocketData>, userId: string, options: RoomOptions = {}): Promise<boolean> {
@@ -28,10 +43,10 @@ export async function isUserOnline<SocketData = AuthSocketData>(io: RoomTarget<S
  * manager (deleteAll) to keep it out.
  */
 export function disconnectUser<SocketData = AuthSocketData>(io: RoomTarget<SocketData>, userId: string, options: RoomOptions = {}): void {
-  io.in(userRoom(userId, options)).disconnectSockets();
+  target('disconnectUser', io, userRoom(userId, options)).disconnectSockets();
 }
 
 /** Disconnects every socket of one session on every node (a kick: see {@link disconnectUser}). */
 export function disconnectSession<SocketData = AuthSocketData>(io: RoomTarget<SocketData>, sessionId: string, options: RoomOptions = {}): void {
-  io.in(sessionRoom(sessionId, options)).disconnectSockets();
+  target('disconnectSession', io, sessionRoom(sessionId, options)).disconnectSockets();
 }

@@ -11,19 +11,16 @@ export {
 } from './authenticate.js';
 export { userRoom, sessionRoom, type RoomOptions } from './rooms.js';
 export { socketAuth, type SessionTracker, type SocketAuthOptions, type HandshakeError } from './socket-auth.js';
+export { attachSessionGuard, type SessionGuard, type SessionGuardOptions } from './guard/session-guard.js';
 export {
-  attachSessionGuard,
   SESSION_EXPIRED_EVENT,
   SESSION_RENEW_EVENT,
   SESSION_REVOKED_EVENT,
   type RenewResult,
   type RevocationReason,
   type SessionExpiredPayload,
-  type SessionGuard,
-  type SessionGuardOptions,
   type SessionRevokedPayload,
-} from './session-guard.js';
-export { setDeadline, MAX_TIMEOUT_MS, type LongTimeout, type Scheduler } from './timers.js';
-export { httpAuth, httpFailure, httpStatusOf, type AuthenticatedRequest, type HttpAuthOptions, type HttpFailure } from './http-auth.js';
-export { fastifySessionAuth, type FastifySessionAuthOptions } from './fastify.js';
+} from './guard/protocol.js';
+export type { Scheduler } from './timers.js';
+export { httpAuth, httpFailure, httpStatusOf, type AuthenticatedRequest, type GetToken, type HttpAuthOptions, type HttpFailure } from './http-auth.js';
 export { socketsOfUser, isUserOnline, disconnectUser, disconnectSession, type RoomTarget } from './helpers.js';

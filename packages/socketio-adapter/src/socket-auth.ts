@@ -3,6 +3,7 @@ import type { Socket } from 'socket.io';
 import { authenticateRequest, type AuthContext, type AuthenticateOptions } from './authenticate.js';
 import { AuthError, toAuthError } from './errors.js';
 import { sessionRoom, userRoom, type RoomOptions } from './rooms.js';
+import { checkSocketOptions, checkVerifier } from './options.js';
 import { acceptances } from './state.js';
 
 /** Optional bookkeeping of who is connected where (e.g. a `sockets` table). */
@@ -48,7 +49,10 @@ function warn(what: string, error: unknown): void {
  * and its rooms and context replace the earlier ones.
  */
 export function socketAuth(manager: SessionVerifier, options: SocketAuthOptions = {}): (socket: AnySocket, next: (err?: Error) => void) => void {
+  checkVerifier('socketAuth', 'manager', manager);
+  checkSocketOptions('socketAuth', options);
   return (socket, next) => {
+    if (typeof next !== 'function') throw AuthError.config('socketAuth middleware', 'next', 'a function');
     // Already accepted by another instance (the guard's and the app's own): the
     // options of both apply. With the same options the work is done once.
     const previous = acceptances.get(socket);

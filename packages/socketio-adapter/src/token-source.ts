@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { AuthError } from './errors.js';
+import { AuthError, toAuthError } from './errors.js';
+import { checkAuthenticateOptions } from './options.js';
 
 /** Reading the token from a cookie is opt-in: browsers attach cookies to cross-site WebSocket handshakes. */
 export interface CookieTokenOptions {
@@ -44,21 +45,24 @@ function fromAuthPayload(auth: unknown): string | undefined {
   return match ? match[1]! : value;
 }
 
-function countAuthorization(rawHeaders: readonly string[] | undefined): number {
+function countAuthorization(rawHeaders: unknown): number {
   if (rawHeaders === undefined) return 0;
+  if (!Array.isArray(rawHeaders)) throw new AuthError('ERR_AUTH_HEADER_MALFORMED');
   let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'authorization') count++;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name: unknown = rawHeaders[i];
+    if (typeof name === 'string' && name.toLowerCase() === 'authorization') count++;
+  }
   return count;
 }
 
-function fromHeader(request: TokenRequest): string | undefined {
+function fromHeader(headers: IncomingHttpHeaders, rawHeaders: unknown): string | undefined {
   // Node keeps only the first of repeated Authorization headers in `headers`; a
   // proxy and a client disagreeing on which one counts is an attack surface.
-  if (countAuthorization(request.rawHeaders) > 1) {
-    throw new AuthError('ERR_AUTH_HEADER_MALFORMED');
-  }
-  const value = request.headers.authorization;
+  if (countAuthorization(rawHeaders) > 1) throw new AuthError('ERR_AUTH_HEADER_MALFORMED');
+  const value: unknown = headers.authorization;
   if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') throw new AuthError('ERR_AUTH_HEADER_MALFORMED');
   // Another scheme (Basic, …) is not ours to judge: the request simply carries no bearer token.
   if (!SCHEME.test(value)) return undefined;
   const match = BEARER.exec(value);
@@ -95,21 +99,39 @@ function originAllowed(origin: string | undefined, allowed: CookieTokenOptions['
  * string: URLs end up in access logs, proxies and browser history.
  */
 export function extractToken(request: TokenRequest, options: TokenSourceOptions = {}): { token: string; source: TokenSource } {
+  checkAuthenticateOptions('extractToken', options);
+  if (request === null || typeof request !== 'object') throw AuthError.config('extractToken', 'request', 'an object { auth?, headers, rawHeaders? }');
+  try {
+    return find(request, options);
+  } catch (error) {
+    // A getter on the request, or an allowedOrigins predicate (caller code), may throw anything.
+    throw toAuthError(error);
+  }
+}
+
+function find(request: TokenRequest, options: TokenSourceOptions): { token: string; source: TokenSource } {
   const fromAuth = fromAuthPayload(request.auth);
   if (fromAuth !== undefined) return { token: fromAuth, source: 'auth' };
-  const fromBearer = fromHeader(request);
+  const headers: unknown = request.headers;
+  if (headers === null || typeof headers !== 'object') throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
+  const fromBearer = fromHeader(headers as IncomingHttpHeaders, request.rawHeaders);
   if (fromBearer !== undefined) return { token: fromBearer, source: 'header' };
   const cookie = options.cookie;
   if (cookie !== undefined) {
-    const raw = request.headers.cookie;
-    const value = cookieValue(Array.isArray(raw) ? raw.join('; ') : raw, cookie.name);
+    const value = cookieValue(cookieHeader((headers as IncomingHttpHeaders).cookie), cookie.name);
     if (value !== undefined && value !== '') {
-      const origin = request.headers.origin;
-      if (!originAllowed(typeof origin === 'string' ? origin : undefined, cookie.allowedOrigins)) {
-        throw new AuthError('ERR_ORIGIN_NOT_ALLOWED');
-      }
+      const origin = (headers as IncomingHttpHeaders).origin;
+      if (!originAllowed(typeof origin === 'string' ? origin : undefined, cookie.allowedOrigins)) throw new AuthError('ERR_ORIGIN_NOT_ALLOWED');
       return { token: value, source: 'cookie' };
     }
   }
   throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
+}
+
+/** Node gives a string; a framework or a caller may give an array; anything else is a malformed request. */
+function cookieHeader(raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw === 'string') return raw;
+  if (Array.isArray(raw) && raw.every((part) => typeof part === 'string')) return raw.join('; ');
+  throw new AuthError('ERR_AUTH_HEADER_MALFORMED');
 }

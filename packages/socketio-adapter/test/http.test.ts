@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { JwtUserSessionManager } from '@jwt-session/session-core';
-import { fastifySessionAuth, httpAuth, type AuthenticatedRequest, type HttpAuthOptions } from '../src/index.js';
+import { httpAuth, type AuthenticatedRequest, type HttpAuthOptions } from '../src/index.js';
+import { fastifySessionAuth } from '../src/fastify.js';
 import { Cleanup, makeManager } from './support.js';
 
 interface Answer {
@@ -30,12 +31,13 @@ function get(url: string, headers: string[] = []): Promise<Answer> {
   });
 }
 
-type Start = (c: Cleanup, manager: JwtUserSessionManager, options: HttpAuthOptions & { global?: boolean }) => Promise<string>;
+type Start = (c: Cleanup, manager: JwtUserSessionManager, options: Omit<HttpAuthOptions, 'getToken'> & { global?: boolean }) => Promise<string>;
 
 const startExpress: Start = async (c, manager, options) => {
   const app = express();
   app.get('/me', httpAuth(manager, options), (req, res) => {
-    res.json({ auth: (req as AuthenticatedRequest).auth ?? null });
+    // req.auth is typed by the augmentation of Express.Request that the package ships.
+    res.json({ auth: req.auth ?? null });
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
@@ -181,7 +183,7 @@ for (const [name, start] of [['Express', startExpress], ['Fastify', startFastify
       const cross = await get(url, ['Cookie', `at=${accessToken}`, 'Origin', 'https://evil.test']);
       assert.equal([cross.status, cross.body.error], [403, 'ERR_ORIGIN_NOT_ALLOWED']);
 
-      const optional = await start(c, manager, { optional: true });
+      const optional = await start(c, manager, { credentialsRequired: false });
       const anonymous = await get(optional);
       assert.equal([anonymous.status, anonymous.body.auth ?? null], [200, null]);
       assert.is((await get(optional, ['Authorization', 'Bearer e30.e30.e30'])).status, 401);

@@ -4,7 +4,8 @@ import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ADAPTER_ERROR_CODES, AuthError, fastifySessionAuth, httpAuth, toAuthError } from '../src/index.js';
+import { ADAPTER_ERROR_CODES, AuthError, httpAuth, toAuthError } from '../src/index.js';
+import { fastifySessionAuth } from '../src/fastify.js';
 import { messageOf } from '../src/errors.js';
 import { Cleanup, makeManager, refused, startIo } from './support.js';
 

@@ -4,7 +4,8 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type ServerOptions } from 'socket.io';
 import { io as ioClient, type ManagerOptions, type Socket as ClientSocket, type SocketOptions } from 'socket.io-client';
-import { attachSessionGuard, MAX_TIMEOUT_MS, type Scheduler, type SessionGuard, type SessionGuardOptions } from '../src/index.js';
+import { attachSessionGuard, type SessionGuard, type SessionGuardOptions } from '../src/index.js';
+import { MAX_TIMEOUT_MS, type Scheduler } from '../src/timers.js';
 
 export const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
 

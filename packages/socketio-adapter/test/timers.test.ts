@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_TIMEOUT_MS, setDeadline } from '../src/index.js';
+import { MAX_TIMEOUT_MS, setDeadline } from '../src/timers.js';
 import { VirtualScheduler } from './support.js';
 
 const S = suite('long timers');

@@ -4,7 +4,8 @@ import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fastifySessionAuth, httpAuth, socketAuth, type AuthenticatedRequest, type SessionRevokedPayload } from '../src/index.js';
+import { httpAuth, socketAuth, type AuthenticatedRequest, type SessionRevokedPayload } from '../src/index.js';
+import { fastifySessionAuth } from '../src/fastify.js';
 import { Cleanup, connect, makeManager, next, refused, startIo } from './support.js';
 
 const S = suite('the guards depend on SessionVerifier, not on the manager class (issue 13)');

@@ -78,7 +78,8 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   }
 
   async insert(session: NewSessionRecord, { now, maxSessionsPerSubject }: InsertOptions): Promise<InsertResult> {
-    const live = this.#liveOf(session.subject, now);
+    // Only a per-subject limit needs the subject's sessions decoded; without one, insert stays O(1) however many the subject has.
+    const live = maxSessionsPerSubject === undefined ? [] : this.#liveOf(session.subject, now);
     const evictCount = maxSessionsPerSubject === undefined ? 0 : Math.max(0, live.length - maxSessionsPerSubject + 1);
     if (this.#sessions.size - evictCount + 1 > this.#maxSessions) {
       throw new SessionError('ERR_STORAGE_UNAVAILABLE', `memory store is full (${this.#maxSessions} sessions)`);

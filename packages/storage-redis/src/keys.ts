@@ -18,7 +18,17 @@ export interface KeyLayout {
   index(subject: string): string;
   /** `<prefix>{invalidations}`: the invalidation stream, on a slot of its own. */
   readonly stream: string;
+  /**
+   * What a key found by SCAN under `prefix` is in this layout (undefined: not
+   * one of the library's keys), so operator tools count keys without
+   * repeating the layout.
+   */
+  kindOf(key: string): KeyKind | undefined;
 }
+
+export type KeyKind = 'session' | 'index' | 'stream';
+
+const KEY_SHAPE = /^\{[^{}]+\}:([su]):./s;
 
 export function hexOf(subject: string): string {
   return Buffer.from(subject, 'utf8').toString('hex');
@@ -33,5 +43,11 @@ export function keyLayout(prefix: string | undefined): KeyLayout {
     session: (sessionId) => `${p}{${sessionHashTag(sessionId)}}:s:${sessionId}`,
     index: (subject) => `${p}{${subjectHashTag(subject)}}:u:${hexOf(subject)}`,
     stream: `${p}{invalidations}`,
+    kindOf: (key) => {
+      if (!key.startsWith(p)) return undefined;
+      if (key === `${p}{invalidations}`) return 'stream';
+      const m = KEY_SHAPE.exec(key.slice(p.length));
+      return m === null ? undefined : m[1] === 's' ? 'session' : 'index';
+    },
   };
 }

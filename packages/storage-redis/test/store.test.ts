@@ -241,6 +241,24 @@ O('options are validated', async () => {
   assert.is(new RedisRefreshTokenStore(client).keys.prefix, 'jwt-session:');
 });
 
+// Guards keyLayout.kindOf, which the operations CLI's `stats` relies on to count keys found by SCAN without repeating the layout.
+O('kindOf classifies every key the store and broadcaster write, and nothing else', async () => {
+  const client = await standaloneClient();
+  const prefix = uniquePrefix('kind');
+  const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
+  const broadcaster = closeLater(new RedisInvalidationBroadcaster(client, { keyPrefix: prefix }));
+  const m = makeManager({ refreshTokenStore: store, broadcaster });
+  const t = await m.create('a:{b}\n');
+  await m.create('carol');
+  await m.deleteOne('carol', (await m.readAll('carol'))[0]!.sessionId);
+  const kinds = (await keysUnder(client, prefix)).map((key) => store.keys.kindOf(key)).sort();
+  assert.equal(kinds, ['index', 'session', 'stream']);
+  assert.is(store.keys.kindOf(store.keys.session(t.sessionId)), 'session');
+  for (const other of [`${prefix}other`, `${prefix}{x}:q:1`, `${prefix}{x}:s:`, 'elsewhere:{invalidations}', `x${prefix}{ab}:s:1`]) {
+    assert.is(store.keys.kindOf(other), undefined, other);
+  }
+});
+
 O('a script error surfaces as ERR_STORAGE_UNAVAILABLE without the command’s arguments', async () => {
   const client = await standaloneClient();
   const prefix = uniquePrefix('err');

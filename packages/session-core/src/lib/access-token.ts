@@ -49,7 +49,8 @@ export function signAccessToken(payload: JWTPayload, key: ResolvedKey): string {
 export interface VerifyConfig {
   /** Made once by `keyResolver`: the configured keys, by `kid`. */
   resolveKey: JwsKeys;
-  issuer: string;
+  /** One issuer, or several accepted ones (a verifier serving several tenants). */
+  issuer: string | readonly string[];
   audience: string | string[];
   clockTolerance: number;
 }
@@ -101,7 +102,8 @@ export function verifyAccessToken(token: string, config: VerifyConfig, now: numb
   }
   if (!isJsonObject(claims)) throw invalid();
   for (const name of REQUIRED_CLAIMS) if (!Object.hasOwn(claims, name)) throw invalid();
-  if (claims.iss !== config.issuer || !audienceMatches(claims.aud, config.audience)) throw invalid();
+  const issuerMatches = typeof config.issuer === 'string' ? claims.iss === config.issuer : typeof claims.iss === 'string' && config.issuer.includes(claims.iss);
+  if (!issuerMatches || !audienceMatches(claims.aud, config.audience)) throw invalid();
   const { iat, nbf, exp } = claims;
   if (typeof iat !== 'number' || (nbf !== undefined && typeof nbf !== 'number') || typeof exp !== 'number') throw invalid();
   const seconds = Math.floor(now / 1000);

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 /*
  * A refresh token is `<sessionId>.<deadline>.<secret>.<mac>`:
@@ -55,7 +55,7 @@ export function formatRefreshToken(key: Uint8Array, sessionId: string, deadlineM
 }
 
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('base64url');
+  return hash('sha256', secret, 'base64url');
 }
 
 export function successorSecret(key: Uint8Array, sessionId: string, secret: string): string {

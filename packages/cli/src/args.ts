@@ -1,0 +1,46 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { usage } from './errors.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Options every command takes. */
+export const COMMON_OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Options;
+
+/** Options of the commands that talk to Redis. */
+export const REDIS_OPTIONS = {
+  redis: { type: 'string' },
+  cluster: { type: 'boolean' },
+  prefix: { type: 'string' },
+} as const satisfies Options;
+
+/**
+ * node:util parseArgs in strict mode, with its errors (unknown option, missing
+ * value) turned into usage errors that exit 2.
+ */
+type Config<O extends Options> = { args: string[]; options: O & typeof COMMON_OPTIONS; allowPositionals: true; strict: true };
+
+export function parse<O extends Options>(args: string[], options: O): ReturnType<typeof parseArgs<Config<O>>> {
+  try {
+    return parseArgs<Config<O>>({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usage((error as Error).message.split('\n')[0]!);
+  }
+}
+
+/** Exactly `names.length` positionals, named in the message when missing or extra. */
+export function positionals(values: string[], names: string[], command: string): string[] {
+  if (values.length < names.length) throw usage(`${command}: missing <${names[values.length]}>`);
+  if (values.length > names.length) throw usage(`${command}: unexpected argument "${values[names.length]}"`);
+  return values;
+}
+
+/** A whole number of seconds > 0. */
+export function secondsOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw usage(`--${name} must be a whole number of seconds greater than 0`);
+  return n;
+}

@@ -1,0 +1,91 @@
+import { isSessionError, type SessionInfo } from '@jwt-session/session-core';
+import { REDIS_OPTIONS, parse, positionals, secondsOption } from '../args.js';
+import { emit, type Context } from '../context.js';
+import { CliError, usage } from '../errors.js';
+import { localTime, oneLine, table } from '../output.js';
+import { withLibrary } from '../with-redis.js';
+
+const DEFAULT_ACCESS_TOKEN_TTL = 900;
+
+const OPTIONS = {
+  ...REDIS_OPTIONS,
+  all: { type: 'boolean' },
+  'access-token-ttl': { type: 'string' },
+} as const;
+
+/** A store or broadcast failure, said without the library's internals. */
+function failed(operation: string, error: unknown): CliError {
+  if (isSessionError(error) && error.code === 'ERR_STORAGE_UNAVAILABLE') {
+    return new CliError('ERR_REDIS_UNAVAILABLE', `${operation}: Redis did not answer (${error.message})`, { cause: error });
+  }
+  if (isSessionError(error)) return new CliError('ERR_OPERATION_FAILED', `${operation}: ${error.code}: ${error.message}`, { cause: error });
+  throw error;
+}
+
+function context(info: SessionInfo): string {
+  const entries = Object.entries(info.context);
+  return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+}
+
+async function list(args: string[], ctx: Context): Promise<number> {
+  const { values, positionals: rest } = parse(args, OPTIONS);
+  const [subject] = positionals(rest, ['subject'], 'sessions list');
+  const sessions = await withLibrary(values, DEFAULT_ACCESS_TOKEN_TTL, 'sessions list', async ({ manager }) => {
+    try {
+      return await manager.readAll(subject!);
+    } catch (error) {
+      throw failed('sessions list', error);
+    }
+  });
+  emit(ctx, values.json, { subject, sessions }, () => {
+    if (sessions.length === 0) return `no live sessions for ${oneLine(subject!)}`;
+    const rows = sessions.map((s) => [s.sessionId, localTime(s.createdAt * 1000), localTime(s.lastRefreshedAt * 1000), localTime(s.expiresAt * 1000), context(s)]);
+    return `${table([['SESSION', 'CREATED', 'LAST REFRESHED', 'EXPIRES', 'CONTEXT'], ...rows])}\n${sessions.length} live session${sessions.length === 1 ? '' : 's'} for ${oneLine(subject!)}`;
+  });
+  return 0;
+}
+
+async function revoke(args: string[], ctx: Context): Promise<number> {
+  const { values, positionals: rest } = parse(args, OPTIONS);
+  const accessTokenTtl = secondsOption(values['access-token-ttl'], 'access-token-ttl', DEFAULT_ACCESS_TOKEN_TTL);
+  if (values.all === true) {
+    const [subject] = positionals(rest, ['subject'], 'sessions revoke --all');
+    const result = await withLibrary(values, accessTokenTtl, 'sessions revoke', async ({ manager, broadcaster }) => {
+      try {
+        const deleted = await manager.deleteAll(subject!);
+        return { subject, deleted, stream: broadcaster.streamKey };
+      } catch (error) {
+        throw failed('sessions revoke --all', error);
+      }
+    });
+    emit(ctx, values.json, { ...result, scope: 'subject', broadcast: true }, () =>
+      [
+        `revoked every session of ${oneLine(subject!)}: ${result.deleted} live session${result.deleted === 1 ? '' : 's'} deleted`,
+        `every access token of ${oneLine(subject!)} issued until now is rejected by every node (published on ${result.stream})`,
+      ].join('\n'),
+    );
+    return 0;
+  }
+  const [subject, sessionId] = positionals(rest, ['subject', 'sessionId'], 'sessions revoke');
+  const result = await withLibrary(values, accessTokenTtl, 'sessions revoke', async ({ manager, broadcaster }) => {
+    try {
+      const found = await manager.deleteOne(subject!, sessionId!);
+      return { subject, sessionId, found, stream: broadcaster.streamKey };
+    } catch (error) {
+      throw failed('sessions revoke', error);
+    }
+  });
+  if (!result.found) throw new CliError('ERR_SESSION_NOT_FOUND', `no live session ${oneLine(sessionId!)} for ${oneLine(subject!)}`);
+  emit(ctx, values.json, { ...result, scope: 'session' }, () =>
+    `revoked session ${oneLine(sessionId!)} of ${oneLine(subject!)}: its refresh token is deleted and its access tokens are rejected by every node (published on ${result.stream})`,
+  );
+  return 0;
+}
+
+export async function sessionsCommand(args: string[], ctx: Context): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub.startsWith('-')) throw usage('sessions: missing subcommand (list or revoke)');
+  if (sub === 'list') return list(rest, ctx);
+  if (sub === 'revoke') return revoke(rest, ctx);
+  throw usage(`sessions: unknown subcommand "${sub}" (list or revoke)`);
+}

@@ -1,0 +1,118 @@
+import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { REDIS_OPTIONS, parse, positionals } from '../args.js';
+import { emit, type Context } from '../context.js';
+import { CliError, usage } from '../errors.js';
+import { verificationKey } from '../keys-input.js';
+import { duration, oneLine, table, timeView, type TimeView } from '../output.js';
+import { revokedByStream } from '../library.js';
+import { withRedis } from '../with-redis.js';
+
+const OPTIONS = {
+  ...REDIS_OPTIONS,
+  'secret-env': { type: 'string' },
+  jwk: { type: 'string' },
+  jwks: { type: 'string' },
+} as const;
+
+const TIME_CLAIMS = ['iat', 'nbf', 'exp', 'auth_time'] as const;
+
+export type Signature = { checked: false } | { checked: true; verified: true; source: string } | { checked: true; verified: false; source: string; reason: string };
+export type Verdict = 'valid' | 'unverified' | 'signature-invalid' | 'expired' | 'not-yet-valid' | 'revoked';
+
+/** jose's failures that mean "this token does not verify under these keys" (anything else is the keys' fault). */
+const REFUSALS: Record<string, string> = {
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'signature does not verify',
+  ERR_JWKS_NO_MATCHING_KEY: 'no key matches the token header (kid/alg)',
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'several keys match the token header and none verifies',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'algorithm not allowed for this key',
+  ERR_JWS_INVALID: 'not a valid JWS',
+  ERR_JOSE_NOT_SUPPORTED: 'algorithm not supported',
+};
+
+async function checkSignature(token: string, flags: Parameters<typeof verificationKey>[0], ctx: Context): Promise<Signature> {
+  const key = await verificationKey(flags, ctx.env);
+  if (key === undefined) return { checked: false };
+  try {
+    await compactVerify(token, key.key as Parameters<typeof compactVerify>[1], key.algorithms === undefined ? {} : { algorithms: key.algorithms });
+    return { checked: true, verified: true, source: key.source };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code in REFUSALS) return { checked: true, verified: false, source: key.source, reason: REFUSALS[code]! };
+    // WebCrypto refuses the key material itself (DOMException), or jose the JWK's shape.
+    const badKey = code === 'ERR_JWK_INVALID' || (error as Error).name === 'DataError' || error instanceof DOMException;
+    if (key.remote && !badKey) {
+      // JWKS fetch failures: timeout, HTTP error, not JSON, unreachable host.
+      throw new CliError('ERR_KEYS_UNAVAILABLE', `${key.source}: cannot fetch the keys${typeof code === 'string' ? ` (${code})` : ''}`, { cause: error });
+    }
+    throw new CliError('ERR_KEY_UNUSABLE', `${key.source}: the key cannot verify this token`, { cause: error });
+  }
+}
+
+function decode(token: string): { header: ProtectedHeaderParameters; claims: JWTPayload } {
+  try {
+    if (token.split('.').length !== 3) throw new Error('not three segments');
+    return { header: decodeProtectedHeader(token), claims: decodeJwt(token) };
+  } catch (cause) {
+    // Fixed text: the argument itself is never echoed.
+    throw new CliError('ERR_TOKEN_MALFORMED', 'the argument is not a compact JWT (header.payload.signature, base64url JSON)', { cause });
+  }
+}
+
+function verdictOf(signature: Signature, times: Record<string, TimeView>, revoked: boolean | undefined, now: number): Verdict {
+  if (signature.checked && !signature.verified) return 'signature-invalid';
+  if (revoked === true) return 'revoked';
+  if (times.exp !== undefined && times.exp.unix * 1000 <= now) return 'expired';
+  if (times.nbf !== undefined && times.nbf.unix * 1000 > now) return 'not-yet-valid';
+  return signature.checked ? 'valid' : 'unverified';
+}
+
+async function inspect(args: string[], ctx: Context): Promise<number> {
+  const { values, positionals: rest } = parse(args, OPTIONS);
+  let [token] = positionals(rest, ['jwt'], 'token inspect');
+  // `-` reads the token from stdin, so it appears neither in argv (ps) nor in the shell history.
+  if (token === '-') token = (await ctx.stdin()).trim();
+  if (values.redis === undefined && (values.cluster || values.prefix !== undefined)) throw usage('token inspect: --cluster and --prefix need --redis');
+  const { header, claims } = decode(token!);
+  const now = ctx.now();
+  const times: Record<string, TimeView> = {};
+  for (const name of TIME_CLAIMS) if (typeof claims[name] === 'number' && Number.isFinite(claims[name])) times[name] = timeView(claims[name] as number);
+  const signature = await checkSignature(token!, values, ctx);
+
+  let revocation: { checked: true; revoked: boolean; stream: string } | { checked: false; reason?: string } = { checked: false };
+  if (values.redis !== undefined) {
+    const sub = claims.sub;
+    revocation =
+      typeof sub === 'string' && sub.length > 0
+        ? { checked: true, ...(await withRedis(values, 'token inspect', (client) => revokedByStream(client, values.prefix, header.typ, { ...claims, sub }))) }
+        : { checked: false, reason: 'the token has no sub: revocations are by subject and session' };
+  }
+  const verdict = verdictOf(signature, times, revocation.checked ? revocation.revoked : undefined, now);
+  const report = { verdict, header, claims, times, ...(times.exp ? { expiresInSeconds: Math.round((times.exp.unix * 1000 - now) / 1000) } : {}), signature, revocation };
+
+  emit(ctx, values.json, report, () => {
+    const lines = [`verdict    ${verdict}`];
+    lines.push(
+      `signature  ${
+        !signature.checked ? 'not checked (give --secret-env, --jwk or --jwks)' : signature.verified ? `verified with ${signature.source}` : `INVALID: ${signature.reason} (${signature.source})`
+      }`,
+    );
+    if (revocation.checked) lines.push(`revoked    ${revocation.revoked ? 'YES, by an invalidation on' : 'no invalidation on'} ${revocation.stream}`);
+    else if (revocation.reason !== undefined) lines.push(`revoked    not checked: ${revocation.reason}`);
+    if (times.exp) lines.push(`expires    ${times.exp.unix * 1000 <= now ? `${duration(now - times.exp.unix * 1000)} ago` : `in ${duration(times.exp.unix * 1000 - now)}`}`);
+    lines.push('', 'header', table(Object.entries(header).map(([k, v]) => [`  ${k}`, JSON.stringify(v)])));
+    const rows = Object.entries(claims).map(([k, v]) => {
+      const t = times[k];
+      return [`  ${k}`, t === undefined ? oneLine(JSON.stringify(v)) : `${t.unix}  ${t.local}  ${t.iso}`];
+    });
+    lines.push('', 'claims', table(rows));
+    return lines.join('\n');
+  });
+  return verdict === 'valid' || verdict === 'unverified' ? 0 : 1;
+}
+
+export async function tokenCommand(args: string[], ctx: Context): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub.startsWith('-')) throw usage('token: missing subcommand (inspect)');
+  if (sub === 'inspect') return inspect(rest, ctx);
+  throw usage(`token: unknown subcommand "${sub}" (inspect)`);
+}

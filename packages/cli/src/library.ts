@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { JwtSessionVerifier, JwtUserSessionManager, type RevocationClaims } from '@jwt-session/session-core';
+import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
+import { DEFAULT_KEY_PREFIX, RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
+import { CliError } from './errors.js';
+import type { RedisClient } from './redis.js';
+
+export interface LibraryOptions {
+  prefix: string | undefined;
+  /** Seconds: the application's `accessTokenTtl`, which decides how long a revocation must be remembered. */
+  accessTokenTtl: number;
+}
+
+/** The library's own parts over the operator's Redis connection. */
+export interface Library {
+  manager: JwtUserSessionManager;
+  store: RedisRefreshTokenStore;
+  broadcaster: RedisInvalidationBroadcaster;
+  close(): Promise<void>;
+}
+
+/** Age in ms of the oldest entry of the stream, 0 when empty (entry ids start with their ms time). */
+export async function oldestEntryAge(client: RedisClient, stream: string, now: number): Promise<number> {
+  const [first] = await client.xrange(stream, '-', '+', 'COUNT', 1);
+  return first === undefined ? 0 : Math.max(0, now - Number(first[0].split('-')[0]));
+}
+
+/**
+ * A `JwtUserSessionManager` over the Redis store and broadcaster, used as the
+ * operator's hands: `readAll`, `deleteOne` and `deleteAll` run exactly as in
+ * the application (same store scripts, same event format, same broadcast),
+ * and `isRevoked` answers from the replayed stream as a node would. Its
+ * signing key is random and thrown away: it never issues a token.
+ *
+ * Publishing trims the stream by the publisher's retention, so the CLI's
+ * retention is never shorter than the age of the oldest entry already there:
+ * a revocation sent from the CLI never drops an entry the application's
+ * nodes still need.
+ */
+export async function openLibrary(client: RedisClient, options: LibraryOptions): Promise<Library> {
+  const keyPrefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+  let store: RedisRefreshTokenStore;
+  let probe: RedisInvalidationBroadcaster;
+  try {
+    store = new RedisRefreshTokenStore(client, { keyPrefix });
+    probe = new RedisInvalidationBroadcaster(client, { keyPrefix });
+  } catch (cause) {
+    throw new CliError('ERR_USAGE', '--prefix must not contain { or }', { cause });
+  }
+  const invalidationTtl = (options.accessTokenTtl + 6) * 1000; // as the manager: ttl + default clockTolerance (5 s) + 1 s
+  let age: number;
+  try {
+    age = await oldestEntryAge(client, probe.streamKey, Date.now());
+  } catch (cause) {
+    throw new CliError('ERR_REDIS_UNAVAILABLE', 'cannot read the invalidation stream', { cause });
+  }
+  const broadcaster = new RedisInvalidationBroadcaster(client, { keyPrefix, retention: Math.max(invalidationTtl, age + 60_000) });
+  const cache = new MemoryInvalidAccessTokenCache();
+  const manager = new JwtUserSessionManager({
+    keys: { kid: 'jwt-session-cli', algorithm: 'HS256', secret: randomBytes(32) },
+    issuer: 'jwt-session-cli',
+    audience: 'jwt-session-cli',
+    accessTokenTtl: options.accessTokenTtl,
+    refreshTokenStore: store,
+    invalidAccessTokenCache: cache,
+    broadcaster,
+  });
+  return {
+    manager,
+    store,
+    broadcaster,
+    async close() {
+      await manager.close();
+      await broadcaster.close();
+      cache.close();
+    },
+  };
+}
+
+/**
+ * Whether the invalidation stream revokes these claims, answered as a
+ * resource server that just started would: a JwtSessionVerifier replays the
+ * stream into its cache, then `isRevoked`. Tokens that do not look like this
+ * library's (no `at+jwt`, `sid` or `jti`) are judged as another provider's,
+ * dated by `iat`. The verifier's key is random: it is never asked to verify.
+ */
+export async function revokedByStream(client: RedisClient, prefix: string | undefined, typ: unknown, claims: RevocationClaims): Promise<{ revoked: boolean; stream: string }> {
+  let broadcaster: RedisInvalidationBroadcaster;
+  try {
+    broadcaster = new RedisInvalidationBroadcaster(client, { keyPrefix: prefix ?? DEFAULT_KEY_PREFIX });
+  } catch (cause) {
+    throw new CliError('ERR_USAGE', '--prefix must not contain { or }', { cause });
+  }
+  const own = typ === 'at+jwt' && typeof claims.sid === 'string' && typeof claims.jti === 'string';
+  const cache = new MemoryInvalidAccessTokenCache();
+  const verifier = new JwtSessionVerifier({
+    keys: { kid: 'jwt-session-cli', algorithm: 'HS256', secret: randomBytes(32) },
+    issuer: 'jwt-session-cli',
+    audience: 'jwt-session-cli',
+    tokens: own ? 'jwt-session' : 'oidc',
+    invalidAccessTokenCache: cache,
+    broadcaster,
+  });
+  try {
+    await verifier.ready();
+    return { revoked: verifier.isRevoked(claims), stream: broadcaster.streamKey };
+  } catch (cause) {
+    throw new CliError('ERR_REDIS_UNAVAILABLE', 'cannot read the invalidation stream', { cause });
+  } finally {
+    await verifier.close();
+    await broadcaster.close();
+    cache.close();
+  }
+}

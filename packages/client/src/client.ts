@@ -1,0 +1,410 @@
+import { SessionClientError, errorOf } from './errors.js';
+import { bindSocket, type BoundSocket } from './socket.js';
+import type { ChannelLike, LockManagerLike, SessionBody, SessionClientEvents, SessionClientOptions, SessionView, SignedOutReason, SocketLike } from './types.js';
+
+/** The header every call to a session endpoint carries (the server's CSRF check). */
+export const CSRF_HEADER = 'x-jwt-session';
+
+/** Between the tabs of one browser, over the BroadcastChannel. `l`: the token's full lifetime, ms. */
+type Message = { t: 'ok'; b: SessionBody; l: number } | { t: 'fail' } | { t: 'out' | 'ending'; s: string; r?: SignedOutReason };
+
+interface Globals {
+  fetch?: typeof fetch;
+  navigator?: { locks?: LockManagerLike };
+  BroadcastChannel?: new (name: string) => ChannelLike & { unref?(): void };
+  addEventListener?(type: string, listener: () => void): void;
+  removeEventListener?(type: string, listener: () => void): void;
+}
+const global = globalThis as unknown as Globals;
+const now = (): number => performance.now();
+/** How long a sibling's "I am signing out" makes a socket revocation read as `signed-out`. */
+const ENDING_MS = 5000;
+/** Longest wait, after a queued lock, for the previous holder's result before rotating anyway. */
+const HOLDER_GRACE_MS = 3000;
+
+const REASONS: Record<string, SignedOutReason> = { ERR_REFRESH_TOKEN_REUSED: 'reused', ERR_REFRESH_TOKEN_EXPIRED: 'expired' };
+
+function fail(option: string, rule: string): never {
+  throw new SessionClientError('ERR_CONFIG_INVALID', `option ${option} ${rule}`);
+}
+
+/**
+ * The browser side of a jwt-session app. The access token lives in this
+ * object only; the refresh token is the server's HttpOnly cookie.
+ *
+ * @example
+ * ```ts
+ * const client = new SessionClient({ baseUrl: '/auth' });
+ * client.on('signedOut', ({ reason }) => showSignIn(reason));
+ * if (!(await client.restore())) await client.signIn({ username, password });
+ * const res = await client.fetch('/api/profile');
+ * ```
+ */
+export class SessionClient {
+  readonly #base: string;
+  readonly #signInUrl: string;
+  readonly #credentials: 'omit' | 'same-origin' | 'include';
+  readonly #fetch: typeof fetch;
+  readonly #ahead: number;
+  readonly #lockName: string;
+  readonly #locks: LockManagerLike | undefined;
+  #channel: ChannelLike | undefined;
+  #token: string | undefined;
+  #sessionId: string | undefined;
+  #expiresAt = 0;
+  /** performance.now() at which the token expires. */
+  #deadline = 0;
+  #lifetime = 0;
+  /** Bumped whenever the token changes or the session ends: a refresh started before is moot. */
+  #gen = 0;
+  #refreshing: Promise<void> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #backoff = 0;
+  #endingUntil = -Infinity;
+  #wake: (() => void)[] = [];
+  /** Sessions that ended here: a late message from a sibling must not bring one back. */
+  readonly #ended = new Set<string>();
+  readonly #listeners = new Map<string, Set<(payload: never) => void>>();
+  readonly #sockets = new Set<BoundSocket>();
+  readonly #onWake = (): void => {
+    if (this.#token !== undefined && this.#stale()) this.#tick();
+  };
+
+  constructor(options: SessionClientOptions = {}) {
+    const { baseUrl = '/auth', channel = 'jwt-session', refreshAhead = 0.3, credentials = 'same-origin', locks } = options;
+    if (typeof baseUrl !== 'string') fail('baseUrl', 'must be a string');
+    const signInUrl = options.signInUrl ?? `${baseUrl}/sign-in`;
+    if (typeof signInUrl !== 'string') fail('signInUrl', 'must be a string');
+    const fetchImpl = options.fetch ?? global.fetch;
+    if (typeof fetchImpl !== 'function') fail('fetch', 'must be a function');
+    if (!(refreshAhead > 0 && refreshAhead < 1)) fail('refreshAhead', 'must be a number between 0 and 1');
+    if (channel !== false && (typeof channel !== 'string' || channel === '')) fail('channel', 'must be a non-empty string or false');
+    if (!['omit', 'same-origin', 'include'].includes(credentials)) fail('credentials', "must be 'omit', 'same-origin' or 'include'");
+    if (locks != null && typeof locks.request !== 'function') fail('locks', 'must have a request() method');
+    this.#base = baseUrl.replace(/\/$/, '');
+    this.#signInUrl = signInUrl;
+    this.#credentials = credentials;
+    // A browser's fetch throws "Illegal invocation" when called detached from window.
+    this.#fetch = (input, init) => fetchImpl(input, init);
+    this.#ahead = refreshAhead;
+    this.#lockName = `${channel}:refresh`;
+    if (channel !== false) {
+      this.#locks = locks === undefined ? global.navigator?.locks : (locks ?? undefined);
+      const Channel = global.BroadcastChannel;
+      if (Channel !== undefined) {
+        const ch = new Channel(channel);
+        ch.onmessage = (event) => this.#hear(event.data as Message);
+        ch.unref?.(); // Node: an open channel must not keep the process alive
+        this.#channel = ch;
+      }
+    }
+    global.addEventListener?.('online', this.#onWake);
+    global.addEventListener?.('visibilitychange', this.#onWake);
+  }
+
+  /** The current session, or `null` when signed out. */
+  get session(): { sessionId: string; expiresAt: number } | null {
+    return this.#sessionId === undefined ? null : { sessionId: this.#sessionId, expiresAt: this.#expiresAt };
+  }
+
+  /** The access token's payload, decoded, not verified (the server verifies it): e.g. to show the user's name. */
+  get claims(): Record<string, unknown> | null {
+    const part = this.#token?.split('.')[1];
+    if (part === undefined) return null;
+    const bytes = Uint8Array.from(atob(part.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<E extends keyof SessionClientEvents>(event: E, listener: (payload: SessionClientEvents[E]) => void): () => void {
+    let set = this.#listeners.get(event);
+    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /**
+   * On page load: takes the session over from the refresh cookie (or from
+   * another tab that is renewing it at that moment). Resolves `true` when
+   * signed in, `false` when the visitor simply has no session (the server
+   * answers 204, so nothing is logged in the console); rejects with the
+   * server's code when the cookie is no longer valid.
+   */
+  async restore(): Promise<boolean> {
+    if (this.#token === undefined) await this.#renew(this.#gen);
+    return this.#token !== undefined;
+  }
+
+  /** Posts `credentials` as JSON to the sign-in URL; the answer is a {@link SessionBody}. */
+  async signIn(credentials: unknown): Promise<{ sessionId: string; expiresAt: number }> {
+    const res = await this.#call(this.#signInUrl, 'POST', JSON.stringify(credentials));
+    if (!res.ok) throw await errorOf(res);
+    this.#adopt((await res.json()) as SessionBody, true);
+    return this.session!;
+  }
+
+  /** Ends this browser's session (every tab of it signs out, reason `signed-out`). */
+  async signOut(): Promise<void> {
+    this.#announceEnding();
+    const res = await this.#call(`${this.#base}/signout`, 'POST');
+    if (!res.ok) throw await errorOf(res);
+    this.#end('signed-out');
+  }
+
+  /** Ends every session of the user; other devices sign out with reason `signed-out-elsewhere`. */
+  async signOutEverywhere(): Promise<void> {
+    this.#announceEnding();
+    await this.#api('/signout-everywhere', 'POST');
+    this.#end('signed-out');
+  }
+
+  /** The user's live sessions, newest first; `current` marks this one. */
+  async sessions(): Promise<SessionView[]> {
+    return ((await (await this.#api('/sessions', 'GET')).json()) as { sessions: SessionView[] }).sessions;
+  }
+
+  /** Revokes one of the user's sessions (its tabs sign out live). */
+  async revoke(sessionId: string): Promise<void> {
+    const own = sessionId === this.#sessionId;
+    if (own) this.#announceEnding();
+    await this.#api(`/sessions/${encodeURIComponent(sessionId)}`, 'DELETE');
+    if (own) this.#end('signed-out');
+  }
+
+  /** Revokes every session of the user but this one; resolves how many were revoked. */
+  async revokeOthers(): Promise<number> {
+    return ((await (await this.#api('/sessions/revoke-others', 'POST')).json()) as { revoked: number }).revoked;
+  }
+
+  /**
+   * A valid access token: renews first when it is about to expire. Rejects
+   * with `ERR_NOT_SIGNED_IN` when there is no session.
+   */
+  async token(): Promise<string> {
+    // Offline or a failing server: the current token may still be good for a while.
+    if (this.#token !== undefined && this.#stale()) await this.#renew(this.#gen).catch(() => undefined);
+    if (this.#token === undefined) throw new SessionClientError('ERR_NOT_SIGNED_IN', 'not signed in');
+    return this.#token;
+  }
+
+  /** Renews the access token now (one rotation, shared with the other tabs). */
+  refresh(): Promise<void> {
+    return this.#renew(this.#gen);
+  }
+
+  /**
+   * `fetch` with `Authorization: Bearer`. On a 401 whose `WWW-Authenticate`
+   * says `error="invalid_token"` it renews the token once and retries; when
+   * the session turns out to be over, it resolves that 401 (and `signedOut`
+   * fires). A `ReadableStream` body cannot be sent twice: pass a string,
+   * Blob, FormData or buffer.
+   */
+  async fetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+    for (let retried = false; ; retried = true) {
+      const token = await this.token();
+      const seen = this.#gen;
+      const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
+      headers.set('authorization', `Bearer ${token}`);
+      const res = await this.#fetch(input instanceof Request ? input.clone() : input, { ...init, headers });
+      if (retried || res.status !== 401 || !/invalid_token/.test(res.headers.get('www-authenticate') ?? '')) return res;
+      await this.#renew(seen);
+      if (this.#token === undefined) return res;
+    }
+  }
+
+  /**
+   * Socket.IO's `auth` option: every (re)connection gets a current token.
+   * `io({ auth: client.socketAuth })`
+   */
+  readonly socketAuth = (callback: (data: { token?: string }) => void): void => {
+    this.token().then(
+      (token) => callback({ token }),
+      () => callback({}),
+    );
+  };
+
+  /**
+   * Binds a socket.io-client socket: `session:renew` after each refresh,
+   * reconnection after an expiry, and `session:revoked` turned into
+   * `signedOut`. Returns the function that unbinds it.
+   */
+  attachSocket(socket: SocketLike): () => void {
+    const bound = bindSocket(socket, {
+      token: () => this.token(),
+      signedIn: () => this.#token !== undefined,
+      renewFrom: (seen) => this.#renew(seen),
+      generation: () => this.#gen,
+      end: (reason) => this.#end(reason),
+      ending: () => now() < this.#endingUntil,
+    });
+    this.#sockets.add(bound);
+    return () => {
+      bound.unbind();
+      this.#sockets.delete(bound);
+    };
+  }
+
+  /** Stops timers and the channel; the session itself stays (the cookie is the server's). */
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#channel?.close();
+    this.#channel = undefined;
+    global.removeEventListener?.('online', this.#onWake);
+    global.removeEventListener?.('visibilitychange', this.#onWake);
+    for (const bound of this.#sockets) bound.unbind();
+    this.#sockets.clear();
+  }
+
+  #emit<E extends keyof SessionClientEvents>(event: E, payload: SessionClientEvents[E]): void {
+    for (const listener of this.#listeners.get(event) ?? []) listener(payload as never);
+  }
+
+  #post(message: Message): void {
+    this.#channel?.postMessage(message);
+  }
+
+  #margin(): number {
+    return Math.min(60_000, this.#lifetime * this.#ahead);
+  }
+
+  #stale(): boolean {
+    return now() >= this.#deadline - this.#margin();
+  }
+
+  #adopt(body: SessionBody, announce: boolean, lifetime = body?.expiresIn * 1000): void {
+    if (typeof body?.accessToken !== 'string' || typeof body.sessionId !== 'string' || !(body.expiresIn >= 0)) {
+      throw new SessionClientError('ERR_HTTP', 'the server answered an unexpected body');
+    }
+    this.#token = body.accessToken;
+    this.#sessionId = body.sessionId;
+    this.#expiresAt = body.expiresAt;
+    // expiresIn is whole seconds counted from the server's second, so up to 1 s optimistic.
+    this.#deadline = now() + (body.expiresIn - 1) * 1000;
+    this.#lifetime = lifetime;
+    this.#gen += 1;
+    this.#backoff = 0;
+    this.#schedule(this.#deadline - this.#margin() - now());
+    if (announce) this.#post({ t: 'ok', b: body, l: lifetime });
+    for (const bound of this.#sockets) bound.renew(body.accessToken);
+    this.#emit('refreshed', { sessionId: body.sessionId, expiresAt: body.expiresAt });
+  }
+
+  #end(reason: SignedOutReason, announce = true): void {
+    this.#gen += 1;
+    const sessionId = this.#sessionId;
+    if (sessionId === undefined) return;
+    this.#ended.add(sessionId);
+    this.#token = this.#sessionId = undefined;
+    clearTimeout(this.#timer);
+    if (announce) this.#post({ t: 'out', s: sessionId, r: reason });
+    for (const bound of this.#sockets) bound.signedOut();
+    this.#emit('signedOut', { reason });
+  }
+
+  #announceEnding(): void {
+    if (this.#sessionId === undefined) return;
+    this.#endingUntil = now() + ENDING_MS;
+    this.#post({ t: 'ending', s: this.#sessionId });
+  }
+
+  #hear(message: Message): void {
+    if (message?.t === 'ok') {
+      // Messages may cross: never step back to an older token of the same session.
+      const { sessionId, expiresAt } = message.b ?? {};
+      if (sessionId !== undefined && !this.#ended.has(sessionId) && (sessionId !== this.#sessionId || expiresAt >= this.#expiresAt)) {
+        this.#adopt(message.b, false, message.l);
+      }
+    } else if ((message?.t === 'out' || message?.t === 'ending') && message.s === this.#sessionId) {
+      if (message.t === 'ending') this.#endingUntil = now() + ENDING_MS;
+      else this.#end(message.r ?? 'signed-out', false);
+    }
+    const waiting = this.#wake;
+    this.#wake = [];
+    for (const wake of waiting) wake();
+  }
+
+  #schedule(delay: number): void {
+    clearTimeout(this.#timer);
+    const timer = setTimeout(() => this.#tick(), Math.max(0, delay));
+    (timer as { unref?(): void }).unref?.();
+    this.#timer = timer;
+  }
+
+  /** The scheduled renewal; on failure (offline, a 5xx) it retries with backoff, and at once when the browser is back online. */
+  #tick(): void {
+    this.#renew(this.#gen).catch(() => {
+      if (this.#token === undefined) return;
+      this.#backoff = Math.min(15_000, Math.max(500, this.#backoff * 2));
+      this.#schedule(this.#backoff);
+    });
+  }
+
+  /** One renewal at a time in this tab; callers that come while one runs share it. */
+  #renew(seen: number): Promise<void> {
+    return (this.#refreshing ??= this.#coordinate(seen).finally(() => {
+      this.#refreshing = undefined;
+    }));
+  }
+
+  /**
+   * One renewal at a time across the tabs (Web Locks). A tab that finds the
+   * lock taken waits for it, and by then normally has the holder's result
+   * (broadcast before the holder released the lock): it does not rotate
+   * again. Without Web Locks only the in-tab single flight above applies.
+   */
+  async #coordinate(seen: number): Promise<void> {
+    const locks = this.#locks;
+    if (locks === undefined) return this.#rotate(seen);
+    let queued = false;
+    await locks.request(this.#lockName, { ifAvailable: true }, (lock) => (lock ? this.#rotate(seen) : void (queued = true)));
+    if (!queued) return;
+    await locks.request(this.#lockName, {}, async () => {
+      // The holder posted its outcome before releasing; the message may still be on its way.
+      if (this.#gen === seen) await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, HOLDER_GRACE_MS);
+        this.#wake.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return this.#rotate(seen);
+    });
+  }
+
+  async #rotate(seen: number): Promise<void> {
+    if (this.#gen !== seen) return; // another tab's result (or a sign-out) came first
+    let res: Response;
+    try {
+      res = await this.#call(`${this.#base}/refresh`, 'POST');
+      if (res.status === 204) return this.#end('signed-out');
+      if (res.ok) return this.#adopt((await res.json().catch(() => undefined)) as SessionBody, true);
+      const error = await errorOf(res);
+      if (res.status !== 401) throw error;
+      if (this.#token === undefined) throw error; // restore(): tell the page why
+      this.#end(REASONS[error.code] ?? 'revoked');
+    } catch (error) {
+      this.#post({ t: 'fail' }); // waiting tabs try themselves
+      throw error;
+    }
+  }
+
+  #call(url: string, method: string, body?: string): Promise<Response> {
+    const headers: Record<string, string> = { [CSRF_HEADER]: '1' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return this.#fetch(url, { method, headers, body: body ?? null, credentials: this.#credentials }).catch(() => {
+      throw new SessionClientError('ERR_NETWORK', 'the server could not be reached');
+    });
+  }
+
+  /** A call with the access token to a session endpoint; a non-2xx answer becomes a SessionClientError. */
+  async #api(path: string, method: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await this.fetch(`${this.#base}${path}`, { method, headers: { [CSRF_HEADER]: '1' }, credentials: this.#credentials });
+    } catch (error) {
+      throw error instanceof SessionClientError ? error : new SessionClientError('ERR_NETWORK', 'the server could not be reached');
+    }
+    if (!res.ok) throw await errorOf(res);
+    return res;
+  }
+}

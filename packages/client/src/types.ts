@@ -1,0 +1,87 @@
+/** What the refresh endpoint and the app's sign-in route answer (ENDPOINTS.md). */
+export interface SessionBody {
+  accessToken: string;
+  /** Unix seconds: the access token's `exp`, on the server's clock. */
+  expiresAt: number;
+  /** Seconds from the server's now; the client schedules from this, so its own clock never matters. */
+  expiresIn: number;
+  sessionId: string;
+}
+
+/** One of the user's sessions, as `GET {base}/sessions` lists them. */
+export interface SessionView {
+  sessionId: string;
+  /** Unix seconds. */
+  createdAt: number;
+  lastRefreshedAt: number;
+  expiresAt: number;
+  /** e.g. "Firefox 140 on macOS" */
+  device: string;
+  ip?: string;
+  /** The session of the client that asked. */
+  current: boolean;
+}
+
+/**
+ * Why a client signed out:
+ * - `revoked`: the session was revoked (from another device, or by the server);
+ * - `expired`: the session reached its refresh deadline;
+ * - `reused`: an old refresh token of the session was replayed, so the server ended it;
+ * - `signed-out`: this tab, or another tab of this browser, signed out;
+ * - `signed-out-elsewhere`: "sign out everywhere" was used on another device.
+ */
+export type SignedOutReason = 'revoked' | 'expired' | 'reused' | 'signed-out' | 'signed-out-elsewhere';
+
+/** Payloads of {@link SessionClient.on}. None carries a token. */
+export interface SessionClientEvents {
+  /** A token was received: sign-in, restore, refresh here or in another tab. */
+  refreshed: { sessionId: string; expiresAt: number };
+  signedOut: { reason: SignedOutReason };
+}
+
+/** The part of the Web Locks API (`navigator.locks`) the client uses. */
+export interface LockManagerLike {
+  request<T>(name: string, options: { ifAvailable?: boolean }, callback: (lock: unknown) => Promise<T> | T): Promise<T>;
+}
+
+/** The part of a BroadcastChannel the client uses. */
+export interface ChannelLike {
+  postMessage(message: unknown): void;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  close(): void;
+}
+
+/** The part of a socket.io-client `Socket` the client uses. */
+export interface SocketLike {
+  readonly connected: boolean;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  off(event: string, listener: (...args: any[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): unknown;
+  connect(): unknown;
+  disconnect(): unknown;
+}
+
+export interface SessionClientOptions {
+  /** Where the session endpoints are mounted. @default '/auth' */
+  baseUrl?: string;
+  /** The app's sign-in route, which answers a {@link SessionBody}. @default `${baseUrl}/sign-in` */
+  signInUrl?: string;
+  /** `credentials` of the calls to the session endpoints; `'include'` when they are on another origin. @default 'same-origin' */
+  credentials?: 'omit' | 'same-origin' | 'include';
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /**
+   * Name of the Web Lock and BroadcastChannel shared by the tabs of one app;
+   * `false` turns cross-tab coordination off. @default 'jwt-session'
+   */
+  channel?: string | false;
+  /** @default navigator.locks when present; `null` for the fallback (see README) */
+  locks?: LockManagerLike | null;
+  /**
+   * Renew when this fraction of the access token's lifetime is left (capped at
+   * 60 s ahead). @default 0.3
+   */
+  refreshAhead?: number;
+}

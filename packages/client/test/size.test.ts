@@ -1,0 +1,29 @@
+// The size budget of issue 12: the client, minified and gzipped, is at most 4 KB.
+import { build } from 'esbuild';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const S = suite('size');
+const BUDGET = 4096;
+
+S('the browser bundle (ESM, minified, gzipped) fits in 4 KB and imports nothing', async () => {
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL('../src/index.ts', import.meta.url))],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+  });
+  const code = result.outputFiles[0]!.contents;
+  const gzipped = gzipSync(code, { level: 9 }).length;
+  console.log(`  @jwt-session/client: ${code.length} B minified, ${gzipped} B gzipped (budget ${BUDGET} B)`);
+  assert.ok(gzipped <= BUDGET, `${gzipped} B gzipped is over the ${BUDGET} B budget`);
+  // Dependency-free: nothing left to import once bundled.
+  assert.not.match(new TextDecoder().decode(code), /\bimport\s*[{*"'\w]/);
+});
+
+S.run();

@@ -1,0 +1,130 @@
+import { SessionError } from '../errors.js';
+import { SessionEventEmitter } from '../events.js';
+import { tokenIdTime } from '../lib/ids.js';
+import { isWellFormedJws } from '../lib/token-syntax.js';
+import { VerifiedTokenCache, type VerifiedToken } from '../lib/verified-cache.js';
+import type { InvalidationSubscription } from '../storage.js';
+import type { AccessTokenClaims } from '../types.js';
+import type { SessionVerifier } from '../verifier-types.js';
+import { normalizeVerifierOptions, type JwtSessionVerifierOptions, type NormalizedVerifierOptions } from './options.js';
+import { remoteInvalidations } from './receiver.js';
+import { tokenVerification, type TokenVerification } from './verification.js';
+
+/** What `isRevoked` reads: `sid` and `jti` are absent from many providers' tokens. */
+export type RevocationClaims = Pick<AccessTokenClaims, 'sub'> & { readonly sid?: unknown; readonly jti?: unknown; readonly iat?: unknown };
+
+/**
+ * Verifies access tokens and enforces revocations on a service that does not
+ * issue them (an API, a Socket.IO gateway, a worker): no refresh-token store,
+ * only the keys — configured, or a JWK Set URL — and the broadcaster the
+ * issuing service publishes revocations on. It emits the manager's
+ * `sessionInvalidated` / `allSessionsInvalidated` events (origin `remote`) and
+ * implements {@link SessionVerifier}, so `httpAuth`, the Fastify plugin,
+ * `socketAuth` and `attachSessionGuard` take it in place of a manager.
+ *
+ * With `tokens: 'oidc'` it verifies another OpenID Connect provider's tokens
+ * (typ `JWT`, no `sid`/`jti`); a subject revocation published on the
+ * broadcaster (e.g. `jwt-session sessions revoke <subject> --all`) then
+ * rejects the subject's tokens issued (`iat`) at or before it.
+ *
+ * @example
+ * ```ts
+ * const verifier = new JwtSessionVerifier({
+ *   jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'https://api.example.com',
+ *   invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+ *   broadcaster: new RedisInvalidationBroadcaster(redis),
+ * });
+ * await verifier.ready();
+ * const claims = await verifier.read(accessToken);
+ * ```
+ */
+export class JwtSessionVerifier extends SessionEventEmitter implements SessionVerifier {
+  readonly #options: NormalizedVerifierOptions;
+  readonly #verification: TokenVerification;
+  readonly #verified: VerifiedTokenCache;
+  readonly #subscription: InvalidationSubscription | undefined;
+  #closed = false;
+
+  constructor(options: JwtSessionVerifierOptions) {
+    super();
+    const o = normalizeVerifierOptions(options);
+    this.#options = o;
+    this.#verification = tokenVerification(o);
+    this.#verified = new VerifiedTokenCache(o.verifiedTokenCacheSize);
+    this.#subscription = o.broadcaster?.subscribe(remoteInvalidations(o.invalidAccessTokenCache, o.clock, o.clockTolerance, (event, payload) => this.emit(event, payload)));
+  }
+
+  /**
+   * Resolves once the broadcaster has replayed the revocations still in force
+   * and, with `jwksUrl`, the key set has been fetched; rejects with
+   * ERR_STORAGE_UNAVAILABLE when it cannot be.
+   */
+  async ready(): Promise<void> {
+    await Promise.all([this.#verification.prefetch(), this.#subscription?.ready()]);
+  }
+
+  /**
+   * Verifies an access token and returns its claims: the signature, the
+   * claims, then this node's invalidation cache. Throws only
+   * {@link SessionError}: ERR_AUTH_TOKEN_INVALID, ERR_AUTH_TOKEN_EXPIRED,
+   * ERR_SESSION_REVOKED, or ERR_STORAGE_UNAVAILABLE when a JWK Set is needed
+   * and cannot be fetched.
+   */
+  async read(accessToken: string): Promise<AccessTokenClaims> {
+    const now = this.#options.clock();
+    if (typeof accessToken === 'string') {
+      const hit = this.#verified.get(accessToken, now);
+      if (hit !== undefined) {
+        this.#assertNotRevoked(hit);
+        return hit.claims;
+      }
+    }
+    if (!isWellFormedJws(accessToken)) throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is not a compact JWS');
+    if (this.#closed) throw new SessionError('ERR_CONFIG_INVALID', 'the verifier is closed');
+    const entry = await this.#verification.verify(accessToken, now);
+    this.#assertNotRevoked(entry);
+    this.#verified.offer(entry);
+    return entry.claims;
+  }
+
+  /**
+   * Whether this node rejects claims `read()` returned earlier: the session
+   * (`sid`) is invalidated, or the subject is, for tokens issued at or before
+   * its moment. Synchronous. A token that cannot be dated against a subject
+   * revocation (no usable `jti` or `iat`) counts as revoked.
+   */
+  isRevoked(claims: RevocationClaims): boolean {
+    if (claims === null || typeof claims !== 'object' || typeof claims.sub !== 'string') {
+      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'claims must hold a string sub');
+    }
+    const cache = this.#options.invalidAccessTokenCache;
+    if (typeof claims.sid === 'string' && cache.isSessionInvalidated(claims.sid)) return true;
+    const at = cache.subjectInvalidatedAt(claims.sub);
+    return at !== undefined && !(this.#issuedAt(claims) > at);
+  }
+
+  /** Leaves the broadcaster. The cache and broadcaster belong to the caller, who closes them. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#verified.clear();
+    await this.#subscription?.close();
+  }
+
+  /**
+   * ms. This library's jti carries its issue time in ms (iat's whole seconds
+   * would reject a session created in the same second after a sign-out
+   * everywhere); another provider's jti is opaque (its bytes could decode to
+   * any time), so only iat dates its tokens.
+   */
+  #issuedAt(claims: RevocationClaims): number {
+    if (this.#options.tokens === 'jwt-session') return typeof claims.jti === 'string' ? tokenIdTime(claims.jti) : Number.NaN;
+    return typeof claims.iat === 'number' ? claims.iat * 1000 : Number.NaN;
+  }
+
+  #assertNotRevoked(token: VerifiedToken): void {
+    if (this.isRevoked(token.claims)) throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
+  }
+}

@@ -1,0 +1,202 @@
+import type { SessionVerifier } from '@jwt-session/session-core';
+import { authenticateToken, type AuthContext } from '../authenticate.js';
+import { AuthError, toAuthError, type AuthErrorCode } from '../errors.js';
+import type { AnySocket, SocketAuthOptions } from '../socket-auth.js';
+import { setDeadline, type LongTimeout, type Scheduler } from '../timers.js';
+import {
+  answerDropped,
+  SESSION_EXPIRED_EVENT,
+  SESSION_REVOKED_EVENT,
+  tokenOfRenewal,
+  type RenewResult,
+  type SessionExpiredPayload,
+  type SessionRevokedPayload,
+} from './protocol.js';
+import { RenewalBucket, type RenewRateLimit } from './renewal-bucket.js';
+import type { SocketIndex } from './socket-index.js';
+
+/** What every guarded socket shares with its guard. */
+export interface GuardContext {
+  readonly verifier: SessionVerifier;
+  readonly options: SocketAuthOptions;
+  /** ms since the epoch. */
+  readonly clock: () => number;
+  readonly scheduler: Scheduler;
+  readonly renewLimit: RenewRateLimit;
+  readonly index: SocketIndex<GuardedSocket>;
+  /** After close(), sockets are left alone: their events pass, their timers are cleared. */
+  readonly closed: boolean;
+}
+
+type PacketMiddleware = (packet: unknown[], next: (err?: Error) => void) => void;
+
+/**
+ * One live socket under guard: its expiry timer, the checks its events wait
+ * for, its renewals, and the one way it ends (an event saying why, then a
+ * server-side disconnect).
+ */
+export class GuardedSocket {
+  readonly socket: AnySocket;
+  readonly #guard: GuardContext;
+  readonly #renewals: RenewalBucket;
+  /** The code it was condemned with: from then on nothing from it reaches the application. */
+  #ended: AuthErrorCode | undefined;
+  #timer: LongTimeout | undefined;
+  /** Pending re-verifications (recovered socket); events wait for them. */
+  #checking: Promise<void> | undefined;
+
+  readonly #onGone: () => void;
+
+  /** `onGone` runs once the socket has disconnected, for the guard to forget it. */
+  constructor(socket: AnySocket, guard: GuardContext, onGone: () => void) {
+    this.socket = socket;
+    this.#guard = guard;
+    this.#onGone = onGone;
+    this.#renewals = new RenewalBucket(guard.renewLimit, guard.clock);
+  }
+
+  get auth(): AuthContext | undefined {
+    return (this.socket.data as { auth?: AuthContext } | undefined)?.auth;
+  }
+
+  get ended(): boolean {
+    return this.#ended !== undefined;
+  }
+
+  /** Indexes it under its current session and subject, so revocation events find it. */
+  index(): void {
+    const auth = this.auth;
+    if (auth === undefined || this.ended) this.#guard.index.delete(this);
+    else this.#guard.index.set(this, auth.sessionId, auth.sub);
+  }
+
+  /** (Re)sets the expiry timer to the current token's `exp`. */
+  arm(): void {
+    this.#timer?.clear();
+    this.#timer = undefined;
+    const auth = this.auth;
+    if (auth === undefined || this.ended) return;
+    this.#timer = setDeadline(() => this.expire(), auth.expiresAt * 1000, this.#guard.scheduler);
+  }
+
+  /** Stops its timer and takes it out of the index: on disconnect and on close(). */
+  dispose(): void {
+    this.#timer?.clear();
+    this.#timer = undefined;
+    this.#guard.index.delete(this);
+  }
+
+  revoke(payload: SessionRevokedPayload): void {
+    this.#end(SESSION_REVOKED_EVENT, payload);
+  }
+
+  expire(): void {
+    const payload: SessionExpiredPayload = { code: 'ERR_AUTH_TOKEN_EXPIRED', expiresAt: this.auth?.expiresAt ?? 0 };
+    this.#end(SESSION_EXPIRED_EVENT, payload);
+  }
+
+  /** Refuses it after the fact, with the code a verification failed with. */
+  refuse(error: AuthError): void {
+    if (error.code === 'ERR_AUTH_TOKEN_EXPIRED') this.expire();
+    else this.revoke({ code: error.code, reason: 'unverified' });
+  }
+
+  /**
+   * Asks the verifier whether the verified claims have been revoked since: a
+   * synchronous lookup, no signature check. It closes the window between the
+   * handshake's read() and the indexing, several awaits apart, and catches a
+   * revocation the cache knows but whose event never arrived.
+   */
+  isRevoked(): boolean {
+    const auth = this.auth;
+    return auth !== undefined && this.#guard.verifier.isRevoked(auth.claims);
+  }
+
+  /** Refuses it if its session has been revoked; true if it was. */
+  recheck(): boolean {
+    if (!this.isRevoked()) return false;
+    this.refuse(new AuthError('ERR_SESSION_REVOKED'));
+    return true;
+  }
+
+  /** Makes its events wait for `work` (which must not reject) as well as for any check already pending. */
+  hold(work: Promise<void>): void {
+    const pending = this.#checking;
+    const all: Promise<void> = (pending === undefined ? work : Promise.all([pending, work]).then(() => undefined)).finally(() => {
+      if (this.#checking === all) this.#checking = undefined;
+    });
+    this.#checking = all;
+  }
+
+  /** The socket's `disconnect` listener. */
+  readonly onDisconnect = (): void => {
+    this.dispose();
+    this.#onGone();
+  };
+
+  /** The `socket.use` middleware: every incoming event passes here first. */
+  readonly onPacket: PacketMiddleware = (packet, next) => {
+    // A check may start while another is awaited (a revocation during a recovery): wait for all.
+    const pass = (): void => {
+      if (this.#checking !== undefined) void this.#checking.then(pass);
+      else this.#admitPacket(packet, next);
+    };
+    pass();
+  };
+
+  /** The `session:renew` listener: answers through the ack, never throws. */
+  readonly onRenew = (...args: unknown[]): void => {
+    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (result: RenewResult) => void) : undefined;
+    this.renew(args[0]).then(
+      (result) => ack?.(result),
+      (error: unknown) => {
+        const failure = toAuthError(error);
+        ack?.({ ok: false, code: failure.code, message: failure.message });
+      },
+    );
+  };
+
+  /** Swaps in a new access token of the same session: verified, provisioned, then the timer follows its `exp`. */
+  async renew(payload: unknown): Promise<RenewResult> {
+    if (!this.#renewals.take()) throw new AuthError('ERR_RATE_LIMITED');
+    const token = tokenOfRenewal(payload);
+    if (token === undefined) throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
+    const current = this.auth;
+    const next = await authenticateToken(this.#guard.verifier, token, this.#guard.options);
+    if (current === undefined || next.sub !== current.sub || next.sessionId !== current.sessionId) throw new AuthError('ERR_SESSION_MISMATCH');
+    // Revoked or expired while the new token was being verified.
+    if (this.#ended !== undefined) throw new AuthError(this.#ended);
+    this.socket.data.auth = next;
+    this.arm();
+    return { ok: true, expiresAt: next.expiresAt };
+  }
+
+  #admitPacket(packet: unknown[], next: (err?: Error) => void): void {
+    if (this.#guard.closed) next();
+    else if (this.#ended !== undefined) answerDropped(packet, this.#ended);
+    else if (this.#isPastExpiry()) {
+      // The timer may lag behind a busy event loop; the packet must not. The
+      // ack goes first: once disconnected, the client drops late acks.
+      answerDropped(packet, 'ERR_AUTH_TOKEN_EXPIRED');
+      this.expire();
+    } else if (this.isRevoked()) {
+      // Two map lookups per packet: a lost broadcast or a listener that threw still cannot let events through.
+      answerDropped(packet, 'ERR_SESSION_REVOKED');
+      this.refuse(new AuthError('ERR_SESSION_REVOKED'));
+    } else next();
+  }
+
+  #isPastExpiry(): boolean {
+    const auth = this.auth;
+    return auth !== undefined && auth.expiresAt * 1000 <= this.#guard.clock();
+  }
+
+  #end(event: string, payload: SessionRevokedPayload | SessionExpiredPayload): void {
+    if (this.#ended !== undefined) return;
+    this.#ended = payload.code;
+    this.dispose();
+    // Sent before the DISCONNECT packet on the same transport, so the client reads why it was dropped.
+    this.socket.emit(event, payload);
+    this.socket.disconnect();
+  }
+}

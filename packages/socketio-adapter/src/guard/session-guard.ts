@@ -1,0 +1,156 @@
+import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, type SessionEvents, type SessionVerifier } from '@jwt-session/session-core';
+import { checkGuardOptions, checkVerifier } from '../options.js';
+import { socketAuth, type AnySocket, type SocketAuthOptions } from '../socket-auth.js';
+import { acceptances } from '../state.js';
+import { nodeScheduler, type Scheduler } from '../timers.js';
+import { GuardedSocket, type GuardContext } from './guarded-socket.js';
+import { SESSION_RENEW_EVENT } from './protocol.js';
+import { recover } from './recovery.js';
+import { DEFAULT_RENEW_RATE_LIMIT, type RenewRateLimit } from './renewal-bucket.js';
+import { SocketIndex } from './socket-index.js';
+import { checkServer, existingNamespaces, removeMiddleware, useFirst, type AnyNamespace, type AnyServer, type Middleware } from './socketio-internals.js';
+
+export interface SessionGuardOptions extends SocketAuthOptions {
+  /** ms since the epoch; pass the manager's clock when tests freeze time. @default Date.now */
+  clock?: () => number;
+  /** For tests of long lifetimes. @default Node's timers, unref'd */
+  scheduler?: Omit<Scheduler, 'now'>;
+  /**
+   * `session:renew` per socket: a bucket of `max` renewals refilled over
+   * `windowMs` (each renewal is a signature check). Beyond it: `ERR_RATE_LIMITED`.
+   * @default { max: 10, windowMs: 60_000 }
+   */
+  renewRateLimit?: RenewRateLimit;
+}
+
+export interface SessionGuard {
+  /** Stops guarding: removes the middleware, every listener and every timer. Connected sockets stay connected. */
+  close(): void;
+}
+
+type SessionInvalidated = SessionEvents[typeof SESSION_INVALIDATED];
+type AllInvalidated = SessionEvents[typeof ALL_SESSIONS_INVALIDATED];
+
+/**
+ * The guard of one Server: installs the handshake middleware in each
+ * namespace, takes each connected socket under guard, and turns the
+ * verifier's revocation events into disconnections.
+ */
+class ServerSessionGuard implements SessionGuard, GuardContext {
+  readonly verifier: SessionVerifier;
+  readonly options: SessionGuardOptions;
+  readonly clock: () => number;
+  readonly scheduler: Scheduler;
+  readonly renewLimit: RenewRateLimit;
+  readonly index = new SocketIndex<GuardedSocket>();
+  closed = false;
+  readonly #io: AnyServer;
+  readonly #guarded = new Map<AnySocket, GuardedSocket>();
+  // Weak: with cleanupEmptyChildNamespaces, dynamic namespaces come and go for the life of the server.
+  readonly #installed = new WeakSet<AnyNamespace>();
+  readonly #optionsByNamespace = new WeakMap<AnyNamespace, SocketAuthOptions>();
+  readonly #authenticate: Middleware;
+
+  constructor(io: AnyServer, verifier: SessionVerifier, options: SessionGuardOptions) {
+    this.#io = io;
+    this.verifier = verifier;
+    this.options = options;
+    this.clock = options.clock ?? Date.now;
+    const base = options.scheduler ?? nodeScheduler;
+    this.scheduler = { setTimeout: (callback, ms) => base.setTimeout(callback, ms), clearTimeout: (handle) => base.clearTimeout(handle), now: this.clock };
+    this.renewLimit = options.renewRateLimit ?? DEFAULT_RENEW_RATE_LIMIT;
+    this.#authenticate = socketAuth(verifier, options);
+    for (const nsp of existingNamespaces(io)) this.#install(nsp);
+    io.sockets.on('new_namespace', this.#install);
+    verifier.on(SESSION_INVALIDATED, this.#onSessionInvalidated);
+    verifier.on(ALL_SESSIONS_INVALIDATED, this.#onAllInvalidated);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.verifier.off(SESSION_INVALIDATED, this.#onSessionInvalidated);
+    this.verifier.off(ALL_SESSIONS_INVALIDATED, this.#onAllInvalidated);
+    this.#io.sockets.off('new_namespace', this.#install);
+    for (const nsp of existingNamespaces(this.#io)) {
+      if (!this.#installed.has(nsp)) continue;
+      removeMiddleware(nsp, this.#middleware);
+      nsp.off('connection', this.#onConnection);
+    }
+    // Their packet middleware stays on the socket (Socket.IO has no public way
+    // to remove one) and lets everything through now that `closed` is set.
+    for (const entry of this.#guarded.values()) {
+      entry.dispose();
+      entry.socket.off('disconnect', entry.onDisconnect);
+      entry.socket.off(SESSION_RENEW_EVENT, entry.onRenew);
+    }
+    this.#guarded.clear();
+    this.index.clear();
+  }
+
+  /** The handshake middleware, first in every guarded namespace; inert after close(). */
+  readonly #middleware: Middleware = (socket, next) => {
+    if (this.closed) next();
+    else this.#authenticate(socket, next);
+  };
+
+  readonly #install = (nsp: AnyNamespace): void => {
+    if (this.closed || this.#installed.has(nsp)) return;
+    this.#installed.add(nsp);
+    // First in line, so the application's middlewares and handlers already see socket.data.auth.
+    useFirst(nsp, this.#middleware);
+    nsp.prependListener('connection', this.#onConnection);
+  };
+
+  readonly #onConnection = (socket: AnySocket): void => {
+    if (this.closed || this.#guarded.has(socket)) return;
+    const entry = new GuardedSocket(socket, this, () => this.#guarded.delete(socket));
+    this.#guarded.set(socket, entry);
+    socket.once('disconnect', entry.onDisconnect);
+    socket.on(SESSION_RENEW_EVENT, entry.onRenew);
+    socket.use(entry.onPacket);
+    const acceptance = acceptances.get(socket);
+    if (acceptance === undefined) {
+      recover(entry, this, this.#optionsByNamespace.get(socket.nsp) ?? this.options);
+      return;
+    }
+    this.#optionsByNamespace.set(socket.nsp, acceptance.options);
+    entry.index();
+    entry.arm();
+    entry.recheck();
+  };
+
+  readonly #onSessionInvalidated = (event: SessionInvalidated): void => {
+    for (const entry of this.index.ofSession(event.sessionId)) entry.revoke({ code: 'ERR_SESSION_REVOKED', reason: event.reason });
+  };
+
+  readonly #onAllInvalidated = (event: AllInvalidated): void => {
+    for (const entry of this.index.ofSubject(event.subject)) {
+      const auth = entry.auth;
+      // iat has second granularity: a token from a later second is certainly newer than the revocation.
+      if (auth === undefined || entry.ended || auth.claims.iat * 1000 > event.at) continue;
+      // The exact answer (ms issue time against `at`) is the verifier's; ask it about the socket's own claims.
+      if (entry.isRevoked()) entry.revoke({ code: 'ERR_SESSION_REVOKED', reason: 'deleted' });
+    }
+  };
+}
+
+/**
+ * Guards every namespace of `io`, including those created later (dynamic
+ * namespaces): authenticates handshakes (the {@link socketAuth} middleware,
+ * run before the application's own), disconnects sockets whose session is
+ * revoked on any node or whose access token expires, handles in-band renewal,
+ * re-verifies recovered sockets and keeps events of condemned sockets away
+ * from the application's handlers.
+ *
+ * @example
+ * const guard = attachSessionGuard(io, manager, { users });
+ * io.on('connection', (socket) => socket.data.auth.userId);
+ * guard.close(); // on shutdown
+ */
+export function attachSessionGuard(io: AnyServer, manager: SessionVerifier, options: SessionGuardOptions = {}): SessionGuard {
+  checkServer('attachSessionGuard', io);
+  checkVerifier('attachSessionGuard', 'manager', manager);
+  checkGuardOptions('attachSessionGuard', options);
+  return new ServerSessionGuard(io, manager, options);
+}

@@ -1,0 +1,102 @@
+import type { SessionVerifier } from '@jwt-session/session-core';
+import { AuthError } from './errors.js';
+
+/*
+ * Options are checked once, when a middleware, plugin or guard is built, and
+ * a bad one is an ERR_CONFIG_INVALID naming it: not a 500 on the first
+ * request. Reading a field may run a getter, which may throw; that too is the
+ * option's fault.
+ */
+
+type Check = (value: unknown) => boolean;
+
+const isFunction: Check = (v) => typeof v === 'function';
+const isString: Check = (v) => typeof v === 'string';
+const isBoolean: Check = (v) => typeof v === 'boolean';
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+const isPositive: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+/** RFC 6265 cookie-name: a token. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^`|~\w]+$/;
+
+/** Reads `object[key]`, turning a throwing getter into the option's error. */
+function field(where: string, path: string, object: Record<string, unknown>, key: string): unknown {
+  try {
+    return object[key];
+  } catch {
+    throw AuthError.config(where, path, 'readable');
+  }
+}
+
+function expect(where: string, path: string, value: unknown, check: Check, expected: string): void {
+  if (value !== undefined && !check(value)) throw AuthError.config(where, path, expected);
+}
+
+function objectWith(where: string, path: string, value: unknown, methods: readonly string[]): void {
+  if (value === undefined) return;
+  const expected = `an object with ${methods.map((m) => `${m}()`).join(' and ')}`;
+  if (!isObject(value)) throw AuthError.config(where, path, expected);
+  for (const method of methods) if (!isFunction(field(where, `${path}.${method}`, value, method))) throw AuthError.config(where, path, expected);
+}
+
+/** The verifier (or manager) every guard takes. */
+export function checkVerifier(where: string, name: string, value: unknown): asserts value is SessionVerifier {
+  if (value === undefined) throw AuthError.config(where, name, 'given (a JwtUserSessionManager or another SessionVerifier)');
+  objectWith(where, name, value, ['read', 'isRevoked', 'on', 'off']);
+}
+
+function checkCookie(where: string, cookie: unknown): void {
+  if (cookie === undefined) return;
+  if (!isObject(cookie)) throw AuthError.config(where, 'cookie', 'an object { name, allowedOrigins }');
+  const name = field(where, 'cookie.name', cookie, 'name');
+  if (typeof name !== 'string' || !COOKIE_NAME.test(name)) throw AuthError.config(where, 'cookie.name', 'a cookie name');
+  const allowed = field(where, 'cookie.allowedOrigins', cookie, 'allowedOrigins');
+  if (!(typeof allowed === 'function' || (Array.isArray(allowed) && allowed.every(isString)))) {
+    throw AuthError.config(where, 'cookie.allowedOrigins', 'an array of origins or a function');
+  }
+}
+
+/** Fields of every authenticating option set: the token sources and provisioning. */
+export function checkAuthenticateOptions(where: string, options: unknown): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (!isObject(options)) throw AuthError.config(where, 'options', 'an object');
+  checkCookie(where, field(where, 'cookie', options, 'cookie'));
+  objectWith(where, 'users', field(where, 'users', options, 'users'), ['findOrCreate']);
+  return options;
+}
+
+/** socketAuth's and the guard's options. */
+export function checkSocketOptions(where: string, options: unknown): Record<string, unknown> {
+  const checked = checkAuthenticateOptions(where, options);
+  objectWith(where, 'sessions', field(where, 'sessions', checked, 'sessions'), ['registerSocket', 'unregisterSocket']);
+  for (const key of ['userRoomPrefix', 'sessionRoomPrefix']) expect(where, key, field(where, key, checked, key), isString, 'a string');
+  return checked;
+}
+
+/** attachSessionGuard's own options. */
+export function checkGuardOptions(where: string, options: unknown): Record<string, unknown> {
+  const checked = checkSocketOptions(where, options);
+  expect(where, 'clock', field(where, 'clock', checked, 'clock'), isFunction, 'a function');
+  objectWith(where, 'scheduler', field(where, 'scheduler', checked, 'scheduler'), ['setTimeout', 'clearTimeout']);
+  const limit = field(where, 'renewRateLimit', checked, 'renewRateLimit');
+  if (limit !== undefined) {
+    const expected = '{ max, windowMs } with a whole max ≥ 1 and a positive windowMs';
+    if (!isObject(limit)) throw AuthError.config(where, 'renewRateLimit', expected);
+    const max = field(where, 'renewRateLimit.max', limit, 'max');
+    const windowMs = field(where, 'renewRateLimit.windowMs', limit, 'windowMs');
+    if (!Number.isSafeInteger(max) || (max as number) < 1 || !isPositive(windowMs)) throw AuthError.config(where, 'renewRateLimit', expected);
+  }
+  const namespaces = field(where, 'namespaces', checked, 'namespaces');
+  if (namespaces !== undefined && !(namespaces instanceof RegExp || isFunction(namespaces) || (Array.isArray(namespaces) && namespaces.every(isString)))) {
+    throw AuthError.config(where, 'namespaces', 'an array of namespace names, a RegExp or a function');
+  }
+  return checked;
+}
+
+/** httpAuth's and the Fastify plugin's options. */
+export function checkHttpOptions(where: string, options: unknown): Record<string, unknown> {
+  const checked = checkAuthenticateOptions(where, options);
+  expect(where, 'realm', field(where, 'realm', checked, 'realm'), isString, 'a string');
+  expect(where, 'getToken', field(where, 'getToken', checked, 'getToken'), isFunction, 'a function');
+  for (const key of ['credentialsRequired', 'allowPreflight']) expect(where, key, field(where, key, checked, key), isBoolean, 'a boolean');
+  return checked;
+}

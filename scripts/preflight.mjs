@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// First step of `pnpm test`: the suites need system programs that npm cannot
+// install — redis-server and redis-cli (tests start their own servers and
+// clusters), chromium (the demo's browser test) and npm (the consumer check).
+// As root on a machine with apt-get, installs what is missing (apt-get update
+// first); otherwise stops at once with ONE line naming what is missing and the
+// command that installs it, instead of failing suites minutes later.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+function executable(file) {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const onPath = (name) => (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && executable(join(dir, name)));
+
+/** [what is missing, Debian package that provides it] */
+function missing() {
+  const found = [];
+  if (!onPath('redis-server')) found.push(['redis-server', 'redis-server']);
+  if (!onPath('redis-cli')) found.push(['redis-cli', 'redis-tools']);
+  if (!executable(CHROMIUM)) found.push([`chromium (${CHROMIUM})`, 'chromium']);
+  if (!onPath('npm')) found.push(['npm', 'npm']);
+  return found;
+}
+
+const installCommand = (packages) => `apt-get update && apt-get install -y --no-install-recommends ${packages.join(' ')}`;
+
+let absent = missing();
+if (absent.length === 0) process.exit(0);
+
+const packages = [...new Set(absent.map(([, pkg]) => pkg))];
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+if (!isRoot || !onPath('apt-get')) {
+  const how = onPath('apt-get') ? `sudo ${installCommand(packages).replace('&& apt-get', '&& sudo apt-get')}` : `install ${packages.join(', ')} with your package manager`;
+  console.error(`preflight: missing ${absent.map(([what]) => what).join(', ')}; install with: ${how}${absent.some(([w]) => w.startsWith('chromium')) ? ' (or set CHROMIUM_PATH)' : ''}`);
+  process.exit(1);
+}
+
+console.log(`preflight: installing ${packages.join(' ')} (missing: ${absent.map(([what]) => what).join(', ')})`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', ...packages]]) {
+  const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
+  if (result.status !== 0) {
+    console.error(`preflight: "apt-get ${args.join(' ')}" failed (exit ${result.status}); install by hand: ${installCommand(packages)}`);
+    process.exit(1);
+  }
+}
+absent = missing();
+if (absent.length > 0) {
+  console.error(`preflight: still missing after apt-get: ${absent.map(([what]) => what).join(', ')}`);
+  process.exit(1);
+}
+console.log('preflight: ok');
