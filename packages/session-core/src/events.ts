@@ -1,3 +1,4 @@
+import { SessionError } from './errors.js';
 import type { InvalidationReason } from './storage.js';
 
 /** Event names, for `manager.on(NAME, listener)`. */
@@ -7,6 +8,8 @@ export const SESSION_INVALIDATED = 'sessionInvalidated';
 export const ALL_SESSIONS_INVALIDATED = 'allSessionsInvalidated';
 export const REFRESH_TOKEN_REUSED = 'refreshTokenReused';
 
+const EVENT_NAMES: ReadonlySet<unknown> = new Set([SESSION_CREATED, SESSION_REFRESHED, SESSION_INVALIDATED, ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED]);
+
 /** `local`: this node did it; `remote`: another node did, and the broadcaster told us. */
 export type EventOrigin = 'local' | 'remote';
 
@@ -15,7 +18,8 @@ export interface SessionEvents {
   [SESSION_CREATED]: { subject: string; sessionId: string; at: number };
   [SESSION_REFRESHED]: { subject: string; sessionId: string; at: number };
   [SESSION_INVALIDATED]: { subject: string; sessionId: string; reason: InvalidationReason; at: number; origin: EventOrigin };
-  [ALL_SESSIONS_INVALIDATED]: { subject: string; at: number; origin: EventOrigin };
+  /** `sessionIds`: the sessions the deletion found, when it found any. */
+  [ALL_SESSIONS_INVALIDATED]: { subject: string; at: number; origin: EventOrigin; sessionIds?: string[] };
   [REFRESH_TOKEN_REUSED]: { subject: string; sessionId: string };
 }
 
@@ -31,6 +35,8 @@ export class SessionEventEmitter {
   readonly #listeners = new Map<SessionEventName, Set<(payload: never) => void>>();
 
   on<E extends SessionEventName>(event: E, listener: SessionEventListener<E>): this {
+    if (!EVENT_NAMES.has(event)) throw new SessionError('ERR_CONFIG_INVALID', 'on(): the event name is not one of the manager events');
+    if (typeof listener !== 'function') throw new SessionError('ERR_CONFIG_INVALID', 'on(): the listener must be a function');
     let set = this.#listeners.get(event);
     if (set === undefined) this.#listeners.set(event, (set = new Set()));
     set.add(listener as (payload: never) => void);

@@ -23,7 +23,11 @@ export type {
   SessionTokens,
   UpdateOptions,
 } from './types.js';
+export { DEFAULT_RECEIPT_TTL } from './storage.js';
+export { storeInput } from './store-input.js';
+export { parseInvalidationEvent } from './revocation/event.js';
 export type {
+  DeleteAllResult,
   InsertOptions,
   InsertResult,
   InvalidAccessTokenCache,

@@ -1,45 +1,34 @@
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, storageError } from './errors.js';
-import { ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_INVALIDATED, SESSION_REFRESHED, SessionEventEmitter } from './events.js';
+import { REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventEmitter } from './events.js';
 import { publicJwks, type ResolvedKey } from './keys.js';
 import { keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
-import { SESSION_ID_PATTERN, newSessionId, newTokenId, tokenIdTime } from './lib/ids.js';
+import { SESSION_ID_PATTERN, newSessionId, newTokenId, sessionHashTag, subjectHashTag } from './lib/ids.js';
 import { randomBase64url } from './lib/random-pool.js';
 import { formatRefreshToken, hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, type VerifiedToken } from './lib/verified-cache.js';
 import { checkedPayload } from './lib/verified-payload.js';
 import { normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
-import type {
-  InvalidationEvent,
-  InvalidationReason,
-  InvalidationReceiver,
-  InvalidationSubscription,
-  SessionInvalidation,
-  StoredSessionInfo,
-  SubjectInvalidation,
-} from './storage.js';
+import { Revocation } from './revocation/revocation.js';
+import type { DeleteAllResult, StoredSessionInfo } from './storage.js';
 import type { AccessTokenClaims, CreateOptions, SessionInfo, SessionTokens, UpdateOptions } from './types.js';
 
-const RETRY_BASE_MS = 100;
-const RETRY_MAX_MS = 30_000;
+/** Longest `deleteAll` waits for this node's clock to pass the store's moment, so a session created right after it here is not caught. */
+const MAX_CLOCK_WAIT_MS = 1000;
 
-function isInvalidationBase(event: unknown): event is { subject: string; at: number; expiresAt: number } {
-  const e = event as Record<string, unknown> | null;
-  return (
-    e !== null &&
-    typeof e === 'object' &&
-    typeof e.subject === 'string' &&
-    e.subject.length > 0 &&
-    typeof e.at === 'number' &&
-    Number.isFinite(e.at) &&
-    typeof e.expiresAt === 'number' &&
-    Number.isFinite(e.expiresAt)
-  );
+/** `claims` and `context` of create/update options, each read once; anything but an object (or undefined) is bad input. */
+function callOptions(options: unknown): { claims: unknown; context: unknown } {
+  if (options === undefined) return { claims: undefined, context: undefined };
+  if (options === null || typeof options !== 'object') throw new SessionError('ERR_CLAIMS_INVALID', 'options must be an object');
+  try {
+    const o = options as Record<string, unknown>;
+    return { claims: o.claims, context: o.context };
+  } catch {
+    throw new SessionError('ERR_CLAIMS_INVALID', 'options could not be read');
+  }
 }
-
-const REASONS: ReadonlySet<unknown> = new Set<InvalidationReason>(['deleted', 'reused', 'evicted']);
 
 /**
  * Issues short-lived access JWTs and long-lived rotating refresh tokens, and
@@ -58,15 +47,14 @@ const REASONS: ReadonlySet<unknown> = new Set<InvalidationReason>(['deleted', 'r
  * const claims = await manager.read(tokens.accessToken);
  * ```
  */
-export class JwtUserSessionManager extends SessionEventEmitter implements InvalidationReceiver {
+export class JwtUserSessionManager extends SessionEventEmitter {
   readonly #options: NormalizedOptions;
   readonly #signingKey: ResolvedKey;
   readonly #verifyConfig: VerifyConfig;
   readonly #verified: VerifiedTokenCache;
-  readonly #subscription: InvalidationSubscription | undefined;
+  readonly #revocation: Revocation;
   /** ms an invalidation must be remembered: the longest an access token issued now can still verify. */
   readonly #invalidationTtl: number;
-  readonly #retries = new Set<NodeJS.Timeout>();
   #closed = false;
 
   constructor(options: JwtUserSessionManagerOptions) {
@@ -83,20 +71,28 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     this.#verified = new VerifiedTokenCache(o.verifiedTokenCacheSize);
     // +1 s because exp is rounded down to whole seconds.
     this.#invalidationTtl = (o.accessTokenTtl + o.clockTolerance + 1) * 1000;
-    this.#subscription = o.broadcaster?.subscribe(this);
+    this.#revocation = new Revocation({
+      cache: o.invalidAccessTokenCache,
+      broadcaster: o.broadcaster,
+      clock: o.clock,
+      clockTolerance: o.clockTolerance,
+      ttl: this.#invalidationTtl,
+      emit: (event, payload) => this.emit(event, payload),
+    });
   }
 
   /** Resolves once the broadcaster has replayed recent invalidations from other nodes. */
   async ready(): Promise<void> {
-    await this.#subscription?.ready();
+    await this.#revocation.ready();
   }
 
   /** Opens a session for `subject` and returns its first token pair. */
   async create(subject: string, options: CreateOptions = {}): Promise<SessionTokens> {
     this.#assertOpen();
     checkSubject(subject);
-    const claims = checkClaims(options.claims);
-    const context = checkContext(options.context);
+    const { claims: rawClaims, context: rawContext } = callOptions(options);
+    const claims = checkClaims(rawClaims);
+    const context = checkContext(rawContext);
     const { refreshTokenStore: store, refreshTokenTtl, refreshTokenIdleTtl, maxSessionsPerSubject } = this.#options;
 
     const now = this.#options.clock();
@@ -106,16 +102,19 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     const idleExpiresAt = refreshTokenIdleTtl === undefined ? undefined : Math.min(now + refreshTokenIdleTtl, expiresAt);
     const session = { sessionId, subject, tokenHash: hashSecret(secret), createdAt: now, expiresAt, idleExpiresAt, claims, context };
 
+    const receiptTtl = Math.ceil(this.#invalidationTtl);
     let evicted: string[];
     try {
-      ({ evicted } = await store.insert(session, { now, maxSessionsPerSubject }));
+      ({ evicted } = await store.insert(session, { now, maxSessionsPerSubject, receiptTtl }));
     } catch (error) {
+      // The insert may still run (a stalled Redis wakes up) and evict someone: find out once the store answers, and revoke what it evicted.
+      this.#revocation.reconcile(async () => {
+        const late = await store.settleInsert(subject, sessionId, { now: this.#options.clock(), receiptTtl });
+        this.#revokeEvicted(subject, late, now);
+      });
       throw storageError('create', error);
     }
-    for (const id of evicted) {
-      // The new session exists either way; a broadcast that fails now is retried in the background.
-      this.#invalidateSession(subject, id, 'evicted', now).catch(() => undefined);
-    }
+    this.#revokeEvicted(subject, evicted, now);
 
     let tokens: SessionTokens;
     try {
@@ -189,8 +188,9 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     // Malformed and forged tokens (a bad mac) end here, at the cost of one HMAC, before any store call.
     const parsed = parseRefreshToken(key, refreshToken);
     if (parsed === undefined) throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid');
-    const claims = options.claims === undefined ? undefined : checkClaims(options.claims);
-    const context = options.context === undefined ? undefined : checkContext(options.context);
+    const { claims: rawClaims, context: rawContext } = callOptions(options);
+    const claims = rawClaims === undefined ? undefined : checkClaims(rawClaims);
+    const context = rawContext === undefined ? undefined : checkContext(rawContext);
     const { sessionId, secret } = parsed;
     const successor = successorSecret(key, sessionId, secret);
     const now = this.#options.clock();
@@ -243,45 +243,74 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
     throw new SessionError('ERR_REFRESH_TOKEN_REUSED', 'refresh token was already used; the session has been revoked');
   }
 
-  /** Ends one session of the subject: its refresh token and, on every node, its access tokens. */
+  /**
+   * Ends one session of the subject: its refresh token and, on every node,
+   * its access tokens. Fails safe: whenever the id is one of the subject's
+   * (its hash tag is the subject's), the access tokens are invalidated
+   * whatever the store answers, or if it does not answer at all (a timed-out
+   * delete may still run). Returns whether the store found a live session.
+   */
   async deleteOne(subject: string, sessionId: string): Promise<boolean> {
     this.#assertOpen();
     checkSubject(subject);
-    if (typeof sessionId !== 'string' || !SESSION_ID_PATTERN.test(sessionId)) return false;
+    if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string');
+    // Not a session id, or another subject's: nothing of this subject to end.
+    if (!SESSION_ID_PATTERN.test(sessionId) || sessionHashTag(sessionId) !== subjectHashTag(subject)) return false;
     const now = this.#options.clock();
-    let deleted: boolean;
+    let deleted = false;
+    let failure: SessionError | undefined;
     try {
       deleted = await this.#options.refreshTokenStore.delete(subject, sessionId, now);
     } catch (error) {
-      throw storageError('deleteOne', error);
+      failure = storageError('deleteOne', error);
     }
-    if (deleted) await this.#invalidateSession(subject, sessionId, 'deleted', now);
-    return deleted;
+    const revoked = this.#revocation.revokeSession(subject, sessionId, 'deleted', now);
+    if (failure !== undefined) {
+      revoked.catch(() => undefined);
+      throw failure;
+    }
+    await revoked;
+    return deleted === true;
   }
 
   /**
    * Ends every session of the subject and rejects, on every node, every access
-   * token of the subject issued before this call, including those of sessions
-   * that already expired. Returns how many live sessions were deleted.
+   * token of the sessions the store found, and every access token of the
+   * subject issued at or before the deletion, including those of sessions that
+   * already expired. The moment is the later of the store's clock and this
+   * node's: a token issued by a node whose clock runs ahead of both, for a
+   * session no longer live, is the remaining gap (bounded by the clock skew).
+   * Returns how many live sessions were deleted.
    */
   async deleteAll(subject: string): Promise<number> {
     this.#assertOpen();
     checkSubject(subject);
-    const { clock, refreshTokenStore: store, invalidAccessTokenCache: cache } = this.#options;
-    let deleted: string[];
+    const { clock, refreshTokenStore: store } = this.#options;
+    let result: DeleteAllResult | undefined;
+    let failure: SessionError | undefined;
     try {
-      deleted = await store.deleteAll(subject, clock());
+      result = await store.deleteAll(subject, clock());
     } catch (error) {
-      throw storageError('deleteAll', error);
+      // Unknown outcome: the subject-wide rule below still applies (fail safe).
+      failure = storageError('deleteAll', error);
     }
-    // Taken after the store answered: every token issued by an operation the store ordered before ours carries an earlier time.
-    const at = clock();
-    cache.invalidateSubject(subject, at, this.#invalidationTtl);
-    this.emit(ALL_SESSIONS_INVALIDATED, { subject, at, origin: 'local' });
-    await this.#broadcast({ type: 'subject', subject, at, expiresAt: at + this.#invalidationTtl });
-    // Tokens issued at `at` are rejected; let the clock move on so a session created right after this call is not.
-    if (clock() <= at) await new Promise((resolve) => setTimeout(resolve, 1));
-    return deleted.length;
+    const storeAt = result !== undefined && Number.isFinite(result.at) ? result.at : -Infinity;
+    const at = Math.max(storeAt, clock());
+    const sessionIds = result?.sessionIds ?? [];
+    const revoked = this.#revocation.revokeSubject(subject, at, sessionIds);
+    if (failure !== undefined) {
+      revoked.catch(() => undefined);
+      throw failure;
+    }
+    await revoked;
+    // Tokens issued at or before `at` are rejected; let this node's clock pass it so a session created here right after this call is not.
+    // A loop, not one timer: a timer can fire before the wall clock has moved on (timers run on the
+    // loop's cached monotonic time). Bounded, for a clock that is far behind or that tests hold still.
+    const waitUntil = Date.now() + MAX_CLOCK_WAIT_MS;
+    for (let wait = 0; wait < 50 && clock() <= at && Date.now() < waitUntil; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(MAX_CLOCK_WAIT_MS, at - clock() + 1))));
+    }
+    return sessionIds.length;
   }
 
   /**
@@ -313,14 +342,14 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
         .filter((s) => s.sessionId !== keepSessionId)
         .map(async ({ sessionId }) => {
           const now = clock();
-          let deleted: boolean;
+          let deleted = false;
           try {
             deleted = await store.delete(subject, sessionId, now);
           } catch (error) {
             failure ??= storageError('deleteOthers', error);
-            deleted = true; // fail safe: treat it as revoked everywhere
           }
-          if (deleted) await this.#invalidateSession(subject, sessionId, 'deleted', now).catch((error: unknown) => (failure ??= storageError('deleteOthers', error)));
+          // Fail safe, as deleteOne: revoked on every node whatever the store answered.
+          await this.#revocation.revokeSession(subject, sessionId, 'deleted', now).catch((error: unknown) => (failure ??= storageError('deleteOthers', error)));
           return deleted;
         }),
     );
@@ -335,27 +364,7 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
    * guard re-checking a live connection.
    */
   isRevoked(claims: Pick<AccessTokenClaims, 'sub' | 'sid' | 'jti'>): boolean {
-    const cache = this.#options.invalidAccessTokenCache;
-    if (cache.isSessionInvalidated(claims.sid)) return true;
-    const at = cache.subjectInvalidatedAt(claims.sub);
-    // Decoded only when the subject has a revocation; a jti that carries no time (NaN) fails closed.
-    return at !== undefined && !(tokenIdTime(claims.jti) > at);
-  }
-
-  /** Applies a session invalidation published by another node. */
-  restrictOne(event: SessionInvalidation): void {
-    if (!isInvalidationBase(event) || typeof event.sessionId !== 'string' || !REASONS.has(event.reason)) return;
-    const ttl = event.expiresAt - this.#options.clock() + this.#options.clockTolerance * 1000;
-    if (ttl > 0) this.#options.invalidAccessTokenCache.invalidateSession(event.sessionId, ttl);
-    this.emit(SESSION_INVALIDATED, { subject: event.subject, sessionId: event.sessionId, reason: event.reason, at: event.at, origin: 'remote' });
-  }
-
-  /** Applies a subject-wide invalidation published by another node. */
-  restrictAll(event: SubjectInvalidation): void {
-    if (!isInvalidationBase(event)) return;
-    const ttl = event.expiresAt - this.#options.clock() + this.#options.clockTolerance * 1000;
-    if (ttl > 0) this.#options.invalidAccessTokenCache.invalidateSubject(event.subject, event.at, ttl);
-    this.emit(ALL_SESSIONS_INVALIDATED, { subject: event.subject, at: event.at, origin: 'remote' });
+    return this.#revocation.isRevoked(claims);
   }
 
   /** The public keys of the asymmetric keys, for services that verify with jose's createRemoteJWKSet. */
@@ -370,10 +379,8 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const timer of this.#retries) clearTimeout(timer);
-    this.#retries.clear();
     this.#verified.clear();
-    await this.#subscription?.close();
+    await this.#revocation.close();
   }
 
   #assertOpen(): void {
@@ -424,42 +431,11 @@ export class JwtUserSessionManager extends SessionEventEmitter implements Invali
   /** The session is gone from the store; its access tokens must go too. A failed broadcast keeps retrying in the background. */
   async #onReuse(subject: string, sessionId: string, now: number): Promise<void> {
     this.emit(REFRESH_TOKEN_REUSED, { subject, sessionId });
-    await this.#invalidateSession(subject, sessionId, 'reused', now).catch(() => undefined);
+    await this.#revocation.revokeSession(subject, sessionId, 'reused', now).catch(() => undefined);
   }
 
-  /** this node's cache → events (local sockets) → other nodes. */
-  async #invalidateSession(subject: string, sessionId: string, reason: InvalidationReason, now: number): Promise<void> {
-    this.#options.invalidAccessTokenCache.invalidateSession(sessionId, this.#invalidationTtl);
-    this.emit(SESSION_INVALIDATED, { subject, sessionId, reason, at: now, origin: 'local' });
-    await this.#broadcast({ type: 'session', subject, sessionId, reason, at: now, expiresAt: now + this.#invalidationTtl });
-  }
-
-  /**
-   * Publishes an invalidation. A failed publish is retried in the background
-   * (with backoff, until it succeeds or the manager closes) so no revocation
-   * is forgotten, and the caller is told that other nodes are not yet aware.
-   */
-  async #broadcast(event: InvalidationEvent): Promise<void> {
-    const subscription = this.#subscription;
-    if (subscription === undefined) return;
-    try {
-      await subscription.publish(event);
-    } catch (cause) {
-      this.#retry(subscription, event, 1);
-      throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'the invalidation is in force on this node but could not be broadcast yet; it will be retried', { cause });
-    }
-  }
-
-  #retry(subscription: InvalidationSubscription, event: InvalidationEvent, attempt: number): void {
-    if (this.#closed) return;
-    const timer = setTimeout(
-      () => {
-        this.#retries.delete(timer);
-        subscription.publish(event).catch(() => this.#retry(subscription, event, attempt + 1));
-      },
-      Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt),
-    );
-    timer.unref();
-    this.#retries.add(timer);
+  /** The sessions an insert evicted: the new session exists either way; a broadcast that fails now is retried in the background. */
+  #revokeEvicted(subject: string, evicted: readonly string[], now: number): void {
+    for (const id of evicted) this.#revocation.revokeSession(subject, id, 'evicted', now).catch(() => undefined);
   }
 }

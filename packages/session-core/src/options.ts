@@ -115,7 +115,7 @@ export function normalizeOptions(input: JwtUserSessionManagerOptions): Normalize
     refreshTokenKey = Buffer.from(hkdfSync('sha256', material, 'jwt-session', 'refresh-token-successor/v1', 32));
   }
 
-  hasMethods(options.refreshTokenStore, 'refreshTokenStore', ['insert', 'rotate', 'get', 'list', 'delete', 'deleteAll']);
+  hasMethods(options.refreshTokenStore, 'refreshTokenStore', ['insert', 'settleInsert', 'rotate', 'list', 'delete', 'deleteAll']);
   hasMethods(options.invalidAccessTokenCache, 'invalidAccessTokenCache', ['invalidateSession', 'invalidateSubject', 'isSessionInvalidated', 'subjectInvalidatedAt']);
   if (options.broadcaster !== undefined) hasMethods(options.broadcaster, 'broadcaster', ['subscribe']);
   if (options.clock !== undefined && typeof options.clock !== 'function') fail('clock', 'must be a function returning milliseconds');

@@ -39,12 +39,29 @@ export interface InsertOptions {
   now: number;
   /** When the subject already has this many live sessions, the oldest are evicted in the same atomic step. */
   maxSessionsPerSubject?: number | undefined;
+  /**
+   * ms the store remembers which sessions this insert evicted, for
+   * `settleInsert`; also how long `settleInsert`'s mark against a late insert
+   * lasts. The manager passes the access-token lifetime plus tolerance: past
+   * it, an evicted session's access tokens have expired anyway. @default 3600000
+   */
+  receiptTtl?: number | undefined;
+}
+
+export interface DeleteAllResult {
+  /** Ids of the live sessions deleted. */
+  sessionIds: string[];
+  /** ms on the store's own clock (Redis: TIME) when the deletion ran: one clock for every node's "issued before". */
+  at: number;
 }
 
 export interface InsertResult {
   /** Ids of the sessions evicted to make room (oldest first). */
   evicted: string[];
 }
+
+/** How long a store keeps an insert's receipt when the caller does not say. */
+export const DEFAULT_RECEIPT_TTL = 3_600_000;
 
 export interface RotateRequest {
   sessionId: string;
@@ -88,6 +105,14 @@ export type RotateResult =
  */
 export interface RefreshTokenStore {
   insert(session: NewSessionRecord, options: InsertOptions): Promise<InsertResult>;
+  /**
+   * For an insert whose outcome the caller never learnt (it timed out): once
+   * this resolves, that insert has either run — then the session it created
+   * is removed (its creator never got its tokens) and the ids it evicted are
+   * returned — or it will never run (a mark makes it a no-op for `receiptTtl`
+   * ms) and the answer is []. Idempotent: asking again gives the same ids.
+   */
+  settleInsert(subject: string, sessionId: string, options: { now: number; receiptTtl?: number | undefined }): Promise<string[]>;
   rotate(request: RotateRequest): Promise<RotateResult>;
   /** The live session, or undefined. */
   get(sessionId: string, now: number): Promise<StoredSessionInfo | undefined>;
@@ -95,8 +120,8 @@ export interface RefreshTokenStore {
   list(subject: string, now: number): Promise<StoredSessionInfo[]>;
   /** Deletes the session if it is the subject's; true when something was deleted. */
   delete(subject: string, sessionId: string, now: number): Promise<boolean>;
-  /** Deletes every session of the subject; returns the ids of the live ones deleted. */
-  deleteAll(subject: string, now: number): Promise<string[]>;
+  /** Deletes every session of the subject; returns the ids of the live ones deleted and the store's time. */
+  deleteAll(subject: string, now: number): Promise<DeleteAllResult>;
   close?(): Promise<void>;
 }
 
@@ -128,17 +153,23 @@ export interface SessionInvalidation {
   expiresAt: number;
 }
 
-/** Every access token of the subject issued at or before `at` is invalid. */
+/** Every access token of the subject issued at or before `at` is invalid, and every token of the sessions listed. */
 export interface SubjectInvalidation {
   type: 'subject';
   subject: string;
   at: number;
   expiresAt: number;
+  /** The sessions the deletion found: invalid whatever their tokens' issue time (a node whose clock runs ahead). */
+  sessionIds?: string[] | undefined;
 }
 
 export type InvalidationEvent = SessionInvalidation | SubjectInvalidation;
 
-/** What a broadcaster hands other nodes' events to: the manager. */
+/**
+ * What a broadcaster hands other nodes' events to: the manager's revocation
+ * module (not the manager itself). Implementations check every event with
+ * `parseInvalidationEvent` and ignore what fails it.
+ */
 export interface InvalidationReceiver {
   restrictOne(event: SessionInvalidation): void;
   restrictAll(event: SubjectInvalidation): void;

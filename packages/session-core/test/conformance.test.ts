@@ -1,5 +1,5 @@
-import { ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
-import { testInvalidAccessTokenCache, testManagerOverStorage, testRefreshTokenStore } from '../src/testing/index.js';
+import { ReferenceBroadcaster, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
+import { testInvalidAccessTokenCache, testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '../src/testing/index.js';
 
 // The suites this package ships, run here against the reference storage
 // (reference-storage.ts) so they are themselves exercised (and counted by the
@@ -17,3 +17,4 @@ testManagerOverStorage('reference storage (session-core)', async () => {
   const invalidAccessTokenCache = new ReferenceInvalidAccessTokenCache();
   return { refreshTokenStore, invalidAccessTokenCache, close: async () => (await refreshTokenStore.close(), invalidAccessTokenCache.close()) };
 });
+testInvalidationBroadcaster('reference storage (session-core)', async () => ({ broadcaster: new ReferenceBroadcaster(), close: async () => undefined }));

@@ -110,27 +110,38 @@ S('a node that starts after a revocation enforces it from its first read', async
   await late.close();
 });
 
+/** Hands the test the receiver the manager subscribed with, to play another node. */
+class CapturingBroadcaster implements InvalidationBroadcaster {
+  receiver!: InvalidationReceiver;
+  subscribe(receiver: InvalidationReceiver) {
+    this.receiver = receiver;
+    return { publish: async () => undefined, ready: async () => undefined, close: async () => undefined };
+  }
+}
+
 S('malformed broadcasts are ignored without throwing', async () => {
-  const h = harness();
+  const remote = new CapturingBroadcaster();
+  const h = harness({ broadcaster: remote });
   const t = await h.manager.create('alice');
   const junk: unknown[] = [null, 42, 'x', {}, { type: 'session' }, { subject: 'alice', at: 'now', expiresAt: 1 }, { subject: 'alice', sessionId: t.sessionId, reason: 'bogus', at: 1, expiresAt: Date.now() + 1e6 }, { subject: '', at: 1, expiresAt: 2 }];
   for (const event of junk) {
-    h.manager.restrictOne(event as never);
-    h.manager.restrictAll(event as never);
+    remote.receiver.restrictOne(event as never);
+    remote.receiver.restrictAll(event as never);
   }
   await h.manager.read(t.accessToken);
   await h.close();
 });
 
 S('remote invalidations that have already run out record nothing but are still announced', async () => {
-  const h = harness();
+  const remote = new CapturingBroadcaster();
+  const h = harness({ broadcaster: remote });
   const t = await h.manager.create('alice');
   const seen: unknown[] = [];
   h.manager.on(SESSION_INVALIDATED, (e) => seen.push(e));
-  h.manager.restrictOne({ type: 'session', subject: 'alice', sessionId: t.sessionId, reason: 'deleted', at: 1, expiresAt: 2 });
+  remote.receiver.restrictOne({ type: 'session', subject: 'alice', sessionId: t.sessionId, reason: 'deleted', at: 1, expiresAt: 2 });
   await h.manager.read(t.accessToken);
   assert.is(seen.length, 1);
-  h.manager.restrictOne({ type: 'session', subject: 'alice', sessionId: t.sessionId, reason: 'deleted', at: h.clock.now, expiresAt: h.clock.now + 60_000 });
+  remote.receiver.restrictOne({ type: 'session', subject: 'alice', sessionId: t.sessionId, reason: 'deleted', at: h.clock.now, expiresAt: h.clock.now + 60_000 });
   await rejectsWith(h.manager.read(t.accessToken), 'ERR_SESSION_REVOKED');
   await h.close();
 });

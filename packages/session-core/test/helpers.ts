@@ -16,9 +16,9 @@ export interface Harness {
 
 /** A manager on memory storage with a controllable clock (starting at the real now). */
 export function harness(options: Partial<JwtUserSessionManagerOptions> = {}, broadcaster?: ReferenceBroadcaster): Harness {
-  const store = new ReferenceRefreshTokenStore();
-  const cache = new ReferenceInvalidAccessTokenCache();
   const clock = { now: Date.now() };
+  const store = new ReferenceRefreshTokenStore({ clock: () => clock.now });
+  const cache = new ReferenceInvalidAccessTokenCache();
   const manager = new JwtUserSessionManager({
     keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET },
     issuer: ISSUER,

@@ -1,5 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
+import { DEFAULT_RECEIPT_TTL, parseInvalidationEvent } from '../src/index.js';
 import type {
+  DeleteAllResult,
   InsertOptions,
   InsertResult,
   InvalidAccessTokenCache,
@@ -40,6 +42,13 @@ function info(record: SessionRecord): StoredSessionInfo {
 
 export class ReferenceRefreshTokenStore implements RefreshTokenStore {
   readonly #sessions = new Map<string, SessionRecord>();
+  /** Per inserted id: what it evicted (only when it did) or 'never' (settled before it ran), until `until` (wall clock). */
+  readonly #receipts = new Map<string, { ids: string[] | 'never'; until: number }>();
+  readonly #clock: () => number;
+
+  constructor(options: { clock?: () => number } = {}) {
+    this.#clock = options.clock ?? Date.now;
+  }
 
   /** Sessions held, expired ones included until touched. */
   get size(): number {
@@ -51,7 +60,8 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
     return new Set([...this.#sessions.values()].map((r) => r.subject)).size;
   }
 
-  async insert(session: NewSessionRecord, { now, maxSessionsPerSubject }: InsertOptions): Promise<InsertResult> {
+  async insert(session: NewSessionRecord, { now, maxSessionsPerSubject, receiptTtl }: InsertOptions): Promise<InsertResult> {
+    if (this.#receipt(session.sessionId) !== undefined) return { evicted: [] };
     const live = this.#liveOf(session.subject, now).sort((a, b) => a.createdAt - b.createdAt);
     const evictCount = maxSessionsPerSubject === undefined ? 0 : Math.max(0, live.length - maxSessionsPerSubject + 1);
     const evicted = live.slice(0, evictCount).map((r) => (this.#sessions.delete(r.sessionId), r.sessionId));
@@ -62,7 +72,25 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
       lastRefreshedAt: session.createdAt,
       rotatedAt: session.createdAt,
     });
+    if (evicted.length > 0) this.#receipts.set(session.sessionId, { ids: evicted, until: Date.now() + (receiptTtl ?? DEFAULT_RECEIPT_TTL) });
     return { evicted };
+  }
+
+  async settleInsert(subject: string, sessionId: string, { receiptTtl }: { now: number; receiptTtl?: number | undefined }): Promise<string[]> {
+    const receipt = this.#receipt(sessionId);
+    const record = this.#sessions.get(sessionId);
+    if (record !== undefined && record.subject === subject) this.#sessions.delete(sessionId);
+    else if (receipt === undefined) {
+      this.#receipts.set(sessionId, { ids: 'never', until: Date.now() + (receiptTtl ?? DEFAULT_RECEIPT_TTL) });
+      return [];
+    }
+    return receipt === undefined || receipt === 'never' ? [] : [...receipt];
+  }
+
+  #receipt(sessionId: string): string[] | 'never' | undefined {
+    const entry = this.#receipts.get(sessionId);
+    if (entry !== undefined && entry.until <= Date.now()) this.#receipts.delete(sessionId);
+    return entry !== undefined && entry.until > Date.now() ? entry.ids : undefined;
   }
 
   async rotate(request: RotateRequest): Promise<RotateResult> {
@@ -117,14 +145,19 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
     return now < deadline(record);
   }
 
-  async deleteAll(subject: string, now: number): Promise<string[]> {
+  async deleteAll(subject: string, now: number): Promise<DeleteAllResult> {
     const live = this.#liveOf(subject, now).map((r) => r.sessionId);
-    for (const [id, record] of this.#sessions) if (record.subject === subject) this.#sessions.delete(id);
-    return live;
+    for (const [id, record] of this.#sessions) {
+      if (record.subject !== subject) continue;
+      this.#sessions.delete(id);
+      this.#receipts.delete(id);
+    }
+    return { sessionIds: live, at: this.#clock() };
   }
 
   async close(): Promise<void> {
     this.#sessions.clear();
+    this.#receipts.clear();
   }
 
   #liveOf(subject: string, now: number): SessionRecord[] {
@@ -195,8 +228,10 @@ export class ReferenceBroadcaster implements InvalidationBroadcaster {
     return {
       publish: async (event) => {
         if (!open) throw new Error('subscription is closed');
-        this.#log = [...this.#recent(), structuredClone(event)];
-        for (const other of this.#receivers) if (other !== receiver) deliver(other, event);
+        const copy = parseInvalidationEvent(event);
+        if (copy === undefined) return;
+        this.#log = [...this.#recent(), copy];
+        for (const other of this.#receivers) if (other !== receiver) deliver(other, copy);
       },
       ready: async () => undefined,
       close: async () => {
@@ -218,7 +253,8 @@ export class ReferenceBroadcaster implements InvalidationBroadcaster {
 }
 
 function deliver(receiver: InvalidationReceiver, event: InvalidationEvent): void {
-  const copy = structuredClone(event);
+  const copy = parseInvalidationEvent(event);
+  if (copy === undefined) return;
   try {
     if (copy.type === 'session') receiver.restrictOne(copy);
     else receiver.restrictAll(copy);

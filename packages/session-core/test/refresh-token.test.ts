@@ -99,6 +99,7 @@ S('storage failures surface as ERR_STORAGE_UNAVAILABLE and leave nothing half-wr
   const broken = new Error('backend down');
   const failing = {
     insert: async () => Promise.reject(broken),
+    settleInsert: async () => Promise.reject(broken),
     rotate: async () => Promise.reject(broken),
     get: async () => Promise.reject(broken),
     list: async () => Promise.reject(broken),

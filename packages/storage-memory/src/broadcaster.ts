@@ -1,7 +1,18 @@
-import type { InvalidationBroadcaster, InvalidationEvent, InvalidationReceiver, InvalidationSubscription } from '@jwt-session/session-core';
+import { SessionError, parseInvalidationEvent, type InvalidationBroadcaster, type InvalidationEvent, type InvalidationReceiver, type InvalidationSubscription } from '@jwt-session/session-core';
+
+function isReceiver(value: unknown): value is InvalidationReceiver {
+  try {
+    const r = value as Record<string, unknown> | null;
+    return r !== null && typeof r === 'object' && typeof r.restrictOne === 'function' && typeof r.restrictAll === 'function';
+  } catch {
+    return false;
+  }
+}
 
 function deliver(receiver: InvalidationReceiver, event: InvalidationEvent): void {
-  const copy = structuredClone(event);
+  // A fresh copy per receiver, holding only the known fields: no receiver can change what another sees.
+  const copy = parseInvalidationEvent(event);
+  if (copy === undefined) return;
   try {
     if (copy.type === 'session') receiver.restrictOne(copy);
     else receiver.restrictAll(copy);
@@ -26,15 +37,19 @@ export class MemoryBroadcaster implements InvalidationBroadcaster {
   }
 
   subscribe(receiver: InvalidationReceiver): InvalidationSubscription {
+    if (!isReceiver(receiver)) throw new SessionError('ERR_CONFIG_INVALID', 'subscribe(): the receiver must have restrictOne() and restrictAll()');
     for (const event of this.#recent()) deliver(receiver, event);
     this.#receivers.add(receiver);
     let open = true;
     return {
       publish: async (event) => {
         if (!open) throw new Error('subscription is closed');
+        const copy = parseInvalidationEvent(event);
+        // Malformed: nobody would apply it; the caller is told.
+        if (copy === undefined) throw new SessionError('ERR_CLAIMS_INVALID', 'publish(): the invalidation event is malformed');
         this.#log = this.#recent();
-        this.#log.push(structuredClone(event));
-        for (const other of this.#receivers) if (other !== receiver) deliver(other, event);
+        this.#log.push(copy);
+        for (const other of this.#receivers) if (other !== receiver) deliver(other, copy);
       },
       ready: async () => undefined,
       close: async () => {

@@ -1,5 +1,11 @@
 import { TTLCache } from '@isaacs/ttlcache';
-import type { InvalidAccessTokenCache } from '@jwt-session/session-core';
+import { SessionError, type InvalidAccessTokenCache } from '@jwt-session/session-core';
+
+/** Sessions and subjects are strings, times and ttls finite numbers: anything else is a caller's bug, answered with a coded error. */
+function bad(): never {
+  throw new SessionError('ERR_CLAIMS_INVALID', 'invalidation cache: the id must be a string and times finite numbers');
+}
+const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
 /**
  * This node's memory of revoked access tokens. Unbounded on purpose: dropping
@@ -12,11 +18,13 @@ export class MemoryInvalidAccessTokenCache implements InvalidAccessTokenCache {
   readonly #subjects = new TTLCache<string, number>();
 
   invalidateSession(sessionId: string, ttl: number): void {
+    if (typeof sessionId !== 'string' || !isTime(ttl)) bad();
     if (!(ttl > 0) || this.#sessions.getRemainingTTL(sessionId) >= ttl) return;
     this.#sessions.set(sessionId, true, { ttl: Math.ceil(ttl) });
   }
 
   invalidateSubject(subject: string, at: number, ttl: number): void {
+    if (typeof subject !== 'string' || !isTime(at) || !isTime(ttl)) bad();
     if (!(ttl > 0)) return;
     const previous = this.#subjects.get(subject);
     const remaining = this.#subjects.getRemainingTTL(subject);
@@ -27,10 +35,12 @@ export class MemoryInvalidAccessTokenCache implements InvalidAccessTokenCache {
   // lookups (TTLCache's own has/get allocate an options object per call).
   // Entries are purged by TTLCache's timer at expiry.
   isSessionInvalidated(sessionId: string): boolean {
+    if (typeof sessionId !== 'string') bad();
     return this.#sessions.data.has(sessionId);
   }
 
   subjectInvalidatedAt(subject: string): number | undefined {
+    if (typeof subject !== 'string') bad();
     return this.#subjects.data.get(subject);
   }
 

@@ -1,6 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
+import { TTLCache } from '@isaacs/ttlcache';
 import {
+  DEFAULT_RECEIPT_TTL,
   SessionError,
+  storeInput,
+  type DeleteAllResult,
   type InsertOptions,
   type InsertResult,
   type NewSessionRecord,
@@ -20,7 +24,13 @@ export interface MemoryRefreshTokenStoreOptions {
    * else's session. @default unbounded
    */
   maxSessions?: number;
+  /** ms since the epoch: the moment `deleteAll` reports (the subject-wide "issued before"). @default Date.now */
+  clock?: () => number;
 }
+
+/** A receipt that marks an insert settled before it ran: it must never run. */
+const NEVER = 'never';
+
 
 function deadline(record: SessionRecord): number {
   return record.idleExpiresAt === undefined ? record.expiresAt : Math.min(record.expiresAt, record.idleExpiresAt);
@@ -52,6 +62,9 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #sessions = new Map<string, string>();
   readonly #bySubject = new Map<string, string | string[]>();
   readonly #maxSessions: number;
+  readonly #clock: () => number;
+  /** What each recent insert evicted (only those that evicted something), or NEVER. */
+  readonly #receipts = new TTLCache<string, readonly string[] | typeof NEVER>();
   readonly #expiry = new ExpiryQueue((sessionId, now) => {
     const text = this.#sessions.get(sessionId);
     if (text === undefined) return;
@@ -65,6 +78,8 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
       throw new SessionError('ERR_CONFIG_INVALID', 'options.maxSessions must be a positive integer');
     }
     this.#maxSessions = max;
+    if (options.clock !== undefined && typeof options.clock !== 'function') throw new SessionError('ERR_CONFIG_INVALID', 'options.clock must be a function returning milliseconds');
+    this.#clock = options.clock ?? Date.now;
   }
 
   /** Sessions held, expired ones included until their bucket is swept. */
@@ -77,7 +92,11 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return this.#bySubject.size;
   }
 
-  async insert(session: NewSessionRecord, { now, maxSessionsPerSubject }: InsertOptions): Promise<InsertResult> {
+  async insert(input: NewSessionRecord, options: InsertOptions): Promise<InsertResult> {
+    const session = storeInput.record(input);
+    const { now, maxSessionsPerSubject, receiptTtl } = storeInput.insertOptions(options);
+    // Settled before it ran (or a repeat): it must not evict anyone now.
+    if (this.#receipts.has(session.sessionId)) return { evicted: [] };
     // Only a per-subject limit needs the subject's sessions decoded; without one, insert stays O(1) however many the subject has.
     const live = maxSessionsPerSubject === undefined ? [] : this.#liveOf(session.subject, now);
     const evictCount = maxSessionsPerSubject === undefined ? 0 : Math.max(0, live.length - maxSessionsPerSubject + 1);
@@ -99,10 +118,28 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     if (ids === undefined) this.#bySubject.set(session.subject, session.sessionId);
     else if (typeof ids === 'string') this.#bySubject.set(session.subject, [ids, session.sessionId]);
     else ids.push(session.sessionId);
+    if (evicted.length > 0) this.#receipts.set(session.sessionId, evicted, { ttl: receiptTtl ?? DEFAULT_RECEIPT_TTL });
     return { evicted };
   }
 
-  async rotate(request: RotateRequest): Promise<RotateResult> {
+  async settleInsert(subject: string, sessionId: string, options: { now: number; receiptTtl?: number | undefined }): Promise<string[]> {
+    storeInput.subjectAndId(subject, sessionId);
+    const { receiptTtl } = storeInput.insertOptions(options);
+    if (!storeInput.isSessionId(sessionId)) return [];
+    const receipt = this.#receipts.get(sessionId);
+    const text = this.#sessions.get(sessionId);
+    if (text !== undefined && peek(text).subject === subject) {
+      // The insert ran, and nobody holds the new session's tokens.
+      this.#remove(sessionId, subject);
+    } else if (receipt === undefined) {
+      this.#receipts.set(sessionId, NEVER, { ttl: receiptTtl ?? DEFAULT_RECEIPT_TTL });
+      return [];
+    }
+    return receipt === undefined || receipt === NEVER ? [] : [...receipt];
+  }
+
+  async rotate(input: RotateRequest): Promise<RotateResult> {
+    const request = storeInput.rotate(input);
     const { sessionId, presentedHash, successorHash, now } = request;
     const text = this.#sessions.get(sessionId);
     if (text === undefined) return { status: 'not_found' };
@@ -138,17 +175,23 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   }
 
   async get(sessionId: string, now: number): Promise<StoredSessionInfo | undefined> {
+    storeInput.now(now);
+    if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string');
     const record = this.#live(sessionId, now);
     return record === undefined ? undefined : info(record);
   }
 
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {
+    storeInput.subject(subject);
+    storeInput.now(now);
     return this.#liveOf(subject, now)
       .sort((a, b) => b.createdAt - a.createdAt)
       .map(info);
   }
 
   async delete(subject: string, sessionId: string, now: number): Promise<boolean> {
+    storeInput.subjectAndId(subject, sessionId);
+    storeInput.now(now);
     const text = this.#sessions.get(sessionId);
     if (text === undefined) return false;
     const { record } = decode(sessionId, text);
@@ -157,14 +200,22 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return now < deadline(record);
   }
 
-  async deleteAll(subject: string, now: number): Promise<string[]> {
+  async deleteAll(subject: string, now: number): Promise<DeleteAllResult> {
+    storeInput.subject(subject);
+    storeInput.now(now);
     const live = this.#liveOf(subject, now).map((record) => record.sessionId);
-    for (const sessionId of this.#idsOf(subject)) this.#remove(sessionId, subject);
-    return live;
+    for (const sessionId of this.#idsOf(subject)) {
+      // An insert's receipt goes with its session: the subject-wide rule now covers what it evicted.
+      this.#receipts.delete(sessionId);
+      this.#remove(sessionId, subject);
+    }
+    return { sessionIds: live, at: this.#clock() };
   }
 
   async close(): Promise<void> {
     this.#expiry.clear();
+    this.#receipts.clear();
+    this.#receipts.cancelTimer();
     this.#sessions.clear();
     this.#bySubject.clear();
   }

@@ -1,5 +1,5 @@
-import { testInvalidAccessTokenCache, testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
-import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '../src/index.js';
+import { testInvalidAccessTokenCache, testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
+import { MemoryBroadcaster, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '../src/index.js';
 
 testRefreshTokenStore('MemoryRefreshTokenStore', async () => {
   const store = new MemoryRefreshTokenStore();
@@ -23,3 +23,5 @@ testManagerOverStorage('memory storage', async () => {
     },
   };
 });
+
+testInvalidationBroadcaster('MemoryBroadcaster', async () => ({ broadcaster: new MemoryBroadcaster(), close: async () => undefined }));

@@ -1,4 +1,5 @@
 import type {
+  DeleteAllResult,
   InsertOptions,
   InsertResult,
   NewSessionRecord,
@@ -8,9 +9,9 @@ import type {
   SessionContext,
   StoredSessionInfo,
 } from '@jwt-session/session-core';
-import { sessionHashTag, subjectHashTag } from '@jwt-session/session-core';
+import { DEFAULT_RECEIPT_TTL, SessionError, sessionHashTag, storeInput, subjectHashTag } from '@jwt-session/session-core';
 import { hexOf, keyLayout, type KeyLayout } from './keys.js';
-import { DELETE, DELETE_ALL, GET, INSERT, LIST, RECORD, ROTATE } from './scripts.js';
+import { DELETE, DELETE_ALL, GET, INSERT, LIST, RECORD, ROTATE, SETTLE } from './scripts.js';
 import { CommandQueue, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_IN_FLIGHT } from './bounded.js';
 import { checkCount, checkTimeout, defineScripts, type RedisClient } from './util.js';
 
@@ -33,6 +34,7 @@ export interface RedisRefreshTokenStoreOptions {
 
 const SCRIPTS = [
   { name: 'jwtSessionInsert', keys: 2, lua: INSERT },
+  { name: 'jwtSessionSettle', keys: 2, lua: SETTLE },
   { name: 'jwtSessionRotate', keys: 1, lua: ROTATE },
   { name: 'jwtSessionGet', keys: 1, lua: GET },
   { name: 'jwtSessionList', keys: 1, lua: LIST },
@@ -107,7 +109,9 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     return this.#keys;
   }
 
-  async insert(session: NewSessionRecord, { now, maxSessionsPerSubject }: InsertOptions): Promise<InsertResult> {
+  async insert(input: NewSessionRecord, options: InsertOptions): Promise<InsertResult> {
+    const session = storeInput.record(input);
+    const { now, maxSessionsPerSubject, receiptTtl } = storeInput.insertOptions(options);
     const created = String(session.createdAt);
     const record = [
       session.subject,
@@ -128,12 +132,28 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       now,
       maxSessionsPerSubject ?? '',
       session.sessionId,
+      Math.ceil(receiptTtl ?? DEFAULT_RECEIPT_TTL),
       ...record,
     ])) as string[];
     return { evicted };
   }
 
-  async rotate(request: RotateRequest): Promise<RotateResult> {
+  async settleInsert(subject: string, sessionId: string, options: { now: number; receiptTtl?: number | undefined }): Promise<string[]> {
+    storeInput.subjectAndId(subject, sessionId);
+    const { now, receiptTtl } = storeInput.insertOptions(options);
+    if (!storeInput.isSessionId(sessionId) || sessionHashTag(sessionId) !== subjectHashTag(subject)) return [];
+    return (await this.#run('settleInsert', 'jwtSessionSettle', [
+      this.#keys.session(sessionId),
+      this.#keys.index(subject),
+      now,
+      sessionId,
+      Math.ceil(receiptTtl ?? DEFAULT_RECEIPT_TTL),
+    ])) as string[];
+  }
+
+  async rotate(input: RotateRequest): Promise<RotateResult> {
+    const request = storeInput.rotate(input);
+    if (!storeInput.isSessionId(request.sessionId)) return { status: 'not_found' };
     const reply = (await this.#run('rotate', 'jwtSessionRotate', [
       this.#keys.session(request.sessionId),
       request.now,
@@ -162,11 +182,16 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   }
 
   async get(sessionId: string, now: number): Promise<StoredSessionInfo | undefined> {
+    storeInput.now(now);
+    if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string');
+    if (!storeInput.isSessionId(sessionId)) return undefined;
     const flat = (await this.#run('get', 'jwtSessionGet', [this.#keys.session(sessionId), now, sessionId])) as Flat;
     return flat.length === 0 ? undefined : decode(sessionId, flat);
   }
 
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {
+    storeInput.subject(subject);
+    storeInput.now(now);
     const reply = (await this.#run('list', 'jwtSessionList', [this.#keys.index(subject), now, hexOf(subject)])) as (string | Flat)[];
     const sessions: StoredSessionInfo[] = [];
     for (let n = 0; n + 1 < reply.length; n += 2) sessions.push(decode(reply[n] as string, reply[n + 1] as Flat));
@@ -174,14 +199,20 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   }
 
   async delete(subject: string, sessionId: string, now: number): Promise<boolean> {
+    storeInput.subjectAndId(subject, sessionId);
+    storeInput.now(now);
+    if (!storeInput.isSessionId(sessionId)) return false;
     // A session id carries its subject's tag: another tag cannot be this subject's session (and would be another slot).
     if (sessionHashTag(sessionId) !== subjectHashTag(subject)) return false;
     const deleted = await this.#run('delete', 'jwtSessionDelete', [this.#keys.session(sessionId), this.#keys.index(subject), now, sessionId, subject]);
     return deleted === 1;
   }
 
-  async deleteAll(subject: string, now: number): Promise<string[]> {
-    return (await this.#run('deleteAll', 'jwtSessionDeleteAll', [this.#keys.index(subject), now, hexOf(subject)])) as string[];
+  async deleteAll(subject: string, now: number): Promise<DeleteAllResult> {
+    storeInput.subject(subject);
+    storeInput.now(now);
+    const [at, ...sessionIds] = (await this.#run('deleteAll', 'jwtSessionDeleteAll', [this.#keys.index(subject), now, hexOf(subject)])) as string[];
+    return { sessionIds, at: Number(at) };
   }
 
   /** Nothing to release: the client is the caller's to close. */

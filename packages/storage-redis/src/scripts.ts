@@ -21,7 +21,9 @@
  * rotation merges them key by key without decoding any JSON in Lua.
  *
  * Time: every decision uses the caller's `now` (ARGV), never Redis TIME, so all
- * nodes decide on the manager's clock and tests can freeze it. TTLs are set
+ * nodes decide on the manager's clock and tests can freeze it. One exception:
+ * DELETE_ALL reports Redis TIME as the moment of a subject-wide revocation,
+ * so "issued before" is judged on one clock rather than the caller's. TTLs are set
  * relative to that `now` for the same reason: a key lives exactly as long as
  * the session it holds, as the manager sees it; Redis only garbage-collects.
  *
@@ -102,13 +104,18 @@ end
 `;
 
 /**
- * KEYS: index, session. ARGV: now, max ('' = no cap), sessionId, then the record.
- * Returns the evicted ids, oldest first.
+ * KEYS: index, session. ARGV: now, max ('' = no cap), sessionId, receipt ttl, then the record.
+ * Returns the evicted ids, oldest first. An insert that evicts leaves a
+ * receipt `{tag}:x:<id>` (the ids, comma-separated) for SETTLE; an insert
+ * that finds a receipt (or SETTLE's mark) already there does nothing: it was
+ * settled before it ran, or it is a repeat.
  */
 export const INSERT = `${PRELUDE}
 local idx, skey = KEYS[1], KEYS[2]
-local now, max, id = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local now, max, id, receipt_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local base = base_of(skey, 's:' .. id)
+local xkey = base .. 'x:' .. id
+if redis.call('EXISTS', xkey) == 1 then return {} end
 prune(idx, base, now)
 local evicted = {}
 if max then
@@ -137,11 +144,37 @@ if max then
   end
 end
 local rec = {}
-for n = 4, #ARGV do rec[#rec + 1] = ARGV[n] end
+for n = 5, #ARGV do rec[#rec + 1] = ARGV[n] end
 save(skey, rec, now)
 redis.call('ZADD', idx, num(deadline_of(rec)), id)
 touch(idx, now)
+if #evicted > 0 then redis.call('SET', xkey, table.concat(evicted, ','), 'PX', receipt_ttl) end
 return evicted
+`;
+
+/**
+ * KEYS: session, index. ARGV: now, sessionId, receipt ttl.
+ * For an INSERT whose reply never came: if it ran, removes the session it
+ * created (its creator never got the tokens) and returns the ids it evicted
+ * (its receipt, kept, so asking twice gives the same answer); if it did not
+ * run, leaves a mark that turns it into a no-op should it run later.
+ */
+export const SETTLE = `${PRELUDE}
+local skey, idx = KEYS[1], KEYS[2]
+local now, id, receipt_ttl = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local xkey = base_of(skey, 's:' .. id) .. 'x:' .. id
+local receipt = redis.call('GET', xkey)
+if redis.call('EXISTS', skey) == 1 then
+  forget(skey, idx, id, now)
+elseif not receipt then
+  redis.call('SET', xkey, '', 'PX', receipt_ttl)
+  return {}
+end
+local out = {}
+if receipt then
+  for sid in string.gmatch(receipt, '[^,]+') do out[#out + 1] = sid end
+end
+return out
 `;
 
 /**
@@ -256,15 +289,22 @@ if now < deadline_of(rec) then return 1 end
 return 0
 `;
 
-/** KEYS: index. ARGV: now, hex(subject). Returns the ids of the live sessions deleted. */
+/**
+ * KEYS: index. ARGV: now, hex(subject). Returns Redis' own time (ms, as a
+ * string) followed by the ids of the live sessions deleted: one clock for the
+ * subject-wide "issued before", whichever node asks.
+ */
 export const DELETE_ALL = `${PRELUDE}
 local idx = KEYS[1]
 local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local live = { string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) }
 local base = base_of(idx, 'u:' .. ARGV[2])
 local entries = redis.call('ZRANGE', idx, 0, -1, 'WITHSCORES')
-local live = {}
 for n = 1, #entries, 2 do
   local id = entries[n]
+  -- An insert's receipt goes with its session: the subject-wide rule now covers what it evicted.
+  redis.call('DEL', base .. 'x:' .. id)
   local deleted = redis.call('DEL', base .. 's:' .. id)
   if deleted == 1 and tonumber(entries[n + 1]) > now then live[#live + 1] = id end
 end

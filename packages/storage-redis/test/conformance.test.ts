@@ -1,7 +1,7 @@
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
-import { testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
+import { testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
 import { suite } from 'uvu';
-import { RedisRefreshTokenStore } from '../src/index.js';
+import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '../src/index.js';
 import { clusterClient, ioredisMajors, keysUnder, standaloneClient, teardown, uniquePrefix } from './helpers.js';
 
 // session-core's conformance suites, against a real standalone Redis and a
@@ -24,6 +24,10 @@ for (const io of ioredisMajors) for (const [kind, connect] of [
     const refreshTokenStore = new RedisRefreshTokenStore(client, { keyPrefix: uniquePrefix('mgr') });
     const invalidAccessTokenCache = new MemoryInvalidAccessTokenCache();
     return { refreshTokenStore, invalidAccessTokenCache, close: async () => (await refreshTokenStore.close(), invalidAccessTokenCache.close()) };
+  });
+  testInvalidationBroadcaster(name, async () => {
+    const broadcaster = new RedisInvalidationBroadcaster(await connect(io), { keyPrefix: uniquePrefix('bcast') });
+    return { broadcaster, close: () => broadcaster.close() };
   });
 }
 

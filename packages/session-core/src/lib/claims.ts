@@ -66,7 +66,7 @@ function checkJson(value: unknown, path: string, depth: number, budget: { left: 
   }
 }
 
-function jsonObject(value: unknown, name: string, maxBytes: number): Record<string, unknown> {
+export function jsonObject(value: unknown, name: string, maxBytes: number): Record<string, unknown> {
   if (value === undefined) return {};
   try {
     if (!isPlainObject(value)) invalid(`${name} must be a plain object`);

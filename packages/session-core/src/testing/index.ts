@@ -8,5 +8,7 @@
  */
 export { testRefreshTokenStore, type StoreFactory, type StoreFixture } from './store-suite.js';
 export { testInvalidAccessTokenCache, type CacheFixture } from './cache-suite.js';
+export { testInvalidationBroadcaster, type BroadcasterFixture } from './broadcaster-suite.js';
 export { testManagerOverStorage, rejectsWith, TEST_SECRET, type StorageFixture } from './manager-suite.js';
+export { hostileValues, probe } from './hostile.js';
 export { T0, HOUR, fakeHash, newRecord, sleep } from './fixtures.js';

@@ -185,17 +185,46 @@ export function testRefreshTokenStore(name: string, factory: StoreFactory): void
     assert.equal(await store.list('alice', T0), []);
   });
 
+  // Guards defect #10.6: an insert whose reply never came (a stalled Redis) could evict a session that nobody then revoked.
+  S('settleInsert: an insert that ran gives up its evicted ids (idempotently) and its own session; one that did not run never will', async ({ store, fx }) => {
+    const old = newRecord('alice', { createdAt: T0 });
+    await store.insert(old, { now: T0 });
+    const late = newRecord('alice', { createdAt: T0 + 1 });
+    const { evicted } = await store.insert(late, { now: T0 + 1, maxSessionsPerSubject: 1, receiptTtl: 60_000 });
+    assert.equal(evicted, [old.sessionId]);
+    assert.equal(await store.settleInsert('alice', late.sessionId, { now: T0 + 2, receiptTtl: 60_000 }), [old.sessionId]);
+    assert.equal(await store.settleInsert('alice', late.sessionId, { now: T0 + 3, receiptTtl: 60_000 }), [old.sessionId], 'a second settle lost the ids');
+    assert.equal(await store.list('alice', T0 + 3), [], 'the unacknowledged session survived');
+
+    const kept = newRecord('alice', { createdAt: T0 + 4 });
+    await store.insert(kept, { now: T0 + 4 });
+    const never = newRecord('alice', { createdAt: T0 + 5 });
+    assert.equal(await store.settleInsert('alice', never.sessionId, { now: T0 + 5, receiptTtl: 60_000 }), []);
+    assert.equal((await store.insert(never, { now: T0 + 6, maxSessionsPerSubject: 1, receiptTtl: 60_000 })).evicted, [], 'a settled insert evicted');
+    assert.equal((await store.list('alice', T0 + 6)).map((s) => s.sessionId), [kept.sessionId], 'a settled insert ran');
+
+    const quiet = newRecord('alice', { createdAt: T0 + 7 });
+    await store.insert(quiet, { now: T0 + 7 });
+    assert.equal(await store.settleInsert('alice', quiet.sessionId, { now: T0 + 8, receiptTtl: 60_000 }), []);
+    assert.equal((await store.list('alice', T0 + 8)).map((s) => s.sessionId), [kept.sessionId]);
+    await store.deleteAll('alice', T0 + 8);
+    void fx;
+  });
+
   S('deleteAll removes every session of the subject and returns the live ones', async ({ store, fx }) => {
     const live = [newRecord('alice'), newRecord('alice', { createdAt: T0 + 1 })];
     const expired = newRecord('alice', { expiresAt: T0 + 10 });
     const other = newRecord('bob');
     for (const r of [...live, expired, other]) await store.insert(r, { now: T0 });
+    const before = Date.now();
     const deleted = await store.deleteAll('alice', T0 + 10);
-    assert.equal([...deleted].sort(), live.map((r) => r.sessionId).sort());
+    assert.equal([...deleted.sessionIds].sort(), live.map((r) => r.sessionId).sort());
+    // The store's own clock, not the caller's `now`: the one moment every node compares token issue times against.
+    assert.ok(Number.isFinite(deleted.at) && Math.abs(deleted.at - before) < 60_000, `deleteAll reported ${deleted.at}`);
     assert.equal(await store.list('alice', T0), []);
     assert.is(await store.get(live[0]!.sessionId, T0), undefined);
     assert.is((await store.list('bob', T0)).length, 1);
-    assert.equal(await store.deleteAll('alice', T0 + 10), []);
+    assert.equal((await store.deleteAll('alice', T0 + 10)).sessionIds, []);
     await store.deleteAll('bob', T0);
     if (fx.footprint) assert.is(await fx.footprint(), 0, 'deleteAll left keys behind');
   });

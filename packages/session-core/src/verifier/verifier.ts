@@ -7,7 +7,7 @@ import type { InvalidationSubscription } from '../storage.js';
 import type { AccessTokenClaims } from '../types.js';
 import type { SessionVerifier } from '../verifier-types.js';
 import { normalizeVerifierOptions, type JwtSessionVerifierOptions, type NormalizedVerifierOptions } from './options.js';
-import { remoteInvalidations } from './receiver.js';
+import { remoteInvalidations } from '../revocation/receiver.js';
 import { tokenVerification, type TokenVerification } from './verification.js';
 
 /** What `isRevoked` reads: `sid` and `jti` are absent from many providers' tokens. */

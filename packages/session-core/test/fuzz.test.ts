@@ -1,0 +1,81 @@
+import fc from 'fast-check';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SESSION_CREATED, type JwtUserSessionManager } from '../src/index.js';
+import { hostileValues, probe } from '../src/testing/index.js';
+import { harness } from './helpers.js';
+
+/*
+ * Guards defect #10.11: bad input at public methods ended in a raw TypeError
+ * (create('u', null), isRevoked(null), objects with throwing getters). Every
+ * public method of the manager, fed anything, answers with success or a coded
+ * SessionError, never holds the event loop for more than 50 ms of CPU, and a
+ * valid session works afterwards.
+ */
+const S = suite('fuzz: every public method of the manager');
+
+/** A value, or the index of a hostile one: proxies are built inside the property, since fast-check itself inspects what it generates. */
+type Recipe = { value: unknown } | { hostile: number };
+const HOSTILE_COUNT = hostileValues().length;
+const input = (): fc.Arbitrary<Recipe> =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.anything({ withBigInt: true, withMap: true, withSet: true, withNullPrototype: true, withSparseArray: true }).map((value) => ({ value })) },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map((value) => ({ value })) },
+    { weight: 2, arbitrary: fc.integer({ min: 0, max: HOSTILE_COUNT - 1 }).map((hostile) => ({ hostile })) },
+  );
+const make = (r: Recipe): unknown => ('value' in r ? r.value : hostileValues()[r.hostile]);
+
+async function stillWorks(m: JwtUserSessionManager): Promise<void> {
+  const t = await m.create('fuzz-check', { claims: { ok: true }, context: { ip: '192.0.2.1' } });
+  assert.is((await m.read(t.accessToken)).sub, 'fuzz-check');
+  const next = await m.update(t.refreshToken);
+  assert.is((await m.readAll('fuzz-check')).length, 1);
+  assert.is(await m.deleteOne('fuzz-check', next.sessionId), true);
+}
+
+S('create, read, readAll, update, deleteOne, deleteAll, isRevoked, on and off with anything', async () => {
+  const h = harness();
+  const m = h.manager;
+  const t = await m.create('alice');
+  const calls: Array<[string, (a: unknown, b: unknown) => unknown]> = [
+    ['create', (a, b) => m.create(a as never, b as never)],
+    ['read', (a) => m.read(a as never)],
+    ['readAll', (a) => m.readAll(a as never)],
+    ['update', (a, b) => m.update(a as never, b as never)],
+    ['update (real token)', (_a, b) => m.update(t.refreshToken, b as never)],
+    ['deleteOne', (a, b) => m.deleteOne(a as never, b as never)],
+    ['deleteAll', (a) => m.deleteAll(a as never)],
+    ['isRevoked', (a) => m.isRevoked(a as never)],
+    ['on', (a, b) => m.on(a as never, b as never)],
+    ['off', (a, b) => m.off(a as never, b as never)],
+  ];
+  for (const [name, call] of calls) {
+    await fc.assert(
+      fc.asyncProperty(input(), input(), async (a, b) => {
+        await probe(() => call(make(a), make(b)));
+      }),
+      { numRuns: 100, seed: 10_11 },
+    ).catch((error: Error) => assert.unreachable(`${name}: ${error.message.slice(0, 600)}`));
+  }
+  await stillWorks(m);
+  await h.close();
+});
+
+S('create and update with options objects of hostile shape', async () => {
+  const h = harness();
+  let created = 0;
+  h.manager.on(SESSION_CREATED, () => created++);
+  const options = fc.record({ claims: input(), context: input() }, { requiredKeys: [] });
+  await fc.assert(
+    fc.asyncProperty(fc.string({ minLength: 1, maxLength: 20 }), options, async (subject, o) => {
+      const built = Object.fromEntries(Object.entries(o).map(([k, v]) => [k, make(v as Recipe)]));
+      await probe(() => h.manager.create(subject, built as never));
+    }),
+    { numRuns: 300, seed: 10_11 },
+  );
+  assert.ok(created > 0, 'no options object was ever accepted: the generator is broken');
+  await stillWorks(h.manager);
+  await h.close();
+});
+
+S.run();
