@@ -1,7 +1,8 @@
 import type { RedisServer } from '@jwt-session/redis-harness';
 import { JwtUserSessionManager, type SigningKey } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
-import { Redis } from 'ioredis';
+import { Redis as Redis5 } from 'ioredis';
+import { Redis as Redis6 } from 'ioredis6';
 import { fork, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -23,7 +24,12 @@ import { Cleanup } from './support.js';
  * be picked up by both without a restart.
  */
 const RESOURCE_SERVER = fileURLToPath(new URL('./fixtures/resource-server.ts', import.meta.url));
-const S = suite('resource servers: verifier only, in their own processes');
+// Once per ioredis major the Redis package supports; the forked resource servers use the same one.
+for (const [major, Redis] of [
+  ['5', Redis5],
+  ['6', Redis6 as unknown as typeof Redis5],
+] as const) {
+const S = suite(`resource servers: verifier only, in their own processes (ioredis ${major})`);
 
 let redis: RedisServer | undefined;
 let storage: typeof import('@jwt-session/storage-redis');
@@ -145,7 +151,7 @@ S('a revocation on the issuer reaches both resource servers: HTTP refused, socke
     await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
     c.add(() => new Promise((resolve) => jwksServer.close(resolve)));
     c.add(() => jwksServer.closeAllConnections());
-    const common = { REDIS_PORT: String(redis!.port), KEY_PREFIX: prefix };
+    const common = { REDIS_PORT: String(redis!.port), KEY_PREFIX: prefix, IOREDIS_MAJOR: major };
     const viaJwks = new ResourceServer(c, { ...common, JWKS_URL: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks` });
     const viaKeys = new ResourceServer(c, {
       ...common,
@@ -206,3 +212,4 @@ S('a revocation on the issuer reaches both resource servers: HTTP refused, socke
 });
 
 S.run();
+}
