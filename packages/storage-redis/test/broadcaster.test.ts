@@ -322,7 +322,8 @@ F('warns once when the caller’s client has no error listener; validates its op
   }
   const b = make(client);
   const sub = b.subscribe(new Recorder());
-  await assertRejects(sub.publish({ ...session('nan'), expiresAt: Number.NaN }), 'ERR_STORAGE_UNAVAILABLE');
+  // A malformed event is the caller's bug (ERR_CLAIMS_INVALID), checked as every receiver checks it.
+  await assertRejects(sub.publish({ ...session('nan'), expiresAt: Number.NaN }), 'ERR_CLAIMS_INVALID');
   await b.close();
 });
 
