@@ -25,10 +25,6 @@ export function newSessionId(subject: string): string {
   return subjectHashTag(subject) + randomBase64url(16);
 }
 
-export function isSessionIdOf(sessionId: string, subject: string): boolean {
-  return SESSION_ID_PATTERN.test(sessionId) && sessionHashTag(sessionId) === subjectHashTag(subject);
-}
-
 /*
  * A jti carries its issue time in milliseconds (48 bits) before 80 random
  * bits. `deleteAll` rejects tokens issued at or before a moment; a JWT's `iat`
