@@ -23,7 +23,7 @@ declare const handler: (request: import('fastify').FastifyRequest) => Promise<un
 declare class MyStore implements import('@jwt-session/session-core').RefreshTokenStore {
   insert: import('@jwt-session/session-core').RefreshTokenStore['insert'];
   rotate: import('@jwt-session/session-core').RefreshTokenStore['rotate'];
-  get: import('@jwt-session/session-core').RefreshTokenStore['get'];
+  settleInsert: import('@jwt-session/session-core').RefreshTokenStore['settleInsert'];
   list: import('@jwt-session/session-core').RefreshTokenStore['list'];
   delete: import('@jwt-session/session-core').RefreshTokenStore['delete'];
   deleteAll: import('@jwt-session/session-core').RefreshTokenStore['deleteAll'];
