@@ -39,6 +39,7 @@ const groups: Group[] = [
   { name: 'propagation', run: runPropagation },
   { name: 'memory', run: runMemory },
   { name: 'differential', run: runDifferential },
+  { name: 'burst', run: (ctx) => import('./cases/burst.js').then((m) => m.runBurst(ctx)) },
 ];
 
 const started = Date.now();

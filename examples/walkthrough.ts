@@ -1,6 +1,6 @@
 /**
  * The whole life of a session on the embedded memory storage, one step at a
- * time: create → read → update → readAll → deleteOne → deleteAll.
+ * time: create → read → update → readAll → deleteOne → deleteOthers → deleteAll.
  * Run: pnpm example
  */
 import { JwtUserSessionManager, SessionError } from '@jwt-session/session-core';
@@ -56,7 +56,13 @@ console.log(`   deleted: ${await manager.deleteOne('alice', phone.sessionId)}`);
 await expectFailure('the phone’s access token', manager.read(phone.accessToken));
 console.log(`   the tablet still works: sub=${(await manager.read(tablet.accessToken)).sub}`);
 
-step(6, 'deleteAll: "sign out everywhere"');
+step(6, 'deleteOthers: on the tablet, "sign out my other devices"');
+const desktop = await manager.create('alice', { context: { device: 'Desktop', ip: '198.51.100.6' } });
+console.log(`   sessions ended: ${await manager.deleteOthers('alice', tablet.sessionId)}`);
+await expectFailure('the desktop’s access token', manager.read(desktop.accessToken));
+console.log(`   the tablet still works: sub=${(await manager.read(tablet.accessToken)).sub}`);
+
+step(7, 'deleteAll: "sign out everywhere"');
 console.log(`   sessions ended: ${await manager.deleteAll('alice')}`);
 await expectFailure('the tablet’s access token', manager.read(tablet.accessToken));
 await expectFailure('the tablet’s refresh token', manager.update(tablet.refreshToken));

@@ -10,9 +10,9 @@
 //   - consumer/require.cjs: CommonJS require() of every entry;
 //   - tsc --noEmit on consumer/consumer.ts (strict, exactOptionalPropertyTypes,
 //     skipLibCheck: false).
-// Then every `npm install @jwt-session/…` line of the READMEs is resolved
-// (npm install --dry-run, our packages from the tarballs) in an empty app and
-// must print no peer warning.
+// Then every `npm install @jwt-session/…` line of the READMEs is installed
+// (our packages from the tarballs) in an empty app: no peer warning, and the
+// main entries of our packages on it type-check with only what it installs.
 // Prints one line per check and closes with "N passed, N failed" (which
 // scripts/test.mjs adds to its own total). Usage:
 //   node scripts/consumer-check.mjs [--ioredis 6,5] [--keep]
@@ -48,15 +48,24 @@ function result(ok, label, detail = '') {
   console.log(`${ok ? '  ok    ' : '  FAIL  '}${label}${detail ? `\n${detail.replace(/^/gm, '        ')}` : ''}`);
 }
 
-/** Runs a command; resolves with its exit code and combined output (never rejects). */
+/**
+ * Runs a command; resolves with its exit code and combined output (never
+ * rejects). Killed after `timeout` ms (default 10 min), so a hang (ioredis 6
+ * once made ready() wait forever) fails the check instead of the test command.
+ */
 function run(command, commandArgs, options = {}) {
+  const { timeout = 600_000, ...spawnOptions } = options;
   return new Promise((resolve) => {
-    const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], ...options, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...options.env } });
+    const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...spawnOptions.env } });
     let output = '';
+    const timer = setTimeout(() => {
+      output += `\n(killed after ${timeout / 1000} s)`;
+      child.kill('SIGKILL');
+    }, timeout);
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', (error) => resolve({ code: 127, output: `${output}${error.message}` }));
-    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+    child.on('error', (error) => (clearTimeout(timer), resolve({ code: 127, output: `${output}${error.message}` })));
+    child.on('close', (code) => (clearTimeout(timer), resolve({ code: code ?? 1, output })));
   });
 }
 
@@ -154,34 +163,76 @@ function readmeInstallLines() {
       if (line.includes('@jwt-session/')) lines.add(line);
     }
   }
-  return [...lines];
+  // The same packages in another order install the same tree: keep one.
+  const seen = new Set();
+  return [...lines].filter((line) => {
+    const key = line.split(/\s+/).sort().join(' ');
+    return !seen.has(key) && seen.add(key);
+  });
 }
 
-/** Each README install line, with our packages taken from the tarballs, must resolve with no peer warning. */
-async function installLines(tarballs) {
-  console.log('\n--- README install lines (npm install --dry-run in empty apps)');
+/** The @jwt-session packages `names` need at run time (dependencies and required peers), transitively. */
+function closure(names) {
+  const manifests = new Map(
+    readdirSync(join(root, 'packages')).map((dir) => {
+      const manifest = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8'));
+      return [manifest.name, manifest];
+    }),
+  );
+  const found = new Set(names);
+  for (const name of found) {
+    const manifest = manifests.get(name);
+    if (!manifest) continue;
+    const optional = manifest.peerDependenciesMeta ?? {};
+    for (const dep of [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {}).filter((peer) => !optional[peer]?.optional)]) {
+      if (dep.startsWith('@jwt-session/')) found.add(dep);
+    }
+  }
+  return [...found];
+}
+
+/**
+ * Each README install line, with our packages taken from the tarballs, must
+ * install with no peer warning, and the main entry of each of our packages on
+ * it must type-check (strict, skipLibCheck: false) with only what the line
+ * installs: an optional peer (fastify, uvu) must not be needed by a main entry.
+ */
+async function installLines(tarballs, tsc) {
+  console.log('\n--- README install lines (each in an empty app, + @types/node for the type check)');
   const since = Date.now();
   const lines = readmeInstallLines();
+  if (!tsc) return result(false, 'README install lines', 'no TypeScript compiler: the app installs above failed');
   const outcomes = await Promise.all(
     lines.map(async (line, index) => {
       const app = join(work, `install-line-${index}`);
       mkdirSync(app);
       writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'install-line', private: true, type: 'module' }));
-      const specs = line.split(/\s+/).slice(2).map((spec) => {
-        const ours = /^@jwt-session\/([a-z-]+)$/.exec(spec);
-        return ours ? (tarballs.find((t) => t.includes(`jwt-session-${ours[1]}-`)) ?? spec) : spec;
-      });
-      return { line, ...(await run('npm', ['install', '--dry-run', '--no-audit', '--no-fund', '--loglevel=warn', ...specs], { cwd: app })) };
+      // Flags (-g for the CLI) are dropped: the check installs into the app either way.
+      const words = line.split(/\s+/).slice(2).filter((word) => !word.startsWith('-'));
+      const ours = words.filter((spec) => /^@jwt-session\/[a-z-]+$/.test(spec));
+      // Our packages are not on the registry: the ones those on the line depend on come from tarballs too.
+      const needed = closure(ours).filter((name) => !ours.includes(name));
+      const tarballOf = (name) => tarballs.find((t) => t.includes(`jwt-session-${name.slice('@jwt-session/'.length)}-`)) ?? name;
+      const specs = [...words.map((spec) => (ours.includes(spec) ? tarballOf(spec) : spec)), ...needed.map(tarballOf)];
+      const install = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=warn', '--prefer-offline', ...specs, '@types/node@20'], { cwd: app });
+      if (install.code !== 0) return { line, install };
+      writeFileSync(join(app, 'check.ts'), `${ours.map((name, i) => `import * as m${i} from '${name}';`).join('\n')}\nexport const entries = [${ours.map((_, i) => `m${i}`).join(', ')}];\n`);
+      writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, exactOptionalPropertyTypes: true, skipLibCheck: false, noEmit: true }, files: ['check.ts'] }));
+      // The consumer app's compiler: resolution starts from check.ts, so only this app's node_modules count.
+      const typecheck = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app });
+      return { line, install, tsc: typecheck };
     }),
   );
-  for (const { line, code, output } of outcomes) {
-    const trouble = output.split('\n').filter((l) => /ERESOLVE|\bpeer\b/i.test(l));
-    result(code === 0 && trouble.length === 0, line, code === 0 && trouble.length === 0 ? '' : (trouble.join('\n') || output.trim()));
+  for (const { line, install, tsc } of outcomes) {
+    const trouble = install.output.split('\n').filter((l) => /ERESOLVE|\bpeer\b/i.test(l));
+    result(install.code === 0 && trouble.length === 0, `${line}: no peer warning`, install.code === 0 && trouble.length === 0 ? '' : trouble.join('\n') || install.output.trim());
+    if (tsc) result(tsc.code === 0, `${line}: main entries type-check with skipLibCheck: false`, tsc.code === 0 ? '' : tsc.output.trim());
   }
   if (lines.length === 0) result(false, 'README install lines found', 'no `npm install @jwt-session/…` line in any README');
   console.log(`        took ${seconds(since)}`);
 }
 
+/** Resolves with the path of the app's TypeScript compiler once installed, else undefined. */
 async function consumerRun(major, tarballs) {
   console.log(`\n--- app with ioredis ${major} (npm install into ${tmpdir()})`);
   const app = mkdtempSync(join(work, `app-ioredis${major}-`));
@@ -193,20 +244,21 @@ async function consumerRun(major, tarballs) {
   const peerTrouble = install.output.split('\n').filter((line) => /ERESOLVE|\bpeer\b/i.test(line));
   result(install.code === 0, `npm install (tarballs + ioredis@${major} + ${PEERS.join(' ')}) in ${seconds(since)}`, install.code === 0 ? '' : install.output.trim());
   result(peerTrouble.length === 0, 'npm printed no peer warning and no ERESOLVE', peerTrouble.join('\n'));
-  if (install.code !== 0) return;
+  if (install.code !== 0) return undefined;
 
   // The type check does not depend on the scripts: run it alongside them.
   since = Date.now();
   const typecheck = run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: app }).then((r) => ({ ...r, took: seconds(since) }));
-  const esm = await run(process.execPath, ['app.mjs'], { cwd: app, env: { REDIS_URL: redis?.url ?? '' } });
+  const esm = await run(process.execPath, ['app.mjs'], { cwd: app, env: { REDIS_URL: redis?.url ?? '' }, timeout: 180_000 });
   if (countLines(esm.output) === 0 || (esm.code !== 0 && !/^not ok/m.test(esm.output))) result(false, 'app.mjs ran to the end', esm.output.trim());
   console.log(`        app.mjs took ${seconds(since)}`);
 
-  const cjs = await run(process.execPath, ['require.cjs'], { cwd: app });
+  const cjs = await run(process.execPath, ['require.cjs'], { cwd: app, timeout: 60_000 });
   if (countLines(cjs.output) === 0 || (cjs.code !== 0 && !/^not ok/m.test(cjs.output))) result(false, 'require.cjs ran to the end', cjs.output.trim());
 
   const tsc = await typecheck;
   result(tsc.code === 0, `tsc --noEmit consumer.ts (strict, exactOptionalPropertyTypes, skipLibCheck: false) in ${tsc.took}`, tsc.code === 0 ? '' : tsc.output.trim());
+  return join(app, 'node_modules', 'typescript', 'bin', 'tsc');
 }
 
 try {
@@ -219,8 +271,9 @@ try {
     result(false, 'start redis-server', error.message);
   }
   if (tarballs.length > 0) {
-    for (const major of majors) await consumerRun(major, tarballs);
-    await installLines(tarballs);
+    let tsc;
+    for (const major of majors) tsc = (await consumerRun(major, tarballs)) ?? tsc;
+    await installLines(tarballs, tsc);
   }
 } catch (error) {
   result(false, 'consumer check crashed', error.stack ?? String(error));

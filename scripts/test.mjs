@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Runs every package's uvu suites under c8 with the coverage gate (90% lines,
 // 85% branches of the package's src/), then the examples' suites, then the
-// README code blocks (scripts/readme-check.mjs), then the outside-the-workspace check (scripts/consumer-check.mjs: packed tarballs
-// installed with npm into a temp app, on ioredis 6 and 5), and prints one
-// closing line "N passed, N failed" over all of them.
+// README code blocks (scripts/readme-check.mjs), then the outside-the-workspace
+// check (scripts/consumer-check.mjs: packed tarballs installed with npm into a
+// temp app, on ioredis 6 and 5), and prints one closing line
+// "N passed, N failed" over all of them. A suite whose set-up (a before hook)
+// fails reports the error as a failure: uvu 0.5.6 swallowed it, see
+// patches/uvu@0.5.6.patch.
 // Usage: node scripts/test.mjs [package… | examples | readme | consumer]
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';

@@ -22,6 +22,7 @@ export function formatRatio(row: Row): string {
 }
 
 function ratioText(r: number): string {
+  if (Number.isInteger(r)) return String(r);
   return Math.abs(r) >= 100 ? r.toFixed(0) : Math.abs(r) >= 10 ? r.toFixed(1) : r.toFixed(2);
 }
 

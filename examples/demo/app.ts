@@ -1,21 +1,23 @@
-// startDemo(): builds one demo node (session manager, HTTP routes, Socket.IO
-// chat) and starts listening. server.ts is the command-line entry; the
-// browser test calls this directly to start one or two nodes in-process.
+// startDemo(): builds one demo node and starts listening. What is the demo's
+// own: the user list and sign-in check (users.ts, sign-in.ts, throttle.ts),
+// the chat (chat.ts) and the page (public/). The session endpoints come from
+// @jwt-session/http, the API guard and socket guard from
+// @jwt-session/socketio-adapter, the page's session handling from
+// @jwt-session/client (served as /client.js).
+import { sessionRouter, type SessionRouter } from '@jwt-session/http';
 import { JwtUserSessionManager } from '@jwt-session/session-core';
+import { httpAuth, type AuthContext } from '@jwt-session/socketio-adapter';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
-import { refresh, signIn, signOut } from './auth-routes.js';
 import { createBackend } from './backend.js';
 import { attachChat } from './chat.js';
+import { bundleClient } from './client-bundle.js';
 import { resolveConfig, type DemoOptions } from './config.js';
-import type { DemoContext, Route } from './context.js';
-import { describeForLog, toHttpError } from './errors.js';
-import { httpAuth, type AuthContext } from '@jwt-session/socketio-adapter';
-import { HttpError, sendError, sendJson } from './http.js';
-import { listSessions, revokeSession, signOutEverywhere } from './sessions-api.js';
+import { signIn } from './sign-in.js';
 import { SECURITY_HEADERS, loadPublicFiles, serveStatic } from './static.js';
+import { SignInThrottle } from './throttle.js';
 import { DEMO_USERS, UserDirectory } from './users.js';
 
 export type { DemoOptions } from './config.js';
@@ -24,33 +26,19 @@ export interface DemoNode {
   /** e.g. http://127.0.0.1:3000 */
   url: string;
   port: number;
-  /** 'memory' or 'redis' */
   storage: 'memory' | 'redis';
   manager: JwtUserSessionManager;
   io: Server;
+  users: UserDirectory;
   close(): Promise<void>;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 
-const about: Route = async (_req, res, ctx) => {
-  sendJson(res, 200, {
-    users: DEMO_USERS.map(({ id, name, password }) => ({ id, name, password })),
-    storage: ctx.config.redisUrl === undefined ? 'memory' : 'redis',
-    node: `${ctx.config.host}:${ctx.config.port}`,
-    accessTokenTtl: ctx.config.accessTokenTtl,
-  });
-};
-
-const ROUTES: [method: string, pattern: RegExp, route: Route][] = [
-  ['GET', /^\/api\/about$/, about],
-  ['POST', /^\/api\/auth\/sign-in$/, signIn],
-  ['POST', /^\/api\/auth\/refresh$/, refresh],
-  ['DELETE', /^\/api\/auth\/refresh$/, signOut],
-  ['GET', /^\/api\/sessions$/, listSessions],
-  ['POST', /^\/api\/sessions\/sign-out-everywhere$/, signOutEverywhere],
-  ['DELETE', /^\/api\/sessions\/(?<sessionId>[A-Za-z0-9._~-]{1,200})$/, revokeSession],
-];
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
 
 export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
   const config = resolveConfig(options);
@@ -65,8 +53,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     accessTokenTtl: config.accessTokenTtl,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshTokenIdleTtl: config.refreshTokenIdleTtl,
-    // Two tabs share one refresh cookie and may refresh at the same moment.
-    refreshTokenReuseInterval: 10,
+    // Tabs share one refresh cookie; @jwt-session/client lets one tab at a time
+    // spend it, so even 0 (every replay is reuse) is safe.
+    refreshTokenReuseInterval: config.refreshTokenReuseInterval,
     maxSessionsPerSubject: 20,
     refreshTokenStore: backend.refreshTokenStore,
     invalidAccessTokenCache: backend.invalidAccessTokenCache,
@@ -74,51 +63,62 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
   });
   await manager.ready();
   const users = await UserDirectory.create();
+  const throttle = new SignInThrottle();
   const files = loadPublicFiles(PUBLIC_DIR);
-  // The handler must be installed before Socket.IO attaches: Socket.IO then
-  // answers /socket.io/ itself and passes every other request on to it.
-  const http = createServer((req, res) => void handle(req, res));
-  const io = new Server(http, { serveClient: true, ...(backend.socketAdapter === undefined ? {} : { adapter: backend.socketAdapter }) });
+  files.set('/client.js', { body: await bundleClient(), type: 'text/javascript; charset=utf-8' });
 
-  const guardHttp = httpAuth(manager);
-  const ctx: DemoContext = {
-    config,
-    manager,
-    users,
-    io,
-    log,
-    authenticate: (req, res) =>
-      new Promise<AuthContext | undefined>((resolve, reject) => {
-        res.once('finish', () => resolve(undefined));
-        guardHttp(req, res, (error?: unknown) => (error === undefined ? resolve((req as { auth?: AuthContext }).auth) : reject(error)));
-      }),
+  // Built once the port is known (below): browsers send a host's cookies to
+  // every port of it, so two local nodes name their cookies apart.
+  let sessions: SessionRouter | undefined;
+  const guard = httpAuth(manager);
+
+  /** GET /api/me: who the access token belongs to (what an app's API would check). */
+  function me(req: IncomingMessage, res: ServerResponse): void {
+    guard(req, res, (error?: unknown) => {
+      if (error !== undefined) return sendJson(res, 500, { error: 'ERR_INTERNAL', message: 'Something went wrong.' });
+      const auth = (req as { auth?: AuthContext }).auth!;
+      sendJson(res, 200, { user: users.get(auth.userId) ?? { id: auth.userId, name: auth.userId }, sessionId: auth.sessionId });
+    });
+  }
+
+  function about(res: ServerResponse): void {
+    sendJson(res, 200, {
+      users: DEMO_USERS.map(({ id, name, password }) => ({ id, name, password })),
+      storage: config.redisUrl === undefined ? 'memory' : 'redis',
+      node: `${config.host}:${config.port}`,
+      accessTokenTtl: config.accessTokenTtl,
+    });
+  }
+
+  const notFound = (res: ServerResponse): void => {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+    res.end('Not found');
   };
-  const chat = attachChat(ctx, backend.history);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://demo.invalid').pathname;
-    try {
-      if (!path.startsWith('/api/')) {
-        if ((method === 'GET' || method === 'HEAD') && serveStatic(files, path, res, method === 'HEAD')) return;
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
-        res.end('Not found');
-        return;
-      }
-      const matches = ROUTES.map(([m, pattern, route]) => [m, pattern.exec(path), route] as const).filter(([, match]) => match !== null);
-      const hit = matches.find(([m]) => m === method);
-      if (hit === undefined) {
-        if (matches.length > 0) throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', 'Method not allowed.', { allow: matches.map(([m]) => m).join(', ') });
-        throw new HttpError(404, 'ERR_NOT_FOUND', 'No such API route.');
-      }
-      await hit[2](req, res, ctx, { ...hit[1]?.groups });
-    } catch (error) {
-      const failure = toHttpError(error);
-      if (failure.status >= 500) ctx.log(`${method} ${path} failed: ${describeForLog(error)}`);
-      if (!res.headersSent) sendError(res, failure);
-      else res.destroy();
-    }
+    if (sessions === undefined) return sendJson(res, 503, { error: 'ERR_STARTING', message: 'The demo is starting.' });
+    if (path.startsWith('/auth/')) return sessions(req, res, () => sendJson(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' }));
+    if (method === 'GET' && path === '/api/about') return about(res);
+    if (method === 'GET' && path === '/api/me') return me(req, res);
+    if (method === 'POST' && path === '/api/sign-in') return signIn(req, res, { users, throttle, sessions, trustProxy: config.trustProxy, log });
+    if (path.startsWith('/api/')) return sendJson(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such API route.' });
+    if ((method === 'GET' || method === 'HEAD') && serveStatic(files, path, res, method === 'HEAD')) return;
+    notFound(res);
   }
+
+  // The handler must be installed before Socket.IO attaches: Socket.IO then
+  // answers /socket.io/ itself and passes every other request on to it.
+  const http = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log(`${req.method} ${req.url} failed: ${error instanceof Error ? error.name : typeof error}`);
+      if (!res.headersSent) sendJson(res, 500, { error: 'ERR_INTERNAL', message: 'Something went wrong on the server.' });
+      else res.destroy();
+    });
+  });
+  const io = new Server(http, { serveClient: true, ...(backend.socketAdapter === undefined ? {} : { adapter: backend.socketAdapter }) });
+  const chat = attachChat({ io, manager, accessTokenTtl: config.accessTokenTtl, log }, backend.history);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -138,6 +138,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
   }
   const port = (http.address() as AddressInfo).port;
   config.port = port;
+  sessions = sessionRouter(manager, {
+    basePath: '/auth',
+    cookie: { name: `jwt-session-demo-${port}` },
+    allowedOrigins: [...config.allowedOrigins],
+    trustProxy: config.trustProxy,
+    onError: (error) => log(`session endpoint failed: ${error instanceof Error ? error.name : typeof error}`),
+  });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
 
   let closing: Promise<void> | undefined;
@@ -147,6 +154,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     storage: backend.kind,
     manager,
     io,
+    users,
     close() {
       closing ??= (async () => {
         chat.close();

@@ -8,6 +8,8 @@ import { Redis } from 'ioredis';
 export interface ChatMessage {
   id: string;
   userId: string;
+  /** The sender's session: only tabs of that session show the message as their own. */
+  sessionId: string;
   name: string;
   text: string;
   at: number;

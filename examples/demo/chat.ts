@@ -5,20 +5,37 @@
 // `session:<sid>`, and when a session is revoked on any node, sends that
 // session's sockets `session:revoked` and disconnects them. This module only
 // adds the application: messages, presence, and "your sessions changed" pings.
-import { ALL_SESSIONS_INVALIDATED, SESSION_CREATED, SESSION_INVALIDATED, SESSION_REFRESHED } from '@jwt-session/session-core';
-import { randomUUID } from 'node:crypto';
-import type { Socket } from 'socket.io';
-import type { ChatHistory, ChatMessage } from './backend.js';
-import type { DemoContext } from './context.js';
+import {
+  ALL_SESSIONS_INVALIDATED,
+  SESSION_CREATED,
+  SESSION_INVALIDATED,
+  SESSION_REFRESHED,
+  type JwtUserSessionManager,
+  type SessionEvents,
+} from '@jwt-session/session-core';
 import { attachSessionGuard, type AuthContext } from '@jwt-session/socketio-adapter';
+import { randomUUID } from 'node:crypto';
+import type { Server, Socket } from 'socket.io';
+import type { ChatHistory, ChatMessage } from './backend.js';
 
 export const MAX_MESSAGE_LENGTH = 500;
+
+export interface ChatDeps {
+  io: Server;
+  manager: JwtUserSessionManager;
+  /** Seconds: sizes the guard's limit on `session:renew`. */
+  accessTokenTtl: number;
+  log(line: string): void;
+}
 
 export interface PresenceEntry {
   userId: string;
   name: string;
   tabs: number;
 }
+
+/** What a tab receives: `mine` means "sent from this tab's session", not "by this user" (another device of the same user is not mine). */
+export type MessageView = Omit<ChatMessage, 'sessionId'> & { mine: boolean };
 
 function authOf(socket: { data: unknown }): AuthContext {
   return (socket.data as { auth: AuthContext }).auth;
@@ -28,10 +45,14 @@ function nameOf(auth: AuthContext): string {
   return typeof auth.claims.name === 'string' ? auth.claims.name : auth.userId;
 }
 
+export function viewOf({ sessionId, ...message }: ChatMessage, viewerSessionId: string): MessageView {
+  return { ...message, mine: sessionId === viewerSessionId };
+}
+
 /** Who is online, across every node (fetchSockets goes through the installed adapter). */
-export async function presence(ctx: DemoContext): Promise<PresenceEntry[]> {
+export async function presence(io: Server): Promise<PresenceEntry[]> {
   const byUser = new Map<string, PresenceEntry>();
-  for (const socket of await ctx.io.fetchSockets()) {
+  for (const socket of await io.fetchSockets()) {
     const auth = authOf(socket);
     const entry = byUser.get(auth.userId) ?? { userId: auth.userId, name: nameOf(auth), tabs: 0 };
     entry.tabs += 1;
@@ -40,9 +61,32 @@ export async function presence(ctx: DemoContext): Promise<PresenceEntry[]> {
   return [...byUser.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export function attachChat(ctx: DemoContext, history: ChatHistory): { close(): void } {
-  const { io, manager } = ctx;
-  const guard = attachSessionGuard(io, manager);
+/**
+ * "Sign out everywhere" reaches other devices as the same `session:revoked`
+ * (reason `deleted`) as a single revoke. Until the socket adapter tells them
+ * apart, this node tells its own sockets first, with reason `all`, which
+ * @jwt-session/client reports as `signed-out-elsewhere`. Registered before the
+ * guard, so it runs before the guard's notice and disconnect; only sockets
+ * whose token is older than the revocation, as the guard decides.
+ */
+function everywhereNotice(io: Server): (event: SessionEvents[typeof ALL_SESSIONS_INVALIDATED]) => void {
+  return (event) => {
+    for (const id of io.of('/').adapter.rooms.get(`user:${event.subject}`) ?? []) {
+      const socket = io.of('/').sockets.get(id);
+      const auth = socket === undefined ? undefined : authOf(socket);
+      if (auth !== undefined && auth.claims.iat * 1000 <= event.at) socket!.emit('session:revoked', { code: 'ERR_SESSION_REVOKED', reason: 'all' });
+    }
+  };
+}
+
+export function attachChat({ io, manager, accessTokenTtl, log }: ChatDeps, history: ChatHistory): { close(): void } {
+  const notice = everywhereNotice(io);
+  manager.on(ALL_SESSIONS_INVALIDATED, notice);
+  // A tab renews its socket once per token lifetime, and once more for every
+  // other tab's renewal it adopts (a tab loading rotates too): allow a burst of
+  // 10 and, on average, one renewal per half lifetime (the guard's default,
+  // 10 a minute, is too few for the short tokens the demo can be run with).
+  const guard = attachSessionGuard(io, manager, { renewRateLimit: { max: 10, windowMs: Math.min(60_000, accessTokenTtl * 5000) } });
 
   // Presence is pulled, not pushed: any change pings every tab on every node,
   // and each tab asks for the current list (so a late answer from one node
@@ -51,16 +95,16 @@ export function attachChat(ctx: DemoContext, history: ChatHistory): { close(): v
 
   io.on('connection', (socket: Socket) => {
     const auth = authOf(socket);
-    ctx.log(`socket connected user=${auth.userId} session=${auth.sessionId}`);
+    log(`socket connected user=${auth.userId} session=${auth.sessionId}`);
     presenceChanged();
     history.recent().then(
-      (messages) => socket.emit('chat:history', messages),
+      (messages) => socket.emit('chat:history', messages.map((m) => viewOf(m, authOf(socket).sessionId))),
       () => socket.emit('chat:history', []),
     );
 
     socket.on('presence:get', (ack: unknown) => {
       if (typeof ack !== 'function') return;
-      presence(ctx).then(
+      presence(io).then(
         (list) => ack({ ok: true, users: list }),
         () => ack({ ok: false }),
       );
@@ -71,14 +115,17 @@ export function attachChat(ctx: DemoContext, history: ChatHistory): { close(): v
       const text = typeof (payload as { text?: unknown } | null)?.text === 'string' ? (payload as { text: string }).text.trim() : '';
       if (text === '' || text.length > MAX_MESSAGE_LENGTH) return reply({ ok: false, message: `A message has 1 to ${MAX_MESSAGE_LENGTH} characters.` });
       const current = authOf(socket);
-      const message: ChatMessage = { id: randomUUID(), userId: current.userId, name: nameOf(current), text, at: Date.now() };
-      io.emit('chat:message', message);
+      const message: ChatMessage = { id: randomUUID(), userId: current.userId, sessionId: current.sessionId, name: nameOf(current), text, at: Date.now() };
+      // The session id stays on the server: the sender's session sees `mine`, everyone else does not.
+      const room = `session:${current.sessionId}`;
+      io.to(room).emit('chat:message', viewOf(message, current.sessionId));
+      io.except(room).emit('chat:message', viewOf(message, ''));
       history.add(message).catch(() => undefined);
       reply({ ok: true });
     });
 
     socket.on('disconnect', (reason) => {
-      ctx.log(`socket disconnected user=${auth.userId} session=${auth.sessionId} reason=${reason}`);
+      log(`socket disconnected user=${auth.userId} session=${auth.sessionId} reason=${reason}`);
       presenceChanged();
     });
   });
@@ -95,6 +142,7 @@ export function attachChat(ctx: DemoContext, history: ChatHistory): { close(): v
 
   return {
     close() {
+      manager.off(ALL_SESSIONS_INVALIDATED, notice);
       manager.off(SESSION_CREATED, sessionsChanged);
       manager.off(SESSION_REFRESHED, sessionsChanged);
       manager.off(SESSION_INVALIDATED, sessionsChanged);

@@ -14,6 +14,8 @@ export interface DemoOptions {
   secret?: string;
   /** Seconds. @default 60, so that the silent refresh is visible */
   accessTokenTtl?: number;
+  /** Seconds a spent refresh token is still honoured (tabs racing). @default 0: @jwt-session/client never races */
+  refreshTokenReuseInterval?: number;
   /** Trust X-Forwarded-For for the client address. @default false */
   trustProxy?: boolean;
   /** Extra origins allowed to call the API (besides the server's own), e.g. a proxy's public URL. */
@@ -31,6 +33,7 @@ export interface DemoConfig {
   accessTokenTtl: number;
   refreshTokenTtl: number;
   refreshTokenIdleTtl: number;
+  refreshTokenReuseInterval: number;
   trustProxy: boolean;
   allowedOrigins: ReadonlySet<string>;
   log: boolean;
@@ -56,6 +59,7 @@ export function resolveConfig(options: DemoOptions = {}, env: NodeJS.ProcessEnv 
     accessTokenTtl: options.accessTokenTtl ?? positiveInt(env.ACCESS_TOKEN_TTL, 'ACCESS_TOKEN_TTL') ?? 60,
     refreshTokenTtl: 7 * 24 * 3600,
     refreshTokenIdleTtl: 24 * 3600,
+    refreshTokenReuseInterval: options.refreshTokenReuseInterval ?? positiveInt(env.REFRESH_REUSE_INTERVAL, 'REFRESH_REUSE_INTERVAL') ?? 0,
     trustProxy: options.trustProxy ?? env.TRUST_PROXY === '1',
     allowedOrigins: new Set(origins),
     log: options.log ?? true,

@@ -4,6 +4,7 @@
 //   REDIS_URL=redis://…  cluster mode: Redis storage, broadcaster and Socket.IO adapter
 //   DEMO_SECRET=…        signing secret shared by every node (≥ 32 bytes; a fixed dev default otherwise)
 //   ACCESS_TOKEN_TTL=60  access-token lifetime in seconds
+//   REFRESH_REUSE_INTERVAL=0  seconds a spent refresh token still counts (see README: plain http from another machine)
 //   TRUST_PROXY=1        take the client address from X-Forwarded-For
 //   DEMO_ORIGINS=…       extra allowed origins (comma-separated), e.g. a proxy's public URL
 import { startDemo } from './app.js';

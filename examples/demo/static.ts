@@ -22,7 +22,7 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-opener-policy': 'same-origin',
 };
 
-interface StaticFile {
+export interface StaticFile {
   body: Buffer;
   type: string;
 }

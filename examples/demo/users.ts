@@ -1,6 +1,8 @@
 // The demo's user directory: three fixed users whose passwords are shown on
 // the sign-in page. Passwords are stored as scrypt hashes (node:crypto), the
-// way a real user table would hold them, and compared in constant time.
+// way a real user table would hold them, and compared in constant time. At
+// most a few derivations run at once (HashLimiter): a burst of sign-ins waits
+// in a short queue, and beyond it is refused instead of piling up.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 export interface DemoUser {
@@ -31,6 +33,40 @@ function derive(password: string, salt: Buffer): Promise<Buffer> {
   });
 }
 
+/** Too many password checks are waiting: answer "busy" instead of queueing without end. */
+export class HashQueueFull extends Error {
+  readonly code = 'ERR_BUSY';
+}
+
+/** Runs at most `max` derivations at once, with at most `queue` waiting. */
+export class HashLimiter {
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+  /** The most that ever ran at once (for tests and the curious). */
+  peak = 0;
+
+  constructor(
+    readonly max = 2,
+    readonly queue = 32,
+  ) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.max) {
+      if (this.#waiting.length >= this.queue) throw new HashQueueFull('too many password checks are waiting');
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else this.#running += 1;
+    this.peak = Math.max(this.peak, this.#running);
+    try {
+      return await task();
+    } finally {
+      // Hand the slot straight to the next waiter, or free it.
+      const next = this.#waiting.shift();
+      if (next !== undefined) next();
+      else this.#running -= 1;
+    }
+  }
+}
+
 interface StoredUser extends PublicUser {
   salt: Buffer;
   hash: Buffer;
@@ -40,9 +76,14 @@ export class UserDirectory {
   readonly #users = new Map<string, StoredUser>();
   /** Used for unknown user names so that they cost as much as a wrong password. */
   #dummy: StoredUser | undefined;
+  readonly hashing: HashLimiter;
 
-  static async create(users: readonly DemoUser[] = DEMO_USERS): Promise<UserDirectory> {
-    const directory = new UserDirectory();
+  private constructor(hashing: HashLimiter) {
+    this.hashing = hashing;
+  }
+
+  static async create(users: readonly DemoUser[] = DEMO_USERS, hashing = new HashLimiter()): Promise<UserDirectory> {
+    const directory = new UserDirectory(hashing);
     for (const user of users) {
       const salt = randomBytes(16);
       directory.#users.set(user.id, { id: user.id, name: user.name, salt, hash: await derive(user.password, salt) });
@@ -54,9 +95,9 @@ export class UserDirectory {
 
   /** The user, when the password matches; `undefined` otherwise (no hint which part was wrong). */
   async verify(username: string, password: string): Promise<PublicUser | undefined> {
-    const user = this.#users.get(username.trim().toLowerCase());
+    const user = this.#users.get(normalizeUsername(username));
     const target = user ?? this.#dummy!;
-    const hash = await derive(password, target.salt);
+    const hash = await this.hashing.run(() => derive(password, target.salt));
     const match = timingSafeEqual(hash, target.hash);
     return user !== undefined && match ? { id: user.id, name: user.name } : undefined;
   }
@@ -65,4 +106,9 @@ export class UserDirectory {
     const user = this.#users.get(id);
     return user === undefined ? undefined : { id: user.id, name: user.name };
   }
+}
+
+/** The account key for look-ups and throttling. */
+export function normalizeUsername(username: string): string {
+  return username.trim().toLowerCase();
 }

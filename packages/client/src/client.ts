@@ -6,7 +6,7 @@ import type { ChannelLike, LockManagerLike, SessionBody, SessionClientEvents, Se
 export const CSRF_HEADER = 'x-jwt-session';
 
 /** Between the tabs of one browser, over the BroadcastChannel. `l`: the token's full lifetime, ms. */
-type Message = { t: 'ok'; b: SessionBody; l: number } | { t: 'fail' } | { t: 'out' | 'ending'; s: string; r?: SignedOutReason };
+type Message = { t: 'ok'; b: SessionBody; l: number } | { t: 'fail' | 'rot' } | { t: 'out' | 'ending'; s: string; r?: SignedOutReason };
 
 interface Globals {
   fetch?: typeof fetch;
@@ -61,6 +61,8 @@ export class SessionClient {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #backoff = 0;
   #endingUntil = -Infinity;
+  /** Without Web Locks: a sibling announced a renewal; its result is expected until then. */
+  #siblingUntil = -Infinity;
   #wake: (() => void)[] = [];
   /** Sessions that ended here: a late message from a sibling must not bring one back. */
   readonly #ended = new Set<string>();
@@ -110,9 +112,12 @@ export class SessionClient {
   /** The access token's payload, decoded, not verified (the server verifies it): e.g. to show the user's name. */
   get claims(): Record<string, unknown> | null {
     const part = this.#token?.split('.')[1];
-    if (part === undefined) return null;
-    const bytes = Uint8Array.from(atob(part.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    try {
+      const bytes = Uint8Array.from(atob(part!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+      return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    } catch {
+      return null; // signed out, or a token that is not a JWT
+    }
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -256,7 +261,16 @@ export class SessionClient {
   }
 
   #emit<E extends keyof SessionClientEvents>(event: E, payload: SessionClientEvents[E]): void {
-    for (const listener of this.#listeners.get(event) ?? []) listener(payload as never);
+    for (const listener of this.#listeners.get(event) ?? []) {
+      try {
+        listener(payload as never);
+      } catch (error) {
+        // A failing listener must not break the renewal or the sign-out that emitted; report it as uncaught.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   #post(message: Message): void {
@@ -283,7 +297,9 @@ export class SessionClient {
     this.#lifetime = lifetime;
     this.#gen += 1;
     this.#backoff = 0;
-    this.#schedule(this.#deadline - this.#margin() - now());
+    // Without Web Locks, tabs that adopted the same token would all fire together: spread them
+    // over half the margin, so that the first one's announcement reaches the others in time.
+    this.#schedule(this.#deadline - this.#margin() * (this.#locks === undefined ? 1 - Math.random() / 2 : 1) - now());
     if (announce) this.#post({ t: 'ok', b: body, l: lifetime });
     for (const bound of this.#sockets) bound.renew(body.accessToken);
     this.#emit('refreshed', { sessionId: body.sessionId, expiresAt: body.expiresAt });
@@ -318,6 +334,9 @@ export class SessionClient {
       if (message.t === 'ending') this.#endingUntil = now() + ENDING_MS;
       else this.#end(message.r ?? 'signed-out', false);
     }
+    // A sibling's renewal started, or ended (its outcome).
+    if (message?.t === 'rot') this.#siblingUntil = now() + HOLDER_GRACE_MS;
+    else if (message?.t !== 'ending') this.#siblingUntil = -Infinity;
     const waiting = this.#wake;
     this.#wake = [];
     for (const wake of waiting) wake();
@@ -354,20 +373,31 @@ export class SessionClient {
    */
   async #coordinate(seen: number): Promise<void> {
     const locks = this.#locks;
-    if (locks === undefined) return this.#rotate(seen);
+    if (locks === undefined) {
+      // Best effort (see README): a sibling announced a renewal, wait for its outcome.
+      while (now() < this.#siblingUntil && this.#gen === seen) await this.#heard(seen);
+      if (this.#gen === seen) this.#post({ t: 'rot' });
+      return this.#rotate(seen);
+    }
     let queued = false;
     await locks.request(this.#lockName, { ifAvailable: true }, (lock) => (lock ? this.#rotate(seen) : void (queued = true)));
     if (!queued) return;
     await locks.request(this.#lockName, {}, async () => {
       // The holder posted its outcome before releasing; the message may still be on its way.
-      if (this.#gen === seen) await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, HOLDER_GRACE_MS);
-        this.#wake.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.#heard(seen);
       return this.#rotate(seen);
+    });
+  }
+
+  /** Resolves on the next message from a sibling, or after HOLDER_GRACE_MS; at once if the token changed since `seen`. */
+  #heard(seen: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.#gen !== seen) return resolve();
+      const timer = setTimeout(resolve, HOLDER_GRACE_MS);
+      this.#wake.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 
@@ -381,7 +411,8 @@ export class SessionClient {
       const error = await errorOf(res);
       if (res.status !== 401) throw error;
       if (this.#token === undefined) throw error; // restore(): tell the page why
-      this.#end(REASONS[error.code] ?? 'revoked');
+      // Refused because this tab or a sibling is signing out right now: that is what happened.
+      this.#end(now() < this.#endingUntil ? 'signed-out' : (REASONS[error.code] ?? 'revoked'));
     } catch (error) {
       this.#post({ t: 'fail' }); // waiting tabs try themselves
       throw error;

@@ -100,6 +100,29 @@ S('signIn keeps the token in memory; fetch sends it as Bearer; a wrong password 
   assert.is(again.status, 200);
 });
 
+S('a throwing listener is reported as uncaught and does not break the sign-in that emitted', async () => {
+  const client = makeClient();
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => uncaught.push(error);
+  const listeners = process.listeners('uncaughtException');
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', onUncaught);
+  try {
+    client.on('refreshed', () => {
+      throw new Error('listener bug');
+    });
+    const seen: string[] = [];
+    client.on('refreshed', ({ sessionId }) => seen.push(sessionId));
+    const { sessionId } = await client.signIn({ username: 'lis', password: PASSWORD });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(seen, [sessionId]);
+    assert.is((uncaught[0] as Error).message, 'listener bug');
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    for (const listener of listeners) process.on('uncaughtException', listener);
+  }
+});
+
 S('a reload: a new client restores the session from the cookie', async () => {
   const profile = new Profile();
   const first = makeClient(profile);

@@ -26,4 +26,15 @@ S('the browser bundle (ESM, minified, gzipped) fits in 4 KB and imports nothing'
   assert.not.match(new TextDecoder().decode(code), /\bimport\s*[{*"'\w]/);
 });
 
+// What "the client's clock does not matter" rests on: renewals are scheduled from
+// expiresIn on performance.now(); a device whose wall clock is hours off still renews on time.
+S('the client never reads the wall clock', async () => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const dir = fileURLToPath(new URL('../src/', import.meta.url));
+  for (const name of await readdir(dir)) {
+    const code = (await readFile(`${dir}${name}`, 'utf8')).replace(/\/\/.*|\/\*[\s\S]*?\*\//g, '');
+    assert.not.match(code, /\bDate\b/, `${name} uses Date`);
+  }
+});
+
 S.run();

@@ -102,6 +102,49 @@ S('an expired socket (no renewal in time) is reconnected with a fresh token', as
   assert.ok(client.session !== null);
 });
 
+S('a handshake refused as expired renews first, then reconnects', async () => {
+  const client = new SessionClient({ baseUrl: `${server.url}/auth`, fetch: new Profile().fetch, channel: `socket-${randomUUID()}` });
+  await client.signIn({ username: 'old', password: PASSWORD });
+  const stale = await client.token();
+  client.close(); // no scheduled renewal: the token we hold runs out
+  await new Promise((resolve) => setTimeout(resolve, 3200));
+  const rotations = server.rotations();
+  let calls = 0;
+  // The first handshake presents the expired token, as a tab waking from sleep would.
+  const socket: Socket = connect(server.url, {
+    auth: (cb) => (calls++ === 0 ? cb({ token: stale }) : client.socketAuth(cb)),
+    transports: ['websocket'],
+    reconnection: false,
+  });
+  const detach = client.attachSocket(socket);
+  cleanup.push(() => {
+    detach();
+    socket.disconnect();
+    client.close();
+  });
+  await until('connected with a renewed token', () => socket.connected, 6000);
+  assert.is(server.rotations(), rotations + 1);
+  assert.is(calls, 2);
+});
+
+S('a handshake refused as revoked signs out with reason revoked', async () => {
+  const client = new SessionClient({ baseUrl: `${server.url}/auth`, fetch: new Profile().fetch, channel: `socket-${randomUUID()}` });
+  const reasons: SignedOutReason[] = [];
+  client.on('signedOut', ({ reason }) => reasons.push(reason));
+  const { sessionId } = await client.signIn({ username: 'gone', password: PASSWORD });
+  await server.manager.deleteOne('gone', sessionId); // the client has not heard yet
+  const socket: Socket = connect(server.url, { auth: client.socketAuth, transports: ['websocket'], reconnection: false });
+  const detach = client.attachSocket(socket);
+  cleanup.push(() => {
+    detach();
+    socket.disconnect();
+    client.close();
+  });
+  await until('signed out', () => reasons.length > 0);
+  assert.equal(reasons, ['revoked']);
+  assert.not.ok(socket.connected);
+});
+
 S('revocation reasons map to signedOut reasons', () => {
   assert.is(revokedReason({ reason: 'reused' }, false), 'reused');
   assert.is(revokedReason({ reason: 'deleted' }, false), 'revoked');

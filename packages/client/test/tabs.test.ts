@@ -105,6 +105,30 @@ S('a revoked session: the tab that finds out tells the others, with the reason',
   assert.equal(out, [['revoked'], ['revoked'], ['revoked']]);
 });
 
+S('without Web Locks: a tab that hears a sibling announce its renewal waits for the result instead of racing', async () => {
+  const profile = new Profile();
+  const channel = `nolocks-${randomUUID()}`;
+  // The first tab's network is slow, so its renewal is still in flight when the others decide.
+  const slow: typeof fetch = async (input, init) => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return profile.fetch(input, init);
+  };
+  const make = (fetchImpl: typeof fetch) => new SessionClient({ baseUrl: `${server.url}/auth`, fetch: fetchImpl, channel, locks: null });
+  const tabs = [make(slow), make(profile.fetch), make(profile.fetch)];
+  clients.push(...tabs);
+  const out: SignedOutReason[] = [];
+  for (const tab of tabs) tab.on('signedOut', ({ reason }) => out.push(reason));
+  await tabs[1]!.signIn({ username: 'tab-g', password: PASSWORD });
+  await until('all signed in', () => tabs.every((tab) => tab.session !== null));
+  const rotations = server.rotations();
+  const first = tabs[0]!.refresh();
+  await new Promise((resolve) => setTimeout(resolve, 50)); // its announcement has arrived, its request not answered
+  await Promise.all([first, tabs[1]!.refresh(), tabs[2]!.refresh()]);
+  assert.is(server.rotations(), rotations + 1);
+  await until('one token in every tab', async () => new Set(await Promise.all(tabs.map((tab) => tab.token()))).size === 1);
+  assert.equal(out, []);
+});
+
 S('the lock holder failing (offline) lets a queued tab try itself', async () => {
   const locks = new ProcessLocks();
   const { tabs, profile, out } = browserTabs(2, locks);

@@ -304,8 +304,12 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     }
     await revoked;
     // Tokens issued at or before `at` are rejected; let this node's clock pass it so a session created here right after this call is not.
-    const lag = at - clock();
-    if (lag >= 0) await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_CLOCK_WAIT_MS, lag + 1)));
+    // A loop, not one timer: a timer can fire before the wall clock has moved on (timers run on the
+    // loop's cached monotonic time). Bounded, for a clock that is far behind or that tests hold still.
+    const waitUntil = Date.now() + MAX_CLOCK_WAIT_MS;
+    for (let wait = 0; wait < 50 && clock() <= at && Date.now() < waitUntil; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(MAX_CLOCK_WAIT_MS, at - clock() + 1))));
+    }
     return sessionIds.length;
   }
 

@@ -35,6 +35,7 @@ export interface AuthenticateOptions<User extends ProvisionedUser = ProvisionedU
 export interface AuthContext<User extends ProvisionedUser = ProvisionedUser> {
   sub: string;
   userId: string;
+  /** The `sid` claim; `''` for a token without one (another OpenID Connect provider's). */
   sessionId: string;
   role: string;
   roles: string[];
@@ -129,7 +130,8 @@ export async function authenticateToken<User extends ProvisionedUser = Provision
     return {
       sub: claims.sub,
       userId: user?.id ?? claims.sub,
-      sessionId: claims.sid,
+      // Another provider's token (through a verifier for resource servers) may carry no sid.
+      sessionId: typeof claims.sid === 'string' ? claims.sid : '',
       role: roles[0] ?? 'user',
       roles,
       permissions: user?.permissions !== undefined ? [...user.permissions] : permissionsOf(claims),

@@ -11,7 +11,7 @@ export {
 } from './authenticate.js';
 export { userRoom, sessionRoom, type RoomOptions } from './rooms.js';
 export { socketAuth, type SessionTracker, type SocketAuthOptions, type HandshakeError } from './socket-auth.js';
-export { attachSessionGuard, type SessionGuard, type SessionGuardOptions } from './guard/session-guard.js';
+export { attachSessionGuard, type NamespaceSelector, type SessionGuard, type SessionGuardOptions } from './guard/session-guard.js';
 export {
   SESSION_EXPIRED_EVENT,
   SESSION_RENEW_EVENT,

@@ -1,6 +1,6 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { Socket } from 'socket.io';
-import { authenticateRequest, type AuthContext, type AuthenticateOptions } from './authenticate.js';
+import { authenticateRequest, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
 import { AuthError, toAuthError } from './errors.js';
 import { sessionRoom, userRoom, type RoomOptions } from './rooms.js';
 import { checkSocketOptions, checkVerifier } from './options.js';
@@ -12,7 +12,7 @@ export interface SessionTracker {
   unregisterSocket(socketId: string): void | Promise<void>;
 }
 
-export interface SocketAuthOptions extends AuthenticateOptions, RoomOptions {
+export interface SocketAuthOptions<User extends ProvisionedUser = ProvisionedUser> extends AuthenticateOptions<User>, RoomOptions {
   sessions?: SessionTracker;
 }
 
@@ -48,7 +48,10 @@ function warn(what: string, error: unknown): void {
  * combined (its fields win), so its `users` can still refuse a disabled user,
  * and its rooms and context replace the earlier ones.
  */
-export function socketAuth(manager: SessionVerifier, options: SocketAuthOptions = {}): (socket: AnySocket, next: (err?: Error) => void) => void {
+export function socketAuth<User extends ProvisionedUser = ProvisionedUser>(
+  manager: SessionVerifier,
+  options: SocketAuthOptions<User> = {},
+): (socket: AnySocket, next: (err?: Error) => void) => void {
   checkVerifier('socketAuth', 'manager', manager);
   checkSocketOptions('socketAuth', options);
   return (socket, next) => {
@@ -56,7 +59,7 @@ export function socketAuth(manager: SessionVerifier, options: SocketAuthOptions 
     // Already accepted by another instance (the guard's and the app's own): the
     // options of both apply. With the same options the work is done once.
     const previous = acceptances.get(socket);
-    const effective = previous === undefined ? options : combine(previous.options, options);
+    const effective = previous === undefined ? (options as SocketAuthOptions) : combine(previous.options, options as SocketAuthOptions);
     if (previous !== undefined && sameOptions(previous.options, effective)) {
       next();
       return;
@@ -121,7 +124,8 @@ export async function admit(socket: AnySocket, auth: AuthContext, options: Socke
         .catch((error: unknown) => warn('sessions.unregisterSocket', error));
     });
   }
-  const rooms = [userRoom(auth.userId, options), sessionRoom(auth.sessionId, options)];
+  // No session room for a token without a session id: all such sockets would share one.
+  const rooms = auth.sessionId === '' ? [userRoom(auth.userId, options)] : [userRoom(auth.userId, options), sessionRoom(auth.sessionId, options)];
   socket.data = { ...(socket.data as object | undefined), auth };
   acceptances.set(socket, { options, rooms, trackers });
   for (const room of previous?.rooms ?? []) if (!rooms.includes(room)) await socket.leave(room);

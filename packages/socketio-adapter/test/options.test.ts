@@ -47,6 +47,7 @@ S('each option is checked: allowedOrigins an array or a function, users, session
     configError(() => socketAuth(manager, { sessions: { registerSocket: () => undefined } as never }), 'sessions');
     configError(() => socketAuth(manager, { userRoomPrefix: 1 as never }), 'userRoomPrefix');
     configError(() => attachSessionGuard(io, manager, { renewRateLimit: { max: 0, windowMs: 1000 } }), 'renewRateLimit');
+    configError(() => attachSessionGuard(io, manager, { namespaces: '/chat' as never }), 'namespaces');
     const throwing = Object.defineProperty({}, 'users', { get: () => { throw new Error('getter'); } });
     configError(() => httpAuth(manager, throwing), 'users');
     // Still fine: the documented forms.

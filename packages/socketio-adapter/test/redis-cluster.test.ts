@@ -3,7 +3,8 @@ import type { RedisServer } from '@jwt-session/redis-harness';
 import type { JwtUserSessionManager } from '@jwt-session/session-core';
 import { rejectsWith } from '@jwt-session/session-core/testing';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis as Redis5 } from 'ioredis';
+import { Redis as Redis6 } from 'ioredis6';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { disconnectSession, disconnectUser, isUserOnline, socketsOfUser, type SessionRevokedPayload } from '../src/index.js';
@@ -15,7 +16,12 @@ import { Cleanup, connect, makeManager, next, startIo, type IoServer } from './s
  * broadcaster (revocation), and @socket.io/redis-adapter (the cluster-wide
  * helpers). Nothing is mocked.
  */
-const S = suite('cluster over Redis');
+// Once per ioredis major the Redis package supports (6 speaks RESP3 by default).
+for (const [major, Redis] of [
+  ['ioredis 5', Redis5],
+  ['ioredis 6', Redis6 as unknown as typeof Redis5],
+] as const) {
+const S = suite(`cluster over Redis (${major})`);
 
 let redis: RedisServer | undefined;
 // Loaded here rather than at the top: a broken sibling package then fails this suite only, not the whole run.
@@ -120,3 +126,4 @@ S('helpers work cluster-wide through @socket.io/redis-adapter: isUserOnline and 
 });
 
 S.run();
+}

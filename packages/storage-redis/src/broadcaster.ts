@@ -7,9 +7,9 @@ import type {
 import { SessionError, parseInvalidationEvent } from '@jwt-session/session-core';
 import { keyLayout, type KeyLayout } from './keys.js';
 import { PUBLISH } from './scripts.js';
-import { DEFAULT_COMMAND_TIMEOUT, bounded } from './bounded.js';
+import { CommandQueue, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_IN_FLIGHT } from './bounded.js';
 import { StreamSubscription } from './subscription.js';
-import { checkTimeout, defineScripts, duplicateForBlocking, type RedisClient } from './util.js';
+import { checkCount, checkTimeout, defineScripts, duplicateForBlocking, type RedisClient } from './util.js';
 
 export interface RedisInvalidationBroadcasterOptions {
   /** Prefix of the stream key `<prefix>{invalidations}`; must not contain `{` or `}`. @default 'jwt-session:' */
@@ -65,6 +65,7 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
   readonly #client: RedisClient;
   readonly #keys: KeyLayout;
   readonly #timeout: number;
+  readonly #queue: CommandQueue;
   readonly #block: number;
   readonly #fixedRetention: number | undefined;
   readonly #maxLength: number;
@@ -78,11 +79,10 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
     this.#client = client;
     this.#keys = keyLayout(options.keyPrefix);
     this.#timeout = checkTimeout(options.commandTimeout, 'commandTimeout', DEFAULT_COMMAND_TIMEOUT);
+    this.#queue = new CommandQueue(client, this.#timeout, DEFAULT_MAX_IN_FLIGHT);
     this.#block = checkTimeout(options.blockTimeout, 'blockTimeout', 5000);
     this.#fixedRetention = options.retention === undefined ? undefined : checkTimeout(options.retention, 'retention', 0);
-    const maxLength = options.maxLength ?? 1_000_000;
-    if (!Number.isSafeInteger(maxLength) || maxLength < 1) throw new SessionError('ERR_CONFIG_INVALID', 'options.maxLength must be a positive integer');
-    this.#maxLength = maxLength;
+    this.#maxLength = checkCount(options.maxLength, 'maxLength', 1_000_000);
     this.#connectionName = options.connectionName ?? 'jwt-session:invalidations';
     if (/\s/.test(this.#connectionName)) throw new SessionError('ERR_CONFIG_INVALID', 'options.connectionName must not contain spaces');
     this.#clock = options.clock ?? Date.now;
@@ -134,7 +134,7 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
     if (lifetime <= 0) return;
     this.#retention = Math.max(this.#retention, Math.ceil(lifetime));
     const retention = this.#fixedRetention ?? this.#retention;
-    await bounded(this.#client, 'publish', this.#timeout, () => this.#publish(this.#keys.stream, retention, this.#maxLength, origin, JSON.stringify(event)));
+    await this.#queue.run('publish', () => this.#publish(this.#keys.stream, retention, this.#maxLength, origin, JSON.stringify(event)));
   }
 
   #openReader(): RedisClient {

@@ -1,3 +1,4 @@
 export { RedisRefreshTokenStore, type RedisRefreshTokenStoreOptions } from './refresh-token-store.js';
 export { RedisInvalidationBroadcaster, type RedisInvalidationBroadcasterOptions } from './broadcaster.js';
 export { DEFAULT_KEY_PREFIX, type KeyKind, type KeyLayout } from './keys.js';
+export type { RedisClient } from './util.js';

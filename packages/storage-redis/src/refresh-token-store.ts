@@ -12,14 +12,24 @@ import type {
 import { DEFAULT_RECEIPT_TTL, SessionError, sessionHashTag, storeInput, subjectHashTag } from '@jwt-session/session-core';
 import { hexOf, keyLayout, type KeyLayout } from './keys.js';
 import { DELETE, DELETE_ALL, INSERT, LIST, RECORD, ROTATE, SETTLE } from './scripts.js';
-import { DEFAULT_COMMAND_TIMEOUT, bounded } from './bounded.js';
-import { checkTimeout, defineScripts, type RedisClient } from './util.js';
+import { CommandQueue, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_IN_FLIGHT } from './bounded.js';
+import { checkCount, checkTimeout, defineScripts, type RedisClient } from './util.js';
 
 export interface RedisRefreshTokenStoreOptions {
   /** Prepended to every key; must not contain `{` or `}`. @default 'jwt-session:' */
   keyPrefix?: string;
-  /** ms after which an operation rejects with ERR_STORAGE_UNAVAILABLE. @default 1000 */
+  /**
+   * ms Redis has to answer an operation once it is sent, else it rejects with
+   * ERR_STORAGE_UNAVAILABLE (its outcome unknown); also how long an operation
+   * waits unsent while the client is disconnected or Redis answers nothing
+   * (it then rejects, never sent). @default 1000
+   */
   commandTimeout?: number;
+  /**
+   * Operations sent to Redis and not yet answered, at most; the others wait in
+   * order, unsent, for as long as Redis keeps answering. @default 64
+   */
+  maxInFlight?: number;
 }
 
 const SCRIPTS = [
@@ -44,7 +54,6 @@ function contextFields(context: SessionContext, removals: boolean): string[] {
 }
 
 const R = RECORD;
-
 
 /** A stored record (positional strings, see scripts.ts) without its hashes. */
 function decode(sessionId: string, rec: Flat): StoredSessionInfo {
@@ -83,13 +92,14 @@ function decode(sessionId: string, rec: Flat): StoredSessionInfo {
 export class RedisRefreshTokenStore implements RefreshTokenStore {
   readonly #client: RedisClient;
   readonly #keys: KeyLayout;
-  readonly #timeout: number;
+  readonly #queue: CommandQueue;
   readonly #scripts: ReturnType<typeof defineScripts>;
 
   constructor(client: RedisClient, options: RedisRefreshTokenStoreOptions = {}) {
     this.#client = client;
     this.#keys = keyLayout(options.keyPrefix);
-    this.#timeout = checkTimeout(options.commandTimeout, 'commandTimeout', DEFAULT_COMMAND_TIMEOUT);
+    const timeout = checkTimeout(options.commandTimeout, 'commandTimeout', DEFAULT_COMMAND_TIMEOUT);
+    this.#queue = new CommandQueue(client, timeout, checkCount(options.maxInFlight, 'maxInFlight', DEFAULT_MAX_IN_FLIGHT));
     this.#scripts = defineScripts(client, SCRIPTS);
   }
 
@@ -200,6 +210,6 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   async close(): Promise<void> {}
 
   #run(operation: string, script: string, args: (string | number)[]): Promise<unknown> {
-    return bounded(this.#client, operation, this.#timeout, () => this.#scripts[script]!(...args));
+    return this.#queue.run(operation, () => this.#scripts[script]!(...args));
   }
 }

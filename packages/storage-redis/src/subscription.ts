@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { InvalidationEvent, InvalidationReceiver, InvalidationSubscription } from '@jwt-session/session-core';
 import { unavailable } from './bounded.js';
 import { parseEvent } from './event.js';
+import { streamEntries } from './reply.js';
 import type { RedisClient } from './util.js';
 
 /** What a subscription needs from its broadcaster. */
@@ -20,8 +21,7 @@ export interface StreamHost {
 const BATCH = 500;
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 2000;
-
-type StreamReply = [string, [string, string[]][]][] | null;
+const END_WAIT_MS = 1000;
 
 /**
  * One receiver's view of the stream: its own reading connection, its own
@@ -38,6 +38,14 @@ export class StreamSubscription implements InvalidationSubscription {
   #open = true;
   #markReady!: () => void;
   readonly #ready = new Promise<void>((resolve) => (this.#markReady = resolve));
+  #markClosed!: () => void;
+  /**
+   * Settles on close(). The loop waits on it beside each read and each retry
+   * pause: a read queued while the reader reconnects to a server that is gone
+   * is never settled by disconnect() (ioredis 5 and 6 alike), and close() must
+   * not hang on it.
+   */
+  readonly #closed = new Promise<void>((resolve) => (this.#markClosed = resolve));
 
   constructor(host: StreamHost, receiver: InvalidationReceiver) {
     this.#host = host;
@@ -47,7 +55,7 @@ export class StreamSubscription implements InvalidationSubscription {
   }
 
   async publish(event: InvalidationEvent): Promise<void> {
-    if (!this.#open) throw unavailable('publish', 'the subscription is closed');
+    if (!this.#open) throw unavailable('publish', 'the subscription is closed', false);
     await this.#host.append(this.#origin, event);
   }
 
@@ -60,9 +68,16 @@ export class StreamSubscription implements InvalidationSubscription {
     this.#open = false;
     this.#markReady();
     this.#host.forget(this);
+    // Only a reader with a socket gets to 'end'; one waiting to reconnect has none left to close.
+    const status = this.#reader.status;
+    const ended = status === 'reconnecting' || status === 'end' ? undefined : new Promise<void>((resolve) => this.#reader.once('end', resolve));
     // disconnect() rather than quit(): quit would wait for the pending BLOCK read to time out.
     this.#reader.disconnect();
+    this.#markClosed();
     await this.#loop;
+    // Resolved once the socket is closed, so a caller that closes and then counts connections sees it gone
+    // (bounded: a Cluster reader between nodes may never report it).
+    if (ended !== undefined) await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, END_WAIT_MS).unref())]);
   }
 
   /** Replays the stream from the start (non-blocking reads until caught up), then follows it with blocking reads. */
@@ -73,9 +88,9 @@ export class StreamSubscription implements InvalidationSubscription {
     while (this.#open) {
       try {
         const args = replaying ? ['COUNT', BATCH, 'STREAMS', stream, this.#lastId] : ['COUNT', BATCH, 'BLOCK', block, 'STREAMS', stream, this.#lastId];
-        const reply = (await this.#watched(this.#reader.call('XREAD', ...args), replaying ? stall : block + stall)) as StreamReply;
+        const reply = await this.#watched(this.#reader.call('XREAD', ...args), replaying ? stall : block + stall);
         failures = 0;
-        const entries = reply?.[0]?.[1] ?? [];
+        const entries = streamEntries(reply);
         for (const [id, fields] of entries) {
           this.#lastId = id;
           this.#deliver(fields);
@@ -88,7 +103,7 @@ export class StreamSubscription implements InvalidationSubscription {
         if (!this.#open) break;
         // Disconnected or refused: wait (the offline queue holds the next read until the connection is back) and resume from #lastId.
         failures++;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures)).unref());
+        await Promise.race([this.#closed, new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures)).unref())]);
       }
     }
   }
@@ -112,13 +127,13 @@ export class StreamSubscription implements InvalidationSubscription {
       }
     }, Math.max(20, limit / 4));
     try {
-      return await read;
+      return await Promise.race([read, this.#closed.then(() => Promise.reject(new Error('closed')))]);
     } finally {
       clearInterval(timer);
     }
   }
 
-  #deliver(fields: string[]): void {
+  #deliver(fields: readonly string[]): void {
     let origin: string | undefined;
     let payload: string | undefined;
     for (let n = 0; n + 1 < fields.length; n += 2) {

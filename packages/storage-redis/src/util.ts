@@ -1,14 +1,42 @@
 import { SessionError } from '@jwt-session/session-core';
-import type { Cluster, Redis, RedisOptions } from 'ioredis';
 
 /*
  * What differs between a standalone client and a Cluster client (detection,
  * duplication, option shapes), and the option checks both classes share, so
  * the store and the broadcaster never branch on the client type themselves.
+ *
+ * The client types are structural: only the members this package calls. The
+ * classes of ioredis 5 and 6 both fit them, where naming either major's
+ * classes would not accept the other's (their private members make them
+ * nominal), so one build of this package serves both majors.
  */
-export type RedisClient = Redis | Cluster;
+interface CommonClient {
+  readonly status: string;
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
+  connect(): Promise<void>;
+  disconnect(reconnect?: boolean): void;
+  once(event: 'ready' | 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'close' | 'ready', listener: () => void): unknown;
+  listenerCount(event: 'error'): number;
+}
 
-export function isCluster(client: RedisClient): client is Cluster {
+/** An ioredis `Redis` (major 5 or 6), as this package uses it. */
+export interface StandaloneClient extends CommonClient {
+  duplicate(override?: object): StandaloneClient;
+}
+
+/** An ioredis `Cluster` (major 5 or 6), as this package uses it. */
+export interface ClusterClient extends CommonClient {
+  readonly options: { readonly redisOptions?: object | undefined };
+  duplicate(startupNodes?: unknown[], options?: object): ClusterClient;
+}
+
+/** The client the caller passes in: an ioredis `Redis` or `Cluster`, of ioredis 5 or 6. */
+export type RedisClient = StandaloneClient | ClusterClient;
+
+export function isCluster(client: RedisClient): client is ClusterClient {
   return (client as { isCluster?: boolean }).isCluster === true;
 }
 
@@ -16,6 +44,12 @@ export function checkTimeout(value: number | undefined, name: string, fallback: 
   const ms = value ?? fallback;
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) throw new SessionError('ERR_CONFIG_INVALID', `options.${name} must be a positive number of milliseconds`);
   return ms;
+}
+
+export function checkCount(value: number | undefined, name: string, fallback: number): number {
+  const n = value ?? fallback;
+  if (!Number.isSafeInteger(n) || n < 1) throw new SessionError('ERR_CONFIG_INVALID', `options.${name} must be a positive integer`);
+  return n;
 }
 
 export interface ScriptDefinition {
@@ -29,8 +63,9 @@ type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 /**
  * Registers the scripts on the caller's client with defineCommand, which sends
  * EVALSHA and falls back to EVAL on NOSCRIPT (a restarted or failed-over
- * server has an empty script cache). Names are namespaced so they cannot
- * clash with the application's own commands; defining twice is harmless.
+ * server has an empty script cache); ioredis 5 and 6 both do. Names are
+ * namespaced so they cannot clash with the application's own commands;
+ * defining twice is harmless.
  */
 export function defineScripts(client: RedisClient, scripts: readonly ScriptDefinition[]): Record<string, ScriptFn> {
   const out: Record<string, ScriptFn> = {};
@@ -46,7 +81,9 @@ export function defineScripts(client: RedisClient, scripts: readonly ScriptDefin
  * A second connection for blocking reads (XREAD BLOCK would stall every other
  * command on a shared one). Its own command timeout is off: the reader bounds
  * its waits itself. The offline queue stays on so a read issued during a
- * reconnect waits for the connection instead of failing in a loop.
+ * reconnect waits for the connection instead of failing in a loop. Every other
+ * option, the protocol (RESP2 or RESP3) included, is the caller's: the reader
+ * reads replies through reply.ts, which accepts what each of them produces.
  */
 export function duplicateForBlocking(client: RedisClient, connectionName: string): RedisClient {
   // `undefined` overrides a commandTimeout the caller may have set: a BLOCK read outlasts any sane one.
@@ -58,7 +95,7 @@ export function duplicateForBlocking(client: RedisClient, connectionName: string
     lazyConnect: false,
     // A read cut off by a disconnect is sent again, unchanged, on the new connection: it still names the last id seen.
     autoResendUnfulfilledCommands: true,
-  } as unknown as Partial<RedisOptions>;
+  };
   if (isCluster(client)) {
     return client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, ...overrides }, enableOfflineQueue: true });
   }

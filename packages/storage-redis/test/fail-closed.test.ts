@@ -1,10 +1,10 @@
 import { SessionError, type JwtUserSessionManager, type SessionTokens } from '@jwt-session/session-core';
 import { startRedis, type RedisServer } from '@jwt-session/redis-harness';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '../src/index.js';
-import { closeLater, indexProblems, makeManager, sleep, snapshot, teardown, track, uniquePrefix } from './helpers.js';
+import { closeLater, indexProblems, ioredisMajors, makeManager, sleep, snapshot, teardown, track, uniquePrefix } from './helpers.js';
 
 /*
  * Redis stopped (SIGKILL) and Redis not answering (SIGSTOP) under two managers
@@ -26,32 +26,6 @@ interface Ctx {
   unhandled: unknown[];
   onUnhandled: (reason: unknown) => void;
 }
-
-const S = suite<Ctx>('fail closed');
-
-S.before(async (ctx) => {
-  ctx.server = await startRedis({ args: ['--enable-debug-command', 'yes'] });
-  ctx.unhandled = [];
-  ctx.onUnhandled = (reason) => ctx.unhandled.push(reason);
-  process.on('unhandledRejection', ctx.onUnhandled);
-  ctx.prefix = uniquePrefix('fc');
-  const node = (client: Redis) => {
-    const store = new RedisRefreshTokenStore(client, { keyPrefix: ctx.prefix });
-    const broadcaster = closeLater(new RedisInvalidationBroadcaster(client, { keyPrefix: ctx.prefix }));
-    return makeManager({ refreshTokenStore: store, broadcaster });
-  };
-  ctx.clientA = track(new Redis(ctx.server.port));
-  ctx.clientB = track(new Redis(ctx.server.port));
-  ctx.a = node(ctx.clientA);
-  ctx.b = node(ctx.clientB);
-  await Promise.all([ctx.a.ready(), ctx.b.ready()]);
-});
-
-S.after(async (ctx) => {
-  await teardown();
-  await ctx.server.stop();
-  process.off('unhandledRejection', ctx.onUnhandled);
-});
 
 async function until(check: () => Promise<boolean>, what: string, timeout = 5000): Promise<void> {
   const deadline = Date.now() + timeout;
@@ -127,80 +101,108 @@ async function worksAgain(ctx: Ctx) {
   assert.equal(check.problems, [], 'index and sessions disagree after recovery');
 }
 
-S('Redis killed: every storage call rejects within 1 s, reads and revocations hold, and all works after a restart', async (ctx) => {
-  const t = await prepare(ctx);
-  await ctx.server.kill();
-  const timings = await failingCalls(ctx.b, t.dave);
-  console.log(`  Redis killed, default commandTimeout ${BOUND} ms → ERR_STORAGE_UNAVAILABLE after: ${JSON.stringify(timings)}`);
-  await stillServing(ctx, t);
-  await ctx.server.restart();
-  await worksAgain(ctx);
-  assert.equal(ctx.unhandled, []);
-});
+for (const io of ioredisMajors) {
+  const S = suite<Ctx>(`fail closed (${io.name})`);
 
-S('Redis paused (SIGSTOP): every storage call rejects within 1 s, reads and revocations hold, and all works after SIGCONT', async (ctx) => {
-  const t = await prepare(ctx);
-  ctx.server.pause();
-  let timings: Record<string, number>;
-  try {
-    timings = await failingCalls(ctx.b, t.dave);
+  S.before(async (ctx) => {
+    ctx.server = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+    ctx.unhandled = [];
+    ctx.onUnhandled = (reason) => ctx.unhandled.push(reason);
+    process.on('unhandledRejection', ctx.onUnhandled);
+    ctx.prefix = uniquePrefix('fc');
+    const node = (client: Redis) => {
+      const store = new RedisRefreshTokenStore(client, { keyPrefix: ctx.prefix });
+      const broadcaster = closeLater(new RedisInvalidationBroadcaster(client, { keyPrefix: ctx.prefix }));
+      return makeManager({ refreshTokenStore: store, broadcaster });
+    };
+    ctx.clientA = track(new io.Redis(ctx.server.port));
+    ctx.clientB = track(new io.Redis(ctx.server.port));
+    ctx.a = node(ctx.clientA);
+    ctx.b = node(ctx.clientB);
+    await Promise.all([ctx.a.ready(), ctx.b.ready()]);
+  });
+
+  S.after(async (ctx) => {
+    await teardown();
+    await ctx.server.stop();
+    process.off('unhandledRejection', ctx.onUnhandled);
+  });
+
+  S('Redis killed: every storage call rejects within 1 s, reads and revocations hold, and all works after a restart', async (ctx) => {
+    const t = await prepare(ctx);
+    await ctx.server.kill();
+    const timings = await failingCalls(ctx.b, t.dave);
+    console.log(`  Redis killed, default commandTimeout ${BOUND} ms → ERR_STORAGE_UNAVAILABLE after: ${JSON.stringify(timings)}`);
     await stillServing(ctx, t);
-  } finally {
-    ctx.server.resume();
-  }
-  console.log(`  Redis paused, default commandTimeout ${BOUND} ms → ERR_STORAGE_UNAVAILABLE after: ${JSON.stringify(timings)}`);
-  await worksAgain(ctx);
-  assert.equal(ctx.unhandled, []);
-});
+    await ctx.server.restart();
+    await worksAgain(ctx);
+    assert.equal(ctx.unhandled, []);
+  });
 
-S('Redis busy in DEBUG SLEEP: a store call rejects within its commandTimeout', async (ctx) => {
-  const store = new RedisRefreshTokenStore(ctx.clientA, { keyPrefix: ctx.prefix, commandTimeout: 200 });
-  const admin = track(new Redis(ctx.server.port));
-  void admin.debug('SLEEP', '0.6').catch(() => undefined);
-  await sleep(20);
-  const start = performance.now();
-  const error = await store.list('alice', Date.now()).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  const took = performance.now() - start;
-  assert.instance(error, SessionError);
-  assert.is((error as SessionError).code, 'ERR_STORAGE_UNAVAILABLE');
-  assert.ok(took < 200 + SLACK, `took ${took} ms`);
-  await sleep(650);
-  assert.ok(Array.isArray(await store.list('alice', Date.now())));
-});
+  S('Redis paused (SIGSTOP): every storage call rejects within 1 s, reads and revocations hold, and all works after SIGCONT', async (ctx) => {
+    const t = await prepare(ctx);
+    ctx.server.pause();
+    let timings: Record<string, number>;
+    try {
+      timings = await failingCalls(ctx.b, t.dave);
+      await stillServing(ctx, t);
+    } finally {
+      ctx.server.resume();
+    }
+    console.log(`  Redis paused, default commandTimeout ${BOUND} ms → ERR_STORAGE_UNAVAILABLE after: ${JSON.stringify(timings)}`);
+    await worksAgain(ctx);
+    assert.equal(ctx.unhandled, []);
+  });
 
-S('a client without an offline queue, or one that never connected, also fails closed within the bound', async (ctx) => {
-  const noQueue = track(new Redis(ctx.server.port, { enableOfflineQueue: false }));
-  await until(async () => noQueue.status === 'ready', 'connect');
-  const store = new RedisRefreshTokenStore(noQueue, { keyPrefix: ctx.prefix, commandTimeout: 300 });
-  await ctx.server.kill();
-  for (const client of [noQueue, track(new Redis(ctx.server.port))]) {
-    const s = client === noQueue ? store : new RedisRefreshTokenStore(client, { keyPrefix: ctx.prefix, commandTimeout: 300 });
+  S('Redis busy in DEBUG SLEEP: a store call rejects within its commandTimeout', async (ctx) => {
+    const store = new RedisRefreshTokenStore(ctx.clientA, { keyPrefix: ctx.prefix, commandTimeout: 200 });
+    const admin = track(new io.Redis(ctx.server.port));
+    void admin.debug('SLEEP', '0.6').catch(() => undefined);
+    await sleep(20);
     const start = performance.now();
-    const error = await s.list('alice', Date.now()).then(
+    const error = await store.list('alice', Date.now()).then(
       () => undefined,
       (e: unknown) => e,
     );
+    const took = performance.now() - start;
     assert.instance(error, SessionError);
     assert.is((error as SessionError).code, 'ERR_STORAGE_UNAVAILABLE');
-    assert.ok(performance.now() - start < 300 + SLACK);
-  }
-  // A client the caller has closed for good fails at once.
-  const closed = track(new Redis(ctx.server.port, { lazyConnect: true }));
-  closed.disconnect();
-  const start = performance.now();
-  const error = await new RedisRefreshTokenStore(closed).list('x', Date.now()).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.is((error as SessionError).code, 'ERR_STORAGE_UNAVAILABLE');
-  assert.ok(performance.now() - start < 50);
-  await ctx.server.restart();
-  await until(async () => noQueue.status === 'ready', 'reconnect');
-  assert.equal(await store.list('nobody', Date.now()), []);
-  assert.equal(ctx.unhandled, []);
-});
+    assert.ok(took < 200 + SLACK, `took ${took} ms`);
+    await sleep(650);
+    assert.ok(Array.isArray(await store.list('alice', Date.now())));
+  });
 
-S.run();
+  S('a client without an offline queue, or one that never connected, also fails closed within the bound', async (ctx) => {
+    const noQueue = track(new io.Redis(ctx.server.port, { enableOfflineQueue: false }));
+    await until(async () => noQueue.status === 'ready', 'connect');
+    const store = new RedisRefreshTokenStore(noQueue, { keyPrefix: ctx.prefix, commandTimeout: 300 });
+    await ctx.server.kill();
+    for (const client of [noQueue, track(new io.Redis(ctx.server.port))]) {
+      const s = client === noQueue ? store : new RedisRefreshTokenStore(client, { keyPrefix: ctx.prefix, commandTimeout: 300 });
+      const start = performance.now();
+      const error = await s.list('alice', Date.now()).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.instance(error, SessionError);
+      assert.is((error as SessionError).code, 'ERR_STORAGE_UNAVAILABLE');
+      assert.ok(performance.now() - start < 300 + SLACK);
+    }
+    // A client the caller has closed for good fails at once.
+    const closed = track(new io.Redis(ctx.server.port, { lazyConnect: true }));
+    closed.disconnect();
+    const start = performance.now();
+    const error = await new RedisRefreshTokenStore(closed).list('x', Date.now()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.is((error as SessionError).code, 'ERR_STORAGE_UNAVAILABLE');
+    assert.ok(performance.now() - start < 50);
+    await ctx.server.restart();
+    await until(async () => noQueue.status === 'ready', 'reconnect');
+    assert.equal(await store.list('nobody', Date.now()), []);
+    assert.equal(ctx.unhandled, []);
+  });
+
+  S.run();
+}

@@ -3,7 +3,7 @@ import { hostileValues, newRecord, probe, T0 } from '@jwt-session/session-core/t
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '../src/index.js';
-import { standaloneClient, teardown, uniquePrefix } from './helpers.js';
+import { ioredisMajors, standaloneClient, teardown, uniquePrefix } from './helpers.js';
 
 /*
  * Guards defect #10.11 on Redis: every public method of the store and the
@@ -36,7 +36,7 @@ async function fuzz(name: string, call: (a: unknown, b: unknown, c: unknown) => 
 }
 
 S('RedisRefreshTokenStore: every method with anything, and records with one hostile field', async () => {
-  const client = await standaloneClient();
+  const client = await standaloneClient(ioredisMajors[0]!);
   const store = new RedisRefreshTokenStore(client, { keyPrefix: uniquePrefix('fuzz') });
   const now = Date.now();
   const live = newRecord('alice', { createdAt: now, expiresAt: now + 3_600_000 });
@@ -57,7 +57,7 @@ S('RedisRefreshTokenStore: every method with anything, and records with one host
 });
 
 S('RedisInvalidationBroadcaster: subscribe and publish with anything', async () => {
-  const client = await standaloneClient();
+  const client = await standaloneClient(ioredisMajors[0]!);
   const broadcaster = new RedisInvalidationBroadcaster(client, { keyPrefix: uniquePrefix('fuzz') });
   const received: unknown[] = [];
   const sender = broadcaster.subscribe({ restrictOne: () => undefined, restrictAll: () => undefined });

@@ -1,5 +1,4 @@
 import { SessionError, type SessionTokens } from '@jwt-session/session-core';
-import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,6 +8,7 @@ import {
   clusterSlot,
   closeLater,
   indexProblems,
+  ioredisMajors,
   keysUnder,
   makeManager,
   mastersOf,
@@ -24,14 +24,14 @@ import {
 const secretOf = (refreshToken: string) => refreshToken.split('.')[2]!;
 const hashOf = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('base64url');
 
-for (const [kind, connect] of [
+for (const io of ioredisMajors) for (const [kind, connect] of [
   ['standalone', standaloneClient],
   ['cluster', clusterClient],
 ] as const) {
-  const S = suite(`RedisRefreshTokenStore (${kind})`);
+  const S = suite(`RedisRefreshTokenStore (${kind}, ${io.name})`);
 
   S('after a workload: no token or secret at rest, every key expires, the indexes match the sessions', async () => {
-    const client = await connect();
+    const client = await connect(io);
     const prefix = uniquePrefix('rest');
     const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
     const broadcaster = closeLater(new RedisInvalidationBroadcaster(client, { keyPrefix: prefix }));
@@ -91,7 +91,7 @@ for (const [kind, connect] of [
   });
 
   S('100 concurrent update() of one refresh token: exactly one winner, the session stays consistent', async () => {
-    const client = await connect();
+    const client = await connect(io);
     const prefix = uniquePrefix('race');
     const m = makeManager({ refreshTokenStore: new RedisRefreshTokenStore(client, { keyPrefix: prefix }), refreshTokenReuseInterval: 0 });
     const t = await m.create('alice');
@@ -110,7 +110,7 @@ for (const [kind, connect] of [
   });
 
   S('1,000 concurrent create() over 100 subjects with a cap of 5: exactly 5 live sessions each, index == sessions', async () => {
-    const client = await connect();
+    const client = await connect(io);
     const prefix = uniquePrefix('cap');
     const m = makeManager({ refreshTokenStore: new RedisRefreshTokenStore(client, { keyPrefix: prefix }), maxSessionsPerSubject: 5 });
     const subjects = Array.from({ length: 100 }, (_, i) => `subject-${i}`);
@@ -124,7 +124,7 @@ for (const [kind, connect] of [
   });
 
   S('when every session of a subject has expired, no key of it remains', async () => {
-    const client = await connect();
+    const client = await connect(io);
     const prefix = uniquePrefix('ttl');
     const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
     const m = makeManager({ refreshTokenStore: store, refreshTokenTtl: 1, accessTokenTtl: 1 });
@@ -138,7 +138,7 @@ for (const [kind, connect] of [
   });
 
   S('the keys of one subject share a slot, and subjects spread over the slots', async () => {
-    const client = await connect();
+    const client = await connect(io);
     const prefix = uniquePrefix('slot');
     const m = makeManager({ refreshTokenStore: new RedisRefreshTokenStore(client, { keyPrefix: prefix }) });
     const subjects = Array.from({ length: 60 }, (_, i) => `spread-${i}`);
@@ -166,117 +166,120 @@ for (const [kind, connect] of [
   S.run();
 }
 
-const O = suite('RedisRefreshTokenStore: round trips, options, errors');
+for (const io of ioredisMajors) {
+  const O = suite(`RedisRefreshTokenStore: round trips, options, errors (${io.name})`);
 
-O('every operation is one round trip: a single EVALSHA, nothing else', async () => {
-  const server = await redisServer();
-  const client = track(new Redis(server.port));
-  const store = new RedisRefreshTokenStore(client, { keyPrefix: uniquePrefix('rt') });
-  const m = makeManager({ refreshTokenStore: store, maxSessionsPerSubject: 2 });
-  // Warm the script cache: the very first call of a script is EVALSHA → NOSCRIPT → EVAL.
-  const warm = await m.create('warm');
-  await m.update(warm.refreshToken);
-  await m.readAll('warm');
-  await m.deleteOne('warm', warm.sessionId);
-  await m.deleteAll('warm');
+  O('every operation is one round trip: a single EVALSHA, nothing else', async () => {
+    const server = await redisServer();
+    const client = track(new io.Redis(server.port));
+    const store = new RedisRefreshTokenStore(client, { keyPrefix: uniquePrefix('rt') });
+    const m = makeManager({ refreshTokenStore: store, maxSessionsPerSubject: 2 });
+    // Warm the script cache: the very first call of a script is EVALSHA → NOSCRIPT → EVAL.
+    const warm = await m.create('warm');
+    await m.update(warm.refreshToken);
+    await m.readAll('warm');
+    await m.deleteOne('warm', warm.sessionId);
+    await m.deleteAll('warm');
 
-  // From the already-connected client: a client connecting meanwhile would send its ready-check INFO right after MONITOR's +OK, which ioredis can misparse.
-  const monitor = track(await client.monitor());
-  await sleep(30);
-  const seen: string[][] = [];
-  const { port: localPort } = client.stream.address() as { port: number };
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (source.endsWith(`:${localPort}`)) seen.push(args);
-  });
-  const rounds: [string, () => Promise<unknown>][] = [];
-  let t: SessionTokens | undefined;
-  rounds.push(['create', async () => (t = await m.create('alice', { context: { ip: '192.0.2.1' } }))]);
-  rounds.push(['create (evicts)', () => m.create('alice')]);
-  rounds.push(['create (evicts)', () => m.create('alice')]);
-  rounds.push(['update', () => m.update(t === undefined ? '' : t.refreshToken).catch(() => undefined)]);
-  rounds.push(['readAll', () => m.readAll('alice')]);
-  rounds.push(['deleteOne', async () => m.deleteOne('alice', (await store.list('alice', Date.now()))[0]!.sessionId)]);
-  rounds.push(['deleteAll', () => m.deleteAll('alice')]);
-  for (const [name, run] of rounds) {
+    // From the already-connected client: a client connecting meanwhile would send its ready-check INFO right after MONITOR's +OK, which ioredis can misparse.
+    const monitor = track(await client.monitor());
     await sleep(30);
-    seen.length = 0;
-    await run();
-    await sleep(30);
-    // deleteOne above lists first (one more round trip of its own, by the test).
-    const expected = name === 'deleteOne' ? 2 : 1;
-    assert.is(seen.length, expected, `${name}: ${seen.map((a) => a[0]).join(', ')}`);
-    assert.ok(seen.every((args) => args[0]!.toLowerCase() === 'evalsha'), `${name}: ${seen.map((a) => a[0]).join(', ')}`);
-  }
-  monitor.disconnect();
-});
-
-O('works behind an ioredis keyPrefix on the caller’s client', async () => {
-  const server = await redisServer();
-  const client = track(new Redis(server.port, { keyPrefix: 'app:' }));
-  const store = new RedisRefreshTokenStore(client, { keyPrefix: 'sess:' });
-  const m = makeManager({ refreshTokenStore: store, maxSessionsPerSubject: 1 });
-  const a = await m.create('alice');
-  await m.create('alice');
-  await assertCode(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_INVALID');
-  const admin = await standaloneClient();
-  const keys = await keysUnder(admin, 'app:sess:');
-  // The index, the live session, and the receipt of the insert that evicted (kept for settleInsert until deleteAll or its ttl).
-  assert.is(keys.length, 3, keys.join());
-  assert.is(await m.deleteAll('alice'), 1);
-  assert.equal(await keysUnder(admin, 'app:sess:'), []);
-});
-
-O('options are validated', async () => {
-  const client = await standaloneClient();
-  for (const options of [{ keyPrefix: 'x{' }, { keyPrefix: '}' }, { commandTimeout: 0 }, { commandTimeout: Number.POSITIVE_INFINITY }]) {
-    try {
-      new RedisRefreshTokenStore(client, options);
-      assert.unreachable(JSON.stringify(options));
-    } catch (error) {
-      assert.instance(error, SessionError);
-      assert.is((error as SessionError).code, 'ERR_CONFIG_INVALID');
+    const seen: string[][] = [];
+    const { port: localPort } = client.stream.address() as { port: number };
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source.endsWith(`:${localPort}`)) seen.push(args);
+    });
+    const rounds: [string, () => Promise<unknown>][] = [];
+    let t: SessionTokens | undefined;
+    rounds.push(['create', async () => (t = await m.create('alice', { context: { ip: '192.0.2.1' } }))]);
+    rounds.push(['create (evicts)', () => m.create('alice')]);
+    rounds.push(['create (evicts)', () => m.create('alice')]);
+    rounds.push(['update', () => m.update(t === undefined ? '' : t.refreshToken).catch(() => undefined)]);
+    rounds.push(['readAll', () => m.readAll('alice')]);
+    rounds.push(['deleteOne', async () => m.deleteOne('alice', (await store.list('alice', Date.now()))[0]!.sessionId)]);
+    rounds.push(['deleteAll', () => m.deleteAll('alice')]);
+    for (const [name, run] of rounds) {
+      await sleep(30);
+      seen.length = 0;
+      await run();
+      await sleep(30);
+      // deleteOne above lists first (one more round trip of its own, by the test).
+      const expected = name === 'deleteOne' ? 2 : 1;
+      assert.is(seen.length, expected, `${name}: ${seen.map((a) => a[0]).join(', ')}`);
+      assert.ok(seen.every((args) => args[0]!.toLowerCase() === 'evalsha'), `${name}: ${seen.map((a) => a[0]).join(', ')}`);
     }
-  }
-  assert.is(new RedisRefreshTokenStore(client).keys.prefix, 'jwt-session:');
-});
+    monitor.disconnect();
+  });
 
-// Guards keyLayout.kindOf, which the operations CLI's `stats` relies on to count keys found by SCAN without repeating the layout.
-O('kindOf classifies every key the store and broadcaster write, and nothing else', async () => {
-  const client = await standaloneClient();
-  const prefix = uniquePrefix('kind');
-  const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
-  const broadcaster = closeLater(new RedisInvalidationBroadcaster(client, { keyPrefix: prefix }));
-  const m = makeManager({ refreshTokenStore: store, broadcaster });
-  const t = await m.create('a:{b}\n');
-  await m.create('carol');
-  await m.deleteOne('carol', (await m.readAll('carol'))[0]!.sessionId);
-  const kinds = (await keysUnder(client, prefix)).map((key) => store.keys.kindOf(key)).sort();
-  assert.equal(kinds, ['index', 'session', 'stream']);
-  assert.is(store.keys.kindOf(store.keys.session(t.sessionId)), 'session');
-  for (const other of [`${prefix}other`, `${prefix}{x}:q:1`, `${prefix}{x}:s:`, 'elsewhere:{invalidations}', `x${prefix}{ab}:s:1`]) {
-    assert.is(store.keys.kindOf(other), undefined, other);
-  }
-});
+  O('works behind an ioredis keyPrefix on the caller’s client', async () => {
+    const server = await redisServer();
+    const client = track(new io.Redis(server.port, { keyPrefix: 'app:' }));
+    const store = new RedisRefreshTokenStore(client, { keyPrefix: 'sess:' });
+    const m = makeManager({ refreshTokenStore: store, maxSessionsPerSubject: 1 });
+    const a = await m.create('alice');
+    await m.create('alice');
+    await assertCode(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_INVALID');
+    const admin = await standaloneClient(io);
+    const keys = await keysUnder(admin, 'app:sess:');
+    // The index, the live session, and the receipt of the insert that evicted (kept for settleInsert until deleteAll or its ttl).
+    assert.is(keys.length, 3, keys.join());
+    assert.is(await m.deleteAll('alice'), 1);
+    assert.equal(await keysUnder(admin, 'app:sess:'), []);
+  });
 
-O('a script error surfaces as ERR_STORAGE_UNAVAILABLE without the command’s arguments', async () => {
-  const client = await standaloneClient();
-  const prefix = uniquePrefix('err');
-  const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
-  const m = makeManager({ refreshTokenStore: store });
-  const t = await m.create('alice');
-  // Someone else's value under our key: the script fails with WRONGTYPE.
-  await client.del(store.keys.session(t.sessionId));
-  await client.rpush(store.keys.session(t.sessionId), 'not a session');
-  const error = await assertCode(m.update(t.refreshToken), 'ERR_STORAGE_UNAVAILABLE');
-  const text = `${error.message} ${String((error.cause as Error | undefined)?.message)} ${JSON.stringify(error.cause)}`;
-  assert.ok(/WRONGTYPE/.test(text), text);
-  assert.not.ok(text.includes(secretOf(t.refreshToken)));
-  assert.not.ok(text.includes(hashOf(secretOf(t.refreshToken))), 'the hash travelled in the error');
-  assert.not.ok('command' in (error.cause as object), 'the ioredis command (with its arguments) travelled');
-  await client.del(store.keys.session(t.sessionId));
-});
+  // Guards keyLayout.kindOf, which the operations CLI's `stats` relies on to count keys found by SCAN without repeating the layout.
+  O('kindOf classifies every key the store and broadcaster write, and nothing else', async () => {
+    const client = await standaloneClient(io);
+    const prefix = uniquePrefix('kind');
+    const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
+    const broadcaster = closeLater(new RedisInvalidationBroadcaster(client, { keyPrefix: prefix }));
+    const m = makeManager({ refreshTokenStore: store, broadcaster });
+    const t = await m.create('a:{b}\n');
+    await m.create('carol');
+    await m.deleteOne('carol', (await m.readAll('carol'))[0]!.sessionId);
+    const kinds = (await keysUnder(client, prefix)).map((key) => store.keys.kindOf(key)).sort();
+    assert.equal(kinds, ['index', 'session', 'stream']);
+    assert.is(store.keys.kindOf(store.keys.session(t.sessionId)), 'session');
+    for (const other of [`${prefix}other`, `${prefix}{x}:q:1`, `${prefix}{x}:s:`, 'elsewhere:{invalidations}', `x${prefix}{ab}:s:1`]) {
+      assert.is(store.keys.kindOf(other), undefined, other);
+    }
+  });
 
-O.run();
+
+  O('options are validated', async () => {
+    const client = await standaloneClient(io);
+    for (const options of [{ keyPrefix: 'x{' }, { keyPrefix: '}' }, { commandTimeout: 0 }, { commandTimeout: Number.POSITIVE_INFINITY }, { maxInFlight: 0 }, { maxInFlight: 1.5 }]) {
+      try {
+        new RedisRefreshTokenStore(client, options);
+        assert.unreachable(JSON.stringify(options));
+      } catch (error) {
+        assert.instance(error, SessionError);
+        assert.is((error as SessionError).code, 'ERR_CONFIG_INVALID');
+      }
+    }
+    assert.is(new RedisRefreshTokenStore(client).keys.prefix, 'jwt-session:');
+  });
+
+  O('a script error surfaces as ERR_STORAGE_UNAVAILABLE without the command’s arguments', async () => {
+    const client = await standaloneClient(io);
+    const prefix = uniquePrefix('err');
+    const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
+    const m = makeManager({ refreshTokenStore: store });
+    const t = await m.create('alice');
+    // Someone else's value under our key: the script fails with WRONGTYPE.
+    await client.del(store.keys.session(t.sessionId));
+    await client.rpush(store.keys.session(t.sessionId), 'not a session');
+    const error = await assertCode(m.update(t.refreshToken), 'ERR_STORAGE_UNAVAILABLE');
+    const text = `${error.message} ${String((error.cause as Error | undefined)?.message)} ${JSON.stringify(error.cause)}`;
+    assert.ok(/WRONGTYPE/.test(text), text);
+    assert.not.ok(text.includes(secretOf(t.refreshToken)));
+    assert.not.ok(text.includes(hashOf(secretOf(t.refreshToken))), 'the hash travelled in the error');
+    assert.not.ok('command' in (error.cause as object), 'the ioredis command (with its arguments) travelled');
+    await client.del(store.keys.session(t.sessionId));
+  });
+
+  O.run();
+}
 
 const end = suite('store teardown');
 end.after(teardown);

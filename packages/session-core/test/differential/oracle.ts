@@ -3,7 +3,7 @@ import { SessionError } from '../../src/index.js';
 import { isWellFormedJws } from '../../src/lib/token-syntax.js';
 import type { Setup } from './setup.js';
 
-export type Verdict = { accepted: true; claims: JWTPayload } | { accepted: false; code: 'ERR_AUTH_TOKEN_INVALID' | 'ERR_AUTH_TOKEN_EXPIRED' | string };
+export type Verdict = { accepted: true; claims: JWTPayload } | { accepted: false; code: string };
 
 const INVALID = { accepted: false, code: 'ERR_AUTH_TOKEN_INVALID' } as const;
 
@@ -21,7 +21,9 @@ const INVALID = { accepted: false, code: 'ERR_AUTH_TOKEN_INVALID' } as const;
  *   and one spelling means one byte string per token.
  *
  * A rule only ever turns an acceptance (or an expiry) into
- * ERR_AUTH_TOKEN_INVALID: the header is checked before any claim.
+ * ERR_AUTH_TOKEN_INVALID: the header is checked before any claim. The oracle
+ * names the rule on exactly those tokens, so the report counts how many
+ * verdicts the stricter rules decided.
  */
 export function stricterRule(token: string): 'header-members' | 'typ-exact' | undefined {
   let header: Record<string, unknown>;
@@ -63,9 +65,10 @@ export function joseOracle(setup: Setup): (token: string) => Promise<Verdict & {
     try {
       ({ payload } = await jwtVerify(token, resolve, options));
     } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_JWT_EXPIRED') return INVALID;
+      // Expired for jose; a stricter header rule makes it invalid (the header is checked before any claim).
       const rule = stricterRule(token);
-      if (rule !== undefined) return { ...INVALID, rule };
-      return (error as { code?: string }).code === 'ERR_JWT_EXPIRED' ? { accepted: false, code: 'ERR_AUTH_TOKEN_EXPIRED' } : INVALID;
+      return rule === undefined ? { accepted: false, code: 'ERR_AUTH_TOKEN_EXPIRED' } : { ...INVALID, rule };
     }
     const rule = stricterRule(token);
     if (rule !== undefined) return { ...INVALID, rule };

@@ -9,7 +9,7 @@ export interface DifferentialReport {
   accepted: number;
   invalid: number;
   expired: number;
-  /** Tokens jose accepts (or calls expired) that a documented stricter rule refuses, by rule. */
+  /** Tokens jose accepts (or calls expired) that a documented stricter rule refuses, by rule: the verdicts those rules decide. */
   stricter: Record<string, number>;
   mismatches: Array<{ setup: string; label: string; token: string; ours: Verdict; oracle: Verdict }>;
   seconds: number;

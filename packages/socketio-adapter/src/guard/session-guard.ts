@@ -1,4 +1,5 @@
 import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, type SessionEvents, type SessionVerifier } from '@jwt-session/session-core';
+import type { ProvisionedUser } from '../authenticate.js';
 import { checkGuardOptions, checkVerifier } from '../options.js';
 import { socketAuth, type AnySocket, type SocketAuthOptions } from '../socket-auth.js';
 import { acceptances } from '../state.js';
@@ -10,7 +11,16 @@ import { DEFAULT_RENEW_RATE_LIMIT, type RenewRateLimit } from './renewal-bucket.
 import { SocketIndex } from './socket-index.js';
 import { checkServer, existingNamespaces, removeMiddleware, useFirst, type AnyNamespace, type AnyServer, type Middleware } from './socketio-internals.js';
 
-export interface SessionGuardOptions extends SocketAuthOptions {
+/** Which namespaces a guard protects, by name (`'/'`, `'/chat'`, a dynamic namespace's child name). */
+export type NamespaceSelector = readonly string[] | RegExp | ((name: string) => boolean);
+
+export interface SessionGuardOptions<User extends ProvisionedUser = ProvisionedUser> extends SocketAuthOptions<User> {
+  /**
+   * The namespaces to guard: a list of names, a pattern or a predicate, tested
+   * on each namespace as it appears (dynamic ones too). The others stay
+   * public: no authentication, no revocation. @default every namespace
+   */
+  namespaces?: NamespaceSelector;
   /** ms since the epoch; pass the manager's clock when tests freeze time. @default Date.now */
   clock?: () => number;
   /** For tests of long lifetimes. @default Node's timers, unref'd */
@@ -95,12 +105,23 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
   };
 
   readonly #install = (nsp: AnyNamespace): void => {
-    if (this.closed || this.#installed.has(nsp)) return;
+    if (this.closed || this.#installed.has(nsp) || !this.#selects(nsp.name)) return;
     this.#installed.add(nsp);
     // First in line, so the application's middlewares and handlers already see socket.data.auth.
     useFirst(nsp, this.#middleware);
     nsp.prependListener('connection', this.#onConnection);
   };
+
+  #selects(name: string): boolean {
+    const selector = this.options.namespaces;
+    if (selector === undefined) return true;
+    if (selector instanceof RegExp) {
+      selector.lastIndex = 0; // a /g or /y pattern keeps state between tests
+      return selector.test(name);
+    }
+    if (typeof selector === 'function') return selector(name) === true;
+    return selector.includes(name);
+  }
 
   readonly #onConnection = (socket: AnySocket): void => {
     if (this.closed || this.#guarded.has(socket)) return;
@@ -141,16 +162,21 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
  * run before the application's own), disconnects sockets whose session is
  * revoked on any node or whose access token expires, handles in-band renewal,
  * re-verifies recovered sockets and keeps events of condemned sockets away
- * from the application's handlers.
+ * from the application's handlers. With `namespaces`, only the selected
+ * namespaces are guarded and the others stay public.
  *
  * @example
  * const guard = attachSessionGuard(io, manager, { users });
  * io.on('connection', (socket) => socket.data.auth.userId);
  * guard.close(); // on shutdown
  */
-export function attachSessionGuard(io: AnyServer, manager: SessionVerifier, options: SessionGuardOptions = {}): SessionGuard {
+export function attachSessionGuard<User extends ProvisionedUser = ProvisionedUser>(
+  io: AnyServer,
+  manager: SessionVerifier,
+  options: SessionGuardOptions<User> = {},
+): SessionGuard {
   checkServer('attachSessionGuard', io);
   checkVerifier('attachSessionGuard', 'manager', manager);
   checkGuardOptions('attachSessionGuard', options);
-  return new ServerSessionGuard(io, manager, options);
+  return new ServerSessionGuard(io, manager, options as SessionGuardOptions);
 }

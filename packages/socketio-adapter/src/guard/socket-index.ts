@@ -8,11 +8,11 @@ export class SocketIndex<Entry> {
   readonly #bySubject = new Map<string, Set<Entry>>();
   readonly #keys = new Map<Entry, { sessionId: string; sub: string }>();
 
-  /** (Re-)indexes `entry` under one session and subject. */
+  /** (Re-)indexes `entry` under one session (none for `''`) and subject. */
   set(entry: Entry, sessionId: string, sub: string): void {
     this.delete(entry);
     this.#keys.set(entry, { sessionId, sub });
-    add(this.#bySession, sessionId, entry);
+    if (sessionId !== '') add(this.#bySession, sessionId, entry);
     add(this.#bySubject, sub, entry);
   }
 
