@@ -16,6 +16,7 @@ import { runMemory } from './cases/memory.js';
 import { runSocketIo } from './cases/socketio.js';
 import { runPropagation } from './cases/propagation.js';
 import { runDifferential } from './cases/differential.js';
+import { runForgery } from './cases/forgery.js';
 import { redisEvents, stopRedis } from './lib/redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,6 +35,7 @@ type Group = { name: string; run: (ctx: BenchContext) => Promise<Row[]> };
 const groups: Group[] = [
   { name: 'read', run: runRead },
   { name: 'rotation', run: runRotation },
+  { name: 'forgery', run: runForgery },
   { name: 'write', run: runWrite },
   { name: 'socketio', run: runSocketIo },
   { name: 'propagation', run: runPropagation },
