@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SESSION_CREATED, type JwtUserSessionManager } from '../src/index.js';
+import { SESSION_CREATED, isSessionError, parseInvalidationEvent, sessionHashTag, storeInput, subjectHashTag, type JwtUserSessionManager } from '../src/index.js';
 import { hostileValues, probe } from '../src/testing/index.js';
 import { harness } from './helpers.js';
 
@@ -76,6 +76,21 @@ S('create and update with options objects of hostile shape', async () => {
   assert.ok(created > 0, 'no options object was ever accepted: the generator is broken');
   await stillWorks(h.manager);
   await h.close();
+});
+
+S('the exported functions: hash tags, parseInvalidationEvent, isSessionError, storeInput', async () => {
+  const fns: Array<[string, (a: unknown, b: unknown) => unknown]> = [
+    ['subjectHashTag', (a) => subjectHashTag(a as never)],
+    ['sessionHashTag', (a) => sessionHashTag(a as never)],
+    ['parseInvalidationEvent', (a) => parseInvalidationEvent(a)],
+    ['isSessionError', (a, b) => isSessionError(a, b as never)],
+    ...Object.entries(storeInput).map(([name, fn]) => [`storeInput.${name}`, (a: unknown, b: unknown) => (fn as (x: unknown, y: unknown) => unknown)(a, b)] as [string, (a: unknown, b: unknown) => unknown]),
+  ];
+  for (const [name, call] of fns) {
+    await fc
+      .assert(fc.asyncProperty(input(), input(), async (a, b) => void (await probe(() => call(make(a), make(b))))), { numRuns: 100, seed: 10_11 })
+      .catch((error: Error) => assert.unreachable(`${name}: ${error.message.slice(0, 600)}`));
+  }
 });
 
 S.run();
