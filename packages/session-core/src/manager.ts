@@ -10,7 +10,7 @@ import { formatRefreshToken, hashSecret, parseRefreshToken, successorSecret } fr
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, type VerifiedToken } from './lib/verified-cache.js';
 import { checkedPayload } from './lib/verified-payload.js';
-import { normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
+import { configChecked, normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
 import { Revocation } from './revocation/revocation.js';
 import type { DeleteAllResult, StoredSessionInfo } from './storage.js';
 import type { AccessTokenClaims, CreateOptions, SessionInfo, SessionTokens, UpdateOptions } from './types.js';
@@ -59,7 +59,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
 
   constructor(options: JwtUserSessionManagerOptions) {
     super();
-    const o = normalizeOptions(options);
+    const o = configChecked(() => normalizeOptions(options));
     this.#options = o;
     this.#signingKey = o.keys[0]!;
     this.#verifyConfig = {

@@ -1,5 +1,5 @@
 import { hkdfSync } from 'node:crypto';
-import { SessionError } from './errors.js';
+import { SessionError, isSessionError } from './errors.js';
 import { keyMaterial, resolveKeys, type ResolvedKey, type SigningKey } from './keys.js';
 import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from './storage.js';
 
@@ -77,6 +77,20 @@ export function hasMethods(value: unknown, name: string, methods: string[]): voi
   if (value === null || typeof value !== 'object') fail(name, 'is required');
   for (const method of methods) {
     if (typeof (value as Record<string, unknown>)[method] !== 'function') fail(name, `must implement ${method}()`);
+  }
+}
+
+/**
+ * Runs an options check so that whatever it meets — a proxy, a getter that
+ * throws, a value of the wrong type deep inside — ends as ERR_CONFIG_INVALID,
+ * never as a raw TypeError out of a constructor.
+ */
+export function configChecked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (isSessionError(error)) throw error;
+    throw new SessionError('ERR_CONFIG_INVALID', 'options could not be read', { cause: error });
   }
 }
 
