@@ -187,7 +187,7 @@ for (const io of ioredisMajors) {
     for (const client of [noQueue, track(new io.Redis(ctx.server.port))]) {
       const s = client === noQueue ? store : new RedisRefreshTokenStore(client, { keyPrefix: ctx.prefix, commandTimeout: 300 });
       const start = performance.now();
-      const error = await s.get('abcdefghijklmnopqrstuvwxyz', Date.now()).then(
+      const error = await s.list('alice', Date.now()).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -199,8 +199,7 @@ for (const io of ioredisMajors) {
     const closed = track(new io.Redis(ctx.server.port, { lazyConnect: true }));
     closed.disconnect();
     const start = performance.now();
-    // A well-formed id: a malformed one is answered without asking Redis at all.
-    const error = await new RedisRefreshTokenStore(closed).get('abcdefghijklmnopqrstuvwxyz', Date.now()).then(
+    const error = await new RedisRefreshTokenStore(closed).list('x', Date.now()).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -208,7 +207,7 @@ for (const io of ioredisMajors) {
     assert.ok(performance.now() - start < 50);
     await ctx.server.restart();
     await until(async () => noQueue.status === 'ready', 'reconnect');
-    assert.is(await store.get('abcdefghijklmnopqrstuvwxyz', Date.now()), undefined);
+    assert.equal(await store.list('nobody', Date.now()), []);
     assert.equal(ctx.unhandled, []);
   });
 

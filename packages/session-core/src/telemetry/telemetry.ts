@@ -85,7 +85,7 @@ const attrs = <K extends string>(name: string, values: readonly K[]): Record<K, 
   Object.fromEntries(values.map((v) => [v, Object.freeze({ [name]: v })])) as unknown as Record<K, Attributes>;
 const READS = attrs<ReadOutcome>('outcome', ['cache_hit', 'verified', 'invalid', 'expired', 'revoked']);
 const REFRESHES = attrs<RefreshOutcome>('outcome', ['rotated', 'grace', 'reused', 'invalid', 'expired', 'error']);
-const STORE_OPS = ['insert', 'settleInsert', 'rotate', 'get', 'list', 'delete', 'deleteAll'] as const;
+const STORE_OPS = ['insert', 'settleInsert', 'rotate', 'list', 'delete', 'deleteAll'] as const;
 
 /** The instruments of one manager or verifier. */
 export class Telemetry {
