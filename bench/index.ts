@@ -15,7 +15,9 @@ import { runWrite } from './cases/write.js';
 import { runMemory } from './cases/memory.js';
 import { runSocketIo } from './cases/socketio.js';
 import { runPropagation } from './cases/propagation.js';
+import { runTelemetry } from './cases/telemetry.js';
 import { runDifferential } from './cases/differential.js';
+import { runForgery } from './cases/forgery.js';
 import { redisEvents, stopRedis } from './lib/redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,10 +36,12 @@ type Group = { name: string; run: (ctx: BenchContext) => Promise<Row[]> };
 const groups: Group[] = [
   { name: 'read', run: runRead },
   { name: 'rotation', run: runRotation },
+  { name: 'forgery', run: runForgery },
   { name: 'write', run: runWrite },
   { name: 'socketio', run: runSocketIo },
   { name: 'propagation', run: runPropagation },
   { name: 'memory', run: runMemory },
+  { name: 'telemetry', run: runTelemetry },
   { name: 'differential', run: runDifferential },
   { name: 'burst', run: (ctx) => import('./cases/burst.js').then((m) => m.runBurst(ctx)) },
 ];

@@ -1,7 +1,8 @@
 import { hkdfSync } from 'node:crypto';
-import { SessionError } from './errors.js';
+import { SessionError, isSessionError } from './errors.js';
 import { keyMaterial, resolveKeys, type ResolvedKey, type SigningKey } from './keys.js';
 import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from './storage.js';
+import type { TelemetryOption } from './telemetry/telemetry.js';
 
 export interface JwtUserSessionManagerOptions {
   /** The first key signs; all of them verify (key rotation). */
@@ -37,6 +38,8 @@ export interface JwtUserSessionManagerOptions {
   broadcaster?: InvalidationBroadcaster;
   /** Milliseconds since the epoch. For tests that freeze time. @default Date.now */
   clock?: () => number;
+  /** OpenTelemetry metrics and spans. @default the global providers of `@opentelemetry/api` (when installed) */
+  telemetry?: TelemetryOption;
 }
 
 export interface NormalizedOptions {
@@ -58,6 +61,7 @@ export interface NormalizedOptions {
   invalidAccessTokenCache: InvalidAccessTokenCache;
   broadcaster: InvalidationBroadcaster | undefined;
   clock: () => number;
+  telemetry: TelemetryOption | undefined;
 }
 
 export function fail(name: string, message: string): never {
@@ -77,6 +81,29 @@ export function hasMethods(value: unknown, name: string, methods: string[]): voi
   if (value === null || typeof value !== 'object') fail(name, 'is required');
   for (const method of methods) {
     if (typeof (value as Record<string, unknown>)[method] !== 'function') fail(name, `must implement ${method}()`);
+  }
+}
+
+export function checkTelemetry(value: unknown): TelemetryOption | undefined {
+  if (value === undefined || value === false) return value;
+  if (value === null || typeof value !== 'object') fail('telemetry', 'must be false or { meterProvider?, tracerProvider? }');
+  const { meterProvider, tracerProvider } = value as Record<string, { getMeter?: unknown; getTracer?: unknown } | undefined>;
+  if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') fail('telemetry.meterProvider', 'must be an OpenTelemetry MeterProvider');
+  if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') fail('telemetry.tracerProvider', 'must be an OpenTelemetry TracerProvider');
+  return value as TelemetryOption;
+}
+
+/**
+ * Runs an options check so that whatever it meets — a proxy, a getter that
+ * throws, a value of the wrong type deep inside — ends as ERR_CONFIG_INVALID,
+ * never as a raw TypeError out of a constructor.
+ */
+export function configChecked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (isSessionError(error)) throw error;
+    throw new SessionError('ERR_CONFIG_INVALID', 'options could not be read', { cause: error });
   }
 }
 
@@ -136,5 +163,6 @@ export function normalizeOptions(input: JwtUserSessionManagerOptions): Normalize
     invalidAccessTokenCache: options.invalidAccessTokenCache as InvalidAccessTokenCache,
     broadcaster: options.broadcaster as InvalidationBroadcaster | undefined,
     clock: (options.clock as (() => number) | undefined) ?? Date.now,
+    telemetry: checkTelemetry(options.telemetry),
   };
 }
