@@ -165,7 +165,8 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
       // iat has second granularity: a token from a later second is certainly newer than the revocation.
       if (auth === undefined || entry.ended || auth.claims.iat * 1000 > event.at) continue;
       // The exact answer (ms issue time against `at`) is the verifier's; ask it about the socket's own claims.
-      if (entry.isRevoked()) entry.revoke({ code: 'ERR_SESSION_REVOKED', reason: 'deleted' });
+      // `all`, not `deleted`: the client tells "signed out everywhere" from "this session was revoked".
+      if (entry.isRevoked()) entry.revoke({ code: 'ERR_SESSION_REVOKED', reason: 'all' });
     }
   };
 }
