@@ -118,7 +118,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     });
   });
   const io = new Server(http, { serveClient: true, ...(backend.socketAdapter === undefined ? {} : { adapter: backend.socketAdapter }) });
-  const chat = attachChat({ io, manager, accessTokenTtl: config.accessTokenTtl, log }, backend.history);
+  const chat = attachChat({ io, manager, log }, backend.history);
 
   try {
     await new Promise<void>((resolve, reject) => {
