@@ -15,6 +15,7 @@ import { runWrite } from './cases/write.js';
 import { runMemory } from './cases/memory.js';
 import { runSocketIo } from './cases/socketio.js';
 import { runPropagation } from './cases/propagation.js';
+import { runTelemetry } from './cases/telemetry.js';
 import { runDifferential } from './cases/differential.js';
 import { runForgery } from './cases/forgery.js';
 import { redisEvents, stopRedis } from './lib/redis.js';
@@ -40,6 +41,7 @@ const groups: Group[] = [
   { name: 'socketio', run: runSocketIo },
   { name: 'propagation', run: runPropagation },
   { name: 'memory', run: runMemory },
+  { name: 'telemetry', run: runTelemetry },
   { name: 'differential', run: runDifferential },
   { name: 'burst', run: (ctx) => import('./cases/burst.js').then((m) => m.runBurst(ctx)) },
 ];

@@ -1,6 +1,6 @@
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, storageError } from './errors.js';
-import { REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventEmitter } from './events.js';
+import { REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
 import { publicJwks, type ResolvedKey } from './keys.js';
 import { keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
@@ -10,6 +10,8 @@ import { formatRefreshToken, hashSecret, parseRefreshToken, successorSecret } fr
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, type VerifiedToken } from './lib/verified-cache.js';
 import { checkedPayload } from './lib/verified-payload.js';
+import { cacheGauges, countEvent, readFailure, refreshFailure } from './telemetry/observe.js';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import { configChecked, normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
 import { Revocation } from './revocation/revocation.js';
 import type { DeleteAllResult, StoredSessionInfo } from './storage.js';
@@ -55,11 +57,14 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   readonly #revocation: Revocation;
   /** ms an invalidation must be remembered: the longest an access token issued now can still verify. */
   readonly #invalidationTtl: number;
+  readonly #telemetry: Telemetry;
   #closed = false;
 
   constructor(options: JwtUserSessionManagerOptions) {
     super();
-    const o = configChecked(() => normalizeOptions(options));
+    const normalized = configChecked(() => normalizeOptions(options));
+    this.#telemetry = createTelemetry(normalized.telemetry);
+    const o = { ...normalized, refreshTokenStore: this.#telemetry.instrumentStore(normalized.refreshTokenStore) };
     this.#options = o;
     this.#signingKey = o.keys[0]!;
     this.#verifyConfig = {
@@ -78,7 +83,14 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       clockTolerance: o.clockTolerance,
       ttl: this.#invalidationTtl,
       emit: (event, payload) => this.emit(event, payload),
+      onRetry: () => this.#telemetry.broadcastRetry(),
     });
+    cacheGauges(this.#telemetry, { verified: this.#verified, invalidations: o.invalidAccessTokenCache });
+  }
+
+  protected override emit<E extends SessionEventName>(event: E, payload: SessionEvents[E]): void {
+    countEvent(this.#telemetry, this.#options.clock, event, payload);
+    super.emit(event, payload);
   }
 
   /** Resolves once the broadcaster has replayed recent invalidations from other nodes. */
@@ -139,16 +151,22 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       const hit = this.#verified.get(accessToken, now);
       if (hit !== undefined) {
         this.#assertNotRevoked(hit);
+        this.#telemetry.read('cache_hit');
         return hit.claims;
       }
     }
-    if (!isWellFormedJws(accessToken)) throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is not a compact JWS');
-    this.#assertOpen();
-
-    const payload = await verifyAccessToken(accessToken, this.#verifyConfig, now);
-    const entry = this.#checkPayload(accessToken, payload, now);
+    let entry: VerifiedToken;
+    try {
+      if (!isWellFormedJws(accessToken)) throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is not a compact JWS');
+      this.#assertOpen();
+      entry = this.#checkPayload(accessToken, await verifyAccessToken(accessToken, this.#verifyConfig, now), now);
+    } catch (error) {
+      this.#telemetry.read(readFailure(error));
+      throw error;
+    }
     this.#assertNotRevoked(entry);
     this.#verified.offer(entry);
+    this.#telemetry.read('verified');
     return entry.claims;
   }
 
@@ -183,6 +201,17 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    * `refreshTokenReuseInterval`, which gets the same new pair again.
    */
   async update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
+    return this.#telemetry.span('jwt_session.update', async () => {
+      try {
+        return await this.#update(refreshToken, options);
+      } catch (error) {
+        this.#telemetry.refresh(refreshFailure(error));
+        throw error;
+      }
+    });
+  }
+
+  async #update(refreshToken: string, options: UpdateOptions): Promise<SessionTokens> {
     this.#assertOpen();
     const key = this.#options.refreshTokenKey;
     // Malformed and forged tokens (a bad mac) end here, at the cost of one HMAC, before any store call.
@@ -216,6 +245,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       case 'grace': {
         const tokens = await this.#issue(result.session, successor, now);
         if (result.status === 'rotated') this.emit(SESSION_REFRESHED, { subject: result.session.subject, sessionId, at: now });
+        this.#telemetry.refresh(result.status);
         return tokens;
       }
       case 'reused':
@@ -380,6 +410,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#verified.clear();
+    this.#telemetry.close();
     await this.#revocation.close();
   }
 
@@ -425,7 +456,9 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   }
 
   #assertNotRevoked(token: VerifiedToken): void {
-    if (this.isRevoked(token.claims)) throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
+    if (!this.isRevoked(token.claims)) return;
+    this.#telemetry.read('revoked');
+    throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
   }
 
   /** The session is gone from the store; its access tokens must go too. A failed broadcast keeps retrying in the background. */

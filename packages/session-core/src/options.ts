@@ -2,6 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { SessionError, isSessionError } from './errors.js';
 import { keyMaterial, resolveKeys, type ResolvedKey, type SigningKey } from './keys.js';
 import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from './storage.js';
+import type { TelemetryOption } from './telemetry/telemetry.js';
 
 export interface JwtUserSessionManagerOptions {
   /** The first key signs; all of them verify (key rotation). */
@@ -37,6 +38,8 @@ export interface JwtUserSessionManagerOptions {
   broadcaster?: InvalidationBroadcaster;
   /** Milliseconds since the epoch. For tests that freeze time. @default Date.now */
   clock?: () => number;
+  /** OpenTelemetry metrics and spans. @default the global providers of `@opentelemetry/api` (when installed) */
+  telemetry?: TelemetryOption;
 }
 
 export interface NormalizedOptions {
@@ -58,6 +61,7 @@ export interface NormalizedOptions {
   invalidAccessTokenCache: InvalidAccessTokenCache;
   broadcaster: InvalidationBroadcaster | undefined;
   clock: () => number;
+  telemetry: TelemetryOption | undefined;
 }
 
 export function fail(name: string, message: string): never {
@@ -92,6 +96,15 @@ export function configChecked<T>(check: () => T): T {
     if (isSessionError(error)) throw error;
     throw new SessionError('ERR_CONFIG_INVALID', 'options could not be read', { cause: error });
   }
+}
+
+export function checkTelemetry(value: unknown): TelemetryOption | undefined {
+  if (value === undefined || value === false) return value;
+  if (value === null || typeof value !== 'object') fail('telemetry', 'must be false or { meterProvider?, tracerProvider? }');
+  const { meterProvider, tracerProvider } = value as Record<string, { getMeter?: unknown; getTracer?: unknown } | undefined>;
+  if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') fail('telemetry.meterProvider', 'must be an OpenTelemetry MeterProvider');
+  if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') fail('telemetry.tracerProvider', 'must be an OpenTelemetry TracerProvider');
+  return value as TelemetryOption;
 }
 
 export function normalizeOptions(input: JwtUserSessionManagerOptions): NormalizedOptions {
@@ -150,5 +163,6 @@ export function normalizeOptions(input: JwtUserSessionManagerOptions): Normalize
     invalidAccessTokenCache: options.invalidAccessTokenCache as InvalidAccessTokenCache,
     broadcaster: options.broadcaster as InvalidationBroadcaster | undefined,
     clock: (options.clock as (() => number) | undefined) ?? Date.now,
+    telemetry: checkTelemetry(options.telemetry),
   };
 }

@@ -1,7 +1,7 @@
-import type { RedisServer } from '@jwt-session/redis-harness';
+import type { RedisCluster, RedisServer } from '@jwt-session/redis-harness';
 import { JwtUserSessionManager, type SigningKey } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { fork, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -26,14 +26,15 @@ const RESOURCE_SERVER = fileURLToPath(new URL('./fixtures/resource-server.ts', i
 const S = suite('resource servers: verifier only, in their own processes');
 
 let redis: RedisServer | undefined;
+let cluster: RedisCluster | undefined;
 let storage: typeof import('@jwt-session/storage-redis');
 S.before(async () => {
   storage = await import('@jwt-session/storage-redis');
-  const { startRedis } = await import('@jwt-session/redis-harness');
-  redis = await startRedis();
+  const { startCluster, startRedis } = await import('@jwt-session/redis-harness');
+  [redis, cluster] = await Promise.all([startRedis(), startCluster({ masters: 3 })]);
 });
 S.after(async () => {
-  await redis?.stop();
+  await Promise.all([redis?.stop(), cluster?.stop()]);
 });
 
 type ChildMessage = { event: 'listening'; port: number } | { event: 'session'; sessionId: string; origin: string; receivedAt: number } | { event: 'subject'; subject: string; origin: string; receivedAt: number };
@@ -113,96 +114,101 @@ const disconnected = (socket: ClientSocket) =>
     socket.once('disconnect', () => resolve(Date.now()));
   });
 
-S('a revocation on the issuer reaches both resource servers: HTTP refused, sockets dropped; a key rotation is picked up without restart', async () => {
-  const c = new Cleanup();
-  try {
-    const prefix = `rs-${randomBytes(4).toString('hex')}:`;
-    const client = new Redis(redis!.url);
-    client.on('error', () => undefined);
-    c.add(() => client.disconnect());
-    const store = new storage.RedisRefreshTokenStore(client, { keyPrefix: prefix });
-    const broadcaster = new storage.RedisInvalidationBroadcaster(client, { keyPrefix: prefix });
-    c.add(() => broadcaster.close());
-    const first = ecKey('es-2026-11');
-    const next = ecKey('es-2026-12');
-    const issuerWith = (keys: SigningKey[]) => {
-      const manager = new JwtUserSessionManager({
-        keys,
-        issuer: 'https://auth.test',
-        audience: 'https://api.test',
-        refreshTokenStore: store,
-        invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
-        broadcaster,
+for (const kind of ['standalone', 'cluster'] as const) {
+  S(`${kind}: a revocation on the issuer reaches both resource servers: HTTP refused, sockets dropped; a key rotation is picked up without restart`, async () => {
+    const c = new Cleanup();
+    try {
+      const prefix = `rs-${randomBytes(4).toString('hex')}:`;
+      const client = kind === 'standalone' ? new Redis(redis!.url) : new Cluster(cluster!.startupNodes);
+      client.on('error', () => undefined);
+      c.add(() => client.disconnect());
+      const store = new storage.RedisRefreshTokenStore(client, { keyPrefix: prefix });
+      const broadcaster = new storage.RedisInvalidationBroadcaster(client, { keyPrefix: prefix });
+      c.add(() => broadcaster.close());
+      const first = ecKey('es-2026-11');
+      const next = ecKey('es-2026-12');
+      const issuerWith = (keys: SigningKey[]) => {
+        const manager = new JwtUserSessionManager({
+          keys,
+          issuer: 'https://auth.test',
+          audience: 'https://api.test',
+          refreshTokenStore: store,
+          invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+          broadcaster,
+        });
+        c.add(() => manager.close());
+        return manager;
+      };
+      let issuer = issuerWith([first]);
+      // The issuer publishes its JWK Set over HTTP; after the rotation, the rotated manager's.
+      const jwksServer = createServer((req, res) => {
+        void issuer.jwks().then((body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
       });
-      c.add(() => manager.close());
-      return manager;
-    };
-    let issuer = issuerWith([first]);
-    // The issuer publishes its JWK Set over HTTP; after the rotation, the rotated manager's.
-    const jwksServer = createServer((req, res) => {
-      void issuer.jwks().then((body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
-    });
-    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-    c.add(() => new Promise((resolve) => jwksServer.close(resolve)));
-    c.add(() => jwksServer.closeAllConnections());
-    const common = { REDIS_PORT: String(redis!.port), KEY_PREFIX: prefix };
-    const viaJwks = new ResourceServer(c, { ...common, JWKS_URL: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks` });
-    const viaKeys = new ResourceServer(c, {
-      ...common,
-      PUBLIC_KEYS: JSON.stringify([first, next].map((k) => ({ kid: k.kid, algorithm: 'ES256', publicKey: k.publicJwk }))),
-    });
-    await Promise.all([viaJwks.start(), viaKeys.start()]);
-    const servers = [viaJwks, viaKeys];
+      await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+      c.add(() => new Promise((resolve) => jwksServer.close(resolve)));
+      c.add(() => jwksServer.closeAllConnections());
+      const common =
+        kind === 'standalone'
+          ? { REDIS_PORT: String(redis!.port), KEY_PREFIX: prefix }
+          : { REDIS_CLUSTER: cluster!.startupNodes.map((n) => `${n.host}:${n.port}`).join(','), KEY_PREFIX: prefix };
+      const viaJwks = new ResourceServer(c, { ...common, JWKS_URL: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks` });
+      const viaKeys = new ResourceServer(c, {
+        ...common,
+        PUBLIC_KEYS: JSON.stringify([first, next].map((k) => ({ kid: k.kid, algorithm: 'ES256', publicKey: k.publicJwk }))),
+      });
+      await Promise.all([viaJwks.start(), viaKeys.start()]);
+      const servers = [viaJwks, viaKeys];
 
-    const revoked = await issuer.create('alice');
-    const kept = await issuer.create('alice');
-    for (const rs of servers) {
-      assert.is(await rs.me(revoked.accessToken), '200 alice');
-      assert.is(await rs.me(kept.accessToken), '200 alice');
+      const revoked = await issuer.create('alice');
+      const kept = await issuer.create('alice');
+      for (const rs of servers) {
+        assert.is(await rs.me(revoked.accessToken), '200 alice');
+        assert.is(await rs.me(kept.accessToken), '200 alice');
+      }
+      const sockets = await Promise.all(servers.map((rs) => socketOf(c, rs.url, revoked.accessToken)));
+      const keptSockets = await Promise.all(servers.map((rs) => socketOf(c, rs.url, kept.accessToken)));
+      const drops = sockets.map(disconnected);
+
+      const t0 = Date.now();
+      assert.is(await issuer.deleteOne('alice', revoked.sessionId), true);
+      const dropTimes = await Promise.all(drops);
+      const received = await Promise.all(
+        servers.map((rs) => rs.next((m): m is Extract<ChildMessage, { event: 'session' }> => m.event === 'session' && m.sessionId === revoked.sessionId)),
+      );
+      for (const m of received) assert.is(m.origin, 'remote');
+      for (const rs of servers) {
+        assert.is(await rs.me(revoked.accessToken), '401 ERR_SESSION_REVOKED');
+        assert.is(await rs.me(kept.accessToken), '200 alice');
+      }
+      for (const s of keptSockets) assert.ok(s.connected, 'the other session stays connected');
+      // Reported, not asserted (shared machine): revocation → event applied in each process, → socket closed at the client.
+      console.log(`    ${kind} propagation: event applied after ${received.map((m) => m.receivedAt - t0).join(' / ')} ms; socket closed after ${dropTimes.map((t) => t - t0).join(' / ')} ms`);
+
+      // Rotation: the issuer now signs with the next key and publishes both. No resource server restarts.
+      issuer = issuerWith([next, first]);
+      const rotated = await issuer.create('bob');
+      const deadline = Date.now() + 10_000;
+      // The JWKS reader may still be within its refetch cooldown (300 ms) from the last fetch: it picks the new kid up right after.
+      while ((await viaJwks.me(rotated.accessToken)) !== '200 bob' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.is(await viaJwks.me(rotated.accessToken), '200 bob');
+      assert.is(await viaKeys.me(rotated.accessToken), '200 bob');
+      assert.is(await viaJwks.me(kept.accessToken), '200 alice', 'tokens signed before the rotation still verify');
+      const bobSockets = await Promise.all(servers.map((rs) => socketOf(c, rs.url, rotated.accessToken)));
+      const bobDrops = bobSockets.map(disconnected);
+      await issuer.deleteAll('bob');
+      await Promise.all(bobDrops);
+      for (const rs of servers) assert.is(await rs.me(rotated.accessToken), '401 ERR_SESSION_REVOKED');
+
+      // A resource server started after the revocations replays them.
+      const late = new ResourceServer(c, { ...common, JWKS_URL: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks` });
+      await late.start();
+      assert.is(await late.me(revoked.accessToken), '401 ERR_SESSION_REVOKED');
+      assert.is(await late.me(rotated.accessToken), '401 ERR_SESSION_REVOKED');
+      assert.is(await late.me(kept.accessToken), '200 alice');
+    } finally {
+      await c.run();
     }
-    const sockets = await Promise.all(servers.map((rs) => socketOf(c, rs.url, revoked.accessToken)));
-    const keptSockets = await Promise.all(servers.map((rs) => socketOf(c, rs.url, kept.accessToken)));
-    const drops = sockets.map(disconnected);
-
-    const t0 = Date.now();
-    assert.is(await issuer.deleteOne('alice', revoked.sessionId), true);
-    const dropTimes = await Promise.all(drops);
-    const received = await Promise.all(
-      servers.map((rs) => rs.next((m): m is Extract<ChildMessage, { event: 'session' }> => m.event === 'session' && m.sessionId === revoked.sessionId)),
-    );
-    for (const m of received) assert.is(m.origin, 'remote');
-    for (const rs of servers) {
-      assert.is(await rs.me(revoked.accessToken), '401 ERR_SESSION_REVOKED');
-      assert.is(await rs.me(kept.accessToken), '200 alice');
-    }
-    for (const s of keptSockets) assert.ok(s.connected, 'the other session stays connected');
-    // Reported, not asserted (shared machine): revocation → event applied in each process, → socket closed at the client.
-    console.log(`    propagation: event applied after ${received.map((m) => m.receivedAt - t0).join(' / ')} ms; socket closed after ${dropTimes.map((t) => t - t0).join(' / ')} ms`);
-
-    // Rotation: the issuer now signs with the next key and publishes both. No resource server restarts.
-    issuer = issuerWith([next, first]);
-    const rotated = await issuer.create('bob');
-    const deadline = Date.now() + 10_000;
-    // The JWKS reader may still be within its refetch cooldown (300 ms) from the last fetch: it picks the new kid up right after.
-    while ((await viaJwks.me(rotated.accessToken)) !== '200 bob' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.is(await viaJwks.me(rotated.accessToken), '200 bob');
-    assert.is(await viaKeys.me(rotated.accessToken), '200 bob');
-    assert.is(await viaJwks.me(kept.accessToken), '200 alice', 'tokens signed before the rotation still verify');
-    const bobSockets = await Promise.all(servers.map((rs) => socketOf(c, rs.url, rotated.accessToken)));
-    const bobDrops = bobSockets.map(disconnected);
-    await issuer.deleteAll('bob');
-    await Promise.all(bobDrops);
-    for (const rs of servers) assert.is(await rs.me(rotated.accessToken), '401 ERR_SESSION_REVOKED');
-
-    // A resource server started after the revocations replays them.
-    const late = new ResourceServer(c, { ...common, JWKS_URL: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks` });
-    await late.start();
-    assert.is(await late.me(revoked.accessToken), '401 ERR_SESSION_REVOKED');
-    assert.is(await late.me(rotated.accessToken), '401 ERR_SESSION_REVOKED');
-    assert.is(await late.me(kept.accessToken), '200 alice');
-  } finally {
-    await c.run();
-  }
-});
+  });
+}
 
 S.run();

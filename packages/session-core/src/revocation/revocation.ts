@@ -16,6 +16,8 @@ export interface RevocationOptions {
   ttl: number;
   /** Announces what was applied (the manager's events). */
   emit: InvalidationEmit;
+  /** Told of each background retry of a broadcast (metrics). */
+  onRetry?: (() => void) | undefined;
 }
 
 type RevocationClaims = Pick<AccessTokenClaims, 'sub' | 'sid' | 'jti'>;
@@ -136,7 +138,10 @@ export class Revocation {
     try {
       await subscription.publish(event);
     } catch (cause) {
-      this.#retries.schedule(() => subscription.publish(event));
+      this.#retries.schedule(() => {
+        this.#o.onRetry?.();
+        return subscription.publish(event);
+      });
       throw unavailable(cause);
     }
   }

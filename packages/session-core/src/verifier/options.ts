@@ -1,8 +1,9 @@
 import type { KeyObject, webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
 import { resolveKeys, type ResolvedKey, type SigningAlgorithm } from '../keys.js';
-import { fail, hasMethods, seconds } from '../options.js';
+import { checkTelemetry, fail, hasMethods, seconds } from '../options.js';
 import type { InvalidAccessTokenCache, InvalidationBroadcaster } from '../storage.js';
+import type { TelemetryOption } from '../telemetry/telemetry.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -60,6 +61,8 @@ export interface JwtSessionVerifierOptions {
   verifiedTokenCacheSize?: number;
   /** Milliseconds since the epoch. @default Date.now */
   clock?: () => number;
+  /** OpenTelemetry metrics and spans, as for the manager. @default the global providers of `@opentelemetry/api` (when installed) */
+  telemetry?: TelemetryOption;
 }
 
 export interface NormalizedVerifierOptions {
@@ -77,6 +80,7 @@ export interface NormalizedVerifierOptions {
   broadcaster: InvalidationBroadcaster | undefined;
   verifiedTokenCacheSize: number;
   clock: () => number;
+  telemetry: TelemetryOption | undefined;
 }
 
 const REMOTE_ALGORITHMS: SigningAlgorithm[] = ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'];
@@ -166,5 +170,6 @@ export function normalizeVerifierOptions(input: JwtSessionVerifierOptions): Norm
     broadcaster: options.broadcaster as InvalidationBroadcaster | undefined,
     verifiedTokenCacheSize: cacheSize,
     clock: (options.clock as (() => number) | undefined) ?? Date.now,
+    telemetry: checkTelemetry(options.telemetry),
   };
 }

@@ -1,5 +1,5 @@
 import { SessionError } from '../errors.js';
-import { SessionEventEmitter } from '../events.js';
+import { SessionEventEmitter, type SessionEventName, type SessionEvents } from '../events.js';
 import { tokenIdTime } from '../lib/ids.js';
 import { isWellFormedJws } from '../lib/token-syntax.js';
 import { VerifiedTokenCache, type VerifiedToken } from '../lib/verified-cache.js';
@@ -10,6 +10,8 @@ import { normalizeVerifierOptions, type JwtSessionVerifierOptions, type Normaliz
 import { remoteInvalidations } from '../revocation/receiver.js';
 import { configChecked } from '../options.js';
 import { tokenVerification, type TokenVerification } from './verification.js';
+import { cacheGauges, countEvent, readFailure } from '../telemetry/observe.js';
+import { createTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 
 /** What `isRevoked` reads: `sid` and `jti` are absent from many providers' tokens. */
 export type RevocationClaims = Pick<AccessTokenClaims, 'sub'> & { readonly sid?: unknown; readonly jti?: unknown; readonly iat?: unknown };
@@ -46,6 +48,7 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
   readonly #verification: TokenVerification;
   readonly #verified: VerifiedTokenCache;
   readonly #subscription: InvalidationSubscription | undefined;
+  readonly #telemetry: Telemetry;
   #closed = false;
 
   constructor(options: JwtSessionVerifierOptions) {
@@ -54,7 +57,15 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
     this.#options = o;
     this.#verification = tokenVerification(o);
     this.#verified = new VerifiedTokenCache(o.verifiedTokenCacheSize);
+    // Before subscribing: a broadcaster may replay events synchronously, and each is counted.
+    this.#telemetry = createTelemetry(o.telemetry);
     this.#subscription = o.broadcaster?.subscribe(remoteInvalidations(o.invalidAccessTokenCache, o.clock, o.clockTolerance, (event, payload) => this.emit(event, payload)));
+    cacheGauges(this.#telemetry, { verified: this.#verified, invalidations: o.invalidAccessTokenCache });
+  }
+
+  protected override emit<E extends SessionEventName>(event: E, payload: SessionEvents[E]): void {
+    countEvent(this.#telemetry, this.#options.clock, event, payload);
+    super.emit(event, payload);
   }
 
   /**
@@ -79,14 +90,22 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
       const hit = this.#verified.get(accessToken, now);
       if (hit !== undefined) {
         this.#assertNotRevoked(hit);
+        this.#telemetry.read('cache_hit');
         return hit.claims;
       }
     }
-    if (!isWellFormedJws(accessToken)) throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is not a compact JWS');
-    if (this.#closed) throw new SessionError('ERR_CONFIG_INVALID', 'the verifier is closed');
-    const entry = await this.#verification.verify(accessToken, now);
+    let entry: VerifiedToken;
+    try {
+      if (!isWellFormedJws(accessToken)) throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is not a compact JWS');
+      if (this.#closed) throw new SessionError('ERR_CONFIG_INVALID', 'the verifier is closed');
+      entry = await this.#verification.verify(accessToken, now);
+    } catch (error) {
+      this.#telemetry.read(readFailure(error));
+      throw error;
+    }
     this.#assertNotRevoked(entry);
     this.#verified.offer(entry);
+    this.#telemetry.read('verified');
     return entry.claims;
   }
 
@@ -118,6 +137,7 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
     if (this.#closed) return;
     this.#closed = true;
     this.#verified.clear();
+    this.#telemetry.close();
     await this.#subscription?.close();
   }
 
@@ -133,6 +153,8 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
   }
 
   #assertNotRevoked(token: VerifiedToken): void {
-    if (this.isRevoked(token.claims)) throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
+    if (!this.isRevoked(token.claims)) return;
+    this.#telemetry.read('revoked');
+    throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
   }
 }
