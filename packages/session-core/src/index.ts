@@ -50,4 +50,4 @@ export { MAX_ACCESS_TOKEN_LENGTH } from './lib/token-syntax.js';
 export { RESERVED_CLAIMS, MAX_CLAIMS_BYTES, MAX_CONTEXT_BYTES, MAX_SUBJECT_LENGTH } from './lib/claims.js';
 export { JwtSessionVerifier, type RevocationClaims } from './verifier/verifier.js';
 export type { JwtSessionVerifierOptions, VerificationKey, VerifierTokens } from './verifier/options.js';
-export type { MeterProviderLike, TelemetryOption, TracerProviderLike } from './telemetry/telemetry.js';
+export { guardTelemetry, type GuardTelemetry, type MeterProviderLike, type TelemetryOption, type TracerProviderLike } from './telemetry/telemetry.js';

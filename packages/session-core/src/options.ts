@@ -84,6 +84,15 @@ export function hasMethods(value: unknown, name: string, methods: string[]): voi
   }
 }
 
+export function checkTelemetry(value: unknown): TelemetryOption | undefined {
+  if (value === undefined || value === false) return value;
+  if (value === null || typeof value !== 'object') fail('telemetry', 'must be false or { meterProvider?, tracerProvider? }');
+  const { meterProvider, tracerProvider } = value as Record<string, { getMeter?: unknown; getTracer?: unknown } | undefined>;
+  if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') fail('telemetry.meterProvider', 'must be an OpenTelemetry MeterProvider');
+  if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') fail('telemetry.tracerProvider', 'must be an OpenTelemetry TracerProvider');
+  return value as TelemetryOption;
+}
+
 /**
  * Runs an options check so that whatever it meets — a proxy, a getter that
  * throws, a value of the wrong type deep inside — ends as ERR_CONFIG_INVALID,
@@ -96,15 +105,6 @@ export function configChecked<T>(check: () => T): T {
     if (isSessionError(error)) throw error;
     throw new SessionError('ERR_CONFIG_INVALID', 'options could not be read', { cause: error });
   }
-}
-
-export function checkTelemetry(value: unknown): TelemetryOption | undefined {
-  if (value === undefined || value === false) return value;
-  if (value === null || typeof value !== 'object') fail('telemetry', 'must be false or { meterProvider?, tracerProvider? }');
-  const { meterProvider, tracerProvider } = value as Record<string, { getMeter?: unknown; getTracer?: unknown } | undefined>;
-  if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') fail('telemetry.meterProvider', 'must be an OpenTelemetry MeterProvider');
-  if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') fail('telemetry.tracerProvider', 'must be an OpenTelemetry TracerProvider');
-  return value as TelemetryOption;
 }
 
 export function normalizeOptions(input: JwtUserSessionManagerOptions): NormalizedOptions {

@@ -2,7 +2,7 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { JwtSessionVerifier, JwtUserSessionManager, isSessionError, type RefreshTokenStore } from '../src/index.js';
+import { JwtSessionVerifier, JwtUserSessionManager, guardTelemetry, isSessionError, type RefreshTokenStore } from '../src/index.js';
 import { AUDIENCE, ISSUER, SECRET, harness } from './helpers.js';
 import { ReferenceBroadcaster, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
 
@@ -223,6 +223,34 @@ S('the verifier reports its reads and the remote revocations it applies, with th
   } finally {
     await v.close();
     await h.close();
+    await o.close();
+  }
+});
+
+S('guardTelemetry: the Socket.IO guard\'s instruments (handshakes by outcome, sockets under guard); a bad option names itself', async () => {
+  const o = sdk();
+  try {
+    const guard = guardTelemetry({ meterProvider: o.meterProvider });
+    let sockets = 3;
+    guard.trackSockets(() => sockets);
+    guard.handshake(2.5, true);
+    guard.handshake(1, false);
+    const handshakes = await o.points('jwt_session.guard.handshake_duration');
+    assert.is(count(handshakes, { outcome: 'accepted' }), 1);
+    assert.is(count(handshakes, { outcome: 'refused' }), 1);
+    assert.equal((await o.points('jwt_session.guard.sockets')).map(([, v]) => v), [3]);
+    sockets = 0;
+    assert.equal((await o.points('jwt_session.guard.sockets')).map(([, v]) => v), [0]);
+    guard.close();
+    guardTelemetry(false).handshake(1, true);
+    try {
+      guardTelemetry(7 as never);
+      assert.unreachable();
+    } catch (error) {
+      assert.ok(isSessionError(error, 'ERR_CONFIG_INVALID'));
+      assert.match((error as Error).message, /options\.telemetry/);
+    }
+  } finally {
     await o.close();
   }
 });

@@ -85,6 +85,16 @@ export function checkGuardOptions(where: string, options: unknown): Record<strin
     const windowMs = field(where, 'renewRateLimit.windowMs', limit, 'windowMs');
     if (!Number.isSafeInteger(max) || (max as number) < 1 || !isPositive(windowMs)) throw AuthError.config(where, 'renewRateLimit', expected);
   }
+  const telemetry = field(where, 'telemetry', checked, 'telemetry');
+  if (telemetry !== undefined && telemetry !== false) {
+    const provider = (name: string, method: string) => {
+      const value = isObject(telemetry) ? field(where, `telemetry.${name}`, telemetry, name) : undefined;
+      return value === undefined || (isObject(value) && isFunction((value as Record<string, unknown>)[method]));
+    };
+    if (!isObject(telemetry) || !provider('meterProvider', 'getMeter') || !provider('tracerProvider', 'getTracer')) {
+      throw AuthError.config(where, 'telemetry', 'false or { meterProvider?, tracerProvider? } (OpenTelemetry providers)');
+    }
+  }
   const namespaces = field(where, 'namespaces', checked, 'namespaces');
   if (namespaces !== undefined && !(namespaces instanceof RegExp || isFunction(namespaces) || (Array.isArray(namespaces) && namespaces.every(isString)))) {
     throw AuthError.config(where, 'namespaces', 'an array of namespace names, a RegExp or a function');

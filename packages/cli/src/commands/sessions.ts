@@ -75,7 +75,8 @@ async function revoke(args: string[], ctx: Context): Promise<number> {
       throw failed('sessions revoke', error);
     }
   });
-  if (!result.found) throw new CliError('ERR_SESSION_NOT_FOUND', `no live session ${oneLine(sessionId!)} for ${oneLine(subject!)}`);
+  // The manager invalidates a session id of this subject whatever the store answers (fail safe); `found` only says whether it was live.
+  if (!result.found) throw new CliError('ERR_SESSION_NOT_FOUND', `no live session ${oneLine(sessionId!)} for ${oneLine(subject!)} in the store`);
   emit(ctx, values.json, { ...result, scope: 'session' }, () =>
     `revoked session ${oneLine(sessionId!)} of ${oneLine(subject!)}: its refresh token is deleted and its access tokens are rejected by every node (published on ${result.stream})`,
   );

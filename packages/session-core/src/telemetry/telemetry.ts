@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { checkTelemetry } from '../options.js';
 import type { RefreshTokenStore } from '../storage.js';
 
 /*
@@ -85,6 +86,8 @@ const attrs = <K extends string>(name: string, values: readonly K[]): Record<K, 
   Object.fromEntries(values.map((v) => [v, Object.freeze({ [name]: v })])) as unknown as Record<K, Attributes>;
 const READS = attrs<ReadOutcome>('outcome', ['cache_hit', 'verified', 'invalid', 'expired', 'revoked']);
 const REFRESHES = attrs<RefreshOutcome>('outcome', ['rotated', 'grace', 'reused', 'invalid', 'expired', 'error']);
+const HANDSHAKE_ACCEPTED = Object.freeze({ outcome: 'accepted' });
+const HANDSHAKE_REFUSED = Object.freeze({ outcome: 'refused' });
 const STORE_OPS = ['insert', 'settleInsert', 'rotate', 'list', 'delete', 'deleteAll'] as const;
 
 /** The instruments of one manager or verifier. */
@@ -98,6 +101,7 @@ export class Telemetry {
   readonly #storeErrors: Counter;
   readonly #storeDuration: Histogram;
   readonly #lag: Histogram;
+  readonly #handshake: Histogram;
   readonly #gauges: { gauge: ObservableGauge; callback: (result: ObservableResult) => void }[] = [];
   readonly #meter: Meter;
   readonly #tracer: Tracer;
@@ -114,6 +118,7 @@ export class Telemetry {
     this.#storeErrors = meter.createCounter('jwt_session.store.errors', { description: 'refresh-token store operations that failed, by operation' });
     this.#storeDuration = meter.createHistogram('jwt_session.store.duration', { description: 'refresh-token store operation duration', unit: 'ms' });
     this.#lag = meter.createHistogram('jwt_session.revocation.propagation_lag', { description: 'now minus the event time of a remote invalidation, on the receiving node', unit: 'ms' });
+    this.#handshake = meter.createHistogram('jwt_session.guard.handshake_duration', { description: 'Socket.IO handshake authentication in the guard, by outcome', unit: 'ms' });
   }
 
   read(outcome: ReadOutcome): void {
@@ -136,6 +141,10 @@ export class Telemetry {
   revocation(origin: 'local' | 'remote', reason: string, lagMs?: number): void {
     this.#revocations.add(1, { origin, reason });
     if (lagMs !== undefined) this.#lag.record(Math.max(0, lagMs));
+  }
+
+  handshake(ms: number, accepted: boolean): void {
+    this.#handshake.record(ms, accepted ? HANDSHAKE_ACCEPTED : HANDSHAKE_REFUSED);
   }
 
   broadcastRetry(): void {
@@ -239,4 +248,29 @@ export function createTelemetry(option: TelemetryOption | undefined): Telemetry 
   const tracerProvider = option?.tracerProvider ?? loaded?.trace.getTracerProvider();
   if (meterProvider === undefined && tracerProvider === undefined) return NONE;
   return new Telemetry((meterProvider?.getMeter(NAME) as Meter | undefined) ?? NOOP_METER, (tracerProvider?.getTracer(NAME) as Tracer | undefined) ?? NOOP_TRACER);
+}
+
+/** What a Socket.IO guard reports (see `guardTelemetry`). */
+export interface GuardTelemetry {
+  /** One handshake the guard authenticated (or refused), and how long it took. */
+  handshake(ms: number, accepted: boolean): void;
+  /** Reports `count()` as the `jwt_session.guard.sockets` gauge at each collection. */
+  trackSockets(count: () => number): void;
+  close(): void;
+}
+
+/**
+ * The instruments of a Socket.IO guard (`@jwt-session/socketio-adapter`'s
+ * attachSessionGuard): `jwt_session.guard.handshake_duration` (ms, by
+ * `outcome`) and the `jwt_session.guard.sockets` gauge. Same `telemetry`
+ * option and defaults as the manager's; an invalid one throws
+ * ERR_CONFIG_INVALID naming `options.telemetry`.
+ */
+export function guardTelemetry(option?: TelemetryOption): GuardTelemetry {
+  const telemetry = createTelemetry(checkTelemetry(option));
+  return {
+    handshake: (ms, accepted) => telemetry.handshake(ms, accepted),
+    trackSockets: (count) => telemetry.gauge('jwt_session.guard.sockets', 'sockets under guard', count),
+    close: () => telemetry.close(),
+  };
 }

@@ -1,4 +1,4 @@
-import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, type SessionEvents, type SessionVerifier } from '@jwt-session/session-core';
+import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, guardTelemetry, type GuardTelemetry, type SessionEvents, type SessionVerifier, type TelemetryOption } from '@jwt-session/session-core';
 import type { ProvisionedUser } from '../authenticate.js';
 import { checkGuardOptions, checkVerifier } from '../options.js';
 import { socketAuth, type AnySocket, type SocketAuthOptions } from '../socket-auth.js';
@@ -31,6 +31,12 @@ export interface SessionGuardOptions<User extends ProvisionedUser = ProvisionedU
    * @default { max: 10, windowMs: 60_000 }
    */
   renewRateLimit?: RenewRateLimit;
+  /**
+   * OpenTelemetry: handshake duration by outcome (`jwt_session.guard.handshake_duration`)
+   * and sockets under guard (`jwt_session.guard.sockets`).
+   * @default the global providers of `@opentelemetry/api` (when installed); `false` turns it off
+   */
+  telemetry?: TelemetryOption;
 }
 
 export interface SessionGuard {
@@ -60,6 +66,7 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
   readonly #installed = new WeakSet<AnyNamespace>();
   readonly #optionsByNamespace = new WeakMap<AnyNamespace, SocketAuthOptions>();
   readonly #authenticate: Middleware;
+  readonly #telemetry: GuardTelemetry;
 
   constructor(io: AnyServer, verifier: SessionVerifier, options: SessionGuardOptions) {
     this.#io = io;
@@ -70,6 +77,8 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
     this.scheduler = { setTimeout: (callback, ms) => base.setTimeout(callback, ms), clearTimeout: (handle) => base.clearTimeout(handle), now: this.clock };
     this.renewLimit = options.renewRateLimit ?? DEFAULT_RENEW_RATE_LIMIT;
     this.#authenticate = socketAuth(verifier, options);
+    this.#telemetry = guardTelemetry(options.telemetry);
+    this.#telemetry.trackSockets(() => this.#guarded.size);
     for (const nsp of existingNamespaces(io)) this.#install(nsp);
     io.sockets.on('new_namespace', this.#install);
     verifier.on(SESSION_INVALIDATED, this.#onSessionInvalidated);
@@ -96,12 +105,17 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
     }
     this.#guarded.clear();
     this.index.clear();
+    this.#telemetry.close();
   }
 
   /** The handshake middleware, first in every guarded namespace; inert after close(). */
   readonly #middleware: Middleware = (socket, next) => {
-    if (this.closed) next();
-    else this.#authenticate(socket, next);
+    if (this.closed) return next();
+    const start = performance.now();
+    this.#authenticate(socket, (error) => {
+      this.#telemetry.handshake(performance.now() - start, error === undefined);
+      next(error);
+    });
   };
 
   readonly #install = (nsp: AnyNamespace): void => {
