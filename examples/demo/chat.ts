@@ -13,6 +13,7 @@ import {
   type JwtUserSessionManager,
   type SessionEvents,
 } from '@jwt-session/session-core';
+import type { TelemetryOption } from '@jwt-session/session-core';
 import { attachSessionGuard, type AuthContext } from '@jwt-session/socketio-adapter';
 import { randomUUID } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
@@ -26,6 +27,8 @@ export interface ChatDeps {
   /** Seconds: sizes the guard's limit on `session:renew`. */
   accessTokenTtl: number;
   log(line: string): void;
+  /** The guard's OpenTelemetry reporting (METRICS=1). */
+  telemetry?: TelemetryOption;
 }
 
 export interface PresenceEntry {
@@ -79,14 +82,17 @@ function everywhereNotice(io: Server): (event: SessionEvents[typeof ALL_SESSIONS
   };
 }
 
-export function attachChat({ io, manager, accessTokenTtl, log }: ChatDeps, history: ChatHistory): { close(): void } {
+export function attachChat({ io, manager, accessTokenTtl, log, telemetry }: ChatDeps, history: ChatHistory): { close(): void } {
   const notice = everywhereNotice(io);
   manager.on(ALL_SESSIONS_INVALIDATED, notice);
   // A tab renews its socket once per token lifetime, and once more for every
   // other tab's renewal it adopts (a tab loading rotates too): allow a burst of
   // 10 and, on average, one renewal per half lifetime (the guard's default,
   // 10 a minute, is too few for the short tokens the demo can be run with).
-  const guard = attachSessionGuard(io, manager, { renewRateLimit: { max: 10, windowMs: Math.min(60_000, accessTokenTtl * 5000) } });
+  const guard = attachSessionGuard(io, manager, {
+    renewRateLimit: { max: 10, windowMs: Math.min(60_000, accessTokenTtl * 5000) },
+    ...(telemetry === undefined ? {} : { telemetry }),
+  });
 
   // Presence is pulled, not pushed: any change pings every tab on every node,
   // and each tab asks for the current list (so a late answer from one node
