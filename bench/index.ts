@@ -17,6 +17,7 @@ import { runSocketIo } from './cases/socketio.js';
 import { runPropagation } from './cases/propagation.js';
 import { runTelemetry } from './cases/telemetry.js';
 import { runDifferential } from './cases/differential.js';
+import { runForgery } from './cases/forgery.js';
 import { redisEvents, stopRedis } from './lib/redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,6 +36,7 @@ type Group = { name: string; run: (ctx: BenchContext) => Promise<Row[]> };
 const groups: Group[] = [
   { name: 'read', run: runRead },
   { name: 'rotation', run: runRotation },
+  { name: 'forgery', run: runForgery },
   { name: 'write', run: runWrite },
   { name: 'socketio', run: runSocketIo },
   { name: 'propagation', run: runPropagation },

@@ -77,6 +77,17 @@ const options = (storage) => ({
 const memory = () => ({ refreshTokenStore: new MemoryRefreshTokenStore(), invalidAccessTokenCache: new MemoryInvalidAccessTokenCache() });
 
 console.log(`# node ${process.version}, ioredis ${require('ioredis/package.json').version}`);
+// Issue 9 item 4: uvu was a required peer (for ./testing only), so npm put it into every app.
+await check('uvu, an optional peer needed only by session-core/testing, is not installed into the app', async () => {
+  let resolved;
+  try {
+    resolved = require.resolve('uvu');
+  } catch {
+    return;
+  }
+  throw new Error(`uvu was installed at ${resolved}`);
+});
+
 const manager = new JwtUserSessionManager(options(memory()));
 cleanups.push(() => manager.close());
 

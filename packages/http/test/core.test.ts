@@ -109,6 +109,8 @@ S('options: each bad value is ERR_CONFIG_INVALID naming the option', () => {
     [{ trustProxy: 0 }, 'options.trustProxy'],
     [{ trustProxy: 1.5 }, 'options.trustProxy'],
     [{ onError: 'console' }, 'options.onError'],
+    [{ trustproxy: true }, 'options.trustproxy'],
+    [{ cookie: { samesite: 'Lax' } }, 'options.cookie.samesite'],
   ];
   for (const [options, name] of bad) {
     try {

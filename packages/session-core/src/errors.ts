@@ -84,9 +84,15 @@ Object.defineProperty(SessionError.prototype, BRAND, { value: true });
  * packages.
  */
 export function isSessionError(value: unknown, ...codes: SessionErrorCode[]): value is SessionError {
-  if (typeof value !== 'object' || value === null || (value as { [BRAND]?: unknown })[BRAND] !== true) return false;
-  const code = (value as { code?: unknown }).code;
-  return typeof code === 'string' && CODES.has(code) && (codes.length === 0 || codes.includes(code as SessionErrorCode));
+  if (typeof value !== 'object' || value === null) return false;
+  let brand: unknown;
+  let code: unknown;
+  try {
+    ({ [BRAND]: brand, code } = value as { [BRAND]?: unknown; code?: unknown });
+  } catch {
+    return false; // a proxy or a getter that throws is not one of ours
+  }
+  return brand === true && typeof code === 'string' && CODES.has(code) && (codes.length === 0 || codes.includes(code as SessionErrorCode));
 }
 
 /** Wraps whatever a store, cache or broadcaster threw into ERR_STORAGE_UNAVAILABLE. */

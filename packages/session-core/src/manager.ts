@@ -12,7 +12,7 @@ import { VerifiedTokenCache, type VerifiedToken } from './lib/verified-cache.js'
 import { checkedPayload } from './lib/verified-payload.js';
 import { cacheGauges, countEvent, readFailure, refreshFailure } from './telemetry/observe.js';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
-import { normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
+import { configChecked, normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
 import { Revocation } from './revocation/revocation.js';
 import type { DeleteAllResult, StoredSessionInfo } from './storage.js';
 import type { AccessTokenClaims, CreateOptions, SessionInfo, SessionTokens, UpdateOptions } from './types.js';
@@ -62,7 +62,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
 
   constructor(options: JwtUserSessionManagerOptions) {
     super();
-    const normalized = normalizeOptions(options);
+    const normalized = configChecked(() => normalizeOptions(options));
     this.#telemetry = createTelemetry(normalized.telemetry);
     const o = { ...normalized, refreshTokenStore: this.#telemetry.instrumentStore(normalized.refreshTokenStore) };
     this.#options = o;

@@ -1,5 +1,5 @@
 import { hkdfSync } from 'node:crypto';
-import { SessionError } from './errors.js';
+import { SessionError, isSessionError } from './errors.js';
 import { keyMaterial, resolveKeys, type ResolvedKey, type SigningKey } from './keys.js';
 import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from './storage.js';
 import type { TelemetryOption } from './telemetry/telemetry.js';
@@ -91,6 +91,20 @@ export function checkTelemetry(value: unknown): TelemetryOption | undefined {
   if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') fail('telemetry.meterProvider', 'must be an OpenTelemetry MeterProvider');
   if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') fail('telemetry.tracerProvider', 'must be an OpenTelemetry TracerProvider');
   return value as TelemetryOption;
+}
+
+/**
+ * Runs an options check so that whatever it meets — a proxy, a getter that
+ * throws, a value of the wrong type deep inside — ends as ERR_CONFIG_INVALID,
+ * never as a raw TypeError out of a constructor.
+ */
+export function configChecked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (isSessionError(error)) throw error;
+    throw new SessionError('ERR_CONFIG_INVALID', 'options could not be read', { cause: error });
+  }
 }
 
 export function normalizeOptions(input: JwtUserSessionManagerOptions): NormalizedOptions {

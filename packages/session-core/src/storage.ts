@@ -32,7 +32,7 @@ export interface SessionRecord {
 
 export type NewSessionRecord = Omit<SessionRecord, 'previousTokenHash' | 'generation' | 'lastRefreshedAt' | 'rotatedAt'>;
 
-/** A session without its hashes: what `list` and `get` return. */
+/** A session without its hashes: what `list` returns. */
 export type StoredSessionInfo = Omit<SessionRecord, 'tokenHash' | 'previousTokenHash'>;
 
 export interface InsertOptions {
@@ -114,8 +114,6 @@ export interface RefreshTokenStore {
    */
   settleInsert(subject: string, sessionId: string, options: { now: number; receiptTtl?: number | undefined }): Promise<string[]>;
   rotate(request: RotateRequest): Promise<RotateResult>;
-  /** The live session, or undefined. */
-  get(sessionId: string, now: number): Promise<StoredSessionInfo | undefined>;
   /** The subject's live sessions, newest first. */
   list(subject: string, now: number): Promise<StoredSessionInfo[]>;
   /** Deletes the session if it is the subject's; true when something was deleted. */

@@ -12,8 +12,8 @@ import type { NewSessionRecord, RotateRequest } from './storage.js';
  */
 const HASH = /^[A-Za-z0-9_-]{1,128}$/;
 
-function invalid(what: string): never {
-  throw new SessionError('ERR_CLAIMS_INVALID', `${what} is invalid`);
+function invalid(what: unknown): never {
+  throw new SessionError('ERR_CLAIMS_INVALID', typeof what === 'string' ? `${what} is invalid` : 'invalid input');
 }
 
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
@@ -97,7 +97,7 @@ export function checkRotateRequest(value: unknown): RotateRequest {
 }
 
 /** `maxSessionsPerSubject` and `receiptTtl` of an insert, and the like: a positive safe integer or undefined. */
-export function checkOptionalCount(value: unknown, what: string): number | undefined {
+export function checkOptionalCount(value: unknown, what: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) invalid(what);
   return value;

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SESSION_CREATED, type JwtUserSessionManager } from '../src/index.js';
+import { JwtSessionVerifier, SESSION_CREATED, isSessionError, parseInvalidationEvent, sessionHashTag, storeInput, subjectHashTag, type JwtUserSessionManager } from '../src/index.js';
 import { hostileValues, probe } from '../src/testing/index.js';
-import { harness } from './helpers.js';
+import { AUDIENCE, ISSUER, SECRET, harness } from './helpers.js';
+import { ReferenceInvalidAccessTokenCache } from './reference-storage.js';
 
 /*
  * Guards defect #10.11: bad input at public methods ended in a raw TypeError
@@ -76,6 +77,42 @@ S('create and update with options objects of hostile shape', async () => {
   assert.ok(created > 0, 'no options object was ever accepted: the generator is broken');
   await stillWorks(h.manager);
   await h.close();
+});
+
+S('constructors, and JwtSessionVerifier read and isRevoked, with anything', async () => {
+  const h = harness();
+  const t = await h.manager.create('alice');
+  const cache = new ReferenceInvalidAccessTokenCache();
+  const verifier = new JwtSessionVerifier({ keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET }, issuer: ISSUER, audience: AUDIENCE, invalidAccessTokenCache: cache });
+  const calls: Array<[string, (a: unknown) => unknown]> = [
+    ['new JwtUserSessionManager', (a) => new (h.manager.constructor as new (o: unknown) => unknown)(a)],
+    ['new JwtSessionVerifier', (a) => new JwtSessionVerifier(a as never)],
+    ['read', (a) => verifier.read(a as never)],
+    ['isRevoked', (a) => verifier.isRevoked(a as never)],
+  ];
+  for (const [name, call] of calls) {
+    await fc
+      .assert(fc.asyncProperty(input(), async (a) => void (await probe(() => call(make(a))))), { numRuns: 100, seed: 10_11 })
+      .catch((error: Error) => assert.unreachable(`${name}: ${error.message.slice(0, 600)}`));
+  }
+  assert.is((await verifier.read(t.accessToken)).sub, 'alice');
+  await verifier.close();
+  await h.close();
+});
+
+S('the exported functions: hash tags, parseInvalidationEvent, isSessionError, storeInput', async () => {
+  const fns: Array<[string, (a: unknown, b: unknown) => unknown]> = [
+    ['subjectHashTag', (a) => subjectHashTag(a as never)],
+    ['sessionHashTag', (a) => sessionHashTag(a as never)],
+    ['parseInvalidationEvent', (a) => parseInvalidationEvent(a)],
+    ['isSessionError', (a, b) => isSessionError(a, b as never)],
+    ...Object.entries(storeInput).map(([name, fn]) => [`storeInput.${name}`, (a: unknown, b: unknown) => (fn as (x: unknown, y: unknown) => unknown)(a, b)] as [string, (a: unknown, b: unknown) => unknown]),
+  ];
+  for (const [name, call] of fns) {
+    await fc
+      .assert(fc.asyncProperty(input(), input(), async (a, b) => void (await probe(() => call(make(a), make(b))))), { numRuns: 100, seed: 10_11 })
+      .catch((error: Error) => assert.unreachable(`${name}: ${error.message.slice(0, 600)}`));
+  }
 });
 
 S.run();

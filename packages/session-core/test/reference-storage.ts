@@ -127,11 +127,6 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
     return { status: 'mismatch', subject: record.subject, generation: record.generation, tokenHash: record.tokenHash };
   }
 
-  async get(sessionId: string, now: number): Promise<StoredSessionInfo | undefined> {
-    const record = this.#sessions.get(sessionId);
-    return record === undefined || now >= deadline(record) ? undefined : info(record);
-  }
-
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {
     return this.#liveOf(subject, now)
       .sort((a, b) => b.createdAt - a.createdAt)

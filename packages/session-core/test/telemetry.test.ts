@@ -143,7 +143,6 @@ S('store failures are counted by operation; broadcast retries are counted', asyn
     insert: (...args) => store.insert(...args),
     settleInsert: (...args) => store.settleInsert(...args),
     rotate: (...args) => store.rotate(...args),
-    get: (...args) => store.get(...args),
     delete: (...args) => store.delete(...args),
     deleteAll: (...args) => store.deleteAll(...args),
     list: async () => {

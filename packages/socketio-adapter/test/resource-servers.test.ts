@@ -1,7 +1,8 @@
 import type { RedisCluster, RedisServer } from '@jwt-session/redis-harness';
 import { JwtUserSessionManager, type SigningKey } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
-import { Cluster, Redis } from 'ioredis';
+import * as ioredis5 from 'ioredis';
+import * as ioredis6 from 'ioredis6';
 import { fork, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -23,7 +24,12 @@ import { Cleanup } from './support.js';
  * be picked up by both without a restart.
  */
 const RESOURCE_SERVER = fileURLToPath(new URL('./fixtures/resource-server.ts', import.meta.url));
-const S = suite('resource servers: verifier only, in their own processes');
+// Once per ioredis major the Redis package supports; the forked resource servers use the same one.
+for (const [major, { Cluster, Redis }] of [
+  ['5', ioredis5],
+  ['6', ioredis6 as unknown as typeof ioredis5],
+] as const) {
+const S = suite(`resource servers: verifier only, in their own processes (ioredis ${major})`);
 
 let redis: RedisServer | undefined;
 let cluster: RedisCluster | undefined;
@@ -149,8 +155,8 @@ for (const kind of ['standalone', 'cluster'] as const) {
       c.add(() => jwksServer.closeAllConnections());
       const common =
         kind === 'standalone'
-          ? { REDIS_PORT: String(redis!.port), KEY_PREFIX: prefix }
-          : { REDIS_CLUSTER: cluster!.startupNodes.map((n) => `${n.host}:${n.port}`).join(','), KEY_PREFIX: prefix };
+          ? { REDIS_PORT: String(redis!.port), KEY_PREFIX: prefix, IOREDIS_MAJOR: major }
+          : { REDIS_CLUSTER: cluster!.startupNodes.map((n) => `${n.host}:${n.port}`).join(','), KEY_PREFIX: prefix, IOREDIS_MAJOR: major };
       const viaJwks = new ResourceServer(c, { ...common, JWKS_URL: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks` });
       const viaKeys = new ResourceServer(c, {
         ...common,
@@ -212,3 +218,4 @@ for (const kind of ['standalone', 'cluster'] as const) {
 }
 
 S.run();
+}

@@ -174,13 +174,6 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return { status: 'mismatch', subject: record.subject, generation: record.generation, tokenHash: record.tokenHash };
   }
 
-  async get(sessionId: string, now: number): Promise<StoredSessionInfo | undefined> {
-    storeInput.now(now);
-    if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string');
-    const record = this.#live(sessionId, now);
-    return record === undefined ? undefined : info(record);
-  }
-
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {
     storeInput.subject(subject);
     storeInput.now(now);

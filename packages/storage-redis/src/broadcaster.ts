@@ -4,7 +4,7 @@ import type {
   InvalidationReceiver,
   InvalidationSubscription,
 } from '@jwt-session/session-core';
-import { SessionError } from '@jwt-session/session-core';
+import { SessionError, parseInvalidationEvent } from '@jwt-session/session-core';
 import { keyLayout, type KeyLayout } from './keys.js';
 import { PUBLISH } from './scripts.js';
 import { CommandQueue, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_IN_FLIGHT } from './bounded.js';
@@ -36,6 +36,15 @@ export interface RedisInvalidationBroadcasterOptions {
 }
 
 const PUBLISH_SCRIPT = 'jwtSessionPublish';
+
+function isReceiver(value: unknown): value is InvalidationReceiver {
+  try {
+    const r = value as Record<string, unknown> | null;
+    return r !== null && typeof r === 'object' && typeof r.restrictOne === 'function' && typeof r.restrictAll === 'function';
+  } catch {
+    return false;
+  }
+}
 const warned = new WeakSet<object>();
 
 /**
@@ -93,6 +102,7 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
   }
 
   subscribe(receiver: InvalidationReceiver): InvalidationSubscription {
+    if (!isReceiver(receiver)) throw new SessionError('ERR_CONFIG_INVALID', 'subscribe(): the receiver must have restrictOne() and restrictAll()');
     const subscription = new StreamSubscription(
       {
         stream: this.#keys.stream,
@@ -114,7 +124,10 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
     await Promise.all([...this.#subscriptions].map((s) => s.close()));
   }
 
-  async #append(origin: string, event: InvalidationEvent): Promise<void> {
+  async #append(origin: string, input: InvalidationEvent): Promise<void> {
+    // The same check every receiver applies: what they would skip is refused here, with a code.
+    const event = parseInvalidationEvent(input);
+    if (event === undefined) throw new SessionError('ERR_CLAIMS_INVALID', 'publish(): the invalidation event is malformed');
     const lifetime = event.expiresAt - this.#clock();
     if (!Number.isFinite(lifetime)) throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'redis publish refused an event without a finite expiresAt');
     // Already over: nobody needs it, and a non-positive retention would trim the whole stream.

@@ -11,7 +11,7 @@ import type {
 } from '@jwt-session/session-core';
 import { DEFAULT_RECEIPT_TTL, SessionError, sessionHashTag, storeInput, subjectHashTag } from '@jwt-session/session-core';
 import { hexOf, keyLayout, type KeyLayout } from './keys.js';
-import { DELETE, DELETE_ALL, GET, INSERT, LIST, RECORD, ROTATE, SETTLE } from './scripts.js';
+import { DELETE, DELETE_ALL, INSERT, LIST, RECORD, ROTATE, SETTLE } from './scripts.js';
 import { CommandQueue, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_IN_FLIGHT } from './bounded.js';
 import { checkCount, checkTimeout, defineScripts, type RedisClient } from './util.js';
 
@@ -36,7 +36,6 @@ const SCRIPTS = [
   { name: 'jwtSessionInsert', keys: 2, lua: INSERT },
   { name: 'jwtSessionSettle', keys: 2, lua: SETTLE },
   { name: 'jwtSessionRotate', keys: 1, lua: ROTATE },
-  { name: 'jwtSessionGet', keys: 1, lua: GET },
   { name: 'jwtSessionList', keys: 1, lua: LIST },
   { name: 'jwtSessionDelete', keys: 2, lua: DELETE },
   { name: 'jwtSessionDeleteAll', keys: 1, lua: DELETE_ALL },
@@ -179,14 +178,6 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       default:
         return { status: 'not_found' };
     }
-  }
-
-  async get(sessionId: string, now: number): Promise<StoredSessionInfo | undefined> {
-    storeInput.now(now);
-    if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string');
-    if (!storeInput.isSessionId(sessionId)) return undefined;
-    const flat = (await this.#run('get', 'jwtSessionGet', [this.#keys.session(sessionId), now, sessionId])) as Flat;
-    return flat.length === 0 ? undefined : decode(sessionId, flat);
   }
 
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {

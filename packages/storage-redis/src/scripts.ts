@@ -241,19 +241,6 @@ end
 return { 'mismatch', rec[SUB], rec[GEN], rec[HASH] }
 `;
 
-/** KEYS: session. ARGV: now, sessionId. Returns the record of a live session, or an empty array. */
-export const GET = `${PRELUDE}
-local skey = KEYS[1]
-local now, id = tonumber(ARGV[1]), ARGV[2]
-local rec = load(skey)
-if not rec then return {} end
-if now >= deadline_of(rec) then
-  forget(skey, base_of(skey, 's:' .. id) .. 'u:' .. hex(rec[SUB]), id, now)
-  return {}
-end
-return rec
-`;
-
 /** KEYS: index. ARGV: now, hex(subject). Returns {id, record, id, record, ...} of the live sessions. */
 export const LIST = `${PRELUDE}
 local idx = KEYS[1]

@@ -1,12 +1,11 @@
 import { startRedis, type RedisServer } from '@jwt-session/redis-harness';
 import { JwtUserSessionManager, SessionError } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
-import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '../src/index.js';
 import { TEST_KEY } from './fixtures/key.js';
-import { sleep, uniquePrefix } from './helpers.js';
+import { ioredisMajors, sleep, uniquePrefix, type Ioredis } from './helpers.js';
 
 /*
  * Guards defects #10.5 and #10.6 under the real fault: Redis paused with
@@ -16,17 +15,8 @@ import { sleep, uniquePrefix } from './helpers.js';
  * evicted session's access tokens must be rejected on both nodes.
  * Each node has its own client, cache and broadcaster subscription.
  */
-const S = suite<{ server: RedisServer }>('revocation under a paused Redis (two nodes)');
-
-S.before(async (ctx) => {
-  ctx.server = await startRedis();
-});
-S.after(async (ctx) => {
-  await ctx.server.stop();
-});
-
-function node(server: RedisServer, prefix: string) {
-  const client = new Redis(server.port, { maxRetriesPerRequest: 1 });
+function node(io: Ioredis, server: RedisServer, prefix: string) {
+  const client = new io.Redis(server.port, { maxRetriesPerRequest: 1 });
   client.on('error', () => undefined);
   const broadcaster = new RedisInvalidationBroadcaster(client, { keyPrefix: prefix, commandTimeout: 500 });
   const cache = new MemoryInvalidAccessTokenCache();
@@ -69,61 +59,72 @@ async function eventually(check: () => Promise<boolean>, what: string, ms = 20_0
 const rejectedOnBoth = (nodes: ReturnType<typeof node>[], token: string) => async () =>
   (await Promise.all(nodes.map((n) => codeOf(n.manager.read(token))))).every((code) => code === 'ERR_SESSION_REVOKED');
 
-S('deleteOne in flight while Redis is paused: after recovery the session is gone and its tokens are rejected on both nodes', async ({ server }) => {
-  const prefix = uniquePrefix('fault');
-  const [a, b] = [node(server, prefix), node(server, prefix)];
-  try {
-    await Promise.all([a.manager.ready(), b.manager.ready()]);
-    const t = await a.manager.create('alice');
-    assert.is((await b.manager.read(t.accessToken)).sid, t.sessionId);
+for (const io of ioredisMajors) {
+  const S = suite<{ server: RedisServer }>(`revocation under a paused Redis (two nodes, ${io.name})`);
 
-    server.pause();
-    let code: string;
+  S.before(async (ctx) => {
+    ctx.server = await startRedis();
+  });
+  S.after(async (ctx) => {
+    await ctx.server.stop();
+  });
+
+  S('deleteOne in flight while Redis is paused: after recovery the session is gone and its tokens are rejected on both nodes', async ({ server }) => {
+    const prefix = uniquePrefix('fault');
+    const [a, b] = [node(io, server, prefix), node(io, server, prefix)];
     try {
-      code = await codeOf(a.manager.deleteOne('alice', t.sessionId));
+      await Promise.all([a.manager.ready(), b.manager.ready()]);
+      const t = await a.manager.create('alice');
+      assert.is((await b.manager.read(t.accessToken)).sid, t.sessionId);
+
+      server.pause();
+      let code: string;
+      try {
+        code = await codeOf(a.manager.deleteOne('alice', t.sessionId));
+      } finally {
+        server.resume();
+      }
+      assert.is(code, 'ERR_STORAGE_UNAVAILABLE');
+      const took = await eventually(rejectedOnBoth([a, b], t.accessToken), 'the deleted session rejected on both nodes');
+      console.log(`  deleteOne during a pause: rejected on both nodes ${took} ms after resume`);
+      await eventually(async () => (await a.manager.readAll('alice')).length === 0, 'the late delete ran');
+      // A retry now finds nothing, and still leaves the tokens rejected.
+      assert.is(await b.manager.deleteOne('alice', t.sessionId), false);
+      assert.is(await codeOf(b.manager.read(t.accessToken)), 'ERR_SESSION_REVOKED');
     } finally {
-      server.resume();
+      await a.close();
+      await b.close();
     }
-    assert.is(code, 'ERR_STORAGE_UNAVAILABLE');
-    const took = await eventually(rejectedOnBoth([a, b], t.accessToken), 'the deleted session rejected on both nodes');
-    console.log(`  deleteOne during a pause: rejected on both nodes ${took} ms after resume`);
-    await eventually(async () => (await a.manager.readAll('alice')).length === 0, 'the late delete ran');
-    // A retry now finds nothing, and still leaves the tokens rejected.
-    assert.is(await b.manager.deleteOne('alice', t.sessionId), false);
-    assert.is(await codeOf(b.manager.read(t.accessToken)), 'ERR_SESSION_REVOKED');
-  } finally {
-    await a.close();
-    await b.close();
-  }
-});
+  });
 
-S('create at the cap in flight while Redis is paused: after recovery the evicted session’s tokens are rejected on both nodes', async ({ server }) => {
-  const prefix = uniquePrefix('fault');
-  const [a, b] = [node(server, prefix), node(server, prefix)];
-  try {
-    await Promise.all([a.manager.ready(), b.manager.ready()]);
-    const old = await a.manager.create('carol');
-    assert.is((await b.manager.read(old.accessToken)).sid, old.sessionId);
-
-    server.pause();
-    let code: string;
+  S('create at the cap in flight while Redis is paused: after recovery the evicted session’s tokens are rejected on both nodes', async ({ server }) => {
+    const prefix = uniquePrefix('fault');
+    const [a, b] = [node(io, server, prefix), node(io, server, prefix)];
     try {
-      code = await codeOf(a.manager.create('carol'));
-    } finally {
-      server.resume();
-    }
-    assert.is(code, 'ERR_STORAGE_UNAVAILABLE');
-    const took = await eventually(rejectedOnBoth([a, b], old.accessToken), 'the evicted session rejected on both nodes');
-    console.log(`  create at the cap during a pause: evicted session rejected on both nodes ${took} ms after resume`);
-    // The session the late insert created is removed too: nobody ever received its tokens.
-    await eventually(async () => (await b.manager.readAll('carol')).length === 0, 'the unacknowledged session removed');
-    // And the subject can sign in again normally.
-    const fresh = await b.manager.create('carol');
-    assert.is((await a.manager.read(fresh.accessToken)).sid, fresh.sessionId);
-  } finally {
-    await a.close();
-    await b.close();
-  }
-});
+      await Promise.all([a.manager.ready(), b.manager.ready()]);
+      const old = await a.manager.create('carol');
+      assert.is((await b.manager.read(old.accessToken)).sid, old.sessionId);
 
-S.run();
+      server.pause();
+      let code: string;
+      try {
+        code = await codeOf(a.manager.create('carol'));
+      } finally {
+        server.resume();
+      }
+      assert.is(code, 'ERR_STORAGE_UNAVAILABLE');
+      const took = await eventually(rejectedOnBoth([a, b], old.accessToken), 'the evicted session rejected on both nodes');
+      console.log(`  create at the cap during a pause: evicted session rejected on both nodes ${took} ms after resume`);
+      // The session the late insert created is removed too: nobody ever received its tokens.
+      await eventually(async () => (await b.manager.readAll('carol')).length === 0, 'the unacknowledged session removed');
+      // And the subject can sign in again normally.
+      const fresh = await b.manager.create('carol');
+      assert.is((await a.manager.read(fresh.accessToken)).sid, fresh.sessionId);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  S.run();
+}

@@ -70,7 +70,7 @@ for (const setup of SETUPS) {
     const t = await m.create('alice', { claims: { n: 1.5 }, context: { ip: '192.0.2.1' } });
     const next = await m.update(t.refreshToken);
     assert.is((await m.readAll('alice')).length, 1);
-    const stored = await store.get(next.sessionId, Date.now());
+    const stored = (await store.list('alice', Date.now())).find((s) => s.sessionId === next.sessionId);
     assert.equal(stored?.claims, { n: 1.5 });
     assert.equal(stored?.context, { ip: '192.0.2.1' });
     assert.is(stored?.generation, 1);

@@ -94,6 +94,9 @@ const BAD_PATH_CHARS = /[;,?#\\]/;
 const DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
 
+const OPTION_NAMES = new Set(['basePath', 'cookie', 'allowedOrigins', 'csrfHeader', 'requireOrigin', 'trustProxy', 'onError']);
+const COOKIE_OPTION_NAMES = new Set(['name', 'prefix', 'path', 'domain', 'sameSite', 'secure', 'httpOnly', 'persistent']);
+
 function fail(name: string, message: string): never {
   throw new SessionHttpError('ERR_CONFIG_INVALID', `${name} ${message}`);
 }
@@ -108,6 +111,13 @@ function bool(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') fail(name, 'must be a boolean');
   return value;
+}
+
+/** A misspelt option (`samesite`, `trustproxy`) would otherwise leave a default silently in force. */
+function refuseUnknown(options: Record<string, unknown>, known: ReadonlySet<string>, path: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) fail(`${path}.${key}`, 'is not an option');
+  }
 }
 
 /** Checks a manager once, at construction: a missing one fails here, not on the first request. */
@@ -131,6 +141,7 @@ function normalizeBasePath(value: unknown): string {
 function normalizeCookie(input: unknown, basePath: string): NormalizedCookie {
   if (input !== undefined && (input === null || typeof input !== 'object')) fail('options.cookie', 'must be an object');
   const c = (input ?? {}) as Record<string, unknown>;
+  refuseUnknown(c, COOKIE_OPTION_NAMES, 'options.cookie');
   const name = c.name ?? 'jwt-session-refresh';
   if (typeof name !== 'string' || !TOKEN.test(name)) fail('options.cookie.name', 'must be a non-empty cookie name (RFC 6265 token characters)');
   if (/^__(host|secure)-/i.test(name)) fail('options.cookie.name', 'must not carry a prefix; set options.cookie.prefix');
@@ -172,6 +183,7 @@ function normalizeOrigins(value: unknown): (origin: string) => boolean {
 export function normalizeOptions(input: unknown, mountPrefix = ''): NormalizedOptions {
   if (input !== undefined && (input === null || typeof input !== 'object')) fail('options', 'must be an object');
   const o = (input ?? {}) as Record<string, unknown>;
+  refuseUnknown(o, OPTION_NAMES, 'options');
   const basePath = mountPrefix.replace(/\/+$/, '') + normalizeBasePath(o.basePath);
   const csrfHeader = o.csrfHeader ?? 'x-jwt-session';
   if (typeof csrfHeader !== 'string' || !TOKEN.test(csrfHeader)) fail('options.csrfHeader', 'must be a header name');

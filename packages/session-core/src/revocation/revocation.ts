@@ -2,6 +2,7 @@ import { SessionError } from '../errors.js';
 import { tokenIdTime } from '../lib/ids.js';
 import type { InvalidAccessTokenCache, InvalidationBroadcaster, InvalidationEvent, InvalidationReason, InvalidationSubscription } from '../storage.js';
 import type { AccessTokenClaims } from '../types.js';
+import { MAX_EVENT_SESSION_IDS } from './event.js';
 import { announce, applyToCache, remoteInvalidations, type InvalidationEmit } from './receiver.js';
 import { BackgroundRetries } from './retries.js';
 
@@ -90,9 +91,14 @@ export class Revocation {
   }
 
   /** Every access token of the subject issued at or before `at`, and every token of `sessionIds`, on every node. */
-  revokeSubject(subject: string, at: number, sessionIds: string[]): Promise<void> {
+  async revokeSubject(subject: string, at: number, sessionIds: string[]): Promise<void> {
     const expiresAt = Math.max(at, this.#o.clock()) + this.#o.ttl;
-    return this.#apply({ type: 'subject', subject, at, expiresAt, ...(sessionIds.length > 0 ? { sessionIds } : {}) });
+    // An event carries at most MAX_EVENT_SESSION_IDS ids (receivers refuse more); a larger list goes out in several.
+    const chunks: string[][] = [];
+    for (let n = 0; n < sessionIds.length; n += MAX_EVENT_SESSION_IDS) chunks.push(sessionIds.slice(n, n + MAX_EVENT_SESSION_IDS));
+    const results = await Promise.allSettled((chunks.length === 0 ? [[]] : chunks).map((ids) => this.#apply({ type: 'subject', subject, at, expiresAt, ...(ids.length > 0 ? { sessionIds: ids } : {}) })));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   /**

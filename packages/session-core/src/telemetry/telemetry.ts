@@ -88,7 +88,7 @@ const READS = attrs<ReadOutcome>('outcome', ['cache_hit', 'verified', 'invalid',
 const REFRESHES = attrs<RefreshOutcome>('outcome', ['rotated', 'grace', 'reused', 'invalid', 'expired', 'error']);
 const HANDSHAKE_ACCEPTED = Object.freeze({ outcome: 'accepted' });
 const HANDSHAKE_REFUSED = Object.freeze({ outcome: 'refused' });
-const STORE_OPS = ['insert', 'settleInsert', 'rotate', 'get', 'list', 'delete', 'deleteAll'] as const;
+const STORE_OPS = ['insert', 'settleInsert', 'rotate', 'list', 'delete', 'deleteAll'] as const;
 
 /** The instruments of one manager or verifier. */
 export class Telemetry {

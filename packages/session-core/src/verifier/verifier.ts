@@ -8,6 +8,7 @@ import type { AccessTokenClaims } from '../types.js';
 import type { SessionVerifier } from '../verifier-types.js';
 import { normalizeVerifierOptions, type JwtSessionVerifierOptions, type NormalizedVerifierOptions } from './options.js';
 import { remoteInvalidations } from '../revocation/receiver.js';
+import { configChecked } from '../options.js';
 import { tokenVerification, type TokenVerification } from './verification.js';
 import { cacheGauges, countEvent, readFailure } from '../telemetry/observe.js';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.js';
@@ -52,7 +53,7 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
 
   constructor(options: JwtSessionVerifierOptions) {
     super();
-    const o = normalizeVerifierOptions(options);
+    const o = configChecked(() => normalizeVerifierOptions(options));
     this.#options = o;
     this.#verification = tokenVerification(o);
     this.#verified = new VerifiedTokenCache(o.verifiedTokenCacheSize);
@@ -114,8 +115,15 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
    * its moment. Synchronous. A token that cannot be dated against a subject
    * revocation (no usable `jti` or `iat`) counts as revoked.
    */
-  isRevoked(claims: RevocationClaims): boolean {
-    if (claims === null || typeof claims !== 'object' || typeof claims.sub !== 'string') {
+  isRevoked(input: RevocationClaims): boolean {
+    let claims: RevocationClaims;
+    try {
+      // Read once into a plain object: a proxy or a throwing getter is bad input, not a crash.
+      claims = { sub: input.sub, sid: input.sid, jti: input.jti, iat: input.iat };
+    } catch {
+      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'claims must hold a string sub');
+    }
+    if (typeof claims.sub !== 'string') {
       throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'claims must hold a string sub');
     }
     const cache = this.#options.invalidAccessTokenCache;
