@@ -109,8 +109,8 @@ export async function runBurst(ctx: BenchContext): Promise<Row[]> {
       const success = outcomes.map((o) => (100 * o.succeeded) / BURST);
       const written = outcomes.map((o) => o.failedYetWritten);
       const rate = median(outcomes.map((o) => (o.succeeded / o.ms) * 1000));
-      const successGoal = { op: '>=' as const, value: 99, text: '% of the burst that succeeded' };
-      const writtenGoal = { op: '<=' as const, value: 0, text: 'sessions written by a create() reported as failed' };
+      const successGoal = { op: '>=' as const, value: 99, text: '% of the burst that succeeded', exact: true };
+      const writtenGoal = { op: '<=' as const, value: 0, text: 'sessions written by a create() reported as failed', exact: true };
       const failures = outcomes.map((o) => JSON.stringify(o.failed)).join(' / ');
       rows.push({
         id,

@@ -164,8 +164,9 @@ for (const io of ioredisMajors) {
   S('Redis busy in DEBUG SLEEP: a store call rejects within its commandTimeout', async (ctx) => {
     const store = new RedisRefreshTokenStore(ctx.clientA, { keyPrefix: ctx.prefix, commandTimeout: 200 });
     const admin = track(new io.Redis(ctx.server.port));
-    void admin.debug('SLEEP', '0.6').catch(() => undefined);
-    await sleep(20);
+    // Long enough, and started early enough, that the store's call lands inside the sleep on a loaded machine.
+    void admin.debug('SLEEP', '1.5').catch(() => undefined);
+    await sleep(150);
     const start = performance.now();
     const error = await store.list('alice', Date.now()).then(
       () => undefined,
@@ -175,8 +176,8 @@ for (const io of ioredisMajors) {
     assert.instance(error, SessionError);
     assert.is((error as SessionError).code, 'ERR_STORAGE_UNAVAILABLE');
     assert.ok(took < 200 + SLACK, `took ${took} ms`);
-    await sleep(650);
-    assert.ok(Array.isArray(await store.list('alice', Date.now())));
+    await sleep(1400);
+    await until(async () => Array.isArray(await store.list('alice', Date.now()).catch(() => undefined)), 'the store answers again');
   });
 
   S('a client without an offline queue, or one that never connected, also fails closed within the bound', async (ctx) => {
@@ -207,7 +208,8 @@ for (const io of ioredisMajors) {
     assert.ok(performance.now() - start < 50);
     await ctx.server.restart();
     await until(async () => noQueue.status === 'ready', 'reconnect');
-    assert.equal(await store.list('nobody', Date.now()), []);
+    // The first command after a restart may still meet a slow reconnect on a loaded machine: recovery, not its first attempt, is the point.
+    await until(async () => (await store.list('nobody', Date.now()).catch(() => undefined))?.length === 0, 'the store answers again');
     assert.equal(ctx.unhandled, []);
   });
 
