@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
 import { createBackend } from './backend.js';
+import { demoMetrics } from './metrics.js';
 import { attachChat } from './chat.js';
 import { bundleClient } from './client-bundle.js';
 import { resolveConfig, type DemoOptions } from './config.js';
@@ -46,6 +47,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     if (config.log) console.log(`[demo ${config.port}] ${line}`);
   };
   const backend = await createBackend(config.redisUrl, log);
+  const metrics = config.metrics ? demoMetrics() : undefined;
   const manager = new JwtUserSessionManager({
     keys: { kid: 'demo-hs256-1', algorithm: 'HS256', secret: config.secret },
     issuer: 'urn:jwt-session:demo',
@@ -60,6 +62,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     refreshTokenStore: backend.refreshTokenStore,
     invalidAccessTokenCache: backend.invalidAccessTokenCache,
     ...(backend.broadcaster === undefined ? {} : { broadcaster: backend.broadcaster }),
+    ...(metrics === undefined ? {} : { telemetry: metrics.telemetry }),
   });
   await manager.ready();
   const users = await UserDirectory.create();
@@ -101,6 +104,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     if (sessions === undefined) return sendJson(res, 503, { error: 'ERR_STARTING', message: 'The demo is starting.' });
     if (path.startsWith('/auth/')) return sessions(req, res, () => sendJson(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' }));
     if (method === 'GET' && path === '/api/about') return about(res);
+    if (method === 'GET' && path === '/metrics' && metrics !== undefined) return metrics.serve(req, res);
     if (method === 'GET' && path === '/api/me') return me(req, res);
     if (method === 'POST' && path === '/api/sign-in') return signIn(req, res, { users, throttle, sessions, trustProxy: config.trustProxy, log });
     if (path.startsWith('/api/')) return sendJson(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such API route.' });
@@ -118,7 +122,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     });
   });
   const io = new Server(http, { serveClient: true, ...(backend.socketAdapter === undefined ? {} : { adapter: backend.socketAdapter }) });
-  const chat = attachChat({ io, manager, log }, backend.history);
+  const chat = attachChat({ io, manager, log, ...(metrics === undefined ? {} : { telemetry: metrics.telemetry }) }, backend.history);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -165,6 +169,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
         });
         await manager.close();
         await backend.close();
+        await metrics?.close();
       })();
       return closing;
     },

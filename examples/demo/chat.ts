@@ -14,6 +14,7 @@ import {
   SESSION_REFRESHED,
   type JwtUserSessionManager,
 } from '@jwt-session/session-core';
+import type { TelemetryOption } from '@jwt-session/session-core';
 import { attachSessionGuard, type AuthContext } from '@jwt-session/socketio-adapter';
 import { randomUUID } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
@@ -25,6 +26,8 @@ export interface ChatDeps {
   io: Server;
   manager: JwtUserSessionManager;
   log(line: string): void;
+  /** The guard's OpenTelemetry reporting (METRICS=1). */
+  telemetry?: TelemetryOption;
 }
 
 export interface PresenceEntry {
@@ -60,10 +63,10 @@ export async function presence(io: Server): Promise<PresenceEntry[]> {
   return [...byUser.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export function attachChat({ io, manager, log }: ChatDeps, history: ChatHistory): { close(): void } {
+export function attachChat({ io, manager, log, telemetry }: ChatDeps, history: ChatHistory): { close(): void } {
   // The guard's default renewRateLimit scales with the access-token lifetime,
   // so the short tokens the demo can be run with need no override.
-  const guard = attachSessionGuard(io, manager);
+  const guard = attachSessionGuard(io, manager, telemetry === undefined ? {} : { telemetry });
 
   // Presence is pulled, not pushed: any change pings every tab on every node,
   // and each tab asks for the current list (so a late answer from one node

@@ -22,6 +22,8 @@ export interface DemoOptions {
   allowedOrigins?: string[];
   /** Log requests and events to stdout. @default true */
   log?: boolean;
+  /** Serve the library's OpenTelemetry metrics at GET /metrics (Prometheus text). @default METRICS=1 */
+  metrics?: boolean;
 }
 
 export interface DemoConfig {
@@ -37,6 +39,7 @@ export interface DemoConfig {
   trustProxy: boolean;
   allowedOrigins: ReadonlySet<string>;
   log: boolean;
+  metrics: boolean;
 }
 
 function positiveInt(value: string | undefined, name: string): number | undefined {
@@ -63,5 +66,6 @@ export function resolveConfig(options: DemoOptions = {}, env: NodeJS.ProcessEnv 
     trustProxy: options.trustProxy ?? env.TRUST_PROXY === '1',
     allowedOrigins: new Set(origins),
     log: options.log ?? true,
+    metrics: options.metrics ?? process.env.METRICS === '1',
   };
 }

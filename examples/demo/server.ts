@@ -7,6 +7,7 @@
 //   REFRESH_REUSE_INTERVAL=0  seconds a spent refresh token still counts (see README: plain http from another machine)
 //   TRUST_PROXY=1        take the client address from X-Forwarded-For
 //   DEMO_ORIGINS=…       extra allowed origins (comma-separated), e.g. a proxy's public URL
+//   METRICS=1            the library's OpenTelemetry metrics at GET /metrics (Prometheus text)
 import { startDemo } from './app.js';
 
 try {

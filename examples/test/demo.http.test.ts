@@ -196,4 +196,31 @@ S('the page, its module and the bundled client are served with a strict CSP; no 
   assert.is((await call('GET', '/socket.io/socket.io.min.js')).status, 200);
 });
 
+// Issue 13: METRICS=1 exposes the library's OpenTelemetry metrics for Prometheus; without it there is no such route.
+S('METRICS=1 serves the manager\'s and the guard\'s metrics at /metrics in the Prometheus format', async () => {
+  assert.is((await call('GET', '/metrics')).status, 404);
+  const metered = await startDemo({ port: 0, host: '127.0.0.1', log: false, metrics: true });
+  try {
+    const res = await fetch(`${metered.url}/api/sign-in`, {
+      method: 'POST',
+      headers: { ...CSRF, 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: 'wonderland' }),
+    });
+    const { accessToken } = (await res.json()) as { accessToken: string };
+    for (let n = 0; n < 3; n++) assert.is((await fetch(`${metered.url}/api/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status, 200);
+    const page = await fetch(`${metered.url}/metrics`);
+    assert.is(page.status, 200);
+    assert.match(page.headers.get('content-type')!, /text\/plain/);
+    const text = await page.text();
+    assert.match(text, /^jwt_session_sessions_created_total(\{[^}]*\})? 1$/m);
+    assert.match(text, /^jwt_session_reads_total\{[^}]*outcome="verified"[^}]*\} \d+$/m);
+    assert.match(text, /^jwt_session_store_duration_count\{[^}]*operation="insert"[^}]*\} 1$/m);
+    assert.match(text, /^jwt_session_guard_sockets(\{[^}]*\})? 0$/m);
+    assert.not.ok(text.includes(accessToken.split('.')[2]!), 'no token in the metrics');
+    assert.not.ok(text.includes('alice'), 'no subject in the metrics');
+  } finally {
+    await metered.close();
+  }
+});
+
 S.run();
