@@ -3,6 +3,7 @@
 // Throttled per account and per address before any hashing (throttle.ts).
 import type { SessionRouter } from '@jwt-session/http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { SignInThrottle } from './throttle.js';
 import { HashQueueFull, normalizeUsername, type UserDirectory } from './users.js';
 
@@ -21,12 +22,19 @@ function answer(res: ServerResponse, status: number, error: string, message: str
   res.end(JSON.stringify({ error, message }));
 }
 
-/** The peer address; the first X-Forwarded-For hop only when the proxy is trusted (TRUST_PROXY=1). */
+/**
+ * The peer address; with TRUST_PROXY=1 (one proxy in front) the right-most
+ * X-Forwarded-For hop, the one that proxy appended. Hops to its left are
+ * whatever the client sent, so trusting them would let a guesser pick a fresh
+ * address per request and escape the per-address throttle. A hop that is not
+ * an IP address is ignored (the peer is used).
+ */
 export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
   const forwarded = req.headers['x-forwarded-for'];
-  const first = trustProxy ? (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim() : undefined;
-  const ip = first || req.socket.remoteAddress || 'unknown';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  const hops = trustProxy ? (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? '')).split(',').map((hop) => hop.trim()) : [];
+  const last = hops.at(-1);
+  const ip = (last !== undefined && isIP(last) !== 0 ? last : undefined) ?? req.socket.remoteAddress ?? 'unknown';
+  return ip.toLowerCase().startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
 async function readCredentials(req: IncomingMessage): Promise<{ username: string; password: string } | undefined> {
@@ -61,10 +69,12 @@ export async function signIn(req: IncomingMessage, res: ServerResponse, deps: Si
   if (blocked !== undefined) {
     return answer(res, 429, 'ERR_TOO_MANY_ATTEMPTS', `Too many failed sign-ins. Try again in ${blocked.retryAfter} s.`, { 'retry-after': String(blocked.retryAfter) });
   }
+  // check() counted this attempt as pending: exactly one of failed / succeeded / released ends it.
   let user;
   try {
     user = await deps.users.verify(credentials.username, credentials.password);
   } catch (error) {
+    deps.throttle.released(account, address);
     if (error instanceof HashQueueFull) return answer(res, 503, 'ERR_BUSY', 'The server is busy. Try again in a moment.', { 'retry-after': '1' });
     throw error;
   }
@@ -72,7 +82,7 @@ export async function signIn(req: IncomingMessage, res: ServerResponse, deps: Si
     deps.throttle.failed(account, address);
     return answer(res, 401, 'ERR_BAD_CREDENTIALS', 'Wrong user name or password.');
   }
-  deps.throttle.succeeded(account);
+  deps.throttle.succeeded(account, address);
   const body = await deps.sessions.issueSession(req, res, user.id, { claims: { name: user.name } });
   if (body !== undefined) deps.log(`sign-in user=${user.id} session=${body.sessionId}`);
 }

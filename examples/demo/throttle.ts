@@ -7,7 +7,12 @@
 //   Retry-After before any hashing, even when its password is right;
 // - a success clears the account's failures (not the address's: one valid
 //   account must not reset an attacker's address);
-// - entries are forgotten after a quiet period, and the table is bounded.
+// - entries are forgotten after a quiet period, and the table is bounded;
+// - an attempt counts as pending from check() until its outcome is recorded
+//   (failed / succeeded / released): hashing is slow, so otherwise many
+//   parallel guesses would all pass check() before the first failure lands.
+//   Pending counts live apart from the bounded table (they are bounded by the
+//   requests in flight) so that they never evict a recorded failure.
 // The bound on concurrent hashing itself is HashLimiter in users.ts.
 
 export interface ThrottleRule {
@@ -50,6 +55,8 @@ export class SignInThrottle {
   readonly #maxEntries: number;
   readonly #clock: () => number;
   readonly #entries = new Map<string, Entry>();
+  /** Attempts let through by check() whose outcome is not recorded yet, per key. */
+  readonly #pending = new Map<string, number>();
 
   constructor(options: ThrottleOptions = {}) {
     this.#rules = { account: options.account ?? DEFAULT_ACCOUNT_RULE, address: options.address ?? DEFAULT_ADDRESS_RULE };
@@ -58,24 +65,47 @@ export class SignInThrottle {
     this.#clock = options.clock ?? Date.now;
   }
 
-  /** Whether an attempt for this account from this address may be checked now. */
+  /**
+   * Whether an attempt for this account from this address may be checked now.
+   * When it may (`undefined`), the attempt is pending until the caller records
+   * its outcome with exactly one of failed, succeeded or released.
+   */
   check(account: string, address: string): Blocked | undefined {
     const now = this.#clock();
-    for (const [scope, key] of [['account', `a:${account}`], ['address', `i:${address}`]] as const) {
+    const keys = [['account', `a:${account}`], ['address', `i:${address}`]] as const;
+    for (const [scope, key] of keys) {
       const entry = this.#live(key, now);
       if (entry !== undefined && entry.blockedUntil > now) return { scope, retryAfter: Math.ceil((entry.blockedUntil - now) / 1000) };
+      // Attempts in flight count as failures-to-be: never more of them than the
+      // failures still free (one at a time once the allowance is used up).
+      const pending = this.#pending.get(key) ?? 0;
+      if (pending > 0 && (entry?.failures ?? 0) + pending >= this.#rules[scope].free) return { scope, retryAfter: 1 };
     }
+    for (const [, key] of keys) this.#pending.set(key, (this.#pending.get(key) ?? 0) + 1);
     return undefined;
   }
 
+  /** The pending attempt's password was wrong. */
   failed(account: string, address: string): void {
     const now = this.#clock();
+    this.released(account, address);
     this.#fail(`a:${account}`, this.#rules.account, now);
     this.#fail(`i:${address}`, this.#rules.address, now);
   }
 
-  succeeded(account: string): void {
+  /** The pending attempt signed in: the account's failures are cleared. */
+  succeeded(account: string, address: string): void {
+    this.released(account, address);
     this.#entries.delete(`a:${account}`);
+  }
+
+  /** The pending attempt ended without a verdict on the password (busy, error): nothing is recorded. */
+  released(account: string, address: string): void {
+    for (const key of [`a:${account}`, `i:${address}`]) {
+      const pending = this.#pending.get(key) ?? 0;
+      if (pending <= 1) this.#pending.delete(key);
+      else this.#pending.set(key, pending - 1);
+    }
   }
 
   #live(key: string, now: number): Entry | undefined {

@@ -2,10 +2,12 @@
 // throttling, issue 10 item 13), the API guard, the static files and the
 // bundled client. The session endpoints themselves are @jwt-session/http's
 // and tested there; here only that they are mounted.
+import type { IncomingMessage } from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startDemo, type DemoNode } from '../demo/app.js';
 import { viewOf } from '../demo/chat.js';
+import { clientAddress } from '../demo/sign-in.js';
 import { SignInThrottle } from '../demo/throttle.js';
 import { HashLimiter, HashQueueFull } from '../demo/users.js';
 
@@ -100,6 +102,35 @@ S('throttling per account: after 5 failures, 429 with Retry-After and no passwor
   assert.is((await signIn('carol', 'c4r0l-demo', freshAddress())).status, 200);
 });
 
+// Regression (review of #10): check() ran before the slow password hash and failed() after it, so ~34
+// parallel guesses all passed check() before the first failure was recorded. Attempts in flight now count.
+S('throttling holds under parallel guesses: at most the 5 free attempts reach the password check, the rest 429', async () => {
+  const peakBefore = node.users.hashing.peak;
+  const results = await Promise.all(Array.from({ length: 34 }, (_, i) => signIn('parallel-target', `guess-${i}`, freshAddress())));
+  const statuses = results.map((r) => r.status);
+  const checked = statuses.filter((status) => status !== 429);
+  assert.ok(checked.length <= 5, `${checked.length} reached the password check: ${statuses.join()}`);
+  assert.ok(checked.length >= 1, statuses.join());
+  assert.ok(checked.every((status) => status === 401 || status === 503), statuses.join());
+  const refused = results.find((r) => r.status === 429)!;
+  assert.equal((await errorOf(refused)).error, 'ERR_TOO_MANY_ATTEMPTS');
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+  assert.ok(node.users.hashing.peak <= Math.max(peakBefore, node.users.hashing.max));
+});
+
+// Regression (review of #10): with TRUST_PROXY=1 the left-most X-Forwarded-For hop was taken, which the
+// client writes itself: a fresh made-up address per request escaped the per-address throttle.
+S('with a trusted proxy the client address is the right-most X-Forwarded-For hop, and only if it is an IP', () => {
+  const req = (forwarded: string | string[] | undefined, peer = '::ffff:10.0.0.9') =>
+    ({ headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded }, socket: { remoteAddress: peer } }) as unknown as IncomingMessage;
+  assert.is(clientAddress(req('1.2.3.4, 198.51.100.7'), true), '198.51.100.7');
+  assert.is(clientAddress(req(['1.2.3.4', '2001:db8::1']), true), '2001:db8::1');
+  assert.is(clientAddress(req('1.2.3.4, not-an-ip'), true), '10.0.0.9');
+  assert.is(clientAddress(req('1.2.3.4,'), true), '10.0.0.9');
+  assert.is(clientAddress(req(undefined), true), '10.0.0.9');
+  assert.is(clientAddress(req('198.51.100.7'), false), '10.0.0.9', 'the header is ignored without a trusted proxy');
+});
+
 S('throttling per address: 20 failures over many accounts block that address only', async () => {
   const address = freshAddress();
   for (let i = 0; i < 20; i++) assert.is((await signIn(`nobody-${i}`, 'x', address)).status, 401);
@@ -131,7 +162,7 @@ S('backoff doubles per failure beyond the allowance, expires, and a success clea
   assert.is(throttle.check('eve', 'ip'), undefined);
   throttle.failed('eve', 'ip');
   assert.equal(throttle.check('eve', 'ip'), { scope: 'account', retryAfter: 4 });
-  throttle.succeeded('eve');
+  throttle.succeeded('eve', 'ip');
   assert.is(throttle.check('eve', 'ip'), undefined);
   // Forgotten after the quiet period.
   const quiet = new SignInThrottle({ forgetAfterMs: 10, account: { free: 0, baseDelayMs: 5, maxDelayMs: 5 }, clock: () => now });
@@ -144,6 +175,24 @@ S('backoff doubles per failure beyond the allowance, expires, and a success clea
   for (const name of ['a', 'b', 'c', 'd']) small.failed(name, 'x');
   assert.is(small.check('a', 'y'), undefined, 'the oldest entry was evicted');
   assert.ok(small.check('b', 'y') !== undefined);
+});
+
+// Guards the pending count behind the parallel-guess fix: in-flight attempts use up the free allowance
+// until their outcome is recorded, and released() (busy, error) gives the slot back without a failure.
+S('throttle: attempts in flight count against the allowance until failed, succeeded or released', () => {
+  const now = 5_000_000;
+  const throttle = new SignInThrottle({ account: { free: 2, baseDelayMs: 1000, maxDelayMs: 4000 }, clock: () => now });
+  assert.is(throttle.check('zed', 'a1'), undefined);
+  assert.is(throttle.check('zed', 'a2'), undefined);
+  assert.equal(throttle.check('zed', 'a3'), { scope: 'account', retryAfter: 1 }, 'two in flight use up free: 2');
+  throttle.released('zed', 'a1');
+  assert.is(throttle.check('zed', 'a3'), undefined, 'a released attempt gives its slot back');
+  throttle.failed('zed', 'a2');
+  throttle.succeeded('zed', 'a3');
+  assert.is(throttle.check('zed', 'a4'), undefined, 'the success cleared the account');
+  throttle.failed('zed', 'a4');
+  throttle.failed('zed', 'a5');
+  assert.equal(throttle.check('zed', 'a6'), { scope: 'account', retryAfter: 1 }, 'blocked after the allowance');
 });
 
 S('HashLimiter: at most `max` at once, a bounded queue, then ERR_BUSY', async () => {
