@@ -116,7 +116,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
   // answers /socket.io/ itself and passes every other request on to it.
   const http = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      log(`${req.method} ${req.url} failed: ${error instanceof Error ? error.name : typeof error}`);
+      // The pathname only: a query string may carry something private (a token, an e-mail address).
+      const path = new URL(req.url ?? '/', 'http://demo.invalid').pathname;
+      log(`${req.method} ${path} failed: ${error instanceof Error ? error.name : typeof error}`);
       if (!res.headersSent) sendJson(res, 500, { error: 'ERR_INTERNAL', message: 'Something went wrong on the server.' });
       else res.destroy();
     });
@@ -138,6 +140,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     io.close();
     await manager.close();
     await backend.close();
+    await metrics?.close();
     throw error;
   }
   const port = (http.address() as AddressInfo).port;
