@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisInvalidationBroadcaster } from '../src/index.js';
-import { closeLater, clusterClient, ioredisMajors, keysUnder, nodeFor, sleep, standaloneClient, teardown, track, uniquePrefix } from './helpers.js';
+import { closeLater, clusterClient, ioredisMajors, keysUnder, nodeFor, sleep, standaloneClient, assertTornDown, teardown, track, uniquePrefix } from './helpers.js';
 
 const make = (...args: ConstructorParameters<typeof RedisInvalidationBroadcaster>) => closeLater(new RedisInvalidationBroadcaster(...args));
 
@@ -372,7 +372,8 @@ for (const io of ioredisMajors) {
 
 const end = suite('broadcaster teardown');
 end.after(teardown);
-end('servers stop', () => undefined);
+// Guards against leaked clients and servers: the teardown must actually stop what this file started.
+end('teardown closes every client and stops every Redis server (their ports refuse connections)', assertTornDown);
 end.run();
 
 async function assertRejects(promise: Promise<unknown>, code: string): Promise<void> {

@@ -4,7 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisRefreshTokenStore } from '../src/index.js';
-import { ioredisMajors, makeManager, mastersOf, redisCluster, redisServer, sleep, teardown, track, uniquePrefix, type Ioredis } from './helpers.js';
+import { ioredisMajors, makeManager, mastersOf, redisCluster, redisServer, sleep, assertTornDown, teardown, track, uniquePrefix, type Ioredis } from './helpers.js';
 
 /*
  * A burst of concurrent create() on one node, with a cold client, against a
@@ -132,5 +132,6 @@ for (const io of ioredisMajors) {
 
 const end = suite('burst teardown');
 end.after(teardown);
-end('servers stop', () => undefined);
+// Guards against leaked clients and servers: the teardown must actually stop what this file started.
+end('teardown closes every client and stops every Redis server (their ports refuse connections)', assertTornDown);
 end.run();

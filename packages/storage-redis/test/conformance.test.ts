@@ -2,7 +2,7 @@ import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import { testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
 import { suite } from 'uvu';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '../src/index.js';
-import { clusterClient, ioredisMajors, keysUnder, standaloneClient, teardown, uniquePrefix } from './helpers.js';
+import { clusterClient, ioredisMajors, keysUnder, standaloneClient, assertTornDown, teardown, uniquePrefix } from './helpers.js';
 
 // session-core's conformance suites, against a real standalone Redis and a
 // real 3-master Redis Cluster. Each fixture gets its own key prefix, and the
@@ -33,5 +33,6 @@ for (const io of ioredisMajors) for (const [kind, connect] of [
 
 const end = suite('conformance teardown');
 end.after(teardown);
-end('servers stop', () => undefined);
+// Guards against leaked clients and servers: the teardown must actually stop what this file started.
+end('teardown closes every client and stops every Redis server (their ports refuse connections)', assertTornDown);
 end.run();

@@ -1,9 +1,11 @@
 import { startCluster, startRedis, type RedisCluster, type RedisServer } from '@jwt-session/redis-harness';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { JwtUserSessionManager, type JwtUserSessionManagerOptions } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import * as ioredis6 from 'ioredis6';
+import * as assert from 'uvu/assert';
 import { TEST_KEY } from './fixtures/key.js';
 
 /**
@@ -151,6 +153,42 @@ export async function teardown(): Promise<void> {
   standalone = undefined;
   cluster = undefined;
   await Promise.all([s?.then((x) => x.stop(), () => undefined), c?.then((x) => x.stop(), () => undefined)]);
+}
+
+/** Whether a connection to 127.0.0.1:port is refused (nothing listens there any more). */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}
+
+/**
+ * Runs teardown() and asserts that it released everything: no client or
+ * closer left, and every Redis server this process started (shared standalone,
+ * each cluster node) has exited and its port refuses connections. Every test
+ * file's last suite calls it, so a leak fails the run instead of hanging it.
+ */
+export async function assertTornDown(): Promise<void> {
+  const servers: RedisServer[] = [];
+  const s = await standalone?.catch(() => undefined);
+  const c = await cluster?.catch(() => undefined);
+  if (s !== undefined) servers.push(s);
+  if (c !== undefined) servers.push(...c.nodes);
+  const live = servers.map((server) => ({ port: server.port, pid: server.pid }));
+  await teardown();
+  assert.is(closers.length, 0, 'closers left after teardown');
+  assert.is(clients.size, 0, 'clients left after teardown');
+  assert.is(standalone, undefined);
+  assert.is(cluster, undefined);
+  for (const { port, pid } of live) {
+    if (pid !== undefined) assert.throws(() => process.kill(pid, 0), (error: NodeJS.ErrnoException) => error.code === 'ESRCH', `redis-server ${pid} still runs`);
+    assert.ok(await refused(port), `port ${port} still accepts connections`);
+  }
 }
 
 export interface StoredKey {

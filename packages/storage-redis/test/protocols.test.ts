@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '../src/index.js';
 import { streamEntries } from '../src/reply.js';
-import { closeLater, makeManager, redisCluster, redisServer, sleep, teardown, track, uniquePrefix } from './helpers.js';
+import { closeLater, makeManager, redisCluster, redisServer, sleep, assertTornDown, teardown, track, uniquePrefix } from './helpers.js';
 
 /*
  * Every protocol setting a caller's client may have, on both ioredis majors:
@@ -109,5 +109,6 @@ P.run();
 
 const end = suite('protocols teardown');
 end.after(teardown);
-end('servers stop', () => undefined);
+// Guards against leaked clients and servers: the teardown must actually stop what this file started.
+end('teardown closes every client and stops every Redis server (their ports refuse connections)', assertTornDown);
 end.run();
