@@ -154,6 +154,15 @@ S('token extraction, verification and the HTTP helpers', async () => {
     // The middleware: construction with anything; a built one with any request, on a real response.
     await check(fc.asyncProperty(anyVerifier, options, request, async (verifier, opts, req) => {
       await settle('httpAuth', () => httpAuth(verifier as SessionVerifier, opts as never));
+      // The generated options reach the middleware whenever they construct one (users.findOrCreate that
+      // throws, a cookie name, …); options refused at construction (coded, checked just above) fall back to none.
+      let middleware: ReturnType<typeof httpAuth>;
+      try {
+        middleware = httpAuth(manager, opts as never);
+      } catch (error) {
+        assertCoded(error, 'httpAuth(manager, opts)');
+        middleware = httpAuth(manager);
+      }
       await settle('httpAuth middleware', () => new Promise<void>((resolve, reject) => {
         const res = realResponse();
         res.end = ((() => {
@@ -161,7 +170,7 @@ S('token extraction, verification and the HTTP helpers', async () => {
           resolve();
           return res;
         }) as unknown) as ServerResponse['end'];
-        httpAuth(manager)(req as never, res, (err?: unknown) => {
+        middleware(req as never, res, (err?: unknown) => {
           if (err === undefined) resolve();
           else {
             try {
@@ -212,12 +221,13 @@ S('Socket.IO: socketAuth, attachSessionGuard and the room helpers; the Fastify p
       await settle('disconnectSession', () => disconnectSession(target as never, id as string, opts as never));
     }) as never);
     await check(fc.asyncProperty(options, anyVerifier, async (opts, verifier) => {
-      // Fastify reads the options object itself (prefix, …): only ones it can read reach the plugin.
-      let pluginOptions: Record<string, unknown>;
+      // The generated options with the generated manager added; options that cannot even be copied (a getter
+      // throws) are registered as they are, so that the hostile object itself reaches the plugin.
+      let pluginOptions: unknown;
       try {
         pluginOptions = { ...(typeof opts === 'object' && opts !== null ? opts : {}), manager: verifier };
       } catch {
-        return;
+        pluginOptions = opts;
       }
       // Start-up, not request time, and mostly Fastify's own boot: checked for a coded answer, not timed.
       const app = Fastify();
@@ -230,6 +240,18 @@ S('Socket.IO: socketAuth, attachSessionGuard and the room helpers; the Fastify p
         await app.close().catch(() => undefined);
       }
     }) as never, 50);
+    // The object whose getters throw, every time (the property reaches it only now and then): Fastify can
+    // read what it needs (no prefix), the plugin reads `manager` and must answer with a code.
+    const hostileApp = Fastify();
+    try {
+      await hostileApp.register(fastifySessionAuth, throwingGetters(['manager', 'users', 'cookie']) as never);
+      await hostileApp.ready();
+      assert.unreachable('registered without a readable manager');
+    } catch (error) {
+      assertCoded(error, 'fastifySessionAuth(throwingGetters)');
+    } finally {
+      await hostileApp.close().catch(() => undefined);
+    }
 
     // A valid session still connects through a guarded server afterwards.
     const { url } = await startIo(c, manager);
