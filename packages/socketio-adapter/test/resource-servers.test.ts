@@ -37,7 +37,10 @@ let storage: typeof import('@jwt-session/storage-redis');
 S.before(async () => {
   storage = await import('@jwt-session/storage-redis');
   const { startCluster, startRedis } = await import('@jwt-session/redis-harness');
-  [redis, cluster] = await Promise.all([startRedis(), startCluster({ masters: 3 })]);
+  // One after the other, each assigned as soon as it runs: with Promise.all a failed start left the
+  // other server unassigned, so after() could not stop it (the patched uvu runs after() when before() fails).
+  redis = await startRedis();
+  cluster = await startCluster({ masters: 3 });
 });
 S.after(async () => {
   await Promise.all([redis?.stop(), cluster?.stop()]);
