@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '../src/index.js';
 import {
+  assertTornDown,
   clusterClient,
   clusterSlot,
   closeLater,
@@ -283,7 +284,8 @@ for (const io of ioredisMajors) {
 
 const end = suite('store teardown');
 end.after(teardown);
-end('servers stop', () => undefined);
+// Guards against leaked clients and servers: the teardown must actually stop what this file started.
+end('teardown closes every client and stops every Redis server (their ports refuse connections)', assertTornDown);
 end.run();
 
 async function assertCode(promise: Promise<unknown>, code: string): Promise<SessionError> {
