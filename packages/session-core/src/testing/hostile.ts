@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { SESSION_ERROR_CODES } from '../errors.js';
 
 /*
@@ -44,22 +45,70 @@ export function hostileValues(): unknown[] {
 const CODES: ReadonlySet<unknown> = new Set(SESSION_ERROR_CODES);
 
 /**
- * Runs `call` and checks the bar every public method must meet on any input:
- * it either succeeds or fails with a coded error, and it never holds the event
- * loop (CPU time, so a busy machine does not count) for more than `maxCpuMs`.
- * Returns the error, if any.
+ * Watches the event loop with a 1 ms timer chain; the returned function stops
+ * it and gives the longest gap between ticks (or since the last tick), which
+ * is the longest time anything held the loop meanwhile. A timer chain rather
+ * than monitorEventLoopDelay, whose first sample after enable() is dropped:
+ * a stall right at the start of a short call went unseen.
  */
-export async function probe(call: () => unknown, maxCpuMs = 50, extraCodes: readonly string[] = []): Promise<unknown> {
-  const before = process.cpuUsage();
+function watchLoop(): () => number {
+  let last = performance.now();
+  let longest = 0;
+  const tick = (): void => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    timer = setTimeout(tick, 1);
+  };
+  let timer = setTimeout(tick, 1);
+  return () => {
+    clearTimeout(timer);
+    return Math.max(longest, performance.now() - last);
+  };
+}
+
+/**
+ * One run of `call`: its error, if any, and the longest event-loop stall seen,
+ * the larger of the synchronous part (wall time until `call` returns its
+ * promise or throws) and the longest loop stall while its promise settles.
+ * Wall time, not process CPU: CPU time also counts GC, libuv's threads and
+ * other work that runs while a store call is awaited, none of which holds
+ * the loop.
+ */
+async function measure(call: () => unknown): Promise<{ error: unknown; stallMs: number }> {
+  const start = performance.now();
+  let syncMs: number | undefined;
+  let stop: (() => number) | undefined;
   let error: unknown;
   try {
-    await call();
+    const pending = call();
+    syncMs = performance.now() - start;
+    stop = watchLoop();
+    await pending;
   } catch (caught) {
+    syncMs ??= performance.now() - start;
     error = caught;
   }
-  const used = process.cpuUsage(before);
-  const cpuMs = (used.user + used.system) / 1000;
-  if (cpuMs > maxCpuMs) throw new Error(`the call used ${cpuMs.toFixed(1)} ms of CPU (limit ${maxCpuMs})`);
+  return { error, stallMs: Math.max(syncMs, stop?.() ?? 0) };
+}
+
+/**
+ * Runs `call` and checks the bar every public method must meet on any input:
+ * it either succeeds or fails with a coded error, and it never stalls the
+ * event loop for more than `maxStallMs`. The stall is wall time, so a run
+ * over the bound is repeated (up to `attempts` runs in all) and the best one
+ * counts: a real stall repeats, a busy machine's pause does not, every time.
+ * Returns the error of the last run, if any.
+ */
+export async function probe(call: () => unknown, maxStallMs = 50, extraCodes: readonly string[] = [], attempts = 3): Promise<unknown> {
+  let error: unknown;
+  let best = Infinity;
+  for (let run = 0; run < attempts && best > maxStallMs; run++) {
+    const result = await measure(call);
+    error = result.error;
+    best = Math.min(best, result.stallMs);
+  }
+  if (best > maxStallMs) throw new Error(`the call stalled the event loop for ${best.toFixed(1)} ms (limit ${maxStallMs})`);
   if (error !== undefined) {
     const code = (error as { code?: unknown } | null)?.code;
     if (!CODES.has(code) && !extraCodes.includes(code as string)) {
