@@ -122,7 +122,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     });
   });
   const io = new Server(http, { serveClient: true, ...(backend.socketAdapter === undefined ? {} : { adapter: backend.socketAdapter }) });
-  const chat = attachChat({ io, manager, accessTokenTtl: config.accessTokenTtl, log, ...(metrics === undefined ? {} : { telemetry: metrics.telemetry }) }, backend.history);
+  const chat = attachChat({ io, manager, log, ...(metrics === undefined ? {} : { telemetry: metrics.telemetry }) }, backend.history);
 
   try {
     await new Promise<void>((resolve, reject) => {

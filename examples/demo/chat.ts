@@ -3,7 +3,9 @@
 // attachSessionGuard() authenticates every handshake with the access token
 // (`auth.token`), puts every socket in the rooms `user:<id>` and
 // `session:<sid>`, and when a session is revoked on any node, sends that
-// session's sockets `session:revoked` and disconnects them. This module only
+// session's sockets `session:revoked` and disconnects them (reason `all` for
+// "sign out everywhere", which @jwt-session/client reports as
+// `signed-out-elsewhere`). This module only
 // adds the application: messages, presence, and "your sessions changed" pings.
 import {
   ALL_SESSIONS_INVALIDATED,
@@ -11,7 +13,6 @@ import {
   SESSION_INVALIDATED,
   SESSION_REFRESHED,
   type JwtUserSessionManager,
-  type SessionEvents,
 } from '@jwt-session/session-core';
 import type { TelemetryOption } from '@jwt-session/session-core';
 import { attachSessionGuard, type AuthContext } from '@jwt-session/socketio-adapter';
@@ -24,8 +25,6 @@ export const MAX_MESSAGE_LENGTH = 500;
 export interface ChatDeps {
   io: Server;
   manager: JwtUserSessionManager;
-  /** Seconds: sizes the guard's limit on `session:renew`. */
-  accessTokenTtl: number;
   log(line: string): void;
   /** The guard's OpenTelemetry reporting (METRICS=1). */
   telemetry?: TelemetryOption;
@@ -64,35 +63,10 @@ export async function presence(io: Server): Promise<PresenceEntry[]> {
   return [...byUser.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/**
- * "Sign out everywhere" reaches other devices as the same `session:revoked`
- * (reason `deleted`) as a single revoke. Until the socket adapter tells them
- * apart, this node tells its own sockets first, with reason `all`, which
- * @jwt-session/client reports as `signed-out-elsewhere`. Registered before the
- * guard, so it runs before the guard's notice and disconnect; only sockets
- * whose token is older than the revocation, as the guard decides.
- */
-function everywhereNotice(io: Server): (event: SessionEvents[typeof ALL_SESSIONS_INVALIDATED]) => void {
-  return (event) => {
-    for (const id of io.of('/').adapter.rooms.get(`user:${event.subject}`) ?? []) {
-      const socket = io.of('/').sockets.get(id);
-      const auth = socket === undefined ? undefined : authOf(socket);
-      if (auth !== undefined && auth.claims.iat * 1000 <= event.at) socket!.emit('session:revoked', { code: 'ERR_SESSION_REVOKED', reason: 'all' });
-    }
-  };
-}
-
-export function attachChat({ io, manager, accessTokenTtl, log, telemetry }: ChatDeps, history: ChatHistory): { close(): void } {
-  const notice = everywhereNotice(io);
-  manager.on(ALL_SESSIONS_INVALIDATED, notice);
-  // A tab renews its socket once per token lifetime, and once more for every
-  // other tab's renewal it adopts (a tab loading rotates too): allow a burst of
-  // 10 and, on average, one renewal per half lifetime (the guard's default,
-  // 10 a minute, is too few for the short tokens the demo can be run with).
-  const guard = attachSessionGuard(io, manager, {
-    renewRateLimit: { max: 10, windowMs: Math.min(60_000, accessTokenTtl * 5000) },
-    ...(telemetry === undefined ? {} : { telemetry }),
-  });
+export function attachChat({ io, manager, log, telemetry }: ChatDeps, history: ChatHistory): { close(): void } {
+  // The guard's default renewRateLimit scales with the access-token lifetime,
+  // so the short tokens the demo can be run with need no override.
+  const guard = attachSessionGuard(io, manager, telemetry === undefined ? {} : { telemetry });
 
   // Presence is pulled, not pushed: any change pings every tab on every node,
   // and each tab asks for the current list (so a late answer from one node
@@ -148,7 +122,6 @@ export function attachChat({ io, manager, accessTokenTtl, log, telemetry }: Chat
 
   return {
     close() {
-      manager.off(ALL_SESSIONS_INVALIDATED, notice);
       manager.off(SESSION_CREATED, sessionsChanged);
       manager.off(SESSION_REFRESHED, sessionsChanged);
       manager.off(SESSION_INVALIDATED, sessionsChanged);

@@ -20,9 +20,11 @@ export interface BoundSocket {
 }
 
 /**
- * Maps the guard's `session:revoked` reason. `all` (a subject-wide
- * revocation, i.e. "sign out everywhere") needs the socket adapter to send
- * it; older adapters send `deleted` for both, which reads as `revoked`.
+ * Maps the guard's `session:revoked` reason: `all` is a subject-wide
+ * revocation ("sign out everywhere" from another device), `reused` a refresh
+ * token presented twice; `deleted`, `evicted`, `unverified` and anything
+ * unknown (an adapter newer than this client) read as `revoked`. Adapters
+ * before `all` existed sent `deleted` for both, which also reads as `revoked`.
  */
 export function revokedReason(payload: unknown, ending: boolean): SignedOutReason {
   const reason = (payload as { reason?: unknown } | null)?.reason;

@@ -6,6 +6,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SessionClient, type SignedOutReason } from '../src/index.js';
+import type { RevocationReason } from '@jwt-session/socketio-adapter';
 import { revokedReason } from '../src/socket.js';
 import { Profile, until } from './support/browser.js';
 import { PASSWORD, startTestServer, type TestServer } from './support/server.js';
@@ -146,11 +147,41 @@ S('a handshake refused as revoked signs out with reason revoked', async () => {
 });
 
 S('revocation reasons map to signedOut reasons', () => {
-  assert.is(revokedReason({ reason: 'reused' }, false), 'reused');
-  assert.is(revokedReason({ reason: 'deleted' }, false), 'revoked');
-  assert.is(revokedReason({ reason: 'all' }, false), 'signed-out-elsewhere');
+  // Typed against the adapter's union: a reason added there fails to compile here until it is mapped (issue 12).
+  const expected: Record<RevocationReason, SignedOutReason> = {
+    deleted: 'revoked',
+    all: 'signed-out-elsewhere',
+    reused: 'reused',
+    evicted: 'revoked',
+    unverified: 'revoked',
+  };
+  for (const [reason, mapped] of Object.entries(expected)) assert.is(revokedReason({ reason }, false), mapped, reason);
+  assert.is(revokedReason({ reason: 'from-a-newer-adapter' }, false), 'revoked');
   assert.is(revokedReason(null, false), 'revoked');
   assert.is(revokedReason({ reason: 'deleted' }, true), 'signed-out');
+  assert.is(revokedReason({ reason: 'all' }, true), 'signed-out', 'this device signing out everywhere itself');
+});
+
+// Guards issue 12: over the real guard, "sign out everywhere" on one device
+// reaches another as signed-out-elsewhere, not as revoked; the device that
+// asked for it reads signed-out.
+S('signOutEverywhere on one device: the other device signs out live with reason signed-out-elsewhere', async () => {
+  const here = await signedInSocket('eli');
+  const there = await signedInSocket('eli');
+  await here.client.signOutEverywhere();
+  await until('the other device signed out', () => there.reasons.length > 0);
+  assert.equal(there.reasons, ['signed-out-elsewhere']);
+  assert.equal(here.reasons, ['signed-out']);
+  await until('both sockets closed', () => !here.socket.connected && !there.socket.connected);
+});
+
+S('deleteAll on the server: every device signs out with reason signed-out-elsewhere', async () => {
+  const { client, socket, reasons } = await signedInSocket('ada');
+  await server.manager.deleteAll('ada');
+  await until('signed out', () => reasons.length > 0);
+  assert.equal(reasons, ['signed-out-elsewhere']);
+  assert.is(client.session, null);
+  await until('the socket closed', () => !socket.connected);
 });
 
 S.run();

@@ -86,15 +86,15 @@ export interface RotateRequest {
  *   the successor is the current one; nothing changed.
  * - `reused`: the presented hash was the previous one after the interval: the
  *   store deleted the session in the same atomic step.
- * - `mismatch`: neither; the session is untouched. The manager decides whether
- *   the secret is an older genuine one (reuse) or a forgery.
+ * - `mismatch`: neither; the session is untouched. The token's MAC already
+ *   proved the manager issued it, so it is an older one: reuse.
  * - `expired`: past its deadline; the store deleted it.
  * - `not_found`: no such session.
  */
 export type RotateResult =
   | { status: 'rotated' | 'grace'; session: StoredSessionInfo }
   | { status: 'reused'; subject: string }
-  | { status: 'mismatch'; subject: string; generation: number; tokenHash: string }
+  | { status: 'mismatch'; subject: string }
   | { status: 'expired' | 'not_found' };
 
 /**

@@ -124,7 +124,7 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
         return { status: 'reused', subject: record.subject };
       }
     }
-    return { status: 'mismatch', subject: record.subject, generation: record.generation, tokenHash: record.tokenHash };
+    return { status: 'mismatch', subject: record.subject };
   }
 
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {

@@ -12,6 +12,7 @@ export {
 export { userRoom, sessionRoom, type RoomOptions } from './rooms.js';
 export { socketAuth, type SessionTracker, type SocketAuthOptions, type HandshakeError } from './socket-auth.js';
 export { attachSessionGuard, type NamespaceSelector, type SessionGuard, type SessionGuardOptions } from './guard/session-guard.js';
+export type { RenewRateLimit } from './guard/renewal-bucket.js';
 export {
   SESSION_EXPIRED_EVENT,
   SESSION_RENEW_EVENT,

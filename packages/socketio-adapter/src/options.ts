@@ -79,11 +79,14 @@ export function checkGuardOptions(where: string, options: unknown): Record<strin
   objectWith(where, 'scheduler', field(where, 'scheduler', checked, 'scheduler'), ['setTimeout', 'clearTimeout']);
   const limit = field(where, 'renewRateLimit', checked, 'renewRateLimit');
   if (limit !== undefined) {
-    const expected = '{ max, windowMs } with a whole max ≥ 1 and a positive windowMs';
+    const expected = '{ max, windowMs, perLifetime? } with a whole max ≥ 1, a positive windowMs and perLifetime';
     if (!isObject(limit)) throw AuthError.config(where, 'renewRateLimit', expected);
     const max = field(where, 'renewRateLimit.max', limit, 'max');
     const windowMs = field(where, 'renewRateLimit.windowMs', limit, 'windowMs');
-    if (!Number.isSafeInteger(max) || (max as number) < 1 || !isPositive(windowMs)) throw AuthError.config(where, 'renewRateLimit', expected);
+    const perLifetime = field(where, 'renewRateLimit.perLifetime', limit, 'perLifetime');
+    if (!Number.isSafeInteger(max) || (max as number) < 1 || !isPositive(windowMs) || (perLifetime !== undefined && !isPositive(perLifetime))) {
+      throw AuthError.config(where, 'renewRateLimit', expected);
+    }
   }
   const telemetry = field(where, 'telemetry', checked, 'telemetry');
   if (telemetry !== undefined && telemetry !== false) {

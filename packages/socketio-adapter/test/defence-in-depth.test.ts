@@ -40,6 +40,40 @@ S('a revocation the cache knows but whose event never arrived still blocks the n
   }
 });
 
+// Guards the default limit: a fixed 10 a minute signed out short-token apps
+// with several tabs (each rotation renews every tab's socket). The default is
+// a burst of 20, refilled at 20 a minute or 4 per token lifetime, whichever is faster.
+S('default renewRateLimit: a burst of 20; refilled at 4 per token lifetime for short tokens, 20 a minute for long ones', async () => {
+  const c = new Cleanup();
+  try {
+    let now = Date.now();
+    for (const { ttl, oneBackMs } of [
+      { ttl: 5, oneBackMs: 1250 }, // 4 per 5 s lifetime
+      { ttl: 300, oneBackMs: 3000 }, // 20 per 60 s: 4 per 300 s would be slower
+    ]) {
+      const manager = makeManager(c, { clock: () => now, accessTokenTtl: ttl });
+      const { url } = await startIo(c, manager, { guard: { clock: () => now } });
+      const tokens = await manager.create('alice');
+      const socket = await connect(c, url, { auth: { token: tokens.accessToken } });
+      const renew = async (): Promise<string> => {
+        const r: RenewResult = await socket.timeout(2000).emitWithAck('session:renew', { token: tokens.accessToken });
+        return r.ok ? 'ok' : r.code;
+      };
+      const codes: string[] = [];
+      for (let i = 0; i < 21; i++) codes.push(await renew());
+      assert.equal(codes, [...Array(20).fill('ok'), 'ERR_RATE_LIMITED'], `ttl ${ttl}: the burst`);
+      now += oneBackMs - 100;
+      assert.is(await renew(), 'ERR_RATE_LIMITED', `ttl ${ttl}: not yet`);
+      now += 100;
+      assert.is(await renew(), 'ok', `ttl ${ttl}: one back after ${oneBackMs} ms`);
+      assert.is(await renew(), 'ERR_RATE_LIMITED', `ttl ${ttl}: only one`);
+      socket.disconnect();
+    }
+  } finally {
+    await c.run();
+  }
+});
+
 S('session:renew is rate-limited per socket: beyond the bucket ERR_RATE_LIMITED, the socket stays, another socket is unaffected, the bucket refills', async () => {
   // Guards: every renewal is a signature check; one socket could make the server verify without bound.
   const c = new Cleanup();

@@ -47,6 +47,8 @@ S('each option is checked: allowedOrigins an array or a function, users, session
     configError(() => socketAuth(manager, { sessions: { registerSocket: () => undefined } as never }), 'sessions');
     configError(() => socketAuth(manager, { userRoomPrefix: 1 as never }), 'userRoomPrefix');
     configError(() => attachSessionGuard(io, manager, { renewRateLimit: { max: 0, windowMs: 1000 } }), 'renewRateLimit');
+    configError(() => attachSessionGuard(io, manager, { renewRateLimit: { max: 5, windowMs: 1000, perLifetime: 0 } }), 'renewRateLimit');
+    configError(() => attachSessionGuard(io, manager, { renewRateLimit: { max: 5, windowMs: 1000, perLifetime: '4' as never } }), 'renewRateLimit');
     configError(() => attachSessionGuard(io, manager, { namespaces: '/chat' as never }), 'namespaces');
     const throwing = Object.defineProperty({}, 'users', { get: () => { throw new Error('getter'); } });
     configError(() => httpAuth(manager, throwing), 'users');
@@ -54,6 +56,7 @@ S('each option is checked: allowedOrigins an array or a function, users, session
     httpAuth(manager, { cookie: { name: 'at', allowedOrigins: ['https://app.test'] } });
     httpAuth(manager, { cookie: { name: 'at', allowedOrigins: (origin) => origin.endsWith('.test') } });
     attachSessionGuard(io, manager, { renewRateLimit: { max: 5, windowMs: 1000 } }).close();
+    attachSessionGuard(io, manager, { renewRateLimit: { max: 5, windowMs: 1000, perLifetime: 2.5 } }).close();
   } finally {
     void c.run();
   }

@@ -53,7 +53,7 @@ for (const transports of [['websocket'], ['polling']]) {
   });
 }
 
-S('deleteAll: every socket of the subject issued before the call is revoked; a session created right after it, and other users, stay', async () => {
+S('deleteAll: every socket of the subject issued before the call is revoked with reason "all"; a session created right after it, and other users, stay', async () => {
   const c = new Cleanup();
   try {
     const manager = makeManager(c);
@@ -69,8 +69,9 @@ S('deleteAll: every socket of the subject issued before the call is revoked; a s
     await manager.deleteAll('alice');
     const fresh = await manager.create('alice');
     const sf = await connect(c, url, { auth: { token: fresh.accessToken } });
-    assert.equal((await ra).payload, { code: 'ERR_SESSION_REVOKED', reason: 'deleted' });
-    assert.equal((await rb).payload, { code: 'ERR_SESSION_REVOKED', reason: 'deleted' });
+    // Guards issue 12: a subject-wide revocation says `all`, so "signed out everywhere" is not read as "this session was revoked".
+    assert.equal((await ra).payload, { code: 'ERR_SESSION_REVOKED', reason: 'all' });
+    assert.equal((await rb).payload, { code: 'ERR_SESSION_REVOKED', reason: 'all' });
     // A second deleteAll-style event that predates the fresh token leaves it alone (the exact check is the manager's).
     await sleep(50);
     assert.ok(so.connected);
@@ -125,7 +126,8 @@ S('another node (MemoryBroadcaster): deleteOne, deleteAll and reuse on A disconn
     const s2 = await connect(c, nodeB.url, { auth: { token: two.accessToken } });
     const r2 = revocation(s2);
     await managerA.deleteAll('alice');
-    assert.equal((await r2).payload, { code: 'ERR_SESSION_REVOKED', reason: 'deleted' });
+    // The remote node tells a subject-wide revocation apart too (issue 12).
+    assert.equal((await r2).payload, { code: 'ERR_SESSION_REVOKED', reason: 'all' });
 
     const three = await managerA.create('bob');
     const s3 = await connect(c, nodeB.url, { auth: { token: three.accessToken } });

@@ -122,7 +122,7 @@ S('JwtSessionVerifier (resource server) with another provider\'s tokens (no sid,
     // The issuer signs alice out everywhere; the broadcast reaches the resource server, which drops the socket.
     const revoked = next<SessionRevokedPayload>(socket, 'session:revoked');
     await issuer.deleteAll('alice');
-    assert.equal(await revoked, { code: 'ERR_SESSION_REVOKED', reason: 'deleted' });
+    assert.equal(await revoked, { code: 'ERR_SESSION_REVOKED', reason: 'all' });
     assert.is((await refused(c, url, { auth: { token } })).data?.code, 'ERR_SESSION_REVOKED');
   } finally {
     await c.run();

@@ -172,7 +172,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       case 'reused':
         return { status, subject: reply[1] as string };
       case 'mismatch':
-        return { status, subject: reply[1] as string, generation: Number(reply[2]), tokenHash: reply[3] as string };
+        return { status, subject: reply[1] as string };
       case 'expired':
         return { status };
       default:

@@ -181,7 +181,7 @@ return out
  * KEYS: session. ARGV: now, sessionId, presentedHash, successorHash, reuseInterval,
  * idleTtl ('' = keep), claims JSON ('' = keep), then context name/JSON pairs ('' JSON = remove).
  * Returns {status, ...}: rotated/grace + record, reused + subject, mismatch + subject,
- * generation, hash, expired, not_found.
+ * expired, not_found. A mismatch never returns the current hash: the manager needs only the subject.
  */
 export const ROTATE = `${PRELUDE}
 local skey = KEYS[1]
@@ -238,7 +238,7 @@ if rec[PREV] ~= '' and presented == rec[PREV] then
     return { 'reused', rec[SUB] }
   end
 end
-return { 'mismatch', rec[SUB], rec[GEN], rec[HASH] }
+return { 'mismatch', rec[SUB] }
 `;
 
 /** KEYS: index. ARGV: now, hex(subject). Returns {id, record, id, record, ...} of the live sessions. */

@@ -52,7 +52,10 @@ export class GuardedSocket {
     this.socket = socket;
     this.#guard = guard;
     this.#onGone = onGone;
-    this.#renewals = new RenewalBucket(guard.renewLimit, guard.clock);
+    this.#renewals = new RenewalBucket(guard.renewLimit, guard.clock, () => {
+      const auth = this.auth;
+      return auth === undefined ? undefined : (auth.expiresAt - auth.claims.iat) * 1000;
+    });
   }
 
   get auth(): AuthContext | undefined {

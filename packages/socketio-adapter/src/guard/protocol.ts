@@ -9,12 +9,17 @@ export const SESSION_EXPIRED_EVENT = 'session:expired';
 export const SESSION_RENEW_EVENT = 'session:renew';
 
 /**
- * Why a socket was revoked: session-core's invalidation reasons, plus
- * `unverified` when the guard's own re-check fails: a recovered socket whose
- * token no longer passes or who came back as someone else, or a revocation
- * seen in the cache but never announced.
+ * Why a socket was revoked:
+ * - `deleted`, `reused`, `evicted`: session-core's reasons for one session
+ *   (`deleteOne`, a refresh token presented twice, `maxSessionsPerSubject`);
+ * - `all`: every session of the subject was revoked at once (`deleteAll`,
+ *   "sign out everywhere"), so a client can tell it from its own session being
+ *   revoked;
+ * - `unverified`: the guard's own re-check failed: a recovered socket whose
+ *   token no longer passes or who came back as someone else, or a revocation
+ *   seen in the cache but never announced.
  */
-export type RevocationReason = SessionEvents[typeof SESSION_INVALIDATED]['reason'] | 'unverified';
+export type RevocationReason = SessionEvents[typeof SESSION_INVALIDATED]['reason'] | 'all' | 'unverified';
 
 export interface SessionRevokedPayload {
   code: AuthErrorCode;

@@ -26,9 +26,20 @@ export interface SessionGuardOptions<User extends ProvisionedUser = ProvisionedU
   /** For tests of long lifetimes. @default Node's timers, unref'd */
   scheduler?: Omit<Scheduler, 'now'>;
   /**
-   * `session:renew` per socket: a bucket of `max` renewals refilled over
-   * `windowMs` (each renewal is a signature check). Beyond it: `ERR_RATE_LIMITED`.
-   * @default { max: 10, windowMs: 60_000 }
+   * `session:renew` per socket (each renewal is a signature check): a bucket
+   * of `max` renewals refilled over `windowMs`, and with `perLifetime` at
+   * least that many per lifetime (`exp − iat`) of the socket's current access
+   * token. Beyond it: `ERR_RATE_LIMITED` (the socket stays).
+   *
+   * Why this default: the client renews every socket of a session once per
+   * rotation (ahead of each expiry, about twice per lifetime, and once more
+   * for each tab that loads), so the honest rate grows as tokens get shorter.
+   * A fixed 10 a minute tripped 5-second tokens with a few tabs; 20 at once
+   * covers a handful of tabs loading together, 20 a minute is far above what
+   * 5-minute tokens need, and 4 per lifetime gives short tokens twice their
+   * steady need. Abuse stays bounded: a socket gets at most one check per 3 s
+   * with tokens of 12 s or longer.
+   * @default { max: 20, windowMs: 60_000, perLifetime: 4 }
    */
   renewRateLimit?: RenewRateLimit;
   /**
@@ -165,7 +176,8 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
       // iat has second granularity: a token from a later second is certainly newer than the revocation.
       if (auth === undefined || entry.ended || auth.claims.iat * 1000 > event.at) continue;
       // The exact answer (ms issue time against `at`) is the verifier's; ask it about the socket's own claims.
-      if (entry.isRevoked()) entry.revoke({ code: 'ERR_SESSION_REVOKED', reason: 'deleted' });
+      // `all`, not `deleted`: the client tells "signed out everywhere" from "this session was revoked".
+      if (entry.isRevoked()) entry.revoke({ code: 'ERR_SESSION_REVOKED', reason: 'all' });
     }
   };
 }
