@@ -1,5 +1,5 @@
 /**
- * Case 11: the cost of OpenTelemetry on the hot path. read() of a token already
+ * Case 12: the cost of OpenTelemetry on the hot path. read() of a token already
  * verified (a cache hit), with telemetry off (`telemetry: false`: nothing
  * loaded or wrapped) as the baseline, against the default (the API installed,
  * no SDK registered: the API's no-op instruments) and against an SDK meter
@@ -48,7 +48,7 @@ export async function runTelemetry(ctx: BenchContext): Promise<Row[]> {
   };
   return [
     // "Costs nothing measurable": within the noise of the same code with telemetry off.
-    row('11a', 'api', '@opentelemetry/api installed, no SDK', { op: '>=', value: 0.9, text: 'read() ops/s with the API and no SDK ÷ telemetry off' }),
-    row('11b', 'sdk', 'an SDK meter registered', undefined),
+    row('12a', 'api', '@opentelemetry/api installed, no SDK', { op: '>=', value: 0.9, text: 'read() ops/s with the API and no SDK ÷ telemetry off' }),
+    row('12b', 'sdk', 'an SDK meter registered', undefined),
   ];
 }

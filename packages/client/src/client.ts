@@ -28,6 +28,13 @@ function fail(option: string, rule: string): never {
   throw new SessionClientError('ERR_CONFIG_INVALID', `option ${option} ${rule}`);
 }
 
+/** A 2xx body that is not the contract's (a proxy's HTML page, a wrong shape) is ERR_HTTP, never a raw SyntaxError or TypeError. */
+async function bodyOf<T>(res: Response, valid: (body: any) => T | undefined): Promise<T> {
+  const value = valid(await res.json().catch(() => undefined));
+  if (value === undefined) throw new SessionClientError('ERR_HTTP', 'the server answered an unexpected body', res.status);
+  return value;
+}
+
 /**
  * The browser side of a jwt-session app. The access token lives in this
  * object only; the refresh token is the server's HttpOnly cookie.
@@ -72,14 +79,22 @@ export class SessionClient {
     if (this.#token !== undefined && this.#stale()) this.#tick();
   };
 
-  constructor(options: SessionClientOptions = {}) {
+  constructor(input: SessionClientOptions = {}) {
+    if (typeof input !== 'object' || input === null) throw new SessionClientError('ERR_CONFIG_INVALID', 'options must be an object');
+    const options: SessionClientOptions = {};
+    try {
+      // Each getter runs once, here: a throwing one (or a Proxy) is a coded error.
+      for (const key of ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead']) (options as Record<string, unknown>)[key] = input[key as keyof SessionClientOptions];
+    } catch {
+      throw new SessionClientError('ERR_CONFIG_INVALID', 'options could not be read');
+    }
     const { baseUrl = '/auth', channel = 'jwt-session', refreshAhead = 0.3, credentials = 'same-origin', locks } = options;
     if (typeof baseUrl !== 'string') fail('baseUrl', 'must be a string');
     const signInUrl = options.signInUrl ?? `${baseUrl}/sign-in`;
     if (typeof signInUrl !== 'string') fail('signInUrl', 'must be a string');
     const fetchImpl = options.fetch ?? global.fetch;
     if (typeof fetchImpl !== 'function') fail('fetch', 'must be a function');
-    if (!(refreshAhead > 0 && refreshAhead < 1)) fail('refreshAhead', 'must be a number between 0 and 1');
+    if (typeof refreshAhead !== 'number' || !(refreshAhead > 0 && refreshAhead < 1)) fail('refreshAhead', 'must be a number between 0 and 1');
     if (channel !== false && (typeof channel !== 'string' || channel === '')) fail('channel', 'must be a non-empty string or false');
     if (!['omit', 'same-origin', 'include'].includes(credentials)) fail('credentials', "must be 'omit', 'same-origin' or 'include'");
     if (locks != null && typeof locks.request !== 'function') fail('locks', 'must have a request() method');
@@ -144,7 +159,7 @@ export class SessionClient {
   async signIn(credentials: unknown): Promise<{ sessionId: string; expiresAt: number }> {
     const res = await this.#call(this.#signInUrl, 'POST', JSON.stringify(credentials));
     if (!res.ok) throw await errorOf(res);
-    this.#adopt((await res.json()) as SessionBody, true);
+    this.#adopt(await bodyOf(res, (b) => b), true);
     return this.session!;
   }
 
@@ -165,7 +180,7 @@ export class SessionClient {
 
   /** The user's live sessions, newest first; `current` marks this one. */
   async sessions(): Promise<SessionView[]> {
-    return ((await (await this.#api('/sessions', 'GET')).json()) as { sessions: SessionView[] }).sessions;
+    return bodyOf(await this.#api('/sessions', 'GET'), (b): SessionView[] | undefined => (Array.isArray(b?.sessions) ? b.sessions : undefined));
   }
 
   /** Revokes one of the user's sessions (its tabs sign out live). */
@@ -178,7 +193,7 @@ export class SessionClient {
 
   /** Revokes every session of the user but this one; resolves how many were revoked. */
   async revokeOthers(): Promise<number> {
-    return ((await (await this.#api('/sessions/revoke-others', 'POST')).json()) as { revoked: number }).revoked;
+    return bodyOf(await this.#api('/sessions/revoke-others', 'POST'), (b): number | undefined => (typeof b?.revoked === 'number' ? b.revoked : undefined));
   }
 
   /**
@@ -204,7 +219,8 @@ export class SessionClient {
    * fires). A `ReadableStream` body cannot be sent twice: pass a string,
    * Blob, FormData or buffer.
    */
-  async fetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  async fetch(input: string | URL | Request, init?: RequestInit | null): Promise<Response> {
+    init ??= {}; // null, as fetch() itself accepts it
     for (let retried = false; ; retried = true) {
       const token = await this.token();
       const seen = this.#gen;
@@ -234,6 +250,7 @@ export class SessionClient {
    * `signedOut`. Returns the function that unbinds it.
    */
   attachSocket(socket: SocketLike): () => void {
+    if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') throw new SessionClientError('ERR_CONFIG_INVALID', 'attachSocket needs a socket.io-client socket');
     const bound = bindSocket(socket, {
       token: () => this.token(),
       signedIn: () => this.#token !== undefined,

@@ -316,4 +316,77 @@ S('server errors are coded: a 403 CSRF refusal, an unexpected body, a 5xx during
   assert.is(bad.retryAfter, 7);
 });
 
+// Guards the reviewer's findings on #12: new SessionClient(null) threw a
+// destructuring TypeError, refreshAhead '0.5' slipped through coercion,
+// attachSocket(null) and fetch(url, null) threw raw TypeErrors, and a 2xx that
+// is not JSON (a proxy's page) or of the wrong shape gave signIn, sessions and
+// revokeOthers a raw SyntaxError/TypeError instead of a coded ERR_HTTP.
+S('bad arguments and non-contract 2xx bodies are coded errors, never raw TypeError/SyntaxError', async () => {
+  for (const options of [null, 'x', 1]) {
+    try {
+      new SessionClient(options as never);
+      assert.unreachable(`accepted ${String(options)}`);
+    } catch (error) {
+      assert.instance(error, SessionClientError);
+      assert.is((error as SessionClientError).code, 'ERR_CONFIG_INVALID');
+    }
+  }
+  const throwing = Object.defineProperty({}, 'baseUrl', { enumerable: true, get: () => { throw new Error('getter'); } });
+  for (const options of [throwing, new Proxy({}, { get: () => { throw new Error('trap'); } })]) {
+    try {
+      new SessionClient(options as never);
+      assert.unreachable('accepted unreadable options');
+    } catch (error) {
+      assert.instance(error, SessionClientError);
+      assert.equal([(error as SessionClientError).code, (error as Error).message], ['ERR_CONFIG_INVALID', 'options could not be read']);
+    }
+  }
+  try {
+    new SessionClient({ refreshAhead: '0.5' as unknown as number });
+    assert.unreachable('accepted refreshAhead "0.5"');
+  } catch (error) {
+    assert.is((error as SessionClientError).code, 'ERR_CONFIG_INVALID');
+    assert.match((error as Error).message, 'refreshAhead');
+  }
+
+  const profile = new Profile();
+  // The session endpoints' JSON answers, replaced after sign-in by what a proxy or a wrong server might send.
+  let replace: Response | undefined;
+  const proxied: typeof fetch = async (input, init) => {
+    const real = await profile.fetch(input, init);
+    const url = String(input instanceof Request ? input.url : input);
+    return replace !== undefined && /\/auth\/sessions/.test(url) ? replace.clone() : real;
+  };
+  const client = makeClient(profile, { fetch: proxied });
+  await client.signIn({ username: 'nina', password: PASSWORD });
+
+  // fetch(url, null) is fetch(url): the Bearer still goes out.
+  const me = await client.fetch(`${server.url}/api/me`, null);
+  assert.is(me.status, 200);
+
+  for (const body of ['<html>proxy sign-in page</html>', '{"hello":1}', 'null', '{"sessions":"no","revoked":"3"}']) {
+    replace = new Response(body, { status: 200, headers: { 'content-type': body.startsWith('<') ? 'text/html' : 'application/json' } });
+    const list = await rejects(client.sessions());
+    assert.equal([list.code, list.status], ['ERR_HTTP', 200], body);
+    const revoked = await rejects(client.revokeOthers());
+    assert.equal([revoked.code, revoked.status], ['ERR_HTTP', 200], body);
+  }
+  replace = undefined;
+  assert.is((await client.sessions()).length >= 1, true);
+
+  const page = makeClient(new Profile(), { fetch: async () => new Response('<html>proxy</html>', { status: 200, headers: { 'content-type': 'text/html' } }) });
+  const signIn = await rejects(page.signIn({ username: 'nina', password: PASSWORD }));
+  assert.is(signIn.code, 'ERR_HTTP');
+
+  for (const socket of [null, undefined, {}, 'socket']) {
+    try {
+      client.attachSocket(socket as never);
+      assert.unreachable(`accepted ${String(socket)}`);
+    } catch (error) {
+      assert.instance(error, SessionClientError);
+      assert.is((error as SessionClientError).code, 'ERR_CONFIG_INVALID');
+    }
+  }
+});
+
 S.run();

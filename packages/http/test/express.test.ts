@@ -73,4 +73,54 @@ S('mounted under a path, basePath is still the full public path (and the cookieâ
   }
 });
 
+// Guards the reviewer's finding on #12: a write that throws (ERR_HTTP_HEADERS_SENT,
+// because an earlier middleware already answered) reached no handler and became
+// an unhandled rejection, which crashes the process. It must go to next(error).
+S('a failing write (headers already sent by an earlier middleware) goes to next(error), not an unhandled rejection', async () => {
+  const cleanup = new Cleanup();
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  cleanup.add(() => void process.off('unhandledRejection', onUnhandled));
+  try {
+    const manager = makeManager(cleanup);
+    const app = express();
+    app.use((_req, res, next) => {
+      res.end('answered early');
+      next();
+    });
+    app.use(sessionRouter(manager));
+    let reportError!: (error: unknown) => void;
+    const reported = new Promise<unknown>((resolve) => (reportError = resolve));
+    app.use((error: unknown, _req: express.Request, _res: express.Response, _next: express.NextFunction) => reportError(error));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    cleanup.add(() => new Promise((resolve) => server.close(resolve)));
+    cleanup.add(() => server.closeAllConnections());
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const res = await fetch(`${origin}/auth/refresh`, { method: 'POST', headers: { 'x-jwt-session': '1', origin } });
+    assert.is(await res.text(), 'answered early');
+    // Waits for whichever comes first: the error handler, or an unhandled rejection (generous bound for a busy machine).
+    const error = await Promise.race([
+      reported,
+      new Promise<unknown>((resolve) => {
+        const poll = setInterval(() => {
+          if (unhandled.length > 0) {
+            clearInterval(poll);
+            resolve(undefined);
+          }
+        }, 10);
+        setTimeout(() => {
+          clearInterval(poll);
+          resolve(undefined);
+        }, 10_000).unref();
+      }),
+    ]);
+    assert.equal(unhandled, []);
+    assert.is((error as { code?: string } | undefined)?.code, 'ERR_HTTP_HEADERS_SENT');
+  } finally {
+    await cleanup.run();
+  }
+});
+
 S.run();

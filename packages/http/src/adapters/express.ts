@@ -48,11 +48,13 @@ export function sessionRouter(manager: SessionManagerLike, options?: SessionEndp
     const query = url.indexOf('?');
     const match = endpoints.match(req.method ?? 'GET', query < 0 ? url : url.slice(0, query));
     if (match === undefined) return next();
-    endpoints.handle(match.route, fromNodeRequest(req), match.sessionId).then(
-      (response) => writeNodeResponse(res, response),
-      // handle() does not reject; this is for a failing write.
-      (error: unknown) => next(error),
-    );
+    // handle() does not reject; the catch is for the write, which throws
+    // ERR_HTTP_HEADERS_SENT when an earlier middleware already answered.
+    // Left uncaught, that rejection would take the process down.
+    endpoints
+      .handle(match.route, fromNodeRequest(req), match.sessionId)
+      .then((response) => writeNodeResponse(res, response))
+      .catch(next);
   };
   return Object.assign(router, {
     async issueSession(req: IncomingMessage, res: ServerResponse, subject: string, issueOptions?: IssueSessionOptions): Promise<SessionBody | undefined> {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ROUTES, SessionEndpoints, type IssueSessionOptions, type SessionBody } from '../core/endpoints.js';
 import { SessionHttpError } from '../core/errors.js';
-import type { SessionEndpointsOptions, SessionManagerLike } from '../core/options.js';
+import { configChecked, type SessionEndpointsOptions, type SessionManagerLike } from '../core/options.js';
 import { fromNodeRequest, type EndpointResponse } from '../core/request.js';
 
 declare module 'fastify' {
@@ -31,9 +31,13 @@ function send(reply: FastifyReply, response: EndpointResponse): FastifyReply {
 
 const plugin: FastifyPluginAsync<FastifySessionRoutesOptions> = async (fastify, options) => {
   if (options === null || typeof options !== 'object') throw new SessionHttpError('ERR_CONFIG_INVALID', 'options must be an object with a manager');
-  const { manager, ...rest } = options;
-  // Fastify hands a plugin its own bookkeeping options besides ours.
-  const { prefix: _prefix, logLevel: _logLevel, logSerializers: _logSerializers, ...endpointOptions } = rest as typeof rest & Record<string, unknown>;
+  // Reading the options (a Proxy, a throwing getter) fails as ERR_CONFIG_INVALID, never raw.
+  const { manager, endpointOptions } = configChecked(() => {
+    const { manager, ...rest } = options;
+    // Fastify hands a plugin its own bookkeeping options besides ours.
+    const { prefix: _prefix, logLevel: _logLevel, logSerializers: _logSerializers, ...endpointOptions } = rest as typeof rest & Record<string, unknown>;
+    return { manager, endpointOptions };
+  });
   // Inside a prefixed scope the routes get the prefix: so must the cookie's Path.
   const endpoints = new SessionEndpoints(manager, endpointOptions, fastify.prefix);
   const routeBase = endpoints.options.basePath.slice(fastify.prefix.replace(/\/+$/, '').length);

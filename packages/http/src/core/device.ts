@@ -16,7 +16,8 @@ function clean(text: string | undefined): string {
  * bowser (MIT) parses them; "Unknown device" when it recognises neither.
  */
 export function describeDevice(userAgent: string | undefined): string {
-  if (userAgent === undefined || userAgent.trim() === '') return 'Unknown device';
+  // Public, so anything may arrive here: a non-string is no user agent at all.
+  if (typeof userAgent !== 'string' || userAgent.trim() === '') return 'Unknown device';
   let parsed: Bowser.Parser.ParsedResult;
   try {
     parsed = Bowser.parse(userAgent.slice(0, MAX_USER_AGENT));

@@ -101,6 +101,23 @@ function fail(name: string, message: string): never {
   throw new SessionHttpError('ERR_CONFIG_INVALID', `${name} ${message}`);
 }
 
+/**
+ * Runs an options check so that whatever it meets (a Proxy, a getter that
+ * throws) ends as ERR_CONFIG_INVALID, never as a raw TypeError out of
+ * `sessionRouter` or `sessionRoutes`; as session-core's managers do.
+ */
+export function configChecked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof SessionHttpError) throw error;
+    throw new SessionHttpError('ERR_CONFIG_INVALID', 'options could not be read', { cause: error });
+  }
+}
+
+/** An option name is quoted back only when it looks like one: the caller's text never reaches a message otherwise. */
+const QUOTABLE_KEY = /^[A-Za-z_$][\w$]{0,40}$/;
+
 function oneOf<T>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T)) fail(name, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
@@ -116,12 +133,19 @@ function bool(value: unknown, name: string, fallback: boolean): boolean {
 /** A misspelt option (`samesite`, `trustproxy`) would otherwise leave a default silently in force. */
 function refuseUnknown(options: Record<string, unknown>, known: ReadonlySet<string>, path: string): void {
   for (const key of Object.keys(options)) {
-    if (!known.has(key)) fail(`${path}.${key}`, 'is not an option');
+    if (!known.has(key)) {
+      if (QUOTABLE_KEY.test(key)) fail(`${path}.${key}`, 'is not an option');
+      fail(path, 'holds an unknown option');
+    }
   }
 }
 
 /** Checks a manager once, at construction: a missing one fails here, not on the first request. */
 export function checkManager(manager: unknown, name = 'manager'): SessionManagerLike {
+  return configChecked(() => checkManagerShape(manager, name));
+}
+
+function checkManagerShape(manager: unknown, name: string): SessionManagerLike {
   if (manager === null || typeof manager !== 'object') fail(name, 'is required (a JwtUserSessionManager)');
   for (const method of MANAGER_METHODS) {
     if (typeof (manager as Record<string, unknown>)[method] !== 'function') fail(name, `must implement ${method}() (a JwtUserSessionManager)`);
@@ -181,6 +205,10 @@ function normalizeOrigins(value: unknown): (origin: string) => boolean {
 
 /** `mountPrefix`: the path the framework puts before `basePath` (a Fastify scope's prefix), for the cookie's Path. */
 export function normalizeOptions(input: unknown, mountPrefix = ''): NormalizedOptions {
+  return configChecked(() => normalizeOptionsUnchecked(input, mountPrefix));
+}
+
+function normalizeOptionsUnchecked(input: unknown, mountPrefix: string): NormalizedOptions {
   if (input !== undefined && (input === null || typeof input !== 'object')) fail('options', 'must be an object');
   const o = (input ?? {}) as Record<string, unknown>;
   refuseUnknown(o, OPTION_NAMES, 'options');
