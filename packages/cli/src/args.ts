@@ -30,10 +30,22 @@ export function parse<O extends Options>(args: string[], options: O): ReturnType
   }
 }
 
+// A mistyped argument is often a pasted token or secret, or carries control
+// characters: only something shaped like a command or flag word is echoed.
+const WORD = /^-{0,2}[a-z][a-z0-9-]{0,30}$/;
+
+/**
+ * How a usage error names an argument: quoted when it looks like a command or
+ * flag word, else by its 1-based position so a token is never printed.
+ */
+export function describeArgument(value: string, position: number): string {
+  return WORD.test(value) ? `"${value}"` : `#${position}`;
+}
+
 /** Exactly `names.length` positionals, named in the message when missing or extra. */
 export function positionals(values: string[], names: string[], command: string): string[] {
   if (values.length < names.length) throw usage(`${command}: missing <${names[values.length]}>`);
-  if (values.length > names.length) throw usage(`${command}: unexpected argument "${values[names.length]}"`);
+  if (values.length > names.length) throw usage(`${command}: unexpected argument ${describeArgument(values[names.length]!, names.length + 1)}`);
   return values;
 }
 

@@ -80,7 +80,23 @@ export async function verificationKey(flags: KeyFlags, env: Readonly<Record<stri
       throw usage('--jwks must be an http(s) URL');
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usage('--jwks must be an http(s) URL');
-    return { key: createRemoteJWKSet(url, { timeoutDuration: 5000 }), algorithms: undefined, source: url.href, remote: true };
+    // The source is printed (report, --json, error messages): never with the
+    // URL's credentials. fetch() refuses a URL that carries them, so they go
+    // as Basic authorization instead.
+    const bare = new URL(url.href);
+    bare.username = '';
+    bare.password = '';
+    const headers: Record<string, string> = {};
+    if (url.username !== '' || url.password !== '') {
+      let credentials: string;
+      try {
+        credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      } catch {
+        throw usage('--jwks: the user name or password in the URL is not valid percent-encoding');
+      }
+      headers['authorization'] = `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+    }
+    return { key: createRemoteJWKSet(bare, { timeoutDuration: 5000, headers }), algorithms: undefined, source: bare.href, remote: true };
   }
   return undefined;
 }

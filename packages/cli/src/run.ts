@@ -1,3 +1,4 @@
+import { describeArgument } from './args.js';
 import { keysCommand } from './commands/keys.js';
 import { sessionsCommand } from './commands/sessions.js';
 import { statsCommand } from './commands/stats.js';
@@ -35,6 +36,12 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 export async function run(argv: readonly string[], options: RunOptions = {}): Promise<number> {
   const output = options.output ?? { out: (text) => process.stdout.write(`${text}\n`), err: (text) => process.stderr.write(`${text}\n`) };
   const ctx: Context = { output, env: options.env ?? process.env, now: options.now ?? Date.now, stdin: options.stdin ?? (() => readAll(process.stdin)) };
+  // A caller of the library API may pass anything: refuse it as a usage error
+  // instead of crashing on the spread below.
+  if (!Array.isArray(argv) || !argv.every((arg) => typeof arg === 'string')) {
+    output.err('error ERR_USAGE: the command line must be an array of strings (see jwt-session --help)');
+    return EXIT_USAGE;
+  }
   const args = [...argv];
   const json = args.includes('--json');
   if (args.length === 0 || args[0] === '--help' || args[0] === '-h' || args[0] === 'help' || args.includes('--help') || args.includes('-h')) {
@@ -43,7 +50,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   }
   try {
     const command = COMMANDS[args[0]!];
-    if (command === undefined) throw usage(`unknown command "${args[0]}" (sessions, token, keys, stats)`);
+    if (command === undefined) throw usage(`unknown command ${describeArgument(args[0]!, 1)} (sessions, token, keys, stats)`);
     return await command(args.slice(1), ctx);
   } catch (error) {
     const known = error instanceof CliError ? error : undefined;

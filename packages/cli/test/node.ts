@@ -72,7 +72,7 @@ export interface AppNode {
 }
 
 /** A manager on Redis (keyPrefix `prefix`), ready, with a guarded Socket.IO server when `io` is set. */
-export async function appNode(client: Redis | Cluster, prefix: string, options: { io?: boolean } = {}): Promise<AppNode> {
+export async function appNode(client: Redis | Cluster, prefix: string, options: { io?: boolean; maxSessionsPerSubject?: number } = {}): Promise<AppNode> {
   const broadcaster = new RedisInvalidationBroadcaster(client, { keyPrefix: prefix });
   const cache = new MemoryInvalidAccessTokenCache();
   const manager = new JwtUserSessionManager({
@@ -82,6 +82,7 @@ export async function appNode(client: Redis | Cluster, prefix: string, options: 
     refreshTokenStore: new RedisRefreshTokenStore(client, { keyPrefix: prefix }),
     invalidAccessTokenCache: cache,
     broadcaster,
+    ...(options.maxSessionsPerSubject === undefined ? {} : { maxSessionsPerSubject: options.maxSessionsPerSubject }),
   });
   later(async () => {
     await manager.close();

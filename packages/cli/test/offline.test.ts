@@ -73,6 +73,44 @@ U('usage errors exit 2 with ERR_USAGE and a message naming the problem', async (
   }
 });
 
+// Guards #13: a token (or anything with control characters) typed in the wrong
+// place must not be echoed in a usage error, in plain or --json output; such
+// arguments are named by position, while command and flag words stay quoted.
+U('usage errors never echo a mistyped token or control characters', async () => {
+  const manager = issuer({ kid: 'hs', algorithm: 'HS256', secret: 'usage-echo-test-secret-0123456789abcdef' });
+  const { accessToken, refreshToken } = await manager.create('alice');
+  const ansi = 'x\u001b[31mred\nline';
+  const cases: [string[], RegExp, string][] = [
+    [[accessToken], /unknown command #1/, accessToken],
+    [['token', accessToken], /token: unknown subcommand #1/, accessToken],
+    [['sessions', refreshToken], /sessions: unknown subcommand #1/, refreshToken],
+    [['keys', ansi], /keys: unknown subcommand #1/, ansi],
+    [['token', 'inspect', accessToken, refreshToken], /token inspect: unexpected argument #2/, refreshToken],
+    [['sessions', 'list', 'alice', ansi, '--redis', 'redis://127.0.0.1:1'], /unexpected argument #2/, ansi],
+  ];
+  for (const [args, message, secret] of cases) {
+    for (const mode of [[], ['--json']]) {
+      const result = await runHere([...args, ...mode]);
+      const label = `${args.length} args ${mode.join('')}`;
+      assert.is(result.code, 2, label);
+      assert.match(result.stderr, message, label);
+      assert.not.ok(result.stderr.includes(secret) || result.stdout.includes(secret), label);
+      assert.not.ok(result.stderr.includes('\u001b'), label);
+      // Even a fragment of a JWT (its header part) must not show.
+      if (secret.startsWith('eyJ')) assert.not.ok(result.stderr.includes(secret.split('.')[0]!), label);
+    }
+  }
+});
+
+// Guards #13: run() is public API; a non-array or non-string argv is a usage error, not a TypeError.
+U('run() with an argv that is not an array of strings exits 2 with ERR_USAGE', async () => {
+  for (const argv of [null, undefined, 'token inspect', [1, 2], ['token', null]]) {
+    const result = await runHere(argv as unknown as string[]);
+    assert.is(result.code, 2, String(argv));
+    assert.match(result.stderr, /^error ERR_USAGE: the command line must be an array of strings/, String(argv));
+  }
+});
+
 U('help: no arguments print usage and exit 2; --help exits 0', async () => {
   const none = await runHere([]);
   assert.is(none.code, 2);
@@ -235,7 +273,9 @@ T('--jwks fetches the issuer\'s JWKS over HTTP; an unknown kid is a refusal; an 
   const key = generateKey('EdDSA', 'ed-1');
   const manager = issuer(key);
   const server = createServer((req, res) => {
-    if (req.url === '/jwks') {
+    // /private-jwks wants Basic credentials (ops-user / hunter2-jwks-pass), as given in the --jwks URL.
+    const authorized = req.headers.authorization === `Basic ${Buffer.from('ops-user:hunter2-jwks-pass').toString('base64')}`;
+    if (req.url === '/jwks' || (req.url === '/private-jwks' && authorized)) {
       void manager.jwks().then((body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
     } else res.writeHead(500).end();
   });
@@ -253,13 +293,32 @@ T('--jwks fetches the issuer\'s JWKS over HTTP; an unknown kid is a refusal; an 
     const broken = await runHere(['token', 'inspect', accessToken, '--jwks', `${base}/broken`, '--json']);
     assert.is(broken.code, 1);
     assert.is(jsonError(broken).error, 'ERR_KEYS_UNAVAILABLE');
+    // Guards #13: credentials in the --jwks URL never reach the output (report, --json source, error messages).
+    const withCredentials = `http://ops-user:hunter2-jwks-pass@127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const plain = await runHere(['token', 'inspect', accessToken, '--jwks', `${withCredentials}/private-jwks`]);
+    assert.is(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, new RegExp(`verified with ${base.replaceAll('.', '\\.')}/private-jwks`));
+    const credentialed = await runHere(['token', 'inspect', accessToken, '--jwks', `${withCredentials}/private-jwks`, '--json']);
+    assert.is(credentialed.code, 0, credentialed.stderr);
+    assert.is(json<any>(credentialed).signature.source, `${base}/private-jwks`);
+    const failing = await runHere(['token', 'inspect', accessToken, '--jwks', `${withCredentials}/broken`, '--json']);
+    assert.is(jsonError(failing).error, 'ERR_KEYS_UNAVAILABLE');
+    assert.match(jsonError(failing).message, new RegExp(`^${base.replaceAll('.', '\\.')}/broken: cannot fetch`));
+    for (const result of [plain, credentialed, failing]) {
+      for (const secret of ['ops-user', 'hunter2-jwks-pass']) assert.not.ok(`${result.stdout}${result.stderr}`.includes(secret), secret);
+    }
+    const malformed = await runHere(['token', 'inspect', accessToken, '--jwks', 'http://ops%zz:pw@127.0.0.1:1/jwks', '--json']);
+    assert.is(malformed.code, 2);
+    assert.match(jsonError(malformed).message, /not valid percent-encoding/);
+    assert.not.ok(malformed.stderr.includes('ops%zz'));
     for (const bad of ['not a url', 'ftp://x/jwks']) {
       const result = await runHere(['token', 'inspect', accessToken, '--jwks', bad, '--json']);
       assert.is(result.code, 2, bad);
       assert.match(jsonError(result).message, /--jwks must be an http\(s\) URL/);
     }
   } finally {
-    server.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 });
 

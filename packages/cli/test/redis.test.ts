@@ -173,7 +173,8 @@ for (const kind of ['standalone', 'cluster'] as const) {
     assert.ok(stats.stream.ttlMs > 0);
     assert.ok(stats.memory.session > 9 * 20, JSON.stringify(stats.memory));
     assert.ok(stats.memory.index > 0 && stats.memory.stream > 0);
-    assert.is(stats.memory.total, stats.memory.session + stats.memory.index + stats.memory.stream);
+    assert.is(stats.receipts, 0);
+    assert.is(stats.memory.total, stats.memory.session + stats.memory.index + stats.memory.stream + stats.memory.receipt);
     assert.is(await commandCalls(b, 'keys'), keysBefore, 'stats ran KEYS');
     assert.ok((await commandCalls(b, 'scan')) > scansBefore);
 
@@ -185,6 +186,26 @@ for (const kind of ['standalone', 'cluster'] as const) {
     const empty = json<any>(await runHere(['stats', ...b.flags, '--prefix', uniquePrefix(), '--json']));
     assert.equal([empty.sessions, empty.subjects, empty.stream.length, empty.stream.oldestAgeMs, empty.stream.ttlMs], [0, 0, 0, null, null]);
     assert.match((await runHere(['stats', ...b.flags, '--prefix', 'a{b'])).stderr, /--prefix must not contain \{ or \}/);
+  });
+
+  // Guards #13: an insert that evicts leaves a receipt key `{tag}:x:<id>` for settleInsert; stats counted it as a
+  // key that is not the library's. It is now reported as an insert receipt, with its memory.
+  S('stats: the receipt an evicting insert leaves is counted as an insert receipt, not as another key', async () => {
+    const prefix = uniquePrefix();
+    const node = await appNode(b.client, prefix, { maxSessionsPerSubject: 1 });
+    await node.manager.create('vera');
+    await node.manager.create('vera');
+    const result = await runHere(['stats', ...b.flags, '--prefix', prefix, '--json']);
+    assert.is(result.code, 0, result.stderr);
+    const stats = json<any>(result);
+    assert.equal([stats.sessions, stats.subjects, stats.receipts, stats.otherKeys], [1, 1, 1, 0]);
+    assert.ok(stats.memory.receipt > 0, JSON.stringify(stats.memory));
+    assert.is(stats.memory.total, stats.memory.session + stats.memory.index + stats.memory.stream + stats.memory.receipt);
+    const human = await runHere(['stats', ...b.flags, '--prefix', prefix]);
+    const lines = human.stdout.split('\n');
+    const value = lines[0]!.indexOf('VALUE');
+    assert.is(lines.find((l) => l.startsWith('insert receipts '))!.slice(value), '1');
+    assert.is(lines.find((l) => l.startsWith('other keys under prefix '))!.slice(value), '0');
   });
 
   // Guards the stream's retention: a publish trims entries older than the publisher's retention, so a CLI revoking with a

@@ -87,14 +87,15 @@ function checkAsymmetricKey(key: KeyObject, algorithm: SigningAlgorithm, path: s
 export function resolveKeys(keys: unknown, purpose: 'sign' | 'verify' = 'sign'): ResolvedKey[] {
   const list = Array.isArray(keys) ? keys : keys === undefined ? [] : [keys];
   if (list.length === 0) fail('keys', 'must hold at least one key');
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   const resolved = list.map((raw: unknown, index): ResolvedKey => {
     const path = `keys[${index}]`;
     if (raw === null || typeof raw !== 'object') fail(path, 'must be an object');
     const key = raw as Partial<SigningKey>;
     if (typeof key.kid !== 'string' || key.kid.length === 0 || key.kid.length > 256) fail(`${path}.kid`, 'must be a non-empty string of at most 256 characters');
-    if (seen.has(key.kid)) fail(`${path}.kid`, `duplicates kid "${key.kid}"`);
-    seen.add(key.kid);
+    // The kid itself stays out of the message: it is caller text (newlines included).
+    if (seen.has(key.kid)) fail(`${path}.kid`, `duplicates the kid of keys[${seen.get(key.kid)}]`);
+    seen.set(key.kid, index);
     const algorithm = key.algorithm;
     if (!SIGNING_ALGORITHMS.includes(algorithm as SigningAlgorithm)) fail(`${path}.algorithm`, `must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
     const alg = algorithm as SigningAlgorithm;

@@ -1,8 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SESSION_ERROR_CODES, SessionError, type SessionErrorCode } from '../src/index.js';
+import { JwtUserSessionManager, SESSION_ERROR_CODES, SessionError, type JwtUserSessionManagerOptions, type SessionErrorCode } from '../src/index.js';
 import { rejectsWith } from '../src/testing/index.js';
-import { HEADER, claimsAt, forge, harness } from './helpers.js';
+import { HEADER, SECRET, claimsAt, forge, harness } from './helpers.js';
+import { ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
 
 /*
  * Guards defect #10.9: jose's message was passed on and it quotes unknown
@@ -37,6 +38,35 @@ S('every code has one message, whatever text a caller passes (only option names 
     seen.set(code, a.message);
   }
   assert.is(new Set(seen.values()).size, seen.size, 'two codes share a message');
+});
+
+// Guards #10: ERR_CONFIG_INVALID names the option, never its value: a duplicate kid
+// holding a newline (or a secret pasted as a kid) must not reach logs through the message.
+S('ERR_CONFIG_INVALID names the option by path, never the value it was given', () => {
+  const kid = `${HOSTILE}\nkid-value-${SECRET}`;
+  const options = {
+    keys: [
+      { kid, algorithm: 'HS256', secret: SECRET },
+      { kid, algorithm: 'HS256', secret: SECRET },
+    ],
+    issuer: 'iss',
+    audience: 'aud',
+    refreshTokenStore: new ReferenceRefreshTokenStore(),
+    invalidAccessTokenCache: new ReferenceInvalidAccessTokenCache(),
+  } as JwtUserSessionManagerOptions;
+  let error: unknown;
+  try {
+    new JwtUserSessionManager(options);
+  } catch (e) {
+    error = e;
+  }
+  assert.instance(error, SessionError);
+  const { code, message } = error as SessionError;
+  assert.is(code, 'ERR_CONFIG_INVALID');
+  assert.match(message, /keys\[1\]\.kid/);
+  assert.match(message, /keys\[0\]/);
+  assert.ok(/^[ -~]+$/.test(message), `not one printable line: ${JSON.stringify(message)}`);
+  for (const fragment of ['forged', 'kid-value', SECRET]) assert.not.ok(message.includes(fragment), fragment);
 });
 
 S('hostile subjects, claims and context never reach a message', async () => {

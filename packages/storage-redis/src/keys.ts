@@ -26,9 +26,14 @@ export interface KeyLayout {
   kindOf(key: string): KeyKind | undefined;
 }
 
-export type KeyKind = 'session' | 'index' | 'stream';
+/**
+ * `receipt` is `<prefix>{<tag>}:x:<sessionId>`: what an evicting insert left
+ * for `settleInsert` (or settle's no-op mark); it expires on its own.
+ */
+export type KeyKind = 'session' | 'index' | 'stream' | 'receipt';
 
-const KEY_SHAPE = /^\{[^{}]+\}:([su]):./s;
+const KEY_SHAPE = /^\{[^{}]+\}:([sux]):./s;
+const KINDS = { s: 'session', u: 'index', x: 'receipt' } as const;
 
 export function hexOf(subject: string): string {
   return Buffer.from(subject, 'utf8').toString('hex');
@@ -47,7 +52,7 @@ export function keyLayout(prefix: string | undefined): KeyLayout {
       if (!key.startsWith(p)) return undefined;
       if (key === `${p}{invalidations}`) return 'stream';
       const m = KEY_SHAPE.exec(key.slice(p.length));
-      return m === null ? undefined : m[1] === 's' ? 'session' : 'index';
+      return m === null ? undefined : KINDS[m[1] as keyof typeof KINDS];
     },
   };
 }

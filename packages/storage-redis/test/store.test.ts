@@ -238,10 +238,17 @@ for (const io of ioredisMajors) {
     const t = await m.create('a:{b}\n');
     await m.create('carol');
     await m.deleteOne('carol', (await m.readAll('carol'))[0]!.sessionId);
+    // Guards #13: an evicting insert leaves a receipt `{tag}:x:<id>` for settleInsert; kindOf must know it (stats counted it as foreign).
+    const capped = makeManager({ refreshTokenStore: store, broadcaster, maxSessionsPerSubject: 1 });
+    await capped.create('dora');
+    const second = await capped.create('dora');
     const kinds = (await keysUnder(client, prefix)).map((key) => store.keys.kindOf(key)).sort();
-    assert.equal(kinds, ['index', 'session', 'stream']);
+    assert.equal(kinds, ['index', 'index', 'receipt', 'session', 'session', 'stream']);
     assert.is(store.keys.kindOf(store.keys.session(t.sessionId)), 'session');
-    for (const other of [`${prefix}other`, `${prefix}{x}:q:1`, `${prefix}{x}:s:`, 'elsewhere:{invalidations}', `x${prefix}{ab}:s:1`]) {
+    const receipt = `${store.keys.session(second.sessionId).slice(0, -`s:${second.sessionId}`.length)}x:${second.sessionId}`;
+    assert.is(await client.exists(receipt), 1, receipt);
+    assert.is(store.keys.kindOf(receipt), 'receipt');
+    for (const other of [`${prefix}other`, `${prefix}{x}:q:1`, `${prefix}{x}:s:`, `${prefix}{x}:x:`, 'elsewhere:{invalidations}', `x${prefix}{ab}:s:1`]) {
       assert.is(store.keys.kindOf(other), undefined, other);
     }
   });

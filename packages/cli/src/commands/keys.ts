@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
-import { parse, positionals } from '../args.js';
+import { describeArgument, parse, positionals } from '../args.js';
 import { emit, type Context } from '../context.js';
 import { usage } from '../errors.js';
 
@@ -71,5 +71,5 @@ export async function keysCommand(args: string[], ctx: Context): Promise<number>
   const [sub, ...rest] = args;
   if (sub === undefined || sub.startsWith('-')) throw usage('keys: missing subcommand (generate)');
   if (sub === 'generate') return generate(rest, ctx);
-  throw usage(`keys: unknown subcommand "${sub}" (generate)`);
+  throw usage(`keys: unknown subcommand ${describeArgument(sub, 1)} (generate)`);
 }

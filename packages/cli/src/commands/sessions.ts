@@ -1,5 +1,5 @@
 import { isSessionError, type SessionInfo } from '@jwt-session/session-core';
-import { REDIS_OPTIONS, parse, positionals, secondsOption } from '../args.js';
+import { REDIS_OPTIONS, describeArgument, parse, positionals, secondsOption } from '../args.js';
 import { emit, type Context } from '../context.js';
 import { CliError, usage } from '../errors.js';
 import { localTime, oneLine, table } from '../output.js';
@@ -88,5 +88,5 @@ export async function sessionsCommand(args: string[], ctx: Context): Promise<num
   if (sub === undefined || sub.startsWith('-')) throw usage('sessions: missing subcommand (list or revoke)');
   if (sub === 'list') return list(rest, ctx);
   if (sub === 'revoke') return revoke(rest, ctx);
-  throw usage(`sessions: unknown subcommand "${sub}" (list or revoke)`);
+  throw usage(`sessions: unknown subcommand ${describeArgument(sub, 1)} (list or revoke)`);
 }

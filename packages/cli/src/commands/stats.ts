@@ -16,6 +16,8 @@ export interface Stats {
   sessions: number;
   /** Subjects with at least one session (one index key each). */
   subjects: number;
+  /** Insert receipts kept for settleInsert after an eviction (they expire on their own). */
+  receipts: number;
   /** Keys under the prefix that are not the library's. */
   otherKeys: number;
   stream: { key: string; length: number; oldestAgeMs: number | null; newestAgeMs: number | null; ttlMs: number | null };
@@ -49,6 +51,7 @@ async function scanMaster(node: Redis, layout: KeyLayout, into: Stats): Promise<
       }
       if (kind === 'session') into.sessions++;
       else if (kind === 'index') into.subjects++;
+      else if (kind === 'receipt') into.receipts++;
       into.memory[kind] += Number(used);
       into.memory.total += Number(used);
     });
@@ -68,9 +71,10 @@ export async function collectStats(client: RedisClient, prefix: string, now: num
     masters: nodes.length,
     sessions: 0,
     subjects: 0,
+    receipts: 0,
     otherKeys: 0,
     stream: { key: layout.stream, length: 0, oldestAgeMs: null, newestAgeMs: null, ttlMs: null },
-    memory: { session: 0, index: 0, stream: 0, total: 0 },
+    memory: { session: 0, index: 0, stream: 0, receipt: 0, total: 0 },
   };
   try {
     for (const node of nodes) await scanMaster(node, layout, stats);
@@ -102,6 +106,7 @@ async function statsCommandImpl(args: string[], ctx: Context): Promise<number> {
       ['masters scanned', String(stats.masters)],
       ['sessions', String(stats.sessions)],
       ['subjects', String(stats.subjects)],
+      ['insert receipts', String(stats.receipts)],
       ['stream', s.key],
       ['stream entries', String(s.length)],
       ['oldest entry', ago(s.oldestAgeMs)],
@@ -110,6 +115,7 @@ async function statsCommandImpl(args: string[], ctx: Context): Promise<number> {
       ['memory: sessions', bytes(stats.memory.session)],
       ['memory: subject indexes', bytes(stats.memory.index)],
       ['memory: stream', bytes(stats.memory.stream)],
+      ['memory: insert receipts', bytes(stats.memory.receipt)],
       ['memory: total', bytes(stats.memory.total)],
       ['other keys under prefix', String(stats.otherKeys)],
     ]);

@@ -1,5 +1,5 @@
 import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
-import { REDIS_OPTIONS, parse, positionals } from '../args.js';
+import { REDIS_OPTIONS, describeArgument, parse, positionals } from '../args.js';
 import { emit, type Context } from '../context.js';
 import { CliError, usage } from '../errors.js';
 import { verificationKey } from '../keys-input.js';
@@ -114,5 +114,5 @@ export async function tokenCommand(args: string[], ctx: Context): Promise<number
   const [sub, ...rest] = args;
   if (sub === undefined || sub.startsWith('-')) throw usage('token: missing subcommand (inspect)');
   if (sub === 'inspect') return inspect(rest, ctx);
-  throw usage(`token: unknown subcommand "${sub}" (inspect)`);
+  throw usage(`token: unknown subcommand ${describeArgument(sub, 1)} (inspect)`);
 }
