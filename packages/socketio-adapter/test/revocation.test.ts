@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import type { SessionRevokedPayload } from '../src/index.js';
+import { MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { Cleanup, client, connect, MemoryBroadcaster, makeManager, next, sleep, startIo, until } from './support.js';
 
 const S = suite('live revocation');
@@ -76,6 +77,30 @@ S('deleteAll: every socket of the subject issued before the call is revoked with
     await sleep(50);
     assert.ok(so.connected);
     assert.ok(sf.connected);
+  } finally {
+    await c.run();
+  }
+});
+
+// Guards issue 10 item 7 on live sockets: deleteAll names the sessions it deleted, and a socket of one of
+// them is disconnected even when its token is dated after the revocation's moment (issued by a node whose
+// clock runs ahead, within clockTolerance). Before, only the per-packet check blocked it: the socket stayed
+// connected and kept receiving its rooms' broadcasts.
+S('deleteAll disconnects a socket of a deleted session whose token is dated after the revocation (a node clock ahead)', async () => {
+  const c = new Cleanup();
+  try {
+    const broadcaster = new MemoryBroadcaster();
+    const refreshTokenStore = new MemoryRefreshTokenStore();
+    c.add(() => refreshTokenStore.close());
+    const managerA = makeManager(c, { broadcaster, refreshTokenStore });
+    const managerB = makeManager(c, { broadcaster, refreshTokenStore, clock: () => Date.now() + 3000 });
+    const { url } = await startIo(c, managerA);
+    const ahead = await managerB.create('alice');
+    const socket = await connect(c, url, { auth: { token: ahead.accessToken } });
+    const revoked = revocation(socket);
+    assert.is(await managerA.deleteAll('alice'), 1);
+    assert.equal((await revoked).payload, { code: 'ERR_SESSION_REVOKED', reason: 'all' });
+    await rejectsWith(managerA.read(ahead.accessToken), 'ERR_SESSION_REVOKED');
   } finally {
     await c.run();
   }

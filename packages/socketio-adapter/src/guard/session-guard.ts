@@ -171,13 +171,18 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
   };
 
   readonly #onAllInvalidated = (event: AllInvalidated): void => {
+    const found = new Set(event.sessionIds ?? []);
     for (const entry of this.index.ofSubject(event.subject)) {
       const auth = entry.auth;
-      // iat has second granularity: a token from a later second is certainly newer than the revocation.
-      if (auth === undefined || entry.ended || auth.claims.iat * 1000 > event.at) continue;
-      // The exact answer (ms issue time against `at`) is the verifier's; ask it about the socket's own claims.
+      if (auth === undefined || entry.ended) continue;
+      // A session the deletion found is over whatever its token's iat says: a node whose clock runs ahead
+      // issues tokens dated after `at`, and the per-packet check alone would leave the socket connected,
+      // still receiving its rooms' broadcasts.
+      // Otherwise iat has second granularity: a token from a later second is certainly newer than the
+      // revocation, and the exact answer (ms issue time against `at`) is the verifier's.
+      const revoked = found.has(auth.sessionId) || (auth.claims.iat * 1000 <= event.at && entry.isRevoked());
       // `all`, not `deleted`: the client tells "signed out everywhere" from "this session was revoked".
-      if (entry.isRevoked()) entry.revoke({ code: 'ERR_SESSION_REVOKED', reason: 'all' });
+      if (revoked) entry.revoke({ code: 'ERR_SESSION_REVOKED', reason: 'all' });
     }
   };
 }
