@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { cook, fuzzer, recipe, type Recipe } from '@jwt-session/fuzz-kit';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { JwtSessionVerifier, SESSION_CREATED, isSessionError, parseInvalidationEvent, sessionHashTag, storeInput, subjectHashTag, type JwtUserSessionManager } from '../src/index.js';
@@ -15,16 +16,9 @@ import { ReferenceInvalidAccessTokenCache } from './reference-storage.js';
  */
 const S = suite('fuzz: every public method of the manager');
 
-/** A value, or the index of a hostile one: proxies are built inside the property, since fast-check itself inspects what it generates. */
-type Recipe = { value: unknown } | { hostile: number };
-const HOSTILE_COUNT = hostileValues().length;
-const input = (): fc.Arbitrary<Recipe> =>
-  fc.oneof(
-    { weight: 3, arbitrary: fc.anything({ withBigInt: true, withMap: true, withSet: true, withNullPrototype: true, withSparseArray: true }).map((value) => ({ value })) },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map((value) => ({ value })) },
-    { weight: 2, arbitrary: fc.integer({ min: 0, max: HOSTILE_COUNT - 1 }).map((hostile) => ({ hostile })) },
-  );
-const make = (r: Recipe): unknown => ('value' in r ? r.value : hostileValues()[r.hostile]);
+const input = (): fc.Arbitrary<Recipe> => recipe({ hostileValues, probe });
+const make = (r: Recipe): unknown => cook({ hostileValues, probe }, r);
+const fuzz = fuzzer({ hostileValues, probe }, 100);
 
 async function stillWorks(m: JwtUserSessionManager): Promise<void> {
   const t = await m.create('fuzz-check', { claims: { ok: true }, context: { ip: '192.0.2.1' } });
@@ -50,14 +44,7 @@ S('create, read, readAll, update, deleteOne, deleteAll, isRevoked, on and off wi
     ['on', (a, b) => m.on(a as never, b as never)],
     ['off', (a, b) => m.off(a as never, b as never)],
   ];
-  for (const [name, call] of calls) {
-    await fc.assert(
-      fc.asyncProperty(input(), input(), async (a, b) => {
-        await probe(() => call(make(a), make(b)));
-      }),
-      { numRuns: 100, seed: 10_11 },
-    ).catch((error: Error) => assert.unreachable(`${name}: ${error.message.slice(0, 600)}`));
-  }
+  for (const [name, call] of calls) await fuzz(name, call);
   await stillWorks(m);
   await h.close();
 });
@@ -90,11 +77,7 @@ S('constructors, and JwtSessionVerifier read and isRevoked, with anything', asyn
     ['read', (a) => verifier.read(a as never)],
     ['isRevoked', (a) => verifier.isRevoked(a as never)],
   ];
-  for (const [name, call] of calls) {
-    await fc
-      .assert(fc.asyncProperty(input(), async (a) => void (await probe(() => call(make(a))))), { numRuns: 100, seed: 10_11 })
-      .catch((error: Error) => assert.unreachable(`${name}: ${error.message.slice(0, 600)}`));
-  }
+  for (const [name, call] of calls) await fuzz(name, call);
   assert.is((await verifier.read(t.accessToken)).sub, 'alice');
   await verifier.close();
   await h.close();
@@ -108,11 +91,7 @@ S('the exported functions: hash tags, parseInvalidationEvent, isSessionError, st
     ['isSessionError', (a, b) => isSessionError(a, b as never)],
     ...Object.entries(storeInput).map(([name, fn]) => [`storeInput.${name}`, (a: unknown, b: unknown) => (fn as (x: unknown, y: unknown) => unknown)(a, b)] as [string, (a: unknown, b: unknown) => unknown]),
   ];
-  for (const [name, call] of fns) {
-    await fc
-      .assert(fc.asyncProperty(input(), input(), async (a, b) => void (await probe(() => call(make(a), make(b))))), { numRuns: 100, seed: 10_11 })
-      .catch((error: Error) => assert.unreachable(`${name}: ${error.message.slice(0, 600)}`));
-  }
+  for (const [name, call] of fns) await fuzz(name, call);
 });
 
 S.run();

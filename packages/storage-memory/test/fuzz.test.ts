@@ -1,5 +1,5 @@
-import fc from 'fast-check';
 import { hostileValues, newRecord, probe, T0 } from '@jwt-session/session-core/testing';
+import { fuzzer } from '@jwt-session/fuzz-kit';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryBroadcaster, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '../src/index.js';
@@ -13,29 +13,11 @@ import { MemoryBroadcaster, MemoryInvalidAccessTokenCache, MemoryRefreshTokenSto
  */
 const S = suite('fuzz: every public method of storage-memory');
 
-type Recipe = { value: unknown } | { hostile: number };
-const HOSTILE_COUNT = hostileValues().length;
-const input = (): fc.Arbitrary<Recipe> =>
-  fc.oneof(
-    { weight: 3, arbitrary: fc.anything({ withBigInt: true, withMap: true, withSet: true, withNullPrototype: true, withSparseArray: true }).map((value) => ({ value })) },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map((value) => ({ value })) },
-    { weight: 2, arbitrary: fc.integer({ min: 0, max: HOSTILE_COUNT - 1 }).map((hostile) => ({ hostile })) },
-  );
-const make = (r: Recipe): unknown => ('value' in r ? r.value : hostileValues()[r.hostile]);
 
 const RECORD_FIELDS = ['sessionId', 'subject', 'tokenHash', 'createdAt', 'expiresAt', 'idleExpiresAt', 'claims', 'context'] as const;
 const ROTATE_FIELDS = ['sessionId', 'presentedHash', 'successorHash', 'now', 'reuseInterval', 'idleTtl', 'claims', 'context'] as const;
 
-async function fuzz(name: string, call: (a: unknown, b: unknown, c: unknown) => unknown, runs = 100): Promise<void> {
-  await fc
-    .assert(
-      fc.asyncProperty(input(), input(), input(), async (a, b, c) => {
-        await probe(() => call(make(a), make(b), make(c)));
-      }),
-      { numRuns: runs, seed: 10_11 },
-    )
-    .catch((error: Error) => assert.unreachable(`${name}: ${error.message.slice(0, 600)}`));
-}
+const fuzz = fuzzer({ hostileValues, probe }, 100);
 
 S('MemoryRefreshTokenStore: every method with anything, and records with one hostile field', async () => {
   const store = new MemoryRefreshTokenStore({ maxSessions: 10_000 });
