@@ -45,7 +45,7 @@ export type {
   StoredSessionInfo,
   SubjectInvalidation,
 } from './storage.js';
-export { subjectHashTag, sessionHashTag } from './lib/ids.js';
+export { subjectHashTag, sessionHashTag, subjectDigest, sessionSubjectDigest, isSessionIdOf, SUBJECT_DIGEST_LENGTH } from './lib/ids.js';
 export { MAX_ACCESS_TOKEN_LENGTH } from './lib/token-syntax.js';
 export { RESERVED_CLAIMS, MAX_CLAIMS_BYTES, MAX_CONTEXT_BYTES, MAX_SUBJECT_LENGTH } from './lib/claims.js';
 export { JwtSessionVerifier, type RevocationClaims } from './verifier/verifier.js';

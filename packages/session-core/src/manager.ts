@@ -4,7 +4,7 @@ import { REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventE
 import { publicJwks, type ResolvedKey } from './keys.js';
 import { keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
-import { SESSION_ID_PATTERN, newSessionId, newTokenId, sessionHashTag, subjectHashTag } from './lib/ids.js';
+import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId, newTokenId } from './lib/ids.js';
 import { randomBase64url } from './lib/random-pool.js';
 import { formatRefreshToken, hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
@@ -285,7 +285,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     checkSubject(subject);
     if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string');
     // Not a session id, or another subject's: nothing of this subject to end.
-    if (!SESSION_ID_PATTERN.test(sessionId) || sessionHashTag(sessionId) !== subjectHashTag(subject)) return false;
+    if (!isSessionIdOf(sessionId, subject)) return false;
     const now = this.#options.clock();
     let deleted = false;
     let failure: SessionError | undefined;

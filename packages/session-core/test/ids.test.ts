@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { newSessionId, newTokenId, sessionHashTag, subjectHashTag, tokenIdTime } from '../src/lib/ids.js';
+import { isSessionIdOf, newSessionId, newTokenId, sessionHashTag, sessionSubjectDigest, subjectDigest, subjectHashTag, tokenIdTime } from '../src/lib/ids.js';
 import { VerifiedTokenCache } from '../src/lib/verified-cache.js';
 
 const S = suite('ids and the verified-token cache');
@@ -13,11 +13,26 @@ S('session and token ids stay unique and well-formed across many pool refills', 
     const jti = newTokenId(now + i);
     assert.match(sid, /^[A-Za-z0-9_-]{26}$/);
     assert.is(sessionHashTag(sid), subjectHashTag('alice'));
+    assert.is(sessionSubjectDigest(sid), subjectDigest('alice'));
     assert.is(tokenIdTime(jti), now + i);
     seen.add(sid).add(jti);
   }
   assert.is(seen.size, 40_000);
   assert.ok(Number.isNaN(tokenIdTime('short')));
+});
+
+// The Redis store keeps a subject's sessions under one key named by this digest and finds it from a session id alone.
+S('a session id starts with its subject\'s 11-character digest; isSessionIdOf tells its subject from others', () => {
+  const sid = newSessionId('alice');
+  assert.is(subjectDigest('alice').length, 11);
+  assert.ok(sid.startsWith(subjectDigest('alice')));
+  assert.ok(subjectDigest('alice').startsWith(subjectHashTag('alice')));
+  assert.ok(isSessionIdOf(sid, 'alice'));
+  assert.not.ok(isSessionIdOf(sid, 'bob'));
+  assert.not.ok(isSessionIdOf(sid.slice(1), 'alice'));
+  assert.not.ok(isSessionIdOf(`${sid.slice(0, 25)}!`, 'alice'));
+  // 15 random characters after the digest: two ids of one subject differ there.
+  assert.is.not(newSessionId('alice').slice(11), sid.slice(11));
 });
 
 S('the cache stays bounded under churn and evicts oldest first', () => {

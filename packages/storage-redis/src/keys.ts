@@ -1,21 +1,27 @@
-import { SessionError, sessionHashTag, subjectHashTag } from '@jwt-session/session-core';
+import { SUBJECT_DIGEST_LENGTH, SessionError, sessionSubjectDigest, subjectDigest } from '@jwt-session/session-core';
 
 /*
- * Every key of one subject carries the subject's 4-character hash tag, and a
- * session id starts with that same tag, so a session key built from the id
- * alone (all `update()` has) lands in the same Cluster slot as the subject's
- * index: every script touches one slot. Subjects are arbitrary strings, so the
- * index key carries them hex-encoded: unambiguous, printable, reversible, and
- * cheap to compute inside Lua as well.
+ * One key per subject holds all of its sessions: `<prefix>{abcd}:s:efghijk`,
+ * named by the subject's 11-character digest (`abcd` its Cluster hash tag,
+ * `efghijk` the rest), which every session id starts with, so `update()`
+ * finds it from the refresh token alone and every script touches one key on
+ * one slot. Why not a key per session plus a per-subject index: at one
+ * session per subject, Redis' own bookkeeping for a second key (dictionary
+ * and expiry entries, key name, object header) cost more than the session's
+ * data (554 B per session, against ~310 B now).
+ *
+ * Two subjects may share a digest (it is a public hash, not a secret): every
+ * record names its subject, and every script keeps subjects apart by it.
  */
 export const DEFAULT_KEY_PREFIX = 'jwt-session:';
+const TAG_LENGTH = 4;
 
 export interface KeyLayout {
   readonly prefix: string;
-  /** `<prefix>{<tag>}:s:<sessionId>`: hash with the session record. */
+  /** The key holding `subject`'s sessions (a string: MessagePack, see scripts.ts). */
+  subject(subject: string): string;
+  /** The key holding the session `sessionId` (its subject's key). */
   session(sessionId: string): string;
-  /** `<prefix>{<tag>}:u:<hex(subject)>`: sorted set of session ids scored by deadline. */
-  index(subject: string): string;
   /** `<prefix>{invalidations}`: the invalidation stream, on a slot of its own. */
   readonly stream: string;
   /**
@@ -27,16 +33,19 @@ export interface KeyLayout {
 }
 
 /**
- * `receipt` is `<prefix>{<tag>}:x:<sessionId>`: what an evicting insert left
- * for `settleInsert` (or settle's no-op mark); it expires on its own.
+ * `sessions` is a subject's key; `receipt` is `<prefix>{<tag>}:x:<sessionId>`:
+ * what an evicting insert left for `settleInsert` (or settle's no-op mark); it
+ * expires on its own.
  */
-export type KeyKind = 'session' | 'index' | 'stream' | 'receipt';
+export type KeyKind = 'sessions' | 'stream' | 'receipt';
 
-const KEY_SHAPE = /^\{[^{}]+\}:([sux]):./s;
-const KINDS = { s: 'session', u: 'index', x: 'receipt' } as const;
+const REST = SUBJECT_DIGEST_LENGTH - TAG_LENGTH;
+/** Length of the `s:<rest>` that ends a subject key (scripts strip it to build a receipt key). */
+export const SUBJECT_KEY_TAIL_LENGTH = 2 + REST;
+const KEY_SHAPE = new RegExp(`^\\{[A-Za-z0-9_-]{${TAG_LENGTH}}\\}:(?:s:[A-Za-z0-9_-]{${REST}}|x:[A-Za-z0-9_-]{26})$`);
 
-export function hexOf(subject: string): string {
-  return Buffer.from(subject, 'utf8').toString('hex');
+function keyOfDigest(prefix: string, digest: string): string {
+  return `${prefix}{${digest.slice(0, TAG_LENGTH)}}:s:${digest.slice(TAG_LENGTH)}`;
 }
 
 export function keyLayout(prefix: string | undefined): KeyLayout {
@@ -45,14 +54,15 @@ export function keyLayout(prefix: string | undefined): KeyLayout {
   if (typeof p !== 'string' || /[{}]/.test(p)) throw new SessionError('ERR_CONFIG_INVALID', 'options.keyPrefix must be a string without { or }');
   return {
     prefix: p,
-    session: (sessionId) => `${p}{${sessionHashTag(sessionId)}}:s:${sessionId}`,
-    index: (subject) => `${p}{${subjectHashTag(subject)}}:u:${hexOf(subject)}`,
+    subject: (subject) => keyOfDigest(p, subjectDigest(subject)),
+    session: (sessionId) => keyOfDigest(p, sessionSubjectDigest(sessionId)),
     stream: `${p}{invalidations}`,
     kindOf: (key) => {
       if (!key.startsWith(p)) return undefined;
       if (key === `${p}{invalidations}`) return 'stream';
-      const m = KEY_SHAPE.exec(key.slice(p.length));
-      return m === null ? undefined : KINDS[m[1] as keyof typeof KINDS];
+      const rest = key.slice(p.length);
+      if (!KEY_SHAPE.test(rest)) return undefined;
+      return rest[TAG_LENGTH + 3] === 's' ? 'sessions' : 'receipt';
     },
   };
 }

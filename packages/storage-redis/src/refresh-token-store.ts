@@ -9,9 +9,9 @@ import type {
   SessionContext,
   StoredSessionInfo,
 } from '@jwt-session/session-core';
-import { DEFAULT_RECEIPT_TTL, SessionError, sessionHashTag, storeInput, subjectHashTag } from '@jwt-session/session-core';
-import { hexOf, keyLayout, type KeyLayout } from './keys.js';
-import { DELETE, DELETE_ALL, INSERT, LIST, RECORD, ROTATE, SETTLE } from './scripts.js';
+import { DEFAULT_RECEIPT_TTL, isSessionIdOf, storeInput } from '@jwt-session/session-core';
+import { keyLayout, type KeyLayout } from './keys.js';
+import { DELETE, DELETE_ALL, INSERT, LIST, REPLY, ROTATE, SETTLE } from './scripts.js';
 import { CommandQueue, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_IN_FLIGHT } from './bounded.js';
 import { checkCount, checkTimeout, defineScripts, type RedisClient } from './util.js';
 
@@ -33,11 +33,11 @@ export interface RedisRefreshTokenStoreOptions {
 }
 
 const SCRIPTS = [
-  { name: 'jwtSessionInsert', keys: 2, lua: INSERT },
-  { name: 'jwtSessionSettle', keys: 2, lua: SETTLE },
+  { name: 'jwtSessionInsert', keys: 1, lua: INSERT },
+  { name: 'jwtSessionSettle', keys: 1, lua: SETTLE },
   { name: 'jwtSessionRotate', keys: 1, lua: ROTATE },
   { name: 'jwtSessionList', keys: 1, lua: LIST },
-  { name: 'jwtSessionDelete', keys: 2, lua: DELETE },
+  { name: 'jwtSessionDelete', keys: 1, lua: DELETE },
   { name: 'jwtSessionDeleteAll', keys: 1, lua: DELETE_ALL },
 ] as const;
 
@@ -53,23 +53,23 @@ function contextFields(context: SessionContext, removals: boolean): string[] {
   return out;
 }
 
-const R = RECORD;
+const R = REPLY;
 
-/** A stored record (positional strings, see scripts.ts) without its hashes. */
+/** A session as the scripts return it (see REPLY in scripts.ts). */
 function decode(sessionId: string, rec: Flat): StoredSessionInfo {
-  const idle = rec[R.IDLE - 1];
+  const idle = rec[R.IDLE];
   const context: SessionContext = {};
-  for (let n = R.CONTEXT - 1; n + 1 < rec.length; n += 2) context[rec[n]!] = JSON.parse(rec[n + 1]!) as SessionContext[string];
+  for (let n = R.CONTEXT; n + 1 < rec.length; n += 2) context[rec[n]!] = JSON.parse(rec[n + 1]!) as SessionContext[string];
   return {
     sessionId,
-    subject: rec[R.SUB - 1]!,
-    generation: Number(rec[R.GEN - 1]),
-    createdAt: Number(rec[R.CREATED - 1]),
-    lastRefreshedAt: Number(rec[R.REFRESHED - 1]),
-    rotatedAt: Number(rec[R.ROTATED - 1]),
-    expiresAt: Number(rec[R.EXPIRES - 1]),
+    subject: rec[R.SUB]!,
+    generation: Number(rec[R.GEN]),
+    createdAt: Number(rec[R.CREATED]),
+    lastRefreshedAt: Number(rec[R.REFRESHED]),
+    rotatedAt: Number(rec[R.ROTATED]),
+    expiresAt: Number(rec[R.EXPIRES]),
     ...(idle === undefined || idle === '' ? {} : { idleExpiresAt: Number(idle) }),
-    claims: JSON.parse(rec[R.CLAIMS - 1]!) as Record<string, unknown>,
+    claims: JSON.parse(rec[R.CLAIMS]!) as Record<string, unknown>,
     context,
   };
 }
@@ -111,28 +111,19 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   async insert(input: NewSessionRecord, options: InsertOptions): Promise<InsertResult> {
     const session = storeInput.record(input);
     const { now, maxSessionsPerSubject, receiptTtl } = storeInput.insertOptions(options);
-    const created = String(session.createdAt);
-    const record = [
-      session.subject,
-      session.tokenHash,
-      '',
-      '0',
-      created,
-      created,
-      created,
-      String(session.expiresAt),
-      session.idleExpiresAt === undefined ? '' : String(session.idleExpiresAt),
-      JSON.stringify(session.claims),
-      ...contextFields(session.context, false),
-    ];
     const evicted = (await this.#run('insert', 'jwtSessionInsert', [
-      this.#keys.index(session.subject),
       this.#keys.session(session.sessionId),
       now,
       maxSessionsPerSubject ?? '',
-      session.sessionId,
       Math.ceil(receiptTtl ?? DEFAULT_RECEIPT_TTL),
-      ...record,
+      session.sessionId,
+      session.subject,
+      session.tokenHash,
+      session.createdAt,
+      session.expiresAt,
+      session.idleExpiresAt ?? '',
+      JSON.stringify(session.claims),
+      ...contextFields(session.context, false),
     ])) as string[];
     return { evicted };
   }
@@ -140,10 +131,9 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   async settleInsert(subject: string, sessionId: string, options: { now: number; receiptTtl?: number | undefined }): Promise<string[]> {
     storeInput.subjectAndId(subject, sessionId);
     const { now, receiptTtl } = storeInput.insertOptions(options);
-    if (!storeInput.isSessionId(sessionId) || sessionHashTag(sessionId) !== subjectHashTag(subject)) return [];
+    if (!isSessionIdOf(sessionId, subject)) return [];
     return (await this.#run('settleInsert', 'jwtSessionSettle', [
       this.#keys.session(sessionId),
-      this.#keys.index(subject),
       now,
       sessionId,
       Math.ceil(receiptTtl ?? DEFAULT_RECEIPT_TTL),
@@ -183,7 +173,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {
     storeInput.subject(subject);
     storeInput.now(now);
-    const reply = (await this.#run('list', 'jwtSessionList', [this.#keys.index(subject), now, hexOf(subject)])) as (string | Flat)[];
+    const reply = (await this.#run('list', 'jwtSessionList', [this.#keys.subject(subject), now, subject])) as (string | Flat)[];
     const sessions: StoredSessionInfo[] = [];
     for (let n = 0; n + 1 < reply.length; n += 2) sessions.push(decode(reply[n] as string, reply[n + 1] as Flat));
     return sessions.sort((a, b) => b.createdAt - a.createdAt);
@@ -192,17 +182,16 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   async delete(subject: string, sessionId: string, now: number): Promise<boolean> {
     storeInput.subjectAndId(subject, sessionId);
     storeInput.now(now);
-    if (!storeInput.isSessionId(sessionId)) return false;
-    // A session id carries its subject's tag: another tag cannot be this subject's session (and would be another slot).
-    if (sessionHashTag(sessionId) !== subjectHashTag(subject)) return false;
-    const deleted = await this.#run('delete', 'jwtSessionDelete', [this.#keys.session(sessionId), this.#keys.index(subject), now, sessionId, subject]);
+    // A session id starts with its subject's digest: another digest cannot be this subject's session (and would be another key).
+    if (!isSessionIdOf(sessionId, subject)) return false;
+    const deleted = await this.#run('delete', 'jwtSessionDelete', [this.#keys.session(sessionId), now, sessionId, subject]);
     return deleted === 1;
   }
 
   async deleteAll(subject: string, now: number): Promise<DeleteAllResult> {
     storeInput.subject(subject);
     storeInput.now(now);
-    const [at, ...sessionIds] = (await this.#run('deleteAll', 'jwtSessionDeleteAll', [this.#keys.index(subject), now, hexOf(subject)])) as string[];
+    const [at, ...sessionIds] = (await this.#run('deleteAll', 'jwtSessionDeleteAll', [this.#keys.subject(subject), now, subject])) as string[];
     return { sessionIds, at: Number(at) };
   }
 

@@ -1,63 +1,70 @@
+import { SUBJECT_KEY_TAIL_LENGTH } from './keys.js';
+
 /*
  * One Lua script per store operation, so each one is a single round trip and
  * atomic: Redis runs a script to completion before serving anyone else, which
  * is what makes "check the hash, then swap it" and "count, evict, insert"
  * safe against concurrent callers on other nodes.
  *
- * Layout (see keys.ts): KEYS are always keys of one subject and share its
- * `{tag}`, so every script touches one Cluster slot. Session keys other than
- * the declared ones (eviction, pruning, deleteAll) are built inside the script
- * from the declared key's prefix; they carry the same tag and live in the same
- * slot. Deriving them from KEYS rather than passing a prefix in ARGV keeps an
- * ioredis `keyPrefix` on the caller's client working.
+ * Layout (see keys.ts): all of a subject's sessions live in one string key,
+ * named by the subject's digest, so every script reads and writes KEYS[1] and
+ * nothing else but an insert's receipt, `{tag}:x:<id>`, built inside the
+ * script from KEYS[1] (same tag, same slot; deriving it from KEYS rather than
+ * passing a prefix in ARGV keeps an ioredis `keyPrefix` working).
  *
- * A session is one string key holding a MessagePack array of strings (see
- * RECORD below), written with SET … PX. Why not a hash: a user agent alone
- * passes hash-max-listpack-value (64 bytes), which turns the hash into a real
- * hash table at about twice the memory. Why MessagePack of strings and not
- * JSON: cjson would round numbers to 14 digits and turn [] into {}, while
- * cmsgpack hands strings back byte for byte; values stay the JSON text the
- * client wrote, and context entries are separate (name, JSON) pairs so a
- * rotation merges them key by key without decoding any JSON in Lua.
+ * The value is MessagePack: { FORMAT, record, record, ... }, a record an array
+ * { id, subject, hash, previous hash, generation, created, refreshed, rotated,
+ * expires, idle expiry ('' = none), claims JSON, then context (name, JSON)
+ * pairs }. Times and the generation are numbers (cmsgpack writes an integral
+ * one as an integer: 9 bytes for a time in ms instead of 14 as text); claims
+ * and context stay the JSON text the client wrote, which cmsgpack hands back
+ * byte for byte (cjson would round numbers to 14 digits and turn [] into {}),
+ * and context entries are separate pairs so a rotation merges them key by key
+ * without decoding JSON in Lua. Why one string and not a hash per subject: a
+ * record passes hash-max-listpack-value (64 bytes), which turns a hash into a
+ * real hash table at about twice the memory.
+ *
+ * The key expires with its last session (PX = latest deadline), and every
+ * script drops the records past their deadline it finds, so a subject's key
+ * never holds a dead session for long after its owner comes back, and is gone
+ * when none is left. Each operation costs O(the subject's sessions): set
+ * maxSessionsPerSubject for subjects that sign in without end.
  *
  * Time: every decision uses the caller's `now` (ARGV), never Redis TIME, so all
  * nodes decide on the manager's clock and tests can freeze it. One exception:
  * DELETE_ALL reports Redis TIME as the moment of a subject-wide revocation,
  * so "issued before" is judged on one clock rather than the caller's. TTLs are set
  * relative to that `now` for the same reason: a key lives exactly as long as
- * the session it holds, as the manager sees it; Redis only garbage-collects.
+ * the sessions it holds, as the manager sees it; Redis only garbage-collects.
  *
  * Comparisons of hashes use Lua string equality, which is not constant-time;
  * that is harmless here: they are SHA-256 digests of 256-bit random secrets,
  * and learning a prefix of a digest gets an attacker no closer to a secret.
  */
 
-/** Positions in a stored record (1-based in Lua, 0-based in JS); context (name, JSON) pairs follow from CONTEXT. '' = absent. */
-export const RECORD = {
-  SUB: 1,
-  HASH: 2,
-  PREV: 3,
-  GEN: 4,
-  CREATED: 5,
-  REFRESHED: 6,
-  ROTATED: 7,
-  EXPIRES: 8,
-  IDLE: 9,
-  CLAIMS: 10,
-  CONTEXT: 11,
+/** The first element of every stored value: a value of another format is refused (script error), never overwritten. */
+export const FORMAT = 1;
+
+/**
+ * Positions in what scripts return for a session (0-based in JS): the record
+ * without its id and hashes, numbers as text; context (name, JSON) pairs
+ * follow from CONTEXT.
+ */
+export const REPLY = {
+  SUB: 0,
+  GEN: 1,
+  CREATED: 2,
+  REFRESHED: 3,
+  ROTATED: 4,
+  EXPIRES: 5,
+  IDLE: 6,
+  CLAIMS: 7,
+  CONTEXT: 8,
 } as const;
 
 const PRELUDE = `
-local SUB, HASH, PREV, GEN, CREATED, REFRESHED, ROTATED, EXPIRES, IDLE, CLAIMS, CONTEXT = ${Object.values(RECORD).join(', ')}
-
-local function hex(s)
-  return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end))
-end
-
--- The "<prefix>{tag}:" part of a key, given the part after it.
-local function base_of(key, tail)
-  return string.sub(key, 1, #key - #tail)
-end
+local ID, SUB, HASH, PREV, GEN, CREATED, REFRESHED, ROTATED, EXPIRES, IDLE, CLAIMS, CONTEXT = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+local FORMAT = ${FORMAT}
 
 local function num(s)
   return string.format('%.17g', s)
@@ -68,104 +75,138 @@ local function ttl(deadline, now)
 end
 
 local function deadline_of(rec)
-  local e, i = tonumber(rec[EXPIRES]), tonumber(rec[IDLE])
-  if i and i < e then return i end
-  return e
+  local i = rec[IDLE]
+  if i ~= '' and i < rec[EXPIRES] then return i end
+  return rec[EXPIRES]
 end
 
+-- Every record under the key, live or not.
 local function load(key)
   local raw = redis.call('GET', key)
-  if not raw then return nil end
-  return cmsgpack.unpack(raw)
+  if not raw then return {} end
+  local value = cmsgpack.unpack(raw)
+  if type(value) ~= 'table' or value[1] ~= FORMAT then error('jwt-session: unknown value format under ' .. key) end
+  local all = {}
+  for n = 2, #value do all[n - 1] = value[n] end
+  return all
 end
 
-local function save(key, rec, now)
-  redis.call('SET', key, cmsgpack.pack(rec), 'PX', ttl(deadline_of(rec), now))
+-- The records still live at now.
+local function live(all, now)
+  local out = {}
+  for _, rec in ipairs(all) do
+    if now < deadline_of(rec) then out[#out + 1] = rec end
+  end
+  return out
 end
 
--- Drops index entries (and their session keys) whose deadline has passed.
-local function prune(idx, base, now)
-  local gone = redis.call('ZRANGEBYSCORE', idx, '-inf', num(now))
-  for _, id in ipairs(gone) do redis.call('DEL', base .. 's:' .. id) end
-  if #gone > 0 then redis.call('ZREMRANGEBYSCORE', idx, '-inf', num(now)) end
+local function find(list, id)
+  for n, rec in ipairs(list) do
+    if rec[ID] == id then return n, rec end
+  end
+  return nil, nil
 end
 
--- The index lives exactly as long as its last session; an empty one is gone already.
-local function touch(idx, now)
-  local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
-  if top[2] then redis.call('PEXPIRE', idx, ttl(tonumber(top[2]), now)) end
+-- Writes the records back; the key lives exactly as long as the last of them.
+local function save(key, list, now)
+  if #list == 0 then
+    redis.call('DEL', key)
+    return
+  end
+  local value, latest = { FORMAT }, 0
+  for n, rec in ipairs(list) do
+    value[n + 1] = rec
+    local d = deadline_of(rec)
+    if d > latest then latest = d end
+  end
+  redis.call('SET', key, cmsgpack.pack(value), 'PX', ttl(latest, now))
 end
 
-local function forget(skey, idx, id, now)
-  redis.call('DEL', skey)
-  redis.call('ZREM', idx, id)
-  touch(idx, now)
+-- The "<prefix>{tag}:" part of a subject key ("<prefix>{tag}:s:<rest>").
+local function base_of(key)
+  return string.sub(key, 1, #key - ${SUBJECT_KEY_TAIL_LENGTH})
+end
+
+-- A session as scripts return it (REPLY in JS): no id, no hashes, numbers as text.
+local function reply_of(rec)
+  local out = { rec[SUB], num(rec[GEN]), num(rec[CREATED]), num(rec[REFRESHED]), num(rec[ROTATED]), num(rec[EXPIRES]) }
+  out[7] = rec[IDLE] == '' and '' or num(rec[IDLE])
+  out[8] = rec[CLAIMS]
+  for n = CONTEXT, #rec do out[#out + 1] = rec[n] end
+  return out
 end
 `;
 
 /**
- * KEYS: index, session. ARGV: now, max ('' = no cap), sessionId, receipt ttl, then the record.
+ * KEYS: subject key. ARGV: now, max ('' = no cap), receipt ttl, then the
+ * record: id, subject, hash, created, expires, idle expiry ('' = none),
+ * claims JSON, context (name, JSON) pairs.
  * Returns the evicted ids, oldest first. An insert that evicts leaves a
  * receipt `{tag}:x:<id>` (the ids, comma-separated) for SETTLE; an insert
  * that finds a receipt (or SETTLE's mark) already there does nothing: it was
  * settled before it ran, or it is a repeat.
  */
 export const INSERT = `${PRELUDE}
-local idx, skey = KEYS[1], KEYS[2]
-local now, max, id, receipt_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local base = base_of(skey, 's:' .. id)
-local xkey = base .. 'x:' .. id
+local key = KEYS[1]
+local now, max, receipt_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local id, subject = ARGV[4], ARGV[5]
+local xkey = base_of(key) .. 'x:' .. id
 if redis.call('EXISTS', xkey) == 1 then return {} end
-prune(idx, base, now)
+local list = live(load(key), now)
+local at = find(list, id)
+if at then table.remove(list, at) end
 local evicted = {}
 if max then
-  local rows = {}
-  for _, sid in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
-    local rec = load(base .. 's:' .. sid)
-    if rec then
-      rows[#rows + 1] = { sid, tonumber(rec[CREATED]) }
-    else
-      -- Redis expired the key on its own clock: the entry is stale.
-      redis.call('ZREM', idx, sid)
-    end
+  local mine = {}
+  for _, rec in ipairs(list) do
+    if rec[SUB] == subject then mine[#mine + 1] = rec end
   end
-  local excess = #rows - max + 1
+  local excess = #mine - max + 1
   if excess > 0 then
-    table.sort(rows, function(a, b)
-      if a[2] == b[2] then return a[1] < b[1] end
-      return a[2] < b[2]
+    table.sort(mine, function(a, b)
+      if a[CREATED] == b[CREATED] then return a[ID] < b[ID] end
+      return a[CREATED] < b[CREATED]
     end)
+    local gone = {}
     for n = 1, excess do
-      local sid = rows[n][1]
-      redis.call('DEL', base .. 's:' .. sid)
-      redis.call('ZREM', idx, sid)
-      evicted[#evicted + 1] = sid
+      gone[mine[n][ID]] = true
+      evicted[n] = mine[n][ID]
     end
+    local kept = {}
+    for _, rec in ipairs(list) do
+      if not gone[rec[ID]] then kept[#kept + 1] = rec end
+    end
+    list = kept
   end
 end
-local rec = {}
-for n = 5, #ARGV do rec[#rec + 1] = ARGV[n] end
-save(skey, rec, now)
-redis.call('ZADD', idx, num(deadline_of(rec)), id)
-touch(idx, now)
+local created = tonumber(ARGV[7])
+local rec = { id, subject, ARGV[6], '', 0, created, created, created, tonumber(ARGV[8]), tonumber(ARGV[9]) or '', ARGV[10] }
+for n = 11, #ARGV do rec[#rec + 1] = ARGV[n] end
+list[#list + 1] = rec
+save(key, list, now)
 if #evicted > 0 then redis.call('SET', xkey, table.concat(evicted, ','), 'PX', receipt_ttl) end
 return evicted
 `;
 
 /**
- * KEYS: session, index. ARGV: now, sessionId, receipt ttl.
+ * KEYS: subject key. ARGV: now, sessionId, receipt ttl.
  * For an INSERT whose reply never came: if it ran, removes the session it
  * created (its creator never got the tokens) and returns the ids it evicted
  * (its receipt, kept, so asking twice gives the same answer); if it did not
  * run, leaves a mark that turns it into a no-op should it run later.
  */
 export const SETTLE = `${PRELUDE}
-local skey, idx = KEYS[1], KEYS[2]
+local key = KEYS[1]
 local now, id, receipt_ttl = tonumber(ARGV[1]), ARGV[2], ARGV[3]
-local xkey = base_of(skey, 's:' .. id) .. 'x:' .. id
+local xkey = base_of(key) .. 'x:' .. id
 local receipt = redis.call('GET', xkey)
-if redis.call('EXISTS', skey) == 1 then
-  forget(skey, idx, id, now)
+local all = load(key)
+local list = live(all, now)
+local at = find(all, id)
+if at then
+  local here = find(list, id)
+  if here then table.remove(list, here) end
+  save(key, list, now)
 elseif not receipt then
   redis.call('SET', xkey, '', 'PX', receipt_ttl)
   return {}
@@ -178,38 +219,38 @@ return out
 `;
 
 /**
- * KEYS: session. ARGV: now, sessionId, presentedHash, successorHash, reuseInterval,
+ * KEYS: subject key. ARGV: now, sessionId, presentedHash, successorHash, reuseInterval,
  * idleTtl ('' = keep), claims JSON ('' = keep), then context name/JSON pairs ('' JSON = remove).
- * Returns {status, ...}: rotated/grace + record, reused + subject, mismatch + subject,
- * expired, not_found. A mismatch never returns the current hash: the manager needs only the subject.
+ * Returns {status, ...}: rotated/grace + session (REPLY), reused + subject, mismatch + subject,
+ * expired, not_found. Nothing returned carries a hash.
  */
 export const ROTATE = `${PRELUDE}
-local skey = KEYS[1]
+local key = KEYS[1]
 local now, id, presented, successor = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
 local reuse, idle_ttl = tonumber(ARGV[5]), tonumber(ARGV[6])
-local rec = load(skey)
-if not rec then return { 'not_found' } end
-local base = base_of(skey, 's:' .. id)
-local idx = base .. 'u:' .. hex(rec[SUB])
-prune(idx, base, now)
-if now >= deadline_of(rec) then
-  forget(skey, idx, id, now)
-  return { 'expired' }
+local all = load(key)
+local list = live(all, now)
+local changed = #list ~= #all
+local at, rec = find(list, id)
+if not rec then
+  if changed then save(key, list, now) end
+  if find(all, id) then return { 'expired' } end
+  return { 'not_found' }
 end
 if presented == rec[HASH] then
   rec[PREV] = rec[HASH]
   rec[HASH] = successor
-  rec[GEN] = tostring(tonumber(rec[GEN]) + 1)
-  rec[REFRESHED] = ARGV[1]
-  rec[ROTATED] = ARGV[1]
-  if idle_ttl then rec[IDLE] = num(math.min(now + idle_ttl, tonumber(rec[EXPIRES]))) end
+  rec[GEN] = rec[GEN] + 1
+  rec[REFRESHED] = now
+  rec[ROTATED] = now
+  if idle_ttl then rec[IDLE] = math.min(now + idle_ttl, rec[EXPIRES]) end
   if ARGV[7] ~= '' then rec[CLAIMS] = ARGV[7] end
   local pos = {}
   for n = CONTEXT, #rec, 2 do pos[rec[n]] = n end
   for n = 8, #ARGV, 2 do
-    local at = pos[ARGV[n]]
-    if at then
-      rec[at + 1] = ARGV[n + 1]
+    local p = pos[ARGV[n]]
+    if p then
+      rec[p + 1] = ARGV[n + 1]
     elseif ARGV[n + 1] ~= '' then
       rec[#rec + 1] = ARGV[n]
       rec[#rec + 1] = ARGV[n + 1]
@@ -225,78 +266,100 @@ if presented == rec[HASH] then
       out[#out + 1] = rec[n + 1]
     end
   end
-  save(skey, out, now)
-  redis.call('ZADD', idx, num(deadline_of(out)), id)
-  touch(idx, now)
-  return { 'rotated', out }
+  list[at] = out
+  save(key, list, now)
+  return { 'rotated', reply_of(out) }
 end
 if rec[PREV] ~= '' and presented == rec[PREV] then
-  local in_grace = reuse > 0 and now - tonumber(rec[ROTATED]) <= reuse
-  if in_grace and successor == rec[HASH] then return { 'grace', rec } end
+  local in_grace = reuse > 0 and now - rec[ROTATED] <= reuse
+  if in_grace and successor == rec[HASH] then
+    if changed then save(key, list, now) end
+    return { 'grace', reply_of(rec) }
+  end
   if not in_grace then
-    forget(skey, idx, id, now)
+    table.remove(list, at)
+    save(key, list, now)
     return { 'reused', rec[SUB] }
   end
 end
+if changed then save(key, list, now) end
 return { 'mismatch', rec[SUB] }
 `;
 
-/** KEYS: index. ARGV: now, hex(subject). Returns {id, record, id, record, ...} of the live sessions. */
+/** KEYS: subject key. ARGV: now, subject. Returns {id, session (REPLY), id, session, ...} of the subject's live sessions. */
 export const LIST = `${PRELUDE}
-local idx = KEYS[1]
-local now = tonumber(ARGV[1])
-local base = base_of(idx, 'u:' .. ARGV[2])
-prune(idx, base, now)
+local key = KEYS[1]
+local now, subject = tonumber(ARGV[1]), ARGV[2]
+local all = load(key)
+local list = live(all, now)
+if #list ~= #all then save(key, list, now) end
 local out = {}
-for _, id in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
-  local rec = load(base .. 's:' .. id)
-  if rec then
-    out[#out + 1] = id
-    out[#out + 1] = rec
-  else
-    redis.call('ZREM', idx, id)
+for _, rec in ipairs(list) do
+  if rec[SUB] == subject then
+    out[#out + 1] = rec[ID]
+    out[#out + 1] = reply_of(rec)
   end
 end
-touch(idx, now)
 return out
 `;
 
 /**
- * KEYS: session, index. ARGV: now, sessionId, subject.
+ * KEYS: subject key. ARGV: now, sessionId, subject.
  * Returns 1 when a live session of this subject was deleted, else 0.
  */
 export const DELETE = `${PRELUDE}
-local skey, idx = KEYS[1], KEYS[2]
+local key = KEYS[1]
 local now, id, subject = tonumber(ARGV[1]), ARGV[2], ARGV[3]
-local rec = load(skey)
-if not rec or rec[SUB] ~= subject then return 0 end
-prune(idx, base_of(skey, 's:' .. id), now)
-forget(skey, idx, id, now)
-if now < deadline_of(rec) then return 1 end
+local all = load(key)
+local list = live(all, now)
+local at, rec = find(list, id)
+if rec and rec[SUB] == subject then
+  table.remove(list, at)
+  save(key, list, now)
+  return 1
+end
+if #list ~= #all then save(key, list, now) end
 return 0
 `;
 
 /**
- * KEYS: index. ARGV: now, hex(subject). Returns Redis' own time (ms, as a
+ * KEYS: subject key. ARGV: now, subject. Returns Redis' own time (ms, as a
  * string) followed by the ids of the live sessions deleted: one clock for the
  * subject-wide "issued before", whichever node asks.
  */
 export const DELETE_ALL = `${PRELUDE}
-local idx = KEYS[1]
-local now = tonumber(ARGV[1])
+local key = KEYS[1]
+local now, subject = tonumber(ARGV[1]), ARGV[2]
 local t = redis.call('TIME')
-local live = { string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) }
-local base = base_of(idx, 'u:' .. ARGV[2])
-local entries = redis.call('ZRANGE', idx, 0, -1, 'WITHSCORES')
-for n = 1, #entries, 2 do
-  local id = entries[n]
-  -- An insert's receipt goes with its session: the subject-wide rule now covers what it evicted.
-  redis.call('DEL', base .. 'x:' .. id)
-  local deleted = redis.call('DEL', base .. 's:' .. id)
-  if deleted == 1 and tonumber(entries[n + 1]) > now then live[#live + 1] = id end
+local out = { string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) }
+local base = base_of(key)
+local kept = {}
+for _, rec in ipairs(load(key)) do
+  if rec[SUB] == subject then
+    -- An insert's receipt goes with its session: the subject-wide rule now covers what it evicted.
+    redis.call('DEL', base .. 'x:' .. rec[ID])
+    if now < deadline_of(rec) then out[#out + 1] = rec[ID] end
+  elseif now < deadline_of(rec) then
+    kept[#kept + 1] = rec
+  end
 end
-redis.call('DEL', idx)
-return live
+save(key, kept, now)
+return out
+`;
+
+/**
+ * KEYS: subject key. Returns {sessions, subjects} stored under it (live or
+ * not), for operator tools that count without decoding MessagePack.
+ */
+export const SUMMARY = `${PRELUDE}
+local subjects, count, sessions = {}, 0, load(KEYS[1])
+for _, rec in ipairs(sessions) do
+  if not subjects[rec[SUB]] then
+    subjects[rec[SUB]] = true
+    count = count + 1
+  end
+end
+return { #sessions, count }
 `;
 
 /**

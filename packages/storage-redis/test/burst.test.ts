@@ -4,7 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisRefreshTokenStore } from '../src/index.js';
-import { ioredisMajors, makeManager, mastersOf, redisCluster, redisServer, sleep, assertTornDown, teardown, track, uniquePrefix, type Ioredis } from './helpers.js';
+import { ioredisMajors, makeManager, redisCluster, storedSessionIds, redisServer, sleep, assertTornDown, teardown, track, uniquePrefix, type Ioredis } from './helpers.js';
 
 /*
  * A burst of concurrent create() on one node, with a cold client, against a
@@ -44,20 +44,6 @@ async function fire(make: () => Promise<SessionTokens>, count: number): Promise<
   return { created, failed };
 }
 
-/** Session ids stored under `prefix`, on every master. */
-async function storedIds(client: Redis | Cluster, prefix: string): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for (const node of mastersOf(client)) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*:s:*`, 'COUNT', 1000);
-      for (const key of keys) ids.add(key.slice(key.indexOf(':s:') + 3));
-      cursor = next;
-    } while (cursor !== '0');
-  }
-  return ids;
-}
-
 function coldClient(io: Ioredis, kind: 'standalone' | 'cluster'): Promise<Redis | Cluster> {
   return kind === 'standalone'
     ? redisServer().then((s) => track(new io.Redis(s.port, { host: s.host })))
@@ -76,7 +62,7 @@ for (const io of ioredisMajors) {
       const { created, failed } = await fire(() => m.create(`user-${n++}`, { claims: { roles: ['user'] }, context: { ip: '203.0.113.7' } }), BURST);
       // A sent command that timed out could still land: give any straggler time before counting.
       await sleep(300);
-      const stored = await storedIds(client, prefix);
+      const stored = await storedSessionIds(client, prefix);
       assert.equal([...failed], [], 'a create failed on a healthy Redis');
       assert.is(created.size, BURST);
       assert.is(stored.size, created.size, 'sessions in Redis differ from the creates reported');
@@ -108,7 +94,7 @@ for (const io of ioredisMajors) {
       const { created, failed } = await burst;
       server.resume();
       await sleep(300);
-      const stored = await storedIds(client, prefix);
+      const stored = await storedSessionIds(client, prefix);
       stored.delete(warm.sessionId);
       const notSent = [...failed].filter(([why]) => why.startsWith('not sent')).reduce((sum, [, count]) => sum + count, 0);
       const unknown = [...failed].filter(([why]) => why.startsWith('sent: redis insert failed: no answer within')).reduce((sum, [, count]) => sum + count, 0);

@@ -1,12 +1,13 @@
 import { startCluster, startRedis, type RedisCluster, type RedisServer } from '@jwt-session/redis-harness';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { JwtUserSessionManager, type JwtUserSessionManagerOptions } from '@jwt-session/session-core';
+import { JwtUserSessionManager, subjectDigest, type JwtUserSessionManagerOptions } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import * as ioredis6 from 'ioredis6';
 import * as assert from 'uvu/assert';
 import { TEST_KEY } from './fixtures/key.js';
+import { FORMAT } from '../src/scripts.js';
 
 /**
  * One client library setup the Redis suites run against, as
@@ -196,13 +197,14 @@ export interface StoredKey {
   type: string;
   /** PTTL: -1 = no expiry. */
   ttl: number;
-  /** Every string the key holds: fields and values, members and scores, stream ids and fields; for a session record, its raw bytes and each decoded string. */
+  /** Every string the key holds: fields and values, members and scores, stream ids and fields; for a subject's key, its raw bytes and each decoded value (numbers as text). */
   values: string[];
-  /** A session record, decoded (MessagePack array of strings). */
-  record?: string[];
+  /** A subject's key: its session records, decoded (MessagePack; see scripts.ts). */
+  records?: unknown[][];
 }
 
 const UNPACK = "return cmsgpack.unpack(redis.call('GET', KEYS[1]))";
+const flat = (value: unknown): string[] => (Array.isArray(value) ? value.flatMap(flat) : [String(value)]);
 
 /** Every key under `prefix` with everything it holds, read with the command its TYPE calls for, on the node that owns it. */
 export async function snapshot(client: Redis | Cluster, prefix: string): Promise<StoredKey[]> {
@@ -225,9 +227,10 @@ export async function snapshot(client: Redis | Cluster, prefix: string): Promise
           case 'string': {
             // latin1 keeps every byte as one character, so ASCII inside binary values stays searchable.
             values = [((await node.getBuffer(key)) ?? Buffer.alloc(0)).toString('latin1')];
-            if (key.includes(':s:')) {
-              const record = (await node.eval(UNPACK, 1, key)) as string[];
-              out.push({ key, type, ttl: await node.pttl(key), values: [...values, ...record], record });
+            if (/\}:s:/.test(key)) {
+              const [format, ...records] = (await node.eval(UNPACK, 1, key)) as [number, ...unknown[][]];
+              assert.is(format, FORMAT, `${key}: value format`);
+              out.push({ key, type, ttl: await node.pttl(key), values: [...values, ...flat(records)], records });
               continue;
             }
             break;
@@ -254,32 +257,42 @@ export async function snapshot(client: Redis | Cluster, prefix: string): Promise
 }
 
 /**
- * Checks that the per-subject indexes and the session keys describe the same
- * sessions: every index member has its session key, every session key is in
- * its subject's index. Returns the problems found (empty when consistent).
+ * Checks the layout's invariants over a snapshot: every session sits under
+ * the key of its subject's digest and starts with that digest, no session
+ * id appears twice, no subject's key is empty, and each key lives at least
+ * as long as its latest session. Returns the sessions found (id → subject) and the problems (empty when consistent).
  */
-export function indexProblems(keys: StoredKey[]): { sessions: number; indexed: number; problems: string[] } {
-  const sessions = new Map<string, string>(); // sessionId → subject
-  const indexed = new Map<string, string>(); // sessionId → subject
+export function layoutProblems(keys: StoredKey[], now = Date.now()): { sessions: number; ids: Map<string, string>; problems: string[] } {
+  const ids = new Map<string, string>();
   const problems: string[] = [];
   for (const k of keys) {
-    const s = /:s:(.+)$/.exec(k.key);
-    const u = /:u:([0-9a-f]*)$/.exec(k.key);
-    if (s && k.record !== undefined) {
-      sessions.set(s[1]!, k.record[0]!);
-    } else if (u && k.type === 'zset') {
-      const subject = Buffer.from(u[1]!, 'hex').toString('utf8');
-      for (let n = 0; n < k.values.length; n += 2) {
-        if (indexed.has(k.values[n]!)) problems.push(`${k.values[n]} indexed twice`);
-        indexed.set(k.values[n]!, subject);
-      }
+    if (k.records === undefined) continue;
+    const digest = /\{(.{4})\}:s:(.{7})$/.exec(k.key);
+    if (digest === null) {
+      problems.push(`${k.key} is not a subject's key`);
+      continue;
     }
+    if (k.records.length === 0) problems.push(`${k.key} holds no session`);
+    let latest = 0;
+    for (const rec of k.records) {
+      const [id, subject, , , , , , , expires, idle] = rec as [string, string, ...unknown[]];
+      if (ids.has(id)) problems.push(`${id} stored twice`);
+      ids.set(id, subject);
+      if (!id.startsWith(digest[1]! + digest[2]!)) problems.push(`${id} is under another digest's key ${k.key}`);
+      if (subjectDigest(subject) !== digest[1]! + digest[2]!) problems.push(`${subject}'s session ${id} is under ${k.key}`);
+      const deadline = idle === '' ? Number(expires) : Math.min(Number(expires), Number(idle));
+      latest = Math.max(latest, deadline);
+    }
+    // PTTL was read a little after `now` was taken by the caller... or before: allow a second either way.
+    if (k.ttl < latest - now - 1000) problems.push(`${k.key} expires ${latest - now - k.ttl} ms before its latest session`);
   }
-  for (const [id, subject] of indexed) if (sessions.get(id) !== subject) problems.push(`index of ${subject} lists ${id} without its session`);
-  for (const [id, subject] of sessions) if (indexed.get(id) !== subject) problems.push(`session ${id} of ${subject} is missing from its index`);
-  return { sessions: sessions.size, indexed: indexed.size, problems };
+  return { sessions: ids.size, ids, problems };
 }
 
+/** Session ids stored under `prefix`, on every master. */
+export async function storedSessionIds(client: Redis | Cluster, prefix: string): Promise<Set<string>> {
+  return new Set(layoutProblems(await snapshot(client, prefix)).ids.keys());
+}
 
 /** A manager over the given store (and broadcaster), with a memory invalidation cache; closed at teardown. */
 export function makeManager(options: Partial<JwtUserSessionManagerOptions> & Pick<JwtUserSessionManagerOptions, 'refreshTokenStore'>): JwtUserSessionManager {

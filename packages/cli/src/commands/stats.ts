@@ -1,4 +1,4 @@
-import { DEFAULT_KEY_PREFIX, RedisRefreshTokenStore, type KeyKind, type KeyLayout } from '@jwt-session/storage-redis';
+import { DEFAULT_KEY_PREFIX, RedisRefreshTokenStore, SESSIONS_SUMMARY_SCRIPT, type KeyKind, type KeyLayout } from '@jwt-session/storage-redis';
 import type { Redis } from 'ioredis';
 import { REDIS_OPTIONS, parse, positionals } from '../args.js';
 import { emit, type Context } from '../context.js';
@@ -12,9 +12,9 @@ const SCAN_COUNT = 1000;
 export interface Stats {
   prefix: string;
   masters: number;
-  /** Session records (each expires with its session, so these are the live ones). */
+  /** Session records (a subject's key drops its dead ones whenever it is written, and expires with its last). */
   sessions: number;
-  /** Subjects with at least one session (one index key each). */
+  /** Subjects with at least one session. */
   subjects: number;
   /** Insert receipts kept for settleInsert after an eviction (they expire on their own). */
   receipts: number;
@@ -30,28 +30,43 @@ export function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
-/** SCAN (never KEYS: it would block the server for the whole keyspace) over one master, MEMORY USAGE per batch in one pipeline. */
+/**
+ * SCAN (never KEYS: it would block the server for the whole keyspace) over one
+ * master; per batch one pipeline of MEMORY USAGE per key and, for each
+ * subject's key, the store's summary script (sessions and subjects under it,
+ * counted in Redis so the CLI never decodes a record).
+ */
 async function scanMaster(node: Redis, layout: KeyLayout, into: Stats): Promise<void> {
+  const sha = (await node.script('LOAD', SESSIONS_SUMMARY_SCRIPT)) as string;
   let cursor = '0';
   do {
     const [next, keys] = await node.scan(cursor, 'MATCH', `${globEscape(layout.prefix)}*`, 'COUNT', SCAN_COUNT);
     cursor = next;
     if (keys.length === 0) continue;
     const pipeline = node.pipeline();
-    for (const key of keys) pipeline.call('MEMORY', 'USAGE', key);
-    const replies = (await pipeline.exec()) ?? [];
+    const kinds = keys.map((key) => layout.kindOf(key));
     keys.forEach((key, n) => {
-      const kind = layout.kindOf(key);
-      const [error, used] = replies[n] ?? [null, null];
+      pipeline.call('MEMORY', 'USAGE', key);
+      if (kinds[n] === 'sessions') pipeline.evalsha(sha, 1, key);
+    });
+    const replies = (await pipeline.exec()) ?? [];
+    let at = 0;
+    keys.forEach((key, n) => {
+      const kind = kinds[n];
+      const [error, used] = replies[at++] ?? [null, null];
+      const [summaryError, summary] = kind === 'sessions' ? (replies[at++] ?? [null, null]) : [null, null];
       // Null: the key expired between SCAN and MEMORY USAGE.
       if (error || used === null) return;
       if (kind === undefined) {
         into.otherKeys++;
         return;
       }
-      if (kind === 'session') into.sessions++;
-      else if (kind === 'index') into.subjects++;
-      else if (kind === 'receipt') into.receipts++;
+      if (kind === 'sessions') {
+        // A key that expired or was rewritten between the two commands reads as empty.
+        const [sessions, subjects] = !summaryError && Array.isArray(summary) ? (summary as number[]) : [0, 0];
+        into.sessions += Number(sessions);
+        into.subjects += Number(subjects);
+      } else if (kind === 'receipt') into.receipts++;
       into.memory[kind] += Number(used);
       into.memory.total += Number(used);
     });
@@ -74,7 +89,7 @@ export async function collectStats(client: RedisClient, prefix: string, now: num
     receipts: 0,
     otherKeys: 0,
     stream: { key: layout.stream, length: 0, oldestAgeMs: null, newestAgeMs: null, ttlMs: null },
-    memory: { session: 0, index: 0, stream: 0, receipt: 0, total: 0 },
+    memory: { sessions: 0, stream: 0, receipt: 0, total: 0 },
   };
   try {
     for (const node of nodes) await scanMaster(node, layout, stats);
@@ -112,8 +127,7 @@ async function statsCommandImpl(args: string[], ctx: Context): Promise<number> {
       ['oldest entry', ago(s.oldestAgeMs)],
       ['newest entry', ago(s.newestAgeMs)],
       ['stream expires in', s.ttlMs === null ? '-' : duration(s.ttlMs)],
-      ['memory: sessions', bytes(stats.memory.session)],
-      ['memory: subject indexes', bytes(stats.memory.index)],
+      ['memory: sessions', bytes(stats.memory.sessions)],
       ['memory: stream', bytes(stats.memory.stream)],
       ['memory: insert receipts', bytes(stats.memory.receipt)],
       ['memory: total', bytes(stats.memory.total)],
