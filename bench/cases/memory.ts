@@ -1,8 +1,13 @@
-/** Case 8: memory per session, in the memory store (heap) and in Redis (used_memory). */
+/**
+ * Case 8: memory per session, in the memory store (heap) and in Redis
+ * (used_memory): 8b as issue 6 set it (no claims, no context), 8c with the
+ * claims and context of issue 11's row.
+ */
 import { runChild } from '../lib/child.js';
 import { keySet } from '../lib/fixtures.js';
 import { redisClient, usedMemory } from '../lib/redis.js';
 import { judge, type BenchContext, type Row } from '../lib/types.js';
+import type { CreateOptions } from '@jwt-session/session-core';
 import { redisManager } from './write.js';
 
 export async function runMemory(ctx: BenchContext): Promise<Row[]> {
@@ -24,21 +29,28 @@ export async function runMemory(ctx: BenchContext): Promise<Row[]> {
   const client = await redisClient();
   const manager = redisManager(keySet('HS256'), client);
   await manager.ready();
-  await client.flushall();
-  const before = await usedMemory(client);
-  const prefix = `mem-${Date.now()}`;
-  for (let i = 0; i < sessions; i += 64) {
-    await Promise.all(Array.from({ length: Math.min(64, sessions - i) }, (_, k) => manager.create(`${prefix}-${i + k}`)));
-  }
-  const after = await usedMemory(client);
-  const redisBytes = (after - before) / sessions;
-  const redisGoal = { op: '<=' as const, value: 250, text: 'Redis used_memory bytes per session' };
-  rows.push({
-    id: '8b', case: `Redis: used_memory per session at ${label} sessions (1 per subject, no context)`,
-    candidate: { label: 'used_memory', value: redisBytes, unit: 'B/session' },
-    ratio: redisBytes, ratioKind: 'absolute', goal: redisGoal, status: judge(redisBytes, redisGoal),
-    extra: { keys: await client.dbsize(), usedMemoryDeltaMiB: (after - before) / 2 ** 20 },
-  });
+  /** used_memory per session of `sessions` creates, one per subject, on an emptied server. */
+  const redisPerSession = async (options: CreateOptions) => {
+    await client.flushall();
+    const before = await usedMemory(client);
+    const prefix = `mem-${Date.now()}`;
+    for (let i = 0; i < sessions; i += 64) {
+      await Promise.all(Array.from({ length: Math.min(64, sessions - i) }, (_, k) => manager.create(`${prefix}-${i + k}`, options)));
+    }
+    const after = await usedMemory(client);
+    return { bytes: (after - before) / sessions, keys: await client.dbsize(), usedMemoryDeltaMiB: (after - before) / 2 ** 20 };
+  };
+  const redisRow = (id: string, what: string, measured: { bytes: number; keys: number; usedMemoryDeltaMiB: number }, limit: number): Row => {
+    const goal = { op: '<=' as const, value: limit, text: 'Redis used_memory bytes per session' };
+    return {
+      id, case: `Redis: used_memory per session at ${label} sessions (1 per subject, ${what})`,
+      candidate: { label: 'used_memory', value: measured.bytes, unit: 'B/session' },
+      ratio: measured.bytes, ratioKind: 'absolute', goal, status: judge(measured.bytes, goal),
+      extra: { keys: measured.keys, usedMemoryDeltaMiB: measured.usedMemoryDeltaMiB },
+    };
+  };
+  rows.push(redisRow('8b', 'no claims, no context', await redisPerSession({}), 250));
+  rows.push(redisRow('8c', "claims {roles:['user']}, context {ip}", await redisPerSession({ claims: { roles: ['user'] }, context: { ip: '203.0.113.7' } }), 360));
   await manager.close();
   await client.flushall();
   return rows;
