@@ -1,5 +1,6 @@
 import { SessionError } from '@jwt-session/session-core';
 import type { RedisClient } from './util.js';
+import { WriteCoalescer } from './coalesce.js';
 
 /*
  * The one gate every command goes through: bounded work in flight and a
@@ -99,9 +100,11 @@ export class CommandQueue {
   /** When Redis last answered one of ours, or when the first of a new run of commands was sent. */
   #lastMove = 0;
   #waitingForReady = false;
+  readonly #writes: WriteCoalescer;
 
   constructor(client: RedisClient, timeout: number, maxInFlight: number) {
     this.#client = client;
+    this.#writes = new WriteCoalescer(client);
     this.#timeout = timeout;
     this.#maxInFlight = maxInFlight;
     this.#link = linkOf(client);
@@ -115,9 +118,10 @@ export class CommandQueue {
         return;
       }
       const job: Job = { operation, send, resolve: resolve as (value: unknown) => void, reject, state: 'queued', timer: undefined };
-      job.timer = setTimeout(() => afterPoll(() => this.#waited(job)), this.#timeout);
       this.#queue.push(job);
       this.#pump();
+      // Only a command that has to wait needs a timer for the wait (most are sent at once).
+      if (job.state === 'queued') job.timer = setTimeout(() => afterPoll(() => this.#waited(job)), this.#timeout);
     });
   }
 
@@ -160,10 +164,11 @@ export class CommandQueue {
     if (this.#inFlight === 0) this.#lastMove = Date.now();
     this.#inFlight++;
     job.state = 'sent';
-    clearTimeout(job.timer);
+    if (job.timer !== undefined) clearTimeout(job.timer);
     job.timer = setTimeout(() => afterPoll(() => this.#fail(job, `no answer within ${this.#timeout} ms`)), this.#timeout);
     let pending: Promise<unknown>;
     try {
+      this.#writes.hold();
       pending = job.send();
     } catch (error) {
       pending = Promise.reject(error);

@@ -41,7 +41,8 @@ const SCRIPTS = [
   { name: 'jwtSessionDeleteAll', keys: 1, lua: DELETE_ALL },
 ] as const;
 
-type Flat = string[];
+/** A session as a script returns it (REPLY): strings, and whole numbers as integers. */
+type Flat = (string | number)[];
 
 function contextFields(context: SessionContext, removals: boolean): string[] {
   const out: string[] = [];
@@ -59,17 +60,17 @@ const R = REPLY;
 function decode(sessionId: string, rec: Flat): StoredSessionInfo {
   const idle = rec[R.IDLE];
   const context: SessionContext = {};
-  for (let n = R.CONTEXT; n + 1 < rec.length; n += 2) context[rec[n]!] = JSON.parse(rec[n + 1]!) as SessionContext[string];
+  for (let n = R.CONTEXT; n + 1 < rec.length; n += 2) context[rec[n] as string] = JSON.parse(rec[n + 1] as string) as SessionContext[string];
   return {
     sessionId,
-    subject: rec[R.SUB]!,
+    subject: rec[R.SUB] as string,
     generation: Number(rec[R.GEN]),
     createdAt: Number(rec[R.CREATED]),
     lastRefreshedAt: Number(rec[R.REFRESHED]),
     rotatedAt: Number(rec[R.ROTATED]),
     expiresAt: Number(rec[R.EXPIRES]),
     ...(idle === undefined || idle === '' ? {} : { idleExpiresAt: Number(idle) }),
-    claims: JSON.parse(rec[R.CLAIMS]!) as Record<string, unknown>,
+    claims: JSON.parse(rec[R.CLAIMS] as string) as Record<string, unknown>,
     context,
   };
 }

@@ -47,8 +47,8 @@ export const FORMAT = 1;
 
 /**
  * Positions in what scripts return for a session (0-based in JS): the record
- * without its id and hashes, numbers as text; context (name, JSON) pairs
- * follow from CONTEXT.
+ * without its id and hashes, whole numbers as integers and others as text;
+ * context (name, JSON) pairs follow from CONTEXT.
  */
 export const REPLY = {
   SUB: 0,
@@ -91,13 +91,19 @@ local function load(key)
   return all
 end
 
--- The records still live at now.
+-- The records still live at now (the same table when all are).
 local function live(all, now)
-  local out = {}
-  for _, rec in ipairs(all) do
-    if now < deadline_of(rec) then out[#out + 1] = rec end
+  for n, rec in ipairs(all) do
+    if now >= deadline_of(rec) then
+      local out = {}
+      for m = 1, n - 1 do out[m] = all[m] end
+      for m = n + 1, #all do
+        if now < deadline_of(all[m]) then out[#out + 1] = all[m] end
+      end
+      return out
+    end
   end
-  return out
+  return all
 end
 
 local function find(list, id)
@@ -127,10 +133,16 @@ local function base_of(key)
   return string.sub(key, 1, #key - ${SUBJECT_KEY_TAIL_LENGTH})
 end
 
--- A session as scripts return it (REPLY in JS): no id, no hashes, numbers as text.
+-- A number for the reply: Redis turns a Lua number into an integer, exact for whole ones; others travel as text.
+local function out_num(n)
+  if n == math.floor(n) then return n end
+  return num(n)
+end
+
+-- A session as scripts return it (REPLY in JS): no id, no hashes.
 local function reply_of(rec)
-  local out = { rec[SUB], num(rec[GEN]), num(rec[CREATED]), num(rec[REFRESHED]), num(rec[ROTATED]), num(rec[EXPIRES]) }
-  out[7] = rec[IDLE] == '' and '' or num(rec[IDLE])
+  local out = { rec[SUB], rec[GEN], out_num(rec[CREATED]), out_num(rec[REFRESHED]), out_num(rec[ROTATED]), out_num(rec[EXPIRES]) }
+  out[7] = rec[IDLE] == '' and '' or out_num(rec[IDLE])
   out[8] = rec[CLAIMS]
   for n = CONTEXT, #rec do out[#out + 1] = rec[n] end
   return out
