@@ -12,7 +12,7 @@ import { SUBJECT_KEY_TAIL_LENGTH } from './keys.js';
  * script from KEYS[1] (same tag, same slot; deriving it from KEYS rather than
  * passing a prefix in ARGV keeps an ioredis `keyPrefix` working).
  *
- * The value is MessagePack: { FORMAT, record, record, ... }, a record an array
+ * The value is MessagePack: { FORMAT, { record, record, ... } }, a record an array
  * { id, subject, hash, previous hash, generation, created, refreshed, rotated,
  * expires, idle expiry ('' = none), claims JSON, then context (name, JSON)
  * pairs }. Times and the generation are numbers (cmsgpack writes an integral
@@ -85,10 +85,8 @@ local function load(key)
   local raw = redis.call('GET', key)
   if not raw then return {} end
   local value = cmsgpack.unpack(raw)
-  if type(value) ~= 'table' or value[1] ~= FORMAT then error('jwt-session: unknown value format under ' .. key) end
-  local all = {}
-  for n = 2, #value do all[n - 1] = value[n] end
-  return all
+  if type(value) ~= 'table' or value[1] ~= FORMAT or type(value[2]) ~= 'table' then error('jwt-session: unknown value format under ' .. key) end
+  return value[2]
 end
 
 -- The records still live at now (the same table when all are).
@@ -119,13 +117,12 @@ local function save(key, list, now)
     redis.call('DEL', key)
     return
   end
-  local value, latest = { FORMAT }, 0
-  for n, rec in ipairs(list) do
-    value[n + 1] = rec
+  local latest = 0
+  for _, rec in ipairs(list) do
     local d = deadline_of(rec)
     if d > latest then latest = d end
   end
-  redis.call('SET', key, cmsgpack.pack(value), 'PX', ttl(latest, now))
+  redis.call('SET', key, cmsgpack.pack({ FORMAT, list }), 'PX', ttl(latest, now))
 end
 
 -- The "<prefix>{tag}:" part of a subject key ("<prefix>{tag}:s:<rest>").
@@ -257,28 +254,31 @@ if presented == rec[HASH] then
   rec[ROTATED] = now
   if idle_ttl then rec[IDLE] = math.min(now + idle_ttl, rec[EXPIRES]) end
   if ARGV[7] ~= '' then rec[CLAIMS] = ARGV[7] end
-  local pos = {}
-  for n = CONTEXT, #rec, 2 do pos[rec[n]] = n end
-  for n = 8, #ARGV, 2 do
-    local p = pos[ARGV[n]]
-    if p then
-      rec[p + 1] = ARGV[n + 1]
-    elseif ARGV[n + 1] ~= '' then
-      rec[#rec + 1] = ARGV[n]
-      rec[#rec + 1] = ARGV[n + 1]
-      pos[ARGV[n]] = #rec - 1
+  local out = rec
+  if #ARGV >= 8 then
+    local pos = {}
+    for n = CONTEXT, #rec, 2 do pos[rec[n]] = n end
+    for n = 8, #ARGV, 2 do
+      local p = pos[ARGV[n]]
+      if p then
+        rec[p + 1] = ARGV[n + 1]
+      elseif ARGV[n + 1] ~= '' then
+        rec[#rec + 1] = ARGV[n]
+        rec[#rec + 1] = ARGV[n + 1]
+        pos[ARGV[n]] = #rec - 1
+      end
     end
-  end
-  -- Rebuilt without the removed entries: a hole would end the array for cmsgpack.
-  local out = {}
-  for n = 1, CONTEXT - 1 do out[n] = rec[n] end
-  for n = CONTEXT, #rec, 2 do
-    if rec[n + 1] ~= '' then
-      out[#out + 1] = rec[n]
-      out[#out + 1] = rec[n + 1]
+    -- Rebuilt without the removed entries: a hole would end the array for cmsgpack.
+    out = {}
+    for n = 1, CONTEXT - 1 do out[n] = rec[n] end
+    for n = CONTEXT, #rec, 2 do
+      if rec[n + 1] ~= '' then
+        out[#out + 1] = rec[n]
+        out[#out + 1] = rec[n + 1]
+      end
     end
+    list[at] = out
   end
-  list[at] = out
   save(key, list, now)
   return { 'rotated', reply_of(out) }
 end

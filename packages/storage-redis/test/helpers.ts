@@ -199,7 +199,7 @@ export interface StoredKey {
   ttl: number;
   /** Every string the key holds: fields and values, members and scores, stream ids and fields; for a subject's key, its raw bytes and each decoded value (numbers as text). */
   values: string[];
-  /** A subject's key: its session records, decoded (MessagePack; see scripts.ts). */
+  /** A subject's key: its session records, decoded (MessagePack `[FORMAT, records]`; see scripts.ts). */
   records?: unknown[][];
 }
 
@@ -228,7 +228,7 @@ export async function snapshot(client: Redis | Cluster, prefix: string): Promise
             // latin1 keeps every byte as one character, so ASCII inside binary values stays searchable.
             values = [((await node.getBuffer(key)) ?? Buffer.alloc(0)).toString('latin1')];
             if (/\}:s:/.test(key)) {
-              const [format, ...records] = (await node.eval(UNPACK, 1, key)) as [number, ...unknown[][]];
+              const [format, records] = (await node.eval(UNPACK, 1, key)) as [number, unknown[][]];
               assert.is(format, FORMAT, `${key}: value format`);
               out.push({ key, type, ttl: await node.pttl(key), values: [...values, ...flat(records)], records });
               continue;
