@@ -83,7 +83,7 @@ function decode(sessionId: string, rec: Flat): StoredSessionInfo {
  * script error) rejects with SessionError ERR_STORAGE_UNAVAILABLE.
  *
  * The client belongs to the caller: the store never connects, quits or
- * reconfigures it (beyond registering its scripts with defineCommand).
+ * reconfigures it.
  *
  * @example
  * ```ts

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '../src/index.js';
+import { ROTATE } from '../src/scripts.js';
 import {
   assertTornDown,
   clusterClient,
@@ -239,6 +240,21 @@ for (const io of ioredisMajors) {
       for (const socket of sockets) assert.is((socket as unknown as { writableCorked: number }).writableCorked, 0);
       for (const subject of subjects) assert.is((await m.readAll(subject)).length, 1);
     }
+  });
+
+  // Guards the EVALSHA → EVAL fallback (the store calls EVALSHA itself, not through defineCommand).
+  O('a server whose script cache was emptied (restart, failover, SCRIPT FLUSH) gets the script again, once', async () => {
+    const client = await standaloneClient(io);
+    const store = new RedisRefreshTokenStore(client, { keyPrefix: uniquePrefix('flush') });
+    const m = makeManager({ refreshTokenStore: store });
+    const t = await m.create('alice');
+    await client.script('FLUSH');
+    const next = await m.update(t.refreshToken);
+    assert.is((await store.list('alice', Date.now()))[0]!.generation, 1);
+    const sha = createHash('sha1').update(ROTATE).digest('hex');
+    assert.equal(await client.script('EXISTS', sha), [1]);
+    await m.update(next.refreshToken);
+    assert.is((await store.list('alice', Date.now()))[0]!.generation, 2);
   });
 
   O('works behind an ioredis keyPrefix on the caller’s client', async () => {
