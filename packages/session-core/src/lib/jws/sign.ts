@@ -7,5 +7,5 @@ import type { JwsPrimitive } from './algorithms.js';
  */
 export function signCompactJws(encodedHeader: string, payload: object, primitive: JwsPrimitive): string {
   const input = `${encodedHeader}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url')}`;
-  return `${input}.${primitive.sign(input).toString('base64url')}`;
+  return `${input}.${primitive.signBase64url(input)}`;
 }
