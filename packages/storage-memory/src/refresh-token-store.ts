@@ -168,7 +168,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     const { sessionId, presentedHash, successorHash, now } = request;
     const text = this.#sessions.get(sessionId);
     if (text === undefined) return { status: 'not_found' };
-    const { record } = decode(sessionId, text);
+    const { record, due } = decode(sessionId, text);
     if (now >= deadline(record)) {
       this.#remove(sessionId, record.subject);
       return { status: 'expired' };
@@ -189,7 +189,9 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
         claims: request.claims ?? record.claims,
         context: request.context === undefined ? record.context : { ...record.context, ...request.context },
       };
-      this.#put(next, now);
+      // Only idle expiry moves the deadline. When it stays, so does the moment the session leaves memory, which is already queued: queueing it again would add an entry per rotation until then.
+      if (deadline(next) === deadline(record)) this.#sessions.set(sessionId, encode(next, due));
+      else this.#put(next, now);
       return { status: 'rotated', session: info(next) };
     }
     if (record.previousTokenHash !== undefined && sameHash(presentedHash, record.previousTokenHash)) {
