@@ -214,15 +214,13 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    * (ERR_REFRESH_TOKEN_REUSED), except the immediately previous one within
    * `refreshTokenReuseInterval`, which gets the same new pair again.
    */
-  async update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
-    return this.#telemetry.span('jwt_session.update', async () => {
-      try {
-        return await this.#update(refreshToken, options);
-      } catch (error) {
+  update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
+    return this.#telemetry.span('jwt_session.update', () =>
+      this.#update(refreshToken, options).catch((error: unknown) => {
         this.#telemetry.refresh(refreshFailure(error));
         throw error;
-      }
-    });
+      }),
+    );
   }
 
   async #update(refreshToken: string, options: UpdateOptions): Promise<SessionTokens> {
