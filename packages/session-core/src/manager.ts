@@ -144,7 +144,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
 
     let tokens: SessionTokens;
     try {
-      tokens = await this.#issue(session, secret, now);
+      tokens = this.#issue(session, secret, now);
     } catch (error) {
       await store.delete(subject, sessionId, now).catch(() => undefined);
       throw error;
@@ -255,7 +255,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     switch (result.status) {
       case 'rotated':
       case 'grace': {
-        const tokens = await this.#issue(result.session, successor, now);
+        const tokens = this.#issue(result.session, successor, now);
         if (result.status === 'rotated') this.emit(SESSION_REFRESHED, { subject: result.session.subject, sessionId, at: now });
         this.#telemetry.refresh(result.status);
         return tokens;
@@ -434,11 +434,12 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     return session.idleExpiresAt === undefined ? session.expiresAt : Math.min(session.expiresAt, session.idleExpiresAt);
   }
 
-  async #issue(
+  /** Synchronous (node:crypto signs in the call): an async one cost a promise and a microtask turn per create() and update(). */
+  #issue(
     session: { sessionId: string; subject: string; expiresAt: number; idleExpiresAt?: number | undefined; claims: Record<string, unknown> },
     secret: string,
     now: number,
-  ): Promise<SessionTokens> {
+  ): SessionTokens {
     const deadline = this.#deadline(session);
     const iat = Math.floor(now / 1000);
     // No access token outlives its session.
@@ -451,7 +452,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     payload.jti = newTokenId(now);
     payload.iat = iat;
     payload.exp = exp;
-    const accessToken = await signAccessToken(payload, this.#signingKey);
+    const accessToken = signAccessToken(payload, this.#signingKey);
     return {
       accessToken,
       refreshToken: formatRefreshToken(this.#options.refreshTokenKey, session.sessionId, deadline, secret),
