@@ -34,6 +34,33 @@ export function accessTokenPayload(claims: Record<string, unknown>, registered: 
   return payload;
 }
 
+/** Strings JSON writes as they are, in quotes: nothing to escape. Ids and most subjects are such. */
+const PLAIN = /^[A-Za-z0-9_.@:/+-]*$/;
+
+function jsonString(value: string): string {
+  return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+/** As JSON.stringify writes a number: its shortest round-trip text, `null` for NaN and the infinities. */
+function jsonNumber(value: number): string {
+  return Number.isFinite(value) ? `${value}` : 'null';
+}
+
+/* The issuer and audience are the manager's, the same for every token: their text is kept (for a string audience; an array could change). */
+let lastIssuer: string | undefined;
+let lastAudience: string | undefined;
+let lastText = '';
+
+function issuerAndAudience(iss: string, aud: string | string[]): string {
+  if (typeof aud !== 'string') return `"iss":${JSON.stringify(iss)},"aud":${JSON.stringify(aud)},`;
+  if (iss !== lastIssuer || aud !== lastAudience) {
+    lastText = `"iss":${JSON.stringify(iss)},"aud":${JSON.stringify(aud)},`;
+    lastIssuer = iss;
+    lastAudience = aud;
+  }
+  return lastText;
+}
+
 /**
  * The JSON text of `accessTokenPayload(claims, registered)`, character for
  * character, written without building the object: the caller's claims as
@@ -46,8 +73,8 @@ export function accessTokenPayloadJson(claims: Record<string, unknown>, register
   const names = Object.keys(claims);
   for (const name of names) if (REGISTERED.has(name)) return JSON.stringify(accessTokenPayload(claims, registered));
   const tail =
-    `"iss":${JSON.stringify(registered.iss)},"aud":${JSON.stringify(registered.aud)},"sub":${JSON.stringify(registered.sub)},` +
-    `"sid":${JSON.stringify(registered.sid)},"jti":${JSON.stringify(registered.jti)},"iat":${JSON.stringify(registered.iat)},"exp":${JSON.stringify(registered.exp)}}`;
+    `${issuerAndAudience(registered.iss, registered.aud)}"sub":${jsonString(registered.sub)},"sid":${jsonString(registered.sid)},` +
+    `"jti":${jsonString(registered.jti)},"iat":${jsonNumber(registered.iat)},"exp":${jsonNumber(registered.exp)}}`;
   if (names.length === 0) return `{${tail}`;
   const head = JSON.stringify(claims);
   // `{}` when every claim is dropped by JSON (undefined, a function): nothing to separate.
