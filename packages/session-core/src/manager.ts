@@ -2,7 +2,8 @@ import type { JWK, JWTPayload } from 'jose';
 import { SessionError, storageError } from './errors.js';
 import { REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
 import { publicJwks, type ResolvedKey } from './keys.js';
-import { keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
+import { keyResolver, signAccessTokenJson, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
+import { accessTokenPayloadJson } from './lib/access-token-payload.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId, newTokenId } from './lib/ids.js';
 import { randomBase64url } from './lib/random-pool.js';
@@ -130,7 +131,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
 
     let tokens: SessionTokens;
     try {
-      tokens = await this.#issue(session, secret, now);
+      tokens = this.#issue(session, secret, now);
     } catch (error) {
       await store.delete(subject, sessionId, now).catch(() => undefined);
       throw error;
@@ -200,15 +201,13 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    * (ERR_REFRESH_TOKEN_REUSED), except the immediately previous one within
    * `refreshTokenReuseInterval`, which gets the same new pair again.
    */
-  async update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
-    return this.#telemetry.span('jwt_session.update', async () => {
-      try {
-        return await this.#update(refreshToken, options);
-      } catch (error) {
+  update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
+    return this.#telemetry.span('jwt_session.update', () =>
+      this.#update(refreshToken, options).catch((error: unknown) => {
         this.#telemetry.refresh(refreshFailure(error));
         throw error;
-      }
-    });
+      }),
+    );
   }
 
   async #update(refreshToken: string, options: UpdateOptions): Promise<SessionTokens> {
@@ -243,7 +242,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     switch (result.status) {
       case 'rotated':
       case 'grace': {
-        const tokens = await this.#issue(result.session, successor, now);
+        const tokens = this.#issue(result.session, successor, now);
         if (result.status === 'rotated') this.emit(SESSION_REFRESHED, { subject: result.session.subject, sessionId, at: now });
         this.#telemetry.refresh(result.status);
         return tokens;
@@ -422,17 +421,17 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     return session.idleExpiresAt === undefined ? session.expiresAt : Math.min(session.expiresAt, session.idleExpiresAt);
   }
 
-  async #issue(
+  /** Synchronous (node:crypto signs in the call): an async one cost a promise and a microtask turn per create() and update(). */
+  #issue(
     session: { sessionId: string; subject: string; expiresAt: number; idleExpiresAt?: number | undefined; claims: Record<string, unknown> },
     secret: string,
     now: number,
-  ): Promise<SessionTokens> {
+  ): SessionTokens {
     const deadline = this.#deadline(session);
     const iat = Math.floor(now / 1000);
     // No access token outlives its session.
     const exp = Math.min(iat + this.#options.accessTokenTtl, Math.floor(deadline / 1000));
-    const payload: JWTPayload = {
-      ...session.claims,
+    const payload = accessTokenPayloadJson(session.claims, {
       iss: this.#options.issuer,
       aud: this.#options.audience,
       sub: session.subject,
@@ -440,8 +439,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       jti: newTokenId(now),
       iat,
       exp,
-    };
-    const accessToken = await signAccessToken(payload, this.#signingKey);
+    });
+    const accessToken = signAccessTokenJson(payload, this.#signingKey);
     return {
       accessToken,
       refreshToken: formatRefreshToken(this.#options.refreshTokenKey, session.sessionId, deadline, secret),

@@ -61,6 +61,22 @@ S('a forged refresh token for a real session is refused before any store call, a
   await h.close();
 });
 
+S('the mac has one spelling: its last character carries 4 zero bits, and a token that sets any of them is refused', async () => {
+  const h = harness();
+  const t = await h.manager.create('alice');
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = alphabet.indexOf(t.refreshToken.at(-1)!);
+  assert.is(last & 0b1111, 0, 'we write the zero bits');
+  for (let low = 1; low < 16; low++) {
+    // Same 16 mac bytes once decoded; another spelling.
+    const twin = t.refreshToken.slice(0, -1) + alphabet[last | low];
+    assert.equal(Buffer.from(twin.split('.')[3]!, 'base64url'), Buffer.from(t.refreshToken.split('.')[3]!, 'base64url'));
+    await rejectsWith(h.manager.update(twin), 'ERR_REFRESH_TOKEN_INVALID');
+  }
+  await h.manager.update(t.refreshToken);
+  await h.close();
+});
+
 S('a refresh token for a session that never existed is invalid; one past its deadline is expired', async () => {
   const h = harness({ refreshTokenTtl: 60 });
   const t = await h.manager.create('alice');

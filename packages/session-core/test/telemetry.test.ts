@@ -1,5 +1,6 @@
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { createRequire } from 'node:module';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { JwtSessionVerifier, JwtUserSessionManager, guardTelemetry, isSessionError, type RefreshTokenStore } from '../src/index.js';
@@ -63,6 +64,10 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   }
   return 'resolved';
 }
+
+/** The API as the library loads it (require): one instance, whose proxy tracer provider would pass a later registration on. */
+const api = createRequire(import.meta.url)('@opentelemetry/api') as typeof import('@opentelemetry/api');
+const { metrics, trace } = api;
 
 const S = suite('OpenTelemetry: the manager');
 
@@ -177,6 +182,32 @@ S('store failures are counted by operation; broadcast retries are counted', asyn
     assert.is(count(await o.points('jwt_session.broadcast.retries')), 2);
   } finally {
     await manager.close();
+    await o.close();
+  }
+});
+
+S('default: the global providers as registered at construction; with none, the API\'s no-ops are skipped and an SDK registered later is not used', async () => {
+  const early = harness();
+  const o = sdk();
+  assert.ok(metrics.setGlobalMeterProvider(o.meterProvider));
+  assert.ok(trace.setGlobalTracerProvider(o.tracerProvider));
+  const late = harness();
+  try {
+    for (const h of [early, late]) {
+      const t = await h.manager.create('alice');
+      assert.is((await h.manager.update(t.refreshToken)).sessionId, t.sessionId);
+    }
+    // Only `late` was made with an SDK behind the global providers.
+    assert.is(count(await o.points('jwt_session.sessions.created')), 1);
+    assert.is(count(await o.points('jwt_session.refreshes'), { outcome: 'rotated' }), 1);
+    const names = o.spans.getFinishedSpans().map((s) => s.name);
+    assert.is(names.filter((n) => n === 'jwt_session.update').length, 1);
+    assert.is(names.filter((n) => n === 'jwt_session.store.insert').length, 1);
+  } finally {
+    metrics.disable();
+    trace.disable();
+    await early.close();
+    await late.close();
     await o.close();
   }
 });

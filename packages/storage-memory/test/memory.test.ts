@@ -1,5 +1,5 @@
 import { JwtUserSessionManager } from '@jwt-session/session-core';
-import { newRecord, rejectsWith, sleep, T0 } from '@jwt-session/session-core/testing';
+import { fakeHash, newRecord, rejectsWith, sleep, T0 } from '@jwt-session/session-core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryBroadcaster, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '../src/index.js';
@@ -49,6 +49,30 @@ S('expired sessions and their subject index leave memory on a timer, unread', as
   assert.is(store.size, 50);
   assert.is(store.subjectCount, 5);
   await sleep(300);
+  assert.is(store.size, 0);
+  assert.is(store.subjectCount, 0);
+  await store.close();
+});
+
+S('a rotated session leaves memory at its deadline: kept by rotation (queued once), or moved by idle expiry', async () => {
+  const store = new MemoryRefreshTokenStore();
+  const now = Date.now();
+  const rotate = async (rec: { sessionId: string }, presentedHash: string, idleTtl?: number) => {
+    const successorHash = fakeHash();
+    const result = await store.rotate({ sessionId: rec.sessionId, presentedHash, successorHash, now, reuseInterval: 0, idleTtl });
+    assert.is(result.status, 'rotated');
+    return successorHash;
+  };
+  const fixed = newRecord('fixed', { createdAt: now, expiresAt: now + 100 });
+  await store.insert(fixed, { now });
+  let hash = fixed.tokenHash;
+  for (let i = 0; i < 20; i++) hash = await rotate(fixed, hash);
+  const idle = newRecord('idle', { createdAt: now, expiresAt: now + 10_000, idleExpiresAt: now + 100 });
+  await store.insert(idle, { now });
+  await rotate(idle, idle.tokenHash, 400);
+  await sleep(250);
+  assert.is(store.size, 1, 'the session of fixed deadline left memory at it; the idle one moved on');
+  await sleep(400);
   assert.is(store.size, 0);
   assert.is(store.subjectCount, 0);
   await store.close();

@@ -28,6 +28,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+function hasOwnNames(value: object): boolean {
+  for (const name in value) if (Object.hasOwn(value, name)) return true;
+  return false;
+}
+
 /**
  * Accepts exactly the values that survive a JSON round trip unchanged, and
  * stops as soon as the text seen so far exceeds the budget (a 10 MB string or
@@ -70,6 +75,8 @@ export function jsonObject(value: unknown, name: string, maxBytes: number): Reco
   if (value === undefined) return {};
   try {
     if (!isPlainObject(value)) invalid(`${name} must be a plain object`);
+    // No enumerable own names: its JSON is `{}` (the commonest claims and context; the manager and then the store check each one).
+    if (!hasOwnNames(value)) return {};
     checkJson(value, name, 0, { left: maxBytes });
     const json = JSON.stringify(value);
     if (Buffer.byteLength(json, 'utf8') > maxBytes) invalid(`${name} must serialise to at most ${maxBytes} bytes of JSON`);

@@ -13,21 +13,29 @@ const POOL_SIZE = 4096;
 const pool = Buffer.allocUnsafe(POOL_SIZE);
 let offset = POOL_SIZE;
 
-/** Copies `length` fresh random bytes into `target` at `at`. */
-export function fillRandom(target: Buffer, at: number, length: number): void {
+/** Where the next `length` fresh bytes start in the pool, refilled when they would not fit. */
+function take(length: number): number {
   if (offset + length > POOL_SIZE) {
     randomFillSync(pool);
     offset = 0;
   }
-  pool.copy(target, at, offset, offset + length);
-  // Each byte is handed out once.
-  pool.fill(0, offset, offset + length);
+  const at = offset;
   offset += length;
+  return at;
 }
 
-/** `length` fresh random bytes, base64url-encoded. */
+/** Copies `length` fresh random bytes into `target` at `at`. */
+export function fillRandom(target: Buffer, at: number, length: number): void {
+  const from = take(length);
+  pool.copy(target, at, from, from + length);
+  // Each byte is handed out once.
+  pool.fill(0, from, from + length);
+}
+
+/** `length` fresh random bytes, base64url-encoded: encoded from the pool itself, with no Buffer of their own. */
 export function randomBase64url(length: number): string {
-  const bytes = Buffer.allocUnsafe(length);
-  fillRandom(bytes, 0, length);
-  return bytes.toString('base64url');
+  const from = take(length);
+  const text = pool.toString('base64url', from, from + length);
+  pool.fill(0, from, from + length);
+  return text;
 }

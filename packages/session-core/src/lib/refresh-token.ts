@@ -33,8 +33,38 @@ export interface ParsedRefreshToken {
   secret: string;
 }
 
-function mac(key: Uint8Array, sessionId: string, deadline: string, secret: string): Buffer {
-  return createHmac('sha256', key).update(`jwt-session/refresh-mac/v1\0${sessionId}\0${deadline}\0${secret}`, 'utf8').digest().subarray(0, 16);
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const SEXTET = new Uint8Array(128);
+for (let i = 0; i < 64; i++) SEXTET[BASE64URL.charCodeAt(i)] = i;
+
+/**
+ * The mac as it is written: the first 16 bytes of the HMAC, base64url (22
+ * characters, the last holding 2 bits of the mac and 4 zero bits). Taken from
+ * the digest's own base64url text, which costs less than a Buffer digest
+ * re-encoded: its first 21 characters are the mac's, and the 22nd is cut to
+ * its top 2 bits.
+ */
+function mac(key: Uint8Array, sessionId: string, deadline: string, secret: string): string {
+  const full = createHmac('sha256', key).update(`jwt-session/refresh-mac/v1\0${sessionId}\0${deadline}\0${secret}`, 'utf8').digest('base64url');
+  return full.slice(0, 21) + BASE64URL[SEXTET[full.charCodeAt(21)]! & 0b110000]!;
+}
+
+/*
+ * The two macs (22 ASCII characters each, by the pattern and by `mac`) are
+ * compared through two buffers kept for it, not two new Buffers per update().
+ * Calls are synchronous, so one pair serves all; the expected mac is wiped
+ * after each compare.
+ */
+const presentedMac = Buffer.alloc(22);
+const expectedMac = Buffer.alloc(22);
+
+function isOurMac(presented: string, expected: string): boolean {
+  if (presented.length !== 22) return false;
+  presentedMac.write(presented, 0, 22, 'latin1');
+  expectedMac.write(expected, 0, 22, 'latin1');
+  const equal = timingSafeEqual(presentedMac, expectedMac);
+  expectedMac.fill(0);
+  return equal;
 }
 
 /** The token's parts when it is well-formed and its mac is ours; undefined for anything else, before any store call. */
@@ -43,15 +73,14 @@ export function parseRefreshToken(key: Uint8Array, token: unknown): ParsedRefres
   const match = PATTERN.exec(token);
   if (match === null) return undefined;
   const [, sessionId, deadline, secret, presented] = match as unknown as [string, string, string, string, string];
-  const given = Buffer.from(presented, 'base64url');
-  // 22 characters may carry stray low bits past the 16 bytes: compare re-encoded, so one mac has one spelling.
-  if (given.length !== 16 || given.toString('base64url') !== presented || !timingSafeEqual(given, mac(key, sessionId, deadline, secret))) return undefined;
+  // Compared as text with the one spelling we write: 22 characters may carry stray low bits past the 16 bytes, and a token that sets them is refused.
+  if (!isOurMac(presented, mac(key, sessionId, deadline, secret))) return undefined;
   return { sessionId, deadline: Number.parseInt(deadline, 36) * 1000, secret };
 }
 
 export function formatRefreshToken(key: Uint8Array, sessionId: string, deadlineMs: number, secret: string): string {
   const deadline = Math.ceil(deadlineMs / 1000).toString(36);
-  return `${sessionId}.${deadline}.${secret}.${mac(key, sessionId, deadline, secret).toString('base64url')}`;
+  return `${sessionId}.${deadline}.${secret}.${mac(key, sessionId, deadline, secret)}`;
 }
 
 export function hashSecret(secret: string): string {

@@ -67,6 +67,7 @@ const SPAN_ERROR = 2; // SpanStatusCode.ERROR
 type Api = {
   metrics: { getMeterProvider(): MeterProviderLike };
   trace: { getTracerProvider(): TracerProviderLike };
+  createNoopMeter?(): unknown;
 };
 
 let api: Api | null | undefined;
@@ -231,7 +232,8 @@ class NoTelemetry extends Telemetry {
     super(NOOP_METER, NOOP_TRACER);
   }
   override read(): void {}
-  override async span<T>(_name: string, fn: () => Promise<T>): Promise<T> {
+  // Not async: an async wrapper returning fn's promise would cost a promise and two microtask turns per call.
+  override span<T>(_name: string, fn: () => Promise<T>): Promise<T> {
     return fn();
   }
   override instrumentStore(store: RefreshTokenStore): RefreshTokenStore {
@@ -241,13 +243,33 @@ class NoTelemetry extends Telemetry {
 
 const NONE = new NoTelemetry();
 
+/**
+ * The tracer, or undefined when nothing is registered behind the provider: the
+ * API's global provider is a proxy that, until an SDK registers, hands out
+ * tracers whose spans record nothing.
+ */
+function tracerOf(provider: TracerProviderLike | undefined): Tracer | undefined {
+  if (provider === undefined) return undefined;
+  const proxy = provider as TracerProviderLike & { getDelegateTracer?(name: string): unknown };
+  if (typeof proxy.getDelegateTracer === 'function') return proxy.getDelegateTracer(NAME) as Tracer | undefined;
+  return provider.getTracer(NAME) as Tracer;
+}
+
+/**
+ * The providers' instruments, read once here. With the API installed but no
+ * SDK registered they are the API's no-ops; those are dropped rather than
+ * called, so that such a manager pays for no span layer and no store wrapper
+ * (a proxy, a span, a timer and two promises per store call). As documented,
+ * an SDK registered after construction is not used.
+ */
 export function createTelemetry(option: TelemetryOption | undefined): Telemetry {
   if (option === false) return NONE;
   const loaded = loadApi();
-  const meterProvider = option?.meterProvider ?? loaded?.metrics.getMeterProvider();
-  const tracerProvider = option?.tracerProvider ?? loaded?.trace.getTracerProvider();
-  if (meterProvider === undefined && tracerProvider === undefined) return NONE;
-  return new Telemetry((meterProvider?.getMeter(NAME) as Meter | undefined) ?? NOOP_METER, (tracerProvider?.getTracer(NAME) as Tracer | undefined) ?? NOOP_TRACER);
+  let meter = (option?.meterProvider ?? loaded?.metrics.getMeterProvider())?.getMeter(NAME) as Meter | undefined;
+  if (meter !== undefined && meter === loaded?.createNoopMeter?.()) meter = undefined;
+  const tracer = tracerOf(option?.tracerProvider ?? loaded?.trace.getTracerProvider());
+  if (meter === undefined && tracer === undefined) return NONE;
+  return new Telemetry(meter ?? NOOP_METER, tracer ?? NOOP_TRACER);
 }
 
 /** What a Socket.IO guard reports (see `guardTelemetry`). */

@@ -6,6 +6,11 @@ import type { JwsPrimitive } from './algorithms.js';
  * key, so it is serialised once.
  */
 export function signCompactJws(encodedHeader: string, payload: object, primitive: JwsPrimitive): string {
-  const input = `${encodedHeader}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url')}`;
-  return `${input}.${primitive.sign(input).toString('base64url')}`;
+  return signCompactJwsText(encodedHeader, JSON.stringify(payload), primitive);
+}
+
+/** As `signCompactJws`, with the payload already serialised to JSON text. */
+export function signCompactJwsText(encodedHeader: string, json: string, primitive: JwsPrimitive): string {
+  const input = `${encodedHeader}.${Buffer.from(json, 'utf8').toString('base64url')}`;
+  return `${input}.${primitive.signBase64url(input)}`;
 }
