@@ -145,12 +145,22 @@ async function register(socket: AnySocket, auth: AuthContext, options: SocketAut
 function settle(socket: AnySocket, auth: AuthContext, options: SocketAuthOptions, previous: Acceptance | undefined, trackers: ReadonlySet<SessionTracker>): Promise<void> | undefined {
   // No session room for a token without a session id: all such sockets would share one.
   const rooms = auth.sessionId === '' ? [userRoom(auth.userId, options)] : [userRoom(auth.userId, options), sessionRoom(auth.sessionId, options)];
-  socket.data = { ...(socket.data as object | undefined), auth };
+  socket.data = withAuth(socket.data, auth);
   acceptances.set(socket, { options, rooms, trackers });
   if (previous !== undefined) return move(socket, previous.rooms, rooms);
   // The in-memory adapter (and Redis's) join synchronously; one that answers with a promise is waited for.
   const joined: unknown = socket.join(rooms);
   return typeof (joined as PromiseLike<void> | undefined)?.then === 'function' ? Promise.resolve(joined as PromiseLike<void>) : undefined;
+}
+
+/**
+ * A copy of `data` with `auth` set. A new socket's data is `{}`, for which a
+ * literal without the spread is enough: a property after a spread is defined
+ * through V8's runtime, not an inline cache, every time.
+ */
+function withAuth(data: unknown, auth: AuthContext): object {
+  if (data === undefined || data === null || (typeof data === 'object' && Reflect.ownKeys(data).length === 0)) return { auth };
+  return { ...data, auth };
 }
 
 async function move(socket: AnySocket, from: readonly string[], to: string[]): Promise<void> {
