@@ -99,4 +99,19 @@ S('an entry deleted or moved by another one expiring is not expired; clear() sto
   schedule.delete(d);
 });
 
+S('one entry throwing from expire() does not spare the others due then; the error still surfaces from the timer', () => {
+  const v = new VirtualScheduler();
+  const schedule = new ExpirySchedule<Entry>(v);
+  const [a, b, c] = [new Entry(v), new Entry(v), new Entry(v)];
+  const at = v.time + 1000;
+  for (const e of [a, b, c]) schedule.set(e, at);
+  a.onExpire = () => {
+    throw new Error('listener failed');
+  };
+  b.onExpire = a.onExpire;
+  assert.throws(() => v.advance(1000), /listener failed/);
+  assert.equal([a.expiredAt, b.expiredAt, c.expiredAt], [at, at, at]);
+  assert.is(v.pending, 0);
+});
+
 S.run();

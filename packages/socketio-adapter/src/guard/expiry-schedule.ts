@@ -70,10 +70,17 @@ export class ExpirySchedule<Entry extends Expiring> {
     // Taken out first, so that nothing an expiry sets off (the application's disconnect handlers) changes
     // the set being walked: an entry deleted meanwhile only loses its deadline, and skipped here for it.
     this.#buckets.delete(deadline);
+    let failure: { error: unknown } | undefined;
     for (const entry of entries) {
       if (entry.expiryDeadline !== deadline) continue;
       entry.expiryDeadline = undefined;
-      entry.expire();
+      // One that throws (a listener of the application's) must not spare the others, as a timer of their own would not.
+      try {
+        entry.expire();
+      } catch (error) {
+        failure ??= { error };
+      }
     }
+    if (failure !== undefined) throw failure.error;
   }
 }
