@@ -123,26 +123,39 @@ export async function authenticateToken<User extends ProvisionedUser = Provision
   checkVerifier('authenticateToken', 'manager', manager);
   checkAuthenticateOptions('authenticateToken', options);
   if (typeof token !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID');
+  return verifyToken(manager, token, options);
+}
+
+/**
+ * {@link authenticateToken} for callers that checked the manager and the
+ * options when they were built (the middlewares, the guard): those checks
+ * build their messages eagerly, too much to repeat on every handshake.
+ */
+export async function verifyToken<User extends ProvisionedUser>(manager: SessionVerifier, token: string, options: AuthenticateOptions<User>): Promise<AuthContext<User>> {
   try {
     const claims = await manager.read(token);
-    const user = options.users === undefined ? undefined : await provision(options.users, claims);
-    const roles = user?.roles !== undefined ? [...user.roles] : typeof user?.role === 'string' && user.role !== '' ? [user.role] : rolesOf(claims);
-    return {
-      sub: claims.sub,
-      userId: user?.id ?? claims.sub,
-      // Another provider's token (through a verifier for resource servers) may carry no sid.
-      sessionId: typeof claims.sid === 'string' ? claims.sid : '',
-      role: roles[0] ?? 'user',
-      roles,
-      permissions: user?.permissions !== undefined ? [...user.permissions] : permissionsOf(claims),
-      features: user?.features !== undefined ? [...user.features] : featuresOf(claims),
-      claims,
-      expiresAt: claims.exp,
-      ...(user === undefined ? {} : { user }),
-    };
+    return contextOf(claims, options.users === undefined ? undefined : await provision(options.users, claims));
   } catch (error) {
     throw toAuthError(error);
   }
+}
+
+function contextOf<User extends ProvisionedUser>(claims: AccessTokenClaims, user: User | undefined): AuthContext<User> {
+  const roles = user?.roles !== undefined ? [...user.roles] : typeof user?.role === 'string' && user.role !== '' ? [user.role] : rolesOf(claims);
+  const context: AuthContext<User> = {
+    sub: claims.sub,
+    userId: user?.id ?? claims.sub,
+    // Another provider's token (through a verifier for resource servers) may carry no sid.
+    sessionId: typeof claims.sid === 'string' ? claims.sid : '',
+    role: roles[0] ?? 'user',
+    roles,
+    permissions: user?.permissions !== undefined ? [...user.permissions] : permissionsOf(claims),
+    features: user?.features !== undefined ? [...user.features] : featuresOf(claims),
+    claims,
+    expiresAt: claims.exp,
+  };
+  if (user !== undefined) context.user = user;
+  return context;
 }
 
 /**

@@ -1,10 +1,11 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { Socket } from 'socket.io';
-import { authenticateRequest, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
+import { verifyToken, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
 import { AuthError, toAuthError } from './errors.js';
 import { sessionRoom, userRoom, type RoomOptions } from './rooms.js';
 import { checkSocketOptions, checkVerifier } from './options.js';
-import { acceptances } from './state.js';
+import { acceptances, type Acceptance } from './state.js';
+import { findToken, type TokenRequest } from './token-source.js';
 
 /** Optional bookkeeping of who is connected where (e.g. a `sockets` table). */
 export interface SessionTracker {
@@ -86,48 +87,83 @@ function sameOptions(a: SocketAuthOptions, b: SocketAuthOptions): boolean {
 }
 
 /** Verifies a socket and sets it up. Shared with the guard's re-verification of recovered sockets. */
-export async function accept(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions): Promise<void> {
-  await admit(socket, await verifySocket(manager, socket, options), options);
+export function accept(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions): Promise<void> {
+  return verifySocket(manager, socket, options).then((auth) => admit(socket, auth, options));
 }
 
-/** Verifies the handshake's token and provisions the user; changes nothing on the socket. */
-export async function verifySocket(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions): Promise<AuthContext> {
-  const request = socket.request as { rawHeaders?: string[] } | undefined;
-  const { auth } = await authenticateRequest(
-    manager,
-    { auth: socket.handshake.auth, headers: socket.handshake.headers, ...(request?.rawHeaders ? { rawHeaders: request.rawHeaders } : {}) },
-    options,
-  );
-  return auth;
+/**
+ * Verifies the handshake's token and provisions the user; changes nothing on
+ * the socket. The manager and the options were checked when the middleware
+ * or the guard was built, not again on every handshake.
+ */
+export function verifySocket(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions): Promise<AuthContext> {
+  let token: string;
+  try {
+    const handshake = socket.handshake;
+    const request: TokenRequest = { auth: handshake.auth, headers: handshake.headers };
+    const rawHeaders = (socket.request as { rawHeaders?: string[] } | undefined)?.rawHeaders;
+    if (rawHeaders) request.rawHeaders = rawHeaders;
+    token = findToken(request, options).token;
+  } catch (error) {
+    return Promise.reject(toAuthError(error));
+  }
+  return verifyToken(manager, token, options);
 }
+
+const NO_TRACKERS: ReadonlySet<SessionTracker> = new Set();
 
 /**
  * Registers a verified socket, stores its context and joins its user and
  * session rooms. On a socket an earlier middleware already accepted, it
  * registers with trackers that have not seen it yet and moves it out of rooms
- * the new context no longer names.
+ * the new context no longer names. Synchronous (undefined) unless a tracker
+ * or the adapter has something to wait for.
  */
-export async function admit(socket: AnySocket, auth: AuthContext, options: SocketAuthOptions): Promise<void> {
+export function admit(socket: AnySocket, auth: AuthContext, options: SocketAuthOptions): Promise<void> | undefined {
   const previous = acceptances.get(socket);
-  const trackers = new Set(previous?.trackers);
   const tracker = options.sessions;
-  if (tracker !== undefined && !trackers.has(tracker)) {
-    try {
-      await tracker.registerSocket(auth.userId, socket.id, auth.sub);
-    } catch (error) {
-      throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
-    }
-    trackers.add(tracker);
-    socket.once('disconnect', () => {
-      Promise.resolve()
-        .then(() => tracker.unregisterSocket(socket.id))
-        .catch((error: unknown) => warn('sessions.unregisterSocket', error));
-    });
+  if (tracker !== undefined && previous?.trackers.has(tracker) !== true) return register(socket, auth, options, previous, tracker);
+  return settle(socket, auth, options, previous, previous?.trackers ?? NO_TRACKERS);
+}
+
+async function register(socket: AnySocket, auth: AuthContext, options: SocketAuthOptions, previous: Acceptance | undefined, tracker: SessionTracker): Promise<void> {
+  try {
+    await tracker.registerSocket(auth.userId, socket.id, auth.sub);
+  } catch (error) {
+    throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
   }
+  const trackers = new Set(previous?.trackers);
+  trackers.add(tracker);
+  socket.once('disconnect', () => {
+    Promise.resolve()
+      .then(() => tracker.unregisterSocket(socket.id))
+      .catch((error: unknown) => warn('sessions.unregisterSocket', error));
+  });
+  await settle(socket, auth, options, previous, trackers);
+}
+
+function settle(socket: AnySocket, auth: AuthContext, options: SocketAuthOptions, previous: Acceptance | undefined, trackers: ReadonlySet<SessionTracker>): Promise<void> | undefined {
   // No session room for a token without a session id: all such sockets would share one.
   const rooms = auth.sessionId === '' ? [userRoom(auth.userId, options)] : [userRoom(auth.userId, options), sessionRoom(auth.sessionId, options)];
-  socket.data = { ...(socket.data as object | undefined), auth };
+  socket.data = withAuth(socket.data, auth);
   acceptances.set(socket, { options, rooms, trackers });
-  for (const room of previous?.rooms ?? []) if (!rooms.includes(room)) await socket.leave(room);
-  await socket.join(rooms);
+  if (previous !== undefined) return move(socket, previous.rooms, rooms);
+  // The in-memory adapter (and Redis's) join synchronously; one that answers with a promise is waited for.
+  const joined: unknown = socket.join(rooms);
+  return typeof (joined as PromiseLike<void> | undefined)?.then === 'function' ? Promise.resolve(joined as PromiseLike<void>) : undefined;
+}
+
+/**
+ * A copy of `data` with `auth` set. A new socket's data is `{}`, for which a
+ * literal without the spread is enough: a property after a spread is defined
+ * through V8's runtime, not an inline cache, every time.
+ */
+function withAuth(data: unknown, auth: AuthContext): object {
+  if (data === undefined || data === null || (typeof data === 'object' && Reflect.ownKeys(data).length === 0)) return { auth };
+  return { ...data, auth };
+}
+
+async function move(socket: AnySocket, from: readonly string[], to: string[]): Promise<void> {
+  for (const room of from) if (!to.includes(room)) await socket.leave(room);
+  await socket.join(to);
 }

@@ -6,8 +6,8 @@ export interface Acceptance {
   options: SocketAuthOptions;
   /** The user and session rooms the acceptance joined, left again if a later one moves the socket. */
   rooms: string[];
-  /** Trackers it is registered with, so that each registers it once. */
-  trackers: Set<SessionTracker>;
+  /** Trackers it is registered with, so that each registers it once; never changed, replaced. */
+  trackers: ReadonlySet<SessionTracker>;
 }
 
 /*

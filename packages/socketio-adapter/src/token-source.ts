@@ -101,6 +101,11 @@ function originAllowed(origin: string | undefined, allowed: CookieTokenOptions['
 export function extractToken(request: TokenRequest, options: TokenSourceOptions = {}): { token: string; source: TokenSource } {
   checkAuthenticateOptions('extractToken', options);
   if (request === null || typeof request !== 'object') throw AuthError.config('extractToken', 'request', 'an object { auth?, headers, rawHeaders? }');
+  return findToken(request, options);
+}
+
+/** {@link extractToken} for callers that checked the options when they were built (the middlewares, the guard). */
+export function findToken(request: TokenRequest, options: TokenSourceOptions): { token: string; source: TokenSource } {
   try {
     return find(request, options);
   } catch (error) {

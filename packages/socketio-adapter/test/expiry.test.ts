@@ -171,4 +171,40 @@ S('lifetimes past 2^31 ms: the guard chains its timer and expires the socket at 
   }
 });
 
+S('sockets whose tokens share an exp share one timer, cleared once the last of them disconnects; each still expires at exp (virtual time)', async () => {
+  const c = new Cleanup();
+  try {
+    const v = new VirtualScheduler();
+    v.time = Date.now();
+    const clock = (): number => v.time;
+    const manager = makeManager(c, { clock, accessTokenTtl: 600 });
+    const { url } = await startIo(c, manager, { guard: { clock, scheduler: v } });
+    const first = await manager.create('alice');
+    const second = await manager.create('bob');
+    assert.is(first.accessTokenExpiresAt, second.accessTokenExpiresAt);
+    const [a, b, d] = [
+      await connect(c, url, { auth: { token: first.accessToken } }),
+      await connect(c, url, { auth: { token: first.accessToken } }),
+      await connect(c, url, { auth: { token: second.accessToken } }),
+    ];
+    assert.is(v.pending, 1, 'one timer for the three sockets');
+    a.disconnect();
+    b.disconnect();
+    await sleep(50);
+    assert.is(v.pending, 1, 'still one socket due then');
+    const expired = next<SessionExpiredPayload>(d, 'session:expired');
+    v.advance(first.accessTokenExpiresAt * 1000 - v.time);
+    assert.equal(await expired, { code: 'ERR_AUTH_TOKEN_EXPIRED', expiresAt: first.accessTokenExpiresAt });
+    assert.is(v.pending, 0);
+
+    const third = await connect(c, url, { auth: { token: (await manager.create('carol')).accessToken } });
+    assert.is(v.pending, 1);
+    third.disconnect();
+    await sleep(50);
+    assert.is(v.pending, 0, 'no timer left behind for a socket that is gone');
+  } finally {
+    await c.run();
+  }
+});
+
 S.run();

@@ -2,7 +2,7 @@ import type { SessionVerifier } from '@jwt-session/session-core';
 import { authenticateToken, type AuthContext } from '../authenticate.js';
 import { AuthError, toAuthError, type AuthErrorCode } from '../errors.js';
 import type { AnySocket, SocketAuthOptions } from '../socket-auth.js';
-import { setDeadline, type LongTimeout, type Scheduler } from '../timers.js';
+import type { ExpirySchedule, Expiring } from './expiry-schedule.js';
 import {
   answerDropped,
   SESSION_EXPIRED_EVENT,
@@ -13,7 +13,7 @@ import {
   type SessionRevokedPayload,
 } from './protocol.js';
 import { RenewalBucket, type RenewRateLimit } from './renewal-bucket.js';
-import type { SocketIndex } from './socket-index.js';
+import type { IndexKeys, Indexable, SocketIndex } from './socket-index.js';
 
 /** What every guarded socket shares with its guard. */
 export interface GuardContext {
@@ -21,9 +21,9 @@ export interface GuardContext {
   readonly options: SocketAuthOptions;
   /** ms since the epoch. */
   readonly clock: () => number;
-  readonly scheduler: Scheduler;
   readonly renewLimit: RenewRateLimit;
   readonly index: SocketIndex<GuardedSocket>;
+  readonly expiries: ExpirySchedule<GuardedSocket>;
   /** After close(), sockets are left alone: their events pass, their timers are cleared. */
   readonly closed: boolean;
 }
@@ -31,31 +31,27 @@ export interface GuardContext {
 type PacketMiddleware = (packet: unknown[], next: (err?: Error) => void) => void;
 
 /**
- * One live socket under guard: its expiry timer, the checks its events wait
- * for, its renewals, and the one way it ends (an event saying why, then a
- * server-side disconnect).
+ * One live socket under guard: its expiry, the checks its events wait for,
+ * its renewals, and the one way it ends (an event saying why, then a
+ * server-side disconnect). Built on every handshake, so it holds no closure
+ * and no timer of its own: its listeners are the guard's, shared by all
+ * sockets, and its expiry is a place in the guard's {@link ExpirySchedule}.
  */
-export class GuardedSocket {
+export class GuardedSocket implements Indexable, Expiring {
   readonly socket: AnySocket;
   readonly #guard: GuardContext;
-  readonly #renewals: RenewalBucket;
+  /** Created by the first renewal: most sockets never renew, and a full bucket is what a new one holds anyway. */
+  #renewals: RenewalBucket | undefined;
   /** The code it was condemned with: from then on nothing from it reaches the application. */
   #ended: AuthErrorCode | undefined;
-  #timer: LongTimeout | undefined;
   /** Pending re-verifications (recovered socket); events wait for them. */
   #checking: Promise<void> | undefined;
+  indexKeys: IndexKeys | undefined;
+  expiryDeadline: number | undefined;
 
-  readonly #onGone: () => void;
-
-  /** `onGone` runs once the socket has disconnected, for the guard to forget it. */
-  constructor(socket: AnySocket, guard: GuardContext, onGone: () => void) {
+  constructor(socket: AnySocket, guard: GuardContext) {
     this.socket = socket;
     this.#guard = guard;
-    this.#onGone = onGone;
-    this.#renewals = new RenewalBucket(guard.renewLimit, guard.clock, () => {
-      const auth = this.auth;
-      return auth === undefined ? undefined : (auth.expiresAt - auth.claims.iat) * 1000;
-    });
   }
 
   get auth(): AuthContext | undefined {
@@ -73,19 +69,16 @@ export class GuardedSocket {
     else this.#guard.index.set(this, auth.sessionId, auth.sub);
   }
 
-  /** (Re)sets the expiry timer to the current token's `exp`. */
+  /** (Re)schedules its expiry at the current token's `exp`. */
   arm(): void {
-    this.#timer?.clear();
-    this.#timer = undefined;
     const auth = this.auth;
-    if (auth === undefined || this.ended) return;
-    this.#timer = setDeadline(() => this.expire(), auth.expiresAt * 1000, this.#guard.scheduler);
+    if (auth === undefined || this.ended) this.#guard.expiries.delete(this);
+    else this.#guard.expiries.set(this, auth.expiresAt * 1000);
   }
 
-  /** Stops its timer and takes it out of the index: on disconnect and on close(). */
+  /** Cancels its expiry and takes it out of the index: on disconnect and on close(). */
   dispose(): void {
-    this.#timer?.clear();
-    this.#timer = undefined;
+    this.#guard.expiries.delete(this);
     this.#guard.index.delete(this);
   }
 
@@ -131,24 +124,20 @@ export class GuardedSocket {
     this.#checking = all;
   }
 
-  /** The socket's `disconnect` listener. */
-  readonly onDisconnect = (): void => {
-    this.dispose();
-    this.#onGone();
-  };
-
   /** The `socket.use` middleware: every incoming event passes here first. */
-  readonly onPacket: PacketMiddleware = (packet, next) => {
-    // A check may start while another is awaited (a revocation during a recovery): wait for all.
-    const pass = (): void => {
-      if (this.#checking !== undefined) void this.#checking.then(pass);
-      else this.#admitPacket(packet, next);
-    };
-    pass();
-  };
+  middleware(): PacketMiddleware {
+    return (packet, next) => this.#onPacket(packet, next);
+  }
 
-  /** The `session:renew` listener: answers through the ack, never throws. */
-  readonly onRenew = (...args: unknown[]): void => {
+  #onPacket(packet: unknown[], next: (err?: Error) => void): void {
+    // A check may start while another is awaited (a revocation during a recovery): wait for all.
+    const checking = this.#checking;
+    if (checking !== undefined) void checking.then(() => this.#onPacket(packet, next));
+    else this.#admitPacket(packet, next);
+  }
+
+  /** Answers a `session:renew` (the last argument, if a function, is the ack); never throws. */
+  onRenew(args: unknown[]): void {
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (result: RenewResult) => void) : undefined;
     this.renew(args[0]).then(
       (result) => ack?.(result),
@@ -157,10 +146,16 @@ export class GuardedSocket {
         ack?.({ ok: false, code: failure.code, message: failure.message });
       },
     );
-  };
+  }
 
-  /** Swaps in a new access token of the same session: verified, provisioned, then the timer follows its `exp`. */
+  #lifetimeMs(): number | undefined {
+    const auth = this.auth;
+    return auth === undefined ? undefined : (auth.expiresAt - auth.claims.iat) * 1000;
+  }
+
+  /** Swaps in a new access token of the same session: verified, provisioned, then the expiry follows its `exp`. */
   async renew(payload: unknown): Promise<RenewResult> {
+    this.#renewals ??= new RenewalBucket(this.#guard.renewLimit, this.#guard.clock, () => this.#lifetimeMs());
     if (!this.#renewals.take()) throw new AuthError('ERR_RATE_LIMITED');
     const token = tokenOfRenewal(payload);
     if (token === undefined) throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');

@@ -4,6 +4,7 @@ import { checkGuardOptions, checkVerifier } from '../options.js';
 import { socketAuth, type AnySocket, type SocketAuthOptions } from '../socket-auth.js';
 import { acceptances } from '../state.js';
 import { nodeScheduler, type Scheduler } from '../timers.js';
+import { ExpirySchedule } from './expiry-schedule.js';
 import { GuardedSocket, type GuardContext } from './guarded-socket.js';
 import { SESSION_RENEW_EVENT } from './protocol.js';
 import { recover } from './recovery.js';
@@ -67,9 +68,9 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
   readonly verifier: SessionVerifier;
   readonly options: SessionGuardOptions;
   readonly clock: () => number;
-  readonly scheduler: Scheduler;
   readonly renewLimit: RenewRateLimit;
   readonly index = new SocketIndex<GuardedSocket>();
+  readonly expiries: ExpirySchedule<GuardedSocket>;
   closed = false;
   readonly #io: AnyServer;
   readonly #guarded = new Map<AnySocket, GuardedSocket>();
@@ -85,7 +86,8 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
     this.options = options;
     this.clock = options.clock ?? Date.now;
     const base = options.scheduler ?? nodeScheduler;
-    this.scheduler = { setTimeout: (callback, ms) => base.setTimeout(callback, ms), clearTimeout: (handle) => base.clearTimeout(handle), now: this.clock };
+    const scheduler: Scheduler = { setTimeout: (callback, ms) => base.setTimeout(callback, ms), clearTimeout: (handle) => base.clearTimeout(handle), now: this.clock };
+    this.expiries = new ExpirySchedule(scheduler);
     this.renewLimit = options.renewRateLimit ?? DEFAULT_RENEW_RATE_LIMIT;
     this.#authenticate = socketAuth(verifier, options);
     this.#telemetry = guardTelemetry(options.telemetry);
@@ -111,11 +113,12 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
     // to remove one) and lets everything through now that `closed` is set.
     for (const entry of this.#guarded.values()) {
       entry.dispose();
-      entry.socket.off('disconnect', entry.onDisconnect);
-      entry.socket.off(SESSION_RENEW_EVENT, entry.onRenew);
+      entry.socket.off('disconnect', this.#onDisconnect);
+      entry.socket.off(SESSION_RENEW_EVENT, this.#onRenew);
     }
     this.#guarded.clear();
     this.index.clear();
+    this.expiries.clear();
     this.#telemetry.close();
   }
 
@@ -150,11 +153,11 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
 
   readonly #onConnection = (socket: AnySocket): void => {
     if (this.closed || this.#guarded.has(socket)) return;
-    const entry = new GuardedSocket(socket, this, () => this.#guarded.delete(socket));
+    const entry = new GuardedSocket(socket, this);
     this.#guarded.set(socket, entry);
-    socket.once('disconnect', entry.onDisconnect);
-    socket.on(SESSION_RENEW_EVENT, entry.onRenew);
-    socket.use(entry.onPacket);
+    socket.on('disconnect', this.#onDisconnect);
+    socket.on(SESSION_RENEW_EVENT, this.#onRenew);
+    socket.use(entry.middleware());
     const acceptance = acceptances.get(socket);
     if (acceptance === undefined) {
       recover(entry, this, this.#optionsByNamespace.get(socket.nsp) ?? this.options);
@@ -165,6 +168,31 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
     entry.arm();
     entry.recheck();
   };
+
+  /*
+   * The two socket listeners are the same functions for every socket, not
+   * two closures built on every handshake: an EventEmitter calls them with
+   * `this` set to the socket.
+   */
+  readonly #onDisconnect: (this: AnySocket) => void = this.#disconnectListener();
+  readonly #onRenew: (this: AnySocket, ...args: unknown[]) => void = this.#renewListener();
+
+  #disconnectListener(): (this: AnySocket) => void {
+    const guarded = this.#guarded;
+    return function (this: AnySocket) {
+      const entry = guarded.get(this);
+      if (entry === undefined) return;
+      guarded.delete(this);
+      entry.dispose();
+    };
+  }
+
+  #renewListener(): (this: AnySocket, ...args: unknown[]) => void {
+    const guarded = this.#guarded;
+    return function (this: AnySocket, ...args: unknown[]) {
+      guarded.get(this)?.onRenew(args);
+    };
+  }
 
   readonly #onSessionInvalidated = (event: SessionInvalidated): void => {
     for (const entry of this.index.ofSession(event.sessionId)) entry.revoke({ code: 'ERR_SESSION_REVOKED', reason: event.reason });
