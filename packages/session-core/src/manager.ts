@@ -7,7 +7,7 @@ import { accessTokenPayloadJson } from './lib/access-token-payload.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId, newTokenId } from './lib/ids.js';
 import { randomBase64url } from './lib/random-pool.js';
-import { formatRefreshToken, hashSecret, parseRefreshToken } from './lib/refresh-token.js';
+import { formatRefreshToken, hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, type VerifiedToken } from './lib/verified-cache.js';
 import { checkedPayload } from './lib/verified-payload.js';
@@ -219,7 +219,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     const { claims: rawClaims, context: rawContext } = callOptions(options);
     const claims = rawClaims === undefined ? undefined : checkClaims(rawClaims);
     const context = rawContext === undefined ? undefined : checkContext(rawContext);
-    const { sessionId, secret, successor } = parsed;
+    const { sessionId, secret } = parsed;
+    const successor = successorSecret(key, sessionId, secret);
     const now = this.#options.clock();
 
     let result;
