@@ -28,7 +28,10 @@ export interface BurstOutcome {
   ms: number;
 }
 
-/** Every session id stored under `prefix`, read from each master with SCAN. */
+/** The ids of the sessions a subject's key holds (MessagePack `[format, records]`, a record's id first; see storage-redis' scripts). */
+const IDS = "local out = {} for _, rec in ipairs(cmsgpack.unpack(redis.call('GET', KEYS[1]))[2]) do out[#out + 1] = rec[1] end return out";
+
+/** Every session id stored under `prefix`: each master's subject keys found with SCAN, their records' ids read in Redis. */
 async function storedSessionIds(admin: Redis | Cluster, prefix: string): Promise<Set<string>> {
   const ids = new Set<string>();
   const masters = admin instanceof Cluster ? admin.nodes('master') : [admin];
@@ -36,7 +39,12 @@ async function storedSessionIds(admin: Redis | Cluster, prefix: string): Promise
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*:s:*`, 'COUNT', 1000);
-      for (const key of keys) ids.add(key.slice(key.indexOf(':s:') + 3));
+      const pipeline = node.pipeline();
+      for (const key of keys) pipeline.eval(IDS, 1, key);
+      for (const [error, found] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        for (const id of found as string[]) ids.add(id);
+      }
       cursor = next;
     } while (cursor !== '0');
   }
@@ -77,7 +85,11 @@ export async function burst(connect: () => Redis | Cluster, count = BURST): Prom
   admin.on('error', () => undefined);
   let failedYetWritten = 0;
   try {
-    for (const id of await storedSessionIds(admin, prefix)) if (!created.has(id)) failedYetWritten++;
+    // A cold Cluster client knows no node until it is ready: asked earlier, it would list no master and find nothing.
+    if (admin.status !== 'ready') await new Promise((resolve) => admin.once('ready', resolve));
+    const stored = await storedSessionIds(admin, prefix);
+    for (const id of created) if (!stored.has(id)) throw new Error(`burst: created session ${id} is not in Redis (the count of what is stored is broken)`);
+    for (const id of stored) if (!created.has(id)) failedYetWritten++;
   } finally {
     admin.disconnect();
     await manager.close();
