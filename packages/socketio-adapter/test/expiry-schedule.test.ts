@@ -73,12 +73,18 @@ S('a deadline already past expires at once, with no timer; one beyond 2^31 ms is
   assert.is(far.expiredAt, at);
 });
 
-S('an entry deleted or moved by another one expiring is not expired; clear() stops every timer', () => {
+/** A schedule on a virtual clock with three entries due at the same moment, one second ahead. */
+function threeDueInOneSecond() {
   const v = new VirtualScheduler();
   const schedule = new ExpirySchedule<Entry>(v);
   const [a, b, c] = [new Entry(v), new Entry(v), new Entry(v)];
   const at = v.time + 1000;
   for (const e of [a, b, c]) schedule.set(e, at);
+  return { v, schedule, a, b, c, at };
+}
+
+S('an entry deleted or moved by another one expiring is not expired; clear() stops every timer', () => {
+  const { v, schedule, a, b, c, at } = threeDueInOneSecond();
   a.onExpire = () => {
     schedule.delete(b);
     schedule.set(c, at + 500);
@@ -100,11 +106,7 @@ S('an entry deleted or moved by another one expiring is not expired; clear() sto
 });
 
 S('one entry throwing from expire() does not spare the others due then; the error still surfaces from the timer', () => {
-  const v = new VirtualScheduler();
-  const schedule = new ExpirySchedule<Entry>(v);
-  const [a, b, c] = [new Entry(v), new Entry(v), new Entry(v)];
-  const at = v.time + 1000;
-  for (const e of [a, b, c]) schedule.set(e, at);
+  const { v, schedule, a, b, c, at } = threeDueInOneSecond();
   a.onExpire = () => {
     throw new Error('listener failed');
   };
