@@ -220,7 +220,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     const claims = rawClaims === undefined ? undefined : checkClaims(rawClaims);
     const context = rawContext === undefined ? undefined : checkContext(rawContext);
     const { sessionId, secret } = parsed;
-    const successor = successorSecret(key, sessionId, secret);
+    const successor = successorSecret(sessionId, secret);
     const now = this.#options.clock();
 
     let result;

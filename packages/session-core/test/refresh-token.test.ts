@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rejectsWith } from '../src/testing/index.js';
@@ -74,6 +74,25 @@ S('the mac has one spelling: its last character carries 4 zero bits, and a token
     await rejectsWith(h.manager.update(twin), 'ERR_REFRESH_TOKEN_INVALID');
   }
   await h.manager.update(t.refreshToken);
+  await h.close();
+});
+
+// Guards the successor derivation: SHA-256 of a label, the session id and the secret (no key; the mac gates every token).
+S('the successor secret comes from the presented token alone: the same on a retry, never the stored hash, and useless without its mac', async () => {
+  const h = harness({ refreshTokenReuseInterval: 60 });
+  const t = await h.manager.create('alice');
+  const [sid, , secret] = t.refreshToken.split('.') as [string, string, string];
+  const expected = hash('sha256', `jwt-session/rotate/v2\0${sid}\0${secret}`, 'base64url');
+  const next = await h.manager.update(t.refreshToken);
+  assert.is(next.refreshToken.split('.')[2], expected);
+  // A retry within the reuse interval yields the same successor.
+  assert.is((await h.manager.update(t.refreshToken)).refreshToken, next.refreshToken);
+  assert.is.not(expected, hash('sha256', secret, 'base64url'));
+  // Whoever holds a secret can compute its successor, but a token needs the mac, which needs the key.
+  const [, deadline] = next.refreshToken.split('.') as [string, string];
+  const successor = hash('sha256', `jwt-session/rotate/v2\0${sid}\0${expected}`, 'base64url');
+  await rejectsWith(h.manager.update(`${sid}.${deadline}.${successor}.${'A'.repeat(22)}`), 'ERR_REFRESH_TOKEN_INVALID', 'guessed mac');
+  await h.manager.update(next.refreshToken);
   await h.close();
 });
 
