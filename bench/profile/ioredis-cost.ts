@@ -1,3 +1,10 @@
+/**
+ * CPU per command in this process for the ways a store can send a script
+ * through ioredis (64 in flight, 11 arguments): a defineCommand script, a
+ * plain evalsha, and call('EVALSHA') with and without a .catch — why
+ * storage-redis sends EVALSHA through call(). Run:
+ *   node --import tsx bench/profile/ioredis-cost.ts
+ */
 import { Redis } from 'ioredis';
 import { redisServer, stopRedis } from '../lib/redis.js';
 const server = await redisServer();
