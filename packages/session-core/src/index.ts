@@ -25,7 +25,7 @@ export type {
 } from './types.js';
 export { DEFAULT_RECEIPT_TTL } from './storage.js';
 export { storeInput } from './store-input.js';
-export { parseInvalidationEvent } from './revocation/event.js';
+export { assertInvalidationReceiver, parseInvalidationEvent } from './revocation/event.js';
 export type {
   DeleteAllResult,
   InsertOptions,

@@ -2,7 +2,7 @@ import type { JWK, JWTPayload } from 'jose';
 import { SessionError, storageError } from './errors.js';
 import { REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
 import { publicJwks, type ResolvedKey } from './keys.js';
-import { keyResolver, signAccessTokenJson, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
+import { keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { accessTokenPayloadJson } from './lib/access-token-payload.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId, newTokenId } from './lib/ids.js';
@@ -440,7 +440,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       iat,
       exp,
     });
-    const accessToken = signAccessTokenJson(payload, this.#signingKey);
+    const accessToken = signAccessToken(payload, this.#signingKey);
     return {
       accessToken,
       refreshToken: formatRefreshToken(this.#options.refreshTokenKey, session.sessionId, deadline, secret),

@@ -1,13 +1,4 @@
-import { SessionError, parseInvalidationEvent, type InvalidationBroadcaster, type InvalidationEvent, type InvalidationReceiver, type InvalidationSubscription } from '@jwt-session/session-core';
-
-function isReceiver(value: unknown): value is InvalidationReceiver {
-  try {
-    const r = value as Record<string, unknown> | null;
-    return r !== null && typeof r === 'object' && typeof r.restrictOne === 'function' && typeof r.restrictAll === 'function';
-  } catch {
-    return false;
-  }
-}
+import { SessionError, assertInvalidationReceiver, parseInvalidationEvent, type InvalidationBroadcaster, type InvalidationEvent, type InvalidationReceiver, type InvalidationSubscription } from '@jwt-session/session-core';
 
 function deliver(receiver: InvalidationReceiver, event: InvalidationEvent): void {
   // A fresh copy per receiver, holding only the known fields: no receiver can change what another sees.
@@ -37,7 +28,7 @@ export class MemoryBroadcaster implements InvalidationBroadcaster {
   }
 
   subscribe(receiver: InvalidationReceiver): InvalidationSubscription {
-    if (!isReceiver(receiver)) throw new SessionError('ERR_CONFIG_INVALID', 'subscribe(): the receiver must have restrictOne() and restrictAll()');
+    assertInvalidationReceiver(receiver);
     for (const event of this.#recent()) deliver(receiver, event);
     this.#receivers.add(receiver);
     let open = true;

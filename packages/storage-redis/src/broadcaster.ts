@@ -4,7 +4,7 @@ import type {
   InvalidationReceiver,
   InvalidationSubscription,
 } from '@jwt-session/session-core';
-import { SessionError, parseInvalidationEvent } from '@jwt-session/session-core';
+import { SessionError, assertInvalidationReceiver, parseInvalidationEvent } from '@jwt-session/session-core';
 import { keyLayout, type KeyLayout } from './keys.js';
 import { PUBLISH } from './scripts.js';
 import { CommandQueue, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_IN_FLIGHT } from './bounded.js';
@@ -37,14 +37,6 @@ export interface RedisInvalidationBroadcasterOptions {
 
 const PUBLISH_SCRIPT = 'jwtSessionPublish';
 
-function isReceiver(value: unknown): value is InvalidationReceiver {
-  try {
-    const r = value as Record<string, unknown> | null;
-    return r !== null && typeof r === 'object' && typeof r.restrictOne === 'function' && typeof r.restrictAll === 'function';
-  } catch {
-    return false;
-  }
-}
 const warned = new WeakSet<object>();
 
 /**
@@ -102,7 +94,7 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
   }
 
   subscribe(receiver: InvalidationReceiver): InvalidationSubscription {
-    if (!isReceiver(receiver)) throw new SessionError('ERR_CONFIG_INVALID', 'subscribe(): the receiver must have restrictOne() and restrictAll()');
+    assertInvalidationReceiver(receiver);
     const subscription = new StreamSubscription(
       {
         stream: this.#keys.stream,

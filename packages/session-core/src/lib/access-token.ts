@@ -3,7 +3,7 @@ import { SessionError } from '../errors.js';
 import type { ResolvedKey } from '../keys.js';
 import { jwsPrimitive, type JwsPrimitive } from './jws/algorithms.js';
 import { decodeJsonText, encodeHeader, isJsonObject } from './jws/header.js';
-import { signCompactJws, signCompactJwsText } from './jws/sign.js';
+import { signCompactJws } from './jws/sign.js';
 import { verifyCompactJws, type JwsKeys, type JwsVerificationKey } from './jws/verify.js';
 
 /** RFC 9068 §2.1: access-token JWTs carry typ "at+jwt" so they cannot be confused with ID tokens. Compared exactly. */
@@ -40,16 +40,14 @@ function signerOf(key: ResolvedKey): Signer {
   return signer;
 }
 
-/** Signs synchronously with node:crypto; the header is `{alg, kid, typ: "at+jwt"}` of the key. */
-export function signAccessToken(payload: JWTPayload, key: ResolvedKey): string {
+/**
+ * Signs synchronously with node:crypto a payload already serialised to JSON
+ * text (see access-token-payload.ts); the header is `{alg, kid, typ: "at+jwt"}`
+ * of the key.
+ */
+export function signAccessToken(json: string, key: ResolvedKey): string {
   const signer = signerOf(key);
-  return signCompactJws(signer.encodedHeader, payload, signer.primitive);
-}
-
-/** As `signAccessToken`, with the payload already JSON text (see access-token-payload.ts). */
-export function signAccessTokenJson(json: string, key: ResolvedKey): string {
-  const signer = signerOf(key);
-  return signCompactJwsText(signer.encodedHeader, json, signer.primitive);
+  return signCompactJws(signer.encodedHeader, json, signer.primitive);
 }
 
 export interface VerifyConfig {

@@ -1,5 +1,6 @@
 import { MAX_SUBJECT_LENGTH, isWellFormedText } from '../lib/claims.js';
-import type { InvalidationEvent, InvalidationReason } from '../storage.js';
+import { SessionError } from '../errors.js';
+import type { InvalidationEvent, InvalidationReason, InvalidationReceiver } from '../storage.js';
 
 /*
  * The one check of an invalidation event that arrives from elsewhere: another
@@ -54,4 +55,20 @@ export function parseInvalidationEvent(value: unknown): InvalidationEvent | unde
   const ids = e.sessionIds;
   if (!Array.isArray(ids) || ids.length > MAX_EVENT_SESSION_IDS || !ids.every(isSessionId)) return undefined;
   return { type: 'subject', subject: e.subject, at: e.at, expiresAt: e.expiresAt, sessionIds: [...ids] };
+}
+
+/**
+ * For broadcasters' `subscribe()`: throws ERR_CONFIG_INVALID unless `value`
+ * has `restrictOne()` and `restrictAll()` (a throwing getter or a proxy counts
+ * as not having them).
+ */
+export function assertInvalidationReceiver(value: unknown): asserts value is InvalidationReceiver {
+  let ok = false;
+  try {
+    const r = value as Record<string, unknown> | null;
+    ok = r !== null && typeof r === 'object' && typeof r.restrictOne === 'function' && typeof r.restrictAll === 'function';
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new SessionError('ERR_CONFIG_INVALID', 'subscribe(): the receiver must have restrictOne() and restrictAll()');
 }

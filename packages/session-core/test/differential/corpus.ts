@@ -265,7 +265,7 @@ export async function validTokens(setup: Setup): Promise<Array<{ key: TestKey; t
   for (const [i, key] of setup.keys.entries()) {
     const claims = baseClaims(setup, i);
     out.push({ key, signer: 'jose', claims, token: await new SignJWT(claims).setProtectedHeader(headerOf(key) as never).sign(key.signKey) });
-    out.push({ key, signer: 'lib/jws', claims, token: signAccessToken(claims, resolved[i]!) });
+    out.push({ key, signer: 'lib/jws', claims, token: signAccessToken(JSON.stringify(claims), resolved[i]!) });
     out.push({ key, signer: 'node:crypto', claims, token: forge(key, json(headerOf(key)), json(claims)) });
   }
   return out;
