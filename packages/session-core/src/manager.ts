@@ -160,7 +160,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     try {
       if (!isWellFormedJws(accessToken)) throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is not a compact JWS');
       this.#assertOpen();
-      entry = this.#checkPayload(accessToken, await verifyAccessToken(accessToken, this.#verifyConfig, now), now);
+      entry = this.#checkPayload(accessToken, verifyAccessToken(accessToken, this.#verifyConfig, now), now);
     } catch (error) {
       this.#telemetry.read(readFailure(error));
       throw error;

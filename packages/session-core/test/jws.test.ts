@@ -44,6 +44,23 @@ S('tokens signed here verify with jose, and jose signatures verify here', async 
     const primitive = jwsPrimitive(key.algorithm, key.signKeyObject, key.verifyKeyObject);
     assert.ok(primitive.verify(`${h}.${p}`, Buffer.from(s, 'base64url')), `${key.kid}: jose's signature`);
     assert.not.ok(primitive.verify(`${h}.${p}x`, Buffer.from(s, 'base64url')), `${key.kid}: other input`);
+    assert.ok(primitive.verifyBase64url(`${h}.${p}`, s), `${key.kid}: jose's signature as text`);
+    assert.not.ok(primitive.verifyBase64url(`${h}.${p}x`, s), `${key.kid}: other input, as text`);
+  }
+});
+
+S('a signature as text: one changed character, a cut or an extended one, and a look-alike past ASCII are refused', () => {
+  for (const key of resolved) {
+    const primitive = jwsPrimitive(key.algorithm, key.signKeyObject, key.verifyKeyObject);
+    const good = primitive.signBase64url('a.b');
+    assert.ok(primitive.verifyBase64url('a.b', good), key.kid);
+    const flip = (at: number) => good.slice(0, at) + (good[at] === 'A' ? 'B' : 'A') + good.slice(at + 1);
+    for (const bad of ['', good.slice(1), `${good}A`, flip(0), flip(good.length - 1), flip(good.length >> 1)]) {
+      assert.is(primitive.verifyBase64url('a.b', bad), false, `${key.kid}: ${bad.length} characters`);
+    }
+    // U+0141 is 0x41 ('A') in its low byte: a latin1 write would turn it into 'A'.
+    const at = good.indexOf('A');
+    if (at >= 0) assert.is(primitive.verifyBase64url('a.b', `${good.slice(0, at)}\u0141${good.slice(at + 1)}`), false, `${key.kid}: U+0141 for 'A'`);
   }
 });
 

@@ -1,4 +1,5 @@
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
+import { asciiEqual } from './ascii-equal.js';
 
 /*
  * A refresh token is `<sessionId>.<deadline>.<secret>.<mac>`:
@@ -56,24 +57,6 @@ function mac(key: Uint8Array, sessionId: string, deadline: string, secret: strin
   return full.slice(0, 21) + BASE64URL[SEXTET[full.charCodeAt(21)]! & 0b110000]!;
 }
 
-/*
- * The two macs (22 ASCII characters each, by the pattern and by `mac`) are
- * compared through two buffers kept for it, not two new Buffers per update().
- * Calls are synchronous, so one pair serves all; the expected mac is wiped
- * after each compare.
- */
-const presentedMac = Buffer.alloc(22);
-const expectedMac = Buffer.alloc(22);
-
-function isOurMac(presented: string, expected: string): boolean {
-  if (presented.length !== 22) return false;
-  presentedMac.write(presented, 0, 22, 'latin1');
-  expectedMac.write(expected, 0, 22, 'latin1');
-  const equal = timingSafeEqual(presentedMac, expectedMac);
-  expectedMac.fill(0);
-  return equal;
-}
-
 /** The token's parts when it is well-formed and its mac is ours; undefined for anything else, before any store call. */
 export function parseRefreshToken(key: Uint8Array, token: unknown): ParsedRefreshToken | undefined {
   if (typeof token !== 'string' || token.length > REFRESH_TOKEN_MAX_LENGTH) return undefined;
@@ -81,7 +64,7 @@ export function parseRefreshToken(key: Uint8Array, token: unknown): ParsedRefres
   if (match === null) return undefined;
   const [, sessionId, deadline, secret, presented] = match as unknown as [string, string, string, string, string];
   // Compared as text with the one spelling we write: 22 characters may carry stray low bits past the 16 bytes, and a token that sets them is refused.
-  if (!isOurMac(presented, mac(key, sessionId, deadline, secret))) return undefined;
+  if (!asciiEqual(presented, mac(key, sessionId, deadline, secret))) return undefined;
   return { sessionId, deadline: Number.parseInt(deadline, 36) * 1000, secret };
 }
 

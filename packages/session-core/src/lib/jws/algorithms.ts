@@ -1,5 +1,6 @@
 import { constants, createHmac, sign, timingSafeEqual, verify, type KeyObject, type SignKeyObjectInput, type VerifyKeyObjectInput } from 'node:crypto';
 import type { SigningAlgorithm } from '../../keys.js';
+import { asciiEqual } from '../ascii-equal.js';
 
 /**
  * The signature primitive of one JWS algorithm (RFC 7518 §3) bound to one
@@ -13,6 +14,13 @@ export interface JwsPrimitive {
   signBase64url(input: string): string;
   /** Whether `signature` is valid for `input`; never throws for a malformed signature. */
   verify(input: string, signature: Buffer): boolean;
+  /**
+   * `verify` for the signature as a compact JWS writes it: canonical
+   * base64url (see token-syntax.ts), which has one spelling per signature,
+   * so an HMAC is compared as text without decoding either side. Any other
+   * spelling is refused.
+   */
+  verifyBase64url(input: string, signature: string): boolean;
 }
 
 const HMAC_HASH: Record<string, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
@@ -26,11 +34,13 @@ function hmac(algorithm: SigningAlgorithm, key: KeyObject): JwsPrimitive {
   const hash = HMAC_HASH[algorithm]!;
   const length = HMAC_LENGTH[algorithm]!;
   const mac = (input: string) => createHmac(hash, key).update(input, 'latin1').digest();
+  const macText = (input: string) => createHmac(hash, key).update(input, 'latin1').digest('base64url');
   return {
     sign: mac,
-    signBase64url: (input) => createHmac(hash, key).update(input, 'latin1').digest('base64url'),
+    signBase64url: macText,
     // timingSafeEqual needs equal lengths; the length of a MAC is public (RFC 7518 §3.2).
     verify: (input, signature) => signature.length === length && timingSafeEqual(mac(input), signature),
+    verifyBase64url: (input, signature) => asciiEqual(signature, macText(input)),
   };
 }
 
@@ -43,16 +53,22 @@ function asymmetric(
   const signInput: SignKeyObjectInput | undefined = signKey === undefined ? undefined : { key: signKey, ...extra };
   const verifyInput: VerifyKeyObjectInput = { key: verifyKey, ...extra };
   const signer = signInput === undefined ? notSigning : (input: string) => sign(hash, Buffer.from(input, 'latin1'), signInput);
+  const check = (input: string, signature: Buffer) => {
+    try {
+      return verify(hash, Buffer.from(input, 'latin1'), verifyInput, signature);
+    } catch {
+      // OpenSSL refuses some malformed signatures by throwing (e.g. an RSA signature longer than the modulus).
+      return false;
+    }
+  };
   return {
     sign: signer,
     signBase64url: (input) => signer(input).toString('base64url'),
-    verify: (input, signature) => {
-      try {
-        return verify(hash, Buffer.from(input, 'latin1'), verifyInput, signature);
-      } catch {
-        // OpenSSL refuses some malformed signatures by throwing (e.g. an RSA signature longer than the modulus).
-        return false;
-      }
+    verify: check,
+    verifyBase64url: (input, signature) => {
+      const bytes = Buffer.from(signature, 'base64url');
+      // The decoder skips what it cannot use: only the one canonical spelling counts, as for an HMAC compared as text.
+      return bytes.toString('base64url') === signature && check(input, bytes);
     },
   };
 }
