@@ -199,8 +199,10 @@ export interface StoredKey {
   ttl: number;
   /** Every string the key holds: fields and values, members and scores, stream ids and fields; for a subject's key, its raw bytes and each decoded value (numbers as text). */
   values: string[];
-  /** A subject's key: its session records, decoded (MessagePack `[FORMAT, records]`; see scripts.ts). */
+  /** A subject's key: its session records, decoded (MessagePack `[FORMAT, bound, records]`; see scripts.ts). */
   records?: unknown[][];
+  /** A subject's key: the lower bound of its records' deadlines, in whole seconds. */
+  bound?: number;
 }
 
 const UNPACK = "return cmsgpack.unpack(redis.call('GET', KEYS[1]))";
@@ -228,9 +230,10 @@ export async function snapshot(client: Redis | Cluster, prefix: string): Promise
             // latin1 keeps every byte as one character, so ASCII inside binary values stays searchable.
             values = [((await node.getBuffer(key)) ?? Buffer.alloc(0)).toString('latin1')];
             if (/\}:s:/.test(key)) {
-              const [format, records] = (await node.eval(UNPACK, 1, key)) as [number, unknown[][]];
+              const [format, bound, records] = (await node.eval(UNPACK, 1, key)) as [number, number, unknown[][]];
               assert.is(format, FORMAT, `${key}: value format`);
-              out.push({ key, type, ttl: await node.pttl(key), values: [...values, ...flat(records)], records });
+              assert.ok(Number.isSafeInteger(bound) && bound >= 0, `${key}: the deadline bound is whole seconds`);
+              out.push({ key, type, ttl: await node.pttl(key), values: [...values, ...flat(records)], records, bound });
               continue;
             }
             break;
@@ -259,8 +262,8 @@ export async function snapshot(client: Redis | Cluster, prefix: string): Promise
 /**
  * Checks the layout's invariants over a snapshot: every session sits under
  * the key of its subject's digest and starts with that digest, no session
- * id appears twice, no subject's key is empty, and each key lives at least
- * as long as its latest session. Returns the sessions found (id → subject) and the problems (empty when consistent).
+ * id appears twice, no subject's key is empty, each key lives at least
+ * as long as its latest session, and its bound is at or before its earliest. Returns the sessions found (id → subject) and the problems (empty when consistent).
  */
 export function layoutProblems(keys: StoredKey[], now = Date.now()): { sessions: number; ids: Map<string, string>; problems: string[] } {
   const ids = new Map<string, string>();
@@ -274,6 +277,7 @@ export function layoutProblems(keys: StoredKey[], now = Date.now()): { sessions:
     }
     if (k.records.length === 0) problems.push(`${k.key} holds no session`);
     let latest = 0;
+    let earliest = Infinity;
     for (const rec of k.records) {
       const [id, subject, , , , , , , expires, idle] = rec as [string, string, ...unknown[]];
       if (ids.has(id)) problems.push(`${id} stored twice`);
@@ -282,7 +286,9 @@ export function layoutProblems(keys: StoredKey[], now = Date.now()): { sessions:
       if (subjectDigest(subject) !== digest[1]! + digest[2]!) problems.push(`${subject}'s session ${id} is under ${k.key}`);
       const deadline = idle === '' ? Number(expires) : Math.min(Number(expires), Number(idle));
       latest = Math.max(latest, deadline);
+      earliest = Math.min(earliest, deadline);
     }
+    if (k.bound === undefined || k.bound * 1000 > earliest) problems.push(`${k.key}: bound ${k.bound} s is after its earliest deadline ${earliest}`);
     // PTTL was read a little after `now` was taken by the caller... or before: allow a second either way.
     if (k.ttl < latest - now - 1000) problems.push(`${k.key} expires ${latest - now - k.ttl} ms before its latest session`);
   }

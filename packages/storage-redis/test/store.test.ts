@@ -124,6 +124,76 @@ for (const io of ioredisMajors) for (const [kind, connect] of [
     assert.is(check.sessions, 500);
   });
 
+  S('a login appends to a live subject key without decoding it: 40 sessions, past 15 (a larger MessagePack array header), all readable', async () => {
+    const client = await connect(io);
+    const prefix = uniquePrefix('append');
+    const m = makeManager({ refreshTokenStore: new RedisRefreshTokenStore(client, { keyPrefix: prefix }) });
+    const pttlCalls = async () => {
+      let calls = 0;
+      for (const node of mastersOf(client)) calls += Number(/cmdstat_pttl:calls=(\d+)/.exec((await node.info('commandstats')) as string)?.[1] ?? 0);
+      return calls;
+    };
+    const before = await pttlCalls();
+    const tokens: SessionTokens[] = [];
+    for (let n = 0; n < 40; n++) tokens.push(await m.create('many', { claims: { n }, context: { ip: '203.0.113.7', n } }));
+    const made = tokens.map((t) => t.sessionId);
+    // The append path reads the key's PTTL once (the decoding path never does): every insert after the first took it.
+    assert.is((await pttlCalls()) - before, 39);
+    const listed = await m.readAll('many');
+    assert.equal(listed.map((s) => s.sessionId).sort(), [...made].sort());
+    assert.equal(listed.find((s) => s.sessionId === made[20])!.context, { ip: '203.0.113.7', n: 20 });
+    const check = layoutProblems(await snapshot(client, prefix));
+    assert.equal(check.problems, []);
+    assert.is(check.sessions, 40);
+    // What the appends wrote decodes and rotates: the first, one past the fixarray limit, the last.
+    for (const n of [0, 15, 39]) {
+      const next = await m.update(tokens[n]!.refreshToken);
+      assert.equal((await m.read(next.accessToken)).n, n);
+    }
+    assert.equal(layoutProblems(await snapshot(client, prefix)).problems, []);
+  });
+
+  S('a login into a key holding a dead session takes the decoding path, which drops it; a repeated insert stays one session', async () => {
+    const client = await connect(io);
+    const prefix = uniquePrefix('dead');
+    const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
+    let now = Date.now();
+    const short = makeManager({ refreshTokenStore: store, refreshTokenTtl: 60, clock: () => now });
+    const long = makeManager({ refreshTokenStore: store, refreshTokenTtl: 3600, clock: () => now });
+    const first = await short.create('bob');
+    await long.create('bob');
+    now += 61_000;
+    const third = await long.create('bob');
+    const check = layoutProblems(await snapshot(client, prefix), now);
+    assert.equal(check.problems, []);
+    assert.is(check.sessions, 2, 'the dead session is gone from Redis, not only from lists');
+    assert.not.ok(check.ids.has(first.sessionId));
+    // The same record again (a retried command): still one.
+    const [record] = await store.list('bob', now);
+    assert.ok(record);
+    const again = { sessionId: third.sessionId, subject: 'bob', tokenHash: 'h'.repeat(43), createdAt: now, expiresAt: now + 3_600_000, idleExpiresAt: undefined, claims: {}, context: {} };
+    await store.insert(again, { now, maxSessionsPerSubject: undefined });
+    assert.is(layoutProblems(await snapshot(client, prefix), now).sessions, 2);
+  });
+
+  S('a value in format 1 (0.1, before the deadline bound) is read, and written back in the current format', async () => {
+    const client = await connect(io);
+    const prefix = uniquePrefix('format1');
+    const store = new RedisRefreshTokenStore(client, { keyPrefix: prefix });
+    const m = makeManager({ refreshTokenStore: store });
+    const a = await m.create('carol', { context: { ip: '203.0.113.7' } });
+    const [stored] = await keysUnder(client, prefix);
+    // Rewrite the value as format 1 wrote it: { 1, records }.
+    const rewrite = "local v = cmsgpack.unpack(redis.call('GET', KEYS[1])) redis.call('SET', KEYS[1], cmsgpack.pack({ 1, v[3] }), 'KEEPTTL') return 1";
+    await client.eval(rewrite, 1, stored!);
+    assert.is((await client.getBuffer(stored!))![1], 1);
+    const next = await m.update(a.refreshToken);
+    assert.is(next.sessionId, a.sessionId);
+    await m.create('carol');
+    assert.is((await m.readAll('carol')).length, 2);
+    assert.is((await client.getBuffer(stored!))![1], 2, 'written back in format 2');
+  });
+
   S('when every session of a subject has expired, no key of it remains', async () => {
     const client = await connect(io);
     const prefix = uniquePrefix('ttl');
