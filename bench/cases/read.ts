@@ -63,7 +63,7 @@ async function cold(ctx: BenchContext, keys: KeySet, prefill: number) {
   for (const t of probe) fastJwt(t);
   const perRound = await callsIn(ctx.measureMs, verify, probe, ctx.quick ? 100 : 500, 100_000);
   // A busy server's cache is full. Fill it first (not timed). With the admission filter a token seen once is not
-  // cached, so only the cold reads that hit a doorkeeper false positive (about 9 %) are admitted and evict.
+  // cached, so only the cold reads that hit a doorkeeper false positive (about 1 %) are admitted and evict.
   if (prefill > 0) await fillCache(manager, keys, prefill);
   const pools: string[][] = [];
   for (let r = 0; r < ctx.rounds; r++) pools.push(await mintTokens(keys, perRound, 30_000_000 + r * perRound));
