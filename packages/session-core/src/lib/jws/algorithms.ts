@@ -1,6 +1,7 @@
 import { constants, createHmac, sign, timingSafeEqual, verify, type KeyObject, type SignKeyObjectInput, type VerifyKeyObjectInput } from 'node:crypto';
 import type { SigningAlgorithm } from '../../keys.js';
 import { asciiEqual } from '../ascii-equal.js';
+import { decodeBase64urlInto } from './base64url.js';
 
 /**
  * The signature primitive of one JWS algorithm (RFC 7518 §3) bound to one
@@ -44,6 +45,16 @@ function hmac(algorithm: SigningAlgorithm, key: KeyObject): JwsPrimitive {
   };
 }
 
+/** The decoded signature of an asymmetric token: 1,024 bytes hold an RSA-8192 signature; verification is synchronous, so one serves all. */
+const signatureScratch = Buffer.alloc(1024);
+/** The signing input as bytes, written into a buffer kept for it rather than a new one per verification. */
+const inputScratch = Buffer.alloc(8192);
+
+function inputBytes(input: string): Buffer {
+  if (input.length > inputScratch.length) return Buffer.from(input, 'latin1');
+  return inputScratch.subarray(0, inputScratch.write(input, 0, 'latin1'));
+}
+
 function asymmetric(
   hash: string | null,
   signKey: KeyObject | undefined,
@@ -55,7 +66,7 @@ function asymmetric(
   const signer = signInput === undefined ? notSigning : (input: string) => sign(hash, Buffer.from(input, 'latin1'), signInput);
   const check = (input: string, signature: Buffer) => {
     try {
-      return verify(hash, Buffer.from(input, 'latin1'), verifyInput, signature);
+      return verify(hash, inputBytes(input), verifyInput, signature);
     } catch {
       // OpenSSL refuses some malformed signatures by throwing (e.g. an RSA signature longer than the modulus).
       return false;
@@ -66,9 +77,9 @@ function asymmetric(
     signBase64url: (input) => signer(input).toString('base64url'),
     verify: check,
     verifyBase64url: (input, signature) => {
-      const bytes = Buffer.from(signature, 'base64url');
-      // The decoder skips what it cannot use: only the one canonical spelling counts, as for an HMAC compared as text.
-      return bytes.toString('base64url') === signature && check(input, bytes);
+      // Only the one canonical spelling counts, as for an HMAC compared as text.
+      const length = decodeBase64urlInto(signature, signatureScratch);
+      return length >= 0 && check(input, signatureScratch.subarray(0, length));
     },
   };
 }

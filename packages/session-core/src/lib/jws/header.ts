@@ -1,4 +1,6 @@
 import { isUtf8 } from 'node:buffer';
+import { MAX_ACCESS_TOKEN_LENGTH } from '../token-syntax.js';
+import { decodeBase64urlInto } from './base64url.js';
 
 /**
  * The protected header this library emits, and the only one it accepts
@@ -20,14 +22,29 @@ export function encodeHeader(header: JwsHeader): string {
   return Buffer.from(JSON.stringify({ alg: header.alg, kid: header.kid, typ: header.typ }), 'utf8').toString('base64url');
 }
 
+/*
+ * Segments are decoded into one scratch buffer, as large as the longest
+ * token read() looks at allows (calls are synchronous, and the text is copied
+ * out); a longer segment gets a buffer of its own.
+ */
+const scratch = Buffer.alloc(Math.ceil((MAX_ACCESS_TOKEN_LENGTH * 3) / 4));
+
+/** The bytes of a canonical base64url segment, or undefined. Valid until the next call. */
+function decodeBase64url(segment: string): Buffer | undefined {
+  const out = segment.length <= MAX_ACCESS_TOKEN_LENGTH ? scratch : Buffer.allocUnsafe(Math.ceil((segment.length * 3) / 4));
+  const length = decodeBase64urlInto(segment, out);
+  return length < 0 ? undefined : out.subarray(0, length);
+}
+
 /**
- * JSON text of a base64url segment: strict UTF-8 (RFC 7515 §5.2 step 3:
+ * JSON text of a canonical base64url segment (see base64url.ts): strict UTF-8 (RFC 7515 §5.2 step 3:
  * the octets must be valid UTF-8), a leading byte-order mark dropped as
- * WHATWG's UTF-8 decode does. Undefined when the bytes are not UTF-8.
+ * WHATWG's UTF-8 decode does. Undefined when the segment is not canonical
+ * base64url or its bytes are not UTF-8.
  */
 export function decodeJsonText(segment: string): string | undefined {
-  const bytes = Buffer.from(segment, 'base64url');
-  if (!isUtf8(bytes)) return undefined;
+  const bytes = decodeBase64url(segment);
+  if (bytes === undefined || !isUtf8(bytes)) return undefined;
   const text = bytes.toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
