@@ -28,8 +28,8 @@ export interface BurstOutcome {
   ms: number;
 }
 
-/** The ids of the sessions a subject's key holds (MessagePack `[format, records]`, a record's id first; see storage-redis' scripts). */
-const IDS = "local out = {} for _, rec in ipairs(cmsgpack.unpack(redis.call('GET', KEYS[1]))[2]) do out[#out + 1] = rec[1] end return out";
+/** The ids of the sessions a subject's key holds (MessagePack `[format, bound, records]`, records last, a record's id first; see storage-redis' scripts). */
+const IDS = "local v = cmsgpack.unpack(redis.call('GET', KEYS[1])) local out = {} for _, rec in ipairs(v[#v]) do out[#out + 1] = rec[1] end return out";
 
 /** Every session id stored under `prefix`: each master's subject keys found with SCAN, their records' ids read in Redis. */
 async function storedSessionIds(admin: Redis | Cluster, prefix: string): Promise<Set<string>> {
