@@ -7,13 +7,18 @@
  * an Intel Xeon; a decode of ~300 characters costs well under 1 µs either
  * way). Only this decoder sits between a token and a signature check.
  */
-const SEXTET = new Int8Array(128).fill(-1);
-for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].entries()) SEXTET[c.charCodeAt(0)] = i;
-
-function sextet(text: string, at: number): number {
-  const code = text.charCodeAt(at);
-  return code < 128 ? SEXTET[code]! : -1;
-}
+/*
+ * Four tables of the sextets pre-shifted to their place in a 24-bit group,
+ * so a group of four characters is four lookups OR-ed together; a character
+ * outside the alphabet sets bit 24 in every table, checked once at the end.
+ */
+const INVALID = 1 << 24;
+const SHIFTED = [18, 12, 6, 0].map((shift) => {
+  const table = new Int32Array(128).fill(INVALID);
+  for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].entries()) table[c.charCodeAt(0)] = i << shift;
+  return table;
+}) as [Int32Array, Int32Array, Int32Array, Int32Array];
+const [T0, T1, T2, T3] = SHIFTED;
 
 /**
  * Decodes canonical unpadded base64url `text` into `out` and returns the
@@ -24,33 +29,37 @@ function sextet(text: string, at: number): number {
 export function decodeBase64urlInto(text: string, out: Uint8Array): number {
   const length = text.length;
   const rest = length & 3;
-  if (rest === 1 || ((length >> 2) * 3 + (rest === 0 ? 0 : rest - 1)) > out.length) return -1;
+  if (rest === 1 || (length >> 2) * 3 + (rest === 0 ? 0 : rest - 1) > out.length) return -1;
   const whole = length - rest;
+  // Every code OR-ed together (above 127: not base64url), every group OR-ed together (INVALID): one test each, after the loop.
+  let codes = 0;
+  let groups = 0;
   let o = 0;
   for (let i = 0; i < whole; i += 4) {
-    const a = sextet(text, i);
-    const b = sextet(text, i + 1);
-    const c = sextet(text, i + 2);
-    const d = sextet(text, i + 3);
-    if ((a | b | c | d) < 0) return -1;
-    const v = (a << 18) | (b << 12) | (c << 6) | d;
+    const a = text.charCodeAt(i);
+    const b = text.charCodeAt(i + 1);
+    const c = text.charCodeAt(i + 2);
+    const d = text.charCodeAt(i + 3);
+    codes |= a | b | c | d;
+    const v = T0[a & 127]! | T1[b & 127]! | T2[c & 127]! | T3[d & 127]!;
+    groups |= v;
+    // A Uint8Array keeps the low 8 bits of what is stored.
+    out[o] = v >> 16;
+    out[o + 1] = v >> 8;
+    out[o + 2] = v;
+    o += 3;
+  }
+  if (rest !== 0) {
+    const a = text.charCodeAt(whole);
+    const b = text.charCodeAt(whole + 1);
+    const c = rest === 3 ? text.charCodeAt(whole + 2) : 65; // 'A': no bits
+    codes |= a | b | c;
+    const v = T0[a & 127]! | T1[b & 127]! | T2[c & 127]!;
+    groups |= v;
+    // Canonical: the bits past the last byte are zero (4 of them after 2 characters, 2 after 3).
+    if ((v & (rest === 2 ? 0xffff : 0xff)) !== 0) return -1;
     out[o++] = v >> 16;
-    out[o++] = (v >> 8) & 0xff;
-    out[o++] = v & 0xff;
+    if (rest === 3) out[o++] = v >> 8;
   }
-  if (rest === 2) {
-    const a = sextet(text, whole);
-    const b = sextet(text, whole + 1);
-    if ((a | b) < 0 || (b & 0x0f) !== 0) return -1;
-    out[o++] = (a << 2) | (b >> 4);
-  } else if (rest === 3) {
-    const a = sextet(text, whole);
-    const b = sextet(text, whole + 1);
-    const c = sextet(text, whole + 2);
-    if ((a | b | c) < 0 || (c & 0x03) !== 0) return -1;
-    const v = (a << 12) | (b << 6) | c;
-    out[o++] = v >> 10;
-    out[o++] = (v >> 2) & 0xff;
-  }
-  return o;
+  return codes > 127 || (groups & INVALID) !== 0 ? -1 : o;
 }
