@@ -9,7 +9,7 @@ import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId, newTokenId } from './l
 import { randomBase64url } from './lib/random-pool.js';
 import { formatRefreshToken, hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
-import { VerifiedTokenCache, type VerifiedToken } from './lib/verified-cache.js';
+import { VerifiedTokenCache, checkRevocation, type VerifiedToken } from './lib/verified-cache.js';
 import { checkedPayload } from './lib/verified-payload.js';
 import { cacheGauges, countEvent, readFailure, refreshFailure } from './telemetry/observe.js';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
@@ -151,7 +151,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     if (typeof accessToken === 'string') {
       const hit = this.#verified.get(accessToken, now);
       if (hit !== undefined) {
-        this.#assertNotRevoked(hit);
+        checkRevocation(hit, this.#options.invalidAccessTokenCache, this.#assertNotRevoked);
         this.#telemetry.read('cache_hit');
         return hit.claims;
       }
@@ -165,7 +165,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       this.#telemetry.read(readFailure(error));
       throw error;
     }
-    this.#assertNotRevoked(entry);
+    checkRevocation(entry, this.#options.invalidAccessTokenCache, this.#assertNotRevoked);
     this.#verified.offer(entry);
     this.#telemetry.read('verified');
     return entry.claims;
@@ -454,11 +454,12 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     return checkedPayload(token, payload, now, this.#options.clockTolerance);
   }
 
-  #assertNotRevoked(token: VerifiedToken): void {
+  // A property, not a method: checkRevocation calls it without a closure made per read().
+  readonly #assertNotRevoked = (token: VerifiedToken): void => {
     if (!this.isRevoked(token.claims)) return;
     this.#telemetry.read('revoked');
     throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
-  }
+  };
 
   /** The session is gone from the store; its access tokens must go too. A failed broadcast keeps retrying in the background. */
   async #onReuse(subject: string, sessionId: string, now: number): Promise<void> {

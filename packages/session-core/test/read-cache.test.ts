@@ -2,6 +2,25 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rejectsWith } from '../src/testing/index.js';
 import { harness } from './helpers.js';
+import { ReferenceInvalidAccessTokenCache } from './reference-storage.js';
+
+/** The reference cache with the optional `version`, counting the lookups read() makes. */
+class VersionedCache extends ReferenceInvalidAccessTokenCache {
+  version = 0;
+  lookups = 0;
+  override invalidateSession(sessionId: string, ttl: number): void {
+    super.invalidateSession(sessionId, ttl);
+    this.version++;
+  }
+  override invalidateSubject(subject: string, at: number, ttl: number): void {
+    super.invalidateSubject(subject, at, ttl);
+    this.version++;
+  }
+  override isSessionInvalidated(sessionId: string): boolean {
+    this.lookups++;
+    return super.isSessionInvalidated(sessionId);
+  }
+}
 
 const S = suite('read(): the verified-token cache');
 
@@ -16,6 +35,36 @@ S('a cached token is still checked for revocation on every hit', async () => {
   await h.manager.deleteAll('alice');
   await rejectsWith(h.manager.read(u.accessToken), 'ERR_SESSION_REVOKED');
   await h.close();
+});
+
+S('with a versioned invalidation cache, a hit skips the lookups until an invalidation is recorded, by anyone', async () => {
+  const cache = new VersionedCache();
+  const a = harness({ invalidAccessTokenCache: cache });
+  // A second manager on the same cache: what it records must reach the first one's cached tokens.
+  const b = harness({ invalidAccessTokenCache: cache });
+  const t = await a.manager.create('alice');
+  const u = await a.manager.create('alice');
+  for (const token of [t, u]) for (let i = 0; i < 3; i++) await a.manager.read(token.accessToken);
+  const before = cache.lookups;
+  for (let i = 0; i < 10; i++) await a.manager.read(t.accessToken);
+  assert.is(cache.lookups, before, 'no lookup while nothing was recorded');
+  // Recorded by the other manager, for another session: one lookup again, then none.
+  await b.manager.deleteOne('alice', u.sessionId);
+  await a.manager.read(t.accessToken);
+  assert.is(cache.lookups, before + 1);
+  await a.manager.read(t.accessToken);
+  assert.is(cache.lookups, before + 1);
+  await rejectsWith(a.manager.read(u.accessToken), 'ERR_SESSION_REVOKED');
+  // Recorded straight into the cache, past every manager: still seen on the next hit.
+  cache.invalidateSession(t.sessionId, 60_000);
+  await rejectsWith(a.manager.read(t.accessToken), 'ERR_SESSION_REVOKED');
+  const v = await a.manager.create('alice');
+  await a.manager.read(v.accessToken);
+  await a.manager.read(v.accessToken);
+  cache.invalidateSubject('alice', a.clock.now, 60_000);
+  await rejectsWith(a.manager.read(v.accessToken), 'ERR_SESSION_REVOKED');
+  await a.close();
+  await b.close();
 });
 
 S('a cached token is never served past its expiry (plus tolerance)', async () => {

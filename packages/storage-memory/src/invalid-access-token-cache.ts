@@ -16,11 +16,18 @@ const isTime = (value: unknown): value is number => typeof value === 'number' &&
 export class MemoryInvalidAccessTokenCache implements InvalidAccessTokenCache {
   readonly #sessions = new TTLCache<string, true>();
   readonly #subjects = new TTLCache<string, number>();
+  #version = 0;
+
+  /** Changes whenever an invalidation is recorded: read() skips the lookups for cached tokens checked since (see session-core's InvalidAccessTokenCache). */
+  get version(): number {
+    return this.#version;
+  }
 
   invalidateSession(sessionId: string, ttl: number): void {
     if (typeof sessionId !== 'string' || !isTime(ttl)) bad();
     if (!(ttl > 0) || this.#sessions.getRemainingTTL(sessionId) >= ttl) return;
     this.#sessions.set(sessionId, true, { ttl: Math.ceil(ttl) });
+    this.#version++;
   }
 
   invalidateSubject(subject: string, at: number, ttl: number): void {
@@ -29,6 +36,7 @@ export class MemoryInvalidAccessTokenCache implements InvalidAccessTokenCache {
     const previous = this.#subjects.get(subject);
     const remaining = this.#subjects.getRemainingTTL(subject);
     this.#subjects.set(subject, previous === undefined ? at : Math.max(previous, at), { ttl: Math.ceil(Math.max(ttl, remaining)) });
+    this.#version++;
   }
 
   // The two reads below run on every read() of an access token: plain Map

@@ -1,3 +1,4 @@
+import type { InvalidAccessTokenCache } from '../storage.js';
 import type { AccessTokenClaims } from '../types.js';
 
 export interface VerifiedToken {
@@ -6,6 +7,21 @@ export interface VerifiedToken {
   claims: AccessTokenClaims;
   /** ms: the token stops verifying at this moment (exp plus tolerance). */
   validUntil: number;
+  /** The invalidation cache's `version` when this token last passed the revocation lookups (see `checkRevocation`). */
+  checkedVersion?: number | undefined;
+}
+
+/**
+ * Runs `check` (which throws when the token is revoked) unless the
+ * invalidation cache has a version and it has not changed since this entry
+ * last passed: nothing recorded since can revoke it. The version is read
+ * before the check, so one recorded during it is caught by the next read.
+ */
+export function checkRevocation(entry: VerifiedToken, cache: InvalidAccessTokenCache, check: (entry: VerifiedToken) => void): void {
+  const version = cache.version;
+  if (version !== undefined && entry.checkedVersion === version) return;
+  check(entry);
+  entry.checkedVersion = version;
 }
 
 /**
@@ -27,31 +43,39 @@ function slot(token: string): number {
 
 /**
  * Four characters of the signature packed (7 bits each), starting `from` the
- * end, then mixed by a multiplication so that the top 21 bits are uniform:
+ * end, then mixed by a multiplication so that its top `bits` bits are uniform:
  * base64url character codes are not, and the raw codes of `slot` made the
  * doorkeeper admit a fifth of new tokens where a uniform index would admit a
  * tenth.
  */
-function doorIndex(token: string, from: number, multiplier: number): number {
+function doorIndex(token: string, from: number, multiplier: number, bits: number): number {
   const n = token.length - from;
   const packed = token.charCodeAt(n) | (token.charCodeAt(n - 1) << 7) | (token.charCodeAt(n - 2) << 14) | (token.charCodeAt(n - 3) << 21);
-  return Math.imul(packed, multiplier) >>> (32 - DOOR_LOG2);
+  return Math.imul(packed, multiplier) >>> (32 - bits);
 }
 
 /*
- * The doorkeeper is a Bloom filter of two bits per token over 2^21 bits
- * (256 KiB), cleared after DOOR_BITS / 8 first sightings so it never
- * saturates. A false positive admits a token seen once, which then evicts one
- * that clients keep sending: with one bit per token over 2^20 bits, 9 % of
- * the cold reads after 100,000 tokens were admitted (up to 39 % just before a
- * clear; measured 21 %, the index being less than uniform), and on a full
- * cache each cost an eviction and an entry promoted to the old generation
- * (bench 2 against 2′: 1.5 µs per cold read). With two bits over 2^21: 0.8 %
- * after 100,000 tokens (measured 1.3 %), at most 4.9 % before a clear.
+ * The doorkeeper is a Bloom filter of two bits per token, sized from the
+ * cache: 16 bits per entry rounded up to a power of two (2^21 bits, 256 KiB,
+ * at the default 100,000), and cleared after an eighth of its bits' worth
+ * of first sightings (2.6 times the cache size) so it never saturates. A
+ * false positive admits a token seen once, which then evicts one that
+ * clients keep sending: with one bit per token over a fixed 2^20 bits, 21 %
+ * of the cold reads after 100,000 tokens were admitted (measured), and on a
+ * full cache each cost an eviction and an entry promoted to the old
+ * generation (bench 2 against 2′: 1.5 µs per cold read). Now 1.3 %
+ * (measured; 0.8 % in theory), at most 4.9 % before a clear. The clearing
+ * period grows with the cache because a token is admitted only if its second
+ * sighting comes before the clear: with a fixed period shorter than the
+ * tokens clients cycle through (case 3's million), most were never admitted.
  */
-const DOOR_LOG2 = 21;
-const DOOR_BITS = 1 << DOOR_LOG2;
-const DOOR_RESET = DOOR_BITS >> 3;
+const MIN_DOOR_LOG2 = 16;
+const MAX_DOOR_LOG2 = 27;
+
+function doorLog2(max: number): number {
+  const wanted = Math.ceil(Math.log2(Math.max(1, Math.min(max, 2 ** 24)) * 16));
+  return Math.min(MAX_DOOR_LOG2, Math.max(MIN_DOOR_LOG2, wanted));
+}
 
 /**
  * Tokens that passed full verification, so a repeated `read()` of the exact
@@ -74,11 +98,16 @@ export class VerifiedTokenCache {
    * a full 100k cache, against ~1 µs).
    */
   #cursor: IterableIterator<number> | undefined;
-  readonly #door = new Uint8Array(DOOR_BITS >> 3);
+  readonly #doorBits: number;
+  readonly #doorReset: number;
+  readonly #door: Uint8Array;
   #doorMarks = 0;
 
   constructor(max: number) {
     this.#max = max;
+    this.#doorBits = doorLog2(max);
+    this.#doorReset = 2 ** (this.#doorBits - 3);
+    this.#door = new Uint8Array(max === 0 ? 0 : 2 ** (this.#doorBits - 3));
   }
 
   get(token: string, now: number): VerifiedToken | undefined {
@@ -95,8 +124,8 @@ export class VerifiedTokenCache {
     if (this.#max === 0) return;
     const door = this.#door;
     // Two bits from eight characters of the signature: random for genuine tokens.
-    const a = doorIndex(entry.token, 2, 0x9e3779b1);
-    const b = doorIndex(entry.token, 6, 0x85ebca6b);
+    const a = doorIndex(entry.token, 2, 0x9e3779b1, this.#doorBits);
+    const b = doorIndex(entry.token, 6, 0x85ebca6b, this.#doorBits);
     const maskA = 1 << (a & 7);
     const maskB = 1 << (b & 7);
     if ((door[a >> 3]! & maskA) !== 0 && (door[b >> 3]! & maskB) !== 0) {
@@ -105,7 +134,7 @@ export class VerifiedTokenCache {
     }
     door[a >> 3]! |= maskA;
     door[b >> 3]! |= maskB;
-    if (++this.#doorMarks >= DOOR_RESET) {
+    if (++this.#doorMarks >= this.#doorReset) {
       this.#door.fill(0);
       this.#doorMarks = 0;
     }

@@ -26,5 +26,5 @@ export function checkedPayload(token: string, payload: JWTPayload, now: number, 
   if (typeof iat !== 'number' || iat > now / 1000 + clockTolerance) {
     throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: issued in the future');
   }
-  return { token, claims: deepFreeze(payload) as AccessTokenClaims, validUntil: ((exp as number) + clockTolerance) * 1000 };
+  return { token, claims: deepFreeze(payload) as AccessTokenClaims, validUntil: ((exp as number) + clockTolerance) * 1000, checkedVersion: undefined };
 }

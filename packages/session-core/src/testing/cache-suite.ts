@@ -60,5 +60,23 @@ export function testInvalidAccessTokenCache(name: string, factory: () => Promise
     assert.is(cache.subjectInvalidatedAt('alice'), undefined);
   });
 
+  S('a version, when the cache has one, changes with every invalidation it records', async ({ cache }) => {
+    if (cache.version === undefined) return; // optional: without it, read() looks up on every cache hit
+    const seen = new Set<number>([cache.version]);
+    const recorded = (what: string) => {
+      assert.type(cache.version, 'number', what);
+      assert.not.ok(seen.has(cache.version!), `${what}: the version did not change`);
+      seen.add(cache.version!);
+    };
+    cache.invalidateSession('s1', 60_000);
+    recorded('a session');
+    cache.invalidateSession('s2', 60_000);
+    recorded('another session');
+    cache.invalidateSubject('alice', 1000, 60_000);
+    recorded('a subject');
+    cache.invalidateSubject('alice', 2000, 60_000);
+    recorded('a later moment for the subject');
+  });
+
   S.run();
 }

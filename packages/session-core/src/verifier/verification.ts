@@ -91,7 +91,7 @@ function withJose(o: NormalizedVerifierOptions): TokenVerification {
       const { sub, iat, exp } = payload;
       if (typeof sub !== 'string' || sub.length === 0) throw invalid();
       if (typeof iat !== 'number' || iat > now / 1000 + o.clockTolerance) throw invalid();
-      return { token, claims: deepFreeze(payload) as unknown as AccessTokenClaims, validUntil: ((exp as number) + o.clockTolerance) * 1000 };
+      return { token, claims: deepFreeze(payload) as unknown as AccessTokenClaims, validUntil: ((exp as number) + o.clockTolerance) * 1000, checkedVersion: undefined };
     },
     async prefetch() {
       if (remote === undefined) return;

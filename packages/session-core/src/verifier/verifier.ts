@@ -2,7 +2,7 @@ import { SessionError } from '../errors.js';
 import { SessionEventEmitter, type SessionEventName, type SessionEvents } from '../events.js';
 import { tokenIdTime } from '../lib/ids.js';
 import { isWellFormedJws } from '../lib/token-syntax.js';
-import { VerifiedTokenCache, type VerifiedToken } from '../lib/verified-cache.js';
+import { VerifiedTokenCache, checkRevocation, type VerifiedToken } from '../lib/verified-cache.js';
 import type { InvalidationSubscription } from '../storage.js';
 import type { AccessTokenClaims } from '../types.js';
 import type { SessionVerifier } from '../verifier-types.js';
@@ -89,7 +89,7 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
     if (typeof accessToken === 'string') {
       const hit = this.#verified.get(accessToken, now);
       if (hit !== undefined) {
-        this.#assertNotRevoked(hit);
+        checkRevocation(hit, this.#options.invalidAccessTokenCache, this.#assertNotRevoked);
         this.#telemetry.read('cache_hit');
         return hit.claims;
       }
@@ -103,7 +103,7 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
       this.#telemetry.read(readFailure(error));
       throw error;
     }
-    this.#assertNotRevoked(entry);
+    checkRevocation(entry, this.#options.invalidAccessTokenCache, this.#assertNotRevoked);
     this.#verified.offer(entry);
     this.#telemetry.read('verified');
     return entry.claims;
@@ -152,9 +152,10 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
     return typeof claims.iat === 'number' ? claims.iat * 1000 : Number.NaN;
   }
 
-  #assertNotRevoked(token: VerifiedToken): void {
+  // A property, not a method: checkRevocation calls it without a closure made per read().
+  readonly #assertNotRevoked = (token: VerifiedToken): void => {
     if (!this.isRevoked(token.claims)) return;
     this.#telemetry.read('revoked');
     throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
-  }
+  };
 }
