@@ -202,75 +202,74 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    * `refreshTokenReuseInterval`, which gets the same new pair again.
    */
   update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
-    return this.#telemetry.span('jwt_session.update', () => this.#update(refreshToken, options));
+    return this.#telemetry.span('jwt_session.update', () =>
+      this.#update(refreshToken, options).catch((error: unknown) => {
+        this.#telemetry.refresh(refreshFailure(error));
+        throw error;
+      }),
+    );
   }
 
   async #update(refreshToken: string, options: UpdateOptions): Promise<SessionTokens> {
-    // The failure is counted here, in the one async function, not in a .catch on its promise: one promise less per update().
+    this.#assertOpen();
+    const key = this.#options.refreshTokenKey;
+    // Malformed and forged tokens (a bad mac) end here, at the cost of one HMAC, before any store call.
+    const parsed = parseRefreshToken(key, refreshToken);
+    if (parsed === undefined) throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid');
+    const { claims: rawClaims, context: rawContext } = callOptions(options);
+    const claims = rawClaims === undefined ? undefined : checkClaims(rawClaims);
+    const context = rawContext === undefined ? undefined : checkContext(rawContext);
+    const { sessionId, secret } = parsed;
+    const successor = successorSecret(sessionId, secret);
+    const now = this.#options.clock();
+
+    let result;
     try {
-      this.#assertOpen();
-      const key = this.#options.refreshTokenKey;
-      // Malformed and forged tokens (a bad mac) end here, at the cost of one HMAC, before any store call.
-      const parsed = parseRefreshToken(key, refreshToken);
-      if (parsed === undefined) throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid');
-      const { claims: rawClaims, context: rawContext } = callOptions(options);
-      const claims = rawClaims === undefined ? undefined : checkClaims(rawClaims);
-      const context = rawContext === undefined ? undefined : checkContext(rawContext);
-      const { sessionId, secret } = parsed;
-      const successor = successorSecret(sessionId, secret);
-      const now = this.#options.clock();
-
-      let result;
-      try {
-        result = await this.#options.refreshTokenStore.rotate({
-          sessionId,
-          presentedHash: hashSecret(secret),
-          successorHash: hashSecret(successor),
-          now,
-          reuseInterval: this.#options.refreshTokenReuseInterval,
-          idleTtl: this.#options.refreshTokenIdleTtl,
-          claims,
-          context,
-        });
-      } catch (error) {
-        throw storageError('update', error);
-      }
-
-      switch (result.status) {
-        case 'rotated':
-        case 'grace': {
-          const tokens = this.#issue(result.session, successor, now);
-          if (result.status === 'rotated') this.emit(SESSION_REFRESHED, { subject: result.session.subject, sessionId, at: now });
-          this.#telemetry.refresh(result.status);
-          return tokens;
-        }
-        case 'reused':
-          await this.#onReuse(result.subject, sessionId, now);
-          break;
-        case 'mismatch': {
-          // The mac proved we issued this token for this session, and it is neither current nor previous: an older one, so someone holds a copy. End the session.
-          let failure: SessionError | undefined;
-          try {
-            await this.#options.refreshTokenStore.delete(result.subject, sessionId, now);
-          } catch (error) {
-            failure = storageError('update (revoking a reused session)', error);
-          }
-          await this.#onReuse(result.subject, sessionId, now);
-          if (failure !== undefined) throw failure;
-          break;
-        }
-        case 'expired':
-          throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired');
-        default:
-          // The store has forgotten the session: expired, or deleted. The token's own deadline tells which.
-          if (parsed.deadline <= now) throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired');
-          throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid');
-      }
-      throw new SessionError('ERR_REFRESH_TOKEN_REUSED', 'refresh token was already used; the session has been revoked');
+      result = await this.#options.refreshTokenStore.rotate({
+        sessionId,
+        presentedHash: hashSecret(secret),
+        successorHash: hashSecret(successor),
+        now,
+        reuseInterval: this.#options.refreshTokenReuseInterval,
+        idleTtl: this.#options.refreshTokenIdleTtl,
+        claims,
+        context,
+      });
     } catch (error) {
-      this.#telemetry.refresh(refreshFailure(error));
-      throw error;
+      throw storageError('update', error);
     }
+
+    switch (result.status) {
+      case 'rotated':
+      case 'grace': {
+        const tokens = this.#issue(result.session, successor, now);
+        if (result.status === 'rotated') this.emit(SESSION_REFRESHED, { subject: result.session.subject, sessionId, at: now });
+        this.#telemetry.refresh(result.status);
+        return tokens;
+      }
+      case 'reused':
+        await this.#onReuse(result.subject, sessionId, now);
+        break;
+      case 'mismatch': {
+        // The mac proved we issued this token for this session, and it is neither current nor previous: an older one, so someone holds a copy. End the session.
+        let failure: SessionError | undefined;
+        try {
+          await this.#options.refreshTokenStore.delete(result.subject, sessionId, now);
+        } catch (error) {
+          failure = storageError('update (revoking a reused session)', error);
+        }
+        await this.#onReuse(result.subject, sessionId, now);
+        if (failure !== undefined) throw failure;
+        break;
+      }
+      case 'expired':
+        throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired');
+      default:
+        // The store has forgotten the session: expired, or deleted. The token's own deadline tells which.
+        if (parsed.deadline <= now) throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired');
+        throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid');
+    }
+    throw new SessionError('ERR_REFRESH_TOKEN_REUSED', 'refresh token was already used; the session has been revoked');
   }
 
   /**
