@@ -61,10 +61,8 @@ function doorIndex(token: string, from: number, multiplier: number, bits: number
  * of first sightings (2.6 times the cache size) so it never saturates. A
  * false positive admits a token seen once, which then evicts one that
  * clients keep sending: with one bit per token over a fixed 2^20 bits, 21 %
- * of the cold reads after 100,000 tokens were admitted (measured), and on a
- * full cache each cost an eviction and an entry promoted to the old
- * generation (bench 2 against 2′: 1.5 µs per cold read). Now 1.3 %
- * (measured; 0.8 % in theory), at most 4.9 % before a clear. The clearing
+ * of the tokens seen once after 100,000 others were admitted (measured).
+ * Now 1.3 % (measured; 0.8 % in theory), at most 4.9 % before a clear. The clearing
  * period grows with the cache because a token is admitted only if its second
  * sighting comes before the clear: with a fixed period shorter than the
  * tokens clients cycle through (case 3's million), most were never admitted.
