@@ -14,8 +14,7 @@ export interface VerifiedToken {
 /**
  * Runs `check` (which throws when the token is revoked) unless the
  * invalidation cache has a version and it has not changed since this entry
- * last passed: nothing recorded since can revoke it. The version is read
- * before the check, so one recorded during it is caught by the next read.
+ * last passed: nothing recorded since can revoke it.
  */
 export function checkRevocation(entry: VerifiedToken, cache: InvalidAccessTokenCache, check: (entry: VerifiedToken) => void): void {
   const version = cache.version;
@@ -58,12 +57,12 @@ function doorIndex(token: string, from: number, multiplier: number, bits: number
  * The doorkeeper is a Bloom filter of two bits per token, sized from the
  * cache: 16 bits per entry rounded up to a power of two (2^21 bits, 256 KiB,
  * at the default 100,000), and cleared after an eighth of its bits' worth
- * of first sightings (2.6 times the cache size) so it never saturates. A
+ * of first sightings (2 to 4 times the cache size) so it never saturates. A
  * false positive admits a token seen once, which then evicts one that
  * clients keep sending: with one bit per token over a fixed 2^20 bits, 21 %
  * of the tokens seen once after 100,000 others were admitted (measured).
- * Now 1.3 % (measured; 0.8 % in theory), at most 4.9 % before a clear. The clearing
- * period grows with the cache because a token is admitted only if its second
+ * Now 1.3 % (measured; 0.8 % in theory), at most 4.9 % before a clear. The
+ * clearing period grows with the cache because a token is admitted only if its second
  * sighting comes before the clear: with a fixed period shorter than the
  * tokens clients cycle through (case 3's million), most were never admitted.
  */
@@ -80,7 +79,9 @@ function doorLog2(max: number): number {
  * same string costs a lookup and a string comparison instead of a signature
  * check. Bounded; when full, the oldest insertion goes first (tokens are
  * inserted roughly in order of expiry). An entry is never served past
- * `validUntil`. Revocation is not cached here: the manager checks it on every hit.
+ * `validUntil`. Revocation is not cached here: the manager checks it on every
+ * hit, unless the invalidation cache's version says nothing was recorded since
+ * the last check (`checkRevocation`).
  *
  * Admission (`offer`) takes a token on its second verification, as TinyLFU's
  * doorkeeper does: a token seen once (a socket handshake, a scan of random
