@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 
 /*
  * Two scratch buffers, and a view of each length, made once: comparing a MAC
- * as text this way costs two latin1 writes and one timingSafeEqual, against
+ * as text this way costs two short writes and one timingSafeEqual, against
  * a base64url decode into a new Buffer (and a digest Buffer) per call. Calls
  * are synchronous, so one pair serves all; the expected value is wiped after
  * each compare.

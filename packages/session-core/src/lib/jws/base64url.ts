@@ -6,8 +6,7 @@
  * longer (~9 µs of ~100) than with the same bytes decoded here (measured on
  * an Intel Xeon; a decode of ~300 characters costs well under 1 µs either
  * way). Only this decoder sits between a token and a signature check.
- */
-/*
+ *
  * Four tables of the sextets pre-shifted to their place in a 24-bit group,
  * so a group of four characters is four lookups OR-ed together; a character
  * outside the alphabet sets bit 24 in every table, checked once at the end.
