@@ -42,10 +42,8 @@ S('tokens signed here verify with jose, and jose signatures verify here', async 
     const theirs = await new CompactSign(Buffer.from('{"x":1}')).setProtectedHeader({ alg: key.algorithm }).sign(key.signKeyObject!);
     const [h, p, s] = theirs.split('.') as [string, string, string];
     const primitive = jwsPrimitive(key.algorithm, key.signKeyObject, key.verifyKeyObject);
-    assert.ok(primitive.verify(`${h}.${p}`, Buffer.from(s, 'base64url')), `${key.kid}: jose's signature`);
-    assert.not.ok(primitive.verify(`${h}.${p}x`, Buffer.from(s, 'base64url')), `${key.kid}: other input`);
-    assert.ok(primitive.verifyBase64url(`${h}.${p}`, s), `${key.kid}: jose's signature as text`);
-    assert.not.ok(primitive.verifyBase64url(`${h}.${p}x`, s), `${key.kid}: other input, as text`);
+    assert.ok(primitive.verifyBase64url(`${h}.${p}`, s), `${key.kid}: jose's signature`);
+    assert.not.ok(primitive.verifyBase64url(`${h}.${p}x`, s), `${key.kid}: other input`);
   }
 });
 
@@ -67,9 +65,9 @@ S('a signature as text: one changed character, a cut or an extended one, and a l
 S('malformed signatures are refused, never thrown: wrong length, empty, longer than the RSA modulus', () => {
   for (const key of resolved) {
     const primitive = jwsPrimitive(key.algorithm, key.signKeyObject, key.verifyKeyObject);
-    const good = primitive.sign('a.b');
+    const good = Buffer.from(primitive.signBase64url('a.b'), 'base64url');
     for (const bad of [Buffer.alloc(0), good.subarray(1), Buffer.concat([good, Buffer.from([0])]), Buffer.alloc(1024, 0xff)]) {
-      assert.is(primitive.verify('a.b', bad), false, `${key.kid}, ${bad.length} bytes`);
+      assert.is(primitive.verifyBase64url('a.b', bad.toString('base64url')), false, `${key.kid}, ${bad.length} bytes`);
     }
   }
 });
@@ -77,21 +75,21 @@ S('malformed signatures are refused, never thrown: wrong length, empty, longer t
 S('ECDSA: a DER-encoded signature is refused (RFC 7518 §3.4 wants R || S)', () => {
   const [es] = resolveKeys([{ kid: 'e', algorithm: 'ES256', privateKey: ec256.privateKey }]);
   const der = sign('sha256', Buffer.from('a.b'), ec256.privateKey);
-  assert.is(jwsPrimitive('ES256', es!.signKeyObject, es!.verifyKeyObject).verify('a.b', der), false);
+  assert.is(jwsPrimitive('ES256', es!.signKeyObject, es!.verifyKeyObject).verifyBase64url('a.b', der.toString('base64url')), false);
 });
 
 S('PS256 uses a salt as long as the digest: another salt length is refused', () => {
   const primitive = jwsPrimitive('PS256', rsa.privateKey, rsa.publicKey);
   const salt20 = sign('sha256', Buffer.from('a.b'), { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 20 });
-  assert.is(primitive.verify('a.b', salt20), false);
-  assert.ok(primitive.verify('a.b', primitive.sign('a.b')));
+  assert.is(primitive.verifyBase64url('a.b', salt20.toString('base64url')), false);
+  assert.ok(primitive.verifyBase64url('a.b', primitive.signBase64url('a.b')));
 });
 
 S('a verify-only key cannot sign', () => {
   const primitive = jwsPrimitive('ES256', undefined, ec256.publicKey);
-  assert.throws(() => primitive.sign('a.b'));
+  assert.throws(() => primitive.signBase64url('a.b'));
   const hmac = jwsPrimitive('HS256', undefined, createSecretKey(Buffer.alloc(32)));
-  assert.is(hmac.sign('a.b').length, 32);
+  assert.is(Buffer.from(hmac.signBase64url('a.b'), 'base64url').length, 32);
 });
 
 S('parseHeader accepts exactly {alg, kid, typ} of strings', () => {

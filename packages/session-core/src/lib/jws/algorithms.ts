@@ -1,4 +1,4 @@
-import { constants, createHmac, sign, timingSafeEqual, verify, type KeyObject, type SignKeyObjectInput, type VerifyKeyObjectInput } from 'node:crypto';
+import { constants, createHmac, sign, verify, type KeyObject, type SignKeyObjectInput, type VerifyKeyObjectInput } from 'node:crypto';
 import type { SigningAlgorithm } from '../../keys.js';
 import { asciiEqual } from '../ascii-equal.js';
 import { decodeBase64urlInto } from './base64url.js';
@@ -9,23 +9,18 @@ import { decodeBase64urlInto } from './base64url.js';
  * parameters is this library's; the cryptography is OpenSSL's.
  */
 export interface JwsPrimitive {
-  /** The signature over the ASCII signing input `header.payload`. */
-  sign(input: string): Buffer;
-  /** `sign` base64url-encoded, as a compact JWS writes it: for HMAC, OpenSSL encodes in the same call, cheaper than a Buffer re-encoded. */
+  /** The signature over the ASCII signing input `header.payload`, base64url as a compact JWS writes it (for HMAC, OpenSSL encodes in the same call). */
   signBase64url(input: string): string;
-  /** Whether `signature` is valid for `input`; never throws for a malformed signature. */
-  verify(input: string, signature: Buffer): boolean;
   /**
-   * `verify` for the signature as a compact JWS writes it: canonical
-   * base64url (see token-syntax.ts), which has one spelling per signature,
-   * so an HMAC is compared as text without decoding either side. Any other
-   * spelling is refused.
+   * Whether `signature`, as a compact JWS writes it, is valid for `input`;
+   * never throws for a malformed signature. Canonical base64url (see
+   * token-syntax.ts) has one spelling per signature, so an HMAC is compared
+   * as text without decoding either side; any other spelling is refused.
    */
   verifyBase64url(input: string, signature: string): boolean;
 }
 
 const HMAC_HASH: Record<string, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
-const HMAC_LENGTH: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
 
 function notSigning(): never {
   throw new Error('this key is verify-only');
@@ -33,14 +28,10 @@ function notSigning(): never {
 
 function hmac(algorithm: SigningAlgorithm, key: KeyObject): JwsPrimitive {
   const hash = HMAC_HASH[algorithm]!;
-  const length = HMAC_LENGTH[algorithm]!;
-  const mac = (input: string) => createHmac(hash, key).update(input, 'latin1').digest();
   const macText = (input: string) => createHmac(hash, key).update(input, 'latin1').digest('base64url');
   return {
-    sign: mac,
     signBase64url: macText,
-    // timingSafeEqual needs equal lengths; the length of a MAC is public (RFC 7518 §3.2).
-    verify: (input, signature) => signature.length === length && timingSafeEqual(mac(input), signature),
+    // The length of a MAC is public (RFC 7518 §3.2): asciiEqual refuses another length at once.
     verifyBase64url: (input, signature) => asciiEqual(signature, macText(input)),
   };
 }
@@ -63,23 +54,19 @@ function asymmetric(
 ): JwsPrimitive {
   const signInput: SignKeyObjectInput | undefined = signKey === undefined ? undefined : { key: signKey, ...extra };
   const verifyInput: VerifyKeyObjectInput = { key: verifyKey, ...extra };
-  const signer = signInput === undefined ? notSigning : (input: string) => sign(hash, Buffer.from(input, 'latin1'), signInput);
-  const check = (input: string, signature: Buffer) => {
-    try {
-      return verify(hash, inputBytes(input), verifyInput, signature);
-    } catch {
-      // OpenSSL refuses some malformed signatures by throwing (e.g. an RSA signature longer than the modulus).
-      return false;
-    }
-  };
   return {
-    sign: signer,
-    signBase64url: (input) => signer(input).toString('base64url'),
-    verify: check,
+    signBase64url:
+      signInput === undefined ? notSigning : (input) => sign(hash, Buffer.from(input, 'latin1'), signInput).toString('base64url'),
     verifyBase64url: (input, signature) => {
       // Only the one canonical spelling counts, as for an HMAC compared as text.
       const length = decodeBase64urlInto(signature, signatureScratch);
-      return length >= 0 && check(input, signatureScratch.subarray(0, length));
+      if (length < 0) return false;
+      try {
+        return verify(hash, inputBytes(input), verifyInput, signatureScratch.subarray(0, length));
+      } catch {
+        // OpenSSL refuses some malformed signatures by throwing (e.g. an RSA signature longer than the modulus).
+        return false;
+      }
     },
   };
 }
