@@ -101,6 +101,10 @@ S('parseHeader accepts exactly {alg, kid, typ} of strings', () => {
   }
   assert.is(parseHeader(enc(Buffer.from([0x7b, 0xff, 0x7d]))), undefined, 'not UTF-8');
   assert.is(decodeJsonText(enc(Buffer.from([0xed, 0xa0, 0x80]))), undefined, 'surrogate bytes');
+  // As long as a token read() looks at allows, and one character-group longer.
+  const longest = JSON.stringify('x'.repeat(6144 - 2));
+  assert.is(decodeJsonText(enc(longest)), longest);
+  assert.is(decodeJsonText(enc(JSON.stringify('x'.repeat(6144 + 1)))), undefined, 'longer than any token read() accepts');
 });
 
 S.run();

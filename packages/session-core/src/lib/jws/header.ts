@@ -23,18 +23,11 @@ export function encodeHeader(header: JwsHeader): string {
 }
 
 /*
- * Segments are decoded into one scratch buffer, as large as the longest
- * token read() looks at allows (calls are synchronous, and the text is copied
- * out); a longer segment gets a buffer of its own.
+ * Segments are decoded into one scratch buffer (calls are synchronous, and the
+ * text is copied out), as large as the longest token read() looks at allows:
+ * a longer segment does not fit and is refused like any other bad one.
  */
 const scratch = Buffer.alloc(Math.ceil((MAX_ACCESS_TOKEN_LENGTH * 3) / 4));
-
-/** The bytes of a canonical base64url segment, or undefined. Valid until the next call. */
-function decodeBase64url(segment: string): Buffer | undefined {
-  const out = segment.length <= MAX_ACCESS_TOKEN_LENGTH ? scratch : Buffer.allocUnsafe(Math.ceil((segment.length * 3) / 4));
-  const length = decodeBase64urlInto(segment, out);
-  return length < 0 ? undefined : out.subarray(0, length);
-}
 
 /**
  * JSON text of a canonical base64url segment (see base64url.ts): strict UTF-8 (RFC 7515 §5.2 step 3:
@@ -43,8 +36,10 @@ function decodeBase64url(segment: string): Buffer | undefined {
  * base64url or its bytes are not UTF-8.
  */
 export function decodeJsonText(segment: string): string | undefined {
-  const bytes = decodeBase64url(segment);
-  if (bytes === undefined || !isUtf8(bytes)) return undefined;
+  const length = decodeBase64urlInto(segment, scratch);
+  if (length < 0) return undefined;
+  const bytes = scratch.subarray(0, length);
+  if (!isUtf8(bytes)) return undefined;
   const text = bytes.toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
