@@ -33,8 +33,10 @@ import { SUBJECT_KEY_TAIL_LENGTH } from './keys.js';
  * always written as a 5-byte uint32 so that it sits at a fixed place. While
  * `now` is before it, no record is dead, and an INSERT without a per-subject
  * cap appends its record to the bytes as they are, without decoding the
- * others: a login costs the same however many sessions the subject has
- * (decoding them cost ~1.3 µs of Redis CPU each). Every other operation
+ * others. It still copies the key's bytes, so a login grows with the
+ * subject's sessions, but by copying rather than decoding them (measured:
+ * 18.5 against 29.9 µs of Redis CPU per create at ~15 sessions per subject).
+ * Every other operation
  * decodes the subject's records, O(the subject's sessions): set
  * maxSessionsPerSubject for subjects that sign in without end.
  *
