@@ -16,21 +16,24 @@ const IN_FLIGHT = 50;
 
 export async function runSocketIo(ctx: BenchContext): Promise<Row[]> {
   const ms = ctx.quick ? 300 : 1500;
-  ctx.log(`case 6: Socket.IO handshakes/s, ${IN_FLIGHT} in flight, guard vs no guard (${ctx.rounds} rounds × 2 × ${ms} ms, then two variants)`);
+  ctx.log(`case 6: Socket.IO handshakes/s, ${IN_FLIGHT} in flight, guard vs no guard (${ctx.rounds} rounds × 2 × ${ms} ms, then two variants and the floor)`);
   const server = new Child('sio-server');
   try {
     const ready = await server.next('ready', 60_000);
-    const ports = { guarded: ready.guarded as number, plain: ready.plain as number, deferred: ready.deferred as number };
+    const ports = { guarded: ready.guarded as number, plain: ready.plain as number, deferred: ready.deferred as number, floor: ready.floor as number };
     const tokens = await mintTokens(keySet('HS256'), ctx.quick ? 5_000 : 80_000);
     let next = 0;
     const token = () => tokens[next++ % tokens.length]!;
+    // The floor server keeps no cache: its own walk through the tokens leaves the guarded runs' count alone.
+    let floorNext = 0;
+    const floorToken = () => tokens[floorNext++ % tokens.length]!;
     const cpu = async () => {
       server.send({ type: 'cpu' });
       return (await server.next('cpu')).micros as number;
     };
 
     // `reuse`: each of the 50 clients presents its own token again and again (verified once, then cache hits).
-    const run = async (port: number, duration: number, reuse = false) => {
+    const run = async (port: number, duration: number, reuse = false, nextToken = token) => {
       const cpu0 = await cpu();
       let done = 0;
       const start = performance.now();
@@ -38,7 +41,7 @@ export async function runSocketIo(ctx: BenchContext): Promise<Row[]> {
       await Promise.all(
         Array.from({ length: IN_FLIGHT }, async (_, w) => {
           while (performance.now() < deadline) {
-            await handshake(port, reuse ? tokens[w]! : token());
+            await handshake(port, reuse ? tokens[w]! : nextToken());
             done++;
           }
         }),
@@ -89,6 +92,18 @@ export async function runSocketIo(ctx: BenchContext): Promise<Row[]> {
         dr.push(await run(ports.deferred, variantMs, true));
       }
     }
+    // Floor: the least a guard can do (lib/floors.ts), new token each, against no guard. Row 6's line past this is past the machine.
+    const fl: { rate: number; cpuPerHandshake: number }[] = [];
+    const pf: { rate: number; cpuPerHandshake: number }[] = [];
+    for (let round = 0; round < ctx.rounds; round++) {
+      if (round % 2 === 0) {
+        fl.push(await run(ports.floor, variantMs, false, floorToken));
+        pf.push(await run(ports.plain, variantMs, false, floorToken));
+      } else {
+        pf.push(await run(ports.plain, variantMs, false, floorToken));
+        fl.push(await run(ports.floor, variantMs, false, floorToken));
+      }
+    }
     if (next > tokens.length) ctx.log(`case 6: ${next} handshakes but ${tokens.length} tokens: some were cache hits`);
     const rounds = g.map((x, i) => x.rate / p[i]!.rate);
     const ratio = median(rounds);
@@ -123,6 +138,14 @@ export async function runSocketIo(ctx: BenchContext): Promise<Row[]> {
         ratio: median(dr.map((x, i) => x.rate / pd[i]!.rate)), ratioKind: 'handshakes/s ÷ baseline handshakes/s', status: 'REPORT',
         rounds: dr.map((x, i) => x.rate / pd[i]!.rate),
         extra: { serverCpuMicrosDeferred: dr.map((x) => x.cpuPerHandshake), serverCpuMicrosPlain: pd.map((x) => x.cpuPerHandshake) },
+      },
+      {
+        id: '6-floor', case: `floor: the least a guard can do (one HMAC check, payload parsed, user and session rooms joined; bench/lib/floors.ts), new token each, vs no guard — server CPU ${median(fl.map((x) => x.cpuPerHandshake)).toFixed(0)} vs ${median(pf.map((x) => x.cpuPerHandshake)).toFixed(0)} µs/handshake`,
+        candidate: { label: 'floor', value: median(fl.map((x) => x.rate)), unit: 'handshakes/s' },
+        baseline: { label: 'no guard', value: median(pf.map((x) => x.rate)), unit: 'handshakes/s' },
+        ratio: median(fl.map((x, i) => x.rate / pf[i]!.rate)), ratioKind: 'handshakes/s ÷ baseline handshakes/s', status: 'REPORT',
+        rounds: fl.map((x, i) => x.rate / pf[i]!.rate),
+        extra: { serverCpuMicrosFloor: fl.map((x) => x.cpuPerHandshake), serverCpuMicrosPlain: pf.map((x) => x.cpuPerHandshake) },
       },
     ];
   } finally {

@@ -3,8 +3,9 @@
  * child (bare WebSockets, 50 in flight), no profiler. Modes: plain (no
  * middleware), async (a middleware deferring next() by a microtask), read (a
  * middleware that is only manager.read() of the handshake token), auth
- * (socketAuth: read, context, rooms), guard (attachSessionGuard). Tokens:
- * hits (each client its own) or fresh (a new one per handshake). Run:
+ * (socketAuth: read, context, rooms), guard (attachSessionGuard), floor
+ * (lib/floors.ts: the least a guard can do). Tokens: hits (each client its
+ * own) or fresh (a new one per handshake). Run:
  *   node --import tsx bench/profile/socketio-layers.ts <mode> [hits|fresh]
  * Prints handshakes/s and server CPU µs per handshake.
  */
@@ -14,6 +15,7 @@ import { Server } from 'socket.io';
 import { attachSessionGuard, socketAuth } from '@jwt-session/socketio-adapter';
 import { keySet, memoryManager } from '../lib/fixtures.js';
 import { Child } from '../lib/child.js';
+import { guardFloor } from '../lib/floors.js';
 const mode = process.argv[2] ?? 'plain';
 const manager = memoryManager(keySet('HS256'));
 await manager.ready();
@@ -21,6 +23,7 @@ const io = new Server({ transports: ['websocket'] });
 if (mode === 'guard') attachSessionGuard(io, manager);
 else if (mode === 'auth') io.use(socketAuth(manager));
 else if (mode === 'read') io.use((socket, next) => void manager.read((socket.handshake.auth as { token: string }).token).then(() => next(), next));
+else if (mode === 'floor') io.use(guardFloor(keySet('HS256').signKey));
 else if (mode === 'async') io.use((_s, next) => void Promise.resolve().then(() => next()));
 const http = createServer();
 io.attach(http);
