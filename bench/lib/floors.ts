@@ -25,6 +25,26 @@ function randomPool(): (bytes: number) => string {
   };
 }
 
+/** The two keyed steps every floor shares: an access token signed (HMAC) and a refresh token's 128-bit mac (HMAC). */
+function tokenSteps(keys: KeySet): {
+  sign: (subject: string, sid: string, jti: string) => string;
+  mac: (sid: string, deadline: string, secret: string) => string;
+} {
+  const macKey = randomBytes(32);
+  const header = Buffer.from(JSON.stringify({ alg: keys.alg, kid: keys.kid, typ: 'at+jwt' })).toString('base64url');
+  return {
+    sign: (subject, sid, jti) => {
+      const iat = Math.floor(Date.now() / 1000);
+      const payload = Buffer.from(
+        `{"iss":"${ISSUER}","aud":"${AUDIENCE}","sub":"${subject}","sid":"${sid}","jti":"${jti}","iat":${iat},"exp":${iat + ACCESS_TTL}}`,
+      ).toString('base64url');
+      const input = `${header}.${payload}`;
+      return `${input}.${createHmac('sha256', keys.signKey).update(input).digest('base64url')}`;
+    },
+    mac: (sid, deadline, secret) => createHmac('sha256', macKey).update(`mac\0${sid}\0${deadline}\0${secret}`).digest('base64url').slice(0, 22),
+  };
+}
+
 /**
  * create() reduced to its token design: a session id (the subject's SHA-256
  * digest and random characters), a 256-bit secret and its stored hash
@@ -33,9 +53,9 @@ function randomPool(): (bytes: number) => string {
  * turn, as case 4a.
  */
 export function createFloor(keys: KeySet): () => Promise<string> {
-  const macKey = randomBytes(32);
+  const { sign, mac } = tokenSteps(keys);
   const random = randomPool();
-  const header = Buffer.from(JSON.stringify({ alg: keys.alg, kid: keys.kid, typ: 'at+jwt' })).toString('base64url');
+  const deadline = (Math.floor(Date.now() / 1000) + 86_400).toString(36);
   const store = new Map<string, { hash: string; subject: string }>();
   let n = 0;
   return async () => {
@@ -43,14 +63,7 @@ export function createFloor(keys: KeySet): () => Promise<string> {
     const sid = hash('sha256', subject, 'base64url').slice(0, 11) + random(12).slice(0, 15);
     const secret = random(32);
     await Promise.resolve(store.set(sid, { hash: hash('sha256', secret, 'base64url'), subject }));
-    const iat = Math.floor(Date.now() / 1000);
-    const payload = Buffer.from(
-      `{"iss":"${ISSUER}","aud":"${AUDIENCE}","sub":"${subject}","sid":"${sid}","jti":"${random(16)}","iat":${iat},"exp":${iat + ACCESS_TTL}}`,
-    ).toString('base64url');
-    const input = `${header}.${payload}`;
-    const accessToken = `${input}.${createHmac('sha256', keys.signKey).update(input).digest('base64url')}`;
-    const deadline = (iat + 86_400).toString(36);
-    return `${accessToken}\n${sid}.${deadline}.${secret}.${createHmac('sha256', macKey).update(`mac\0${sid}\0${deadline}\0${secret}`).digest('base64url').slice(0, 22)}`;
+    return `${sign(subject, sid, random(16))}\n${sid}.${deadline}.${secret}.${mac(sid, deadline, secret)}`;
   };
 }
 
@@ -62,10 +75,7 @@ export function createFloor(keys: KeySet): () => Promise<string> {
  * chain, as case 4b runs them.
  */
 export function updateFloor(keys: KeySet, workers: number): (worker: number) => Promise<void> {
-  const macKey = randomBytes(32);
-  const mac = (sid: string, deadline: string, secret: string) =>
-    createHmac('sha256', macKey).update(`mac\0${sid}\0${deadline}\0${secret}`).digest('base64url').slice(0, 22);
-  const header = Buffer.from(JSON.stringify({ alg: keys.alg, kid: keys.kid, typ: 'at+jwt' })).toString('base64url');
+  const { sign, mac } = tokenSteps(keys);
   const store = new Map<string, { hash: string; subject: string }>();
   const tokens: string[] = [];
   for (let w = 0; w < workers; w++) {
@@ -82,13 +92,7 @@ export function updateFloor(keys: KeySet, workers: number): (worker: number) => 
     const record = await Promise.resolve(store.get(sid));
     if (record === undefined || record.hash !== hash('sha256', secret, 'base64url')) throw new Error('update floor: store');
     store.set(sid, { hash: hash('sha256', next, 'base64url'), subject: record.subject });
-    const iat = Math.floor(Date.now() / 1000);
-    const payload = Buffer.from(
-      `{"iss":"${ISSUER}","aud":"${AUDIENCE}","sub":"${record.subject}","sid":"${sid}","jti":"${(jti++).toString(36).padStart(22, '0')}","iat":${iat},"exp":${iat + ACCESS_TTL}}`,
-    ).toString('base64url');
-    const input = `${header}.${payload}`;
-    const accessToken = `${input}.${createHmac('sha256', keys.signKey).update(input).digest('base64url')}`;
-    if (accessToken.length === 0) throw new Error('update floor: sign');
+    if (sign(record.subject, sid, (jti++).toString(36).padStart(22, '0')).length === 0) throw new Error('update floor: sign');
     return `${sid}.${deadline}.${next}.${mac(sid, deadline, next)}`;
   };
   return async (w) => {
