@@ -1,11 +1,11 @@
 /**
  * Redis CPU per call of the store's scripts (INFO commandstats usec_per_call),
  * one call in flight, on a server of its own: what each script costs Redis,
- * beside a bare `return 1`. Run: node --import tsx bench/profile/lua-cost.ts
+ * beside a bare `return 1` and the scripts' shared helpers alone. Run: node --import tsx bench/profile/lua-cost.ts
  */
 import { startRedis } from '@jwt-session/redis-harness';
 import { Redis } from 'ioredis';
-import { INSERT, ROTATE } from '../../packages/storage-redis/src/scripts.js';
+import { INSERT, PRELUDE, ROTATE } from '../../packages/storage-redis/src/scripts.js';
 
 const server = await startRedis();
 const c = new Redis(server.port);
@@ -22,9 +22,11 @@ async function cost(lua: string, args: () => (string | number)[], keyOf: (i: num
   return Number(/cmdstat_evalsha:calls=\d+,usec=\d+,usec_per_call=([\d.]+)/.exec(info)![1]);
 }
 try {
-  const results: Record<string, number[]> = { trivial: [], insert: [], rotate: [] };
+  const results: Record<string, number[]> = { trivial: [], prelude: [], insert: [], rotate: [] };
   for (let round = 0; round < 3; round++) {
     results.trivial!.push(await cost('return 1', () => []));
+    // The shared helpers defined, then nothing done: what every script pays before its own work.
+    results.prelude!.push(await cost(`${PRELUDE}\nreturn 1`, () => []));
     await c.del(key);
     let n = 0;
     results.insert!.push(await cost(INSERT, () => [now, '', 1000, `${id.slice(0, 11)}${String(n++).padStart(15, '0')}`, 'subject-1', 'H'.repeat(43), now, now + 86400000, '', '{"roles":["user"]}', 'ip', '"203.0.113.7"'].map(String), (i) => `p{abcd}:s:${String(i).padStart(7, '0')}`));

@@ -36,8 +36,8 @@ import { SUBJECT_KEY_TAIL_LENGTH } from './keys.js';
  * others. It still copies the key's bytes, so a login grows with the
  * subject's sessions, but by copying rather than decoding them (measured:
  * 18.5 against 29.9 µs of Redis CPU per create at ~15 sessions per subject).
- * Every other operation
- * decodes the subject's records, O(the subject's sessions): set
+ * Every other operation decodes the subject's records, O(the subject's
+ * sessions): set
  * maxSessionsPerSubject for subjects that sign in without end.
  *
  * Time: every decision uses the caller's `now` (ARGV), never Redis TIME, so all
@@ -76,7 +76,8 @@ export const REPLY = {
   CONTEXT: 8,
 } as const;
 
-const PRELUDE = `
+/** The helpers every script starts with (exported for bench/profile/lua-cost.ts, which measures what defining them costs). */
+export const PRELUDE = `
 local ID, SUB, HASH, PREV, GEN, CREATED, REFRESHED, ROTATED, EXPIRES, IDLE, CLAIMS, CONTEXT = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 local FORMAT = ${FORMAT}
 
@@ -150,7 +151,6 @@ local function save(key, list, now)
   end
   redis.call('SET', key, head(earliest) .. cmsgpack.pack(list), 'PX', ttl(latest, now))
 end
-
 
 -- The "<prefix>{tag}:" part of a subject key ("<prefix>{tag}:s:<rest>").
 local function base_of(key)
