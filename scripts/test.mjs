@@ -3,7 +3,8 @@
 // 85% branches of the package's src/), then the examples' suites, then the
 // README code blocks (scripts/readme-check.mjs), then the outside-the-workspace
 // check (scripts/consumer-check.mjs: packed tarballs installed with npm into a
-// temp app, on ioredis 6 and 5), and prints one closing line
+// temp app, on ioredis 6 and 5; a pinned pass from scripts/consumer/pins and a
+// newest pass), and prints one closing line
 // "N passed, N failed" over all of them. A suite whose set-up (a before hook)
 // fails reports the error as a failure: uvu 0.5.6 swallowed it, see
 // patches/uvu@0.5.6.patch.
