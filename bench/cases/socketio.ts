@@ -108,14 +108,23 @@ export async function runSocketIo(ctx: BenchContext): Promise<Row[]> {
     const rounds = g.map((x, i) => x.rate / p[i]!.rate);
     const ratio = median(rounds);
     const cpuRatio = median(g.map((x, i) => x.cpuPerHandshake / p[i]!.cpuPerHandshake));
-    const goal = { op: '>=' as const, value: 0.9, text: 'handshakes/s with the guard ÷ without' };
+    // Issue 19 §4: the line is against the floor (each side ÷ its own unguarded rounds, same round index),
+    // since on some machines the floor itself sits under the old 0.9× line against no guard.
+    const floorRounds = rounds.map((x, i) => x / (fl[i]!.rate / pf[i]!.rate));
+    const goal = { op: '>=' as const, value: 0.95, text: "handshakes/s with the guard ÷ the floor's (both ÷ no guard)" };
     return [
       {
-        id: '6', case: `Socket.IO handshakes/s, websocket, ${IN_FLIGHT} in flight, attachSessionGuard (new token each)`,
+        id: '6', case: `Socket.IO handshakes/s, websocket, ${IN_FLIGHT} in flight, attachSessionGuard (new token each), against the floor (6-floor)`,
+        candidate: { label: 'guarded', value: median(g.map((x) => x.rate)), unit: 'handshakes/s' },
+        baseline: { label: 'floor', value: median(fl.map((x) => x.rate)), unit: 'handshakes/s' },
+        ratio: median(floorRounds), ratioKind: 'handshakes/s ÷ floor handshakes/s', goal, status: judge(median(floorRounds), goal), rounds: floorRounds,
+        extra: { serverCpuMicrosGuarded: g.map((x) => x.cpuPerHandshake), serverCpuMicrosPlain: p.map((x) => x.cpuPerHandshake), cpuRatio, handshakes: next, tokens: tokens.length },
+      },
+      {
+        id: '6-unguarded', case: `Socket.IO handshakes/s, as 6, against the same server without any guard`,
         candidate: { label: 'guarded', value: median(g.map((x) => x.rate)), unit: 'handshakes/s' },
         baseline: { label: 'no guard', value: median(p.map((x) => x.rate)), unit: 'handshakes/s' },
-        ratio, ratioKind: 'handshakes/s ÷ baseline handshakes/s', goal, status: judge(ratio, goal), rounds,
-        extra: { serverCpuMicrosGuarded: g.map((x) => x.cpuPerHandshake), serverCpuMicrosPlain: p.map((x) => x.cpuPerHandshake), cpuRatio, handshakes: next, tokens: tokens.length },
+        ratio, ratioKind: 'handshakes/s ÷ baseline handshakes/s', status: 'REPORT', rounds,
       },
       {
         id: '6′', case: 'Socket.IO handshake: server CPU time per handshake, guard vs no guard (same runs as 6)',

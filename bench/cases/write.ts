@@ -89,36 +89,51 @@ export async function runWrite(ctx: BenchContext): Promise<Row[]> {
     ms,
   );
   const rows: Row[] = [];
-  const add = (id: string, op: string, storage: string, base: 'sign' | 'signEval') => {
+  // 4c/4d: Redis, against node:crypto sign + one EVALSHA (the floor of any signer plus one round trip).
+  const addRedis = (id: string, op: string) => {
     const m = res[id]!;
     const r = pairedRatio(m.candidate, m.baseline);
-    const goal =
-      base === 'signEval'
-        ? { op: '>=' as const, value: 0.9, text: `${op} ops/s ÷ (node:crypto sign + EVALSHA) ops/s` }
-        : { op: '>=' as const, value: 3, text: `${op} ops/s ÷ jose sign ops/s` };
+    const goal = { op: '>=' as const, value: 0.9, text: `${op} ops/s ÷ (node:crypto sign + EVALSHA) ops/s` };
     rows.push({
-      id, case: `${op}, ${storage} store, ${IN_FLIGHT} in flight`,
+      id, case: `${op}, Redis store, ${IN_FLIGHT} in flight`,
       candidate: { label: op, value: median(m.candidate), unit: 'ops/s' },
-      baseline: { label: base === 'sign' ? 'jose sign' : 'node sign+EVALSHA', value: median(m.baseline), unit: 'ops/s' },
+      baseline: { label: 'node sign+EVALSHA', value: median(m.baseline), unit: 'ops/s' },
       ratio: r.median, ratioKind: 'ops/s ÷ baseline ops/s', goal, status: judge(r.median, goal), rounds: r.rounds,
     });
   };
-  add('4a', 'create()', 'memory', 'sign');
-  add('4b', 'update()', 'memory', 'sign');
-  add('4c', 'create()', 'Redis', 'signEval');
-  add('4d', 'update()', 'Redis', 'signEval');
-  const addFloor = (id: string, text: string) => {
+  // 4a/4b: the memory store against the floor of the same operation (issue 19 §4: the jose lines lay under
+  // what any implementation of this design reaches on some machines). Both are measured against jose sign
+  // in every round, so a round's ratio to the floor is (candidate ÷ jose) ÷ (floor ÷ jose) of that round.
+  const addMemory = (id: string, op: string, floorText: string) => {
     const m = res[id]!;
-    const r = pairedRatio(m.candidate, m.baseline);
+    const f = res[`${id}-floor`]!;
+    const jose = pairedRatio(m.candidate, m.baseline);
+    const floor = pairedRatio(f.candidate, f.baseline);
+    const rounds = jose.rounds.map((x, i) => x / floor.rounds[i]!);
+    const goal = { op: '>=' as const, value: 0.8, text: `${op} ops/s ÷ its floor's ops/s (both ÷ jose sign, same round)` };
     rows.push({
-      id, case: `${text}, nothing else (bench/lib/floors.ts), ${IN_FLIGHT} in flight`,
-      candidate: { label: 'floor', value: median(m.candidate), unit: 'ops/s' },
+      id, case: `${op}, memory store, ${IN_FLIGHT} in flight, against its floor (${floorText}, bench/lib/floors.ts)`,
+      candidate: { label: op, value: median(m.candidate), unit: 'ops/s' },
+      baseline: { label: 'floor', value: median(f.candidate), unit: 'ops/s' },
+      ratio: median(rounds), ratioKind: 'ops/s ÷ floor ops/s', goal, status: judge(median(rounds), goal), rounds,
+    });
+    rows.push({
+      id: `${id}-jose`, case: `${op}, memory store, ${IN_FLIGHT} in flight, against jose sign`,
+      candidate: { label: op, value: median(m.candidate), unit: 'ops/s' },
       baseline: { label: 'jose sign', value: median(m.baseline), unit: 'ops/s' },
-      ratio: r.median, ratioKind: 'ops/s ÷ baseline ops/s', status: 'REPORT', rounds: r.rounds,
+      ratio: jose.median, ratioKind: 'ops/s ÷ baseline ops/s', status: 'REPORT', rounds: jose.rounds,
+    });
+    rows.push({
+      id: `${id}-floor`, case: `floor of ${op}: ${floorText}, nothing else (bench/lib/floors.ts), ${IN_FLIGHT} in flight, against jose sign`,
+      candidate: { label: 'floor', value: median(f.candidate), unit: 'ops/s' },
+      baseline: { label: 'jose sign', value: median(f.baseline), unit: 'ops/s' },
+      ratio: floor.median, ratioKind: 'ops/s ÷ baseline ops/s', status: 'REPORT', rounds: floor.rounds,
     });
   };
-  addFloor('4a-floor', 'floor of create(): 2 HMAC, 2 SHA-256, pooled random bytes, a Map write behind one await');
-  addFloor('4b-floor', 'floor of update(): 3 HMAC, 3 SHA-256, a Map read and write behind one await');
+  addMemory('4a', 'create()', '2 HMAC, 2 SHA-256, pooled random bytes, a Map write behind one await');
+  addMemory('4b', 'update()', '3 HMAC, 3 SHA-256, a Map read and write behind one await');
+  addRedis('4c', 'create()');
+  addRedis('4d', 'update()');
 
   rows.push(await deleteAllCase(ctx, keys, client));
   return rows;
