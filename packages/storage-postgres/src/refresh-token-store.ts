@@ -66,15 +66,6 @@ function decode(sessionId: string, row: SessionRow): StoredSessionInfo {
   };
 }
 
-/** A rotation's context as the rotate function takes it: the entries to set (JSON) and the names to remove. */
-function contextChange(context: SessionContext | undefined): [string | null, string[] | null] {
-  if (context === undefined) return [null, null];
-  const removed: string[] = [];
-  // An explicit undefined removes the entry, as JSON would drop it.
-  for (const [name, value] of Object.entries(context)) if (value === undefined) removed.push(toStored(name));
-  return [toStoredJson(JSON.stringify(context)), removed];
-}
-
 /**
  * Sessions in PostgreSQL, shared by every node. Each method is one statement
  * (a function call for those that check and then change, see
@@ -146,7 +137,6 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
   async rotate(input: RotateRequest): Promise<RotateResult> {
     const request = storeInput.rotate(input);
     if (!storeInput.isSessionId(request.sessionId)) return { status: 'not_found' };
-    const [context, removed] = contextChange(request.context);
     const [row] = (await this.#run('rotate', [
       request.now,
       request.sessionId,
@@ -155,8 +145,8 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
       request.reuseInterval,
       request.idleTtl ?? null,
       request.claims === undefined ? null : toStoredJson(JSON.stringify(request.claims)),
-      context,
-      removed,
+      // Merged name by name into the stored context (jsonb ||); storeInput's JSON copy has no undefined entries left.
+      request.context === undefined ? null : toStoredJson(JSON.stringify(request.context)),
     ])) as unknown as (SessionRow & { status: string })[];
     const { status } = row!;
     switch (status) {

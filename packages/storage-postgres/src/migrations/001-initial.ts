@@ -141,7 +141,7 @@ $fn$;
 -- One rotation: compare the presented hash with the row's, locked, and swap, grace, delete or refuse.
 CREATE FUNCTION ${s}.rotate_session(
   p_now float8, p_id text, p_presented text, p_successor text, p_reuse float8, p_idle_ttl float8,
-  p_claims jsonb, p_context jsonb, p_removed text[]
+  p_claims jsonb, p_context jsonb
 ) RETURNS TABLE (status text, subject text, generation integer, created_at float8, last_refreshed_at float8,
   rotated_at float8, expires_at float8, idle_expires_at float8, claims text, context text)
 LANGUAGE plpgsql AS $fn$
@@ -168,7 +168,7 @@ BEGIN
       idle_expires_at = CASE WHEN p_idle_ttl IS NULL THEN s.idle_expires_at
         ELSE LEAST(v_now + p_idle_ttl * interval '1 millisecond', s.expires_at) END,
       claims = COALESCE(p_claims, s.claims),
-      context = CASE WHEN p_context IS NULL THEN s.context ELSE (s.context || p_context) - COALESCE(p_removed, '{}') END
+      context = CASE WHEN p_context IS NULL THEN s.context ELSE s.context || p_context END
     WHERE s.session_id = p_id RETURNING s.* INTO r;
     RETURN QUERY SELECT 'rotated', r.subject, r.generation, ${ms('r.created_at')},
       ${ms('r.last_refreshed_at')}, ${ms('r.rotated_at')},
