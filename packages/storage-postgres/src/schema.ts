@@ -34,7 +34,11 @@ export interface MigrateResult {
 }
 
 /** A connection migrate() can hold for one transaction: a `pg.Pool` (a client is checked out) or a connected `pg.Client`. */
-export type MigrationTarget = Queryable & { connect?: () => Promise<Queryable & { release(error?: Error | boolean): void }>; totalCount?: number };
+export type MigrationTarget = Queryable & { connect?: () => Promise<unknown>; totalCount?: number };
+
+interface PooledClient extends Queryable {
+  release(destroy?: boolean): void;
+}
 
 /**
  * Brings the schema to the newest version: creates it and its history table
@@ -51,7 +55,7 @@ export type MigrationTarget = Queryable & { connect?: () => Promise<Queryable & 
 export async function migrate(db: MigrationTarget, options: MigrateOptions = {}): Promise<MigrateResult> {
   const { name, quoted } = checkSchema(options.schema);
   const pooled = typeof db.totalCount === 'number' && typeof db.connect === 'function';
-  const client = pooled ? await db.connect!() : db;
+  const client = pooled ? ((await db.connect!()) as PooledClient) : db;
   let failed = false;
   try {
     await client.query('BEGIN');
@@ -77,7 +81,7 @@ export async function migrate(db: MigrationTarget, options: MigrateOptions = {})
       throw error;
     }
   } finally {
-    if (pooled) (client as { release(error?: boolean): void }).release(failed);
+    if (pooled) (client as PooledClient).release(failed);
   }
 }
 
