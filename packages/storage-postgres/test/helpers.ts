@@ -34,12 +34,18 @@ export async function makePool(config: pg.PoolConfig = {}): Promise<pg.Pool> {
   return pool;
 }
 
+/** The application_name of every broadcaster's listening connection in these tests (fault tests find them by it). */
+export const LISTEN_APP = 'jwt-session-listen';
+
 /** A client for the broadcaster's LISTEN connection. */
 export function listenClient(url: string): () => pg.Client {
-  return () => {
-    const client = new pg.Client({ connectionString: url });
-    return client;
-  };
+  return () => new pg.Client({ connectionString: url, application_name: LISTEN_APP, connectionTimeoutMillis: 2000 });
+}
+
+/** Terminates every listening connection on the server; returns how many there were. */
+export async function cutListeners(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query(`SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE application_name = $1`, [LISTEN_APP]);
+  return rows.filter((row) => row.cut === true).length;
 }
 
 /** Runs `close` at teardown, so a failed assertion cannot leave a connection keeping the process alive. */
@@ -73,7 +79,7 @@ export async function makeNode(schema: string, options: { queryTimeout?: number;
   const pool = await makePool();
   const queryTimeout = options.queryTimeout ?? 500;
   const broadcaster = new PostgresInvalidationBroadcaster(pool, {
-    listenClient: () => new pg.Client({ connectionString: s.url, connectionTimeoutMillis: 2000 }),
+    listenClient: listenClient(s.url),
     schema,
     queryTimeout,
     heartbeatInterval: options.heartbeatInterval ?? 300,
