@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // First step of `pnpm test`: the suites need system programs that npm cannot
 // install — redis-server and redis-cli (tests start their own servers and
-// clusters), chromium (the demo's browser test) and npm (the consumer check).
+// clusters), PostgreSQL's initdb, pg_ctl and postgres (storage-postgres' tests
+// start their own server, see tools/pg-harness), chromium (the demo's browser test) and npm (the consumer check).
 // As root on a machine with apt-get, installs what is missing (apt-get update
 // first); otherwise stops at once with ONE line naming what is missing and the
 // command that installs it, instead of failing suites minutes later.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -22,11 +23,22 @@ function executable(file) {
 
 const onPath = (name) => (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && executable(join(dir, name)));
 
+/** Debian keeps PostgreSQL's server programs off PATH, in /usr/lib/postgresql/<major>/bin (tools/pg-harness looks there too). */
+function postgresServer() {
+  if (['initdb', 'pg_ctl', 'postgres'].every(onPath)) return true;
+  try {
+    return readdirSync('/usr/lib/postgresql').some((v) => ['initdb', 'pg_ctl', 'postgres'].every((p) => executable(join('/usr/lib/postgresql', v, 'bin', p))));
+  } catch {
+    return false;
+  }
+}
+
 /** [what is missing, Debian package that provides it] */
 function missing() {
   const found = [];
   if (!onPath('redis-server')) found.push(['redis-server', 'redis-server']);
   if (!onPath('redis-cli')) found.push(['redis-cli', 'redis-tools']);
+  if (!postgresServer()) found.push(['PostgreSQL (initdb, pg_ctl)', 'postgresql']);
   if (!executable(CHROMIUM)) found.push([`chromium (${CHROMIUM})`, 'chromium']);
   if (!onPath('npm')) found.push(['npm', 'npm']);
   return found;

@@ -1,0 +1,148 @@
+import type { InvalidationReceiver, SessionInvalidation, SubjectInvalidation } from '@jwt-session/session-core';
+import pg from 'pg';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { PostgresInvalidationBroadcaster } from '../src/index.js';
+import { NOTIFY_INLINE_LIMIT } from '../src/sql.js';
+import { cutListeners, eventually, freshSchema, listenClient, makeBroadcaster, makePool, pgServer, sleep, teardown } from './helpers.js';
+
+class Recorder implements InvalidationReceiver {
+  readonly events: (SessionInvalidation | SubjectInvalidation)[] = [];
+  restrictOne(event: SessionInvalidation): void {
+    this.events.push(event);
+  }
+  restrictAll(event: SubjectInvalidation): void {
+    this.events.push(event);
+  }
+}
+
+const ID = (n: number) => `AAAA${String(n).padStart(22, '0')}`;
+const one = (n: number, lifetime = 60_000): SessionInvalidation => ({ type: 'session', subject: 'alice', sessionId: ID(n), reason: 'deleted', at: Date.now(), expiresAt: Date.now() + lifetime });
+
+const S = suite('postgres broadcaster');
+
+S('an event too large for NOTIFY (8000 bytes) travels as its id and is read from the table', async () => {
+  const pool = await makePool();
+  const schema = await freshSchema(pool);
+  const b = await makeBroadcaster(schema);
+  const raw = new pg.Client((await pgServer()).url);
+  await raw.connect();
+  const payloads: string[] = [];
+  raw.on('notification', (m) => payloads.push(m.payload ?? ''));
+  await raw.query(`LISTEN "${b.channel}"`);
+  const [sender, receiver] = [b.subscribe(new Recorder()), new Recorder()];
+  const sub = b.subscribe(receiver);
+  await Promise.all([sender.ready(), sub.ready()]);
+  const big: SubjectInvalidation = { type: 'subject', subject: 'bob', at: Date.now(), expiresAt: Date.now() + 60_000, sessionIds: Array.from({ length: 400 }, (_, n) => ID(n)) };
+  assert.ok(JSON.stringify(big).length > 8000);
+  await sender.publish(big);
+  await sender.publish(one(1));
+  await eventually(() => receiver.events.length === 2, 'both events');
+  assert.equal(receiver.events, [big, one(1)].map((e, n) => (n === 1 ? { ...receiver.events[1]! } : e)));
+  await eventually(() => payloads.length === 2, 'both notifications');
+  assert.ok(/^\d+$/.test(payloads[0]!), 'the large event was sent inline');
+  assert.ok(payloads[1]!.length <= NOTIFY_INLINE_LIMIT + 20 && payloads[1]!.includes(ID(1)), 'the small event was not sent inline');
+  await raw.end();
+  await Promise.all([sender.close(), sub.close()]);
+});
+
+S('a listening connection that is cut catches up on what was published meanwhile', async () => {
+  const pool = await makePool();
+  const schema = await freshSchema(pool);
+  const b = await makeBroadcaster(schema, { heartbeatInterval: 100 });
+  const sender = b.subscribe(new Recorder());
+  const r = new Recorder();
+  const sub = b.subscribe(r);
+  await Promise.all([sender.ready(), sub.ready()]);
+  await sender.publish(one(1));
+  await eventually(() => r.events.length === 1, 'the first event');
+  // Cut every LISTEN connection of this server, then publish while they are gone.
+  assert.ok((await cutListeners(pool)) >= 1, 'no listening connection was cut');
+  await sender.publish(one(2));
+  await sender.publish(one(3));
+  await eventually(() => r.events.length === 3, 'the events published while cut');
+  assert.equal(r.events.map((e) => (e as SessionInvalidation).sessionId), [ID(1), ID(2), ID(3)]);
+  await Promise.all([sender.close(), sub.close()]);
+});
+
+// Guards the catch-up design: ids are drawn at insert, not at commit, so "from the last id seen" misses a row with a lower id that commits later.
+S('a row that commits after a higher id was seen, while the node is disconnected, is still caught up', async () => {
+  const pool = await makePool();
+  const schema = await freshSchema(pool);
+  const b = await makeBroadcaster(schema, { heartbeatInterval: 100 });
+  const sender = b.subscribe(new Recorder());
+  const r = new Recorder();
+  const sub = b.subscribe(r);
+  await Promise.all([sender.ready(), sub.ready()]);
+  // A publisher's transaction takes an id and stays open.
+  const slow = await pool.connect();
+  await slow.query('BEGIN');
+  const now = Date.now();
+  await slow.query(
+    `INSERT INTO "${schema}".revocations (origin, kind, subject, session_id, reason, at, expires_at, keep_until) VALUES ('elsewhere', 'session', 'alice', $1, 'deleted', to_timestamp($2::float8 / 1000), to_timestamp($3::float8 / 1000), now() + interval '1 minute')`,
+    [ID(7), now, now + 60_000],
+  );
+  // A later id is published and seen, and the node reconnects (and catches up) while the early one is still open.
+  await sender.publish(one(8));
+  await eventually(() => r.events.length === 1, 'the later id');
+  assert.ok((await cutListeners(pool)) >= 1, 'no listening connection was cut');
+  await sender.publish(one(9));
+  await eventually(() => r.events.length === 2, 'an id after the first reconnect');
+  await sleep(200);
+  // The node loses its connection again; the early id commits (its notification goes to no one of ours).
+  assert.ok((await cutListeners(pool)) >= 1, 'no listening connection was cut');
+  await slow.query('COMMIT');
+  slow.release();
+  await eventually(() => r.events.length === 3, 'the early id after the second reconnect');
+  assert.equal(r.events.map((e) => (e as SessionInvalidation).sessionId), [ID(8), ID(9), ID(7)]);
+  await Promise.all([sender.close(), sub.close()]);
+});
+
+S('rows are kept for their event’s lifetime on the database clock, then trimmed as others are published', async () => {
+  const pool = await makePool();
+  const schema = await freshSchema(pool);
+  const b = await makeBroadcaster(schema);
+  const sender = b.subscribe(new Recorder());
+  await sender.ready();
+  await sender.publish(one(1, 200));
+  await sender.publish(one(2, 60_000));
+  await sleep(300);
+  await sender.publish(one(3, 60_000));
+  const { rows } = await pool.query(`SELECT session_id FROM "${schema}".revocations ORDER BY id`);
+  assert.equal(rows.map((row) => row.session_id), [ID(2), ID(3)]);
+  // An event already over is not written at all.
+  await sender.publish(one(4, -1));
+  assert.is((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".revocations`)).rows[0].n, 2);
+  await sender.close();
+});
+
+S('a node started after a database restart is replayed what is still in force', async () => {
+  const server = await pgServer();
+  const pool = await makePool();
+  const schema = await freshSchema(pool);
+  const b = await makeBroadcaster(schema);
+  const sender = b.subscribe(new Recorder());
+  await sender.ready();
+  await sender.publish(one(1));
+  await sender.close();
+  await server.restart();
+  const late = new Recorder();
+  const b2 = await makeBroadcaster(schema);
+  const sub = b2.subscribe(late);
+  await sub.ready();
+  assert.equal(late.events.map((e) => (e as SessionInvalidation).sessionId), [ID(1)]);
+  await sub.close();
+});
+
+S('options are checked at construction, naming the option', async () => {
+  const pool = await makePool();
+  const url = (await pgServer()).url;
+  assert.throws(() => new PostgresInvalidationBroadcaster(pool, {} as never), /listenClient/);
+  assert.throws(() => new PostgresInvalidationBroadcaster(pool, { listenClient: listenClient(url), heartbeatInterval: -1 }), /heartbeatInterval/);
+  assert.throws(() => new PostgresInvalidationBroadcaster(pool, { listenClient: listenClient(url), retention: 0 }), /retention/);
+  assert.throws(() => new PostgresInvalidationBroadcaster(pool, { listenClient: listenClient(url), clock: 5 as never }), /clock/);
+  assert.throws(() => new PostgresInvalidationBroadcaster(null as never, { listenClient: listenClient(url) }), /pg\.Pool/);
+});
+
+S.after(teardown);
+S.run();

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { startPostgres, type PostgresServer } from '@jwt-session/pg-harness';
+import { JwtUserSessionManager, SessionError } from '@jwt-session/session-core';
+import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
+import pg from 'pg';
+import * as assert from 'uvu/assert';
+import { PostgresInvalidationBroadcaster, PostgresRefreshTokenStore, migrate, type PostgresInvalidationBroadcasterOptions, type PostgresRefreshTokenStoreOptions } from '../src/index.js';
+
+/** The signing key every test node shares. */
+export const TEST_KEY = { kid: 'k1', algorithm: 'HS256' as const, secret: 'storage-postgres-test-hmac-secret-0123456789' };
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/*
+ * One PostgreSQL server per test file (per process), started on first use
+ * and stopped by `teardown()`, which every file queues as its last suite;
+ * the harness' exit hook kills it anyway if a run crashes. Tests share it
+ * through schemas of their own.
+ */
+let server: Promise<PostgresServer> | undefined;
+const pools = new Set<pg.Pool>();
+const closers: (() => Promise<void>)[] = [];
+
+export function pgServer(): Promise<PostgresServer> {
+  return (server ??= startPostgres());
+}
+
+/** A pool on the shared server; ended by teardown(). Connection errors are expected in fault tests. */
+export async function makePool(config: pg.PoolConfig = {}): Promise<pg.Pool> {
+  const s = await pgServer();
+  const pool = new pg.Pool({ connectionString: s.url, max: 10, ...config });
+  pool.on('error', () => undefined);
+  pools.add(pool);
+  return pool;
+}
+
+/** The application_name of every broadcaster's listening connection in these tests (fault tests find them by it). */
+export const LISTEN_APP = 'jwt-session-listen';
+
+/** A client for the broadcaster's LISTEN connection. */
+export function listenClient(url: string): () => pg.Client {
+  return () => new pg.Client({ connectionString: url, application_name: LISTEN_APP, connectionTimeoutMillis: 2000 });
+}
+
+/** Terminates every listening connection on the server; returns how many there were. */
+export async function cutListeners(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query(`SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE application_name = $1`, [LISTEN_APP]);
+  return rows.filter((row) => row.cut === true).length;
+}
+
+/** Runs `close` at teardown, so a failed assertion cannot leave a connection keeping the process alive. */
+export function closeLater<T extends { close(): Promise<void> }>(thing: T): T {
+  closers.push(() => thing.close());
+  return thing;
+}
+
+/** A fresh schema name, migrated, so tests sharing a server never see each other's rows. */
+export async function freshSchema(pool: pg.Pool, label = 't'): Promise<string> {
+  const schema = `${label}_${randomBytes(5).toString('hex')}`;
+  await migrate(pool, { schema });
+  return schema;
+}
+
+export async function makeStore(options: PostgresRefreshTokenStoreOptions = {}): Promise<{ pool: pg.Pool; store: PostgresRefreshTokenStore; schema: string }> {
+  const pool = await makePool();
+  const schema = options.schema ?? (await freshSchema(pool));
+  return { pool, schema, store: new PostgresRefreshTokenStore(pool, { ...options, schema }) };
+}
+
+export async function makeBroadcaster(schema: string, options: Partial<PostgresInvalidationBroadcasterOptions> = {}): Promise<PostgresInvalidationBroadcaster> {
+  const s = await pgServer();
+  const pool = await makePool();
+  return closeLater(new PostgresInvalidationBroadcaster(pool, { listenClient: listenClient(s.url), schema, ...options }));
+}
+
+/** One node: its own pool, store, cache, broadcaster and manager, over a shared schema. */
+export async function makeNode(schema: string, options: { queryTimeout?: number; maxSessionsPerSubject?: number; heartbeatInterval?: number } = {}) {
+  const s = await pgServer();
+  const pool = await makePool();
+  const queryTimeout = options.queryTimeout ?? 500;
+  const broadcaster = new PostgresInvalidationBroadcaster(pool, {
+    listenClient: listenClient(s.url),
+    schema,
+    queryTimeout,
+    heartbeatInterval: options.heartbeatInterval ?? 300,
+  });
+  const cache = new MemoryInvalidAccessTokenCache();
+  const manager = new JwtUserSessionManager({
+    keys: TEST_KEY,
+    issuer: 'https://issuer.test',
+    audience: 'api',
+    ...(options.maxSessionsPerSubject === undefined ? {} : { maxSessionsPerSubject: options.maxSessionsPerSubject }),
+    refreshTokenStore: new PostgresRefreshTokenStore(pool, { schema, queryTimeout }),
+    invalidAccessTokenCache: cache,
+    broadcaster,
+  });
+  const node = {
+    manager,
+    pool,
+    close: async () => {
+      await manager.close();
+      await broadcaster.close();
+      cache.close();
+    },
+  };
+  closers.push(node.close);
+  return node;
+}
+
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  return promise.then(
+    () => 'ok',
+    (error: unknown) => (error instanceof SessionError ? error.code : String(error)),
+  );
+}
+
+export async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<number> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > ms) assert.unreachable(`never happened within ${ms} ms: ${what}`);
+    await sleep(25);
+  }
+  return Date.now() - start;
+}
+
+/** Closes what the file opened and stops its server. */
+export async function teardown(): Promise<void> {
+  for (const close of closers.splice(0)) await close().catch(() => undefined);
+  await Promise.all([...pools].map((pool) => pool.end().catch(() => undefined)));
+  pools.clear();
+  const s = server;
+  server = undefined;
+  await (await s)?.stop();
+}
