@@ -20,14 +20,14 @@ export function table(rows: readonly (readonly string[])[]): string {
 
 /**
  * Characters a terminal acts on or hides rather than shows, in the text a
- * token or a store can bring: C1 controls (U+0080–U+009F; U+009B opens an
- * escape sequence like ESC [), the Arabic letter mark and the bidi
+ * token or a store can bring: DEL and the C1 controls (U+007F–U+009F; U+009B
+ * opens an escape sequence like ESC [), the Arabic letter mark and the bidi
  * embeddings, overrides and isolates (U+061C, U+202A–U+202E, U+2066–U+2069:
  * they reorder what follows, so a claim can display as another), zero-width
  * characters (U+200B–U+200F, U+2060–U+2064, U+FEFF) and the line and
  * paragraph separators (U+2028, U+2029). None may reach the output raw.
  */
-const INVISIBLE = /[\u0080-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const INVISIBLE = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 // eslint-disable-next-line no-control-regex
 const CONTROL_OR_INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 

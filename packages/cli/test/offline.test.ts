@@ -281,7 +281,7 @@ T('token inspect checks revocation with --redis or --redis-env only, not because
 });
 
 /** Every character class a terminal hides or acts on, as the issue found them (U+009B, U+202E) and #26 §4 added. */
-const INVISIBLE = ['\u0085', '\u009b', '\u061c', '\u200b', '\u200c', '\u200d', '\u200e', '\u200f', '\u2028', '\u2029', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2060', '\u2066', '\u2067', '\u2068', '\u2069', '\ufeff'];
+const INVISIBLE = ['\u007f', '\u0085', '\u009b', '\u061c', '\u200b', '\u200c', '\u200d', '\u200e', '\u200f', '\u2028', '\u2029', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2060', '\u2066', '\u2067', '\u2068', '\u2069', '\ufeff'];
 
 // Guards #20.7 and #26 §4: --json carried raw U+009B (JSON.stringify escapes C0 only); the plain output passed U+202E and the zero-width, separator and isolate characters.
 T('token inspect escapes C1, bidi, zero-width and separator characters in both outputs; --json still parses to the same claims', async () => {
