@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { JwtSessionVerifier, isSessionError, type JwtSessionVerifierOptions } from '../src/index.js';
-import { forge } from './helpers.js';
+import { codeOf, forge } from './helpers.js';
 import { OidcProvider } from './oidc-provider.js';
 import { ReferenceInvalidAccessTokenCache } from './reference-storage.js';
 
@@ -20,16 +20,6 @@ const later = <T>(value: T, close: () => unknown): T => {
   closers.push(close);
   return value;
 };
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isSessionError(error)) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
 
 /** A clock the test moves; starts at the real now so the provider's tokens (iat = real now) are current. */
 const frozen = () => {

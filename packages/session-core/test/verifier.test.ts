@@ -13,7 +13,7 @@ import {
   type SessionEvents,
   type SessionVerifier,
 } from '../src/index.js';
-import { AUDIENCE, ISSUER, SECRET, forge, harness } from './helpers.js';
+import { AUDIENCE, ISSUER, SECRET, codeOf, forge, harness } from './helpers.js';
 import { OidcProvider } from './oidc-provider.js';
 import { ReferenceBroadcaster, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
 
@@ -22,16 +22,6 @@ const later = <T>(value: T, close: () => unknown): T => {
   closers.push(close);
   return value;
 };
-
-async function codeOf(promise: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (error) {
-    if (isSessionError(error)) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
 
 function verifier(options: Partial<JwtSessionVerifierOptions>): JwtSessionVerifier {
   const v = new JwtSessionVerifier({
