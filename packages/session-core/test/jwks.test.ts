@@ -190,6 +190,27 @@ C('an endless body: the fetch gives up at the cap and closes the connection', as
   assert.ok(server.sent.bytes < 16 * 1024 * 1024, `the server sent ${server.sent.bytes} bytes`);
 });
 
+// Guards the other bound of a fetch: a key server that sends headers then stalls, or never answers, fails the fetch at jwksTimeout.
+C('a key server that stalls before or during the body: the fetch fails at jwksTimeout; the cause says why, without the body', async () => {
+  for (const stall of ['headers', 'body'] as const) {
+    const server = await rawServer((res) => {
+      if (stall === 'body') res.writeHead(200, { 'content-type': 'application/json' }).write('{"keys": [');
+    });
+    const error = await verifierFor(server, { jwksTimeout: 200 })
+      .ready()
+      .then(() => undefined, (e: unknown) => e);
+    assert.ok(isSessionError(error, 'ERR_STORAGE_UNAVAILABLE'), stall);
+    assert.is(((error as Error).cause as Error).message, 'no answer within 200 ms', stall);
+  }
+  const notJson = await rawServer((res) => res.writeHead(200).end('<html>maintenance</html>'));
+  const error = await verifierFor(notJson).ready().then(() => undefined, (e: unknown) => e);
+  assert.is(((error as Error).cause as Error).message, 'the body is not JSON');
+  const down = await provider();
+  down.setUp(false, 500);
+  const refused = await verifierFor(down).ready().then(() => undefined, (e: unknown) => e);
+  assert.is(((refused as Error).cause as Error).message, 'the key server answered HTTP 500, not 200');
+});
+
 C('options: jwksMaxBytes and jwksMaxStaleAge are checked at construction', () => {
   for (const [name, value] of [
     ['jwksMaxBytes', 0],
