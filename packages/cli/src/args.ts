@@ -12,6 +12,7 @@ export const COMMON_OPTIONS = {
 /** Options of the commands that talk to Redis. */
 export const REDIS_OPTIONS = {
   redis: { type: 'string' },
+  'redis-env': { type: 'string' },
   cluster: { type: 'boolean' },
   prefix: { type: 'string' },
 } as const satisfies Options;
@@ -47,6 +48,22 @@ export function positionals(values: string[], names: string[], command: string):
   if (values.length < names.length) throw usage(`${command}: missing <${names[values.length]}>`);
   if (values.length > names.length) throw usage(`${command}: unexpected argument ${describeArgument(values[names.length]!, names.length + 1)}`);
   return values;
+}
+
+// What an environment variable's name looks like (POSIX: letters, digits, _).
+const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/**
+ * The value of the environment variable an option names (`--secret-env`,
+ * `--redis-env`): secrets read from there stay out of argv (ps) and the shell
+ * history. The name is echoed in errors only when it looks like one, since a
+ * value pasted in its place would be a secret.
+ */
+export function fromEnvironment(name: string, option: string, env: Readonly<Record<string, string | undefined>>): string {
+  if (!VARIABLE.test(name)) throw usage(`${option} takes the name of an environment variable (letters, digits and _), not a value`);
+  const value = env[name];
+  if (value === undefined || value === '') throw usage(`environment variable ${name} is not set (${option})`);
+  return value;
 }
 
 /** A whole number of seconds > 0. */

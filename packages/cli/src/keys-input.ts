@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { createLocalJWKSet, createRemoteJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
+import { fromEnvironment } from './args.js';
 import { CliError, usage } from './errors.js';
+import { urlCredentials } from './url-credentials.js';
 
 /** A verification key as jose takes it, and the algorithms it may verify. */
 export interface VerificationKey {
@@ -51,9 +53,7 @@ export async function verificationKey(flags: KeyFlags, env: Readonly<Record<stri
   if (given.length > 1) throw usage(`token inspect: give one of --secret-env, --jwk, --jwks (got ${given.map((n) => `--${n}`).join(', ')})`);
   if (flags['secret-env'] !== undefined) {
     const name = flags['secret-env'];
-    const secret = env[name];
-    // The secret is read from the environment so it never appears in argv (ps, shell history).
-    if (secret === undefined || secret === '') throw usage(`token inspect: environment variable ${name} is not set`);
+    const secret = fromEnvironment(name, '--secret-env', env);
     return { key: new TextEncoder().encode(secret), algorithms: HMAC, source: `secret from $${name}`, remote: false };
   }
   if (flags.jwk !== undefined) {
@@ -88,13 +88,8 @@ export async function verificationKey(flags: KeyFlags, env: Readonly<Record<stri
     bare.password = '';
     const headers: Record<string, string> = {};
     if (url.username !== '' || url.password !== '') {
-      let credentials: string;
-      try {
-        credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-      } catch {
-        throw usage('--jwks: the user name or password in the URL is not valid percent-encoding');
-      }
-      headers['authorization'] = `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+      const { username, password } = urlCredentials(url, '--jwks');
+      headers['authorization'] = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
     }
     return { key: createRemoteJWKSet(bare, { timeoutDuration: 5000, headers }), algorithms: undefined, source: bare.href, remote: true };
   }

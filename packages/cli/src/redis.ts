@@ -1,5 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { CliError, usage } from './errors.js';
+import { urlCredentials } from './url-credentials.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -8,18 +9,20 @@ export interface RedisTarget {
   url: string;
   /** Treat the URL as one startup node of a Redis Cluster. */
   cluster: boolean;
+  /** Where the URL came from, as errors name it: `--redis`, `$NAME`. */
+  source: string;
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
 
-function parseUrl(text: string): URL {
+function parseUrl(text: string, source: string): URL {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw usage('--redis must be a URL such as redis://127.0.0.1:6379');
+    throw usage(`${source} must be a URL such as redis://127.0.0.1:6379`);
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw usage('--redis must start with redis:// or rediss://');
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw usage(`${source} must start with redis:// or rediss://`);
   return url;
 }
 
@@ -29,14 +32,15 @@ function parseUrl(text: string): URL {
  * password is never echoed in an error.
  */
 export async function connect(target: RedisTarget): Promise<RedisClient> {
-  const url = parseUrl(target.url);
+  const url = parseUrl(target.url, target.source);
+  const { username, password } = urlCredentials(url, target.source);
   const common: RedisOptions = {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
     retryStrategy: () => null,
-    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
     ...(url.protocol === 'rediss:' ? { tls: { servername: url.hostname } } : {}),
   };
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -46,7 +50,7 @@ export async function connect(target: RedisTarget): Promise<RedisClient> {
     client = new Cluster([{ host, port }], { lazyConnect: true, clusterRetryStrategy: () => null, redisOptions: common });
   } else {
     const db = Number(url.pathname.slice(1) || 0);
-    if (!Number.isSafeInteger(db) || db < 0) throw usage('--redis: the database number in the URL path must be a non-negative integer');
+    if (!Number.isSafeInteger(db) || db < 0) throw usage(`${target.source}: the database number in the URL path must be a non-negative integer`);
     client = new Redis({ ...common, host, port, db });
   }
   // Failures surface through connect() and each command; the listener keeps ioredis from printing them itself.

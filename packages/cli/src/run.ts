@@ -6,7 +6,7 @@ import { tokenCommand } from './commands/token.js';
 import type { Context } from './context.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, usage } from './errors.js';
 import { HELP } from './help.js';
-import type { Output } from './output.js';
+import { escapeInvisible, oneLine, type Output } from './output.js';
 
 const COMMANDS: Record<string, (args: string[], ctx: Context) => Promise<number>> = {
   sessions: sessionsCommand,
@@ -56,7 +56,8 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     const known = error instanceof CliError ? error : undefined;
     const code = known?.code ?? 'ERR_INTERNAL';
     const message = known?.message ?? 'unexpected failure (a bug: please report it with the command line, without tokens or secrets)';
-    output.err(json ? JSON.stringify({ error: code, message }) : `error ${code}: ${message}${code === 'ERR_USAGE' ? ' (see jwt-session --help)' : ''}`);
+    // A message may name what the operator typed (a file, a variable): shown escaped, like any output.
+    output.err(json ? escapeInvisible(JSON.stringify({ error: code, message })) : `error ${code}: ${oneLine(message)}${code === 'ERR_USAGE' ? ' (see jwt-session --help)' : ''}`);
     return known?.exitCode ?? EXIT_FAILURE;
   }
 }

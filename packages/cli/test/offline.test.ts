@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GENERATED_ALGORITHMS, generateKey } from '../src/index.js';
-import { bytes, duration, oneLine, table } from '../src/output.js';
+import { bytes, duration, escapeInvisible, oneLine, table } from '../src/output.js';
 import { cli, json, jsonError, runHere } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jwt-session-cli-'));
@@ -62,6 +62,13 @@ U('usage errors exit 2 with ERR_USAGE and a message naming the problem', async (
     [['keys', 'generate', '--alg', 'HS256', 'extra'], /unexpected argument "extra"/],
     [['stats'], /--redis <url> is required/],
     [['stats', '--redis'], /Option '--redis' argument is ambiguous/],
+    [['stats', '--redis', 'redis://127.0.0.1:1', '--redis-env', 'R'], /stats: give --redis or --redis-env, not both/],
+    [['stats', '--redis-env', 'NOPE'], /^environment variable NOPE is not set \(--redis-env\)$/],
+    [['sessions', 'list', 'alice', '--redis-env', 'redis://:pw@10.0.0.1'], /^--redis-env takes the name of an environment variable \(letters, digits and _\), not a value$/],
+    [['token', 'inspect', 'a.b.c', '--prefix', 'p'], /--cluster and --prefix need --redis or --redis-env/],
+    // Guards #20.7: a % in the password that does not start an escape was ERR_INTERNAL (decodeURIComponent threw).
+    [['sessions', 'list', 'alice', '--redis', 'redis://ops:50%off@127.0.0.1:1'], /^--redis: the user name or password in the URL is not valid percent-encoding \(write a % in it as %25\)$/],
+    [['stats', '--redis', 'redis://50%:pw@127.0.0.1:1', '--cluster'], /^--redis: the user name or password in the URL is not valid percent-encoding/],
   ];
   for (const [args, message] of cases) {
     const result = await runHere([...args, '--json']);
@@ -70,6 +77,7 @@ U('usage errors exit 2 with ERR_USAGE and a message naming the problem', async (
     const error = jsonError(result);
     assert.is(error.error, 'ERR_USAGE', args.join(' '));
     assert.match(error.message, message, args.join(' '));
+    for (const secret of ['50%off', 'pw@']) assert.not.ok(result.stderr.includes(secret), args.join(' '));
   }
 });
 
@@ -236,6 +244,75 @@ T('a malformed token is ERR_TOKEN_MALFORMED (exit 1) and is not echoed', async (
   }
 });
 
+/** An unsigned compact JWT carrying exactly these header and claims (token inspect decodes anything). */
+const unsigned = (header: object, claims: object): string => `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
+
+// Guards #20.7: toISOString() of a date past ±8.64e15 ms threw, and the CLI said ERR_INTERNAL, "a bug".
+T('times out of the Date range (exp 1e20, -1e20, 1e308) show the number and say so; no ERR_INTERNAL', async () => {
+  for (const [exp, verdict, code] of [[1e20, 'unverified', 0], [-1e20, 'expired', 1], [1e308, 'unverified', 0], [-1e308, 'expired', 1]] as const) {
+    const token = unsigned({ alg: 'HS256', typ: 'at+jwt' }, { sub: 'alice', iat: 1e20, nbf: -1e20, auth_time: 1e308, exp });
+    const data = await runHere(['token', 'inspect', token, '--json']);
+    assert.is(data.code, code, `${exp}: ${data.stderr}`);
+    const report = json<any>(data);
+    assert.is(report.verdict, verdict);
+    assert.equal(report.times.exp, { unix: exp, iso: null, local: null, outOfRange: true });
+    assert.equal(report.times.auth_time, { unix: 1e308, iso: null, local: null, outOfRange: true });
+    assert.not.ok('expiresInSeconds' in report);
+    const human = await runHere(['token', 'inspect', token]);
+    assert.is(human.code, code);
+    assert.is(human.stderr, '');
+    assert.match(human.stdout, new RegExp(`^expires {4}out of range \\(exp ${String(exp).replace('+', '\\+')} is not a representable date\\)$`, 'm'));
+    assert.match(human.stdout, new RegExp(`^ {2}exp +${String(exp).replace('+', '\\+')} {2}out of range`, 'm'));
+  }
+  // The edge of the range still prints as a date.
+  const edge = await runHere(['token', 'inspect', unsigned({ alg: 'HS256' }, { sub: 'a', exp: 8.64e12 }), '--json']);
+  assert.is(json<any>(edge).times.exp.iso, '+275760-09-13T00:00:00.000Z');
+});
+
+// Guards the choice documented in the README: $JWT_SESSION_REDIS_URL is the default for the commands that need Redis; an offline inspection does not connect because of it.
+T('token inspect checks revocation with --redis or --redis-env only, not because $JWT_SESSION_REDIS_URL is set', async () => {
+  const token = unsigned({ alg: 'HS256' }, { sub: 'alice', exp: 4_000_000_000 });
+  const offline = await runHere(['token', 'inspect', token, '--json'], { env: { JWT_SESSION_REDIS_URL: 'redis://127.0.0.1:1' } });
+  assert.is(offline.code, 0, offline.stderr);
+  assert.equal(json<any>(offline).revocation, { checked: false });
+  const asked = await runHere(['token', 'inspect', token, '--redis-env', 'R', '--json'], { env: { R: 'redis://127.0.0.1:1' } });
+  assert.is(asked.code, 1);
+  assert.is(jsonError(asked).error, 'ERR_REDIS_UNAVAILABLE');
+});
+
+/** Every character class a terminal hides or acts on, as the issue found them (U+009B, U+202E) and #26 §4 added. */
+const INVISIBLE = ['\u007f', '\u0085', '\u009b', '\u061c', '\u200b', '\u200c', '\u200d', '\u200e', '\u200f', '\u2028', '\u2029', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2060', '\u2066', '\u2067', '\u2068', '\u2069', '\ufeff'];
+
+// Guards #20.7 and #26 §4: --json carried raw U+009B (JSON.stringify escapes C0 only); the plain output passed U+202E and the zero-width, separator and isolate characters.
+T('token inspect escapes C1, bidi, zero-width and separator characters in both outputs; --json still parses to the same claims', async () => {
+  const claims = { sub: `admin\u202e\u2066nimda`, note: INVISIBLE.join('|'), [`role\u200b`]: 'x\u009b31mred', nested: { a: ['\u2028', '\u0085'] }, exp: 4_000_000_000 };
+  const header = { alg: 'HS256', typ: 'at+jwt', kid: 'k\u202e1' };
+  const token = unsigned(header, claims);
+  for (const mode of [[], ['--json']]) {
+    const result = await runHere(['token', 'inspect', token, ...mode]);
+    assert.is(result.code, 0, result.stderr);
+    for (const c of INVISIBLE) assert.not.ok(result.stdout.includes(c), `U+${c.charCodeAt(0).toString(16)} raw in ${mode.join('') || 'plain'} output`);
+    assert.match(result.stdout, /\\u202e/);
+  }
+  const report = json<any>(await runHere(['token', 'inspect', token, '--json']));
+  assert.equal(report.claims, claims, 'lossless: the escapes are JSON escapes');
+  assert.equal(report.header, header);
+  const plain = (await runHere(['token', 'inspect', token])).stdout;
+  assert.match(plain, /^ {2}sub +"admin\\u202e\\u2066nimda"$/m);
+  assert.match(plain, /^ {2}role\\u200b +"x\\u009b31mred"$/m);
+});
+
+// Guards #20.7 and #26 §4: a message that names what the operator typed (here a file name) is escaped too.
+T('an error naming a file with invisible characters prints them escaped', async () => {
+  for (const mode of [[], ['--json']]) {
+    const result = await runHere(['token', 'inspect', unsigned({ alg: 'HS256' }, { sub: 'a' }), '--jwk', join(dir, 'missing\u202e\u009b\n.json'), ...mode]);
+    assert.is(result.code, 1);
+    for (const c of ['\u202e', '\u009b']) assert.not.ok(result.stderr.includes(c), mode.join(''));
+    assert.match(result.stderr, /missing\\u202e\\u009b/);
+    assert.is(result.stderr.trim().split('\n').length, 1, 'one line');
+  }
+});
+
 T('--jwk accepts the file keys generate writes, a JWK Set, and a lone public JWK; a bad file is ERR_KEY_UNUSABLE', async () => {
   const generated = json<any>(await runHere(['keys', 'generate', '--alg', 'ES256', '--json']));
   const manager = issuer(generated);
@@ -339,6 +416,8 @@ const O = suite('output helpers');
 O('table aligns columns; control characters are escaped; durations and sizes read naturally', () => {
   assert.is(table([['A', 'LONG HEADER', 'Z'], ['wide cell', 'b', 'c']]), 'A          LONG HEADER  Z\nwide cell  b            c');
   assert.is(oneLine('a\nb\u001b[31m'), 'a\\u000ab\\u001b[31m');
+  assert.is(oneLine('a\u009b\u202eb\u200b\u2028'), 'a\\u009b\\u202eb\\u200b\\u2028');
+  assert.is(escapeInvisible('{\n  "a": "\u2066x"\n}'), '{\n  "a": "\\u2066x"\n}');
   assert.is(duration(0), '0s');
   assert.is(duration(45_000), '45s');
   assert.is(duration(3_723_000), '1h 2m');

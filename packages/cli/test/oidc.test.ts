@@ -43,6 +43,7 @@ S('jwt-session sessions revoke <subject> --all drops the socket of a provider-is
     issuer,
     audience: 'account-api',
     tokens: 'oidc',
+    acceptedTypes: ['JWT'], // the provider types its access tokens JWT, as Keycloak does
     invalidAccessTokenCache: cache,
     broadcaster,
   });

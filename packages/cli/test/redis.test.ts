@@ -230,6 +230,45 @@ for (const kind of ['standalone', 'cluster'] as const) {
     assert.is(await codeOf(late.manager.read(target.accessToken)), 'ERR_SESSION_REVOKED');
   });
 
+  // Guards #20.7: the password could only be given on the command line (ps shows it), and a % in it was ERR_INTERNAL.
+  S('the URL from the environment (--redis-env VAR, $JWT_SESSION_REDIS_URL); a password with % and @, percent-encoded, works; raw, it is a usage error', async () => {
+    const prefix = uniquePrefix();
+    const { manager } = await appNode(b.client, prefix);
+    await manager.create('ursula');
+    const password = 'p%ss@w0rd-ops';
+    for (const node of b.masters()) await node.call('ACL', 'SETUSER', 'cli-ops', 'on', `>${password}`, '~*', '&*', '+@all');
+    try {
+      const url = new URL(b.flags[1]!);
+      url.username = 'cli-ops';
+      url.password = encodeURIComponent(password);
+      const cluster = b.flags.slice(2);
+      const listed = (result: { code: number | null; stdout: string; stderr: string }) => {
+        assert.is(result.code, 0, result.stderr);
+        assert.is(json<{ sessions: unknown[] }>(result).sessions.length, 1);
+      };
+      listed(await cli(['sessions', 'list', 'ursula', '--redis-env', 'OPS_REDIS', ...cluster, '--prefix', prefix, '--json'], { env: { OPS_REDIS: url.href } }));
+      listed(await runHere(['sessions', 'list', 'ursula', ...cluster, '--prefix', prefix, '--json'], { env: { JWT_SESSION_REDIS_URL: url.href } }));
+      // --redis wins over the variable; --redis-env over it too.
+      listed(await runHere(['sessions', 'list', 'ursula', '--redis', url.href, ...cluster, '--prefix', prefix, '--json'], { env: { JWT_SESSION_REDIS_URL: 'redis://127.0.0.1:1' } }));
+      listed(await runHere(['sessions', 'list', 'ursula', '--redis-env', 'OPS', ...cluster, '--prefix', prefix, '--json'], { env: { OPS: url.href, JWT_SESSION_REDIS_URL: 'redis://127.0.0.1:1' } }));
+      // Typed as it is, the password's % is not percent-encoding: a usage error naming where the URL came from.
+      const raw = `redis://cli-ops:${password}@${url.host}`;
+      for (const [args, env, source] of [
+        [['--redis', raw], {}, '--redis'],
+        [['--redis-env', 'OPS'], { OPS: raw }, '\\$OPS'],
+        [[], { JWT_SESSION_REDIS_URL: raw }, '\\$JWT_SESSION_REDIS_URL'],
+      ] as const) {
+        const result = await runHere(['sessions', 'list', 'ursula', ...args, ...cluster, '--json'], { env });
+        assert.is(result.code, 2, source);
+        assert.is(jsonError(result).error, 'ERR_USAGE');
+        assert.match(jsonError(result).message, new RegExp(`^${source}: the user name or password in the URL is not valid percent-encoding \\(write a % in it as %25\\)$`));
+        assert.not.ok(result.stderr.includes('p%ss') || result.stderr.includes('w0rd'), source);
+      }
+    } finally {
+      for (const node of b.masters()) await node.call('ACL', 'DELUSER', 'cli-ops');
+    }
+  });
+
   S.run();
 }
 
@@ -247,6 +286,13 @@ F('an unreachable Redis is ERR_REDIS_UNAVAILABLE, exit 1, promptly, in every com
     const error = jsonError(result);
     assert.is(error.error, 'ERR_REDIS_UNAVAILABLE', args.join(' '));
     assert.is(error.message, 'cannot reach Redis at 127.0.0.1:1');
+    assert.not.ok(result.stderr.includes('hunter2'));
+  }
+  // The same from the environment: the variable's URL is the one used, its password never shown.
+  for (const env of [{ JWT_SESSION_REDIS_URL: 'redis://user:hunter2@127.0.0.1:1' }, { R: 'redis://user:hunter2@127.0.0.1:1' }]) {
+    const result = await runHere(['stats', ...('R' in env ? ['--redis-env', 'R'] : []), '--json'], { env });
+    assert.is(jsonError(result).error, 'ERR_REDIS_UNAVAILABLE');
+    assert.is(jsonError(result).message, 'cannot reach Redis at 127.0.0.1:1');
     assert.not.ok(result.stderr.includes('hunter2'));
   }
   const spawned = await cli(['sessions', 'list', 'alice', '--redis', 'redis://127.0.0.1:1', '--cluster'], { timeout: 20_000 });

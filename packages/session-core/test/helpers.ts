@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { ReferenceBroadcaster, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
-import { JwtUserSessionManager, type JwtUserSessionManagerOptions } from '../src/index.js';
+import { JwtUserSessionManager, isSessionError, type JwtUserSessionManagerOptions } from '../src/index.js';
 
 export const SECRET = 'session-core-tests-hmac-secret-0123456789';
 export const ISSUER = 'https://issuer.test';
@@ -40,6 +40,17 @@ export function harness(options: Partial<JwtUserSessionManagerOptions> = {}, bro
       cache.close();
     },
   };
+}
+
+/** The SessionError code a promise (or a call) ends with, 'resolved' when it does not fail; anything else is rethrown. */
+export async function codeOf(promise: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof promise === 'function' ? promise() : promise);
+  } catch (error) {
+    if (isSessionError(error)) return error.code;
+    throw error;
+  }
+  return 'resolved';
 }
 
 export const b64 = (value: string | object) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');

@@ -22,19 +22,20 @@ interface ProviderKey {
 export class OidcProvider {
   readonly #server: Server;
   readonly #keys: ProviderKey[] = [];
-  #up = true;
-  /** How many times /jwks was fetched. */
+  #down: number | undefined;
+  /** How many times /jwks was requested, answered or not. */
   fetches = 0;
   url = '';
 
   private constructor() {
     this.#server = createServer((req, res) => {
-      if (req.url === '/jwks' && this.#up) {
-        this.fetches++;
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: this.#keys.map((k) => k.jwk) }));
-      } else {
-        res.writeHead(this.#up ? 404 : 503).end();
+      if (req.url !== '/jwks') {
+        res.writeHead(404).end();
+        return;
       }
+      this.fetches++;
+      if (this.#down === undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: this.#keys.map((k) => k.jwk) }));
+      else res.writeHead(this.#down, { 'content-type': 'text/plain' }).end('key server failure');
     });
   }
 
@@ -75,9 +76,9 @@ export class OidcProvider {
     return this.#keys.find((k) => k.kid === kid)!.jwk;
   }
 
-  /** /jwks answers 503 while down. */
-  setUp(up: boolean): void {
-    this.#up = up;
+  /** /jwks answers `status` (503 unless given) while down. */
+  setUp(up: boolean, status = 503): void {
+    this.#down = up ? undefined : status;
   }
 
   /** A token as the provider issues it: typ JWT, iss/aud/sub/iat/exp, a UUID-like jti, no sid. */

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { JwtSessionVerifier, JwtUserSessionManager, guardTelemetry, isSessionError, type RefreshTokenStore } from '../src/index.js';
-import { AUDIENCE, ISSUER, SECRET, harness } from './helpers.js';
+import { AUDIENCE, ISSUER, SECRET, codeOf, harness } from './helpers.js';
 import { ReferenceBroadcaster, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
 
 /*
@@ -54,16 +54,6 @@ function sdk(): Sdk {
 
 const count = (points: [Record<string, unknown>, number | Histogram][], attributes: Record<string, unknown> = {}) =>
   points.filter(([a]) => Object.entries(attributes).every(([k, v]) => a[k] === v)).reduce((sum, [, v]) => sum + (typeof v === 'number' ? v : v.count), 0);
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isSessionError(error)) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
 
 /** The API as the library loads it (require): one instance, whose proxy tracer provider would pass a later registration on. */
 const api = createRequire(import.meta.url)('@opentelemetry/api') as typeof import('@opentelemetry/api');

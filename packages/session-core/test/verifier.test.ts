@@ -13,7 +13,7 @@ import {
   type SessionEvents,
   type SessionVerifier,
 } from '../src/index.js';
-import { AUDIENCE, ISSUER, SECRET, forge, harness } from './helpers.js';
+import { AUDIENCE, ISSUER, SECRET, codeOf, forge, harness } from './helpers.js';
 import { OidcProvider } from './oidc-provider.js';
 import { ReferenceBroadcaster, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
 
@@ -22,16 +22,6 @@ const later = <T>(value: T, close: () => unknown): T => {
   closers.push(close);
   return value;
 };
-
-async function codeOf(promise: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (error) {
-    if (isSessionError(error)) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
 
 function verifier(options: Partial<JwtSessionVerifierOptions>): JwtSessionVerifier {
   const v = new JwtSessionVerifier({
@@ -187,6 +177,13 @@ O('options are checked at construction, naming the option', async () => {
     [{ ...base, keys: key, tokens: 'oidc', requiredClaims: ['iss', 'exp', 'iat'] }, /options\.requiredClaims must include "sub"/],
     [{ ...base, keys: key, tokens: 'oidc', requiredClaims: ['sub', 'iat'] }, /options\.requiredClaims must include "exp"/],
     [{ ...base, keys: key, tokens: 'oidc', requiredClaims: 'sub' }, /options\.requiredClaims/],
+    [{ ...base, keys: key, allowIdTokenClaims: true }, /options\.allowIdTokenClaims applies to tokens: 'oidc' only/],
+    [{ ...base, keys: key, allowedClients: ['web'] }, /options\.allowedClients applies to tokens: 'oidc' only/],
+    [{ ...base, keys: key, tokens: 'oidc', allowIdTokenClaims: 1 }, /options\.allowIdTokenClaims must be a boolean/],
+    [{ ...base, keys: key, tokens: 'oidc', allowedClients: [] }, /options\.allowedClients must be a non-empty array/],
+    [{ ...base, keys: key, tokens: 'oidc', allowedClients: ['web', ''] }, /options\.allowedClients/],
+    [{ ...base, keys: key, maxTokenLifetime: 0 }, /options\.maxTokenLifetime/],
+    [{ ...base, keys: key, maxTokenLifetime: Number.NaN }, /options\.maxTokenLifetime/],
     [{ ...base, keys: key, invalidAccessTokenCache: {} }, /options\.invalidAccessTokenCache/],
     [{ ...base, keys: key, broadcaster: {} }, /options\.broadcaster/],
     [{ ...base, keys: key, verifiedTokenCacheSize: -1 }, /options\.verifiedTokenCacheSize/],
@@ -216,7 +213,8 @@ P.after(async () => {
 });
 
 function oidc(options: Partial<JwtSessionVerifierOptions> = {}): JwtSessionVerifier {
-  return verifier({ jwksUrl: provider.jwksUrl, issuer: [provider.issuer, `${provider.url}/realms/other`], audience: 'account-api', tokens: 'oidc', jwksCooldown: 200, ...options });
+  // The provider types its access tokens JWT, as Keycloak and Entra ID do: accepted by listing it.
+  return verifier({ jwksUrl: provider.jwksUrl, issuer: [provider.issuer, `${provider.url}/realms/other`], audience: 'account-api', tokens: 'oidc', acceptedTypes: ['at+jwt', 'JWT'], jwksCooldown: 200, ...options });
 }
 
 P('RS256 and ES256 tokens (typ JWT, no sid, opaque jti) verify; another tenant of the list too; unknown issuer and audience do not', async () => {
@@ -306,9 +304,84 @@ P('a subject revocation on the broadcaster rejects the provider\'s tokens issued
   assert.is(await codeOf(v.read(withSid)), 'ERR_SESSION_REVOKED');
 });
 
+// Guards #20.4: an ID token (typ JWT, aud = the client, which is often the API's audience string too) passed as an access token.
+P('by default only access tokens: typ at+jwt; JWT only when listed', async () => {
+  const strict = verifier({ jwksUrl: provider.jwksUrl, issuer: provider.issuer, audience: 'account-api', tokens: 'oidc' });
+  assert.is((await strict.read(await provider.sign({ sub: 'api-user' }, { typ: 'at+jwt' }))).sub, 'api-user');
+  assert.is((await strict.read(await provider.sign({}, { typ: 'application/at+jwt' }))).sub, 'user-1');
+  assert.is(await codeOf(strict.read(await provider.sign({}, { typ: 'JWT' }))), 'ERR_AUTH_TOKEN_INVALID');
+  assert.is(await codeOf(strict.read(await provider.sign({}, { typ: null }))), 'ERR_AUTH_TOKEN_INVALID');
+});
+
+// Guards #20.4: nonce, at_hash and c_hash mark an ID token (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11); none was looked at.
+P('tokens carrying nonce, at_hash or c_hash are refused, even typed at+jwt, unless allowIdTokenClaims', async () => {
+  const v = oidc();
+  const idToken = await provider.sign({ aud: 'account-api', nonce: 'n-0S6_WzA2Mj', at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q', auth_time: 1 }, { typ: 'JWT' });
+  assert.is(await codeOf(v.read(idToken)), 'ERR_AUTH_TOKEN_INVALID', 'an ID token as a provider issues it');
+  for (const marker of [{ nonce: 'abc' }, { at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q' }, { c_hash: 'LDktKdoQak3Pk0cnXxCltA' }, { nonce: '' }, { nonce: null }]) {
+    const token = await provider.sign(marker, { typ: 'at+jwt' });
+    assert.is(await codeOf(v.read(token)), 'ERR_AUTH_TOKEN_INVALID', JSON.stringify(marker));
+    assert.is((await oidc({ allowIdTokenClaims: true }).read(token)).sub, 'user-1', JSON.stringify(marker));
+  }
+  assert.is((await v.read(await provider.sign({ auth_time: 1, acr: '1' }))).sub, 'user-1', 'other claims are no marker');
+});
+
+// Guards #20.4: no azp / client_id check was possible; a token minted for any client of the provider passed.
+P('allowedClients: client_id (RFC 9068 §2.2) or azp must name a listed client, each one present', async () => {
+  const v = oidc({ allowedClients: ['web-app', 'mobile-app'] });
+  assert.is((await v.read(await provider.sign({ client_id: 'web-app' }))).sub, 'user-1');
+  assert.is((await v.read(await provider.sign({ azp: 'mobile-app' }))).sub, 'user-1');
+  assert.is((await v.read(await provider.sign({ client_id: 'web-app', azp: 'web-app' }))).sub, 'user-1');
+  for (const claims of [{}, { client_id: 'other-app' }, { azp: 'other-app' }, { client_id: 'web-app', azp: 'other-app' }, { client_id: ['web-app'] }, { azp: 7 }, { client_id: null }]) {
+    assert.is(await codeOf(v.read(await provider.sign(claims))), 'ERR_AUTH_TOKEN_INVALID', JSON.stringify(claims));
+  }
+  assert.is((await oidc().read(await provider.sign({ azp: 'other-app' }))).sub, 'user-1', 'without the option, any client');
+});
+
+// Guards #26 §4: maxTokenLifetime is what a revocation is kept for; a token living longer could outlive it.
+P('a token whose lifetime (exp - iat) exceeds maxTokenLifetime is refused (default one day)', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const long = await provider.sign({ iat: now - 10, exp: now - 10 + 86_401 });
+  assert.is(await codeOf(oidc().read(long)), 'ERR_AUTH_TOKEN_INVALID');
+  assert.is((await oidc({ maxTokenLifetime: 2 * 86_400 }).read(long)).sub, 'user-1');
+  assert.is((await oidc().read(await provider.sign({ iat: now - 10, exp: now - 10 + 86_400 }))).sub, 'user-1');
+  const short = await provider.sign({ iat: now, exp: now + 120 });
+  assert.is(await codeOf(oidc({ maxTokenLifetime: 60 }).read(short)), 'ERR_AUTH_TOKEN_INVALID');
+  // This library's own tokens too.
+  const own = verifier({ keys: { kid: 'k1', algorithm: 'HS256', secret: SECRET }, maxTokenLifetime: 60 });
+  const claims = { iss: ISSUER, aud: AUDIENCE, sub: 'alice', sid: 'AAAAsessionidsessionidsess', jti: 'AAAAAAAAAAAAAAAAAAAAAA', iat: now, exp: now + 600 };
+  assert.is(await codeOf(own.read(forge({ alg: 'HS256', kid: 'k1', typ: 'at+jwt' }, claims))), 'ERR_AUTH_TOKEN_INVALID');
+  assert.is((await own.read(forge({ alg: 'HS256', kid: 'k1', typ: 'at+jwt' }, { ...claims, exp: now + 60 }))).sub, 'alice');
+});
+
+// Guards #26 §4: a revocation whose expiresAt is shorter than the provider's token lifetime expired on the verifier and the revoked token came back.
+P('a revocation is kept at least maxTokenLifetime past its moment, whatever its expiresAt says', async () => {
+  const broadcaster = new ReferenceBroadcaster();
+  const v = oidc({ broadcaster, clockTolerance: 0 });
+  const publisher = broadcaster.subscribe({ restrictOne: () => undefined, restrictAll: () => undefined });
+  later(publisher, () => publisher.close());
+  const now = Date.now();
+  const iat = Math.floor(now / 1000) - 1;
+  const token = await provider.sign({ sub: 'revoked-user', sid: 'idp-session-9', iat, exp: iat + 300 });
+  const bySession = await provider.sign({ sub: 'other-user', sid: 'idp-session-10', iat, exp: iat + 300 });
+  assert.is((await v.read(token)).sub, 'revoked-user');
+  // A publisher that believes tokens live 200 ms (a CLI run with a short --access-token-ttl, a short-lived provider config).
+  await publisher.publish({ type: 'subject', subject: 'revoked-user', at: now, expiresAt: now + 200 });
+  await publisher.publish({ type: 'session', subject: 'other-user', sessionId: 'idp-session-10', reason: 'deleted', at: now, expiresAt: now + 200 });
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.is(await codeOf(v.read(token)), 'ERR_SESSION_REVOKED');
+  assert.is(await codeOf(v.read(bySession)), 'ERR_SESSION_REVOKED');
+  // An old revocation replayed after every token it could revoke has expired is not kept.
+  const cache = new ReferenceInvalidAccessTokenCache();
+  const replay = oidc({ broadcaster, invalidAccessTokenCache: cache, maxTokenLifetime: 60, clockTolerance: 0 });
+  await publisher.publish({ type: 'subject', subject: 'long-gone', at: now - 120_000, expiresAt: now - 110_000 });
+  assert.is(replay.isRevoked({ sub: 'long-gone', iat: Math.floor(now / 1000) - 200 }), false);
+  assert.is(cache.size, 0, 'kept from its moment, not from its arrival');
+});
+
 P('the provider\'s public key configured directly (no JWKS); a token without kid works with a single key', async () => {
   const kid = provider.kids('RS256')[0]!;
-  const v = verifier({ keys: { kid, algorithm: 'RS256', publicKey: provider.publicJwk(kid) }, issuer: provider.issuer, audience: 'account-api', tokens: 'oidc' });
+  const v = verifier({ keys: { kid, algorithm: 'RS256', publicKey: provider.publicJwk(kid) }, issuer: provider.issuer, audience: 'account-api', tokens: 'oidc', acceptedTypes: ['JWT'] });
   await v.ready();
   assert.is((await v.read(await provider.sign({}, { kid }))).sub, 'user-1');
   assert.is((await v.read(await provider.sign({ sub: 'nokid' }, { kid, omitKid: true }))).sub, 'nokid');
@@ -320,13 +393,13 @@ P('a JWKS that cannot be fetched: ready() and read() fail with ERR_STORAGE_UNAVA
   const down = await OidcProvider.start(['ES256']);
   later(down, () => down.stop());
   down.setUp(false);
-  const v = verifier({ jwksUrl: down.jwksUrl, issuer: down.issuer, audience: 'account-api', tokens: 'oidc', jwksCooldown: 0 });
+  const v = verifier({ jwksUrl: down.jwksUrl, issuer: down.issuer, audience: 'account-api', tokens: 'oidc', acceptedTypes: ['JWT'], jwksCooldown: 0 });
   assert.is(await codeOf(v.ready()), 'ERR_STORAGE_UNAVAILABLE');
   const token = await down.sign({});
   assert.is(await codeOf(v.read(token)), 'ERR_STORAGE_UNAVAILABLE');
   down.setUp(true);
   assert.is((await v.read(token)).sub, 'user-1');
-  const unreachable = verifier({ jwksUrl: 'http://127.0.0.1:1/jwks', issuer: down.issuer, audience: 'account-api', tokens: 'oidc' });
+  const unreachable = verifier({ jwksUrl: 'http://127.0.0.1:1/jwks', issuer: down.issuer, audience: 'account-api', tokens: 'oidc', acceptedTypes: ['JWT'] });
   assert.is(await codeOf(unreachable.read(token)), 'ERR_STORAGE_UNAVAILABLE');
 });
 

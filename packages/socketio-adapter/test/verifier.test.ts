@@ -98,6 +98,7 @@ S('JwtSessionVerifier (resource server) with another provider\'s tokens (no sid,
       issuer: 'https://idp.test',
       audience: 'https://api.test',
       tokens: 'oidc',
+      acceptedTypes: ['JWT'],
       invalidAccessTokenCache: cache,
       broadcaster,
     });

@@ -3,7 +3,7 @@ import { REDIS_OPTIONS, describeArgument, parse, positionals, secondsOption } fr
 import { emit, type Context } from '../context.js';
 import { CliError, usage } from '../errors.js';
 import { localTime, oneLine, table } from '../output.js';
-import { withLibrary } from '../with-redis.js';
+import { requireRedis, withLibrary } from '../with-redis.js';
 
 const DEFAULT_ACCESS_TOKEN_TTL = 900;
 
@@ -30,7 +30,7 @@ function context(info: SessionInfo): string {
 async function list(args: string[], ctx: Context): Promise<number> {
   const { values, positionals: rest } = parse(args, OPTIONS);
   const [subject] = positionals(rest, ['subject'], 'sessions list');
-  const sessions = await withLibrary(values, DEFAULT_ACCESS_TOKEN_TTL, 'sessions list', async ({ manager }) => {
+  const sessions = await withLibrary(requireRedis(values, ctx.env, 'sessions list'), values.prefix, DEFAULT_ACCESS_TOKEN_TTL, async ({ manager }) => {
     try {
       return await manager.readAll(subject!);
     } catch (error) {
@@ -50,7 +50,7 @@ async function revoke(args: string[], ctx: Context): Promise<number> {
   const accessTokenTtl = secondsOption(values['access-token-ttl'], 'access-token-ttl', DEFAULT_ACCESS_TOKEN_TTL);
   if (values.all === true) {
     const [subject] = positionals(rest, ['subject'], 'sessions revoke --all');
-    const result = await withLibrary(values, accessTokenTtl, 'sessions revoke', async ({ manager, broadcaster }) => {
+    const result = await withLibrary(requireRedis(values, ctx.env, 'sessions revoke'), values.prefix, accessTokenTtl, async ({ manager, broadcaster }) => {
       try {
         const deleted = await manager.deleteAll(subject!);
         return { subject, deleted, stream: broadcaster.streamKey };
@@ -67,7 +67,7 @@ async function revoke(args: string[], ctx: Context): Promise<number> {
     return 0;
   }
   const [subject, sessionId] = positionals(rest, ['subject', 'sessionId'], 'sessions revoke');
-  const result = await withLibrary(values, accessTokenTtl, 'sessions revoke', async ({ manager, broadcaster }) => {
+  const result = await withLibrary(requireRedis(values, ctx.env, 'sessions revoke'), values.prefix, accessTokenTtl, async ({ manager, broadcaster }) => {
     try {
       const found = await manager.deleteOne(subject!, sessionId!);
       return { subject, sessionId, found, stream: broadcaster.streamKey };

@@ -5,7 +5,7 @@ import { emit, type Context } from '../context.js';
 import { CliError, usage } from '../errors.js';
 import { bytes, duration, table } from '../output.js';
 import { masters, type RedisClient } from '../redis.js';
-import { withRedis } from '../with-redis.js';
+import { requireRedis, withRedis } from '../with-redis.js';
 
 const SCAN_COUNT = 1000;
 
@@ -111,7 +111,7 @@ async function statsCommandImpl(args: string[], ctx: Context): Promise<number> {
   const { values, positionals: rest } = parse(args, REDIS_OPTIONS);
   positionals(rest, [], 'stats');
   const prefix = values.prefix ?? DEFAULT_KEY_PREFIX;
-  const stats = await withRedis(values, 'stats', (client) => collectStats(client, prefix, ctx.now()));
+  const stats = await withRedis(requireRedis(values, ctx.env, 'stats'), (client) => collectStats(client, prefix, ctx.now()));
   emit(ctx, values.json, stats, () => {
     const s = stats.stream;
     const ago = (ms: number | null) => (ms === null ? '-' : `${duration(ms)} ago`);

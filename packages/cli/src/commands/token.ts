@@ -5,7 +5,7 @@ import { CliError, usage } from '../errors.js';
 import { verificationKey } from '../keys-input.js';
 import { duration, oneLine, table, timeView, type TimeView } from '../output.js';
 import { revokedByStream } from '../library.js';
-import { withRedis } from '../with-redis.js';
+import { redisTarget, withRedis } from '../with-redis.js';
 
 const OPTIONS = {
   ...REDIS_OPTIONS,
@@ -71,7 +71,9 @@ async function inspect(args: string[], ctx: Context): Promise<number> {
   let [token] = positionals(rest, ['jwt'], 'token inspect');
   // `-` reads the token from stdin, so it appears neither in argv (ps) nor in the shell history.
   if (token === '-') token = (await ctx.stdin()).trim();
-  if (values.redis === undefined && (values.cluster || values.prefix !== undefined)) throw usage('token inspect: --cluster and --prefix need --redis');
+  // Revocation is checked when asked for on the command line only: $JWT_SESSION_REDIS_URL alone does not make an offline inspection connect.
+  const target = redisTarget(values, ctx.env, 'token inspect', false);
+  if (target === undefined && (values.cluster || values.prefix !== undefined)) throw usage('token inspect: --cluster and --prefix need --redis or --redis-env');
   const { header, claims } = decode(token!);
   const now = ctx.now();
   const times: Record<string, TimeView> = {};
@@ -79,15 +81,16 @@ async function inspect(args: string[], ctx: Context): Promise<number> {
   const signature = await checkSignature(token!, values, ctx);
 
   let revocation: { checked: true; revoked: boolean; stream: string } | { checked: false; reason?: string } = { checked: false };
-  if (values.redis !== undefined) {
+  if (target !== undefined) {
     const sub = claims.sub;
     revocation =
       typeof sub === 'string' && sub.length > 0
-        ? { checked: true, ...(await withRedis(values, 'token inspect', (client) => revokedByStream(client, values.prefix, header.typ, { ...claims, sub }))) }
+        ? { checked: true, ...(await withRedis(target, (client) => revokedByStream(client, values.prefix, header.typ, { ...claims, sub }))) }
         : { checked: false, reason: 'the token has no sub: revocations are by subject and session' };
   }
   const verdict = verdictOf(signature, times, revocation.checked ? revocation.revoked : undefined, now);
-  const report = { verdict, header, claims, times, ...(times.exp ? { expiresInSeconds: Math.round((times.exp.unix * 1000 - now) / 1000) } : {}), signature, revocation };
+  const exp = times.exp?.iso === null ? undefined : times.exp;
+  const report = { verdict, header, claims, times, ...(exp ? { expiresInSeconds: Math.round((exp.unix * 1000 - now) / 1000) } : {}), signature, revocation };
 
   emit(ctx, values.json, report, () => {
     const lines = [`verdict    ${verdict}`];
@@ -98,11 +101,13 @@ async function inspect(args: string[], ctx: Context): Promise<number> {
     );
     if (revocation.checked) lines.push(`revoked    ${revocation.revoked ? 'YES, by an invalidation on' : 'no invalidation on'} ${revocation.stream}`);
     else if (revocation.reason !== undefined) lines.push(`revoked    not checked: ${revocation.reason}`);
-    if (times.exp) lines.push(`expires    ${times.exp.unix * 1000 <= now ? `${duration(now - times.exp.unix * 1000)} ago` : `in ${duration(times.exp.unix * 1000 - now)}`}`);
+    if (exp) lines.push(`expires    ${exp.unix * 1000 <= now ? `${duration(now - exp.unix * 1000)} ago` : `in ${duration(exp.unix * 1000 - now)}`}`);
+    else if (times.exp) lines.push(`expires    out of range (exp ${times.exp.unix} is not a representable date)`);
     lines.push('', 'header', table(Object.entries(header).map(([k, v]) => [`  ${k}`, JSON.stringify(v)])));
     const rows = Object.entries(claims).map(([k, v]) => {
       const t = times[k];
-      return [`  ${k}`, t === undefined ? oneLine(JSON.stringify(v)) : `${t.unix}  ${t.local}  ${t.iso}`];
+      if (t === undefined) return [`  ${k}`, oneLine(JSON.stringify(v))];
+      return [`  ${k}`, t.iso === null ? `${t.unix}  out of range (not a representable date)` : `${t.unix}  ${t.local}  ${t.iso}`];
     });
     lines.push('', 'claims', table(rows));
     return lines.join('\n');

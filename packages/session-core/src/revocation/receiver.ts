@@ -26,13 +26,27 @@ export function announce(emit: InvalidationEmit, event: InvalidationEvent, origi
  * checked once (`parseInvalidationEvent`; anything else is ignored), kept in
  * this node's cache for as long as the origin said plus this node's tolerance
  * past exp, then announced with origin `remote`. Never throws.
+ *
+ * `minimumLifetime` (ms, a verifier's maxTokenLifetime) keeps each entry at
+ * least that long past the event's moment, whatever its `expiresAt` says: the
+ * tokens it revokes were issued at or before that moment and live no longer
+ * than that, so none outlives the entry (a publisher that knows a shorter
+ * token lifetime than the provider's would otherwise let them come back).
  */
-export function remoteInvalidations(cache: InvalidAccessTokenCache, clock: () => number, clockTolerance: number, emit: InvalidationEmit, isOpen: () => boolean = () => true): InvalidationReceiver {
+export function remoteInvalidations(
+  cache: InvalidAccessTokenCache,
+  clock: () => number,
+  clockTolerance: number,
+  emit: InvalidationEmit,
+  isOpen: () => boolean = () => true,
+  minimumLifetime = 0,
+): InvalidationReceiver {
   const receive = (raw: unknown): void => {
     const event = parseInvalidationEvent(raw);
     if (event === undefined || !isOpen()) return;
+    const until = minimumLifetime > 0 ? Math.max(event.expiresAt, event.at + minimumLifetime) : event.expiresAt;
     try {
-      applyToCache(cache, event, event.expiresAt - clock() + clockTolerance * 1000);
+      applyToCache(cache, event, until - clock() + clockTolerance * 1000);
     } catch {
       // A cache that throws on one event must not stop the events behind it; the sockets are still told.
     }

@@ -24,7 +24,8 @@ export interface VerificationKey {
  *   `iss aud sub sid jti iat exp` all required; revocation by session id and by
  *   subject, dated by the `jti` (ms).
  * - `oidc`: another OpenID Connect provider's tokens (Keycloak, Auth0, Entra ID,
- *   Google): `acceptedTypes` and `requiredClaims` apply; revocation by subject,
+ *   Google): `acceptedTypes`, `requiredClaims`, `allowIdTokenClaims` and
+ *   `allowedClients` apply; revocation by subject,
  *   dated by `iat` (seconds: a token issued in the same second as a subject
  *   revocation is rejected too), and by `sid` when the token has one.
  */
@@ -33,14 +34,28 @@ export type VerifierTokens = 'jwt-session' | 'oidc';
 export interface JwtSessionVerifierOptions {
   /** Verification keys, chosen by `kid`. Exactly one of `keys` and `jwksUrl`. */
   keys?: VerificationKey | VerificationKey[];
-  /** A JWK Set URL (e.g. the issuer's `jwks()` served over HTTP, or a provider's `jwks_uri`), fetched and cached with jose's createRemoteJWKSet. */
+  /**
+   * A JWK Set URL (e.g. the issuer's `jwks()` served over HTTPS, or a provider's `jwks_uri`), fetched and
+   * kept by the rules of `RemoteKeySet`. Must be `https:`, except for a loopback host (127.0.0.0/8, `[::1]`,
+   * `localhost`) or with `allowInsecureJwksUrl`.
+   */
   jwksUrl?: string | URL;
-  /** ms: an unknown `kid` triggers a refetch at most once per this interval (key rotation without a fetch storm). @default 30000 */
+  /** Accept an `http:` jwksUrl on a host other than loopback (anyone on the path could then substitute the keys). @default false */
+  allowInsecureJwksUrl?: boolean;
+  /**
+   * ms: after a JWKS fetch, no other before this interval, whatever its outcome: an unknown `kid` refetches at
+   * most once per cooldown (key rotation without a fetch storm); after n consecutive failures the wait is
+   * cooldown·2^(n−1), at most 4 cooldowns. @default 30000
+   */
   jwksCooldown?: number;
-  /** ms a fetched key set is used before it is fetched again. @default 600000 */
+  /** ms a fetched key set counts as current; past it, the next token fetches it again. @default 600000 */
   jwksCacheMaxAge?: number;
-  /** ms a JWKS request may take. @default 5000 */
+  /** ms past `jwksCacheMaxAge` the last good key set is still used while fetches fail (stale-if-error); 0 turns this off. @default 86400000 (one day) */
+  jwksMaxStaleAge?: number;
+  /** ms a JWKS request, body included, may take. @default 5000 */
   jwksTimeout?: number;
+  /** Bytes of JWKS response body accepted; a larger one is a failed fetch. @default 131072 */
+  jwksMaxBytes?: number;
   /** Algorithms accepted from `jwksUrl` keys. @default ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'] */
   algorithms?: SigningAlgorithm[];
   /** The `iss` accepted; several for several tenants. */
@@ -48,10 +63,32 @@ export interface JwtSessionVerifierOptions {
   audience: string | string[];
   /** Seconds of leeway for `exp`, `nbf` and `iat`. @default 5 */
   clockTolerance?: number;
+  /**
+   * Seconds: the longest lifetime (`exp` − `iat`) of a token this verifier accepts; a longer one is invalid.
+   * Each revocation received is kept at least this long past its moment, whatever its `expiresAt` says, so a
+   * revocation outlives every token it revokes. @default 86400 (one day)
+   */
+  maxTokenLifetime?: number;
   /** @default 'jwt-session' */
   tokens?: VerifierTokens;
-  /** `tokens: 'oidc'` only: accepted `typ` header values (compared as RFC 7515 §4.1.9 says: case-insensitive, `application/` optional); `null` accepts a token without `typ`. @default ['at+jwt', 'JWT'] */
+  /**
+   * `tokens: 'oidc'` only: accepted `typ` header values (compared as RFC 7515 §4.1.9 says: case-insensitive,
+   * `application/` optional); `null` accepts a token without `typ`. Access tokens only by default (RFC 9068
+   * §2.1 `at+jwt`): listing `'JWT'` also accepts a provider's generic JWTs, which is how ID tokens are typed.
+   * @default ['at+jwt']
+   */
   acceptedTypes?: (string | null)[];
+  /**
+   * `tokens: 'oidc'` only: accept tokens carrying `nonce`, `at_hash` or `c_hash`, claims of ID tokens
+   * (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11) that an access token does not have. @default false
+   */
+  allowIdTokenClaims?: boolean;
+  /**
+   * `tokens: 'oidc'` only: the OAuth clients whose tokens are accepted. A token must name one by
+   * `client_id` (RFC 9068 §2.2) or `azp` (OpenID Connect Core §2), and each of the two it carries must be in
+   * the list. @default any client
+   */
+  allowedClients?: string[];
   /** `tokens: 'oidc'` only: claims a token must carry; must include `sub`, `exp` and `iat`. @default ['iss', 'aud', 'sub', 'iat', 'exp'] */
   requiredClaims?: string[];
   invalidAccessTokenCache: InvalidAccessTokenCache;
@@ -68,13 +105,17 @@ export interface JwtSessionVerifierOptions {
 export interface NormalizedVerifierOptions {
   keys: ResolvedKey[] | undefined;
   jwksUrl: URL | undefined;
-  jwks: { cooldownDuration: number; cacheMaxAge: number; timeoutDuration: number };
+  jwks: { cooldown: number; cacheMaxAge: number; maxStaleAge: number; timeout: number; maxBytes: number };
   algorithms: SigningAlgorithm[];
   issuer: string | string[];
   audience: string | string[];
   clockTolerance: number;
+  /** Seconds. */
+  maxTokenLifetime: number;
   tokens: VerifierTokens;
   acceptedTypes: ReadonlySet<string | null>;
+  allowIdTokenClaims: boolean;
+  allowedClients: ReadonlySet<string> | undefined;
   requiredClaims: string[];
   invalidAccessTokenCache: InvalidAccessTokenCache;
   broadcaster: InvalidationBroadcaster | undefined;
@@ -101,21 +142,41 @@ function milliseconds(options: Record<string, unknown>, name: string, fallback: 
   return value;
 }
 
+function flag(options: Record<string, unknown>, name: string): boolean {
+  const value = options[name] ?? false;
+  if (typeof value !== 'boolean') fail(name, 'must be a boolean');
+  return value;
+}
+
+/** Hosts whose traffic never leaves the machine: plain http to them cannot be read or altered on a network. */
+function isLoopback(url: URL): boolean {
+  // The URL parser has already normalised the host: IPv4 in dotted form (127.1 → 127.0.0.1), IPv6 in brackets, names lowercased.
+  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
+}
+
+function checkJwksUrl(value: unknown, allowInsecure: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(value as string | URL);
+  } catch {
+    fail('jwksUrl', 'must be an http(s) URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('jwksUrl', 'must be an http(s) URL');
+  // The keys decide whose tokens are genuine: fetched over plain http, anyone on the path could substitute their own.
+  if (url.protocol === 'http:' && !allowInsecure && !isLoopback(url)) fail('jwksUrl', 'must be an https: URL (http: only for a loopback host, or with allowInsecureJwksUrl: true)');
+  // fetch() refuses a URL with credentials: every fetch would fail.
+  if (url.username !== '' || url.password !== '') fail('jwksUrl', 'must not carry a user name or password');
+  return url;
+}
+
 export function normalizeVerifierOptions(input: JwtSessionVerifierOptions): NormalizedVerifierOptions {
   if (input === null || typeof input !== 'object') fail('', 'must be an object');
   const options = input as unknown as Record<string, unknown>;
 
   if ((options.keys === undefined) === (options.jwksUrl === undefined)) fail('keys', 'or options.jwksUrl must be given, not both');
   const keys = options.keys === undefined ? undefined : resolveKeys(options.keys, 'verify');
-  let jwksUrl: URL | undefined;
-  if (options.jwksUrl !== undefined) {
-    try {
-      jwksUrl = new URL(options.jwksUrl as string | URL);
-    } catch {
-      fail('jwksUrl', 'must be an http(s) URL');
-    }
-    if (jwksUrl.protocol !== 'https:' && jwksUrl.protocol !== 'http:') fail('jwksUrl', 'must be an http(s) URL');
-  }
+  const allowInsecure = flag(options, 'allowInsecureJwksUrl');
+  const jwksUrl = options.jwksUrl === undefined ? undefined : checkJwksUrl(options.jwksUrl, allowInsecure);
   const algorithms = options.algorithms ?? REMOTE_ALGORITHMS;
   if (!nonEmptyStrings(algorithms) || algorithms.some((a) => !REMOTE_ALGORITHMS.includes(a as SigningAlgorithm))) {
     fail('algorithms', `must be a non-empty list of ${REMOTE_ALGORITHMS.join(', ')} (HS* needs keys, never a JWKS)`);
@@ -126,15 +187,17 @@ export function normalizeVerifierOptions(input: JwtSessionVerifierOptions): Norm
   const audience = options.audience;
   if (!(typeof audience === 'string' && audience.length > 0) && !nonEmptyStrings(audience)) fail('audience', 'must be a non-empty string or a non-empty array of them');
   const clockTolerance = seconds(options, 'clockTolerance', 5, true)!;
+  const maxTokenLifetime = seconds(options, 'maxTokenLifetime', 86_400)!;
 
   const tokens = options.tokens ?? 'jwt-session';
   if (tokens !== 'jwt-session' && tokens !== 'oidc') fail('tokens', "must be 'jwt-session' or 'oidc'");
   if (tokens === 'jwt-session') {
     // This library's own tokens are checked strictly; loosening them is a choice made by naming the provider.
-    if (options.acceptedTypes !== undefined) fail('acceptedTypes', "applies to tokens: 'oidc' only");
-    if (options.requiredClaims !== undefined) fail('requiredClaims', "applies to tokens: 'oidc' only");
+    for (const name of ['acceptedTypes', 'requiredClaims', 'allowIdTokenClaims', 'allowedClients']) {
+      if (options[name] !== undefined) fail(name, "applies to tokens: 'oidc' only");
+    }
   }
-  const types = options.acceptedTypes ?? ['at+jwt', 'JWT'];
+  const types = options.acceptedTypes ?? ['at+jwt'];
   if (!Array.isArray(types) || types.length === 0 || !types.every((t) => t === null || (typeof t === 'string' && t.length > 0))) {
     fail('acceptedTypes', 'must be a non-empty array of strings (or null for no typ)');
   }
@@ -144,6 +207,11 @@ export function normalizeVerifierOptions(input: JwtSessionVerifierOptions): Norm
     // sub: revocation is by subject; exp: no token verifies forever; iat: dates a token against a subject revocation.
     if (!requiredClaims.includes(needed)) fail('requiredClaims', `must include "${needed}"`);
   }
+
+  const clients = options.allowedClients;
+  if (clients !== undefined && !nonEmptyStrings(clients)) fail('allowedClients', 'must be a non-empty array of client ids');
+  const maxBytes = options.jwksMaxBytes ?? 131_072;
+  if (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes < 1) fail('jwksMaxBytes', 'must be a whole number of bytes > 0');
 
   hasMethods(options.invalidAccessTokenCache, 'invalidAccessTokenCache', ['invalidateSession', 'invalidateSubject', 'isSessionInvalidated', 'subjectInvalidatedAt']);
   if (options.broadcaster !== undefined) hasMethods(options.broadcaster, 'broadcaster', ['subscribe']);
@@ -155,16 +223,21 @@ export function normalizeVerifierOptions(input: JwtSessionVerifierOptions): Norm
     keys,
     jwksUrl,
     jwks: {
-      cooldownDuration: milliseconds(options, 'jwksCooldown', 30_000),
+      cooldown: milliseconds(options, 'jwksCooldown', 30_000),
       cacheMaxAge: milliseconds(options, 'jwksCacheMaxAge', 600_000),
-      timeoutDuration: milliseconds(options, 'jwksTimeout', 5000),
+      maxStaleAge: milliseconds(options, 'jwksMaxStaleAge', 86_400_000),
+      timeout: milliseconds(options, 'jwksTimeout', 5000),
+      maxBytes,
     },
     algorithms: algorithms as SigningAlgorithm[],
     issuer: typeof issuer === 'string' ? issuer : [...(issuer as string[])],
     audience: typeof audience === 'string' ? audience : [...(audience as string[])],
     clockTolerance,
+    maxTokenLifetime,
     tokens,
     acceptedTypes: new Set((types as (string | null)[]).map((t) => (t === null ? null : normalizeType(t)))),
+    allowIdTokenClaims: flag(options, 'allowIdTokenClaims'),
+    allowedClients: clients === undefined ? undefined : new Set(clients as string[]),
     requiredClaims: [...requiredClaims],
     invalidAccessTokenCache: options.invalidAccessTokenCache as InvalidAccessTokenCache,
     broadcaster: options.broadcaster as InvalidationBroadcaster | undefined,

@@ -1,11 +1,13 @@
-import { createRemoteJWKSet, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { SessionError } from '../errors.js';
 import { keyResolver, verifyAccessToken } from '../lib/access-token.js';
 import { checkedPayload, deepFreeze } from '../lib/verified-payload.js';
 import type { VerifiedToken } from '../lib/verified-cache.js';
 import type { AccessTokenClaims } from '../types.js';
-import { normalizeType, type NormalizedVerifierOptions } from './options.js';
+import type { NormalizedVerifierOptions } from './options.js';
+import { checkProviderToken } from './provider-token.js';
+import { RemoteKeySet } from './remote-key-set.js';
 
 /** Verifies one token (signature and claims, not revocation) into a cacheable entry. */
 export interface TokenVerification {
@@ -28,14 +30,10 @@ function ownTokensWithKeys(o: NormalizedVerifierOptions): TokenVerification {
   };
 }
 
-/** jose failures that mean the key set could not be had, not that the token is bad. */
-const UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
-
-function keySource(o: NormalizedVerifierOptions): { getKey: JWTVerifyGetKey; algorithms: string[]; remote: ReturnType<typeof createRemoteJWKSet> | undefined } {
+function keySource(o: NormalizedVerifierOptions): { getKey: JWTVerifyGetKey; algorithms: string[]; remote: RemoteKeySet | undefined } {
   if (o.jwksUrl !== undefined) {
-    // jose refetches on an unknown kid, at most once per cooldownDuration: rotation is picked up, a flood of made-up kids is not a fetch flood.
-    const remote = createRemoteJWKSet(o.jwksUrl, o.jwks);
-    return { getKey: remote, algorithms: o.algorithms, remote };
+    const remote = new RemoteKeySet({ url: o.jwksUrl, clock: o.clock, ...o.jwks });
+    return { getKey: remote.getKey as JWTVerifyGetKey, algorithms: o.algorithms, remote };
   }
   const byKid = new Map(o.keys!.map((key) => [key.kid, key]));
   const only = o.keys!.length === 1 ? o.keys![0] : undefined;
@@ -73,13 +71,10 @@ function withJose(o: NormalizedVerifierOptions): TokenVerification {
         payload = result.payload;
         typ = result.protectedHeader.typ;
       } catch (error) {
+        // The key set could not be had (ERR_STORAGE_UNAVAILABLE, from RemoteKeySet alone), or a key resolver's verdict.
         if (error instanceof SessionError) throw error;
-        const code = (error as { code?: unknown } | null)?.code;
-        if (code === 'ERR_JWT_EXPIRED') throw new SessionError('ERR_AUTH_TOKEN_EXPIRED', 'access token has expired');
-        // A key set that cannot be fetched says nothing about the token: the caller may retry (503, not 401).
-        if (remote !== undefined && (typeof code !== 'string' ? !(error instanceof SyntaxError) : UNAVAILABLE.has(code))) {
-          throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'the key set could not be fetched', { cause: error });
-        }
+        if ((error as { code?: unknown } | null)?.code === 'ERR_JWT_EXPIRED') throw new SessionError('ERR_AUTH_TOKEN_EXPIRED', 'access token has expired');
+        // Everything else is about this token or the key its header names (a key jose cannot use included), not an outage.
         // jose's message may quote header values: not kept.
         throw invalid();
       }
@@ -87,23 +82,27 @@ function withJose(o: NormalizedVerifierOptions): TokenVerification {
         if (typ !== 'at+jwt') throw invalid();
         return checkedPayload(token, payload, now, o.clockTolerance);
       }
-      if (!o.acceptedTypes.has(typeof typ === 'string' ? normalizeType(typ) : typ === undefined ? null : '\u0000')) throw invalid();
-      const { sub, iat, exp } = payload;
-      if (typeof sub !== 'string' || sub.length === 0) throw invalid();
-      if (typeof iat !== 'number' || iat > now / 1000 + o.clockTolerance) throw invalid();
-      return { token, claims: deepFreeze(payload) as unknown as AccessTokenClaims, validUntil: ((exp as number) + o.clockTolerance) * 1000, checkedVersion: undefined };
+      checkProviderToken(payload, typ, now, o);
+      return { token, claims: deepFreeze(payload) as unknown as AccessTokenClaims, validUntil: ((payload.exp as number) + o.clockTolerance) * 1000, checkedVersion: undefined };
     },
-    async prefetch() {
-      if (remote === undefined) return;
-      try {
-        await remote.reload();
-      } catch (cause) {
-        throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'the key set could not be fetched', { cause });
-      }
-    },
+    prefetch: async () => remote?.prefetch(),
   };
 }
 
+/**
+ * The verification for the options, with one rule over every token: a lifetime
+ * (`exp` − `iat`) no longer than maxTokenLifetime, the time each revocation is
+ * kept at least, so no revoked token can outlive its revocation.
+ */
 export function tokenVerification(o: NormalizedVerifierOptions): TokenVerification {
-  return o.keys !== undefined && o.tokens === 'jwt-session' ? ownTokensWithKeys(o) : withJose(o);
+  const inner = o.keys !== undefined && o.tokens === 'jwt-session' ? ownTokensWithKeys(o) : withJose(o);
+  return {
+    async verify(token, now) {
+      const entry = await inner.verify(token, now);
+      const { iat, exp } = entry.claims as { iat: number; exp: number };
+      if (exp - iat > o.maxTokenLifetime) throw invalid();
+      return entry;
+    },
+    prefetch: () => inner.prefetch(),
+  };
 }

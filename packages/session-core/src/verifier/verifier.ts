@@ -26,7 +26,8 @@ export type RevocationClaims = Pick<AccessTokenClaims, 'sub'> & { readonly sid?:
  * `socketAuth` and `attachSessionGuard` take it in place of a manager.
  *
  * With `tokens: 'oidc'` it verifies another OpenID Connect provider's tokens
- * (typ `JWT`, no `sid`/`jti`); a subject revocation published on the
+ * (access tokens, `typ` `at+jwt` or the types the application lists; often
+ * no `sid`/`jti`); a subject revocation published on the
  * broadcaster (e.g. `jwt-session sessions revoke <subject> --all`) then
  * rejects the subject's tokens issued (`iat`) at or before it.
  *
@@ -59,7 +60,8 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
     this.#verified = new VerifiedTokenCache(o.verifiedTokenCacheSize);
     // Before subscribing: a broadcaster may replay events synchronously, and each is counted.
     this.#telemetry = createTelemetry(o.telemetry);
-    this.#subscription = o.broadcaster?.subscribe(remoteInvalidations(o.invalidAccessTokenCache, o.clock, o.clockTolerance, (event, payload) => this.emit(event, payload)));
+    const receiver = remoteInvalidations(o.invalidAccessTokenCache, o.clock, o.clockTolerance, (event, payload) => this.emit(event, payload), () => !this.#closed, o.maxTokenLifetime * 1000);
+    this.#subscription = o.broadcaster?.subscribe(receiver);
     cacheGauges(this.#telemetry, { verified: this.#verified, invalidations: o.invalidAccessTokenCache });
   }
 
@@ -82,7 +84,8 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
    * claims, then this node's invalidation cache. Throws only
    * {@link SessionError}: ERR_AUTH_TOKEN_INVALID, ERR_AUTH_TOKEN_EXPIRED,
    * ERR_SESSION_REVOKED, or ERR_STORAGE_UNAVAILABLE when a JWK Set is needed
-   * and cannot be fetched.
+   * and none can be had (the fetch failed and no good set fetched earlier is
+   * still usable).
    */
   async read(accessToken: string): Promise<AccessTokenClaims> {
     const now = this.#options.clock();
