@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SessionClient, SessionClientError } from '../src/index.js';
+import { SessionClient } from '../src/index.js';
+import { rejects } from './support/assert.js';
 import { Profile } from './support/browser.js';
 import { PASSWORD, startTestServer } from './support/server.js';
 
@@ -26,16 +27,6 @@ function makeClient(baseUrl: string): SessionClient {
   const client = new SessionClient({ baseUrl, fetch: new Profile().fetch, channel: `renewal-${randomUUID()}` });
   clients.push(client);
   return client;
-}
-
-async function rejects(promise: Promise<unknown>): Promise<SessionClientError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, SessionClientError);
-    return error as SessionClientError;
-  }
-  throw new Error('expected a rejection');
 }
 
 /**
