@@ -218,25 +218,30 @@ async function startSibling(c: Cleanup): Promise<number> {
   return port;
 }
 
+/** The app on app.example.test signed in as alice, a sibling on evil.example.test, and a token of mallory's to plant. */
+async function siblings(c: Cleanup, options: SessionEndpointsOptions = {}) {
+  const { manager, port, refreshCookies } = await startApp(c, options);
+  const app = `https://app.example.test:${port}`;
+  const evil = `https://evil.example.test:${await startSibling(c)}`;
+  const context = await newContext(c);
+  const page = await context.newPage();
+  await page.goto(app);
+  assert.is((await call(page, '/login')).status, 200);
+  return { manager, app, evil, context, page, refreshCookies, mallory: (await manager.create('mallory')).refreshToken };
+}
+
 // Guards #20 item 1 in a real browser: a page on evil.example.test plants a refresh cookie for
 // app.example.test with Domain=example.test and a longer Path, which Chromium sends first.
 S('cookie tossing from a sibling subdomain: Chromium sends the planted cookie first; refused, the genuine one kept, not signed in as the attacker', async () => {
   const c = new Cleanup();
   try {
-    const { manager, port, refreshCookies } = await startApp(c);
-    const app = `https://app.example.test:${port}`;
-    const evilPort = await startSibling(c);
-    const context = await newContext(c);
-    const page = await context.newPage();
-    await page.goto(app);
-    assert.is((await call(page, '/login')).status, 200);
+    const { manager, evil, context, page, refreshCookies, mallory } = await siblings(c);
     const genuine = (await context.cookies()).find((cookie) => cookie.domain === 'app.example.test')!;
     assert.is(genuine.name, '__Secure-jwt-session-refresh');
 
-    const mallory = (await manager.create('mallory')).refreshToken;
     for (const planted of ['garbage', mallory]) {
       const sibling = await context.newPage();
-      await sibling.goto(`https://evil.example.test:${evilPort}/toss?cookie=${encodeURIComponent(`__Secure-jwt-session-refresh=${planted}; Domain=example.test; Path=/auth/refresh; Secure; HttpOnly; SameSite=Lax`)}`);
+      await sibling.goto(`${evil}/toss?cookie=${encodeURIComponent(`__Secure-jwt-session-refresh=${planted}; Domain=example.test; Path=/auth/refresh; Secure; HttpOnly; SameSite=Lax`)}`);
       await sibling.close();
       const answer = await call(page, '/auth/refresh');
       assert.equal([answer.status, JSON.parse(answer.body).error], [401, 'ERR_REFRESH_COOKIE_AMBIGUOUS']);
@@ -258,17 +263,10 @@ S('cookie tossing from a sibling subdomain: Chromium sends the planted cookie fi
 S('a __Host- refresh cookie (cookie.path "/") cannot be planted by a sibling: Chromium refuses it, refresh goes on working', async () => {
   const c = new Cleanup();
   try {
-    const { manager, port, refreshCookies } = await startApp(c, { cookie: { path: '/' } });
-    const app = `https://app.example.test:${port}`;
-    const evilPort = await startSibling(c);
-    const context = await newContext(c);
-    const page = await context.newPage();
-    await page.goto(app);
-    assert.is((await call(page, '/login')).status, 200);
-    const mallory = (await manager.create('mallory')).refreshToken;
+    const { manager, app, evil, context, page, refreshCookies, mallory } = await siblings(c, { cookie: { path: '/' } });
     const sibling = await context.newPage();
     for (const attributes of ['Domain=example.test; Path=/', 'Path=/']) {
-      await sibling.goto(`https://evil.example.test:${evilPort}/toss?cookie=${encodeURIComponent(`__Host-jwt-session-refresh=${mallory}; ${attributes}; Secure; HttpOnly`)}`);
+      await sibling.goto(`${evil}/toss?cookie=${encodeURIComponent(`__Host-jwt-session-refresh=${mallory}; ${attributes}; Secure; HttpOnly`)}`);
     }
     // The first is refused (a __Host- cookie with Domain=); the second is evil.example.test's own, never sent to the app.
     assert.equal((await context.cookies(`${app}/auth/refresh`)).map((cookie) => [cookie.name, cookie.domain]), [['__Host-jwt-session-refresh', 'app.example.test']]);
