@@ -10,6 +10,7 @@ type Message = { t: 'ok'; b: SessionBody; l: number } | { t: 'fail' | 'rot' } | 
 
 interface Globals {
   fetch?: typeof fetch;
+  location?: { href: string };
   navigator?: { locks?: LockManagerLike };
   BroadcastChannel?: new (name: string) => ChannelLike & { unref?(): void };
   addEventListener?(type: string, listener: () => void): void;
@@ -21,6 +22,15 @@ const now = (): number => performance.now();
 const ENDING_MS = 5000;
 /** Longest wait, after a queued lock, for the previous holder's result before rotating anyway. */
 const HOLDER_GRACE_MS = 3000;
+/** setTimeout's longest delay (2^31-1 ms, 24.8 days): a longer one fires at once. A token that lives longer is renewed then. */
+const MAX_DELAY = 2 ** 31 - 1;
+/** The longest `expiresIn` taken, in seconds (400 days, the browsers' cap on the refresh cookie): more is a broken server. */
+const MAX_EXPIRES_IN = 400 * 24 * 3600;
+/** Timed renewals come at least this far apart (ms); while tokens keep arriving that short-lived, the gap doubles to 60 s. */
+const RENEW_FLOOR = 1000;
+const sane = (seconds: number): boolean => seconds >= 0 && seconds <= MAX_EXPIRES_IN;
+/** What relative URLs resolve against where there is no page (Node): a name that never resolves (RFC 2606). */
+const NO_PAGE = 'http://relative.invalid';
 
 const REASONS: Record<string, SignedOutReason> = { ERR_REFRESH_TOKEN_REUSED: 'reused', ERR_REFRESH_TOKEN_EXPIRED: 'expired' };
 
@@ -67,6 +77,11 @@ export class SessionClient {
   #refreshing: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #backoff = 0;
+  /** The current gap between timed renewals that came too soon after each other; 0 when they do not. */
+  #rapid = 0;
+  /** Where relative URLs point, and the origins that receive the access token. */
+  readonly #here: string;
+  readonly #origins: Set<string | undefined>;
   #endingUntil = -Infinity;
   /** Without Web Locks: a sibling announced a renewal; its result is expected until then. */
   #siblingUntil = -Infinity;
@@ -84,7 +99,7 @@ export class SessionClient {
     const options: SessionClientOptions = {};
     try {
       // Each getter runs once, here: a throwing one (or a Proxy) is a coded error.
-      for (const key of ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead']) (options as Record<string, unknown>)[key] = input[key as keyof SessionClientOptions];
+      for (const key of ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins']) (options as Record<string, unknown>)[key] = input[key as keyof SessionClientOptions];
     } catch {
       throw new SessionClientError('ERR_CONFIG_INVALID', 'options could not be read');
     }
@@ -98,6 +113,20 @@ export class SessionClient {
     if (channel !== false && (typeof channel !== 'string' || channel === '')) fail('channel', 'must be a non-empty string or false');
     if (!['omit', 'same-origin', 'include'].includes(credentials)) fail('credentials', "must be 'omit', 'same-origin' or 'include'");
     if (locks != null && typeof locks.request !== 'function') fail('locks', 'must have a request() method');
+    const here = (this.#here = global.location?.href ?? NO_PAGE);
+    const originOf = (url: unknown): string | undefined => {
+      try {
+        return new URL(url as string, here).origin;
+      } catch {
+        return undefined;
+      }
+    };
+    const origins: unknown = options.tokenOrigins ?? [originOf(here)];
+    if (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string' || originOf(o) !== o.toLowerCase().replace(/\/$/, ''))) {
+      fail('tokenOrigins', 'must be an array of origins such as "https://api.example.com"');
+    }
+    // The endpoints' origin always: the client's own calls to them carry the token.
+    this.#origins = new Set([originOf(baseUrl), ...origins.map(originOf)]);
     this.#base = baseUrl.replace(/\/$/, '');
     this.#signInUrl = signInUrl;
     this.#credentials = credentials;
@@ -221,6 +250,8 @@ export class SessionClient {
    */
   async fetch(input: string | URL | Request, init?: RequestInit | null): Promise<Response> {
     init ??= {}; // null, as fetch() itself accepts it
+    // Another origin gets neither the token nor a renewal made for it.
+    if (!this.#authorized(input)) return this.#fetch(input, init);
     for (let retried = false; ; retried = true) {
       const token = await this.token();
       const seen = this.#gen;
@@ -230,6 +261,15 @@ export class SessionClient {
       if (retried || res.status !== 401 || !/invalid_token/.test(res.headers.get('www-authenticate') ?? '')) return res;
       await this.#renew(seen);
       if (this.#token === undefined) return res;
+    }
+  }
+
+  /** Whether a request goes to one of the origins that receive the token. */
+  #authorized(input: string | URL | Request): boolean {
+    try {
+      return this.#origins.has(new URL(input instanceof Request ? input.url : input, this.#here).origin);
+    } catch {
+      return false;
     }
   }
 
@@ -303,7 +343,8 @@ export class SessionClient {
   }
 
   #adopt(body: SessionBody, announce: boolean, lifetime = body?.expiresIn * 1000): void {
-    if (typeof body?.accessToken !== 'string' || typeof body.sessionId !== 'string' || !(body.expiresIn >= 0)) {
+    // A non-finite, negative or absurd expiresIn (JSON's 1e309 is Infinity) would make every timer below fire at once.
+    if (typeof body?.accessToken !== 'string' || typeof body.sessionId !== 'string' || typeof body.expiresIn !== 'number' || !sane(body.expiresIn) || !sane(lifetime / 1000)) {
       throw new SessionClientError('ERR_HTTP', 'the server answered an unexpected body');
     }
     this.#token = body.accessToken;
@@ -316,7 +357,11 @@ export class SessionClient {
     this.#backoff = 0;
     // Without Web Locks, tabs that adopted the same token would all fire together: spread them
     // over half the margin, so that the first one's announcement reaches the others in time.
-    this.#schedule(this.#deadline - this.#margin() * (this.#locks === undefined ? 1 - Math.random() / 2 : 1) - now());
+    let delay = this.#deadline - this.#margin() * (this.#locks === undefined ? 1 - Math.random() / 2 : 1) - now();
+    // A token due for renewal as it arrives would have the timer renew back to back: back off instead.
+    if (delay < RENEW_FLOOR) delay = this.#rapid = Math.min(60_000, Math.max(RENEW_FLOOR, this.#rapid * 2));
+    else this.#rapid = 0;
+    this.#schedule(delay);
     if (announce) this.#post({ t: 'ok', b: body, l: lifetime });
     for (const bound of this.#sockets) bound.renew(body.accessToken);
     this.#emit('refreshed', { sessionId: body.sessionId, expiresAt: body.expiresAt });
@@ -361,7 +406,7 @@ export class SessionClient {
 
   #schedule(delay: number): void {
     clearTimeout(this.#timer);
-    const timer = setTimeout(() => this.#tick(), Math.max(0, delay));
+    const timer = setTimeout(() => this.#tick(), Math.min(MAX_DELAY, Math.max(0, delay)));
     (timer as { unref?(): void }).unref?.();
     this.#timer = timer;
   }

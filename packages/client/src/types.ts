@@ -80,6 +80,13 @@ export interface SessionClientOptions {
   /** @default navigator.locks when present; `null` for the fallback (see README) */
   locks?: LockManagerLike | null;
   /**
+   * The origins (`scheme://host[:port]`) whose requests through
+   * {@link SessionClient.fetch} carry the access token; a request to any other
+   * origin goes out without it and never triggers a renewal. The endpoints'
+   * origin (of `baseUrl`) is always one. @default the page's own origin
+   */
+  tokenOrigins?: string[];
+  /**
    * Renew when this fraction of the access token's lifetime is left (capped at
    * 60 s ahead). @default 0.3
    */

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SessionClient, SessionClientError, type SessionClientOptions, type SignedOutReason } from '../src/index.js';
+import { rejects } from './support/assert.js';
 import { Profile, until } from './support/browser.js';
 import { PASSWORD, startTestServer, type TestServer } from './support/server.js';
 
@@ -32,16 +33,6 @@ function signedOut(client: SessionClient): SignedOutReason[] {
   const reasons: SignedOutReason[] = [];
   client.on('signedOut', ({ reason }) => reasons.push(reason));
   return reasons;
-}
-
-async function rejects(promise: Promise<unknown>): Promise<SessionClientError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, SessionClientError);
-    return error as SessionClientError;
-  }
-  throw new Error('expected a rejection');
 }
 
 S('invalid options fail at construction, naming the option', () => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { sessionRouter } from '../src/index.js';
+import { sessionRouter, type SessionEndpointsOptions } from '../src/index.js';
 import { Cleanup, makeManager, TLS } from './support.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -20,7 +20,8 @@ S.before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    // *.example.test: an app and a sibling subdomain of one site, both served here (cookie tossing).
+    args: ['--host-resolver-rules=MAP *.example.test 127.0.0.1', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
 });
 
@@ -33,10 +34,16 @@ function listen(server: Server): Promise<number> {
 }
 
 /** The app on https://127.0.0.1:<port>: a blank page, the endpoints, a sign-in route, and a route that reports the cookies it received. */
-async function startApp(c: Cleanup) {
+async function startApp(c: Cleanup, options: SessionEndpointsOptions = {}) {
   const manager = makeManager(c, { refreshTokenTtl: 3600 });
   const app = express();
-  const sessions = sessionRouter(manager);
+  const sessions = sessionRouter(manager, options);
+  // The Cookie header each refresh came with, as the browser sent it.
+  const refreshCookies: string[] = [];
+  app.use((req, _res, next) => {
+    if (req.path === '/auth/refresh') refreshCookies.push(req.headers.cookie ?? '');
+    next();
+  });
   app.use(sessions);
   app.get('/', (_req, res) => void res.type('html').send('<!doctype html><title>app</title>'));
   app.get('/favicon.ico', (_req, res) => void res.status(204).end());
@@ -46,7 +53,7 @@ async function startApp(c: Cleanup) {
   const port = await listen(server);
   c.add(() => new Promise((resolve) => server.close(resolve)));
   c.add(() => server.closeAllConnections());
-  return { manager, origin: `https://127.0.0.1:${port}` };
+  return { manager, origin: `https://127.0.0.1:${port}`, port, refreshCookies };
 }
 
 async function newContext(c: Cleanup): Promise<BrowserContext> {
@@ -194,6 +201,79 @@ S('why the default https name is __Secure- and not __Host-: the browser drops a 
       assert.is((await call(page, `/set?cookie=${encodeURIComponent(cookie)}`)).status, 204);
     }
     assert.equal((await context.cookies()).map((cookie) => cookie.name).sort(), ['__Host-c', '__Secure-b']);
+  } finally {
+    await c.run();
+  }
+});
+
+/** A sibling subdomain's server: `GET /toss?cookie=…` answers with that Set-Cookie. */
+async function startSibling(c: Cleanup): Promise<number> {
+  const evil = express();
+  evil.get('/toss', (req, res) => void res.set('set-cookie', String(req.query.cookie)).type('html').send('<!doctype html><title>sibling</title>'));
+  evil.get('/favicon.ico', (_req, res) => void res.status(204).end());
+  const server = createHttpsServer(TLS, evil);
+  const port = await listen(server);
+  c.add(() => new Promise((resolve) => server.close(resolve)));
+  c.add(() => server.closeAllConnections());
+  return port;
+}
+
+/** The app on app.example.test signed in as alice, a sibling on evil.example.test, and a token of mallory's to plant. */
+async function siblings(c: Cleanup, options: SessionEndpointsOptions = {}) {
+  const { manager, port, refreshCookies } = await startApp(c, options);
+  const app = `https://app.example.test:${port}`;
+  const evil = `https://evil.example.test:${await startSibling(c)}`;
+  const context = await newContext(c);
+  const page = await context.newPage();
+  await page.goto(app);
+  assert.is((await call(page, '/login')).status, 200);
+  return { manager, app, evil, context, page, refreshCookies, mallory: (await manager.create('mallory')).refreshToken };
+}
+
+// Guards #20 item 1 in a real browser: a page on evil.example.test plants a refresh cookie for
+// app.example.test with Domain=example.test and a longer Path, which Chromium sends first.
+S('cookie tossing from a sibling subdomain: Chromium sends the planted cookie first; refused, the genuine one kept, not signed in as the attacker', async () => {
+  const c = new Cleanup();
+  try {
+    const { manager, evil, context, page, refreshCookies, mallory } = await siblings(c);
+    const genuine = (await context.cookies()).find((cookie) => cookie.domain === 'app.example.test')!;
+    assert.is(genuine.name, '__Secure-jwt-session-refresh');
+
+    for (const planted of ['garbage', mallory]) {
+      const sibling = await context.newPage();
+      await sibling.goto(`${evil}/toss?cookie=${encodeURIComponent(`__Secure-jwt-session-refresh=${planted}; Domain=example.test; Path=/auth/refresh; Secure; HttpOnly; SameSite=Lax`)}`);
+      await sibling.close();
+      const answer = await call(page, '/auth/refresh');
+      assert.equal([answer.status, JSON.parse(answer.body).error], [401, 'ERR_REFRESH_COOKIE_AMBIGUOUS']);
+      assert.equal(refreshCookies.at(-1), `__Secure-jwt-session-refresh=${planted}; __Secure-jwt-session-refresh=${genuine.value}`, 'the planted cookie came first');
+      const kept = (await context.cookies()).filter((cookie) => cookie.name === '__Secure-jwt-session-refresh').map((cookie) => [cookie.domain, cookie.value]);
+      assert.equal(kept.sort(), [['.example.test', planted], ['app.example.test', genuine.value]].sort(), 'the genuine cookie was not cleared');
+    }
+    // Not signed in as mallory, and nothing was spent: once the planted cookie is gone the genuine one works.
+    await context.clearCookies({ domain: '.example.test' });
+    const back = await call(page, '/auth/refresh');
+    assert.is(back.status, 200, back.body);
+    assert.is((await manager.read(JSON.parse(back.body).accessToken)).sub, 'alice');
+    assert.is((await manager.readAll('mallory')).length, 1);
+  } finally {
+    await c.run();
+  }
+});
+
+S('a __Host- refresh cookie (cookie.path "/") cannot be planted by a sibling: Chromium refuses it, refresh goes on working', async () => {
+  const c = new Cleanup();
+  try {
+    const { manager, app, evil, context, page, refreshCookies, mallory } = await siblings(c, { cookie: { path: '/' } });
+    const sibling = await context.newPage();
+    for (const attributes of ['Domain=example.test; Path=/', 'Path=/']) {
+      await sibling.goto(`${evil}/toss?cookie=${encodeURIComponent(`__Host-jwt-session-refresh=${mallory}; ${attributes}; Secure; HttpOnly`)}`);
+    }
+    // The first is refused (a __Host- cookie with Domain=); the second is evil.example.test's own, never sent to the app.
+    assert.equal((await context.cookies(`${app}/auth/refresh`)).map((cookie) => [cookie.name, cookie.domain]), [['__Host-jwt-session-refresh', 'app.example.test']]);
+    const answer = await call(page, '/auth/refresh');
+    assert.is(answer.status, 200, answer.body);
+    assert.is((await manager.read(JSON.parse(answer.body).accessToken)).sub, 'alice');
+    assert.is(refreshCookies.at(-1)!.split(';').length, 1, 'one cookie sent');
   } finally {
     await c.run();
   }

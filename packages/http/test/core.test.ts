@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { clientIp, isHttps, ownOrigin } from '../src/core/client-address.js';
-import { readCookie } from '../src/core/cookie.js';
+import { MAX_REFRESH_COOKIES, readRefreshCookies } from '../src/core/cookie.js';
 import { describeDevice } from '../src/core/device.js';
 import { codeOf } from '../src/core/errors.js';
 import { normalizeOptions } from '../src/core/options.js';
@@ -63,13 +63,20 @@ S('isHttps and ownOrigin: the socket, or a trusted proxy', () => {
   assert.is(ownOrigin(req({}), false), undefined);
 });
 
-S('readCookie: the first of that name, quotes removed, nothing else matched', () => {
-  assert.is(readCookie('a=1; jwt=x.y; jwt=z', 'jwt'), 'x.y');
-  assert.is(readCookie('xjwt=1; jwt="q"', 'jwt'), 'q');
-  assert.is(readCookie(['a=1', 'jwt=v'], 'jwt'), 'v');
-  assert.is(readCookie('jwt', 'jwt'), undefined);
-  assert.is(readCookie(undefined, 'jwt'), undefined);
-  assert.is(readCookie('a=1', 'jwt'), undefined);
+S('readRefreshCookies: every distinct non-empty value of that name, quotes removed, nothing else matched', () => {
+  assert.equal(readRefreshCookies('a=1; jwt=x.y; jwt=z', 'jwt'), ['x.y', 'z']);
+  assert.equal(readRefreshCookies('xjwt=1; jwt="q"', 'jwt'), ['q']);
+  assert.equal(readRefreshCookies(['a=1', 'jwt=v'], 'jwt'), ['v']);
+  assert.equal(readRefreshCookies('jwt=v; jwt=v; jwt=; jwt=""', 'jwt'), ['v'], 'a repeated value is one; an empty one carries no session');
+  assert.equal(readRefreshCookies('jwt', 'jwt'), []);
+  assert.equal(readRefreshCookies(undefined, 'jwt'), []);
+  assert.equal(readRefreshCookies('a=1; JWT=2', 'jwt'), [], 'names are case-sensitive');
+  // Only this host can set a __Host- cookie, and it holds one of a name: the first is its own.
+  assert.equal(readRefreshCookies('__Host-jwt=mine; __Host-jwt=other', '__Host-jwt'), ['mine']);
+  assert.equal(readRefreshCookies('__Secure-jwt=a; __Secure-jwt=b', '__Secure-jwt'), ['a', 'b'], 'a sibling over https can set a __Secure- cookie');
+  const many = (n: number) => Array.from({ length: n }, (_, i) => `jwt=v${i}`).join('; ');
+  assert.is(readRefreshCookies(many(MAX_REFRESH_COOKIES), 'jwt')?.length, MAX_REFRESH_COOKIES);
+  assert.is(readRefreshCookies(many(MAX_REFRESH_COOKIES + 1), 'jwt'), undefined, 'more than a browser can send: not read');
 });
 
 S('codeOf: a SessionError keeps its code, anything else is ERR_INTERNAL (its text may quote input)', () => {

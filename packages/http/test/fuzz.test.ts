@@ -6,6 +6,7 @@ import { Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SessionEndpoints } from '../src/core/endpoints.js';
+import type { EndpointRequest } from '../src/core/request.js';
 import { sessionRoutes } from '../src/fastify.js';
 import { describeDevice, HTTP_ERROR_CODES, SessionHttpError, sessionRouter } from '../src/index.js';
 import { Cleanup, makeManager } from './support.js';
@@ -151,6 +152,58 @@ S('describeDevice and issueSession with anything', async () => {
       // Resolves, with a body or undefined after an error answer; never a raw rejection.
       await probe(() => router.issueSession(req, res, make(subject) as never, make(options) as never), CPU_MS, EXTRA);
       assert.ok(res.statusCode === 200 || res.statusCode >= 400, `status ${res.statusCode}`);
+    }) as never);
+  } finally {
+    await cleanup.run();
+  }
+});
+
+/*
+ * Guards #20 item 1 (cookie tossing) over any mix of refresh cookies: garbage,
+ * empty, repeated, the user's genuine one and an attacker's valid one, in any
+ * order, between other cookies. With two or more distinct candidates the
+ * refresh is refused, nothing is cleared and no token is spent; with a
+ * `__Host-` name the first is used.
+ */
+S('refresh with any mix of duplicate refresh cookies: more than one candidate is refused unspent, never cleared, never used', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const manager = makeManager(cleanup);
+    const plain = new SessionEndpoints(manager, {});
+    const host = new SessionEndpoints(manager, { cookie: { path: '/', secure: true } });
+    const value = fc.stringMatching(/^[A-Za-z0-9._~!-]{1,40}$/);
+    type Entry = { kind: 'genuine' | 'attacker' | 'empty' } | { kind: 'garbage' | 'other'; value: string };
+    const entry: fc.Arbitrary<Entry> = fc.oneof(
+      fc.constantFrom<Entry>({ kind: 'genuine' }, { kind: 'attacker' }, { kind: 'empty' }),
+      value.map((v): Entry => ({ kind: 'garbage', value: v })),
+      value.map((v): Entry => ({ kind: 'other', value: v })),
+    );
+    await check('duplicate refresh cookies', fc.asyncProperty(fc.array(entry, { maxLength: 6 }), fc.boolean(), fc.constantFrom('; ', ';', ' ;  '), async (entries, useHost, separator) => {
+      const endpoints = useHost ? host : plain;
+      const name = useHost ? '__Host-jwt-session-refresh' : 'jwt-session-refresh';
+      const genuine = (await manager.create('alice')).refreshToken;
+      const attacker = (await manager.create('mallory')).refreshToken;
+      const sent: string[] = [];
+      const pairs = entries.map((e) => {
+        if (e.kind === 'other') return `other=${e.value}`;
+        const v = e.kind === 'genuine' ? genuine : e.kind === 'attacker' ? attacker : e.kind === 'garbage' ? e.value : '';
+        if (v !== '' && !sent.includes(v)) sent.push(v);
+        return `${name}=${v}`;
+      });
+      const req: EndpointRequest = { method: 'POST', headers: { cookie: pairs.join(separator), 'x-jwt-session': '1' }, rawHeaders: [], remoteAddress: '127.0.0.1', encrypted: useHost };
+      const answer = await endpoints.handle('refresh', req);
+      const candidates = useHost ? sent.slice(0, 1) : sent;
+      if (candidates.length === 0) {
+        assert.equal([answer.status, answer.setCookie], [204, undefined]);
+      } else if (candidates.length === 1) {
+        const expected = candidates[0] === genuine || candidates[0] === attacker ? 200 : 401;
+        assert.is(answer.status, expected, answer.body);
+      } else {
+        assert.equal([answer.status, answer.setCookie, JSON.parse(answer.body!).error], [401, undefined, 'ERR_REFRESH_COOKIE_AMBIGUOUS']);
+        // Neither the genuine nor the attacker's token was spent: both still rotate.
+        await manager.update(genuine);
+        await manager.update(attacker);
+      }
     }) as never);
   } finally {
     await cleanup.run();

@@ -1,7 +1,7 @@
 import type { SessionContext, SessionInfo, SessionTokens } from '@jwt-session/session-core';
 import { authenticate } from './bearer.js';
 import { isHttps } from './client-address.js';
-import { cookieFor, readCookie, serializeCookie, type ResolvedCookie } from './cookie.js';
+import { cookieFor, readRefreshCookies, serializeCookie, type ResolvedCookie } from './cookie.js';
 import { passesCsrf } from './csrf.js';
 import { describeDevice, deviceContext } from './device.js';
 import { codeOf, DEAD_REFRESH_TOKEN, messageOf, statusOf, type HttpErrorCode } from './errors.js';
@@ -155,7 +155,8 @@ export class SessionEndpoints {
       sessionId: tokens.sessionId,
     };
     // Rounded down so the cookie never outlives the session (the deadline is rounded up to whole seconds);
-    // at least 1, since Max-Age=0 would delete the cookie of a session with under a second to live.
+    // at least 1, since Max-Age=0 would delete the cookie of a session with under a second to live; at most
+    // 400 days (serializeCookie): a longer session keeps its cookie only by being refreshed within that time.
     const maxAge = Math.max(1, Math.floor(tokens.refreshTokenExpiresAt - Date.now() / 1000));
     return { response: respond(200, body, serializeCookie(this.options.cookie, this.#cookie(req), tokens.refreshToken, maxAge)), body };
   }
@@ -179,19 +180,27 @@ export class SessionEndpoints {
     }
   }
 
+  /** The refresh cookie's values (see `readRefreshCookies`), or undefined when too many came to look at. */
+  #refreshTokens(req: EndpointRequest): string[] | undefined {
+    return readRefreshCookies(req.headers.cookie, this.#cookie(req).name);
+  }
+
   async #refresh(req: EndpointRequest): Promise<EndpointResponse> {
-    const token = readCookie(req.headers.cookie, this.#cookie(req).name);
+    const tokens = this.#refreshTokens(req);
     // Simply signed out: not an error, so a page restoring its session on load logs nothing.
-    if (token === undefined || token === '') return respond(204);
-    let tokens: SessionTokens;
+    if (tokens?.length === 0) return respond(204);
+    // Two candidates: using either might sign the user in as whoever tossed the other one, and
+    // clearing "the" cookie would delete the genuine one (host-only) while the tossed one stays.
+    if (tokens?.length !== 1) return this.#failure('ERR_REFRESH_COOKIE_AMBIGUOUS');
+    let session: SessionTokens;
     try {
-      tokens = await this.manager.update(token, { context: deviceContext(req, this.options.trustProxy) });
+      session = await this.manager.update(tokens[0]!, { context: deviceContext(req, this.options.trustProxy) });
     } catch (error) {
       const code = codeOf(error);
       // A refresh token refused once never works again; a store outage keeps the cookie for a retry.
       return this.#failure(code, error, DEAD_REFRESH_TOKEN.has(code) ? this.#clear(req) : undefined);
     }
-    return this.#session(req, tokens).response;
+    return this.#session(req, session).response;
   }
 
   /**
@@ -199,21 +208,25 @@ export class SessionEndpoints {
    * token to its subject, so the token is rotated (which proves it genuine and
    * names the session) and the session then deleted. A token that is already
    * dead has no live session to end: its reuse, if it was reuse, already
-   * revoked the session.
+   * revoked the session. With several refresh cookies (one tossed in), each
+   * one's session is ended: signing out must not be something a tossed cookie
+   * can prevent, and ending the tosser's own session harms no one else.
    */
   async #signOut(req: EndpointRequest): Promise<EndpointResponse> {
-    const token = readCookie(req.headers.cookie, this.#cookie(req).name);
-    if (token === undefined || token === '') return respond(204, undefined, this.#clear(req));
-    let tokens: SessionTokens;
-    try {
-      tokens = await this.manager.update(token);
-    } catch (error) {
-      const code = codeOf(error);
-      if (DEAD_REFRESH_TOKEN.has(code)) return respond(204, undefined, this.#clear(req));
-      return this.#failure(code, error);
+    const tokens = this.#refreshTokens(req);
+    if (tokens === undefined) return this.#failure('ERR_REFRESH_COOKIE_AMBIGUOUS');
+    for (const token of tokens) {
+      let session: SessionTokens;
+      try {
+        session = await this.manager.update(token);
+      } catch (error) {
+        const code = codeOf(error);
+        if (DEAD_REFRESH_TOKEN.has(code)) continue;
+        return this.#failure(code, error);
+      }
+      const claims = await this.manager.read(session.accessToken);
+      await this.manager.deleteOne(claims.sub, claims.sid);
     }
-    const claims = await this.manager.read(tokens.accessToken);
-    await this.manager.deleteOne(claims.sub, claims.sid);
     return respond(204, undefined, this.#clear(req));
   }
 

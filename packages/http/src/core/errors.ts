@@ -10,6 +10,12 @@ export const HTTP_ERROR_CODES = [
   'ERR_AUTH_TOKEN_REQUIRED',
   /** An Authorization header that is not one well-formed `Bearer <token>`, or several of them. */
   'ERR_AUTH_HEADER_MALFORMED',
+  /**
+   * More than one refresh cookie of the name came (another one tossed in by a
+   * sibling subdomain or over http, see `readRefreshCookies`): none is used,
+   * and none is cleared, since the answer cannot tell which is genuine.
+   */
+  'ERR_REFRESH_COOKIE_AMBIGUOUS',
   /** Anything unexpected; details go to `onError`, never to the client. */
   'ERR_INTERNAL',
 ] as const;
@@ -39,6 +45,7 @@ const MESSAGES: Record<HttpErrorCode, string> = {
   ERR_SESSION_NOT_FOUND: 'no such session',
   ERR_AUTH_TOKEN_REQUIRED: 'an access token is required',
   ERR_AUTH_HEADER_MALFORMED: 'the Authorization header must be one "Bearer <token>"',
+  ERR_REFRESH_COOKIE_AMBIGUOUS: 'more than one refresh cookie was sent; none was used',
   ERR_INTERNAL: 'internal error',
   ERR_AUTH_TOKEN_INVALID: 'the access token is invalid',
   ERR_AUTH_TOKEN_EXPIRED: 'the access token has expired',
@@ -56,6 +63,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   ERR_SESSION_NOT_FOUND: 404,
   ERR_AUTH_TOKEN_REQUIRED: 401,
   ERR_AUTH_HEADER_MALFORMED: 400,
+  ERR_REFRESH_COOKIE_AMBIGUOUS: 401,
   ERR_INTERNAL: 500,
   ERR_AUTH_TOKEN_INVALID: 401,
   ERR_AUTH_TOKEN_EXPIRED: 401,

@@ -145,6 +145,98 @@ export function endpointsSuite(framework: Framework): void {
     }),
   );
 
+  // Guards #20 item 1 (cookie tossing): a sibling subdomain or a page over http sets a second refresh
+  // cookie (Domain= or a longer Path), which the browser sends before ours.
+  S('cookie tossing, garbage first: 401 ERR_REFRESH_COOKIE_AMBIGUOUS, no Set-Cookie (the genuine cookie is not cleared) and not spent', () =>
+    app({}, async ({ client }) => {
+      const first = assertSessionBody(await client.signIn('alice'));
+      const genuine = client.cookie!;
+      client.cookie = `jwt-session-refresh=garbage; ${genuine}`;
+      const answer = await client.call('/auth/refresh');
+      assertError(answer, 401, 'ERR_REFRESH_COOKIE_AMBIGUOUS');
+      assert.is(answer.setCookie, undefined, 'no Set-Cookie: clearing would delete the genuine cookie while the tossed one stays');
+      assert.is(answer.headers.get('www-authenticate'), null);
+      // The genuine cookie alone still works: it was neither cleared nor rotated (no reuse on the next refresh).
+      client.cookie = genuine;
+      assert.is(assertSessionBody(await client.call('/auth/refresh')).sessionId, first.sessionId);
+    }),
+  );
+
+  S('cookie tossing, the attacker’s own valid refresh cookie first: refused, not signed in as the attacker, neither session touched', () =>
+    app({}, async ({ manager, client, origin }) => {
+      const victim = assertSessionBody(await client.signIn('alice'));
+      const attacker = new Client(origin);
+      const mallory = assertSessionBody(await attacker.signIn('mallory'));
+      const genuine = client.cookie!;
+      for (const cookie of [`${attacker.cookie!}; ${genuine}`, `${genuine}; ${attacker.cookie!}`]) {
+        client.cookie = cookie;
+        const answer = await client.call('/auth/refresh');
+        assertError(answer, 401, 'ERR_REFRESH_COOKIE_AMBIGUOUS');
+        assert.is(answer.setCookie, undefined);
+        assert.not.ok(answer.text.includes('accessToken'), 'no access token of either account');
+      }
+      // Neither refresh token was spent: both still rotate without reuse.
+      client.cookie = genuine;
+      assert.is(assertSessionBody(await client.call('/auth/refresh')).sessionId, victim.sessionId);
+      assert.is(assertSessionBody(await attacker.call('/auth/refresh')).sessionId, mallory.sessionId);
+      assert.equal([(await manager.readAll('alice')).length, (await manager.readAll('mallory')).length], [1, 1]);
+    }),
+  );
+
+  S('cookie tossing cannot prevent signing out: signout ends the session of every refresh cookie sent and clears ours', () =>
+    app({}, async ({ manager, client, origin }) => {
+      const victim = assertSessionBody(await client.signIn('alice'));
+      const attacker = new Client(origin);
+      await attacker.signIn('mallory');
+      client.cookie = `jwt-session-refresh=garbage; ${attacker.cookie!}; ${client.cookie!}`;
+      const answer = await client.call('/auth/signout');
+      assert.is(answer.status, 204, answer.text);
+      assert.is(cookieAttributes(answer.setCookie!)['max-age'], '0');
+      await manager.read(victim.accessToken).then(
+        () => assert.unreachable('the victim stayed signed in'),
+        (error: { code: string }) => assert.is(error.code, 'ERR_SESSION_REVOKED'),
+      );
+      assert.equal([(await manager.readAll('alice')).length, (await manager.readAll('mallory')).length], [0, 0], 'the tossed cookie’s session ended too');
+      // More refresh cookies than a browser can send: nothing is read, nothing cleared.
+      client.cookie = Array.from({ length: 17 }, (_, i) => `jwt-session-refresh=v${i}`).join('; ');
+      for (const path of ['/auth/refresh', '/auth/signout']) {
+        const flood = await client.call(path);
+        assertError(flood, 401, 'ERR_REFRESH_COOKIE_AMBIGUOUS');
+        assert.is(flood.setCookie, undefined);
+      }
+    }),
+  );
+
+  S('cookie tossing over https: a __Secure- name is no defence (refused), a __Host- one is (no sibling can set it, the first is ours)', async () => {
+    await app({ tls: true }, async ({ client }) => {
+      await client.signIn('alice');
+      const genuine = client.cookie!;
+      assert.match(genuine, /^__Secure-jwt-session-refresh=/);
+      client.cookie = `__Secure-jwt-session-refresh=garbage; ${genuine}`;
+      const answer = await client.call('/auth/refresh');
+      assertError(answer, 401, 'ERR_REFRESH_COOKIE_AMBIGUOUS');
+      assert.is(answer.setCookie, undefined);
+    });
+    await app({ tls: true, endpoints: { cookie: { path: '/' } } }, async ({ client }) => {
+      const first = assertSessionBody(await client.signIn('alice'));
+      const genuine = client.cookie!;
+      assert.match(genuine, /^__Host-jwt-session-refresh=/);
+      // Only a client writing its own Cookie header can send two: the first is what it chose.
+      client.cookie = `${genuine}; __Host-jwt-session-refresh=garbage`;
+      assert.is(assertSessionBody(await client.call('/auth/refresh')).sessionId, first.sessionId);
+    });
+  });
+
+  // Guards #28's small item: browsers cap cookies at 400 days (RFC 6265bis §5.6.2).
+  S('the refresh cookie’s Max-Age is at most 400 days, even when refreshTokenTtl is longer', () =>
+    app({ manager: { refreshTokenTtl: 500 * 24 * 3600 } }, async ({ client }) => {
+      const answer = await client.signIn('alice');
+      assertSessionBody(answer);
+      assert.is(cookieAttributes(answer.setCookie!)['max-age'], String(400 * 24 * 3600));
+      assert.is(cookieAttributes((await client.call('/auth/refresh')).setCookie!)['max-age'], String(400 * 24 * 3600));
+    }),
+  );
+
   S('refresh while the store is down: 503 ERR_STORAGE_UNAVAILABLE and the cookie is kept for a retry', () =>
     app({}, async ({ manager, client }) => {
       await client.signIn('alice');
