@@ -26,7 +26,7 @@ const HOLDER_GRACE_MS = 3000;
 const MAX_DELAY = 2 ** 31 - 1;
 /** The longest `expiresIn` taken, in seconds (400 days, the browsers' cap on the refresh cookie): more is a broken server. */
 const MAX_EXPIRES_IN = 400 * 24 * 3600;
-/** Timed renewals come at least this far apart (ms); while tokens keep arriving that short-lived, the gap doubles to 60 s. */
+/** Timed renewals come at least this far apart (ms); while tokens keep arriving already due, the gap doubles to 60 s. */
 const RENEW_FLOOR = 1000;
 const sane = (seconds: number): boolean => seconds >= 0 && seconds <= MAX_EXPIRES_IN;
 /** What relative URLs resolve against where there is no page (Node): a name that never resolves (RFC 2606). */
@@ -358,9 +358,15 @@ export class SessionClient {
     // Without Web Locks, tabs that adopted the same token would all fire together: spread them
     // over half the margin, so that the first one's announcement reaches the others in time.
     let delay = this.#deadline - this.#margin() * (this.#locks === undefined ? 1 - Math.random() / 2 : 1) - now();
-    // A token due for renewal as it arrives would have the timer renew back to back: back off instead.
-    if (delay < RENEW_FLOOR) delay = this.#rapid = Math.min(60_000, Math.max(RENEW_FLOOR, this.#rapid * 2));
-    else this.#rapid = 0;
+    // A token already due as it arrives (a server handing out dead tokens) would have the timer renew back
+    // to back: back off, doubling while it goes on. A merely short-lived token is renewed no sooner than
+    // RENEW_FLOOR, without the doubling: a 3 s token must still be renewed every second or so.
+    if (delay <= 0) {
+      delay = this.#rapid = Math.min(60_000, Math.max(RENEW_FLOOR, this.#rapid * 2));
+    } else {
+      delay = Math.max(RENEW_FLOOR, delay);
+      this.#rapid = 0;
+    }
     this.#schedule(delay);
     if (announce) this.#post({ t: 'ok', b: body, l: lifetime });
     for (const bound of this.#sockets) bound.renew(body.accessToken);
