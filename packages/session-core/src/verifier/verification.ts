@@ -1,10 +1,11 @@
 import { createRemoteJWKSet, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { SessionError } from '../errors.js';
-import { keyResolver, verifyAccessToken } from '../lib/access-token.js';
+import { invalidAccessToken, keyResolver, verifyAccessToken } from '../lib/access-token.js';
 import { checkedPayload, deepFreeze } from '../lib/verified-payload.js';
 import type { VerifiedToken } from '../lib/verified-cache.js';
 import type { AccessTokenClaims } from '../types.js';
+import { joseReason } from './jose-reason.js';
 import { normalizeType, type NormalizedVerifierOptions } from './options.js';
 
 /** Verifies one token (signature and claims, not revocation) into a cacheable entry. */
@@ -13,8 +14,6 @@ export interface TokenVerification {
   /** Fetches the key set now (JWKS only), so the first request does not wait for it. */
   prefetch(): Promise<void>;
 }
-
-const invalid = () => new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid');
 
 /**
  * This library's own tokens under configured keys: the manager's synchronous
@@ -42,7 +41,8 @@ function keySource(o: NormalizedVerifierOptions): { getKey: JWTVerifyGetKey; alg
   const getKey = (header: JWTHeaderParameters): KeyObject => {
     // A provider's token may omit kid when it has one key; with several, kid decides.
     const key = header.kid === undefined ? only : byKid.get(header.kid);
-    if (key === undefined || key.algorithm !== header.alg) throw invalid();
+    if (key === undefined) throw invalidAccessToken('unknown_key');
+    if (key.algorithm !== header.alg) throw invalidAccessToken('algorithm');
     return key.verifyKeyObject;
   };
   return { getKey: getKey as JWTVerifyGetKey, algorithms: [...new Set(o.keys!.map((k) => k.algorithm))], remote: undefined };
@@ -75,22 +75,23 @@ function withJose(o: NormalizedVerifierOptions): TokenVerification {
       } catch (error) {
         if (error instanceof SessionError) throw error;
         const code = (error as { code?: unknown } | null)?.code;
-        if (code === 'ERR_JWT_EXPIRED') throw new SessionError('ERR_AUTH_TOKEN_EXPIRED', 'access token has expired');
+        if (code === 'ERR_JWT_EXPIRED') throw new SessionError('ERR_AUTH_TOKEN_EXPIRED', 'access token has expired', undefined, 'expired');
         // A key set that cannot be fetched says nothing about the token: the caller may retry (503, not 401).
         if (remote !== undefined && (typeof code !== 'string' ? !(error instanceof SyntaxError) : UNAVAILABLE.has(code))) {
-          throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'the key set could not be fetched', { cause: error });
+          throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'the key set could not be fetched', { cause: error }, 'jwks');
         }
-        // jose's message may quote header values: not kept.
-        throw invalid();
+        // jose's message may quote header values: not kept, only its code and claim name.
+        throw invalidAccessToken(joseReason(error));
       }
       if (own) {
-        if (typ !== 'at+jwt') throw invalid();
+        if (typ !== 'at+jwt') throw invalidAccessToken('type');
         return checkedPayload(token, payload, now, o.clockTolerance);
       }
-      if (!o.acceptedTypes.has(typeof typ === 'string' ? normalizeType(typ) : typ === undefined ? null : '\u0000')) throw invalid();
+      if (!o.acceptedTypes.has(typeof typ === 'string' ? normalizeType(typ) : typ === undefined ? null : '\u0000')) throw invalidAccessToken('type');
       const { sub, iat, exp } = payload;
-      if (typeof sub !== 'string' || sub.length === 0) throw invalid();
-      if (typeof iat !== 'number' || iat > now / 1000 + o.clockTolerance) throw invalid();
+      if (typeof sub !== 'string' || sub.length === 0) throw invalidAccessToken(sub === undefined ? 'missing_claim' : 'invalid_claim');
+      if (typeof iat !== 'number') throw invalidAccessToken(iat === undefined ? 'missing_claim' : 'invalid_claim');
+      if (iat > now / 1000 + o.clockTolerance) throw invalidAccessToken('issued_in_future');
       return { token, claims: deepFreeze(payload) as unknown as AccessTokenClaims, validUntil: ((exp as number) + o.clockTolerance) * 1000, checkedVersion: undefined };
     },
     async prefetch() {
@@ -98,7 +99,7 @@ function withJose(o: NormalizedVerifierOptions): TokenVerification {
       try {
         await remote.reload();
       } catch (cause) {
-        throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'the key set could not be fetched', { cause });
+        throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'the key set could not be fetched', { cause }, 'jwks');
       }
     },
   };
