@@ -84,7 +84,12 @@ export async function openLibrary(client: RedisClient, options: LibraryOptions):
  * library's (no `at+jwt`, `sid` or `jti`) are judged as another provider's,
  * dated by `iat`. The verifier's key is random: it is never asked to verify.
  */
-export async function revokedByStream(client: RedisClient, prefix: string | undefined, typ: unknown, claims: RevocationClaims): Promise<{ revoked: boolean; stream: string }> {
+export async function revokedByStream(
+  client: RedisClient,
+  prefix: string | undefined,
+  typ: unknown,
+  claims: RevocationClaims,
+): Promise<{ revoked: boolean; stream: string; by?: 'session_revoked' | 'subject_revoked' }> {
   let broadcaster: RedisInvalidationBroadcaster;
   try {
     broadcaster = new RedisInvalidationBroadcaster(client, { keyPrefix: prefix ?? DEFAULT_KEY_PREFIX });
@@ -103,7 +108,10 @@ export async function revokedByStream(client: RedisClient, prefix: string | unde
   });
   try {
     await verifier.ready();
-    return { revoked: verifier.isRevoked(claims), stream: broadcaster.streamKey };
+    if (!verifier.isRevoked(claims)) return { revoked: false, stream: broadcaster.streamKey };
+    // Which rule matched, as read() would say: the session's own invalidation first, else the subject's.
+    const by = typeof claims.sid === 'string' && cache.isSessionInvalidated(claims.sid) ? 'session_revoked' : 'subject_revoked';
+    return { revoked: true, stream: broadcaster.streamKey, by };
   } catch (cause) {
     throw new CliError('ERR_REDIS_UNAVAILABLE', 'cannot read the invalidation stream', { cause });
   } finally {

@@ -219,13 +219,18 @@ T('a wrong secret, an expired or not-yet-valid token exit 1 with the verdict; no
   assert.is(wrong.code, 1);
   assert.is(json<any>(wrong).verdict, 'signature-invalid');
   assert.is(json<any>(wrong).signature.reason, 'signature does not verify');
+  // #19 §2: the verdict carries the reason a verifier would give, plain and --json.
+  assert.is(json<any>(wrong).reason, 'signature');
+  assert.match((await runHere(['token', 'inspect', accessToken, '--secret-env', 'S'], { env: { S: 'another-secret-of-enough-length-0123456789' } })).stdout, /^verdict {4}signature-invalid \(reason: signature\)$/m);
   const unverified = await runHere(['token', 'inspect', accessToken, '--json']);
   assert.is(unverified.code, 0);
   assert.is(json<any>(unverified).verdict, 'unverified');
+  assert.not.ok('reason' in json<any>(unverified), 'an accepted token has no reason');
   assert.match((await runHere(['token', 'inspect', accessToken])).stdout, /not checked \(give --secret-env, --jwk or --jwks\)/);
   const later = await runHere(['token', 'inspect', accessToken, '--secret-env', 'S', '--json'], { env: { S: SECRET }, now: Date.now() + 3600_000 });
   assert.is(later.code, 1);
   assert.is(json<any>(later).verdict, 'expired');
+  assert.is(json<any>(later).reason, 'expired');
   assert.match((await runHere(['token', 'inspect', accessToken], { now: Date.now() + 3600_000 })).stdout, /^expires {4}\d+m( \d+s)? ago$/m);
   const earlier = await runHere(['token', 'inspect', accessToken, '--json'], { now: NOW - 365 * 86_400_000 });
   assert.is(json<any>(earlier).verdict, 'unverified'); // no nbf in our tokens: only exp and iat matter
@@ -329,6 +334,7 @@ T('--jwk accepts the file keys generate writes, a JWK Set, and a lone public JWK
   const cross = await runHere(['token', 'inspect', hsToken, '--jwk', file('k.json', generated), '--json']);
   assert.is(cross.code, 1);
   assert.is(json<any>(cross).verdict, 'signature-invalid');
+  assert.is(json<any>(cross).reason, 'algorithm');
   for (const [name, content] of [
     ['missing.json', undefined],
     ['notjson.json', 'not json'],

@@ -130,12 +130,17 @@ for (const kind of ['standalone', 'cluster'] as const) {
     const after = await runHere(['token', 'inspect', t.accessToken, ...b.flags, '--prefix', prefix, '--json']);
     assert.is(after.code, 1);
     assert.is(json<any>(after).verdict, 'revoked');
-    assert.match((await runHere(['token', 'inspect', t.accessToken, ...b.flags, '--prefix', prefix])).stdout, /^revoked {4}YES, by an invalidation on /m);
+    assert.is(json<any>(after).reason, 'session_revoked');
+    assert.equal(Object.keys(json<any>(after).revocation).sort(), ['checked', 'revoked', 'stream']);
+    const plain = (await runHere(['token', 'inspect', t.accessToken, ...b.flags, '--prefix', prefix])).stdout;
+    assert.match(plain, /^revoked {4}YES, by an invalidation on /m);
+    assert.match(plain, /^verdict {4}revoked \(reason: session_revoked\)$/m);
     // Subject-wide revocation covers tokens of sessions the CLI never saw.
     const t2 = await node.manager.create('dave');
     assert.is(json<any>(await runHere(['token', 'inspect', t2.accessToken, ...b.flags, '--prefix', prefix, '--json'])).verdict, 'unverified');
     await node.manager.deleteAll('dave');
-    assert.is(json<any>(await runHere(['token', 'inspect', t2.accessToken, ...b.flags, '--prefix', prefix, '--json'])).verdict, 'revoked');
+    const everywhere = json<any>(await runHere(['token', 'inspect', t2.accessToken, ...b.flags, '--prefix', prefix, '--json']));
+    assert.equal([everywhere.verdict, everywhere.reason], ['revoked', 'session_revoked'], 'deleteAll names the sessions it found');
 
     // Another provider's token (typ JWT, no sid, opaque jti): dated by iat against a subject revocation made by the CLI.
     const iat = Math.floor(Date.now() / 1000) - 5;
@@ -145,7 +150,8 @@ for (const kind of ['standalone', 'cluster'] as const) {
       .sign(key);
     assert.equal(json<any>(await runHere(['token', 'inspect', external, ...b.flags, '--prefix', prefix, '--json'])).revocation.revoked, false);
     assert.is((await runHere(['sessions', 'revoke', 'oscar', '--all', ...b.flags, '--prefix', prefix])).code, 0);
-    assert.is(json<any>(await runHere(['token', 'inspect', external, ...b.flags, '--prefix', prefix, '--json'])).verdict, 'revoked');
+    const subjectWide = json<any>(await runHere(['token', 'inspect', external, ...b.flags, '--prefix', prefix, '--json']));
+    assert.equal([subjectWide.verdict, subjectWide.reason], ['revoked', 'subject_revoked']);
     const noSub = await new SignJWT({ iat, exp: iat + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(key);
     const unchecked = await runHere(['token', 'inspect', noSub, ...b.flags, '--prefix', prefix]);
     assert.match(unchecked.stdout, /^revoked {4}not checked: the token has no sub/m);

@@ -19,6 +19,70 @@ export const SESSION_ERROR_CODES = [
 export type SessionErrorCode = (typeof SESSION_ERROR_CODES)[number];
 
 /**
+ * Why a {@link SessionError} was raised, one step finer than its `code`: for
+ * the operator (logs, metrics, the guards' `onError`), never for the caller
+ * (HTTP bodies, `connect_error` data and `WWW-Authenticate` carry the code
+ * only). Fixed identifiers, never built from input. See the README's table
+ * for the code each belongs to.
+ */
+export const SESSION_ERROR_REASONS = [
+  // ERR_AUTH_TOKEN_INVALID: the access token
+  'malformed',
+  'header',
+  'algorithm',
+  'unknown_key',
+  'signature',
+  'type',
+  'missing_claim',
+  'invalid_claim',
+  'issuer',
+  'audience',
+  'not_yet_valid',
+  'issued_in_future',
+  // ... and on JwtSessionVerifier only: a key the JWK Set names but jose cannot use (RSA under 2048 bits, a
+  // malformed JWK), a lifetime (exp - iat) over maxTokenLifetime, an ID token's claims (nonce, at_hash,
+  // c_hash) on a provider's token, a client_id / azp not in allowedClients
+  'unusable_key',
+  'lifetime',
+  'id_token',
+  'client',
+  // ERR_AUTH_TOKEN_EXPIRED, ERR_REFRESH_TOKEN_EXPIRED
+  'expired',
+  // ERR_SESSION_REVOKED
+  'session_revoked',
+  'subject_revoked',
+  // ERR_REFRESH_TOKEN_INVALID
+  'format',
+  'mac',
+  'unknown_session',
+  // ERR_REFRESH_TOKEN_EXPIRED
+  'idle_timeout',
+  // ERR_REFRESH_TOKEN_REUSED
+  'reused',
+  // ERR_STORAGE_UNAVAILABLE
+  'store',
+  'store_full',
+  'cache',
+  'broadcast',
+  'jwks',
+  // ERR_CLAIMS_INVALID
+  'subject',
+  'session_id',
+  'claims',
+  'context',
+  'input',
+  // ERR_CONFIG_INVALID
+  'option',
+  'closed',
+  // Any code: a SessionError built outside this library without a reason.
+  'unspecified',
+] as const;
+
+export type SessionErrorReason = (typeof SESSION_ERROR_REASONS)[number];
+
+const REASONS: ReadonlySet<string> = new Set(SESSION_ERROR_REASONS);
+
+/**
  * Marks a {@link SessionError} from any copy of this package. npm often
  * installs two copies of session-core (one for the app, one under a storage
  * package or the adapter); `instanceof` compares classes, so it would fail
@@ -52,16 +116,23 @@ export const SESSION_ERROR_MESSAGES: Readonly<Record<SessionErrorCode, string>> 
  * constructor is given, except for ERR_CONFIG_INVALID: that one is raised
  * while the application configures the library (or uses a closed manager)
  * and names the option, which is the library's own text.
+ *
+ * `reason` ({@link SESSION_ERROR_REASONS}) says which check refused: the
+ * library always gives one; `'unspecified'` when the constructor gets none
+ * or one not on the list. A plain string argument, not an options field, so a
+ * refusal costs no object beyond the error itself.
  */
 export class SessionError extends Error {
   override readonly name = 'SessionError';
   readonly code: SessionErrorCode;
+  readonly reason: SessionErrorReason;
   declare readonly [BRAND]: true;
 
-  constructor(code: SessionErrorCode, detail?: string, options?: { cause?: unknown }) {
+  constructor(code: SessionErrorCode, detail?: string, options?: { cause?: unknown }, reason?: SessionErrorReason) {
     const known = Object.hasOwn(SESSION_ERROR_MESSAGES, code) ? code : 'ERR_CONFIG_INVALID';
     super(known === 'ERR_CONFIG_INVALID' && typeof detail === 'string' && /^[ -~]{1,200}$/.test(detail) ? detail : SESSION_ERROR_MESSAGES[known], options);
     this.code = known;
+    this.reason = reason !== undefined && REASONS.has(reason) ? reason : 'unspecified';
   }
 
   /**
@@ -95,8 +166,19 @@ export function isSessionError(value: unknown, ...codes: SessionErrorCode[]): va
   return brand === true && typeof code === 'string' && CODES.has(code) && (codes.length === 0 || codes.includes(code as SessionErrorCode));
 }
 
-/** Wraps whatever a store, cache or broadcaster threw into ERR_STORAGE_UNAVAILABLE. */
+/** Wraps whatever a refresh-token store threw into ERR_STORAGE_UNAVAILABLE (reason `store`); a SessionError keeps its own code and reason. */
 export function storageError(operation: string, cause: unknown): SessionError {
   if (isSessionError(cause)) return cause;
-  return new SessionError('ERR_STORAGE_UNAVAILABLE', `storage failed during ${operation}`, { cause });
+  return new SessionError('ERR_STORAGE_UNAVAILABLE', `storage failed during ${operation}`, { cause }, 'store');
+}
+
+
+/** The reason of whatever was thrown, for logs and metrics: a SessionError's (or an error of the adapters), `unspecified` for anything else. */
+export function reasonOf(error: unknown): SessionErrorReason {
+  try {
+    const reason = (error as { reason?: unknown } | null | undefined)?.reason;
+    return typeof reason === 'string' && REASONS.has(reason) ? (reason as SessionErrorReason) : 'unspecified';
+  } catch {
+    return 'unspecified';
+  }
 }

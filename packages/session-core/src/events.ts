@@ -35,8 +35,8 @@ export class SessionEventEmitter {
   readonly #listeners = new Map<SessionEventName, Set<(payload: never) => void>>();
 
   on<E extends SessionEventName>(event: E, listener: SessionEventListener<E>): this {
-    if (!EVENT_NAMES.has(event)) throw new SessionError('ERR_CONFIG_INVALID', 'on(): the event name is not one of the manager events');
-    if (typeof listener !== 'function') throw new SessionError('ERR_CONFIG_INVALID', 'on(): the listener must be a function');
+    if (!EVENT_NAMES.has(event)) throw new SessionError('ERR_CONFIG_INVALID', 'on(): the event name is not one of the manager events', undefined, 'option');
+    if (typeof listener !== 'function') throw new SessionError('ERR_CONFIG_INVALID', 'on(): the listener must be a function', undefined, 'option');
     let set = this.#listeners.get(event);
     if (set === undefined) this.#listeners.set(event, (set = new Set()));
     set.add(listener as (payload: never) => void);

@@ -1,7 +1,7 @@
 export { JwtUserSessionManager } from './manager.js';
 export type { JwtUserSessionManagerOptions } from './options.js';
 export type { RevocationEventName, SessionVerifier } from './verifier-types.js';
-export { SessionError, SESSION_ERROR_CODES, SESSION_ERROR_MESSAGES, isSessionError, type SessionErrorCode } from './errors.js';
+export { SessionError, SESSION_ERROR_CODES, SESSION_ERROR_MESSAGES, SESSION_ERROR_REASONS, isSessionError, type SessionErrorCode, type SessionErrorReason } from './errors.js';
 export { SIGNING_ALGORITHMS, type SigningAlgorithm, type SigningKey } from './keys.js';
 export {
   SESSION_CREATED,

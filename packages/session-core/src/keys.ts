@@ -42,7 +42,7 @@ const HMAC_MIN_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64
 const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1' };
 
 function fail(path: string, message: string): never {
-  throw new SessionError('ERR_CONFIG_INVALID', `options.${path} ${message}`);
+  throw new SessionError('ERR_CONFIG_INVALID', `options.${path} ${message}`, undefined, 'option');
 }
 
 /** Node 20 has CryptoKey as a global but not on node:crypto's webcrypto. */
@@ -61,7 +61,7 @@ function toKeyObject(value: unknown, kind: 'private' | 'public', path: string): 
       return createPublicKey({ key: jwk as never, format: 'jwk' });
     }
   } catch (cause) {
-    throw new SessionError('ERR_CONFIG_INVALID', `options.${path} is not a usable key`, { cause });
+    throw new SessionError('ERR_CONFIG_INVALID', `options.${path} is not a usable key`, { cause }, 'option');
   }
   return fail(path, 'must be a CryptoKey, a KeyObject or a JWK');
 }

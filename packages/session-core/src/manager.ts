@@ -1,8 +1,8 @@
 import type { JWK, JWTPayload } from 'jose';
-import { SessionError, storageError } from './errors.js';
+import { SessionError, reasonOf, storageError } from './errors.js';
 import { REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
 import { publicJwks, type ResolvedKey } from './keys.js';
-import { keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
+import { invalidAccessToken, keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { accessTokenPayloadJson } from './lib/access-token-payload.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId, newTokenId } from './lib/ids.js';
@@ -24,12 +24,12 @@ const MAX_CLOCK_WAIT_MS = 1000;
 /** `claims` and `context` of create/update options, each read once; anything but an object (or undefined) is bad input. */
 function callOptions(options: unknown): { claims: unknown; context: unknown } {
   if (options === undefined) return { claims: undefined, context: undefined };
-  if (options === null || typeof options !== 'object') throw new SessionError('ERR_CLAIMS_INVALID', 'options must be an object');
+  if (options === null || typeof options !== 'object') throw new SessionError('ERR_CLAIMS_INVALID', 'options must be an object', undefined, 'input');
   try {
     const o = options as Record<string, unknown>;
     return { claims: o.claims, context: o.context };
   } catch {
-    throw new SessionError('ERR_CLAIMS_INVALID', 'options could not be read');
+    throw new SessionError('ERR_CLAIMS_INVALID', 'options could not be read', undefined, 'input');
   }
 }
 
@@ -158,11 +158,11 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     }
     let entry: VerifiedToken;
     try {
-      if (!isWellFormedJws(accessToken)) throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is not a compact JWS');
+      if (!isWellFormedJws(accessToken)) throw invalidAccessToken('malformed');
       this.#assertOpen();
       entry = this.#checkPayload(accessToken, verifyAccessToken(accessToken, this.#verifyConfig, now), now);
     } catch (error) {
-      this.#telemetry.read(readFailure(error));
+      this.#telemetry.readRefused(readFailure(error), reasonOf(error));
       throw error;
     }
     checkRevocation(entry, this.#options.invalidAccessTokenCache, this.#assertNotRevoked);
@@ -204,7 +204,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
     return this.#telemetry.span('jwt_session.update', () =>
       this.#update(refreshToken, options).catch((error: unknown) => {
-        this.#telemetry.refresh(refreshFailure(error));
+        this.#telemetry.refreshRefused(refreshFailure(error), reasonOf(error));
         throw error;
       }),
     );
@@ -215,7 +215,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     const key = this.#options.refreshTokenKey;
     // Malformed and forged tokens (a bad mac) end here, at the cost of one HMAC, before any store call.
     const parsed = parseRefreshToken(key, refreshToken);
-    if (parsed === undefined) throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid');
+    if (typeof parsed === 'string') throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, parsed);
     const { claims: rawClaims, context: rawContext } = callOptions(options);
     const claims = rawClaims === undefined ? undefined : checkClaims(rawClaims);
     const context = rawContext === undefined ? undefined : checkContext(rawContext);
@@ -263,13 +263,13 @@ export class JwtUserSessionManager extends SessionEventEmitter {
         break;
       }
       case 'expired':
-        throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired');
+        throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, result.idle === true ? 'idle_timeout' : 'expired');
       default:
         // The store has forgotten the session: expired, or deleted. The token's own deadline tells which.
-        if (parsed.deadline <= now) throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired');
-        throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid');
+        if (parsed.deadline <= now) throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, 'expired');
+        throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, 'unknown_session');
     }
-    throw new SessionError('ERR_REFRESH_TOKEN_REUSED', 'refresh token was already used; the session has been revoked');
+    throw new SessionError('ERR_REFRESH_TOKEN_REUSED', 'refresh token was already used; the session has been revoked', undefined, 'reused');
   }
 
   /**
@@ -282,7 +282,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   async deleteOne(subject: string, sessionId: string): Promise<boolean> {
     this.#assertOpen();
     checkSubject(subject);
-    if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string');
+    if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string', undefined, 'session_id');
     // Not a session id, or another subject's: nothing of this subject to end.
     if (!isSessionIdOf(sessionId, subject)) return false;
     const now = this.#options.clock();
@@ -356,7 +356,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     checkSubject(subject);
     // A missing or garbled id would otherwise mean "keep nothing": refuse rather than sign the caller out too.
     if (typeof keepSessionId !== 'string' || !SESSION_ID_PATTERN.test(keepSessionId)) {
-      throw new SessionError('ERR_CLAIMS_INVALID', 'keepSessionId must be a session id');
+      throw new SessionError('ERR_CLAIMS_INVALID', 'keepSessionId must be a session id', undefined, 'session_id');
     }
     const { clock, refreshTokenStore: store } = this.#options;
     let sessions: StoredSessionInfo[];
@@ -414,7 +414,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new SessionError('ERR_CONFIG_INVALID', 'the session manager is closed');
+    if (this.#closed) throw new SessionError('ERR_CONFIG_INVALID', 'the session manager is closed', undefined, 'closed');
   }
 
   #deadline(session: { expiresAt: number; idleExpiresAt?: number | undefined }): number {
@@ -456,9 +456,10 @@ export class JwtUserSessionManager extends SessionEventEmitter {
 
   // A property, not a method: checkRevocation calls it without a closure made per read().
   readonly #assertNotRevoked = (token: VerifiedToken): void => {
-    if (!this.isRevoked(token.claims)) return;
-    this.#telemetry.read('revoked');
-    throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
+    const reason = this.#revocation.revokedBy(token.claims);
+    if (reason === undefined) return;
+    this.#telemetry.readRefused('revoked', reason);
+    throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked', undefined, reason);
   };
 
   /** The session is gone from the store; its access tokens must go too. A failed broadcast keeps retrying in the background. */

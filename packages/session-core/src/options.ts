@@ -65,7 +65,7 @@ export interface NormalizedOptions {
 }
 
 export function fail(name: string, message: string): never {
-  throw new SessionError('ERR_CONFIG_INVALID', `options.${name} ${message}`);
+  throw new SessionError('ERR_CONFIG_INVALID', `options.${name} ${message}`, undefined, 'option');
 }
 
 export function seconds(options: Record<string, unknown>, name: string, fallback: number | undefined, allowZero = false): number | undefined {
@@ -103,7 +103,7 @@ export function configChecked<T>(check: () => T): T {
     return check();
   } catch (error) {
     if (isSessionError(error)) throw error;
-    throw new SessionError('ERR_CONFIG_INVALID', 'options could not be read', { cause: error });
+    throw new SessionError('ERR_CONFIG_INVALID', 'options could not be read', { cause: error }, 'option');
   }
 }
 

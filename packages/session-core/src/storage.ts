@@ -88,14 +88,17 @@ export interface RotateRequest {
  *   store deleted the session in the same atomic step.
  * - `mismatch`: neither; the session is untouched. The token's MAC already
  *   proved the manager issued it, so it is an older one: reuse.
- * - `expired`: past its deadline; the store deleted it.
+ * - `expired`: past its deadline; the store deleted it. `idle: true` when the
+ *   deadline that passed was the idle one (`idleExpiresAt` before `expiresAt`):
+ *   the manager then reports the reason `idle_timeout` instead of `expired`.
  * - `not_found`: no such session.
  */
 export type RotateResult =
   | { status: 'rotated' | 'grace'; session: StoredSessionInfo }
   | { status: 'reused'; subject: string }
   | { status: 'mismatch'; subject: string }
-  | { status: 'expired' | 'not_found' };
+  | { status: 'expired'; idle?: boolean }
+  | { status: 'not_found' };
 
 /**
  * Where sessions live. Every method is one atomic step: no caller ever sees

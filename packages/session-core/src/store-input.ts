@@ -13,7 +13,7 @@ import type { NewSessionRecord, RotateRequest } from './storage.js';
 const HASH = /^[A-Za-z0-9_-]{1,128}$/;
 
 function invalid(what: unknown): never {
-  throw new SessionError('ERR_CLAIMS_INVALID', typeof what === 'string' ? `${what} is invalid` : 'invalid input');
+  throw new SessionError('ERR_CLAIMS_INVALID', typeof what === 'string' ? `${what} is invalid` : 'invalid input', undefined, what === 'sessionId' ? 'session_id' : 'input');
 }
 
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);

@@ -99,7 +99,7 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
     if (record === undefined) return { status: 'not_found' };
     if (now >= deadline(record)) {
       this.#sessions.delete(sessionId);
-      return { status: 'expired' };
+      return deadline(record) < record.expiresAt ? { status: 'expired', idle: true } : { status: 'expired' };
     }
     if (sameHash(presentedHash, record.tokenHash)) {
       const next: SessionRecord = {

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { JwtSessionVerifier, JwtUserSessionManager, guardTelemetry, isSessionError, type RefreshTokenStore } from '../src/index.js';
-import { AUDIENCE, ISSUER, SECRET, codeOf, harness } from './helpers.js';
+import { AUDIENCE, HEADER, ISSUER, SECRET, claimsAt, codeOf, forge, harness } from './helpers.js';
 import { ReferenceBroadcaster, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
 
 /*
@@ -89,8 +89,14 @@ S('reads, refreshes, sessions, revocations, store operations and cache sizes are
     assert.is(count(reads, { outcome: 'revoked' }), 1);
     assert.is(count(reads, { outcome: 'invalid' }), 1);
     assert.is(count(reads, { outcome: 'expired' }), 1);
+    // Refusals are counted by reason too (#19 §2): one series per reason.
+    assert.is(count(reads, { outcome: 'revoked', reason: 'session_revoked' }), 1);
+    assert.is(count(reads, { outcome: 'invalid', reason: 'malformed' }), 1);
+    assert.is(count(reads, { outcome: 'expired', reason: 'expired' }), 1);
+    assert.ok(reads.every(([attributes]) => ('reason' in attributes) === !['verified', 'cache_hit'].includes(attributes.outcome as string)), 'a success carries no reason');
     const refreshes = await o.points('jwt_session.refreshes');
     assert.equal([count(refreshes, { outcome: 'rotated' }), count(refreshes, { outcome: 'invalid' }), count(refreshes, { outcome: 'reused' })], [1, 1, 1]);
+    assert.equal([count(refreshes, { outcome: 'invalid', reason: 'format' }), count(refreshes, { outcome: 'reused', reason: 'reused' })], [1, 1]);
     void rotated;
     assert.is(count(await o.points('jwt_session.sessions.created')), 3);
     assert.is(count(await o.points('jwt_session.sessions.evicted')), 1);
@@ -118,6 +124,7 @@ S('reads, refreshes, sessions, revocations, store operations and cache sizes are
     const reused = spans.filter((s) => s.name === 'jwt_session.update' && s.attributes['jwt_session.error'] === 'ERR_REFRESH_TOKEN_REUSED');
     assert.is(reused.length, 1);
     assert.is(reused[0]!.status.code, 2);
+    assert.is(reused[0]!.attributes['jwt_session.error.reason'], 'reused');
 
     // Regression guard: nothing personal or secret in any attribute or metric.
     const exported = `${await o.everything()} ${JSON.stringify(spans.map((s) => s.attributes))}`;
@@ -235,10 +242,15 @@ S('the verifier reports its reads and the remote revocations it applies, with th
     const t = await h.manager.create('alice');
     await v.read(t.accessToken);
     assert.is(await codeOf(v.read('x.y.z')), 'ERR_AUTH_TOKEN_INVALID');
+    assert.is(await codeOf(v.read(forge(HEADER, claimsAt(Date.now(), { aud: 'another-api' })))), 'ERR_AUTH_TOKEN_INVALID');
     await h.manager.deleteOne('alice', t.sessionId);
     assert.is(await codeOf(v.read(t.accessToken)), 'ERR_SESSION_REVOKED');
     const reads = await o.points('jwt_session.reads');
-    assert.equal([count(reads, { outcome: 'verified' }), count(reads, { outcome: 'invalid' }), count(reads, { outcome: 'revoked' })], [1, 1, 1]);
+    assert.equal([count(reads, { outcome: 'verified' }), count(reads, { outcome: 'invalid' }), count(reads, { outcome: 'revoked' })], [1, 2, 1]);
+    assert.equal(
+      [count(reads, { outcome: 'invalid', reason: 'malformed' }), count(reads, { outcome: 'invalid', reason: 'audience' }), count(reads, { outcome: 'revoked', reason: 'session_revoked' })],
+      [1, 1, 1],
+    );
     assert.is(count(await o.points('jwt_session.revocations'), { origin: 'remote', reason: 'deleted' }), 1);
     assert.is(count(await o.points('jwt_session.revocation.propagation_lag')), 1);
   } finally {

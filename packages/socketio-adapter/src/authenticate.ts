@@ -25,6 +25,15 @@ export interface UserProvider<User extends ProvisionedUser = ProvisionedUser> {
 export interface AuthenticateOptions<User extends ProvisionedUser = ProvisionedUser> extends TokenSourceOptions {
   /** Called on every handshake, HTTP request and renewal. @default undefined: userId = sub */
   users?: UserProvider<User>;
+  /**
+   * Told of every refusal, for your logs and metrics: a handshake, an HTTP
+   * request (with a token, or without one when credentials are required), a
+   * `session:renew`, a recovered socket, a guarded socket found revoked. The
+   * {@link AuthError} carries the `code` the client is answered with and the
+   * `reason` (and `cause`) it is not. What it throws is ignored.
+   * @default none
+   */
+  onError?: (error: AuthError) => void;
 }
 
 /**
@@ -89,8 +98,8 @@ async function provision<User extends ProvisionedUser>(users: UserProvider<User>
     user = await users.findOrCreate(claims.sub, { email: optionalString(claims.email), name: optionalString(claims.name) });
   } catch (error) {
     // The one way for a user store to say "down, try again" (503) rather than "broken" (500).
-    if (codeOf(error) === 'ERR_STORAGE_UNAVAILABLE') throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
-    throw new AuthError('ERR_USER_PROVISIONING_FAILED', { cause: error });
+    if (codeOf(error) === 'ERR_STORAGE_UNAVAILABLE') throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error }, 'user_store');
+    throw new AuthError('ERR_USER_PROVISIONING_FAILED', { cause: error }, 'user_store');
   }
   let valid: boolean;
   let disabled: boolean;
@@ -99,7 +108,7 @@ async function provision<User extends ProvisionedUser>(users: UserProvider<User>
     disabled = valid && user.isDisabled === true;
   } catch (error) {
     // A getter on the answer threw: as broken as no answer.
-    throw new AuthError('ERR_USER_PROVISIONING_FAILED', { cause: error });
+    throw new AuthError('ERR_USER_PROVISIONING_FAILED', { cause: error }, 'not_a_user');
   }
   if (!valid) throw new AuthError('ERR_USER_PROVISIONING_FAILED');
   if (disabled) throw new AuthError('ERR_USER_DISABLED');
@@ -122,7 +131,7 @@ export async function authenticateToken<User extends ProvisionedUser = Provision
 ): Promise<AuthContext<User>> {
   checkVerifier('authenticateToken', 'manager', manager);
   checkAuthenticateOptions('authenticateToken', options);
-  if (typeof token !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID');
+  if (typeof token !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID', undefined, 'malformed');
   return verifyToken(manager, token, options);
 }
 

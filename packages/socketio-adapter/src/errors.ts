@@ -1,4 +1,4 @@
-import { isSessionError, type SessionErrorCode } from '@jwt-session/session-core';
+import { isSessionError, type SessionErrorCode, type SessionErrorReason } from '@jwt-session/session-core';
 
 /**
  * Codes this package adds to session-core's. Together with `SessionErrorCode`
@@ -25,6 +25,55 @@ export const ADAPTER_ERROR_CODES = [
 
 export type AdapterErrorCode = (typeof ADAPTER_ERROR_CODES)[number];
 export type AuthErrorCode = SessionErrorCode | AdapterErrorCode;
+
+/**
+ * Reasons this package adds to session-core's `SESSION_ERROR_REASONS`: why a
+ * request or a socket was refused, one step finer than the code, for the
+ * operator (`error.reason`, the `onError` hook), never for the client.
+ */
+export const ADAPTER_ERROR_REASONS = [
+  /** ERR_AUTH_TOKEN_REQUIRED: no token in any source the options name. */
+  'missing_token',
+  /** ERR_AUTH_HEADER_MALFORMED: the Authorization header is not one `Bearer <b64token>`. */
+  'authorization_header',
+  /** ERR_AUTH_HEADER_MALFORMED: several Authorization headers. */
+  'duplicate_authorization',
+  /** ERR_AUTH_HEADER_MALFORMED: a Cookie header that is neither a string nor a list of strings. */
+  'cookie_header',
+  /** ERR_ORIGIN_NOT_ALLOWED: a cookie token from a missing or unlisted Origin. */
+  'origin',
+  /** ERR_USER_DISABLED: `users.findOrCreate` answered `isDisabled: true`. */
+  'user_disabled',
+  /** ERR_USER_PROVISIONING_FAILED or ERR_STORAGE_UNAVAILABLE: `users.findOrCreate` threw. */
+  'user_store',
+  /** ERR_USER_PROVISIONING_FAILED: `users.findOrCreate` answered something that is not a user. */
+  'not_a_user',
+  /** ERR_STORAGE_UNAVAILABLE: `sessions.registerSocket` threw. */
+  'tracker',
+  /** ERR_SESSION_MISMATCH: a renewal or a recovered socket with another subject, session or user. */
+  'session_mismatch',
+  /** ERR_SESSION_REVOKED: the guard found a live socket's claims revoked (`isRevoked`), or its session ended by a revocation event. */
+  'revoked',
+  /** ERR_RATE_LIMITED: too many `session:renew` on one socket. */
+  'rate_limited',
+  /** ERR_INTERNAL: anything else thrown (a getter, a `getToken`, an `allowedOrigins` predicate); see `cause`. */
+  'internal',
+] as const;
+
+export type AdapterErrorReason = (typeof ADAPTER_ERROR_REASONS)[number];
+export type AuthErrorReason = SessionErrorReason | AdapterErrorReason;
+
+/** The reason of each adapter code when none is given: the one of its kind. */
+const DEFAULT_REASONS: Record<AdapterErrorCode, AdapterErrorReason> = {
+  ERR_AUTH_TOKEN_REQUIRED: 'missing_token',
+  ERR_AUTH_HEADER_MALFORMED: 'authorization_header',
+  ERR_ORIGIN_NOT_ALLOWED: 'origin',
+  ERR_USER_DISABLED: 'user_disabled',
+  ERR_USER_PROVISIONING_FAILED: 'not_a_user',
+  ERR_SESSION_MISMATCH: 'session_mismatch',
+  ERR_RATE_LIMITED: 'rate_limited',
+  ERR_INTERNAL: 'internal',
+};
 
 /** Same reason as session-core's brand: two installed copies must still recognise each other's errors. */
 const BRAND: unique symbol = Symbol.for('jwt-session.AuthError') as never;
@@ -66,21 +115,28 @@ export function messageOf(code: AuthErrorCode): string {
  * log. The one exception is `ERR_CONFIG_INVALID` from {@link AuthError.config},
  * thrown at start-up, whose message names the option (text of this package's
  * choosing, never a value).
+ *
+ * `reason` says which check refused (session-core's `SESSION_ERROR_REASONS`
+ * and {@link ADAPTER_ERROR_REASONS}): for logs and the `onError` hook only.
+ * {@link AuthError.toJSON}, and so `connect_error` data, HTTP bodies and
+ * `WWW-Authenticate`, never carry it.
  */
 export class AuthError extends Error {
   override readonly name = 'AuthError';
   readonly code: AuthErrorCode;
+  readonly reason: AuthErrorReason;
 
   declare readonly [BRAND]: true;
 
-  constructor(code: AuthErrorCode, options?: { cause?: unknown }) {
+  constructor(code: AuthErrorCode, options?: { cause?: unknown }, reason?: AuthErrorReason) {
     super(messageOf(code), options);
     this.code = code;
+    this.reason = reason ?? (Object.hasOwn(DEFAULT_REASONS, code) ? DEFAULT_REASONS[code as AdapterErrorCode] : 'unspecified');
   }
 
   /** An invalid option, reported when the middleware, plugin or guard is built. */
   static config(where: string, option: string, expected: string): AuthError {
-    const error = new AuthError('ERR_CONFIG_INVALID');
+    const error = new AuthError('ERR_CONFIG_INVALID', undefined, 'option');
     error.message = `${where}: ${option} must be ${expected}`;
     return error;
   }
@@ -105,6 +161,21 @@ function isAuthError(value: unknown): value is AuthError {
  */
 export function toAuthError(error: unknown): AuthError {
   if (isAuthError(error)) return error;
-  if (isSessionError(error)) return new AuthError(error.code, { cause: error });
-  return new AuthError('ERR_INTERNAL', { cause: error });
+  // `reason` may be absent on a SessionError of a session-core older than the reasons.
+  if (isSessionError(error)) return new AuthError(error.code, { cause: error }, (error.reason as SessionErrorReason | undefined) ?? 'unspecified');
+  return new AuthError('ERR_INTERNAL', { cause: error }, 'internal');
+}
+
+/**
+ * Tells the application's `onError` hook (logs, metrics) about a refusal.
+ * Its failure is swallowed: a broken logger must not change what the client
+ * is answered, nor crash the server.
+ */
+export function reportRefusal(onError: ((error: AuthError) => void) | undefined, error: AuthError): void {
+  if (onError === undefined) return;
+  try {
+    onError(error);
+  } catch {
+    // Deliberately ignored (see above).
+  }
 }

@@ -1,7 +1,7 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticateRequest, authenticateToken, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
-import { AuthError, toAuthError, type AuthErrorCode } from './errors.js';
+import { AuthError, reportRefusal, toAuthError, type AuthErrorCode } from './errors.js';
 import { checkHttpOptions, checkVerifier } from './options.js';
 
 declare global {
@@ -117,7 +117,7 @@ async function tokenFrom<Req>(getToken: GetToken<Req>, req: Req): Promise<string
     throw toAuthError(error);
   }
   if (token === undefined || token === null || token === '') throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
-  if (typeof token !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID');
+  if (typeof token !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID', undefined, 'malformed');
   return token;
 }
 
@@ -141,6 +141,8 @@ export async function authenticateHttp<User extends ProvisionedUser, Req extends
   } catch (thrown) {
     const error = toAuthError(thrown);
     if (options.credentialsRequired === false && error.code === 'ERR_AUTH_TOKEN_REQUIRED') return undefined;
+    reportRefusal(options.onError, error);
+    // The answer is built from the code alone: the reason stays with the operator.
     return { failure: httpFailure(error, options) };
   }
 }

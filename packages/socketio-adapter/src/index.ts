@@ -1,4 +1,4 @@
-export { AuthError, ADAPTER_ERROR_CODES, toAuthError, type AdapterErrorCode, type AuthErrorCode } from './errors.js';
+export { AuthError, ADAPTER_ERROR_CODES, ADAPTER_ERROR_REASONS, toAuthError, type AdapterErrorCode, type AdapterErrorReason, type AuthErrorCode, type AuthErrorReason } from './errors.js';
 export { extractToken, type CookieTokenOptions, type TokenRequest, type TokenSource, type TokenSourceOptions } from './token-source.js';
 export {
   authenticateRequest,

@@ -61,6 +61,7 @@ export function checkAuthenticateOptions(where: string, options: unknown): Recor
   if (!isObject(options)) throw AuthError.config(where, 'options', 'an object');
   checkCookie(where, field(where, 'cookie', options, 'cookie'));
   objectWith(where, 'users', field(where, 'users', options, 'users'), ['findOrCreate']);
+  expect(where, 'onError', field(where, 'onError', options, 'onError'), isFunction, 'a function');
   return options;
 }
 

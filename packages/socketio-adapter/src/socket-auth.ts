@@ -1,7 +1,7 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { Socket } from 'socket.io';
 import { verifyToken, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
-import { AuthError, toAuthError } from './errors.js';
+import { AuthError, reportRefusal, toAuthError } from './errors.js';
 import { sessionRoom, userRoom, type RoomOptions } from './rooms.js';
 import { checkSocketOptions, checkVerifier } from './options.js';
 import { acceptances, type Acceptance } from './state.js';
@@ -67,7 +67,12 @@ export function socketAuth<User extends ProvisionedUser = ProvisionedUser>(
     }
     accept(manager, socket, effective).then(
       () => next(),
-      (error: unknown) => next(handshakeError(toAuthError(error))),
+      (error: unknown) => {
+        const failure = toAuthError(error);
+        reportRefusal(options.onError, failure);
+        // The client gets the code and its fixed message, never the reason.
+        next(handshakeError(failure));
+      },
     );
   };
 }
@@ -130,7 +135,7 @@ async function register(socket: AnySocket, auth: AuthContext, options: SocketAut
   try {
     await tracker.registerSocket(auth.userId, socket.id, auth.sub);
   } catch (error) {
-    throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error });
+    throw new AuthError('ERR_STORAGE_UNAVAILABLE', { cause: error }, 'tracker');
   }
   const trackers = new Set(previous?.trackers);
   trackers.add(tracker);

@@ -40,7 +40,7 @@ function fromAuthPayload(auth: unknown): string | undefined {
   if (auth === null || typeof auth !== 'object') return undefined;
   const value = (auth as Record<string, unknown>).token;
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID');
+  if (typeof value !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID', undefined, 'malformed');
   const match = BEARER.exec(value);
   return match ? match[1]! : value;
 }
@@ -59,7 +59,7 @@ function countAuthorization(rawHeaders: unknown): number {
 function fromHeader(headers: IncomingHttpHeaders, rawHeaders: unknown): string | undefined {
   // Node keeps only the first of repeated Authorization headers in `headers`; a
   // proxy and a client disagreeing on which one counts is an attack surface.
-  if (countAuthorization(rawHeaders) > 1) throw new AuthError('ERR_AUTH_HEADER_MALFORMED');
+  if (countAuthorization(rawHeaders) > 1) throw new AuthError('ERR_AUTH_HEADER_MALFORMED', undefined, 'duplicate_authorization');
   const value: unknown = headers.authorization;
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') throw new AuthError('ERR_AUTH_HEADER_MALFORMED');
@@ -138,5 +138,5 @@ function cookieHeader(raw: unknown): string | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw === 'string') return raw;
   if (Array.isArray(raw) && raw.every((part) => typeof part === 'string')) return raw.join('; ');
-  throw new AuthError('ERR_AUTH_HEADER_MALFORMED');
+  throw new AuthError('ERR_AUTH_HEADER_MALFORMED', undefined, 'cookie_header');
 }

@@ -37,7 +37,7 @@ export class MemoryBroadcaster implements InvalidationBroadcaster {
         if (!open) throw new Error('subscription is closed');
         const copy = parseInvalidationEvent(event);
         // Malformed: nobody would apply it; the caller is told.
-        if (copy === undefined) throw new SessionError('ERR_CLAIMS_INVALID', 'publish(): the invalidation event is malformed');
+        if (copy === undefined) throw new SessionError('ERR_CLAIMS_INVALID', 'publish(): the invalidation event is malformed', undefined, 'input');
         this.#log = this.#recent();
         this.#log.push(copy);
         for (const other of this.#receivers) if (other !== receiver) deliver(other, copy);

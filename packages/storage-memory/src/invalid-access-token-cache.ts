@@ -3,7 +3,7 @@ import { SessionError, type InvalidAccessTokenCache } from '@jwt-session/session
 
 /** Sessions and subjects are strings, times and ttls finite numbers: anything else is a caller's bug, answered with a coded error. */
 function bad(): never {
-  throw new SessionError('ERR_CLAIMS_INVALID', 'invalidation cache: the id must be a string and times finite numbers');
+  throw new SessionError('ERR_CLAIMS_INVALID', 'invalidation cache: the id must be a string and times finite numbers', undefined, 'input');
 }
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 

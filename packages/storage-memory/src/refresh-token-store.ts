@@ -105,10 +105,10 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   constructor(options: MemoryRefreshTokenStoreOptions = {}) {
     const max = options.maxSessions ?? Infinity;
     if (max !== Infinity && (!Number.isSafeInteger(max) || max < 1)) {
-      throw new SessionError('ERR_CONFIG_INVALID', 'options.maxSessions must be a positive integer');
+      throw new SessionError('ERR_CONFIG_INVALID', 'options.maxSessions must be a positive integer', undefined, 'option');
     }
     this.#maxSessions = max;
-    if (options.clock !== undefined && typeof options.clock !== 'function') throw new SessionError('ERR_CONFIG_INVALID', 'options.clock must be a function returning milliseconds');
+    if (options.clock !== undefined && typeof options.clock !== 'function') throw new SessionError('ERR_CONFIG_INVALID', 'options.clock must be a function returning milliseconds', undefined, 'option');
     this.#clock = options.clock ?? Date.now;
   }
 
@@ -131,7 +131,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     const live = maxSessionsPerSubject === undefined ? undefined : this.#liveOf(session.subject, now);
     const evictCount = live === undefined ? 0 : Math.max(0, live.length - maxSessionsPerSubject! + 1);
     if (this.#sessions.size - evictCount + 1 > this.#maxSessions) {
-      throw new SessionError('ERR_STORAGE_UNAVAILABLE', `memory store is full (${this.#maxSessions} sessions)`);
+      throw new SessionError('ERR_STORAGE_UNAVAILABLE', `memory store is full (${this.#maxSessions} sessions)`, undefined, 'store_full');
     }
     const evicted: string[] = [];
     if (evictCount > 0) {
@@ -190,7 +190,8 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     const { record, due } = decode(sessionId, text);
     if (now >= deadline(record)) {
       this.#remove(sessionId, record.subject);
-      return { status: 'expired' };
+      // Which deadline passed: the manager reports an idle timeout apart from the session's end.
+      return deadline(record) < record.expiresAt ? { status: 'expired', idle: true } : { status: 'expired' };
     }
     if (sameHash(presentedHash, record.tokenHash)) {
       const next: SessionRecord = {

@@ -10,7 +10,9 @@ S('maxSessions bounds the store: a full store refuses rather than dropping someo
   const store = new MemoryRefreshTokenStore({ maxSessions: 2 });
   await store.insert(newRecord('alice'), { now: T0 });
   await store.insert(newRecord('bob'), { now: T0 });
-  await rejectsWith(store.insert(newRecord('carol'), { now: T0 }), 'ERR_STORAGE_UNAVAILABLE');
+  const full = await rejectsWith(store.insert(newRecord('carol'), { now: T0 }), 'ERR_STORAGE_UNAVAILABLE');
+  // The reason tells the operator the store is full, not down (#19 §2).
+  assert.is(full.reason, 'store_full');
   assert.is(store.size, 2);
   // Eviction within the subject's own cap makes room.
   const { evicted } = await store.insert(newRecord('alice', { createdAt: T0 + 1 }), { now: T0 + 1, maxSessionsPerSubject: 1 });

@@ -76,7 +76,7 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
     this.#fixedRetention = options.retention === undefined ? undefined : checkTimeout(options.retention, 'retention', 0);
     this.#maxLength = checkCount(options.maxLength, 'maxLength', 1_000_000);
     this.#connectionName = options.connectionName ?? 'jwt-session:invalidations';
-    if (/\s/.test(this.#connectionName)) throw new SessionError('ERR_CONFIG_INVALID', 'options.connectionName must not contain spaces');
+    if (/\s/.test(this.#connectionName)) throw new SessionError('ERR_CONFIG_INVALID', 'options.connectionName must not contain spaces', undefined, 'option');
     this.#clock = options.clock ?? Date.now;
     this.#publish = defineScripts(client, [{ name: PUBLISH_SCRIPT, keys: 1, lua: PUBLISH }])[PUBLISH_SCRIPT]!;
     if (client.listenerCount('error') === 0 && !warned.has(client)) {
@@ -119,9 +119,9 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
   async #append(origin: string, input: InvalidationEvent): Promise<void> {
     // The same check every receiver applies: what they would skip is refused here, with a code.
     const event = parseInvalidationEvent(input);
-    if (event === undefined) throw new SessionError('ERR_CLAIMS_INVALID', 'publish(): the invalidation event is malformed');
+    if (event === undefined) throw new SessionError('ERR_CLAIMS_INVALID', 'publish(): the invalidation event is malformed', undefined, 'input');
     const lifetime = event.expiresAt - this.#clock();
-    if (!Number.isFinite(lifetime)) throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'redis publish refused an event without a finite expiresAt');
+    if (!Number.isFinite(lifetime)) throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'redis publish refused an event without a finite expiresAt', undefined, 'broadcast');
     // Already over: nobody needs it, and a non-positive retention would trim the whole stream.
     if (lifetime <= 0) return;
     this.#retention = Math.max(this.#retention, Math.ceil(lifetime));

@@ -51,7 +51,7 @@ function keyOfDigest(prefix: string, digest: string): string {
 export function keyLayout(prefix: string | undefined): KeyLayout {
   const p = prefix ?? DEFAULT_KEY_PREFIX;
   // A brace in the prefix would become the Cluster hash tag and pin every key to one slot (or split a subject across slots).
-  if (typeof p !== 'string' || /[{}]/.test(p)) throw new SessionError('ERR_CONFIG_INVALID', 'options.keyPrefix must be a string without { or }');
+  if (typeof p !== 'string' || /[{}]/.test(p)) throw new SessionError('ERR_CONFIG_INVALID', 'options.keyPrefix must be a string without { or }', undefined, 'option');
   return {
     prefix: p,
     subject: (subject) => keyOfDigest(p, subjectDigest(subject)),

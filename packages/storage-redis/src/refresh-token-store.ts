@@ -165,7 +165,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       case 'mismatch':
         return { status, subject: reply[1] as string };
       case 'expired':
-        return { status };
+        return reply[1] === 'idle' ? { status, idle: true } : { status };
       default:
         return { status: 'not_found' };
     }

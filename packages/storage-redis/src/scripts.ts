@@ -284,7 +284,7 @@ return out
  * KEYS: subject key. ARGV: now, sessionId, presentedHash, successorHash, reuseInterval,
  * idleTtl ('' = keep), claims JSON ('' = keep), then context name/JSON pairs ('' JSON = remove).
  * Returns {status, ...}: rotated/grace + session (REPLY), reused + subject, mismatch + subject,
- * expired, not_found. Nothing returned carries a hash.
+ * expired (+ 'idle' when the idle deadline was the one that passed), not_found. Nothing returned carries a hash.
  */
 export const ROTATE = `${PRELUDE}
 local key = KEYS[1]
@@ -296,7 +296,11 @@ local changed = #list ~= #all
 local at, rec = find(list, id)
 if not rec then
   if changed then save(key, list, now) end
-  if find(all, id) then return { 'expired' } end
+  local _, old = find(all, id)
+  if old then
+    if deadline_of(old) < old[EXPIRES] then return { 'expired', 'idle' } end
+    return { 'expired' }
+  end
   return { 'not_found' }
 end
 if presented == rec[HASH] then

@@ -42,13 +42,13 @@ export function isCluster(client: RedisClient): client is ClusterClient {
 
 export function checkTimeout(value: number | undefined, name: string, fallback: number): number {
   const ms = value ?? fallback;
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) throw new SessionError('ERR_CONFIG_INVALID', `options.${name} must be a positive number of milliseconds`);
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) throw new SessionError('ERR_CONFIG_INVALID', `options.${name} must be a positive number of milliseconds`, undefined, 'option');
   return ms;
 }
 
 export function checkCount(value: number | undefined, name: string, fallback: number): number {
   const n = value ?? fallback;
-  if (!Number.isSafeInteger(n) || n < 1) throw new SessionError('ERR_CONFIG_INVALID', `options.${name} must be a positive integer`);
+  if (!Number.isSafeInteger(n) || n < 1) throw new SessionError('ERR_CONFIG_INVALID', `options.${name} must be a positive integer`, undefined, 'option');
   return n;
 }
 

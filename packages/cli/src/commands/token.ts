@@ -1,3 +1,4 @@
+import type { SessionErrorReason } from '@jwt-session/session-core';
 import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { REDIS_OPTIONS, describeArgument, parse, positionals } from '../args.js';
 import { emit, type Context } from '../context.js';
@@ -19,25 +20,32 @@ const TIME_CLAIMS = ['iat', 'nbf', 'exp', 'auth_time'] as const;
 export type Signature = { checked: false } | { checked: true; verified: true; source: string } | { checked: true; verified: false; source: string; reason: string };
 export type Verdict = 'valid' | 'unverified' | 'signature-invalid' | 'expired' | 'not-yet-valid' | 'revoked';
 
-/** jose's failures that mean "this token does not verify under these keys" (anything else is the keys' fault). */
-const REFUSALS: Record<string, string> = {
-  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'signature does not verify',
-  ERR_JWKS_NO_MATCHING_KEY: 'no key matches the token header (kid/alg)',
-  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'several keys match the token header and none verifies',
-  ERR_JOSE_ALG_NOT_ALLOWED: 'algorithm not allowed for this key',
-  ERR_JWS_INVALID: 'not a valid JWS',
-  ERR_JOSE_NOT_SUPPORTED: 'algorithm not supported',
+/**
+ * jose's failures that mean "this token does not verify under these keys"
+ * (anything else is the keys' fault): the text shown, and the reason a
+ * verifier would give (session-core's SESSION_ERROR_REASONS).
+ */
+const REFUSALS: Record<string, [string, SessionErrorReason]> = {
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: ['signature does not verify', 'signature'],
+  ERR_JWKS_NO_MATCHING_KEY: ['no key matches the token header (kid/alg)', 'unknown_key'],
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: ['several keys match the token header and none verifies', 'unknown_key'],
+  ERR_JOSE_ALG_NOT_ALLOWED: ['algorithm not allowed for this key', 'algorithm'],
+  ERR_JWS_INVALID: ['not a valid JWS', 'header'],
+  ERR_JOSE_NOT_SUPPORTED: ['algorithm not supported', 'algorithm'],
 };
 
-async function checkSignature(token: string, flags: Parameters<typeof verificationKey>[0], ctx: Context): Promise<Signature> {
+async function checkSignature(token: string, flags: Parameters<typeof verificationKey>[0], ctx: Context): Promise<{ signature: Signature; reason?: SessionErrorReason }> {
   const key = await verificationKey(flags, ctx.env);
-  if (key === undefined) return { checked: false };
+  if (key === undefined) return { signature: { checked: false } };
   try {
     await compactVerify(token, key.key as Parameters<typeof compactVerify>[1], key.algorithms === undefined ? {} : { algorithms: key.algorithms });
-    return { checked: true, verified: true, source: key.source };
+    return { signature: { checked: true, verified: true, source: key.source } };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && code in REFUSALS) return { checked: true, verified: false, source: key.source, reason: REFUSALS[code]! };
+    if (typeof code === 'string' && Object.hasOwn(REFUSALS, code)) {
+      const [text, reason] = REFUSALS[code]!;
+      return { signature: { checked: true, verified: false, source: key.source, reason: text }, reason };
+    }
     // WebCrypto refuses the key material itself (DOMException), or jose the JWK's shape.
     const badKey = code === 'ERR_JWK_INVALID' || (error as Error).name === 'DataError' || error instanceof DOMException;
     if (key.remote && !badKey) {
@@ -58,12 +66,18 @@ function decode(token: string): { header: ProtectedHeaderParameters; claims: JWT
   }
 }
 
-function verdictOf(signature: Signature, times: Record<string, TimeView>, revoked: boolean | undefined, now: number): Verdict {
-  if (signature.checked && !signature.verified) return 'signature-invalid';
-  if (revoked === true) return 'revoked';
-  if (times.exp !== undefined && times.exp.unix * 1000 <= now) return 'expired';
-  if (times.nbf !== undefined && times.nbf.unix * 1000 > now) return 'not-yet-valid';
-  return signature.checked ? 'valid' : 'unverified';
+/** The verdict, and for a refusal its reason: the one `JwtSessionVerifier.read()` would give (SESSION_ERROR_REASONS). */
+function verdictOf(
+  signature: { signature: Signature; reason?: SessionErrorReason },
+  times: Record<string, TimeView>,
+  revokedBy: SessionErrorReason | undefined,
+  now: number,
+): { verdict: Verdict; reason?: SessionErrorReason } {
+  if (signature.signature.checked && !signature.signature.verified) return { verdict: 'signature-invalid', ...(signature.reason === undefined ? {} : { reason: signature.reason }) };
+  if (revokedBy !== undefined) return { verdict: 'revoked', reason: revokedBy };
+  if (times.exp !== undefined && times.exp.unix * 1000 <= now) return { verdict: 'expired', reason: 'expired' };
+  if (times.nbf !== undefined && times.nbf.unix * 1000 > now) return { verdict: 'not-yet-valid', reason: 'not_yet_valid' };
+  return { verdict: signature.signature.checked ? 'valid' : 'unverified' };
 }
 
 async function inspect(args: string[], ctx: Context): Promise<number> {
@@ -78,22 +92,25 @@ async function inspect(args: string[], ctx: Context): Promise<number> {
   const now = ctx.now();
   const times: Record<string, TimeView> = {};
   for (const name of TIME_CLAIMS) if (typeof claims[name] === 'number' && Number.isFinite(claims[name])) times[name] = timeView(claims[name] as number);
-  const signature = await checkSignature(token!, values, ctx);
+  const checked = await checkSignature(token!, values, ctx);
+  const { signature } = checked;
 
   let revocation: { checked: true; revoked: boolean; stream: string } | { checked: false; reason?: string } = { checked: false };
+  let revokedBy: SessionErrorReason | undefined;
   if (target !== undefined) {
     const sub = claims.sub;
-    revocation =
-      typeof sub === 'string' && sub.length > 0
-        ? { checked: true, ...(await withRedis(target, (client) => revokedByStream(client, values.prefix, header.typ, { ...claims, sub }))) }
-        : { checked: false, reason: 'the token has no sub: revocations are by subject and session' };
+    if (typeof sub === 'string' && sub.length > 0) {
+      const { by, ...seen } = await withRedis(target, (client) => revokedByStream(client, values.prefix, header.typ, { ...claims, sub }));
+      revocation = { checked: true, ...seen };
+      revokedBy = by;
+    } else revocation = { checked: false, reason: 'the token has no sub: revocations are by subject and session' };
   }
-  const verdict = verdictOf(signature, times, revocation.checked ? revocation.revoked : undefined, now);
+  const { verdict, reason } = verdictOf(checked, times, revokedBy, now);
   const exp = times.exp?.iso === null ? undefined : times.exp;
-  const report = { verdict, header, claims, times, ...(exp ? { expiresInSeconds: Math.round((exp.unix * 1000 - now) / 1000) } : {}), signature, revocation };
+  const report = { verdict, ...(reason === undefined ? {} : { reason }), header, claims, times, ...(exp ? { expiresInSeconds: Math.round((exp.unix * 1000 - now) / 1000) } : {}), signature, revocation };
 
   emit(ctx, values.json, report, () => {
-    const lines = [`verdict    ${verdict}`];
+    const lines = [`verdict    ${verdict}${reason === undefined ? '' : ` (reason: ${reason})`}`];
     lines.push(
       `signature  ${
         !signature.checked ? 'not checked (give --secret-env, --jwk or --jwks)' : signature.verified ? `verified with ${signature.source}` : `INVALID: ${signature.reason} (${signature.source})`

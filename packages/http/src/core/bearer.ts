@@ -13,8 +13,8 @@ function countAuthorization(rawHeaders: readonly string[]): number {
   return count;
 }
 
-/** The verified claims of the request's `Authorization: Bearer` token, or the code to refuse it with. */
-export async function authenticate(req: EndpointRequest, manager: SessionManagerLike): Promise<{ claims: AccessTokenClaims } | { code: HttpErrorCode }> {
+/** The verified claims of the request's `Authorization: Bearer` token, or the code to refuse it with (and what the manager threw, for `onError`). */
+export async function authenticate(req: EndpointRequest, manager: SessionManagerLike): Promise<{ claims: AccessTokenClaims } | { code: HttpErrorCode; error?: unknown }> {
   // Node keeps only the first of repeated Authorization headers; a proxy and the app disagreeing on which one counts is an attack surface.
   if (countAuthorization(req.rawHeaders) > 1) return { code: 'ERR_AUTH_HEADER_MALFORMED' };
   const header = req.headers.authorization;
@@ -24,6 +24,6 @@ export async function authenticate(req: EndpointRequest, manager: SessionManager
   try {
     return { claims: await manager.read(match[1]!) };
   } catch (error) {
-    return { code: codeOf(error) };
+    return { code: codeOf(error), error };
   }
 }

@@ -161,9 +161,14 @@ export class SessionEndpoints {
     return { response: respond(200, body, serializeCookie(this.options.cookie, this.#cookie(req), tokens.refreshToken, maxAge)), body };
   }
 
+  /**
+   * The answer to a failure. `error`, what a manager call threw, goes to
+   * `onError` whatever the status: a SessionError's `reason` says why a token
+   * was refused, for the operator; the client gets the code and its fixed text.
+   */
   #failure(code: HttpErrorCode, error?: unknown, setCookie?: string): EndpointResponse {
     const status = statusOf(code);
-    if (status === 500 && error !== undefined) this.#report(error);
+    if (error !== undefined) this.#report(error);
     const extra: Record<string, string> = {};
     // RFC 6750 §3: a bare challenge when no token was sent, error="…" otherwise.
     if (code === 'ERR_AUTH_TOKEN_REQUIRED') extra['www-authenticate'] = 'Bearer';
@@ -232,7 +237,7 @@ export class SessionEndpoints {
 
   async #withBearer(route: RouteName, req: EndpointRequest, sessionId: string): Promise<EndpointResponse> {
     const auth = await authenticate(req, this.manager);
-    if ('code' in auth) return this.#failure(auth.code);
+    if ('code' in auth) return this.#failure(auth.code, auth.error);
     const { sub, sid } = auth.claims;
     switch (route) {
       case 'signout-everywhere':

@@ -58,8 +58,11 @@ export interface SessionEndpointsOptions {
    */
   trustProxy?: boolean | number;
   /**
-   * Called with errors that became a 500 `ERR_INTERNAL` answer, for your logs.
-   * The client only ever sees the code. @default none
+   * Called, for your logs, with what a manager call threw whenever it became
+   * an error answer: a `SessionError` whose `reason` says why a token or a
+   * refresh token was refused (401) or a store failed (503), and the error
+   * behind each 500. The client only ever sees the code and its fixed text.
+   * @default none
    */
   onError?: (error: unknown) => void;
 }

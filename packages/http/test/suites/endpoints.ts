@@ -589,6 +589,35 @@ export function endpointsSuite(framework: Framework): void {
     assert.is((seen[0] as { code: string }).code, 'ERR_CLAIMS_INVALID');
   });
 
+  // #19 §2: why a token was refused reaches the operator (onError), never the client.
+  S('a refused refresh cookie or bearer token: onError gets the SessionError with its reason; the body and WWW-Authenticate keep the code\'s fixed text', async () => {
+    const seen: unknown[] = [];
+    await app({ endpoints: { onError: (e) => seen.push(e) } }, async ({ client, origin }) => {
+      const me = assertSessionBody(await client.signIn('alice'));
+      const stolen = client.cookie;
+      assertSessionBody(await client.call('/auth/refresh'));
+      const thief = new Client(origin);
+      thief.cookie = stolen;
+      const reused = await thief.call('/auth/refresh');
+      assertError(reused, 401, 'ERR_REFRESH_TOKEN_REUSED');
+      const forged = new Client(origin);
+      forged.cookie = 'jwt-session-refresh=garbage';
+      assertError(await forged.call('/auth/refresh'), 401, 'ERR_REFRESH_TOKEN_INVALID');
+      const revoked = await client.call('/auth/sessions', { method: 'GET', bearer: me.accessToken });
+      assertError(revoked, 401, 'ERR_SESSION_REVOKED');
+      assert.is(revoked.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
+      for (const answer of [reused, revoked]) assert.not.ok(/reused|session_revoked|reason/.test(`${answer.text} ${[...answer.headers].join(' ')}`.replace(/ERR_[A-Z_]+/g, '')), 'a reason reached the client');
+    });
+    assert.equal(
+      seen.map((e) => [(e as { code: string }).code, (e as { reason: string }).reason]),
+      [
+        ['ERR_REFRESH_TOKEN_REUSED', 'reused'],
+        ['ERR_REFRESH_TOKEN_INVALID', 'format'],
+        ['ERR_SESSION_REVOKED', 'session_revoked'],
+      ],
+    );
+  });
+
   S('an unexpected failure is 500 ERR_INTERNAL with fixed text; its cause goes to onError only, and a throwing onError changes nothing', async () => {
     for (const throwing of [false, true]) {
       const seen: unknown[] = [];

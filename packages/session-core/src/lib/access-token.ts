@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import { SessionError } from '../errors.js';
+import { SessionError, type SessionErrorReason } from '../errors.js';
 import type { ResolvedKey } from '../keys.js';
 import { jwsPrimitive, type JwsPrimitive } from './jws/algorithms.js';
 import { decodeJsonText, encodeHeader, isJsonObject } from './jws/header.js';
@@ -13,14 +13,18 @@ const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'] as con
 
 /*
  * Messages are fixed per code: nothing from the token (which the caller may
- * log) and no hint for an attacker about which check failed.
+ * log) and no hint for an attacker about which check failed. Which one did is
+ * the `reason`, for the operator only.
  */
 const INVALID_MESSAGE = 'access token is invalid';
 const EXPIRED_MESSAGE = 'access token has expired';
 
-function invalid(): SessionError {
-  return new SessionError('ERR_AUTH_TOKEN_INVALID', INVALID_MESSAGE);
+export function invalidAccessToken(reason: SessionErrorReason): SessionError {
+  return new SessionError('ERR_AUTH_TOKEN_INVALID', INVALID_MESSAGE, undefined, reason);
 }
+
+/** The reason of each JwsFailure, by its number. */
+const JWS_REASONS: readonly SessionErrorReason[] = ['header', 'type', 'unknown_key', 'algorithm', 'signature'];
 
 interface Signer {
   encodedHeader: string;
@@ -74,10 +78,7 @@ export function keyResolver(keys: readonly ResolvedKey[]): JwsKeys {
     byKid.set(key.kid, entry);
     known.set(signerOf(key).encodedHeader, entry);
   }
-  return {
-    known,
-    select: (header) => (header.typ === ACCESS_TOKEN_TYPE ? byKid.get(header.kid) : undefined),
-  };
+  return { type: ACCESS_TOKEN_TYPE, known, select: (kid) => byKid.get(kid) };
 }
 
 function audienceMatches(aud: unknown, audience: string | string[]): boolean {
@@ -95,24 +96,25 @@ function audienceMatches(aud: unknown, audience: string | string[]): boolean {
  */
 export function verifyAccessToken(token: string, config: VerifyConfig, now: number): JWTPayload {
   const encodedPayload = verifyCompactJws(token, config.resolveKey);
-  if (encodedPayload === undefined) throw invalid();
+  if (typeof encodedPayload !== 'string') throw invalidAccessToken(JWS_REASONS[encodedPayload]!);
   const text = decodeJsonText(encodedPayload);
-  if (text === undefined) throw invalid();
+  if (text === undefined) throw invalidAccessToken('malformed');
   let claims: unknown;
   try {
     claims = JSON.parse(text);
   } catch {
-    throw invalid();
+    throw invalidAccessToken('malformed');
   }
-  if (!isJsonObject(claims)) throw invalid();
-  for (const name of REQUIRED_CLAIMS) if (!Object.hasOwn(claims, name)) throw invalid();
+  if (!isJsonObject(claims)) throw invalidAccessToken('malformed');
+  for (const name of REQUIRED_CLAIMS) if (!Object.hasOwn(claims, name)) throw invalidAccessToken('missing_claim');
   const issuerMatches = typeof config.issuer === 'string' ? claims.iss === config.issuer : typeof claims.iss === 'string' && config.issuer.includes(claims.iss);
-  if (!issuerMatches || !audienceMatches(claims.aud, config.audience)) throw invalid();
+  if (!issuerMatches) throw invalidAccessToken('issuer');
+  if (!audienceMatches(claims.aud, config.audience)) throw invalidAccessToken('audience');
   const { iat, nbf, exp } = claims;
-  if (typeof iat !== 'number' || (nbf !== undefined && typeof nbf !== 'number') || typeof exp !== 'number') throw invalid();
+  if (typeof iat !== 'number' || (nbf !== undefined && typeof nbf !== 'number') || typeof exp !== 'number') throw invalidAccessToken('invalid_claim');
   const seconds = Math.floor(now / 1000);
   const tolerance = config.clockTolerance;
-  if (nbf !== undefined && nbf > seconds + tolerance) throw invalid();
-  if (exp <= seconds - tolerance) throw new SessionError('ERR_AUTH_TOKEN_EXPIRED', EXPIRED_MESSAGE);
+  if (nbf !== undefined && nbf > seconds + tolerance) throw invalidAccessToken('not_yet_valid');
+  if (exp <= seconds - tolerance) throw new SessionError('ERR_AUTH_TOKEN_EXPIRED', EXPIRED_MESSAGE, undefined, 'expired');
   return claims as JWTPayload;
 }

@@ -23,14 +23,14 @@ export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{26}$/;
 
 /** The 11-character digest shared by a subject and all of its session ids. */
 export function subjectDigest(subject: string): string {
-  if (typeof subject !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'subject must be a string');
+  if (typeof subject !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'subject must be a string', undefined, 'subject');
   // One-shot crypto.hash: a third of createHash's cost per call, measured on every create().
   return hash('sha256', subject, 'base64url').slice(0, SUBJECT_DIGEST_LENGTH);
 }
 
 /** The subject digest a session id starts with: equal to `subjectDigest` of its subject. */
 export function sessionSubjectDigest(sessionId: string): string {
-  if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string');
+  if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string', undefined, 'session_id');
   return sessionId.slice(0, SUBJECT_DIGEST_LENGTH);
 }
 
@@ -41,7 +41,7 @@ export function subjectHashTag(subject: string): string {
 
 /** The hash tag of a session id: equal to `subjectHashTag` of its subject. */
 export function sessionHashTag(sessionId: string): string {
-  if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string');
+  if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string', undefined, 'session_id');
   return sessionId.slice(0, TAG_LENGTH);
 }
 

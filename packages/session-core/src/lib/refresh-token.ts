@@ -57,14 +57,18 @@ function mac(key: Uint8Array, sessionId: string, deadline: string, secret: strin
   return full.slice(0, 21) + BASE64URL[SEXTET[full.charCodeAt(21)]! & 0b110000]!;
 }
 
-/** The token's parts when it is well-formed and its mac is ours; undefined for anything else, before any store call. */
-export function parseRefreshToken(key: Uint8Array, token: unknown): ParsedRefreshToken | undefined {
-  if (typeof token !== 'string' || token.length > REFRESH_TOKEN_MAX_LENGTH) return undefined;
+/**
+ * The token's parts when it is well-formed and its mac is ours, before any
+ * store call; otherwise why not: `'format'` (not a string of the four
+ * segments) or `'mac'` (well-formed, but not made with this key).
+ */
+export function parseRefreshToken(key: Uint8Array, token: unknown): ParsedRefreshToken | 'format' | 'mac' {
+  if (typeof token !== 'string' || token.length > REFRESH_TOKEN_MAX_LENGTH) return 'format';
   const match = PATTERN.exec(token);
-  if (match === null) return undefined;
+  if (match === null) return 'format';
   const [, sessionId, deadline, secret, presented] = match as unknown as [string, string, string, string, string];
   // Compared as text with the one spelling we write: 22 characters may carry stray low bits past the 16 bytes, and a token that sets them is refused.
-  if (!asciiEqual(presented, mac(key, sessionId, deadline, secret))) return undefined;
+  if (!asciiEqual(presented, mac(key, sessionId, deadline, secret))) return 'mac';
   return { sessionId, deadline: Number.parseInt(deadline, 36) * 1000, secret };
 }
 

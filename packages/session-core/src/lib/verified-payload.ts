@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import { SessionError } from '../errors.js';
+import { invalidAccessToken } from './access-token.js';
 import type { AccessTokenClaims } from '../types.js';
 import type { VerifiedToken } from './verified-cache.js';
 
@@ -21,10 +21,9 @@ export function deepFreeze<T>(value: T): T {
 export function checkedPayload(token: string, payload: JWTPayload, now: number, clockTolerance: number): VerifiedToken {
   const { sub, sid, jti, iat, exp } = payload as Record<string, unknown>;
   if (typeof sub !== 'string' || sub.length === 0 || typeof sid !== 'string' || sid.length === 0 || typeof jti !== 'string' || jti.length === 0) {
-    throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: sub, sid and jti must be non-empty strings');
+    throw invalidAccessToken(sub === undefined || sid === undefined || jti === undefined ? 'missing_claim' : 'invalid_claim');
   }
-  if (typeof iat !== 'number' || iat > now / 1000 + clockTolerance) {
-    throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid: issued in the future');
-  }
+  if (typeof iat !== 'number') throw invalidAccessToken(iat === undefined ? 'missing_claim' : 'invalid_claim');
+  if (iat > now / 1000 + clockTolerance) throw invalidAccessToken('issued_in_future');
   return { token, claims: deepFreeze(payload) as AccessTokenClaims, validUntil: ((exp as number) + clockTolerance) * 1000, checkedVersion: undefined };
 }

@@ -70,5 +70,5 @@ export function assertInvalidationReceiver(value: unknown): asserts value is Inv
   } catch {
     ok = false;
   }
-  if (!ok) throw new SessionError('ERR_CONFIG_INVALID', 'subscribe(): the receiver must have restrictOne() and restrictAll()');
+  if (!ok) throw new SessionError('ERR_CONFIG_INVALID', 'subscribe(): the receiver must have restrictOne() and restrictAll()', undefined, 'option');
 }

@@ -33,13 +33,13 @@ function readClaims(claims: unknown): RevocationClaims {
     // null, undefined or a throwing getter: handled below.
   }
   if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string') {
-    throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'claims must hold string sub, sid and jti');
+    throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'claims must hold string sub, sid and jti', undefined, 'missing_claim');
   }
   return { sub, sid, jti };
 }
 
 function unavailable(cause: unknown): SessionError {
-  return new SessionError('ERR_STORAGE_UNAVAILABLE', 'an invalidation could not be broadcast yet; it is retried', { cause });
+  return new SessionError('ERR_STORAGE_UNAVAILABLE', 'an invalidation could not be broadcast yet; it is retried', { cause }, 'broadcast');
 }
 
 /**
@@ -76,12 +76,17 @@ export class Revocation {
    * the subject is, for tokens issued at or before its moment. Synchronous.
    */
   isRevoked(claims: RevocationClaims): boolean {
+    return this.revokedBy(claims) !== undefined;
+  }
+
+  /** Why this node rejects these claims (the reason of ERR_SESSION_REVOKED), or undefined when it does not. */
+  revokedBy(claims: RevocationClaims): 'session_revoked' | 'subject_revoked' | undefined {
     const { sub, sid, jti } = readClaims(claims);
     const cache = this.#o.cache;
-    if (cache.isSessionInvalidated(sid)) return true;
+    if (cache.isSessionInvalidated(sid)) return 'session_revoked';
     const at = cache.subjectInvalidatedAt(sub);
     // Decoded only when the subject has a revocation; a jti that carries no time (NaN) fails closed.
-    return at !== undefined && !(tokenIdTime(jti) > at);
+    return at !== undefined && !(tokenIdTime(jti) > at) ? 'subject_revoked' : undefined;
   }
 
   /** One session's access tokens, on every node. Rejects (ERR_STORAGE_UNAVAILABLE) when other nodes could not be told yet. */
@@ -129,7 +134,7 @@ export class Revocation {
     }
     announce(this.#o.emit, event, 'local');
     await this.#broadcast(event);
-    if (failure !== undefined) throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'the invalidation cache failed', { cause: failure });
+    if (failure !== undefined) throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'the invalidation cache failed', { cause: failure }, 'cache');
   }
 
   async #broadcast(event: InvalidationEvent): Promise<void> {

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { SESSION_ERROR_REASONS, reasonOf, type SessionErrorReason } from '../errors.js';
 import { checkTelemetry } from '../options.js';
 import type { RefreshTokenStore } from '../storage.js';
 
@@ -60,6 +61,9 @@ export type TelemetryOption = false | { meterProvider?: MeterProviderLike; trace
 
 export type ReadOutcome = 'cache_hit' | 'verified' | 'invalid' | 'expired' | 'revoked';
 export type RefreshOutcome = 'rotated' | 'grace' | 'reused' | 'invalid' | 'expired' | 'error';
+/** The outcomes of a refused read or refresh: these carry a `reason` attribute as well. */
+export type ReadRefusal = Extract<ReadOutcome, 'invalid' | 'expired' | 'revoked'>;
+export type RefreshRefusal = Extract<RefreshOutcome, 'reused' | 'invalid' | 'expired' | 'error'>;
 
 const NAME = '@jwt-session/session-core';
 const SPAN_ERROR = 2; // SpanStatusCode.ERROR
@@ -87,6 +91,11 @@ const attrs = <K extends string>(name: string, values: readonly K[]): Record<K, 
   Object.fromEntries(values.map((v) => [v, Object.freeze({ [name]: v })])) as unknown as Record<K, Attributes>;
 const READS = attrs<ReadOutcome>('outcome', ['cache_hit', 'verified', 'invalid', 'expired', 'revoked']);
 const REFRESHES = attrs<RefreshOutcome>('outcome', ['rotated', 'grace', 'reused', 'invalid', 'expired', 'error']);
+/** `{ outcome, reason }` for every refusal outcome and reason, built once: a refusal allocates no attributes either. */
+const withReasons = <K extends string>(outcomes: readonly K[]): Record<K, Record<SessionErrorReason, Attributes>> =>
+  Object.fromEntries(outcomes.map((outcome) => [outcome, Object.fromEntries(SESSION_ERROR_REASONS.map((reason) => [reason, Object.freeze({ outcome, reason })]))])) as never;
+const READ_REFUSALS = withReasons<ReadRefusal>(['invalid', 'expired', 'revoked']);
+const REFRESH_REFUSALS = withReasons<RefreshRefusal>(['reused', 'invalid', 'expired', 'error']);
 const HANDSHAKE_ACCEPTED = Object.freeze({ outcome: 'accepted' });
 const HANDSHAKE_REFUSED = Object.freeze({ outcome: 'refused' });
 const STORE_OPS = ['insert', 'settleInsert', 'rotate', 'list', 'delete', 'deleteAll'] as const;
@@ -126,8 +135,18 @@ export class Telemetry {
     this.#reads.add(1, READS[outcome]);
   }
 
+  /** A refused read, counted by outcome and reason (`jwt_session.reads{outcome="invalid", reason="audience"}`). */
+  readRefused(outcome: ReadRefusal, reason: SessionErrorReason): void {
+    this.#reads.add(1, READ_REFUSALS[outcome][reason]);
+  }
+
   refresh(outcome: RefreshOutcome): void {
     this.#refreshes.add(1, REFRESHES[outcome]);
+  }
+
+  /** A refused refresh, counted by outcome and reason. */
+  refreshRefused(outcome: RefreshRefusal, reason: SessionErrorReason): void {
+    this.#refreshes.add(1, REFRESH_REFUSALS[outcome][reason]);
   }
 
   sessionCreated(): void {
@@ -173,6 +192,7 @@ export class Telemetry {
         span.setStatus({ code: SPAN_ERROR });
         const code = (error as { code?: unknown } | null)?.code;
         if (typeof code === 'string') span.setAttribute('jwt_session.error', code);
+        span.setAttribute('jwt_session.error.reason', reasonOf(error));
         throw error;
       } finally {
         span.end();
@@ -232,6 +252,7 @@ class NoTelemetry extends Telemetry {
     super(NOOP_METER, NOOP_TRACER);
   }
   override read(): void {}
+  override readRefused(): void {}
   // Not async: an async wrapper returning fn's promise would cost a promise and two microtask turns per call.
   override span<T>(_name: string, fn: () => Promise<T>): Promise<T> {
     return fn();

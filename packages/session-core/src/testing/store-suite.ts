@@ -152,13 +152,19 @@ export function testRefreshTokenStore(name: string, factory: StoreFactory): void
     assert.is((await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash })).status, 'rotated');
   });
 
-  S('rotate of an unknown session is not_found; past either deadline it is expired', async ({ store }) => {
+  S('rotate of an unknown session is not_found; past either deadline it is expired, marked idle when the idle one passed', async ({ store }) => {
     assert.is((await rotate(store, { sessionId: newRecord('x').sessionId, presentedHash: fakeHash() })).status, 'not_found');
     const abs = newRecord('alice', { expiresAt: T0 + 5000 });
     const idle = newRecord('alice', { idleExpiresAt: T0 + 5000 });
-    for (const rec of [abs, idle]) {
+    // Both deadlines at once: the session's end, not an idle timeout.
+    const both = newRecord('alice', { expiresAt: T0 + 5000, idleExpiresAt: T0 + 5000 });
+    for (const [rec, expected] of [
+      [abs, { status: 'expired' }],
+      [idle, { status: 'expired', idle: true }],
+      [both, { status: 'expired' }],
+    ] as const) {
       await store.insert(rec, { now: T0 });
-      assert.is((await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, now: T0 + 5000 })).status, 'expired');
+      assert.equal(await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, now: T0 + 5000 }), expected);
       assert.is(await find(store, rec.sessionId, T0 + 5000), undefined);
     }
   });

@@ -1,11 +1,9 @@
 import type { JWTPayload } from 'jose';
-import { SessionError } from '../errors.js';
+import { invalidAccessToken } from '../lib/access-token.js';
 import { normalizeType, type NormalizedVerifierOptions } from './options.js';
 
 /** Claims only an ID token carries (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11); an access token has none of them. */
 const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'c_hash'] as const;
-
-const invalid = () => new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid');
 
 /**
  * The rules for another provider's token once jose has checked its signature,
@@ -16,13 +14,14 @@ const invalid = () => new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token i
  * names its clients, `client_id` / `azp` among them (RFC 9068 §2.2).
  */
 export function checkProviderToken(payload: JWTPayload, typ: unknown, now: number, o: NormalizedVerifierOptions): void {
-  if (!o.acceptedTypes.has(typeof typ === 'string' ? normalizeType(typ) : typ === undefined ? null : '\u0000')) throw invalid();
+  if (!o.acceptedTypes.has(typeof typ === 'string' ? normalizeType(typ) : typ === undefined ? null : '\u0000')) throw invalidAccessToken('type');
   const { sub, iat } = payload;
-  if (typeof sub !== 'string' || sub.length === 0) throw invalid();
-  if (typeof iat !== 'number' || iat > now / 1000 + o.clockTolerance) throw invalid();
-  if (!o.allowIdTokenClaims && ID_TOKEN_CLAIMS.some((name) => payload[name] !== undefined)) throw invalid();
+  if (typeof sub !== 'string' || sub.length === 0) throw invalidAccessToken(sub === undefined ? 'missing_claim' : 'invalid_claim');
+  if (typeof iat !== 'number') throw invalidAccessToken(iat === undefined ? 'missing_claim' : 'invalid_claim');
+  if (iat > now / 1000 + o.clockTolerance) throw invalidAccessToken('issued_in_future');
+  if (!o.allowIdTokenClaims && ID_TOKEN_CLAIMS.some((name) => payload[name] !== undefined)) throw invalidAccessToken('id_token');
   if (o.allowedClients !== undefined) {
     const named = [payload.client_id, payload.azp].filter((value) => value !== undefined);
-    if (named.length === 0 || !named.every((value) => typeof value === 'string' && o.allowedClients!.has(value))) throw invalid();
+    if (named.length === 0 || !named.every((value) => typeof value === 'string' && o.allowedClients!.has(value))) throw invalidAccessToken('client');
   }
 }

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, type FlattenedJWSInput, type JSONWebKeySet, type JWTHeaderParameters } from 'jose';
 import { SessionError } from '../errors.js';
+import { invalidAccessToken } from '../lib/access-token.js';
 import { fetchJwks } from './jwks-fetch.js';
 
 export interface RemoteKeySetOptions {
@@ -21,7 +22,23 @@ type KeyLike = Awaited<ReturnType<LocalKeySet>>;
 /** While fetches keep failing, the wait between them doubles from the cooldown up to this many cooldowns. */
 export const MAX_BACKOFF_FACTOR = 4;
 
-const unavailable = (cause: unknown) => new SessionError('ERR_STORAGE_UNAVAILABLE', 'the key set could not be fetched', { cause });
+const unavailable = (cause: unknown) => new SessionError('ERR_STORAGE_UNAVAILABLE', 'the key set could not be fetched', { cause }, 'jwks');
+
+/**
+ * The set's key for a token's header. jose's own verdicts on the choice (no
+ * key of that kid, several) pass through; any other failure is jose refusing
+ * the key the set names (RSA under 2048 bits, a malformed JWK): the token is
+ * invalid, with a reason of its own, never an outage (issue 26 §4).
+ */
+async function keyOf(set: LocalKeySet, header: JWTHeaderParameters, token: FlattenedJWSInput): Promise<KeyLike> {
+  try {
+    return await set(header, token);
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error;
+    throw invalidAccessToken('unusable_key');
+  }
+}
 
 /**
  * A JWK Set fetched from a URL and kept, in place of jose's
@@ -67,13 +84,13 @@ export class RemoteKeySet {
     const set = this.#usable();
     if (set === undefined) throw unavailable(this.#lastError);
     try {
-      return await set(header, token);
+      return await keyOf(set, header, token);
     } catch (error) {
       // No key for this kid/alg: perhaps rotated in since the last fetch. Any other failure is the key's or the token's.
       if ((error as { code?: unknown } | null)?.code !== 'ERR_JWKS_NO_MATCHING_KEY' || !this.#mayFetch()) throw error;
     }
     await this.#refresh();
-    return (this.#usable() ?? set)(header, token);
+    return keyOf(this.#usable() ?? set, header, token);
   };
 
   /** Fetches unless a current set is in hand (within the same limits); rejects with ERR_STORAGE_UNAVAILABLE when no usable set results. */

@@ -1,10 +1,11 @@
 import { jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { SessionError } from '../errors.js';
-import { keyResolver, verifyAccessToken } from '../lib/access-token.js';
+import { invalidAccessToken, keyResolver, verifyAccessToken } from '../lib/access-token.js';
 import { checkedPayload, deepFreeze } from '../lib/verified-payload.js';
 import type { VerifiedToken } from '../lib/verified-cache.js';
 import type { AccessTokenClaims } from '../types.js';
+import { joseReason } from './jose-reason.js';
 import type { NormalizedVerifierOptions } from './options.js';
 import { checkProviderToken } from './provider-token.js';
 import { RemoteKeySet } from './remote-key-set.js';
@@ -15,8 +16,6 @@ export interface TokenVerification {
   /** Fetches the key set now (JWKS only), so the first request does not wait for it. */
   prefetch(): Promise<void>;
 }
-
-const invalid = () => new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is invalid');
 
 /**
  * This library's own tokens under configured keys: the manager's synchronous
@@ -40,7 +39,8 @@ function keySource(o: NormalizedVerifierOptions): { getKey: JWTVerifyGetKey; alg
   const getKey = (header: JWTHeaderParameters): KeyObject => {
     // A provider's token may omit kid when it has one key; with several, kid decides.
     const key = header.kid === undefined ? only : byKid.get(header.kid);
-    if (key === undefined || key.algorithm !== header.alg) throw invalid();
+    if (key === undefined) throw invalidAccessToken('unknown_key');
+    if (key.algorithm !== header.alg) throw invalidAccessToken('algorithm');
     return key.verifyKeyObject;
   };
   return { getKey: getKey as JWTVerifyGetKey, algorithms: [...new Set(o.keys!.map((k) => k.algorithm))], remote: undefined };
@@ -73,13 +73,13 @@ function withJose(o: NormalizedVerifierOptions): TokenVerification {
       } catch (error) {
         // The key set could not be had (ERR_STORAGE_UNAVAILABLE, from RemoteKeySet alone), or a key resolver's verdict.
         if (error instanceof SessionError) throw error;
-        if ((error as { code?: unknown } | null)?.code === 'ERR_JWT_EXPIRED') throw new SessionError('ERR_AUTH_TOKEN_EXPIRED', 'access token has expired');
+        if ((error as { code?: unknown } | null)?.code === 'ERR_JWT_EXPIRED') throw new SessionError('ERR_AUTH_TOKEN_EXPIRED', 'access token has expired', undefined, 'expired');
         // Everything else is about this token or the key its header names (a key jose cannot use included), not an outage.
-        // jose's message may quote header values: not kept.
-        throw invalid();
+        // jose's message may quote header values: not kept, only its code and claim name.
+        throw invalidAccessToken(joseReason(error));
       }
       if (own) {
-        if (typ !== 'at+jwt') throw invalid();
+        if (typ !== 'at+jwt') throw invalidAccessToken('type');
         return checkedPayload(token, payload, now, o.clockTolerance);
       }
       checkProviderToken(payload, typ, now, o);
@@ -100,7 +100,7 @@ export function tokenVerification(o: NormalizedVerifierOptions): TokenVerificati
     async verify(token, now) {
       const entry = await inner.verify(token, now);
       const { iat, exp } = entry.claims as { iat: number; exp: number };
-      if (exp - iat > o.maxTokenLifetime) throw invalid();
+      if (exp - iat > o.maxTokenLifetime) throw invalidAccessToken('lifetime');
       return entry;
     },
     prefetch: () => inner.prefetch(),

@@ -1,6 +1,7 @@
-import { SessionError } from '../errors.js';
+import { SessionError, reasonOf } from '../errors.js';
 import { SessionEventEmitter, type SessionEventName, type SessionEvents } from '../events.js';
 import { tokenIdTime } from '../lib/ids.js';
+import { invalidAccessToken } from '../lib/access-token.js';
 import { isWellFormedJws } from '../lib/token-syntax.js';
 import { VerifiedTokenCache, checkRevocation, type VerifiedToken } from '../lib/verified-cache.js';
 import type { InvalidationSubscription } from '../storage.js';
@@ -99,11 +100,11 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
     }
     let entry: VerifiedToken;
     try {
-      if (!isWellFormedJws(accessToken)) throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'access token is not a compact JWS');
-      if (this.#closed) throw new SessionError('ERR_CONFIG_INVALID', 'the verifier is closed');
+      if (!isWellFormedJws(accessToken)) throw invalidAccessToken('malformed');
+      if (this.#closed) throw new SessionError('ERR_CONFIG_INVALID', 'the verifier is closed', undefined, 'closed');
       entry = await this.#verification.verify(accessToken, now);
     } catch (error) {
-      this.#telemetry.read(readFailure(error));
+      this.#telemetry.readRefused(readFailure(error), reasonOf(error));
       throw error;
     }
     checkRevocation(entry, this.#options.invalidAccessTokenCache, this.#assertNotRevoked);
@@ -119,20 +120,23 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
    * revocation (no usable `jti` or `iat`) counts as revoked.
    */
   isRevoked(input: RevocationClaims): boolean {
+    return this.#revokedBy(input) !== undefined;
+  }
+
+  /** Why this node rejects the claims (the reason of ERR_SESSION_REVOKED), or undefined when it does not. */
+  #revokedBy(input: RevocationClaims): 'session_revoked' | 'subject_revoked' | undefined {
     let claims: RevocationClaims;
     try {
       // Read once into a plain object: a proxy or a throwing getter is bad input, not a crash.
       claims = { sub: input.sub, sid: input.sid, jti: input.jti, iat: input.iat };
     } catch {
-      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'claims must hold a string sub');
+      throw invalidAccessToken('missing_claim');
     }
-    if (typeof claims.sub !== 'string') {
-      throw new SessionError('ERR_AUTH_TOKEN_INVALID', 'claims must hold a string sub');
-    }
+    if (typeof claims.sub !== 'string') throw invalidAccessToken('missing_claim');
     const cache = this.#options.invalidAccessTokenCache;
-    if (typeof claims.sid === 'string' && cache.isSessionInvalidated(claims.sid)) return true;
+    if (typeof claims.sid === 'string' && cache.isSessionInvalidated(claims.sid)) return 'session_revoked';
     const at = cache.subjectInvalidatedAt(claims.sub);
-    return at !== undefined && !(this.#issuedAt(claims) > at);
+    return at !== undefined && !(this.#issuedAt(claims) > at) ? 'subject_revoked' : undefined;
   }
 
   /** Leaves the broadcaster. The cache and broadcaster belong to the caller, who closes them. */
@@ -157,8 +161,9 @@ export class JwtSessionVerifier extends SessionEventEmitter implements SessionVe
 
   // A property, not a method: checkRevocation calls it without a closure made per read().
   readonly #assertNotRevoked = (token: VerifiedToken): void => {
-    if (!this.isRevoked(token.claims)) return;
-    this.#telemetry.read('revoked');
-    throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked');
+    const reason = this.#revokedBy(token.claims);
+    if (reason === undefined) return;
+    this.#telemetry.readRefused('revoked', reason);
+    throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked', undefined, reason);
   };
 }

@@ -1,6 +1,6 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import { authenticateToken, type AuthContext } from '../authenticate.js';
-import { AuthError, toAuthError, type AuthErrorCode } from '../errors.js';
+import { AuthError, reportRefusal, toAuthError, type AuthErrorCode, type AuthErrorReason } from '../errors.js';
 import type { AnySocket, SocketAuthOptions } from '../socket-auth.js';
 import type { ExpirySchedule, Expiring } from './expiry-schedule.js';
 import {
@@ -44,6 +44,8 @@ export class GuardedSocket implements Indexable, Expiring {
   #renewals: RenewalBucket | undefined;
   /** The code it was condemned with: from then on nothing from it reaches the application. */
   #ended: AuthErrorCode | undefined;
+  /** And why, for a renewal that answers with that code. */
+  #endedReason: AuthErrorReason = 'unspecified';
   /** Pending re-verifications (recovered socket); events wait for them. */
   #checking: Promise<void> | undefined;
   indexKeys: IndexKeys | undefined;
@@ -82,19 +84,21 @@ export class GuardedSocket implements Indexable, Expiring {
     this.#guard.index.delete(this);
   }
 
-  revoke(payload: SessionRevokedPayload): void {
-    this.#end(SESSION_REVOKED_EVENT, payload);
+  revoke(payload: SessionRevokedPayload, reason: AuthErrorReason = payload.reason === 'all' ? 'subject_revoked' : 'session_revoked'): void {
+    this.#end(SESSION_REVOKED_EVENT, payload, reason);
   }
 
   expire(): void {
     const payload: SessionExpiredPayload = { code: 'ERR_AUTH_TOKEN_EXPIRED', expiresAt: this.auth?.expiresAt ?? 0 };
-    this.#end(SESSION_EXPIRED_EVENT, payload);
+    this.#end(SESSION_EXPIRED_EVENT, payload, 'expired');
   }
 
-  /** Refuses it after the fact, with the code a verification failed with. */
+  /** Refuses it after the fact, with the code a verification failed with; the application's `onError` is told why. */
   refuse(error: AuthError): void {
+    if (this.#ended !== undefined) return;
+    reportRefusal(this.#guard.options.onError, error);
     if (error.code === 'ERR_AUTH_TOKEN_EXPIRED') this.expire();
-    else this.revoke({ code: error.code, reason: 'unverified' });
+    else this.revoke({ code: error.code, reason: 'unverified' }, error.reason);
   }
 
   /**
@@ -111,7 +115,7 @@ export class GuardedSocket implements Indexable, Expiring {
   /** Refuses it if its session has been revoked; true if it was. */
   recheck(): boolean {
     if (!this.isRevoked()) return false;
-    this.refuse(new AuthError('ERR_SESSION_REVOKED'));
+    this.refuse(new AuthError('ERR_SESSION_REVOKED', undefined, 'revoked'));
     return true;
   }
 
@@ -143,6 +147,7 @@ export class GuardedSocket implements Indexable, Expiring {
       (result) => ack?.(result),
       (error: unknown) => {
         const failure = toAuthError(error);
+        reportRefusal(this.#guard.options.onError, failure);
         ack?.({ ok: false, code: failure.code, message: failure.message });
       },
     );
@@ -163,7 +168,7 @@ export class GuardedSocket implements Indexable, Expiring {
     const next = await authenticateToken(this.#guard.verifier, token, this.#guard.options);
     if (current === undefined || next.sub !== current.sub || next.sessionId !== current.sessionId) throw new AuthError('ERR_SESSION_MISMATCH');
     // Revoked or expired while the new token was being verified.
-    if (this.#ended !== undefined) throw new AuthError(this.#ended);
+    if (this.#ended !== undefined) throw new AuthError(this.#ended, undefined, this.#endedReason);
     this.socket.data.auth = next;
     this.arm();
     return { ok: true, expiresAt: next.expiresAt };
@@ -180,7 +185,7 @@ export class GuardedSocket implements Indexable, Expiring {
     } else if (this.isRevoked()) {
       // Two map lookups per packet: a lost broadcast or a listener that threw still cannot let events through.
       answerDropped(packet, 'ERR_SESSION_REVOKED');
-      this.refuse(new AuthError('ERR_SESSION_REVOKED'));
+      this.refuse(new AuthError('ERR_SESSION_REVOKED', undefined, 'revoked'));
     } else next();
   }
 
@@ -189,9 +194,10 @@ export class GuardedSocket implements Indexable, Expiring {
     return auth !== undefined && auth.expiresAt * 1000 <= this.#guard.clock();
   }
 
-  #end(event: string, payload: SessionRevokedPayload | SessionExpiredPayload): void {
+  #end(event: string, payload: SessionRevokedPayload | SessionExpiredPayload, reason: AuthErrorReason): void {
     if (this.#ended !== undefined) return;
     this.#ended = payload.code;
+    this.#endedReason = reason;
     this.dispose();
     // Sent before the DISCONNECT packet on the same transport, so the client reads why it was dropped.
     this.socket.emit(event, payload);

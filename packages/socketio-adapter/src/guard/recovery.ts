@@ -24,7 +24,7 @@ export function recover(entry: GuardedSocket, guard: GuardContext, options: Sock
         // Nothing says who it was: it starts afresh, with no restored rooms or data.
         socket.data = {};
       } else if (auth.sub !== previous.sub || auth.sessionId !== previous.sessionId || auth.userId !== previous.userId) {
-        throw new AuthError('ERR_SESSION_MISMATCH');
+        throw new AuthError('ERR_SESSION_MISMATCH', undefined, 'session_mismatch');
       } else if (socket.connected) {
         await socket.join(rooms);
       }
