@@ -158,6 +158,8 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
         return { status, subject: fromStored(row!.subject) };
       case 'expired':
         return { status };
+      case 'expired_idle':
+        return { status: 'expired', idle: true };
       default:
         return { status: 'not_found' };
     }

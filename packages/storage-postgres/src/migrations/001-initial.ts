@@ -158,7 +158,8 @@ BEGIN
   END IF;
   IF r.deadline <= v_now THEN
     DELETE FROM ${s}.sessions s WHERE s.session_id = p_id;
-    RETURN QUERY SELECT 'expired', NULL::text, NULL::integer, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::text, NULL::text;
+    -- 'expired_idle' when the deadline that passed is the idle one alone (the manager's reason idle_timeout).
+    RETURN QUERY SELECT CASE WHEN r.idle_expires_at < r.expires_at THEN 'expired_idle' ELSE 'expired' END, NULL::text, NULL::integer, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::text, NULL::text;
     RETURN;
   END IF;
   IF r.token_hash = p_presented THEN
