@@ -6,7 +6,8 @@
 // there:
 //   - consumer/app.mjs: plain-JS ESM (session lifecycle and reuse detection,
 //     Express httpAuth over HTTP, Socket.IO guard with a real client, two
-//     copies of session-core, three managers on a real redis-server);
+//     copies of session-core, three managers on a real redis-server, two on a
+//     real PostgreSQL);
 //   - consumer/require.cjs: CommonJS require() of every entry;
 //   - tsc --noEmit on consumer/consumer.ts (strict, exactOptionalPropertyTypes,
 //     skipLibCheck: false), under TypeScript 5.9 and 7.
@@ -64,8 +65,8 @@ if (!passes) {
 
 // What a user installs next to our packages, by supported major: the newest
 // pass takes today's release of each, the pins record exact versions.
-const PEERS = ['socket.io@4', 'socket.io-client@4', 'express@5', 'fastify@5'];
-const TOOLS = ['typescript@~5.9.3', 'typescript7@npm:typescript@7', '@types/node@20', '@types/express@5'];
+const PEERS = ['socket.io@4', 'socket.io-client@4', 'express@5', 'fastify@5', 'pg@8'];
+const TOOLS = ['typescript@~5.9.3', 'typescript7@npm:typescript@7', '@types/node@20', '@types/express@5', '@types/pg@8'];
 const COMPILERS = [
   ['TypeScript 5.9', 'typescript'],
   ['TypeScript 7', 'typescript7'],
@@ -78,6 +79,7 @@ const pinned = [];
 const started = Date.now();
 const work = mkdtempSync(join(tmpdir(), 'jwt-session-consumer-'));
 let redis;
+let postgres;
 
 const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
@@ -159,6 +161,8 @@ async function startRedis() {
 function cleanup() {
   if (redis) redis.child.kill('SIGKILL');
   redis = undefined;
+  postgres?.kill().catch(() => undefined);
+  postgres = undefined;
   if (!keep) rmSync(work, { recursive: true, force: true });
 }
 process.on('SIGINT', () => (cleanup(), process.exit(130)));
@@ -430,7 +434,7 @@ async function consumerRun(pass, major, tarballs) {
   // The type checks do not depend on the scripts: run them alongside.
   since = Date.now();
   const typechecks = COMPILERS.map(([label, dir]) => run(process.execPath, [join(app, 'node_modules', dir, 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: app }).then((r) => ({ ...r, label, took: seconds(since) })));
-  const esm = await run(process.execPath, ['app.mjs'], { cwd: app, env: { REDIS_URL: redis?.url ?? '' }, timeout: 180_000 });
+  const esm = await run(process.execPath, ['app.mjs'], { cwd: app, env: { REDIS_URL: redis?.url ?? '', DATABASE_URL: postgres?.url ?? '' }, timeout: 180_000 });
   if (countLines(esm.output) === 0 || (esm.code !== 0 && !/^not ok/m.test(esm.output))) result(false, 'app.mjs ran to the end', esm.output.trim());
   console.log(`        app.mjs took ${seconds(since)}`);
 
@@ -494,6 +498,15 @@ try {
   } catch (error) {
     result(false, 'start redis-server', error.message);
   }
+  try {
+    // The workspace's PostgreSQL harness (TypeScript, loaded through tsx): initdb + postgres on a free port.
+    const { tsImport } = await import('tsx/esm/api');
+    const { startPostgres } = await tsImport('../tools/pg-harness/src/index.ts', import.meta.url);
+    postgres = await startPostgres();
+    console.log(`  postgres on ${postgres.url}`);
+  } catch (error) {
+    result(false, 'start postgres', error.message);
+  }
   if (tarballs.size > 0) {
     for (const pass of passes) {
       let tsc;
@@ -505,6 +518,8 @@ try {
 } catch (error) {
   result(false, 'consumer check crashed', error.stack ?? String(error));
 } finally {
+  await postgres?.stop().catch(() => undefined);
+  postgres = undefined;
   cleanup();
 }
 console.log(`\nconsumer check took ${Math.round((Date.now() - started) / 1000)} s${keep ? `, kept ${work}` : ''}`);

@@ -14,6 +14,8 @@ import { io as connectClient } from 'socket.io-client';
 import { JwtUserSessionManager, isSessionError } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
+import { PostgresInvalidationBroadcaster, PostgresRefreshTokenStore, migrate } from '@jwt-session/storage-postgres';
+import pg from 'pg';
 import { attachSessionGuard, httpAuth } from '@jwt-session/socketio-adapter';
 
 const require = createRequire(import.meta.url);
@@ -191,6 +193,35 @@ await check('Redis: a node C started after the revocation enforces it once ready
   const c = redisNode();
   await c.ready();
   await rejectsWith(c.read(revoked), 'ERR_SESSION_REVOKED');
+});
+
+// PostgreSQL: the same cluster guarantee on `pg` from npm, two nodes sharing one database.
+async function postgresNode() {
+  const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 4 });
+  pool.on('error', () => undefined);
+  await migrate(pool);
+  const broadcaster = new PostgresInvalidationBroadcaster(pool, { listenClient: () => new pg.Client(process.env.DATABASE_URL) });
+  // No reuse interval: a spent token presented again is reuse at once.
+  const m = new JwtUserSessionManager(options({ refreshTokenStore: new PostgresRefreshTokenStore(pool), invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(), broadcaster, refreshTokenReuseInterval: 0 }));
+  cleanups.push(async () => (await m.close(), await broadcaster.close?.(), await pool.end()));
+  return m;
+}
+
+await check('PostgreSQL: rotation, reuse detection, and a revocation on node A enforced on node B', async () => {
+  expect(process.env.DATABASE_URL, 'DATABASE_URL is not set');
+  const a = await postgresNode();
+  const b = await postgresNode();
+  await Promise.all([a.ready(), b.ready()]);
+  const t = await a.create('frank');
+  const next = await b.update(t.refreshToken);
+  expect((await a.read(next.accessToken)).sid === t.sessionId, 'the rotation on B is not the same session on A');
+  // The spent token presented on A: reuse, the session revoked on every node.
+  await rejectsWith(a.update(t.refreshToken), 'ERR_REFRESH_TOKEN_REUSED');
+  await eventually(() => rejectsWith(b.read(next.accessToken), 'ERR_SESSION_REVOKED'));
+  const fresh = await a.create('frank');
+  expect((await b.read(fresh.accessToken)).sub === 'frank', 'B cannot read A’s token');
+  await a.deleteOne('frank', fresh.sessionId);
+  await eventually(() => rejectsWith(b.read(fresh.accessToken), 'ERR_SESSION_REVOKED'));
 });
 
 // Each clean-up gets a few seconds: after a failed check, one may never settle.

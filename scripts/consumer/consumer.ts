@@ -20,6 +20,8 @@ import {
 } from '@jwt-session/session-core';
 import { MemoryBroadcaster, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
+import { PostgresInvalidationBroadcaster, PostgresRefreshTokenStore, migrate } from '@jwt-session/storage-postgres';
+import pg from 'pg';
 import { attachSessionGuard, httpAuth, toAuthError, type AuthContext, type AuthSocketData } from '@jwt-session/socketio-adapter';
 import { fastifySessionAuth } from '@jwt-session/socketio-adapter/fastify';
 import { sessionRouter, type SessionBody } from '@jwt-session/http';
@@ -75,7 +77,23 @@ await fastify.register(fastifySessionAuth, { manager, global: false });
 await fastify.register(sessionRoutes, { manager: local, basePath: '/auth' });
 fastify.get('/me', { onRequest: fastify.sessionAuth }, async (request) => ({ user: request.auth?.userId ?? null }));
 
+// PostgreSQL: the caller's pg.Pool for queries, a dedicated pg.Client for LISTEN.
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+pool.on('error', () => undefined);
+await migrate(pool);
+const onPostgres = new JwtUserSessionManager({
+  keys: { kid: 'k1', algorithm: 'HS256', secret: 'consumer-check-secret-0123456789abcdef' },
+  issuer: 'https://auth.example.com',
+  audience: 'api',
+  refreshTokenStore: new PostgresRefreshTokenStore(pool),
+  invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
+  broadcaster: new PostgresInvalidationBroadcaster(pool, { listenClient: () => new pg.Client(process.env.DATABASE_URL) }),
+});
+await onPostgres.ready();
+
 export async function shutdown(): Promise<void> {
+  await onPostgres.close();
+  await pool.end();
   guard.close();
   await fastify.close();
   await manager.close();
