@@ -291,11 +291,12 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     // refresh that slips in before the delete lands gets tokens every node already refuses: the entry
     // covers the session id for an access token's lifetime plus the clock tolerance and a second.
     const revoked = this.#revocation.revokeSession(subject, sessionId, 'deleted', now);
+    // Handled from the start: it may fail (a broadcast) while the delete is still pending; awaited below.
+    revoked.catch(() => undefined);
     let deleted: boolean;
     try {
       deleted = await this.#options.refreshTokenStore.delete(subject, sessionId, now);
     } catch (error) {
-      revoked.catch(() => undefined);
       throw storageError('deleteOne', error);
     }
     await revoked;
