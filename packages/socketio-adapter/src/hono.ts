@@ -3,8 +3,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AuthContext, ProvisionedUser } from './authenticate.js';
 import { AuthError } from './errors.js';
-import { authenticateHttp, type GetToken, type HttpAuthOptions, type HttpRequestLike } from './http-auth.js';
-import { checkHttpOptions, checkVerifier } from './options.js';
+import type { GetToken, HttpAuthOptions, HttpRequestLike } from './http-auth.js';
+import { httpAuthenticator } from './http-authenticator.js';
 
 /**
  * What `honoSessionAuth` puts on the context: `new Hono<SessionAuthEnv>()`,
@@ -55,12 +55,10 @@ export function honoSessionAuth<User extends ProvisionedUser = ProvisionedUser>(
   manager: SessionVerifier,
   options: HonoSessionAuthOptions<User> = {},
 ): MiddlewareHandler<SessionAuthEnv<User>> {
-  checkVerifier('honoSessionAuth', 'manager', manager);
-  checkHttpOptions('honoSessionAuth', options);
-  const { getToken, ...httpOptions } = options;
+  const authenticate = httpAuthenticator<User>('honoSessionAuth', manager, options);
+  const { getToken } = options;
   return async (c, next) => {
-    const fromContext = getToken === undefined ? undefined : () => getToken(c);
-    const result = await authenticateHttp<User, HttpRequestLike>(manager, fromWebRequest(c.req.raw), httpOptions, fromContext);
+    const result = await authenticate(fromWebRequest(c.req.raw), getToken === undefined ? undefined : () => getToken(c));
     if (result !== undefined && 'failure' in result) {
       const { status, headers, body } = result.failure;
       const res = new Response(JSON.stringify(body), { status, headers });
