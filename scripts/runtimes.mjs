@@ -23,10 +23,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, startRedis } from './lib/redis-server.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const scenarios = join(root, 'tools', 'runtime-matrix', 'src');
@@ -100,17 +101,6 @@ if (process.argv.includes('--install')) {
   await main();
 }
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function reachable(port) {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -119,6 +109,7 @@ function reachable(port) {
   });
 }
 
+/** Until `port` accepts a connection, or `child` exits, or `ms` pass. */
 async function waitFor(port, child, ms) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -196,12 +187,13 @@ async function main() {
     console.log(`runtimes: bundled 4 scenarios in ${ms} ms`);
 
     let redisUrl;
-    const redisPort = await freePort();
-    const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    redis.on('error', () => undefined);
-    children.push(redis);
-    if (await waitFor(redisPort, redis, 5000)) redisUrl = `redis://127.0.0.1:${redisPort}`;
-    else line(false, 'redis-server could not be started (preflight installs it): the Redis checks are not run');
+    try {
+      const redis = await startRedis();
+      children.push(redis.child);
+      redisUrl = redis.url;
+    } catch (error) {
+      line(false, `${error.message} (preflight installs it): the Redis checks are not run`);
+    }
 
     const env = { ...process.env, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) };
     const lifecycleChecks = redisUrl ? 2 : 1;
