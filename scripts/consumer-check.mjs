@@ -39,11 +39,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classifyDiagnostics, classifyNpmWarnings, warningLine } from './consumer/diagnostics.mjs';
+import { startRedis } from './lib/redis-server.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = join(root, 'scripts', 'consumer');
@@ -121,42 +121,6 @@ function run(command, commandArgs, options = {}) {
 const npm = (cwd, ...npmArgs) => run('npm', [...npmArgs, '--no-audit', '--no-fund', '--loglevel=warn'], { cwd });
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 const writeJson = (file, value) => writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function ping(port) {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.setTimeout(500);
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => (socket.destroy(), resolve(data.toString().startsWith('+PONG'))));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const failedToStart = new Promise((resolve) => child.once('error', (error) => resolve(error)));
-  const end = Date.now() + 10_000;
-  while (Date.now() < end) {
-    const error = await Promise.race([failedToStart, new Promise((resolve) => setTimeout(() => resolve(undefined), 50))]);
-    if (error) throw new Error(`redis-server could not start: ${error.message}`);
-    if (await ping(port)) return { child, url: `redis://127.0.0.1:${port}` };
-  }
-  child.kill('SIGKILL');
-  throw new Error('redis-server did not answer PING within 10 s');
-}
 
 function cleanup() {
   if (redis) redis.child.kill('SIGKILL');

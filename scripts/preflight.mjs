@@ -2,13 +2,15 @@
 // First step of `pnpm test`: the suites need system programs that npm cannot
 // install — redis-server and redis-cli (tests start their own servers and
 // clusters), PostgreSQL's initdb, pg_ctl and postgres (storage-postgres' tests
-// start their own server, see tools/pg-harness), chromium (the demo's browser test) and npm (the consumer check).
+// start their own server, see tools/pg-harness), chromium (the demo's browser test) and npm (the consumer check),
+// then Bun, Deno and workerd from npm for the runtime matrix (scripts/runtimes.mjs).
 // As root on a machine with apt-get, installs what is missing (apt-get update
 // first); otherwise stops at once with ONE line naming what is missing and the
 // command that installs it, instead of failing suites minutes later.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -46,8 +48,24 @@ function missing() {
 
 const installCommand = (packages) => `apt-get update && apt-get install -y --no-install-recommends ${packages.join(' ')}`;
 
+/**
+ * Bun, Deno and workerd for the runtime matrix, from npm into a cache outside
+ * the repository (scripts/runtimes.mjs --install). A runtime that cannot be
+ * installed where its npm package is published gets one line, and stops here.
+ */
+function runtimes() {
+  const result = spawnSync(process.execPath, [fileURLToPath(new URL('runtimes.mjs', import.meta.url)), '--install'], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error('preflight: a runtime of the runtime matrix could not be installed from npm (see the line above)');
+    process.exit(1);
+  }
+}
+
 let absent = missing();
-if (absent.length === 0) process.exit(0);
+if (absent.length === 0) {
+  runtimes();
+  process.exit(0);
+}
 
 const packages = [...new Set(absent.map(([, pkg]) => pkg))];
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -71,4 +89,5 @@ if (absent.length > 0) {
   console.error(`preflight: still missing after apt-get: ${absent.map(([what]) => what).join(', ')}`);
   process.exit(1);
 }
+runtimes();
 console.log('preflight: ok');

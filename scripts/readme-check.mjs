@@ -87,7 +87,8 @@ try {
     join(scratch, 'tsconfig.json'),
     JSON.stringify({
       extends: relative(scratch, join(root, 'tsconfig.base.json')),
-      compilerOptions: { noEmit: true, noUnusedLocals: false, types: ['node'] },
+      // experimentalDecorators: NestJS code (the nestjs README) uses TypeScript's decorators, as Nest apps do.
+      compilerOptions: { noEmit: true, noUnusedLocals: false, types: ['node'], experimentalDecorators: true },
       files: ['prelude.d.ts', ...names],
     }),
   );

@@ -4,11 +4,12 @@
 // README code blocks (scripts/readme-check.mjs), then the outside-the-workspace
 // check (scripts/consumer-check.mjs: packed tarballs installed with npm into a
 // temp app, on ioredis 6 and 5; a pinned pass from scripts/consumer/pins and a
-// newest pass), and prints one closing line
+// newest pass), then the runtime matrix (scripts/runtimes.mjs: Bun, Deno and
+// workerd installed from npm), and prints one closing line
 // "N passed, N failed" over all of them. A suite whose set-up (a before hook)
 // fails reports the error as a failure: uvu 0.5.6 swallowed it, see
 // patches/uvu@0.5.6.patch.
-// Usage: node scripts/test.mjs [package… | examples | readme | consumer]
+// Usage: node scripts/test.mjs [package… | examples | readme | consumer | runtimes]
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -81,6 +82,7 @@ for (const target of targets) {
 const checks = [
   { name: 'readme', title: 'readme (every ```ts block of every README compiles; the quick start runs)', script: 'readme-check.mjs' },
   { name: 'consumer', title: 'consumer (packed tarballs, npm, outside the workspace)', script: 'consumer-check.mjs' },
+  { name: 'runtimes', title: 'runtimes (Bun, Deno and workerd from npm: lifecycle on memory and Redis, Socket.IO guard, a Worker)', script: 'runtimes.mjs' },
 ];
 for (const check of checks) {
   if (wanted.length > 0 && !wanted.includes(check.name)) continue;

@@ -41,4 +41,12 @@ S('the Fastify entry reaches fastify and nothing of Express', () => {
   assert.not.ok([...modules].some((m) => m.includes('express')));
 });
 
+S('the Hono entry reaches hono and neither Express nor Fastify; node:http only for a type (IncomingHttpHeaders)', () => {
+  const modules = [...reachable('hono.ts')].sort();
+  assert.equal(modules, ['@jwt-session/session-core', 'bowser', 'hono', 'hono/conninfo', 'hono/utils/http-status', 'node:http']);
+  for (const file of ['core/request.ts', 'core/endpoints.ts', 'core/options.ts']) {
+    for (const [line] of readFileSync(join(src, file), 'utf8').matchAll(/^import .*'node:[^']+';$/gm)) assert.match(line, /^import type /, `${file}: ${line}`);
+  }
+});
+
 S.run();

@@ -1,9 +1,13 @@
+import { createAdaptorServer } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import express from 'express';
+import { Hono } from 'hono';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { sessionRoutes } from '../src/fastify.js';
+import { honoSessionRoutes } from '../src/hono.js';
 import { sessionRouter } from '../src/index.js';
 import { TLS, type Framework } from './support.js';
 
@@ -61,5 +65,27 @@ export const fastifyFramework: Framework = {
     } finally {
       await app.close().catch(() => undefined);
     }
+  },
+};
+
+export const honoFramework: Framework = {
+  name: 'Hono',
+  async start(cleanup, manager, options) {
+    const app = new Hono();
+    const sessions = honoSessionRoutes(manager, { ...options.endpoints, getConnInfo });
+    app.use(sessions);
+    app.post('/login', (c) => sessions.issueSession(c, String(c.req.header('x-user')), options.issue));
+    app.get('/app/ping', (c) => c.json({ app: true }));
+    const base = options.endpoints.basePath ?? '/auth';
+    app.options(`${base}/refresh`, (c) => c.body(null, 204, { 'x-app-preflight': '1' }));
+    // @hono/node-server: the Web Request built from Node's, over a real socket.
+    const server = (options.tls ? createAdaptorServer({ fetch: app.fetch, createServer: createHttpsServer, serverOptions: TLS }) : createAdaptorServer({ fetch: app.fetch })) as Server;
+    const port = await listen(server);
+    cleanup.add(() => new Promise((resolve) => server.close(resolve)));
+    cleanup.add(() => server.closeAllConnections());
+    return `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  },
+  async construct(manager, options) {
+    honoSessionRoutes(manager as never, options as never);
   },
 };

@@ -27,7 +27,8 @@ export interface FastifySessionAuthOptions<User extends ProvisionedUser = Provis
 
 const plugin: FastifyPluginAsync<FastifySessionAuthOptions> = async (fastify, options) => {
   // Thrown here, the error fails app.register() / app.ready(): the app does not start half-configured.
-  checkHttpOptions('fastifySessionAuth', options);
+  // Fastify hands a plugin its own registration options (prefix, logLevel, …) besides ours.
+  checkHttpOptions('fastifySessionAuth', options, ['manager', 'global', 'prefix', 'logLevel', 'logSerializers']);
   const { manager, global: everywhere = true, getToken, ...httpOptions } = options;
   checkVerifier('fastifySessionAuth', 'manager', manager);
   if (typeof everywhere !== 'boolean') throw AuthError.config('fastifySessionAuth', 'global', 'a boolean');

@@ -20,7 +20,10 @@ export type AuthenticatedRequest<Req extends IncomingMessage = IncomingMessage, 
 /** A custom token source: the token, or null/undefined/'' for "this request carries none". */
 export type GetToken<Req> = (req: Req) => string | null | undefined | Promise<string | null | undefined>;
 
-export interface HttpAuthOptions<User extends ProvisionedUser = ProvisionedUser, Req extends IncomingMessage = IncomingMessage> extends AuthenticateOptions<User> {
+/** What the core reads of a request: Node's IncomingMessage is one; a Web Request reduces to one (see ./hono). */
+export type HttpRequestLike = Pick<IncomingMessage, 'method' | 'headers'> & { rawHeaders: readonly string[] };
+
+export interface HttpAuthOptions<User extends ProvisionedUser = ProvisionedUser, Req extends HttpRequestLike = IncomingMessage> extends AuthenticateOptions<User> {
   /** The `realm` of the WWW-Authenticate challenge. @default none */
   realm?: string;
   /**
@@ -104,7 +107,7 @@ export function httpFailure(error: AuthError, options: { realm?: string } = {}):
 }
 
 /** A CORS preflight: the browser asks before the real request, and never with credentials. */
-function isPreflight(req: IncomingMessage): boolean {
+function isPreflight(req: HttpRequestLike): boolean {
   return req.method === 'OPTIONS' && typeof req.headers['access-control-request-method'] === 'string';
 }
 
@@ -124,9 +127,9 @@ async function tokenFrom<Req>(getToken: GetToken<Req>, req: Req): Promise<string
 /**
  * Verifies an HTTP request; `undefined` means "let it through without auth"
  * (a preflight, or no token with `credentialsRequired: false`). Shared by
- * Express and Fastify; never throws.
+ * Express, Fastify and Hono; never throws.
  */
-export async function authenticateHttp<User extends ProvisionedUser, Req extends IncomingMessage>(
+export async function authenticateHttp<User extends ProvisionedUser, Req extends HttpRequestLike>(
   manager: SessionVerifier,
   req: Req,
   options: HttpAuthOptions<User, Req>,

@@ -65,17 +65,66 @@ export function checkAuthenticateOptions(where: string, options: unknown): Recor
   return options;
 }
 
-/** socketAuth's and the guard's options. */
-export function checkSocketOptions(where: string, options: unknown): Record<string, unknown> {
-  const checked = checkAuthenticateOptions(where, options);
+/*
+ * The names each option set knows. An option another library has (express-jwt's
+ * `secret`, `algorithms`, `isRevoked`, …) or a misspelt one would otherwise be
+ * silently ignored, leaving a default in force: each is refused instead.
+ * test/options.test.ts checks these lists against the option interfaces.
+ */
+const AUTHENTICATE_OPTION_NAMES = ['cookie', 'users'] as const;
+export const SOCKET_OPTION_NAMES = [...AUTHENTICATE_OPTION_NAMES, 'sessions', 'userRoomPrefix', 'sessionRoomPrefix'] as const;
+export const GUARD_OPTION_NAMES = [...SOCKET_OPTION_NAMES, 'namespaces', 'clock', 'scheduler', 'renewRateLimit', 'telemetry'] as const;
+export const HTTP_OPTION_NAMES = [...AUTHENTICATE_OPTION_NAMES, 'realm', 'credentialsRequired', 'getToken', 'allowPreflight'] as const;
+
+/** Where an option from another JWT middleware went here: said in the refusal. */
+const MOVED: Record<string, string> = {
+  secret: 'keys and algorithms are the manager\'s (JwtUserSessionManager or JwtSessionVerifier options)',
+  algorithms: 'keys and algorithms are the manager\'s (JwtUserSessionManager or JwtSessionVerifier options)',
+  issuer: 'the issuer and audience are the manager\'s',
+  audience: 'the issuer and audience are the manager\'s',
+  isRevoked: 'revocation is the manager\'s: every verification checks it',
+  requestProperty: 'the verified context is always `auth`',
+  onExpired: 'an expired token is refused with ERR_AUTH_TOKEN_EXPIRED',
+};
+
+/** An option name is quoted back only when it looks like one: the caller's text never reaches a message otherwise. */
+const QUOTABLE = /^[A-Za-z_$][\w$]{0,40}$/;
+
+/** Refuses any own enumerable key not in `known` (plus `extra`: a framework's own, such as Fastify's `prefix`). */
+export function refuseUnknownOptions(where: string, options: Record<string, unknown>, known: readonly string[], extra: readonly string[] = []): void {
+  let keys: string[];
+  try {
+    keys = Object.keys(options);
+  } catch {
+    throw AuthError.config(where, 'options', 'readable');
+  }
+  for (const key of keys) {
+    if (known.includes(key) || extra.includes(key)) continue;
+    const error = new AuthError('ERR_CONFIG_INVALID');
+    const hint = Object.hasOwn(MOVED, key) ? ` (${MOVED[key]})` : '';
+    error.message = QUOTABLE.test(key) ? `${where}: ${key} is not an option${hint}` : `${where}: options hold an unknown option`;
+    throw error;
+  }
+}
+
+function checkSocketFields(where: string, checked: Record<string, unknown>): void {
   objectWith(where, 'sessions', field(where, 'sessions', checked, 'sessions'), ['registerSocket', 'unregisterSocket']);
   for (const key of ['userRoomPrefix', 'sessionRoomPrefix']) expect(where, key, field(where, key, checked, key), isString, 'a string');
+}
+
+/** socketAuth's options. */
+export function checkSocketOptions(where: string, options: unknown): Record<string, unknown> {
+  const checked = checkAuthenticateOptions(where, options);
+  refuseUnknownOptions(where, checked, SOCKET_OPTION_NAMES);
+  checkSocketFields(where, checked);
   return checked;
 }
 
-/** attachSessionGuard's own options. */
+/** attachSessionGuard's options: socketAuth's and its own. */
 export function checkGuardOptions(where: string, options: unknown): Record<string, unknown> {
-  const checked = checkSocketOptions(where, options);
+  const checked = checkAuthenticateOptions(where, options);
+  refuseUnknownOptions(where, checked, GUARD_OPTION_NAMES);
+  checkSocketFields(where, checked);
   expect(where, 'clock', field(where, 'clock', checked, 'clock'), isFunction, 'a function');
   objectWith(where, 'scheduler', field(where, 'scheduler', checked, 'scheduler'), ['setTimeout', 'clearTimeout']);
   const limit = field(where, 'renewRateLimit', checked, 'renewRateLimit');
@@ -106,9 +155,10 @@ export function checkGuardOptions(where: string, options: unknown): Record<strin
   return checked;
 }
 
-/** httpAuth's and the Fastify plugin's options. */
-export function checkHttpOptions(where: string, options: unknown): Record<string, unknown> {
+/** httpAuth's, the Fastify plugin's and the Hono middleware's options; `extra`: names the adapter itself takes (`manager`, …). */
+export function checkHttpOptions(where: string, options: unknown, extra: readonly string[] = []): Record<string, unknown> {
   const checked = checkAuthenticateOptions(where, options);
+  refuseUnknownOptions(where, checked, HTTP_OPTION_NAMES, extra);
   expect(where, 'realm', field(where, 'realm', checked, 'realm'), isString, 'a string');
   expect(where, 'getToken', field(where, 'getToken', checked, 'getToken'), isFunction, 'a function');
   for (const key of ['credentialsRequired', 'allowPreflight']) expect(where, key, field(where, key, checked, key), isBoolean, 'a boolean');

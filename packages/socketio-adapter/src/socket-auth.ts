@@ -55,12 +55,17 @@ export function socketAuth<User extends ProvisionedUser = ProvisionedUser>(
 ): (socket: AnySocket, next: (err?: Error) => void) => void {
   checkVerifier('socketAuth', 'manager', manager);
   checkSocketOptions('socketAuth', options);
+  return socketMiddleware(manager, options as SocketAuthOptions);
+}
+
+/** {@link socketAuth} for the guard, which checked the manager and its options (socketAuth's and more) itself. */
+export function socketMiddleware(manager: SessionVerifier, options: SocketAuthOptions): (socket: AnySocket, next: (err?: Error) => void) => void {
   return (socket, next) => {
     if (typeof next !== 'function') throw AuthError.config('socketAuth middleware', 'next', 'a function');
     // Already accepted by another instance (the guard's and the app's own): the
     // options of both apply. With the same options the work is done once.
     const previous = acceptances.get(socket);
-    const effective = previous === undefined ? (options as SocketAuthOptions) : combine(previous.options, options as SocketAuthOptions);
+    const effective = previous === undefined ? options : combine(previous.options, options);
     if (previous !== undefined && sameOptions(previous.options, effective)) {
       next();
       return;

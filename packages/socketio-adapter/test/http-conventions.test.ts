@@ -1,6 +1,9 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
+import { createAdaptorServer } from '@hono/node-server';
 import express from 'express';
 import Fastify, { type FastifyRequest } from 'fastify';
+import { Hono } from 'hono';
+import type { Server } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,6 +14,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as entry from '@jwt-session/socketio-adapter';
 import { fastifySessionAuth } from '@jwt-session/socketio-adapter/fastify';
+import { honoSessionAuth, type SessionAuthEnv } from '@jwt-session/socketio-adapter/hono';
 import { AuthError, httpAuth, httpStatusOf, type AuthContext, type HttpAuthOptions } from '../src/index.js';
 import { Cleanup, makeManager } from './support.js';
 
@@ -58,9 +62,25 @@ async function fastify_(c: Cleanup, manager: SessionVerifier, options: Options &
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/me`;
 }
 
+async function hono_(c: Cleanup, manager: SessionVerifier, options: Options): Promise<string> {
+  const app = new Hono<SessionAuthEnv<MyUser>>();
+  app.use('/me', honoSessionAuth<MyUser>(manager, options as Omit<HttpAuthOptions<MyUser>, 'getToken'>));
+  app.on(['GET', 'OPTIONS', 'POST'], '/me', (ctx) => {
+    // Typed through the Variables generic.
+    const auth: AuthContext<MyUser> | undefined = ctx.get('auth');
+    return ctx.json({ method: ctx.req.method, sub: auth?.sub ?? null, user: auth?.user ?? null });
+  });
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  c.add(() => new Promise((resolve) => server.close(resolve)));
+  c.add(() => server.closeAllConnections());
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/me`;
+}
+
 const servers = [
   ['Express', express_],
   ['Fastify', fastify_],
+  ['Hono', hono_],
 ] as const;
 
 S('a CORS preflight passes through by default (its handler answers); allowPreflight: false authenticates it', async () => {

@@ -1,5 +1,8 @@
+import { createAdaptorServer } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
+import { Hono } from 'hono';
+import type { Server } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
@@ -7,6 +10,7 @@ import * as assert from 'uvu/assert';
 import type { JwtUserSessionManager } from '@jwt-session/session-core';
 import { httpAuth, type AuthenticatedRequest, type HttpAuthOptions } from '../src/index.js';
 import { fastifySessionAuth } from '../src/fastify.js';
+import { honoSessionAuth, type SessionAuthEnv } from '../src/hono.js';
 import { Cleanup, makeManager } from './support.js';
 
 interface Answer {
@@ -57,7 +61,18 @@ const startFastify: Start = async (c, manager, options) => {
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/me`;
 };
 
-for (const [name, start] of [['Express', startExpress], ['Fastify', startFastify]] as const) {
+/** Hono on @hono/node-server: a Web Request built from Node's, over a real socket. */
+export const startHono: Start = async (c, manager, { global: _global, ...options }) => {
+  const app = new Hono<SessionAuthEnv>();
+  app.get('/me', honoSessionAuth(manager, options), (ctx) => ctx.json({ auth: ctx.get('auth') ?? null }));
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  c.add(() => new Promise((resolve) => server.close(resolve)));
+  c.add(() => server.closeAllConnections());
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/me`;
+};
+
+for (const [name, start] of [['Express', startExpress], ['Fastify', startFastify], ['Hono', startHono]] as const) {
   const S = suite(`HTTP (${name})`);
 
   S('a valid Bearer token: 200 and req.auth with the socket.data.auth shape', async () => {

@@ -38,3 +38,20 @@ export function fromNodeRequest(req: {
     encrypted: req.socket.encrypted === true,
   };
 }
+
+/**
+ * Reduces a Web Request (Hono's `c.req.raw`, on any runtime) to an
+ * {@link EndpointRequest}. Fetch joins a repeated header into one value
+ * (", "), so two Authorization headers arrive as one malformed value and are
+ * refused, as on Node. TLS is the URL's scheme; the peer address is not part
+ * of a Request, so the caller passes what the runtime's `getConnInfo` says.
+ */
+export function fromWebRequest(request: Request, remoteAddress: string | undefined): EndpointRequest {
+  const headers: IncomingHttpHeaders = {};
+  const rawHeaders: string[] = [];
+  request.headers.forEach((value, name) => {
+    headers[name] = value;
+    rawHeaders.push(name, value);
+  });
+  return { method: request.method, headers, rawHeaders, remoteAddress, encrypted: new URL(request.url).protocol === 'https:' };
+}

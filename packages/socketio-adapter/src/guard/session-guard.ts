@@ -1,7 +1,7 @@
 import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, guardTelemetry, type GuardTelemetry, type SessionEvents, type SessionVerifier, type TelemetryOption } from '@jwt-session/session-core';
 import type { ProvisionedUser } from '../authenticate.js';
 import { checkGuardOptions, checkVerifier } from '../options.js';
-import { socketAuth, type AnySocket, type SocketAuthOptions } from '../socket-auth.js';
+import { socketMiddleware, type AnySocket, type SocketAuthOptions } from '../socket-auth.js';
 import { acceptances } from '../state.js';
 import { nodeScheduler, type Scheduler } from '../timers.js';
 import { ExpirySchedule } from './expiry-schedule.js';
@@ -89,7 +89,7 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
     const scheduler: Scheduler = { setTimeout: (callback, ms) => base.setTimeout(callback, ms), clearTimeout: (handle) => base.clearTimeout(handle), now: this.clock };
     this.expiries = new ExpirySchedule(scheduler);
     this.renewLimit = options.renewRateLimit ?? DEFAULT_RENEW_RATE_LIMIT;
-    this.#authenticate = socketAuth(verifier, options);
+    this.#authenticate = socketMiddleware(verifier, options);
     this.#telemetry = guardTelemetry(options.telemetry);
     this.#telemetry.trackSockets(() => this.#guarded.size);
     for (const nsp of existingNamespaces(io)) this.#install(nsp);

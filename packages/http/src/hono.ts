@@ -1,0 +1,4 @@
+export { honoSessionRoutes, type HonoSessionRoutes, type HonoSessionRoutesOptions } from './adapters/hono.js';
+export { SessionHttpError, HTTP_ERROR_CODES, type HttpErrorCode } from './core/errors.js';
+export type { IssueSessionOptions, SessionBody, SessionView } from './core/endpoints.js';
+export type { CookiePrefix, RefreshCookieOptions, SessionEndpointsOptions, SessionManagerLike } from './core/options.js';
