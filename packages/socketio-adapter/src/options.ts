@@ -71,7 +71,7 @@ export function checkAuthenticateOptions(where: string, options: unknown): Recor
  * silently ignored, leaving a default in force: each is refused instead.
  * test/options.test.ts checks these lists against the option interfaces.
  */
-const AUTHENTICATE_OPTION_NAMES = ['cookie', 'users'] as const;
+const AUTHENTICATE_OPTION_NAMES = ['cookie', 'users', 'onError'] as const;
 export const SOCKET_OPTION_NAMES = [...AUTHENTICATE_OPTION_NAMES, 'sessions', 'userRoomPrefix', 'sessionRoomPrefix'] as const;
 export const GUARD_OPTION_NAMES = [...SOCKET_OPTION_NAMES, 'namespaces', 'clock', 'scheduler', 'renewRateLimit', 'telemetry'] as const;
 export const HTTP_OPTION_NAMES = [...AUTHENTICATE_OPTION_NAMES, 'realm', 'credentialsRequired', 'getToken', 'allowPreflight'] as const;
