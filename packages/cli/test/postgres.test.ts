@@ -1,28 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { startPostgres, type PostgresServer } from '@jwt-session/pg-harness';
-import { isSessionError } from '@jwt-session/session-core';
 import { PostgresInvalidationBroadcaster, PostgresRefreshTokenStore, migrate } from '@jwt-session/storage-postgres';
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appNodeOn, closeAll, connectSocket, later, next, type AppNode, type AppNodeOptions } from './node.js';
-import { cli, json, jsonError, runHere } from './support.js';
+import { cli, codeOf, json, jsonError, runHere } from './support.js';
 
 /*
  * The session commands and stats with --postgres, against a real PostgreSQL
  * this file starts (tools/pg-harness), and application nodes on
  * storage-postgres with a guarded Socket.IO server, as in production.
  */
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isSessionError(error)) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
-
 const S = suite('PostgreSQL');
 let server: PostgresServer;
 let pool: pg.Pool;

@@ -21,6 +21,15 @@ const one = (n: number, lifetime = 60_000): SessionInvalidation => ({ type: 'ses
 /** A subject invalidation of more than 8000 bytes: too large for a notification. */
 const big = (): SubjectInvalidation => ({ type: 'subject', subject: 'bob', at: Date.now(), expiresAt: Date.now() + 60_000, sessionIds: Array.from({ length: 400 }, (_, n) => ID(n)) });
 
+/** A fresh schema, the server's URL, a publishing subscription on a broadcaster of its own, and the schema's statements. */
+async function withSender() {
+  const pool = await makePool();
+  const schema = await freshSchema(pool);
+  const url = (await pgServer()).url;
+  const sender = (await makeBroadcaster(schema)).subscribe(new Recorder());
+  return { pool, schema, url, sender, sql: broadcastStatements(`"${schema}"`, schema) };
+}
+
 const S = suite('postgres broadcaster');
 
 S('an event too large for NOTIFY (8000 bytes) travels as its id and is read from the table', async () => {
@@ -56,11 +65,8 @@ S('an event too large for NOTIFY (8000 bytes) travels as its id and is read from
 
 // Guards the delivery order: the read of a too-large event used to let the notifications after it overtake it.
 S('an event too large for NOTIFY is applied before the events after it, however long its read takes', async () => {
-  const pool = await makePool();
-  const schema = await freshSchema(pool);
-  const url = (await pgServer()).url;
-  const sender = (await makeBroadcaster(schema)).subscribe(new Recorder());
-  const { byId } = broadcastStatements(`"${schema}"`, schema);
+  const { pool, schema, url, sender, sql } = await withSender();
+  const { byId } = sql;
   const slowReads = steeredListenClient(url, { afterQuery: (text) => (text === byId ? sleep(400) : Promise.resolve()) });
   const b = closeLater(new PostgresInvalidationBroadcaster(pool, { schema, queryTimeout: 3000, listenClient: slowReads }));
   const r = new Recorder();
@@ -76,11 +82,8 @@ S('an event too large for NOTIFY is applied before the events after it, however 
 
 // Guards the delivery order: a notification that came while the catch-up read was out used to be applied before what that read returned.
 S('an event notified while the catch-up read is out is applied after the events that read returns', async () => {
-  const pool = await makePool();
-  const schema = await freshSchema(pool);
-  const url = (await pgServer()).url;
-  const sender = (await makeBroadcaster(schema)).subscribe(new Recorder());
-  const { catchUp } = broadcastStatements(`"${schema}"`, schema);
+  const { pool, schema, url, sender, sql } = await withSender();
+  const { catchUp } = sql;
   let connects = 0;
   let gate = Promise.resolve();
   let answered!: () => void;
