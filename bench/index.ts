@@ -44,6 +44,7 @@ const groups: Group[] = [
   { name: 'telemetry', run: runTelemetry },
   { name: 'differential', run: runDifferential },
   { name: 'burst', run: (ctx) => import('./cases/burst.js').then((m) => m.runBurst(ctx)) },
+  { name: 'postgres', run: (ctx) => import('./cases/postgres.js').then((m) => m.runPostgres(ctx)) },
 ];
 
 const started = Date.now();

@@ -15,9 +15,9 @@ import { redisServer } from '../lib/redis.js';
 import { median, percentile } from '../lib/stats.js';
 import { judge, type BenchContext, type Row } from '../lib/types.js';
 
-const now = () => performance.timeOrigin + performance.now();
+export const now = (): number => performance.timeOrigin + performance.now();
 
-async function clockOffset(child: Child): Promise<{ offset: number; rtt: number }> {
+export async function clockOffset(child: Child): Promise<{ offset: number; rtt: number }> {
   let best = { offset: 0, rtt: Infinity };
   for (let i = 0; i < 25; i++) {
     const sent = now();
@@ -30,10 +30,47 @@ async function clockOffset(child: Child): Promise<{ offset: number; rtt: number 
   return best;
 }
 
-function stamp(child: Child): void {
+export function stamp(child: Child): void {
   child.onMessage = (m: Message) => {
     m.receivedAt = now();
   };
+}
+
+/** A latency row: p99 against `goalMs` (every trial must have been measured), p50 beside it. */
+export function latencyRow(id: string, what: string, values: number[], o: { trials: number; goalMs: number; failures: string[]; extra: Record<string, unknown> }): Row {
+  const p99 = values.length === o.trials ? percentile(values, 99) : Number.POSITIVE_INFINITY;
+  const goal = { op: '<=' as const, value: o.goalMs, text: `p99 ms from deleteOne() on A to ${what}` };
+  return {
+    id, case: `propagation: deleteOne() on A → ${what} (p99 ms; p50 ${median(values).toFixed(2)} ms)`,
+    candidate: { label: 'p50', value: median(values), unit: 'ms' },
+    baseline: { label: 'p99', value: p99, unit: 'ms' },
+    ratio: p99, ratioKind: 'absolute', goal, status: judge(p99, goal),
+    ...(o.failures.length > 0 ? { note: `${o.failures.length} failed trials: ${o.failures.slice(0, 3).join('; ')}` } : {}),
+    extra: { trials: o.trials, measured: values.length, p50: median(values), p90: percentile(values, 90), p99, max: Math.max(...values), ...o.extra },
+  };
+}
+
+/**
+ * The floor under a propagation case, in the same two processes: A writes
+ * (`raw-add`), B's own connection receives it (`raw-watch` armed before A
+ * writes); latencies in ms on the parent's clock, one warm-up first.
+ */
+export async function rawFloor(a: Child, b: Child, offsetA: number, offsetB: number, trials: number): Promise<number[]> {
+  b.send({ type: 'raw-watch' });
+  await b.next('raw-watching');
+  a.send({ type: 'raw-add', n: -1 });
+  await Promise.all([a.next('raw-added'), b.next('raw-read')]);
+  const latencies: number[] = [];
+  for (let i = 0; i < trials; i++) {
+    b.send({ type: 'raw-watch' });
+    await b.next('raw-watching');
+    // Let B's read reach the server before A writes (a stream is read from its last id, a LISTEN is armed already: nothing is missed either way).
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    a.send({ type: 'raw-add', n: i });
+    const [added, read] = await Promise.all([a.next('raw-added'), b.next('raw-read')]);
+    if (read.ok === true) latencies.push((read.t1 as number) - offsetB - ((added.t0 as number) - offsetA));
+  }
+  return latencies;
 }
 
 export async function runPropagation(ctx: BenchContext): Promise<Row[]> {
@@ -87,33 +124,10 @@ export async function runPropagation(ctx: BenchContext): Promise<Row[]> {
       else disconnect.push(t2 - t0);
     }
     const rows: Row[] = [];
-    const make = (id: string, what: string, values: number[], goalMs: number): Row => {
-      const p99 = values.length === trials ? percentile(values, 99) : Number.POSITIVE_INFINITY;
-      const goal = { op: '<=' as const, value: goalMs, text: `p99 ms from deleteOne() on A to ${what}` };
-      return {
-        id, case: `propagation: deleteOne() on A → ${what} (p99 ms; p50 ${median(values).toFixed(2)} ms)`,
-        candidate: { label: 'p50', value: median(values), unit: 'ms' },
-        baseline: { label: 'p99', value: p99, unit: 'ms' },
-        ratio: p99, ratioKind: 'absolute', goal, status: judge(p99, goal),
-        ...(failures.length > 0 ? { note: `${failures.length} failed trials: ${failures.slice(0, 3).join('; ')}` } : {}),
-        extra: { trials, measured: values.length, p50: median(values), p90: percentile(values, 90), p99, max: Math.max(...values), deleteOneCallP50: median(deleteCall), deleteOneCallP99: percentile(deleteCall, 99), clockOffsetA: offA, clockOffsetB: offB },
-      };
-    };
+    const extra = { deleteOneCallP50: median(deleteCall), deleteOneCallP99: percentile(deleteCall, 99), clockOffsetA: offA, clockOffsetB: offB };
+    const make = (id: string, what: string, values: number[], goalMs: number): Row => latencyRow(id, what, values, { trials, goalMs, failures, extra });
     // The floor on this machine: the same two processes, one raw XADD (A) → XREAD BLOCK (B), no library code.
-    b.send({ type: 'raw-watch' });
-    await b.next('raw-watching');
-    a.send({ type: 'raw-add', n: -1 });
-    await Promise.all([a.next('raw-added'), b.next('raw-read')]);
-    const rawLatency: number[] = [];
-    for (let i = 0; i < trials; i++) {
-      b.send({ type: 'raw-watch' });
-      await b.next('raw-watching');
-      // Let B's XREAD reach Redis before A writes (B reads from its last id, so nothing is missed either way).
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      a.send({ type: 'raw-add', n: i });
-      const [added, read] = await Promise.all([a.next('raw-added'), b.next('raw-read')]);
-      if (read.ok === true) rawLatency.push((read.t1 as number) - offB.offset - ((added.t0 as number) - offA.offset));
-    }
+    const rawLatency = await rawFloor(a, b, offA.offset, offB.offset, trials);
     rows.push(make('7a', "B's read() rejects the token", reject, 5));
     rows.push(make('7b', "B's Socket.IO socket is disconnected", disconnect, 20));
     const raw = make('7c', 'B reads it (raw XADD → XREAD BLOCK, no library: the floor)', rawLatency, 5);

@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
-import { createBackend } from './backend.js';
+import { createBackend, type Backend } from './backend.js';
 import { demoMetrics } from './metrics.js';
 import { attachChat } from './chat.js';
 import { bundleClient } from './client-bundle.js';
@@ -27,7 +27,7 @@ export interface DemoNode {
   /** e.g. http://127.0.0.1:3000 */
   url: string;
   port: number;
-  storage: 'memory' | 'redis';
+  storage: Backend['kind'];
   manager: JwtUserSessionManager;
   io: Server;
   users: UserDirectory;
@@ -46,7 +46,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
   const log = (line: string): void => {
     if (config.log) console.log(`[demo ${config.port}] ${line}`);
   };
-  const backend = await createBackend(config.redisUrl, log);
+  const backend = await createBackend(config, log);
   const metrics = config.metrics ? demoMetrics() : undefined;
   const manager = new JwtUserSessionManager({
     keys: { kid: 'demo-hs256-1', algorithm: 'HS256', secret: config.secret },
@@ -87,7 +87,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
   function about(res: ServerResponse): void {
     sendJson(res, 200, {
       users: DEMO_USERS.map(({ id, name, password }) => ({ id, name, password })),
-      storage: config.redisUrl === undefined ? 'memory' : 'redis',
+      storage: backend.kind,
       node: `${config.host}:${config.port}`,
       accessTokenTtl: config.accessTokenTtl,
     });

@@ -1,38 +1,12 @@
-// Where sessions live: process memory by default, Redis with REDIS_URL.
-import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from '@jwt-session/session-core';
+// Where sessions live: process memory by default, Redis with REDIS_URL, PostgreSQL with DATABASE_URL.
 import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
+import { postgresBackend } from './backend-postgres.js';
+import { HISTORY_SIZE, type Backend, type ChatHistory, type ChatMessage } from './backend-types.js';
 
-export interface ChatMessage {
-  id: string;
-  userId: string;
-  /** The sender's session: only tabs of that session show the message as their own. */
-  sessionId: string;
-  name: string;
-  text: string;
-  at: number;
-}
-
-/** The last few chat messages, shown to a tab when it connects. */
-export interface ChatHistory {
-  add(message: ChatMessage): Promise<void>;
-  recent(): Promise<ChatMessage[]>;
-}
-
-export const HISTORY_SIZE = 50;
-
-export interface Backend {
-  kind: 'memory' | 'redis';
-  refreshTokenStore: RefreshTokenStore;
-  invalidAccessTokenCache: InvalidAccessTokenCache;
-  broadcaster: InvalidationBroadcaster | undefined;
-  history: ChatHistory;
-  /** Installs the cluster adapter on the Socket.IO server (Redis only). */
-  socketAdapter: Parameters<import('socket.io').Server['adapter']>[0] | undefined;
-  close(): Promise<void>;
-}
+export { HISTORY_SIZE, type Backend, type ChatHistory, type ChatMessage } from './backend-types.js';
 
 class MemoryHistory implements ChatHistory {
   #messages: ChatMessage[] = [];
@@ -135,6 +109,8 @@ export async function redisBackend(redisUrl: string, log: (line: string) => void
   };
 }
 
-export async function createBackend(redisUrl: string | undefined, log: (line: string) => void): Promise<Backend> {
-  return redisUrl === undefined ? memoryBackend() : redisBackend(redisUrl, log);
+export async function createBackend(urls: { redisUrl: string | undefined; databaseUrl: string | undefined }, log: (line: string) => void): Promise<Backend> {
+  if (urls.redisUrl !== undefined && urls.databaseUrl !== undefined) throw new Error('set REDIS_URL or DATABASE_URL, not both');
+  if (urls.databaseUrl !== undefined) return postgresBackend(urls.databaseUrl, log);
+  return urls.redisUrl === undefined ? memoryBackend() : redisBackend(urls.redisUrl, log);
 }

@@ -10,6 +10,8 @@ export interface DemoOptions {
   host?: string;
   /** With it: Redis store + Redis broadcaster + @socket.io/redis-adapter (one node of a cluster). */
   redisUrl?: string | undefined;
+  /** With it: PostgreSQL store + LISTEN/NOTIFY broadcaster + @socket.io/postgres-adapter, migrated at start (one node of a cluster). */
+  databaseUrl?: string | undefined;
   /** HS256 secret shared by every node, at least 32 bytes. @default DEMO_SECRET or a fixed dev value */
   secret?: string;
   /** Seconds. @default 60, so that the silent refresh is visible */
@@ -30,6 +32,7 @@ export interface DemoConfig {
   port: number;
   host: string;
   redisUrl: string | undefined;
+  databaseUrl: string | undefined;
   secret: string;
   usingDevSecret: boolean;
   accessTokenTtl: number;
@@ -57,6 +60,7 @@ export function resolveConfig(options: DemoOptions = {}, env: NodeJS.ProcessEnv 
     port: options.port ?? positiveInt(env.PORT, 'PORT') ?? 3000,
     host: options.host ?? env.HOST ?? '127.0.0.1',
     redisUrl: options.redisUrl ?? (env.REDIS_URL || undefined),
+    databaseUrl: options.databaseUrl ?? (env.DATABASE_URL || undefined),
     secret,
     usingDevSecret: secret === DEV_SECRET,
     accessTokenTtl: options.accessTokenTtl ?? positiveInt(env.ACCESS_TOKEN_TTL, 'ACCESS_TOKEN_TTL') ?? 60,

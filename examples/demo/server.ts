@@ -2,6 +2,7 @@
 //   PORT=3000            port to listen on (default 3000)
 //   HOST=127.0.0.1       interface to bind (0.0.0.0 to expose it)
 //   REDIS_URL=redis://…  cluster mode: Redis storage, broadcaster and Socket.IO adapter
+//   DATABASE_URL=postgres://…  cluster mode on PostgreSQL: store, LISTEN/NOTIFY broadcaster, Socket.IO adapter (migrated at start)
 //   DEMO_SECRET=…        signing secret shared by every node (≥ 32 bytes; a fixed dev default otherwise)
 //   ACCESS_TOKEN_TTL=60  access-token lifetime in seconds
 //   REFRESH_REUSE_INTERVAL=0  seconds a spent refresh token still counts (see README: plain http from another machine)

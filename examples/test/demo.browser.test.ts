@@ -3,8 +3,9 @@
 // the other's session in "My sessions"; the other tab must show, within one
 // second and without a reload, that it was signed out, and its socket must be
 // gone on the server; then "Sign out everywhere" signs both out, each with its
-// own message. The same scenario runs on one node with memory storage and on
-// two nodes sharing one Redis (one browser context per node). Then issue 12's
+// own message. The same scenario runs on one node with memory storage, on
+// two nodes sharing one Redis and on two nodes sharing one PostgreSQL (one
+// browser context per node). Then issue 12's
 // conditions: five tabs of one user with 5 s access tokens and reuse interval
 // 0 for 30 s (one rotation per expiry, nobody signed out), a device offline
 // for 20 s meanwhile, a clean console on a signed-out load, and no overflow at
@@ -13,6 +14,7 @@ import { SESSION_REFRESHED } from '@jwt-session/session-core';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { startPostgres } from '@jwt-session/pg-harness';
 import { startRedis } from '@jwt-session/redis-harness';
 import { isUserOnline, socketsOfUser } from '@jwt-session/socketio-adapter';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -237,6 +239,24 @@ S('two nodes sharing one Redis: the same scenario, one browser context on each n
     await redis.stop();
   }
   console.log(`  [redis] scenario took ${Date.now() - started} ms`);
+});
+
+S('two nodes sharing one PostgreSQL: the same scenario, one browser context on each node', async () => {
+  // PostgreSQL's server programs are a prerequisite of the test suite (preflight installs them): their absence is a failure, not a skip.
+  const started = Date.now();
+  const postgres = await startPostgres();
+  const nodes: DemoNode[] = [];
+  try {
+    nodes.push(...(await Promise.all([0, 1].map(() => startDemo({ port: 0, host: '127.0.0.1', databaseUrl: postgres.url, log: false })))));
+    const [nodeA, nodeB] = nodes as [DemoNode, DemoNode];
+    assert.is(nodeA.storage, 'postgres');
+    assert.is.not(nodeA.port, nodeB.port);
+    await scenario(nodeA, nodeB, 'postgres');
+  } finally {
+    await Promise.allSettled(nodes.map((node) => node.close()));
+    await postgres.stop();
+  }
+  console.log(`  [postgres] scenario took ${Date.now() - started} ms`);
 });
 
 S('a fresh load while signed out logs nothing in the console; at 390 px nothing overflows, signed out or in', async () => {

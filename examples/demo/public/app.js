@@ -377,7 +377,7 @@ async function boot() {
   try {
     const about = await (await fetch('/api/about')).json();
     renderDemoUsers(about.users);
-    $('storage-badge').textContent = about.storage === 'redis' ? `redis · ${about.node}` : 'memory';
+    $('storage-badge').textContent = about.storage === 'memory' ? 'memory' : `${about.storage} · ${about.node}`;
   } catch {
     notify(MESSAGES.ERR_NETWORK, 'error');
   }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { JwtSessionVerifier, JwtUserSessionManager, type RevocationClaims } from '@jwt-session/session-core';
+import { JwtSessionVerifier, type JwtUserSessionManager, type RevocationClaims } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import { DEFAULT_KEY_PREFIX, RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
 import { CliError } from './errors.js';
+import { operatorManager } from './operator.js';
 import type { RedisClient } from './redis.js';
 
 export interface LibraryOptions {
@@ -26,11 +27,7 @@ export async function oldestEntryAge(client: RedisClient, stream: string, now: n
 }
 
 /**
- * A `JwtUserSessionManager` over the Redis store and broadcaster, used as the
- * operator's hands: `readAll`, `deleteOne` and `deleteAll` run exactly as in
- * the application (same store scripts, same event format, same broadcast),
- * and `isRevoked` answers from the replayed stream as a node would. Its
- * signing key is random and thrown away: it never issues a token.
+ * The operator's manager (operator.ts) over the Redis store and broadcaster.
  *
  * Publishing trims the stream by the publisher's retention, so the CLI's
  * retention is never shorter than the age of the oldest entry already there:
@@ -55,26 +52,7 @@ export async function openLibrary(client: RedisClient, options: LibraryOptions):
     throw new CliError('ERR_REDIS_UNAVAILABLE', 'cannot read the invalidation stream', { cause });
   }
   const broadcaster = new RedisInvalidationBroadcaster(client, { keyPrefix, retention: Math.max(invalidationTtl, age + 60_000) });
-  const cache = new MemoryInvalidAccessTokenCache();
-  const manager = new JwtUserSessionManager({
-    keys: { kid: 'jwt-session-cli', algorithm: 'HS256', secret: randomBytes(32) },
-    issuer: 'jwt-session-cli',
-    audience: 'jwt-session-cli',
-    accessTokenTtl: options.accessTokenTtl,
-    refreshTokenStore: store,
-    invalidAccessTokenCache: cache,
-    broadcaster,
-  });
-  return {
-    manager,
-    store,
-    broadcaster,
-    async close() {
-      await manager.close();
-      await broadcaster.close();
-      cache.close();
-    },
-  };
+  return { ...operatorManager(store, broadcaster, options.accessTokenTtl), store, broadcaster };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { startCluster, startRedis, type RedisCluster, type RedisServer } from '@jwt-session/redis-harness';
-import { JwtUserSessionManager } from '@jwt-session/session-core';
+import { JwtUserSessionManager, type InvalidationBroadcaster, type RefreshTokenStore } from '@jwt-session/session-core';
 import { attachSessionGuard } from '@jwt-session/socketio-adapter';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
@@ -71,15 +71,24 @@ export interface AppNode {
   url: string;
 }
 
+export interface AppNodeOptions {
+  io?: boolean;
+  maxSessionsPerSubject?: number;
+}
+
 /** A manager on Redis (keyPrefix `prefix`), ready, with a guarded Socket.IO server when `io` is set. */
-export async function appNode(client: Redis | Cluster, prefix: string, options: { io?: boolean; maxSessionsPerSubject?: number } = {}): Promise<AppNode> {
-  const broadcaster = new RedisInvalidationBroadcaster(client, { keyPrefix: prefix });
+export function appNode(client: Redis | Cluster, prefix: string, options: AppNodeOptions = {}): Promise<AppNode> {
+  return appNodeOn(new RedisRefreshTokenStore(client, { keyPrefix: prefix }), new RedisInvalidationBroadcaster(client, { keyPrefix: prefix }), options);
+}
+
+/** A manager on the given store and broadcaster (any storage), ready, with a guarded Socket.IO server when `io` is set. */
+export async function appNodeOn(store: RefreshTokenStore, broadcaster: InvalidationBroadcaster & { close(): Promise<void> }, options: AppNodeOptions = {}): Promise<AppNode> {
   const cache = new MemoryInvalidAccessTokenCache();
   const manager = new JwtUserSessionManager({
     keys: APP_KEY,
     issuer: 'https://auth.test',
     audience: 'api',
-    refreshTokenStore: new RedisRefreshTokenStore(client, { keyPrefix: prefix }),
+    refreshTokenStore: store,
     invalidAccessTokenCache: cache,
     broadcaster,
     ...(options.maxSessionsPerSubject === undefined ? {} : { maxSessionsPerSubject: options.maxSessionsPerSubject }),

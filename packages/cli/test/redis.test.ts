@@ -1,19 +1,8 @@
-import { isSessionError, type SessionError } from '@jwt-session/session-core';
 import { SignJWT } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appNode, backend, closeAll, connectSocket, next, uniquePrefix, type Backend } from './node.js';
-import { cli, json, jsonError, runHere } from './support.js';
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isSessionError(error)) return (error as SessionError).code;
-    throw error;
-  }
-  return 'resolved';
-}
+import { cli, codeOf, json, jsonError, runHere } from './support.js';
 
 /** Calls of `command` so far, summed over every master (INFO commandstats). */
 async function commandCalls(b: Backend, command: string): Promise<number> {

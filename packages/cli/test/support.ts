@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isSessionError } from '@jwt-session/session-core';
 import { run } from '../src/index.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'bin.ts');
@@ -63,4 +64,15 @@ export function json<T = Record<string, unknown>>(result: CliResult): T {
 /** The `{ error, message }` --json prints on stderr. */
 export function jsonError(result: CliResult): { error: string; message: string } {
   return JSON.parse(result.stderr.trim()) as { error: string; message: string };
+}
+
+/** A library call's SessionError code, or 'resolved'. */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isSessionError(error)) return error.code;
+    throw error;
+  }
+  return 'resolved';
 }

@@ -3,6 +3,7 @@ import { SessionError, assertInvalidationReceiver, parseInvalidationEvent } from
 import { DEFAULT_QUERY_TIMEOUT, boundedQuery, checkTimeout, type Queryable } from './bounded.js';
 import { Listener, type ListenClient } from './listener.js';
 import { rowValues } from './revocation-row.js';
+import { warnWithoutErrorListener } from './error-listener.js';
 import { checkSchema } from './schema.js';
 import { broadcastStatements, channelOf, type BroadcastStatements } from './sql.js';
 import { PostgresSubscription } from './subscription.js';
@@ -74,6 +75,7 @@ export class PostgresInvalidationBroadcaster implements InvalidationBroadcaster 
     this.#retention = options.retention === undefined ? undefined : checkTimeout(options.retention, 'retention', 0);
     if (options.clock !== undefined && typeof options.clock !== 'function') throw new SessionError('ERR_CONFIG_INVALID', 'options.clock must be a function returning milliseconds');
     this.#clock = options.clock ?? Date.now;
+    warnWithoutErrorListener(db, 'PostgresInvalidationBroadcaster');
   }
 
   /** The NOTIFY channel. */

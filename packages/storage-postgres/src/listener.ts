@@ -55,9 +55,18 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * What comes twice (a row read again, a notification for a row already read)
  * is dropped by id in each subscription.
  *
+ * Events reach the subscriptions in the order the database sent them: the
+ * set-up of a connection (LISTEN, catch-up), each notification and each
+ * read of an event too large for one take their turn in one queue. A
+ * notification that arrives while the catch-up read is out, or after one
+ * whose event is still being read, waits for it (else a node would apply
+ * a later revocation before an earlier one).
+ *
  * A connection that stops answering (a paused server, a half-open socket)
  * is found by a `SELECT 1` every `heartbeat` ms that must answer within
- * `timeout` ms, and replaced.
+ * `timeout` ms, and replaced. The connection is the library's own: its
+ * errors are handled here (it is replaced), never left to crash the app,
+ * and so is a factory that throws.
  */
 export class Listener {
   readonly #host: ListenerHost;
@@ -69,6 +78,8 @@ export class Listener {
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
+  /** The delivery queue: each step starts when the one before it has settled. */
+  #turn: Promise<void> = Promise.resolve();
 
   constructor(host: ListenerHost) {
     this.#host = host;
@@ -80,7 +91,10 @@ export class Listener {
 
   add(sub: Delivery): void {
     this.#subs.add(sub);
-    if (this.#up) void this.#catchUp(this.#client!, [sub]);
+    if (this.#up) {
+      const client = this.#client!;
+      void this.#inTurn(() => this.#catchUp(client, [sub]));
+    }
     this.#loop ??= this.#run();
   }
 
@@ -106,29 +120,46 @@ export class Listener {
         this.#wake = undefined;
         continue;
       }
-      const client = this.#host.makeClient();
-      this.#client = client;
-      client.on('error', () => this.#lost(client));
-      client.on('end', () => this.#lost(client));
-      client.on('notification', (message) => {
-        if (client === this.#client && message.channel === this.#host.channel && message.payload !== undefined) this.#notified(client, message.payload);
-      });
+      let client: ListenClient | undefined;
       try {
-        await withDeadline(client.connect(), this.#host.timeout);
-        await withDeadline(client.query(this.#host.sql.listen), this.#host.timeout);
-        if (client !== this.#client) throw new Error('replaced');
-        this.#up = true;
-        failures = 0;
-        this.#startHeartbeat(client);
-        await this.#catchUp(client, [...this.#subs]);
+        const fresh = (client = this.#connection());
+        await withDeadline(fresh.connect(), this.#host.timeout);
+        // The set-up takes its turn in the queue: notifications that come meanwhile are applied after the catch-up.
+        await this.#inTurn(async () => {
+          await withDeadline(fresh.query(this.#host.sql.listen), this.#host.timeout);
+          if (fresh !== this.#client) throw new Error('replaced');
+          this.#up = true;
+          failures = 0;
+          this.#startHeartbeat(fresh);
+          await this.#catchUp(fresh, [...this.#subs]);
+        });
       } catch {
-        this.#lost(client);
+        if (client !== undefined) this.#lost(client);
         if (this.#closed) break;
         failures++;
         await Promise.race([sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures)), new Promise<void>((resolve) => (this.#wake = resolve))]);
         this.#wake = undefined;
       }
     }
+  }
+
+  /** A new client from the caller's factory, watched: its errors and its end replace it. */
+  #connection(): ListenClient {
+    const client = this.#host.makeClient();
+    this.#client = client;
+    client.on('error', () => this.#lost(client));
+    client.on('end', () => this.#lost(client));
+    client.on('notification', (message) => {
+      if (client === this.#client && message.channel === this.#host.channel && message.payload !== undefined) this.#notified(client, message.payload);
+    });
+    return client;
+  }
+
+  /** Runs `step` once every step queued before it has settled; the queue goes on whatever it does. */
+  #inTurn(step: () => Promise<void>): Promise<void> {
+    const run = this.#turn.then(step);
+    this.#turn = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -162,19 +193,24 @@ export class Listener {
   #notified(client: ListenClient, payload: string): void {
     const note = parseNotification(payload);
     if (note === undefined) return;
-    if (note.event !== undefined) {
-      for (const sub of this.#subs) sub.deliver(note.id, note.origin!, note.event);
-      return;
-    }
-    // Too large for a notification: read the row. A failed read replaces the connection, whose catch-up reads it.
-    withDeadline(client.query(this.#host.sql.byId, [note.id]), this.#host.timeout).then(
-      ({ rows }) => {
-        const row = rows[0] as RevocationRow | undefined;
-        const event = row === undefined ? undefined : eventOfRow(row);
-        if (event !== undefined) for (const sub of this.#subs) sub.deliver(row!.id, row!.origin, event);
-      },
-      () => this.#lost(client),
-    );
+    void this.#inTurn(async () => {
+      if (note.event !== undefined) {
+        for (const sub of this.#subs) sub.deliver(note.id, note.origin!, note.event);
+        return;
+      }
+      // Too large for a notification: read the row. A lost connection's catch-up reads it on the next one.
+      if (client !== this.#client) return;
+      let rows: Record<string, unknown>[];
+      try {
+        rows = (await withDeadline(client.query(this.#host.sql.byId, [note.id]), this.#host.timeout)).rows;
+      } catch {
+        this.#lost(client);
+        return;
+      }
+      const row = rows[0] as RevocationRow | undefined;
+      const event = row === undefined ? undefined : eventOfRow(row);
+      if (event !== undefined) for (const sub of this.#subs) sub.deliver(row!.id, row!.origin, event);
+    });
   }
 
   #startHeartbeat(client: ListenClient): void {

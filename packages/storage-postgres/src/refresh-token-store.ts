@@ -11,6 +11,7 @@ import type {
 } from '@jwt-session/session-core';
 import { DEFAULT_RECEIPT_TTL, SessionError, isSessionIdOf, storeInput } from '@jwt-session/session-core';
 import { DEFAULT_QUERY_TIMEOUT, boundedQuery, checkCount, checkTimeout, type Queryable } from './bounded.js';
+import { warnWithoutErrorListener } from './error-listener.js';
 import { checkSchema } from './schema.js';
 import { storeStatements, type StoreStatements } from './sql.js';
 import { fromStored, fromStoredJson, toStored, toStoredJson } from './text.js';
@@ -104,6 +105,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     const named = options.preparedStatements ?? true;
     // Names are per connection and per text: one per schema, so two stores on one pool never collide.
     this.#names = Object.fromEntries(Object.keys(this.#sql).map((key) => [key, named ? `jwt_session_${schema.name}_${key}` : undefined])) as Record<keyof StoreStatements, string | undefined>;
+    warnWithoutErrorListener(db, 'PostgresRefreshTokenStore');
   }
 
   async insert(input: NewSessionRecord, options: InsertOptions): Promise<InsertResult> {

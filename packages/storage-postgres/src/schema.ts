@@ -38,7 +38,18 @@ export type MigrationTarget = Queryable & { connect?: () => Promise<unknown>; to
 
 interface PooledClient extends Queryable {
   release(destroy?: boolean): void;
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  off?(event: 'error', listener: (error: Error) => void): unknown;
 }
+
+/*
+ * A client checked out of a pg.Pool has no 'error' listener of the pool's
+ * while it is out: a connection lost then (even mid-query, where the query
+ * rejects as well) is emitted as 'error' on the client, and with no
+ * listener that ends the process. migrate() holds one for its transaction,
+ * so it listens itself; the failed query is what it reports.
+ */
+const ignore = (): void => undefined;
 
 /**
  * Brings the schema to the newest version: creates it and its history table
@@ -56,6 +67,7 @@ export async function migrate(db: MigrationTarget, options: MigrateOptions = {})
   const { name, quoted } = checkSchema(options.schema);
   const pooled = typeof db.totalCount === 'number' && typeof db.connect === 'function';
   const client = pooled ? ((await db.connect!()) as PooledClient) : db;
+  if (pooled) (client as PooledClient).on?.('error', ignore);
   let failed = false;
   try {
     await client.query('BEGIN');
@@ -81,7 +93,10 @@ export async function migrate(db: MigrationTarget, options: MigrateOptions = {})
       throw error;
     }
   } finally {
-    if (pooled) (client as PooledClient).release(failed);
+    if (pooled) {
+      (client as PooledClient).off?.('error', ignore);
+      (client as PooledClient).release(failed);
+    }
   }
 }
 

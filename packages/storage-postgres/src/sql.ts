@@ -102,3 +102,31 @@ SELECT h.horizon, ${REVOCATION_COLUMNS} FROM h LEFT JOIN ${s}.revocations r ON r
     unlisten: `UNLISTEN "${channel}"`,
   };
 }
+
+/*
+ * What an operator reads about a schema (see stats.ts). One statement, on the
+ * database's clock; the counts walk the tables (an operator's command, never
+ * a request's path), the sizes are the relations' own with their indexes and
+ * TOAST (pg_total_relation_size).
+ */
+export function statsStatement(s: string, schemaName: string): string {
+  const size = (table: string) => `pg_total_relation_size('${s}.${table}'::regclass)::float8`;
+  return `SELECT
+  (SELECT count(*) FILTER (WHERE deadline > now()) FROM ${s}.sessions)::float8 AS live,
+  (SELECT count(*) FILTER (WHERE deadline <= now()) FROM ${s}.sessions)::float8 AS dead,
+  (SELECT count(DISTINCT subject) FROM ${s}.sessions WHERE deadline > now())::float8 AS subjects,
+  (SELECT count(*) FROM ${s}.insert_receipts WHERE expires_at > now())::float8 AS receipts,
+  (SELECT count(*) FROM ${s}.revocations WHERE keep_until > now())::float8 AS revocations,
+  (SELECT ${ms('now() - min(at)')} FROM ${s}.revocations WHERE keep_until > now()) AS oldest_age,
+  (SELECT ${ms('now() - max(at)')} FROM ${s}.revocations WHERE keep_until > now()) AS newest_age,
+  ${size('sessions')} AS sessions_bytes,
+  ${size('insert_receipts')} AS receipts_bytes,
+  ${size('revocations')} AS revocations_bytes,
+  '${channelOf(schemaName)}' AS channel`;
+}
+
+/** $1 the schema's history table, quoted (`"name".schema_migrations`) → whether it exists. */
+export const MIGRATED = `SELECT to_regclass($1) IS NOT NULL AS migrated`;
+
+/** The schema's version, once MIGRATED said its history table exists. */
+export const versionStatement = (s: string): string => `SELECT COALESCE(max(version), 0) AS version FROM ${s}.schema_migrations`;

@@ -3,8 +3,8 @@ import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PostgresInvalidationBroadcaster } from '../src/index.js';
-import { NOTIFY_INLINE_LIMIT } from '../src/sql.js';
-import { cutListeners, eventually, freshSchema, listenClient, makeBroadcaster, makePool, pgServer, sleep, teardown } from './helpers.js';
+import { NOTIFY_INLINE_LIMIT, broadcastStatements } from '../src/sql.js';
+import { closeLater, cutListeners, eventually, freshSchema, listenClient, makeBroadcaster, makePool, pgServer, sleep, steeredListenClient, teardown } from './helpers.js';
 
 class Recorder implements InvalidationReceiver {
   readonly events: (SessionInvalidation | SubjectInvalidation)[] = [];
@@ -18,6 +18,17 @@ class Recorder implements InvalidationReceiver {
 
 const ID = (n: number) => `AAAA${String(n).padStart(22, '0')}`;
 const one = (n: number, lifetime = 60_000): SessionInvalidation => ({ type: 'session', subject: 'alice', sessionId: ID(n), reason: 'deleted', at: Date.now(), expiresAt: Date.now() + lifetime });
+/** A subject invalidation of more than 8000 bytes: too large for a notification. */
+const big = (): SubjectInvalidation => ({ type: 'subject', subject: 'bob', at: Date.now(), expiresAt: Date.now() + 60_000, sessionIds: Array.from({ length: 400 }, (_, n) => ID(n)) });
+
+/** A fresh schema, the server's URL, a publishing subscription on a broadcaster of its own, and the schema's statements. */
+async function withSender() {
+  const pool = await makePool();
+  const schema = await freshSchema(pool);
+  const url = (await pgServer()).url;
+  const sender = (await makeBroadcaster(schema)).subscribe(new Recorder());
+  return { pool, schema, url, sender, sql: broadcastStatements(`"${schema}"`, schema) };
+}
 
 const S = suite('postgres broadcaster');
 
@@ -25,24 +36,84 @@ S('an event too large for NOTIFY (8000 bytes) travels as its id and is read from
   const pool = await makePool();
   const schema = await freshSchema(pool);
   const b = await makeBroadcaster(schema);
+  // A client of the test's own: it listens for its errors (a server restart later in this file must not crash the run) and is ended whatever happens.
   const raw = new pg.Client((await pgServer()).url);
-  await raw.connect();
-  const payloads: string[] = [];
-  raw.on('notification', (m) => payloads.push(m.payload ?? ''));
-  await raw.query(`LISTEN "${b.channel}"`);
-  const [sender, receiver] = [b.subscribe(new Recorder()), new Recorder()];
-  const sub = b.subscribe(receiver);
+  raw.on('error', () => undefined);
+  try {
+    await raw.connect();
+    const payloads: string[] = [];
+    raw.on('notification', (m) => payloads.push(m.payload ?? ''));
+    await raw.query(`LISTEN "${b.channel}"`);
+    const [sender, receiver] = [b.subscribe(new Recorder()), new Recorder()];
+    const sub = b.subscribe(receiver);
+    await Promise.all([sender.ready(), sub.ready()]);
+    const small = one(1);
+    assert.ok(JSON.stringify(big()).length > 8000);
+    const large = big();
+    await sender.publish(large);
+    await sender.publish(small);
+    await eventually(() => receiver.events.length === 2, 'both events');
+    assert.equal(receiver.events, [large, small]);
+    await eventually(() => payloads.length === 2, 'both notifications');
+    assert.ok(/^\d+$/.test(payloads[0]!), 'the large event was sent inline');
+    assert.ok(payloads[1]!.length <= NOTIFY_INLINE_LIMIT + 20 && payloads[1]!.includes(ID(1)), 'the small event was not sent inline');
+    await Promise.all([sender.close(), sub.close()]);
+  } finally {
+    await raw.end();
+  }
+});
+
+// Guards the delivery order: the read of a too-large event used to let the notifications after it overtake it.
+S('an event too large for NOTIFY is applied before the events after it, however long its read takes', async () => {
+  const { pool, schema, url, sender, sql } = await withSender();
+  const { byId } = sql;
+  const slowReads = steeredListenClient(url, { afterQuery: (text) => (text === byId ? sleep(400) : Promise.resolve()) });
+  const b = closeLater(new PostgresInvalidationBroadcaster(pool, { schema, queryTimeout: 3000, listenClient: slowReads }));
+  const r = new Recorder();
+  const sub = b.subscribe(r);
   await Promise.all([sender.ready(), sub.ready()]);
-  const big: SubjectInvalidation = { type: 'subject', subject: 'bob', at: Date.now(), expiresAt: Date.now() + 60_000, sessionIds: Array.from({ length: 400 }, (_, n) => ID(n)) };
-  assert.ok(JSON.stringify(big).length > 8000);
-  await sender.publish(big);
+  const large = big();
+  await sender.publish(large);
   await sender.publish(one(1));
-  await eventually(() => receiver.events.length === 2, 'both events');
-  assert.equal(receiver.events, [big, one(1)].map((e, n) => (n === 1 ? { ...receiver.events[1]! } : e)));
-  await eventually(() => payloads.length === 2, 'both notifications');
-  assert.ok(/^\d+$/.test(payloads[0]!), 'the large event was sent inline');
-  assert.ok(payloads[1]!.length <= NOTIFY_INLINE_LIMIT + 20 && payloads[1]!.includes(ID(1)), 'the small event was not sent inline');
-  await raw.end();
+  await eventually(() => r.events.length === 2, 'both events');
+  assert.equal(r.events.map((e) => e.type), ['subject', 'session']);
+  await Promise.all([sender.close(), sub.close()]);
+});
+
+// Guards the delivery order: a notification that came while the catch-up read was out used to be applied before what that read returned.
+S('an event notified while the catch-up read is out is applied after the events that read returns', async () => {
+  const { pool, schema, url, sender, sql } = await withSender();
+  const { catchUp } = sql;
+  let connects = 0;
+  let gate = Promise.resolve();
+  let answered!: () => void;
+  const catchUpAnswered = new Promise<void>((resolve) => (answered = resolve));
+  const steered = steeredListenClient(url, {
+    beforeConnect: () => (++connects === 1 ? Promise.resolve() : gate),
+    afterQuery: async (text) => {
+      if (connects < 2 || text !== catchUp) return;
+      answered();
+      await sleep(500);
+    },
+  });
+  const b = closeLater(new PostgresInvalidationBroadcaster(pool, { schema, queryTimeout: 3000, listenClient: steered }));
+  const r = new Recorder();
+  const sub = b.subscribe(r);
+  await Promise.all([sender.ready(), sub.ready()]);
+  await sender.publish(one(1));
+  await eventually(() => r.events.length === 1, 'the first event');
+  // The node loses its connection; its next one waits at the gate, so event 2 reaches it only through the catch-up read.
+  let open!: () => void;
+  gate = new Promise((resolve) => (open = resolve));
+  assert.ok((await cutListeners(pool)) >= 1, 'no listening connection was cut');
+  await eventually(() => connects === 2, 'the node reconnecting');
+  await sender.publish(one(2));
+  open();
+  // Event 3 is published after the catch-up read answered and before that answer is handed over: it comes as a notification.
+  await catchUpAnswered;
+  await sender.publish(one(3));
+  await eventually(() => r.events.length === 3, 'events 2 and 3');
+  assert.equal(r.events.map((e) => (e as SessionInvalidation).sessionId), [ID(1), ID(2), ID(3)]);
   await Promise.all([sender.close(), sub.close()]);
 });
 
@@ -76,26 +147,34 @@ S('a row that commits after a higher id was seen, while the node is disconnected
   await Promise.all([sender.ready(), sub.ready()]);
   // A publisher's transaction takes an id and stays open.
   const slow = await pool.connect();
-  await slow.query('BEGIN');
-  const now = Date.now();
-  await slow.query(
-    `INSERT INTO "${schema}".revocations (origin, kind, subject, session_id, reason, at, expires_at, keep_until) VALUES ('elsewhere', 'session', 'alice', $1, 'deleted', to_timestamp($2::float8 / 1000), to_timestamp($3::float8 / 1000), now() + interval '1 minute')`,
-    [ID(7), now, now + 60_000],
-  );
-  // A later id is published and seen, and the node reconnects (and catches up) while the early one is still open.
-  await sender.publish(one(8));
-  await eventually(() => r.events.length === 1, 'the later id');
-  assert.ok((await cutListeners(pool)) >= 1, 'no listening connection was cut');
-  await sender.publish(one(9));
-  await eventually(() => r.events.length === 2, 'an id after the first reconnect');
-  await sleep(200);
-  // The node loses its connection again; the early id commits (its notification goes to no one of ours).
-  assert.ok((await cutListeners(pool)) >= 1, 'no listening connection was cut');
-  await slow.query('COMMIT');
-  slow.release();
-  await eventually(() => r.events.length === 3, 'the early id after the second reconnect');
-  assert.equal(r.events.map((e) => (e as SessionInvalidation).sessionId), [ID(8), ID(9), ID(7)]);
-  await Promise.all([sender.close(), sub.close()]);
+  // Checked out, a client has no listener of the pool's: one of the test's own, and released whatever happens.
+  slow.on('error', () => undefined);
+  let released = false;
+  try {
+    await slow.query('BEGIN');
+    const now = Date.now();
+    await slow.query(
+      `INSERT INTO "${schema}".revocations (origin, kind, subject, session_id, reason, at, expires_at, keep_until) VALUES ('elsewhere', 'session', 'alice', $1, 'deleted', to_timestamp($2::float8 / 1000), to_timestamp($3::float8 / 1000), now() + interval '1 minute')`,
+      [ID(7), now, now + 60_000],
+    );
+    // A later id is published and seen, and the node reconnects (and catches up) while the early one is still open.
+    await sender.publish(one(8));
+    await eventually(() => r.events.length === 1, 'the later id');
+    assert.ok((await cutListeners(pool)) >= 1, 'no listening connection was cut');
+    await sender.publish(one(9));
+    await eventually(() => r.events.length === 2, 'an id after the first reconnect');
+    await sleep(200);
+    // The node loses its connection again; the early id commits (its notification goes to no one of ours).
+    assert.ok((await cutListeners(pool)) >= 1, 'no listening connection was cut');
+    await slow.query('COMMIT');
+    slow.release();
+    released = true;
+    await eventually(() => r.events.length === 3, 'the early id after the second reconnect');
+    assert.equal(r.events.map((e) => (e as SessionInvalidation).sessionId), [ID(8), ID(9), ID(7)]);
+    await Promise.all([sender.close(), sub.close()]);
+  } finally {
+    if (!released) slow.release(true);
+  }
 });
 
 S('rows are kept for their event’s lifetime on the database clock, then trimmed as others are published', async () => {

@@ -4,7 +4,7 @@ import { JwtUserSessionManager, SessionError } from '@jwt-session/session-core';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import pg from 'pg';
 import * as assert from 'uvu/assert';
-import { PostgresInvalidationBroadcaster, PostgresRefreshTokenStore, migrate, type PostgresInvalidationBroadcasterOptions, type PostgresRefreshTokenStoreOptions } from '../src/index.js';
+import { PostgresInvalidationBroadcaster, PostgresRefreshTokenStore, migrate, type ListenClient, type PostgresInvalidationBroadcasterOptions, type PostgresRefreshTokenStoreOptions } from '../src/index.js';
 
 /** The signing key every test node shares. */
 export const TEST_KEY = { kid: 'k1', algorithm: 'HS256' as const, secret: 'storage-postgres-test-hmac-secret-0123456789' };
@@ -40,6 +40,58 @@ export const LISTEN_APP = 'jwt-session-listen';
 /** A client for the broadcaster's LISTEN connection. */
 export function listenClient(url: string): () => pg.Client {
   return () => new pg.Client({ connectionString: url, application_name: LISTEN_APP, connectionTimeoutMillis: 2000 });
+}
+
+/** What a steered listening connection lets a test hold up: its connect, and each query's answer. */
+export interface Steering {
+  beforeConnect?: () => Promise<void>;
+  /** Runs after the query answered and before its answer is handed back. */
+  afterQuery?: (text: string) => Promise<void>;
+}
+
+/**
+ * A real listening connection (a pg.Client on the test server) whose connect
+ * and answers a test can hold up, to put a notification between a query and
+ * its answer deterministically.
+ */
+export function steeredListenClient(url: string, steering: Steering): () => ListenClient {
+  return () => {
+    const real = new pg.Client({ connectionString: url, application_name: LISTEN_APP, connectionTimeoutMillis: 2000 });
+    return {
+      connect: async () => {
+        await steering.beforeConnect?.();
+        return real.connect();
+      },
+      query: async (text: string, values?: unknown[]) => {
+        const result = await real.query(text, values);
+        await steering.afterQuery?.(text);
+        return result;
+      },
+      on: (event: string, listener: (...args: never[]) => void) => real.on(event as 'error', listener as () => void),
+      end: () => real.end(),
+    } as ListenClient;
+  };
+}
+
+/**
+ * What reaches `process` as `event` while `run` runs: 'warning' (Node's own
+ * printer set aside, so an expected warning keeps the run quiet), or
+ * 'uncaughtException' (caught instead of ending the run, so a crash is a
+ * failed assertion).
+ */
+export async function caught(event: 'warning' | 'uncaughtException', run: () => Promise<void>): Promise<Error[]> {
+  const seen: Error[] = [];
+  const others = event === 'warning' ? process.listeners('warning') : [];
+  for (const other of others) process.off('warning', other);
+  const record = (error: Error) => seen.push(error);
+  process.on(event, record);
+  try {
+    await run();
+  } finally {
+    process.off(event, record);
+    for (const other of others) process.on('warning', other);
+  }
+  return seen;
 }
 
 /** Terminates every listening connection on the server; returns how many there were. */

@@ -2,8 +2,8 @@ import { SessionError } from '@jwt-session/session-core';
 import { HOUR, T0, fakeHash, newRecord, rejectsWith } from '@jwt-session/session-core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PostgresRefreshTokenStore, migrate, migrationSql } from '../src/index.js';
-import { freshSchema, makePool, makeStore, teardown } from './helpers.js';
+import { PostgresInvalidationBroadcaster, PostgresRefreshTokenStore, migrate, migrationSql, schemaStats, schemaVersion } from '../src/index.js';
+import { freshSchema, listenClient, makePool, makeStore, pgServer, teardown } from './helpers.js';
 
 const M = suite('schema and migrate()');
 
@@ -79,6 +79,45 @@ M('a store on a schema that was never migrated fails with ERR_STORAGE_UNAVAILABL
   assert.is(cause.name, 'PostgresQueryFailure');
   assert.is(cause.cause.code, '3F000');
   assert.not.ok(JSON.stringify({ m: error.message, c: cause.message, cc: cause.cause.message }).includes(rec.tokenHash));
+});
+
+M('schemaStats() counts live and dead sessions, subjects, receipts and revocations, and sizes each table on disk', async () => {
+  const { store, pool, schema } = await makeStore();
+  const now = Date.now();
+  await store.insert(newRecord('alice', { createdAt: now, expiresAt: now + HOUR }), { now });
+  await store.insert(newRecord('alice', { createdAt: now, expiresAt: now + HOUR }), { now });
+  await store.insert(newRecord('bob', { createdAt: now, expiresAt: now + HOUR }), { now, maxSessionsPerSubject: 1 });
+  await store.insert(newRecord('bob', { createdAt: now + 1, expiresAt: now + HOUR }), { now: now + 1, maxSessionsPerSubject: 1 });
+  await store.insert(newRecord('carol', { createdAt: now - HOUR, expiresAt: now - 1000 }), { now: now - HOUR });
+  const b = new PostgresInvalidationBroadcaster(pool, { schema, listenClient: listenClient((await pgServer()).url) });
+  const sub = b.subscribe({ restrictOne: () => undefined, restrictAll: () => undefined });
+  await sub.publish({ type: 'subject', subject: 'alice', at: now - 5000, expiresAt: now + 60_000 });
+  await sub.publish({ type: 'subject', subject: 'bob', at: now - 1000, expiresAt: now + 60_000 });
+  await sub.close();
+  const stats = await schemaStats(pool, { schema });
+  assert.is(stats.schema, schema);
+  assert.is(stats.version, 1);
+  assert.equal(stats.sessions, { live: 3, dead: 1 });
+  assert.is(stats.subjects, 2);
+  assert.is(stats.receipts, 1);
+  assert.is(stats.revocations.rows, 2);
+  assert.is(stats.revocations.channel, b.channel);
+  assert.ok(stats.revocations.oldestAgeMs! >= 5000 && stats.revocations.oldestAgeMs! < 60_000, String(stats.revocations.oldestAgeMs));
+  assert.ok(stats.revocations.newestAgeMs! >= 1000 && stats.revocations.newestAgeMs! < stats.revocations.oldestAgeMs!, String(stats.revocations.newestAgeMs));
+  // Each table with its indexes: at least a page per relation (8 kB), and the total is their sum.
+  for (const table of ['sessions', 'receipts', 'revocations'] as const) assert.ok(stats.bytes[table] >= 8192, `${table}: ${stats.bytes[table]}`);
+  assert.is(stats.bytes.total, stats.bytes.sessions + stats.bytes.receipts + stats.bytes.revocations);
+  const empty = await schemaStats(pool, { schema: await freshSchema(pool) });
+  assert.equal([empty.sessions, empty.subjects, empty.receipts, empty.revocations.rows, empty.revocations.oldestAgeMs], [{ live: 0, dead: 0 }, 0, 0, 0, null]);
+});
+
+M('schemaVersion() is 0 for a schema never migrated; schemaStats() refuses it with ERR_CONFIG_INVALID naming it', async () => {
+  const pool = await makePool();
+  assert.is(await schemaVersion(pool, { schema: 'nowhere_at_all' }), 0);
+  assert.is(await schemaVersion(pool, { schema: await freshSchema(pool) }), 1);
+  const error = await rejectsWith(schemaStats(pool, { schema: 'nowhere_at_all' }), 'ERR_CONFIG_INVALID');
+  assert.match(error.message, /schema "nowhere_at_all" holds no jwt-session tables/);
+  await rejectsWith(schemaStats(pool, { schema: 'Bad"Name' }), 'ERR_CONFIG_INVALID');
 });
 
 M.after(async () => undefined);

@@ -1,26 +1,17 @@
-import { isSessionError, type SessionInfo } from '@jwt-session/session-core';
-import { REDIS_OPTIONS, describeArgument, parse, positionals, secondsOption } from '../args.js';
+import type { SessionInfo } from '@jwt-session/session-core';
+import { describeArgument, parse, positionals, secondsOption } from '../args.js';
 import { emit, type Context } from '../context.js';
 import { CliError, usage } from '../errors.js';
 import { localTime, oneLine, table } from '../output.js';
-import { requireRedis, withLibrary } from '../with-redis.js';
+import { STORAGE_OPTIONS, failed, withSessions } from '../storage.js';
 
 const DEFAULT_ACCESS_TOKEN_TTL = 900;
 
 const OPTIONS = {
-  ...REDIS_OPTIONS,
+  ...STORAGE_OPTIONS,
   all: { type: 'boolean' },
   'access-token-ttl': { type: 'string' },
 } as const;
-
-/** A store or broadcast failure, said without the library's internals. */
-function failed(operation: string, error: unknown): CliError {
-  if (isSessionError(error) && error.code === 'ERR_STORAGE_UNAVAILABLE') {
-    return new CliError('ERR_REDIS_UNAVAILABLE', `${operation}: Redis did not answer (${error.message})`, { cause: error });
-  }
-  if (isSessionError(error)) return new CliError('ERR_OPERATION_FAILED', `${operation}: ${error.code}: ${error.message}`, { cause: error });
-  throw error;
-}
 
 function context(info: SessionInfo): string {
   const entries = Object.entries(info.context);
@@ -30,11 +21,11 @@ function context(info: SessionInfo): string {
 async function list(args: string[], ctx: Context): Promise<number> {
   const { values, positionals: rest } = parse(args, OPTIONS);
   const [subject] = positionals(rest, ['subject'], 'sessions list');
-  const sessions = await withLibrary(requireRedis(values, ctx.env, 'sessions list'), values.prefix, DEFAULT_ACCESS_TOKEN_TTL, async ({ manager }) => {
+  const sessions = await withSessions(values, ctx.env, DEFAULT_ACCESS_TOKEN_TTL, 'sessions list', async ({ manager, storage }) => {
     try {
       return await manager.readAll(subject!);
     } catch (error) {
-      throw failed('sessions list', error);
+      throw failed('sessions list', error, storage);
     }
   });
   emit(ctx, values.json, { subject, sessions }, () => {
@@ -50,35 +41,35 @@ async function revoke(args: string[], ctx: Context): Promise<number> {
   const accessTokenTtl = secondsOption(values['access-token-ttl'], 'access-token-ttl', DEFAULT_ACCESS_TOKEN_TTL);
   if (values.all === true) {
     const [subject] = positionals(rest, ['subject'], 'sessions revoke --all');
-    const result = await withLibrary(requireRedis(values, ctx.env, 'sessions revoke'), values.prefix, accessTokenTtl, async ({ manager, broadcaster }) => {
+    const { where, ...result } = await withSessions(values, ctx.env, accessTokenTtl, 'sessions revoke', async ({ manager, storage, published, where }) => {
       try {
         const deleted = await manager.deleteAll(subject!);
-        return { subject, deleted, stream: broadcaster.streamKey };
+        return { subject, deleted, ...published, where };
       } catch (error) {
-        throw failed('sessions revoke --all', error);
+        throw failed('sessions revoke --all', error, storage);
       }
     });
     emit(ctx, values.json, { ...result, scope: 'subject', broadcast: true }, () =>
       [
         `revoked every session of ${oneLine(subject!)}: ${result.deleted} live session${result.deleted === 1 ? '' : 's'} deleted`,
-        `every access token of ${oneLine(subject!)} issued until now is rejected by every node (published on ${result.stream})`,
+        `every access token of ${oneLine(subject!)} issued until now is rejected by every node (published on ${where})`,
       ].join('\n'),
     );
     return 0;
   }
   const [subject, sessionId] = positionals(rest, ['subject', 'sessionId'], 'sessions revoke');
-  const result = await withLibrary(requireRedis(values, ctx.env, 'sessions revoke'), values.prefix, accessTokenTtl, async ({ manager, broadcaster }) => {
+  const { where, ...result } = await withSessions(values, ctx.env, accessTokenTtl, 'sessions revoke', async ({ manager, storage, published, where }) => {
     try {
       const found = await manager.deleteOne(subject!, sessionId!);
-      return { subject, sessionId, found, stream: broadcaster.streamKey };
+      return { subject, sessionId, found, ...published, where };
     } catch (error) {
-      throw failed('sessions revoke', error);
+      throw failed('sessions revoke', error, storage);
     }
   });
   // The manager invalidates a session id of this subject whatever the store answers (fail safe); `found` only says whether it was live.
   if (!result.found) throw new CliError('ERR_SESSION_NOT_FOUND', `no live session ${oneLine(sessionId!)} for ${oneLine(subject!)} in the store`);
   emit(ctx, values.json, { ...result, scope: 'session' }, () =>
-    `revoked session ${oneLine(sessionId!)} of ${oneLine(subject!)}: its refresh token is deleted and its access tokens are rejected by every node (published on ${result.stream})`,
+    `revoked session ${oneLine(sessionId!)} of ${oneLine(subject!)}: its refresh token is deleted and its access tokens are rejected by every node (published on ${where})`,
   );
   return 0;
 }

@@ -1,11 +1,13 @@
 import { DEFAULT_KEY_PREFIX, RedisRefreshTokenStore, SESSIONS_SUMMARY_SCRIPT, type KeyKind, type KeyLayout } from '@jwt-session/storage-redis';
 import type { Redis } from 'ioredis';
-import { REDIS_OPTIONS, parse, positionals } from '../args.js';
+import { parse, positionals } from '../args.js';
 import { emit, type Context } from '../context.js';
 import { CliError, usage } from '../errors.js';
 import { bytes, duration, table } from '../output.js';
 import { masters, type RedisClient } from '../redis.js';
+import { STORAGE_OPTIONS, storageOf } from '../storage.js';
 import { requireRedis, withRedis } from '../with-redis.js';
+import { postgresStats } from './stats-postgres.js';
 
 const SCAN_COUNT = 1000;
 
@@ -108,8 +110,9 @@ export async function collectStats(client: RedisClient, prefix: string, now: num
 }
 
 async function statsCommandImpl(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals: rest } = parse(args, REDIS_OPTIONS);
+  const { values, positionals: rest } = parse(args, STORAGE_OPTIONS);
   positionals(rest, [], 'stats');
+  if (storageOf(values, 'stats').name === 'PostgreSQL') return postgresStats(values, ctx);
   const prefix = values.prefix ?? DEFAULT_KEY_PREFIX;
   const stats = await withRedis(requireRedis(values, ctx.env, 'stats'), (client) => collectStats(client, prefix, ctx.now()));
   emit(ctx, values.json, stats, () => {
