@@ -65,7 +65,7 @@ if (!passes) {
 
 // What a user installs next to our packages, by supported major: the newest
 // pass takes today's release of each, the pins record exact versions.
-const PEERS = ['socket.io@4', 'socket.io-client@4', 'express@5', 'fastify@5', 'pg@8'];
+const PEERS = ['socket.io@4', 'socket.io-client@4', 'express@5', 'fastify@5', 'pg@8', 'hono@4', '@nestjs/common@12', '@nestjs/core@12', '@nestjs/platform-socket.io@12'];
 const TOOLS = ['typescript@~5.9.3', 'typescript7@npm:typescript@7', '@types/node@20', '@types/express@5', '@types/pg@8'];
 const COMPILERS = [
   ['TypeScript 5.9', 'typescript'],
