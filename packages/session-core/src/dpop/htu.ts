@@ -58,7 +58,7 @@ export function checkPublicOrigin(origin: unknown, name = 'publicOrigin'): strin
 }
 
 /** A deployment has one public origin: it is checked once, not on every request. */
-let lastOrigin: { given: unknown; checked: string } = { given: undefined, checked: '' };
+let lastOrigin: { given: unknown; checked: string } = { given: Symbol('none yet'), checked: '' };
 
 /**
  * The public URL of a request behind a proxy, normalised as `htu` is

@@ -1,5 +1,5 @@
 import { createHmac, type KeyObject, createSecretKey } from 'node:crypto';
-import { SessionError } from '../errors.js';
+import { SessionError, isSessionError } from '../errors.js';
 import { asciiEqual } from '../lib/ascii-equal.js';
 
 export interface DpopNoncesOptions {
@@ -39,6 +39,16 @@ function secretKeys(secret: unknown): KeyObject[] {
   });
 }
 
+function readOptions(options: DpopNoncesOptions): { keys: KeyObject[]; window: number; clock: () => number } {
+  if (options === null || typeof options !== 'object') throw new SessionError('ERR_CONFIG_INVALID', 'DpopNonces options must be an object');
+  const keys = secretKeys(options.secret);
+  const window = options.window ?? 300;
+  if (typeof window !== 'number' || !Number.isFinite(window) || window < 1) fail('window', 'must be a number of seconds >= 1');
+  const clock = options.clock ?? Date.now;
+  if (typeof clock !== 'function') fail('clock', 'must be a function');
+  return { keys, window: window * 1000, clock };
+}
+
 /**
  * Stateless server nonces for DPoP (RFC 9449 §8 and §9): a nonce is the
  * number of a time window and an HMAC of it under a shared secret, so any
@@ -65,14 +75,16 @@ export class DpopNonces {
   readonly #macs = new Map<number, string[]>();
 
   constructor(options: DpopNoncesOptions) {
-    if (options === null || typeof options !== 'object') throw new SessionError('ERR_CONFIG_INVALID', 'DpopNonces options must be an object');
-    this.#keys = secretKeys(options.secret);
-    const window = options.window ?? 300;
-    if (typeof window !== 'number' || !Number.isFinite(window) || window < 1) fail('window', 'must be a number of seconds >= 1');
-    this.#window = window * 1000;
-    const clock = options.clock ?? Date.now;
-    if (typeof clock !== 'function') fail('clock', 'must be a function');
-    this.#clock = clock;
+    let read: { keys: KeyObject[]; window: number; clock: () => number };
+    try {
+      read = readOptions(options);
+    } catch (error) {
+      // A getter that throws, a proxy: the caller's bug, reported as a configuration error rather than a crash.
+      throw isSessionError(error) ? error : new SessionError('ERR_CONFIG_INVALID', 'DpopNonces options could not be read');
+    }
+    this.#keys = read.keys;
+    this.#window = read.window;
+    this.#clock = read.clock;
   }
 
   #macsOf(window: number): string[] {

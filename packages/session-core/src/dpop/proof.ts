@@ -5,7 +5,7 @@ import { jwsPrimitive } from '../lib/jws/algorithms.js';
 import { decodeJsonText, isJsonObject } from '../lib/jws/header.js';
 import { isWellFormedJws } from '../lib/token-syntax.js';
 import { PRIMITIVE_OF, algorithmSet, keyFits, type DpopAlgorithm } from './algorithms.js';
-import { MAX_HTU_LENGTH, normalizeHtu } from './htu.js';
+import { normalizeHtu } from './htu.js';
 import { hasPrivateMembers, readPublicJwk, type DpopPublicJwk } from './jwk.js';
 import { ProofKeyCache, type ProofKey } from './key-cache.js';
 import { dpopError } from './refusal.js';
@@ -224,7 +224,7 @@ function verify(proof: unknown, options: DpopProofCheck): VerifiedDpopProof {
   if (htm !== options.method) throw invalid('htm');
   // §4.3 step 9. The request's URL is normalised first: an htu spelt the same way needs no second parse.
   const url = normalizeHtu(options.url);
-  if (url === undefined || typeof htu !== 'string' || htu.length > MAX_HTU_LENGTH || (htu !== url && normalizeHtu(htu) !== url)) throw invalid('htu');
+  if (url === undefined || typeof htu !== 'string' || (htu !== url && normalizeHtu(htu) !== url)) throw invalid('htu');
   // §4.3 step 11: iat is seconds (RFC 7519 §2 NumericDate).
   if (typeof iat !== 'number' || !Number.isFinite(iat) || iat * 1000 < now - maxAge * 1000 || iat * 1000 > now + tolerance * 1000) throw invalid('iat');
   // §4.3 step 12 and §7.1: a proof sent with an access token names that token.
