@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { DEFAULT_RECEIPT_TTL, SessionError, parseInvalidationEvent, type DpopReplayCache } from '../src/index.js';
+import { DEFAULT_RECEIPT_TTL, parseInvalidationEvent, storeInput, type DpopReplayCache } from '../src/index.js';
 import type {
   DeleteAllResult,
   InsertOptions,
@@ -225,9 +225,7 @@ export class ReferenceDpopReplayCache implements DpopReplayCache {
   }
 
   async remember(key: string, ttl: number): Promise<'fresh' | 'replayed'> {
-    if (typeof key !== 'string' || key.length === 0 || key.length > 128 || typeof ttl !== 'number' || !(ttl > 0) || ttl === Infinity) {
-      throw new SessionError('ERR_CLAIMS_INVALID');
-    }
+    storeInput.replay(key, ttl);
     if ((this.#until.get(key) ?? 0) > Date.now()) return 'replayed';
     this.#until.set(key, Date.now() + ttl);
     return 'fresh';

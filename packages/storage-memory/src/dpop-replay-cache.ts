@@ -1,5 +1,5 @@
 import { TTLCache } from '@isaacs/ttlcache';
-import { SessionError, type DpopReplayCache } from '@jwt-session/session-core';
+import { SessionError, storeInput, type DpopReplayCache } from '@jwt-session/session-core';
 
 export interface MemoryDpopReplayCacheOptions {
   /**
@@ -30,16 +30,14 @@ export class MemoryDpopReplayCache implements DpopReplayCache {
   }
 
   async remember(key: string, ttl: number): Promise<'fresh' | 'replayed'> {
-    if (typeof key !== 'string' || key.length === 0 || key.length > 128 || typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
-      throw new SessionError('ERR_CLAIMS_INVALID', 'replay cache: the key must be a short string and the ttl a positive number');
-    }
+    const ms = storeInput.replay(key, ttl);
     // Synchronous from the check to the write: two calls cannot both find the key absent.
     if (this.#seen.has(key)) return 'replayed';
     if (this.#seen.size >= this.#max) {
       this.#seen.purgeStale();
       if (this.#seen.size >= this.#max) throw new SessionError('ERR_STORAGE_UNAVAILABLE', 'replay cache full');
     }
-    this.#seen.set(key, true, { ttl: Math.ceil(ttl) });
+    this.#seen.set(key, true, { ttl: ms });
     return 'fresh';
   }
 

@@ -35,6 +35,20 @@ export function dpopReplayKey(proof: Pick<VerifiedDpopProof, 'jkt' | 'jti'>): st
   return createHash('sha256').update(`${proof.jkt}.${proof.jti}`, 'utf8').digest('base64url');
 }
 
+const REPLAY_KEY = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * What a DpopReplayCache accepts (`storeInput.replay`): a key as
+ * {@link dpopReplayKey} makes it and a positive finite ttl, which it returns
+ * in whole milliseconds; anything else is ERR_CLAIMS_INVALID, before any work.
+ */
+export function checkReplayInput(key: unknown, ttl: unknown): number {
+  if (typeof key !== 'string' || !REPLAY_KEY.test(key) || typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
+    throw new SessionError('ERR_CLAIMS_INVALID', 'replay cache: the key must be a dpopReplayKey and the ttl a positive number');
+  }
+  return Math.ceil(ttl);
+}
+
 /**
  * Refuses a proof whose `jti` was already used by the same key within the
  * time it could be accepted (`replayTtl`): ERR_DPOP_PROOF_INVALID, reason

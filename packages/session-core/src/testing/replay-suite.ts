@@ -61,7 +61,7 @@ export function testDpopReplayCache(name: string, factory: () => Promise<ReplayC
 
   S('a bad key or ttl is refused with a coded error, and nothing is remembered', async ({ fx }) => {
     const key = freshKey();
-    for (const [k, ttl] of [[42, 1000], ['', 1000], ['x'.repeat(10_000), 1000], [key, 0], [key, -1], [key, Number.NaN], [key, Infinity], [key, '1000']] as const) {
+    for (const [k, ttl] of [[42, 1000], ['', 1000], ['x'.repeat(10_000), 1000], [key.slice(1), 1000], [`${key}=`, 1000], [key.replace(/^./, '{'), 1000], [key, 0], [key, -1], [key, Number.NaN], [key, Infinity], [key, '1000']] as const) {
       const error = await fx.cache.remember(k as never, ttl as never).then(
         () => undefined,
         (e: unknown) => e,
