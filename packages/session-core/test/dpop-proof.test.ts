@@ -132,6 +132,10 @@ S('the jwk must be a supported public key, of the type alg names', () => {
     { kty: 'ec', crv: 'P-256', x, y },
     // The right curve in the JWK, but a point that is not on it: node:crypto refuses the import.
     { kty: 'EC', crv: 'P-256', x, y: x },
+    // The same point with a leading zero octet (33 bytes): node:crypto would import it, but RFC 7518 §6.2.1.2
+    // fixes the length, and a second spelling of one key would have a second thumbprint.
+    { kty: 'EC', crv: 'P-256', x, y: Buffer.concat([Buffer.alloc(1), Buffer.from(y, 'base64url')]).toString('base64url') },
+    { kty: 'EC', crv: 'P-256', x: Buffer.concat([Buffer.alloc(1), Buffer.from(x, 'base64url')]).toString('base64url'), y },
     // A P-384 key under alg ES256.
     p384.jwk,
   ];
