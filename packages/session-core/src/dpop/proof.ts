@@ -2,7 +2,7 @@ import { createHash, createPublicKey } from 'node:crypto';
 import { SessionError, isSessionError } from '../errors.js';
 import { asciiEqual } from '../lib/ascii-equal.js';
 import { jwsPrimitive } from '../lib/jws/algorithms.js';
-import { decodeJsonText, isJsonObject } from '../lib/jws/header.js';
+import { isJsonObject, parseJsonObject } from '../lib/jws/header.js';
 import { isWellFormedJws } from '../lib/token-syntax.js';
 import { PRIMITIVE_OF, algorithmSet, keyFits, type DpopAlgorithm } from './algorithms.js';
 import { normalizeHtu } from './htu.js';
@@ -94,18 +94,6 @@ function seconds(value: unknown, name: string, fallback: number): number {
   return value;
 }
 
-function parseObject(segment: string): Record<string, unknown> | undefined {
-  const text = decodeJsonText(segment);
-  if (text === undefined) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  return isJsonObject(value) ? value : undefined;
-}
-
 /**
  * The key of a proof from its encoded header (RFC 9449 §4.2, §4.3 steps 2, 4,
  * 5 and 7), from the cache when this header was seen before. The allow-list
@@ -116,7 +104,7 @@ function proofKey(encodedHeader: string): ProofKey {
   if (cached !== undefined) return cached;
   // Bounded before any parsing: an RSA-8192 key fits, a megabyte of JSON does not.
   if (encodedHeader.length > MAX_DPOP_HEADER_LENGTH) throw invalid('too_large');
-  const header = parseObject(encodedHeader);
+  const header = parseJsonObject(encodedHeader);
   if (header === undefined) throw invalid('malformed');
   // §4.3 step 4: the explicit type keeps other JWTs (an ID token, an access token) from passing as a proof.
   if (header.typ !== 'dpop+jwt') throw invalid('typ');
@@ -215,7 +203,7 @@ function verify(proof: unknown, options: DpopProofCheck): VerifiedDpopProof {
   const key = proofKey(proof.slice(0, first));
   if (!algorithms.has(key.algorithm)) throw invalid('algorithm');
 
-  const claims = parseObject(proof.slice(first + 1, second));
+  const claims = parseJsonObject(proof.slice(first + 1, second));
   if (claims === undefined) throw invalid('malformed');
   // §4.2: a unique identifier, for the replay check (§11.1).
   const { jti, htm, htu, iat, ath, nonce } = claims;
