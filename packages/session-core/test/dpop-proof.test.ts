@@ -93,6 +93,15 @@ S('step 5: alg must be asymmetric and in the allow-list (default ES256 only)', (
   }
 });
 
+S('step 5: a frozen allow-list is checked once and applied on every call', () => {
+  const list = Object.freeze(['ES256', 'EdDSA'] as DpopAlgorithm[]);
+  const ed = makeKey('Ed25519');
+  for (let i = 0; i < 3; i++) {
+    assert.is(verify(proof({ key: ed }), { algorithms: list }).algorithm, 'EdDSA');
+    refused(() => verify(proof({ key: makeKey('P-384') }), { algorithms: list }), 'ERR_DPOP_PROOF_INVALID', 'algorithm');
+  }
+});
+
 S('step 5: an allow-list naming none, a MAC or nothing is a configuration error', () => {
   for (const algorithms of [['none'], ['HS256'], [], 'ES256', [1], new Array(1e9)]) {
     refused(() => verify(proof(), { algorithms }), 'ERR_CONFIG_INVALID');
