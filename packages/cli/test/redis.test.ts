@@ -1,3 +1,5 @@
+import { dpopReplayKey, isSessionError, type SessionError } from '@jwt-session/session-core';
+import { RedisDpopReplayCache } from '@jwt-session/storage-redis';
 import { SignJWT } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -153,6 +155,9 @@ for (const kind of ['standalone', 'cluster'] as const) {
     const gone = await node.manager.create('u4');
     await node.manager.deleteOne('u4', gone.sessionId);
     await b.client.set(`${prefix}not-ours`, 'x');
+    // Two DPoP proofs remembered by the replay cache: counted as the library's, not as foreign keys.
+    const replay = new RedisDpopReplayCache(b.client as never, { keyPrefix: prefix });
+    for (const jti of ['p1', 'p2']) assert.is(await replay.remember(dpopReplayKey({ jkt: 'A'.repeat(43), jti }), 60_000), 'fresh');
     const keysBefore = await commandCalls(b, 'keys');
     const scansBefore = await commandCalls(b, 'scan');
     const result = await cli(['stats', ...b.flags, '--prefix', prefix, '--json']);
@@ -169,7 +174,9 @@ for (const kind of ['standalone', 'cluster'] as const) {
     assert.ok(stats.memory.sessions > 9 * 20, JSON.stringify(stats.memory));
     assert.ok(stats.memory.stream > 0);
     assert.is(stats.receipts, 0);
-    assert.is(stats.memory.total, stats.memory.sessions + stats.memory.stream + stats.memory.receipt);
+    assert.is(stats.dpopProofs, 2);
+    assert.ok(stats.memory.dpop > 0, JSON.stringify(stats.memory));
+    assert.is(stats.memory.total, stats.memory.sessions + stats.memory.stream + stats.memory.receipt + stats.memory.dpop);
     assert.is(await commandCalls(b, 'keys'), keysBefore, 'stats ran KEYS');
     assert.ok((await commandCalls(b, 'scan')) > scansBefore);
 

@@ -14,6 +14,9 @@ export const SESSION_ERROR_CODES = [
   'ERR_STORAGE_UNAVAILABLE',
   'ERR_CLAIMS_INVALID',
   'ERR_CONFIG_INVALID',
+  'ERR_DPOP_PROOF_INVALID',
+  'ERR_DPOP_NONCE_REQUIRED',
+  'ERR_DPOP_BINDING_MISMATCH',
 ] as const;
 
 export type SessionErrorCode = (typeof SESSION_ERROR_CODES)[number];
@@ -46,6 +49,20 @@ export const SESSION_ERROR_REASONS = [
   'lifetime',
   'id_token',
   'client',
+  // ERR_DPOP_PROOF_INVALID, ERR_DPOP_NONCE_REQUIRED, ERR_DPOP_BINDING_MISMATCH (DPOP_REFUSAL_REASONS, with
+  // malformed, header, type, algorithm and signature above; RFC 9449 §4.3)
+  'too_large',
+  'multiple_headers',
+  'jwk',
+  'private_key',
+  'jti',
+  'htm',
+  'htu',
+  'iat',
+  'nonce',
+  'ath',
+  'binding',
+  'replayed',
   // ERR_AUTH_TOKEN_EXPIRED, ERR_REFRESH_TOKEN_EXPIRED
   'expired',
   // ERR_SESSION_REVOKED
@@ -109,6 +126,9 @@ export const SESSION_ERROR_MESSAGES: Readonly<Record<SessionErrorCode, string>> 
   ERR_STORAGE_UNAVAILABLE: 'storage is unavailable; a revocation already made holds on this node and its broadcast will be retried',
   ERR_CLAIMS_INVALID: 'the subject, session id, claims or context are invalid',
   ERR_CONFIG_INVALID: 'the configuration is invalid',
+  ERR_DPOP_PROOF_INVALID: 'the DPoP proof is invalid',
+  ERR_DPOP_NONCE_REQUIRED: 'the DPoP proof must carry the current server nonce',
+  ERR_DPOP_BINDING_MISMATCH: 'the DPoP proof was not made with the key the token is bound to',
 });
 
 /**

@@ -51,3 +51,12 @@ export { RESERVED_CLAIMS, MAX_CLAIMS_BYTES, MAX_CONTEXT_BYTES, MAX_SUBJECT_LENGT
 export { JwtSessionVerifier, type RevocationClaims } from './verifier/verifier.js';
 export type { JwtSessionVerifierOptions, VerificationKey, VerifierTokens } from './verifier/options.js';
 export { guardTelemetry, type GuardTelemetry, type MeterProviderLike, type TelemetryOption, type TracerProviderLike } from './telemetry/telemetry.js';
+export { verifyDpopProof, accessTokenHash, MAX_DPOP_PROOF_LENGTH, MAX_DPOP_JTI_LENGTH, DEFAULT_DPOP_MAX_AGE, DEFAULT_DPOP_CLOCK_TOLERANCE, type DpopProofCheck, type DpopNonceCheck, type VerifiedDpopProof } from './dpop/proof.js';
+export { DPOP_ALGORITHMS, DEFAULT_DPOP_ALGORITHMS, type DpopAlgorithm } from './dpop/algorithms.js';
+export { DPOP_REFUSAL_REASONS, type DpopRefusalReason } from './dpop/refusal.js';
+export { jwkThumbprint } from './dpop/thumbprint.js';
+export type { DpopPublicJwk } from './dpop/jwk.js';
+export { normalizeHtu, publicRequestUrl, checkPublicOrigin } from './dpop/htu.js';
+export { singleDpopHeader } from './dpop/header.js';
+export { DpopNonces, type DpopNoncesOptions } from './dpop/nonce.js';
+export { checkDpopReplay, dpopReplayKey, type DpopReplayCache } from './dpop/replay.js';

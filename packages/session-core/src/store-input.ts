@@ -2,6 +2,7 @@ import { SessionError } from './errors.js';
 import { MAX_CLAIMS_BYTES, checkContext, checkSubject, jsonObject } from './lib/claims.js';
 import { SESSION_ID_PATTERN } from './lib/ids.js';
 import type { NewSessionRecord, RotateRequest } from './storage.js';
+import { checkReplayInput } from './dpop/replay.js';
 
 /*
  * What a store accepts, checked once here for every store: a store's methods
@@ -139,4 +140,6 @@ export const storeInput = Object.freeze({
   count: checkOptionalCount,
   insertOptions: checkInsertOptions,
   isSessionId,
+  /** A DpopReplayCache's `remember(key, ttl)`: the ttl in whole ms. */
+  replay: checkReplayInput,
 });

@@ -1,5 +1,5 @@
-import { ReferenceBroadcaster, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
-import { testInvalidAccessTokenCache, testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '../src/testing/index.js';
+import { ReferenceBroadcaster, ReferenceDpopReplayCache, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
+import { testDpopReplayCache, testInvalidAccessTokenCache, testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '../src/testing/index.js';
 
 // The suites this package ships, run here against the reference storage
 // (reference-storage.ts) so they are themselves exercised (and counted by the
@@ -18,3 +18,7 @@ testManagerOverStorage('reference storage (session-core)', async () => {
   return { refreshTokenStore, invalidAccessTokenCache, close: async () => (await refreshTokenStore.close(), invalidAccessTokenCache.close()) };
 });
 testInvalidationBroadcaster('reference storage (session-core)', async () => ({ broadcaster: new ReferenceBroadcaster(), close: async () => undefined }));
+testDpopReplayCache('reference storage (session-core)', async () => {
+  const cache = new ReferenceDpopReplayCache();
+  return { cache, peer: cache.peer(), close: async () => undefined };
+});

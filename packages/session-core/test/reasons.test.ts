@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  DPOP_REFUSAL_REASONS,
   JwtSessionVerifier,
   JwtUserSessionManager,
   SESSION_ERROR_REASONS,
@@ -27,7 +28,10 @@ import { ReferenceInvalidAccessTokenCache } from './reference-storage.js';
  */
 
 /** Reasons produced by a storage package, not session-core: store_full is the memory store's (storage-memory/test/memory.test.ts). */
-const ELSEWHERE: ReadonlySet<SessionErrorReason> = new Set(['store_full']);
+// store_full: only the memory store (storage-memory memory.test.ts). The DPoP reasons: one refusal per rule
+// of RFC 9449 §4.3 in dpop-proof.test.ts (code and reason asserted), replayed in dpop-replay.test.ts.
+const ACCESS_TOKEN_TOO: ReadonlySet<string> = new Set(['malformed', 'header', 'type', 'algorithm', 'signature']);
+const ELSEWHERE: ReadonlySet<SessionErrorReason> = new Set(['store_full', ...DPOP_REFUSAL_REASONS.filter((reason) => !ACCESS_TOKEN_TOO.has(reason))]);
 
 const seen = new Set<SessionErrorReason>();
 

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { DEFAULT_RECEIPT_TTL, parseInvalidationEvent } from '../src/index.js';
+import { DEFAULT_RECEIPT_TTL, parseInvalidationEvent, storeInput, type DpopReplayCache } from '../src/index.js';
 import type {
   DeleteAllResult,
   InsertOptions,
@@ -208,6 +208,27 @@ export class ReferenceInvalidAccessTokenCache implements InvalidAccessTokenCache
   close(): void {
     this.#sessions.clear();
     this.#subjects.clear();
+  }
+}
+
+/** The simplest replay cache: a Map of deadlines (wall clock, as `ttl` is a duration); `shared` lets two instances act as two nodes of one backend. */
+export class ReferenceDpopReplayCache implements DpopReplayCache {
+  readonly #until: Map<string, number>;
+
+  constructor(shared = new Map<string, number>()) {
+    this.#until = shared;
+  }
+
+  /** A second node over the same backend. */
+  peer(): ReferenceDpopReplayCache {
+    return new ReferenceDpopReplayCache(this.#until);
+  }
+
+  async remember(key: string, ttl: number): Promise<'fresh' | 'replayed'> {
+    storeInput.replay(key, ttl);
+    if ((this.#until.get(key) ?? 0) > Date.now()) return 'replayed';
+    this.#until.set(key, Date.now() + ttl);
+    return 'fresh';
   }
 }
 

@@ -1,5 +1,5 @@
-import { testInvalidAccessTokenCache, testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
-import { MemoryBroadcaster, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '../src/index.js';
+import { testDpopReplayCache, testInvalidAccessTokenCache, testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
+import { MemoryBroadcaster, MemoryDpopReplayCache, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '../src/index.js';
 
 testRefreshTokenStore('MemoryRefreshTokenStore', async () => {
   const store = new MemoryRefreshTokenStore();
@@ -25,3 +25,8 @@ testManagerOverStorage('memory storage', async () => {
 });
 
 testInvalidationBroadcaster('MemoryBroadcaster', async () => ({ broadcaster: new MemoryBroadcaster(), close: async () => undefined }));
+
+testDpopReplayCache('MemoryDpopReplayCache', async () => {
+  const cache = new MemoryDpopReplayCache();
+  return { cache, close: async () => cache.close() };
+});

@@ -25,6 +25,12 @@ export interface KeyLayout {
   /** `<prefix>{invalidations}`: the invalidation stream, on a slot of its own. */
   readonly stream: string;
   /**
+   * `<prefix>dpop:<replayKey>`: one accepted DPoP proof (the 43-character
+   * hash `dpopReplayKey` makes of its key's thumbprint and `jti`, never the
+   * raw `jti`); each on its own slot, expiring on its own.
+   */
+  dpopProof(replayKey: string): string;
+  /**
    * What a key found by SCAN under `prefix` is in this layout (undefined: not
    * one of the library's keys), so operator tools count keys without
    * repeating the layout.
@@ -35,13 +41,14 @@ export interface KeyLayout {
 /**
  * `sessions` is a subject's key; `receipt` is `<prefix>{<tag>}:x:<sessionId>`:
  * what an evicting insert left for `settleInsert` (or settle's no-op mark); it
- * expires on its own.
+ * expires on its own; `dpop` is a DPoP proof the replay cache remembers.
  */
-export type KeyKind = 'sessions' | 'stream' | 'receipt';
+export type KeyKind = 'sessions' | 'stream' | 'receipt' | 'dpop';
 
 const REST = SUBJECT_DIGEST_LENGTH - TAG_LENGTH;
 /** Length of the `s:<rest>` that ends a subject key (scripts strip it to build a receipt key). */
 export const SUBJECT_KEY_TAIL_LENGTH = 2 + REST;
+const DPOP_KEY_SHAPE = /^dpop:[A-Za-z0-9_-]{43}$/;
 const KEY_SHAPE = new RegExp(`^\\{[A-Za-z0-9_-]{${TAG_LENGTH}}\\}:(?:s:[A-Za-z0-9_-]{${REST}}|x:[A-Za-z0-9_-]{26})$`);
 
 function keyOfDigest(prefix: string, digest: string): string {
@@ -57,10 +64,12 @@ export function keyLayout(prefix: string | undefined): KeyLayout {
     subject: (subject) => keyOfDigest(p, subjectDigest(subject)),
     session: (sessionId) => keyOfDigest(p, sessionSubjectDigest(sessionId)),
     stream: `${p}{invalidations}`,
+    dpopProof: (replayKey) => `${p}dpop:${replayKey}`,
     kindOf: (key) => {
       if (!key.startsWith(p)) return undefined;
       if (key === `${p}{invalidations}`) return 'stream';
       const rest = key.slice(p.length);
+      if (DPOP_KEY_SHAPE.test(rest)) return 'dpop';
       if (!KEY_SHAPE.test(rest)) return undefined;
       return rest[TAG_LENGTH + 3] === 's' ? 'sessions' : 'receipt';
     },

@@ -364,7 +364,7 @@ for (const io of ioredisMajors) {
     const receipt = `${store.keys.session(second.sessionId).slice(0, -'s:1234567'.length)}x:${second.sessionId}`;
     assert.is(await client.exists(receipt), 1, receipt);
     assert.is(store.keys.kindOf(receipt), 'receipt');
-    for (const other of [`${prefix}other`, `${prefix}{x}:q:1`, `${prefix}{x}:s:`, `${prefix}{x}:x:`, 'elsewhere:{invalidations}', `x${prefix}{ab}:s:1`, `${prefix}{abcd}:s:123456`, `${prefix}{abcd}:s:12345678`, `${prefix}{abcd}:x:${'a'.repeat(25)}`, `${prefix}{abcd}:u:6869`]) {
+    for (const other of [`${prefix}other`, `${prefix}{x}:q:1`, `${prefix}{x}:s:`, `${prefix}{x}:x:`, 'elsewhere:{invalidations}', `x${prefix}{ab}:s:1`, `${prefix}{abcd}:s:123456`, `${prefix}{abcd}:s:12345678`, `${prefix}{abcd}:x:${'a'.repeat(25)}`, `${prefix}{abcd}:u:6869`, `${prefix}dpop:${'a'.repeat(42)}`, `${prefix}dpop:${'a'.repeat(44)}`, `${prefix}dpop:${'a'.repeat(42)}=`, `x${prefix}dpop:${'a'.repeat(43)}`]) {
       assert.is(store.keys.kindOf(other), undefined, other);
     }
   });

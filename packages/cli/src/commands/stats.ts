@@ -20,6 +20,8 @@ export interface Stats {
   subjects: number;
   /** Insert receipts kept for settleInsert after an eviction (they expire on their own). */
   receipts: number;
+  /** DPoP proofs the replay cache remembers (each expires on its own). */
+  dpopProofs: number;
   /** Keys under the prefix that are not the library's. */
   otherKeys: number;
   stream: { key: string; length: number; oldestAgeMs: number | null; newestAgeMs: number | null; ttlMs: number | null };
@@ -69,6 +71,7 @@ async function scanMaster(node: Redis, layout: KeyLayout, into: Stats): Promise<
         into.sessions += Number(sessions);
         into.subjects += Number(subjects);
       } else if (kind === 'receipt') into.receipts++;
+      else if (kind === 'dpop') into.dpopProofs++;
       into.memory[kind] += Number(used);
       into.memory.total += Number(used);
     });
@@ -89,9 +92,10 @@ export async function collectStats(client: RedisClient, prefix: string, now: num
     sessions: 0,
     subjects: 0,
     receipts: 0,
+    dpopProofs: 0,
     otherKeys: 0,
     stream: { key: layout.stream, length: 0, oldestAgeMs: null, newestAgeMs: null, ttlMs: null },
-    memory: { sessions: 0, stream: 0, receipt: 0, total: 0 },
+    memory: { sessions: 0, stream: 0, receipt: 0, dpop: 0, total: 0 },
   };
   try {
     for (const node of nodes) await scanMaster(node, layout, stats);
@@ -125,6 +129,7 @@ async function statsCommandImpl(args: string[], ctx: Context): Promise<number> {
       ['sessions', String(stats.sessions)],
       ['subjects', String(stats.subjects)],
       ['insert receipts', String(stats.receipts)],
+      ['DPoP proofs remembered', String(stats.dpopProofs)],
       ['stream', s.key],
       ['stream entries', String(s.length)],
       ['oldest entry', ago(s.oldestAgeMs)],
@@ -133,6 +138,7 @@ async function statsCommandImpl(args: string[], ctx: Context): Promise<number> {
       ['memory: sessions', bytes(stats.memory.sessions)],
       ['memory: stream', bytes(stats.memory.stream)],
       ['memory: insert receipts', bytes(stats.memory.receipt)],
+      ['memory: DPoP proofs', bytes(stats.memory.dpop)],
       ['memory: total', bytes(stats.memory.total)],
       ['other keys under prefix', String(stats.otherKeys)],
     ]);

@@ -56,6 +56,9 @@ const MESSAGES: Record<HttpErrorCode, string> = {
   ERR_STORAGE_UNAVAILABLE: 'the session store is unavailable; try again',
   ERR_CLAIMS_INVALID: 'internal error',
   ERR_CONFIG_INVALID: 'internal error',
+  ERR_DPOP_PROOF_INVALID: 'the DPoP proof is invalid',
+  ERR_DPOP_NONCE_REQUIRED: 'the DPoP proof must carry the current server nonce',
+  ERR_DPOP_BINDING_MISMATCH: 'the DPoP proof was not made with the key the token is bound to',
 };
 
 const STATUS: Record<HttpErrorCode, number> = {
@@ -75,6 +78,10 @@ const STATUS: Record<HttpErrorCode, number> = {
   // Both mean the application passed something wrong (bad claims, a closed manager): a server bug.
   ERR_CLAIMS_INVALID: 500,
   ERR_CONFIG_INVALID: 500,
+  // RFC 9449 §7.1: a resource request with a bad proof, without the server's nonce or by another key is answered 401.
+  ERR_DPOP_PROOF_INVALID: 401,
+  ERR_DPOP_NONCE_REQUIRED: 401,
+  ERR_DPOP_BINDING_MISMATCH: 401,
 };
 
 export function messageOf(code: HttpErrorCode): string {

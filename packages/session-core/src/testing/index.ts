@@ -12,3 +12,4 @@ export { testInvalidationBroadcaster, type BroadcasterFixture } from './broadcas
 export { testManagerOverStorage, rejectsWith, TEST_SECRET, type StorageFixture } from './manager-suite.js';
 export { hostileValues, probe } from './hostile.js';
 export { T0, HOUR, fakeHash, newRecord, sleep } from './fixtures.js';
+export { testDpopReplayCache, type ReplayCacheFixture } from './replay-suite.js';

@@ -26,7 +26,7 @@ function notSigning(): never {
   throw new Error('this key is verify-only');
 }
 
-function hmac(algorithm: SigningAlgorithm, key: KeyObject): JwsPrimitive {
+function hmac(algorithm: JwsAlgorithm, key: KeyObject): JwsPrimitive {
   const hash = HMAC_HASH[algorithm]!;
   const macText = (input: string) => createHmac(hash, key).update(input, 'latin1').digest('base64url');
   return {
@@ -71,8 +71,14 @@ function asymmetric(
   };
 }
 
-/** The primitive for `algorithm` with these keys; the key types were checked by resolveKeys. */
-export function jwsPrimitive(algorithm: SigningAlgorithm, signKey: KeyObject | undefined, verifyKey: KeyObject): JwsPrimitive {
+/**
+ * What `jwsPrimitive` builds: the algorithms the manager signs with, and
+ * ES512, which only verifies (DPoP proofs made with P-521 keys).
+ */
+export type JwsAlgorithm = SigningAlgorithm | 'ES512';
+
+/** The primitive for `algorithm` with these keys; the key types were checked by resolveKeys (or, for a DPoP proof's key, by dpop/jwk.ts). */
+export function jwsPrimitive(algorithm: JwsAlgorithm, signKey: KeyObject | undefined, verifyKey: KeyObject): JwsPrimitive {
   switch (algorithm) {
     case 'HS256':
     case 'HS384':
@@ -83,6 +89,8 @@ export function jwsPrimitive(algorithm: SigningAlgorithm, signKey: KeyObject | u
       return asymmetric('sha256', signKey, verifyKey, { dsaEncoding: 'ieee-p1363' });
     case 'ES384':
       return asymmetric('sha384', signKey, verifyKey, { dsaEncoding: 'ieee-p1363' });
+    case 'ES512':
+      return asymmetric('sha512', signKey, verifyKey, { dsaEncoding: 'ieee-p1363' });
     // RFC 8037 §3.1: EdDSA hashes internally; node takes a null digest.
     case 'EdDSA':
       return asymmetric(null, signKey, verifyKey, {});

@@ -49,17 +49,23 @@ export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Parses a header segment; undefined unless it is exactly `{alg, kid, typ}` with string values. */
-export function parseHeader(segment: string): JwsHeader | undefined {
+/** The JSON object a canonical base64url segment holds; undefined when it holds anything else (or is not JSON). */
+export function parseJsonObject(segment: string): Record<string, unknown> | undefined {
   const text = decodeJsonText(segment);
   if (text === undefined) return undefined;
-  let header: unknown;
+  let value: unknown;
   try {
-    header = JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
-  if (!isJsonObject(header)) return undefined;
+  return isJsonObject(value) ? value : undefined;
+}
+
+/** Parses a header segment; undefined unless it is exactly `{alg, kid, typ}` with string values. */
+export function parseHeader(segment: string): JwsHeader | undefined {
+  const header = parseJsonObject(segment);
+  if (header === undefined) return undefined;
   for (const name of Object.keys(header)) if (!MEMBERS.has(name)) return undefined;
   const { alg, kid, typ } = header;
   if (typeof alg !== 'string' || typeof kid !== 'string' || typeof typ !== 'string') return undefined;
