@@ -1,8 +1,9 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authenticateRequest, authenticateToken, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
+import { verifyToken, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
 import { AuthError, reportRefusal, toAuthError, type AuthErrorCode } from './errors.js';
 import { checkHttpOptions, checkVerifier } from './options.js';
+import { findToken } from './token-source.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -135,9 +136,9 @@ export async function authenticateHttp<User extends ProvisionedUser, Req extends
   try {
     if (req === null || typeof req !== 'object') throw AuthError.config('httpAuth', 'req', 'an IncomingMessage');
     if (options.allowPreflight !== false && isPreflight(req)) return undefined;
-    if (getToken !== undefined) return { auth: await authenticateToken(manager, await tokenFrom(getToken, req), options) };
-    const { auth } = await authenticateRequest(manager, { headers: req.headers, rawHeaders: req.rawHeaders }, options);
-    return { auth };
+    // The manager and the options were checked when the middleware or plugin was built: not again per request.
+    const token = getToken !== undefined ? await tokenFrom(getToken, req) : findToken({ headers: req.headers, rawHeaders: req.rawHeaders }, options).token;
+    return { auth: await verifyToken(manager, token, options) };
   } catch (thrown) {
     const error = toAuthError(thrown);
     if (options.credentialsRequired === false && error.code === 'ERR_AUTH_TOKEN_REQUIRED') return undefined;

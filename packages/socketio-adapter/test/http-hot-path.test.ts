@@ -1,0 +1,70 @@
+import express from 'express';
+import Fastify from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { SessionVerifier } from '@jwt-session/session-core';
+import { httpAuth } from '../src/index.js';
+import { fastifySessionAuth } from '../src/fastify.js';
+import { Cleanup, makeManager } from './support.js';
+
+/*
+ * Issue 27: the HTTP guards cost about what `read()` costs. These tests pin
+ * the structure that makes it so (what a request does and does not do),
+ * never a timing: the machine running them is shared.
+ */
+const S = suite('HTTP guards: the per-request path (issue 27)');
+
+/** The manager behind a proxy that records every property looked up on it. */
+function recording(manager: SessionVerifier): { verifier: SessionVerifier; reads: string[] } {
+  const reads: string[] = [];
+  const verifier = new Proxy(manager, {
+    get(target, name, receiver) {
+      reads.push(String(name));
+      const value = Reflect.get(target, name, receiver) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { verifier, reads };
+}
+
+async function expressUrl(c: Cleanup, verifier: SessionVerifier): Promise<string> {
+  const app = express();
+  app.get('/me', httpAuth(verifier), (req, res) => void res.json({ sub: req.auth?.sub ?? null }));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  c.add(() => new Promise((resolve) => server.close(resolve)));
+  c.add(() => server.closeAllConnections());
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/me`;
+}
+
+async function fastifyUrl(c: Cleanup, verifier: SessionVerifier): Promise<string> {
+  const app = Fastify();
+  c.add(() => app.close());
+  await app.register(fastifySessionAuth, { manager: verifier });
+  app.get('/me', async (request) => ({ sub: request.auth?.sub ?? null }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/me`;
+}
+
+S('a request looks up nothing on the verifier but its read method: the verifier was checked when the guard was built', async () => {
+  // Guards: every request re-ran the construction checks (read, isRevoked, on and off looked up, their messages built) twice.
+  const c = new Cleanup();
+  try {
+    const manager = makeManager(c);
+    const { accessToken } = await manager.create('alice');
+    for (const [name, start] of [['Express', expressUrl], ['Fastify', fastifyUrl]] as const) {
+      const { verifier, reads } = recording(manager);
+      const url = await start(c, verifier);
+      reads.length = 0;
+      for (const token of [accessToken, accessToken, 'e30.e30.e30']) await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      const ok = await fetch(url, { headers: { authorization: `Bearer ${accessToken}` } });
+      assert.equal([name, ok.status, ((await ok.json()) as { sub: string }).sub], [name, 200, 'alice']);
+      assert.equal([name, reads.filter((read) => read !== 'read' && read !== 'readSync')], [name, []]);
+    }
+  } finally {
+    await c.run();
+  }
+});
+
+S.run();
