@@ -1,10 +1,11 @@
 import express from 'express';
+import fc from 'fast-check';
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SessionVerifier } from '@jwt-session/session-core';
-import { httpAuth } from '../src/index.js';
+import { extractToken, httpAuth, toAuthError } from '../src/index.js';
 import { fastifySessionAuth } from '../src/fastify.js';
 import { Cleanup, makeManager } from './support.js';
 
@@ -64,6 +65,42 @@ S('a request looks up nothing on the verifier but its read method: the verifier 
     }
   } finally {
     await c.run();
+  }
+});
+
+/** RFC 6750 §2.1 as the header was parsed before issue 27, in two passes: the reference the one-pass parser must agree with. */
+function twoPassBearer(value: string): string | 'none' | 'malformed' {
+  if (!/^Bearer(?: |$)/i.test(value)) return 'none';
+  const match = /^Bearer +(\S+) *$/i.exec(value);
+  return match && /^[A-Za-z0-9\-._~+/]+=*$/.test(match[1]!) ? match[1]! : 'malformed';
+}
+
+function parsed(value: string): string {
+  try {
+    return extractToken({ headers: { authorization: value } }).token;
+  } catch (error) {
+    const { code } = toAuthError(error);
+    return code === 'ERR_AUTH_TOKEN_REQUIRED' ? 'none' : code === 'ERR_AUTH_HEADER_MALFORMED' ? 'malformed' : code;
+  }
+}
+
+S('the one-pass Authorization parser accepts and refuses exactly what the two-pass one did (b64token, spaces, case, non-ASCII)', () => {
+  // Characters that sit at the edges: b64token's punctuation, other ASCII, whitespace other than SP, and
+  // non-ASCII letters whose case folds to ASCII (ſ → S, ı → I, K (Kelvin) → k), which `i` must not let in.
+  const char = fc.constantFrom(...'aZ09-._~+/= \t"\\,;:Bbearer\u00a0\u017f\u0131\u212a\u00e9é'.split(''));
+  const tail = fc.array(char, { maxLength: 24 }).map((chars) => chars.join(''));
+  const header = fc.oneof(
+    tail,
+    fc.tuple(fc.constantFrom('Bearer', 'bearer', 'BEARER', 'BeArEr', 'Bearer ', 'Bearer  ', 'Basic', 'Bearerx', 'Bearer\t'), tail).map(([scheme, rest]) => scheme + rest),
+  );
+  fc.assert(
+    fc.property(header, (value) => {
+      assert.is(parsed(value), twoPassBearer(value), JSON.stringify(value));
+    }),
+    { numRuns: 20_000 },
+  );
+  for (const value of ['Bearer abc', 'bearer  a.b.c==  ', 'Bearer a=b', 'Bearer \u017f', 'Bearer \u212a', 'Bearer a\tb', 'Bearer', 'Bearer   ']) {
+    assert.is(parsed(value), twoPassBearer(value), value);
   }
 });
 
