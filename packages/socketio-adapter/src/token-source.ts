@@ -125,16 +125,30 @@ function find(request: TokenRequest, options: TokenSourceOptions): { token: stri
   if (headers === null || typeof headers !== 'object') throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
   const fromBearer = fromHeader(headers as IncomingHttpHeaders, request.rawHeaders);
   if (fromBearer !== undefined) return { token: fromBearer, source: 'header' };
-  const cookie = options.cookie;
-  if (cookie !== undefined) {
-    const value = cookieValue(cookieHeader((headers as IncomingHttpHeaders).cookie), cookie.name);
-    if (value !== undefined && value !== '') {
-      const origin = (headers as IncomingHttpHeaders).origin;
-      if (!originAllowed(typeof origin === 'string' ? origin : undefined, cookie.allowedOrigins)) throw new AuthError('ERR_ORIGIN_NOT_ALLOWED');
-      return { token: value, source: 'cookie' };
-    }
-  }
+  const fromCookie = cookieToken(headers as IncomingHttpHeaders, options.cookie);
+  if (fromCookie !== undefined) return { token: fromCookie, source: 'cookie' };
   throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
+}
+
+/**
+ * {@link findToken} for an HTTP request (no handshake payload), the token
+ * alone: no request or result object per request. Throws an {@link AuthError},
+ * or what a getter on the headers threw.
+ */
+export function httpToken(headers: unknown, rawHeaders: unknown, options: TokenSourceOptions): string {
+  if (headers === null || typeof headers !== 'object') throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
+  const token = fromHeader(headers as IncomingHttpHeaders, rawHeaders) ?? cookieToken(headers as IncomingHttpHeaders, options.cookie);
+  if (token === undefined) throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
+  return token;
+}
+
+function cookieToken(headers: IncomingHttpHeaders, cookie: CookieTokenOptions | undefined): string | undefined {
+  if (cookie === undefined) return undefined;
+  const value = cookieValue(cookieHeader(headers.cookie), cookie.name);
+  if (value === undefined || value === '') return undefined;
+  const origin = headers.origin;
+  if (!originAllowed(typeof origin === 'string' ? origin : undefined, cookie.allowedOrigins)) throw new AuthError('ERR_ORIGIN_NOT_ALLOWED');
+  return value;
 }
 
 /** Node gives a string; a framework or a caller may give an array; anything else is a malformed request. */

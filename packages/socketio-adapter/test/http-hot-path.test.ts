@@ -1,11 +1,12 @@
 import express from 'express';
 import fc from 'fast-check';
-import Fastify from 'fastify';
-import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket, type AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SessionVerifier } from '@jwt-session/session-core';
-import { extractToken, httpAuth, toAuthError } from '../src/index.js';
+import { extractToken, httpAuth, toAuthError, type AuthenticatedRequest } from '../src/index.js';
 import { fastifySessionAuth } from '../src/fastify.js';
 import { Cleanup, makeManager } from './support.js';
 
@@ -63,6 +64,85 @@ S('a request looks up nothing on the verifier but its read method: the verifier 
       assert.equal([name, ok.status, ((await ok.json()) as { sub: string }).sub], [name, 200, 'alice']);
       assert.equal([name, reads.filter((read) => read !== 'read' && read !== 'readSync')], [name, []]);
     }
+  } finally {
+    await c.run();
+  }
+});
+
+/** A real IncomingMessage as Node's parser leaves it for `GET /me` with these headers. */
+function incoming(headers: Record<string, string>): IncomingMessage {
+  const req = new IncomingMessage(new Socket());
+  req.method = 'GET';
+  req.url = '/me';
+  req.headers = headers;
+  req.rawHeaders = Object.entries(headers).flat();
+  return req;
+}
+
+S('httpAuth: with the manager (readSync) a request is answered before the middleware returns, no promise waited for', async () => {
+  // Guards: every request waited for read()'s promise and three more async layers before next() or the 401.
+  const c = new Cleanup();
+  try {
+    const manager = makeManager(c);
+    const { accessToken } = await manager.create('alice');
+    const middleware = httpAuth(manager);
+    const req: AuthenticatedRequest = incoming({ authorization: `Bearer ${accessToken}` });
+    let passed = false;
+    middleware(req, new ServerResponse(req), () => (passed = true));
+    assert.ok(passed, 'next() ran in the same turn');
+    assert.is(req.auth?.sub, 'alice');
+
+    const bad = incoming({ authorization: 'Bearer e30.e30.e30' });
+    const res = new ServerResponse(bad);
+    let ended = false;
+    res.end = (() => ((ended = true), res)) as never;
+    middleware(bad, res, () => assert.unreachable('a bad token passed'));
+    assert.equal([ended, res.statusCode, String(res.getHeader('www-authenticate'))], [true, 401, 'Bearer error="invalid_token", error_description="the access token is invalid"']);
+
+    // A verifier without readSync (or a user store to wait for) still gets the promise path.
+    const slow = httpAuth(manager, { users: { findOrCreate: async (sub: string) => ({ id: sub }) } });
+    const later: AuthenticatedRequest = incoming({ authorization: `Bearer ${accessToken}` });
+    const done = new Promise<void>((resolve) => slow(later, new ServerResponse(later), () => resolve()));
+    assert.is(later.auth, undefined, 'not yet');
+    await done;
+    assert.is(later.auth?.user?.id, 'alice');
+  } finally {
+    await c.run();
+  }
+});
+
+S('Fastify: as a hook, sessionAuth calls done() before it returns; called by hand with two arguments, it returns a promise', async () => {
+  const c = new Cleanup();
+  try {
+    const manager = makeManager(c);
+    const { accessToken } = await manager.create('alice');
+    const app = Fastify();
+    c.add(() => app.close());
+    await app.register(fastifySessionAuth, { manager, global: false });
+    const seen: unknown[] = [];
+    app.get('/hook', {
+      onRequest: (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+        let called = false;
+        app.sessionAuth(request, reply, () => (called = true));
+        seen.push(called);
+        done();
+      },
+    }, async (request) => ({ sub: request.auth?.sub ?? null }));
+    app.get('/by-hand', {
+      preHandler: async (request, reply) => {
+        const answer = app.sessionAuth(request, reply);
+        seen.push(answer instanceof Promise);
+        return answer;
+      },
+    }, async (request) => ({ sub: request.auth?.sub ?? null }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const authorization = `Bearer ${accessToken}`;
+    assert.equal(await (await fetch(`${base}/hook`, { headers: { authorization } })).json(), { sub: 'alice' });
+    assert.equal(await (await fetch(`${base}/by-hand`, { headers: { authorization } })).json(), { sub: 'alice' });
+    const refused = await fetch(`${base}/by-hand`, { headers: { authorization: 'Bearer e30.e30.e30' } });
+    assert.equal([refused.status, ((await refused.json()) as { error: string }).error], [401, 'ERR_AUTH_TOKEN_INVALID']);
+    assert.equal(seen, [true, true, true]);
   } finally {
     await c.run();
   }
