@@ -7,7 +7,10 @@
  * bytes allocated per request (young-generation growth over a batch that
  * triggered no scavenge). Variants: floor (read().then → next), express
  * (httpAuth), fastify (the plugin's hook, from `fastify.sessionAuth`).
- * Run: node --expose-gc --import tsx bench/profile/http-guard-cost.ts hot|cold [variant ...]
+ * Modes: hot (one token), cold (a new token each), forged (a new token with a
+ * wrong signature each: the refusal path, 401 with its challenge), missing (no
+ * Authorization header: 401, bare challenge).
+ * Run: node --expose-gc --import tsx bench/profile/http-guard-cost.ts hot|cold|forged|missing [variant ...]
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
@@ -20,7 +23,11 @@ import { keySet, memoryManager, mintTokens } from '../lib/fixtures.js';
 const mode = process.argv[2] ?? 'hot';
 const variants = process.argv.slice(3).length > 0 ? process.argv.slice(3) : ['floor', 'express', 'fastify'];
 const BATCH = 32;
-const CALLS = mode === 'cold' ? 40_000 : 400_000;
+const CALLS = mode === 'cold' || mode === 'forged' ? 40_000 : 200_000;
+
+function unauthorized(res: ServerResponse): void {
+  res.statusCode = 401;
+}
 
 type Call = (req: IncomingMessage, done: () => void) => void;
 
@@ -30,31 +37,53 @@ async function variant(name: string): Promise<Call> {
   const res = new ServerResponse(new IncomingMessage(new Socket()));
   if (name === 'floor') {
     return (req, done) => {
-      const h = req.headers.authorization!;
-      void manager.read(h.slice(7)).then((claims) => {
-        (req as unknown as { auth: unknown }).auth = claims;
-        done();
-      });
+      const h = req.headers.authorization;
+      if (h === undefined) {
+        unauthorized(res);
+        return done();
+      }
+      void manager.read(h.slice(7)).then(
+        (claims) => {
+          (req as unknown as { auth: unknown }).auth = claims;
+          done();
+        },
+        () => {
+          unauthorized(res);
+          done();
+        },
+      );
     };
   }
   if (name === 'express') {
     const mw = httpAuth(manager);
-    return (req, done) => mw(req, res, done);
+    // A refusal ends the response instead of calling next().
+    res.end = ((() => (pending?.(), res)) as unknown) as ServerResponse['end'];
+    let pending: (() => void) | undefined;
+    return (req, done) => {
+      pending = done;
+      mw(req, res, done);
+    };
   }
   const app = Fastify();
   await app.register(fastifySessionAuth, { manager, global: false });
   await app.ready();
   const hook = app.sessionAuth;
-  const reply = {} as never;
+  // What the hook touches of Fastify's reply when it refuses: code, headers, send (which ends the request).
+  let pending: (() => void) | undefined;
+  const reply = { code: () => reply, headers: () => reply, send: () => (pending?.(), reply) } as never;
   // As Fastify runs a hook: with its `done`, and waiting for the promise when it returns one.
   return (req, done) => {
+    pending = done;
     const result = (hook as (...args: unknown[]) => unknown)({ raw: req }, reply, done) as Promise<unknown> | undefined;
     if (result !== undefined && typeof result.then === 'function') void result.then(done);
   };
 }
 
-const WARM = mode === 'cold' ? 500 : 2000;
-const tokens = await mintTokens(keySet('HS256'), mode === 'cold' ? (CALLS + (WARM + 200) * BATCH) * variants.length : 1);
+const WARM = mode === 'cold' || mode === 'forged' ? 500 : 2000;
+const fresh = mode === 'cold' || mode === 'forged';
+const minted = await mintTokens(keySet('HS256'), fresh ? (CALLS + (WARM + 200) * BATCH) * variants.length : 1);
+// A forged token: the same header and claims, the signature of another one.
+const tokens = mode === 'forged' ? minted.map((t, i) => t.slice(0, t.lastIndexOf('.')) + minted[(i + 1) % minted.length]!.slice(t.lastIndexOf('.'))) : minted;
 let cursor = 0;
 const copy = (s: string) => Buffer.from(s, 'latin1').toString('latin1');
 const requests = Array.from({ length: BATCH }, () => {
@@ -64,7 +93,12 @@ const requests = Array.from({ length: BATCH }, () => {
 });
 function prepare(): void {
   for (const req of requests) {
-    const header = `Bearer ${copy(tokens[mode === 'cold' ? cursor++ : 0]!)}`;
+    if (mode === 'missing') {
+      req.headers = { host: 'x' };
+      req.rawHeaders = ['Host', 'x'];
+      continue;
+    }
+    const header = `Bearer ${copy(tokens[fresh ? cursor++ : 0]!)}`;
     req.headers = { host: 'x', authorization: header };
     req.rawHeaders = ['Host', 'x', 'Authorization', header];
   }

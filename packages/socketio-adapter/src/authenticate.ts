@@ -170,7 +170,9 @@ export function syncReadOf(manager: SessionVerifier): SyncRead | undefined {
 
 /**
  * {@link verifyToken} without a promise when nothing needs waiting for: a
- * verifier with `readSync` and no user store. Throws only {@link AuthError}.
+ * verifier with `readSync` and no user store. What it throws is not coded
+ * here (wrapping a SessionError in an AuthError costs a second stack trace):
+ * the caller codes it (`authCodeOf`, `toAuthError`).
  */
 export function verifyTokenNow<User extends ProvisionedUser>(
   manager: SessionVerifier,
@@ -179,11 +181,7 @@ export function verifyTokenNow<User extends ProvisionedUser>(
   options: AuthenticateOptions<User>,
 ): AuthContext<User> | Promise<AuthContext<User>> {
   if (readSync === undefined || options.users !== undefined) return verifyToken(manager, token, options);
-  try {
-    return contextOf<User>(readSync(token), undefined);
-  } catch (error) {
-    throw toAuthError(error);
-  }
+  return contextOf<User>(readSync(token), undefined);
 }
 
 function contextOf<User extends ProvisionedUser>(claims: AccessTokenClaims, user: User | undefined): AuthContext<User> {

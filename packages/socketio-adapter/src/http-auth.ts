@@ -1,7 +1,7 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { syncReadOf, verifyTokenNow, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
-import { AuthError, reportRefusal, toAuthError, type AuthErrorCode } from './errors.js';
+import { AuthError, authCodeOf, isAuthError, messageOf, reportRefusal, toAuthError, type AuthErrorCode } from './errors.js';
 import { checkHttpOptions, checkVerifier } from './options.js';
 import { httpToken } from './token-source.js';
 
@@ -94,14 +94,17 @@ function realmOf(options: unknown): string | undefined {
  */
 export function httpFailure(error: AuthError, options: { realm?: string } = {}): HttpFailure {
   error = toAuthError(error);
-  const status = httpStatusOf(error.code);
+  return failureOf(error.code, error.message, realmOf(options));
+}
+
+function failureOf(code: AuthErrorCode, message: string, realm: string | undefined): HttpFailure {
+  const status = httpStatusOf(code);
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
-  const realm = realmOf(options);
   const params: string[] = realm === undefined ? [] : [`realm=${quoted(realm)}`];
-  if (status === 401 && error.code !== 'ERR_AUTH_TOKEN_REQUIRED') params.push('error="invalid_token"', `error_description=${quoted(error.message)}`);
-  if (status === 400) params.push('error="invalid_request"', `error_description=${quoted(error.message)}`);
+  if (status === 401 && code !== 'ERR_AUTH_TOKEN_REQUIRED') params.push('error="invalid_token"', `error_description=${quoted(message)}`);
+  if (status === 400) params.push('error="invalid_request"', `error_description=${quoted(message)}`);
   if (status === 401 || status === 400) headers['www-authenticate'] = params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
-  return { status, headers, body: { error: error.code, message: error.message } };
+  return { status, headers, body: { error: code, message } };
 }
 
 /** A CORS preflight: the browser asks before the real request, and never with credentials. */
@@ -162,12 +165,23 @@ export function httpCheck<User extends ProvisionedUser, Req extends IncomingMess
   getToken: GetToken<Source> | undefined,
 ): (req: Req, source: Source) => HttpOutcome<User> | Promise<HttpOutcome<User>> {
   const readSync = syncReadOf(manager);
+  /**
+   * The answer is built from the code alone: the reason stays with the
+   * operator. The AuthError for `onError` is built only when there is an
+   * `onError` (or one was thrown): its stack trace costs more than the rest
+   * of a refusal, and refusals come in floods (scans, expired tokens).
+   */
   const refuse = (thrown: unknown): HttpRefusal | undefined => {
-    const error = toAuthError(thrown);
-    if (options.credentialsRequired === false && error.code === 'ERR_AUTH_TOKEN_REQUIRED') return undefined;
-    reportRefusal(options.onError, error);
-    // The answer is built from the code alone: the reason stays with the operator.
-    return new HttpRefusal(httpFailure(error, options));
+    const error = options.onError !== undefined || isAuthError(thrown) ? toAuthError(thrown) : undefined;
+    const code = error?.code ?? authCodeOf(thrown);
+    if (options.credentialsRequired === false && code === 'ERR_AUTH_TOKEN_REQUIRED') return undefined;
+    if (error !== undefined) reportRefusal(options.onError, error);
+    return new HttpRefusal(failureOf(code, error?.message ?? messageOf(code), realmOf(options)));
+  };
+  const missing = (): HttpRefusal | undefined => {
+    if (options.credentialsRequired === false) return undefined;
+    if (options.onError !== undefined) reportRefusal(options.onError, new AuthError('ERR_AUTH_TOKEN_REQUIRED'));
+    return new HttpRefusal(failureOf('ERR_AUTH_TOKEN_REQUIRED', messageOf('ERR_AUTH_TOKEN_REQUIRED'), realmOf(options)));
   };
   const verify = (token: string): AuthContext<User> | Promise<HttpOutcome<User>> => {
     const auth = verifyTokenNow(manager, readSync, token, options);
@@ -178,7 +192,10 @@ export function httpCheck<User extends ProvisionedUser, Req extends IncomingMess
       if (req === null || typeof req !== 'object') throw AuthError.config('httpAuth', 'req', 'an IncomingMessage');
       if (options.allowPreflight !== false && isPreflight(req)) return undefined;
       // The manager and the options were checked when the middleware or plugin was built: not again per request.
-      if (getToken === undefined) return verify(httpToken(req.headers, req.rawHeaders, options));
+      if (getToken === undefined) {
+        const token = httpToken(req.headers, req.rawHeaders, options);
+        return token === undefined ? missing() : verify(token);
+      }
       const token = tokenFrom(getToken, source);
       return typeof token === 'string' ? verify(token) : token.then(verify).catch(refuse);
     } catch (thrown) {

@@ -132,14 +132,14 @@ function find(request: TokenRequest, options: TokenSourceOptions): { token: stri
 
 /**
  * {@link findToken} for an HTTP request (no handshake payload), the token
- * alone: no request or result object per request. Throws an {@link AuthError},
- * or what a getter on the headers threw.
+ * alone: no request or result object per request, and `undefined` when the
+ * request carries none (not an error: building one costs a stack trace, and
+ * requests without a token are common). Throws an {@link AuthError}, or what
+ * a getter on the headers threw.
  */
-export function httpToken(headers: unknown, rawHeaders: unknown, options: TokenSourceOptions): string {
-  if (headers === null || typeof headers !== 'object') throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
-  const token = fromHeader(headers as IncomingHttpHeaders, rawHeaders) ?? cookieToken(headers as IncomingHttpHeaders, options.cookie);
-  if (token === undefined) throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
-  return token;
+export function httpToken(headers: unknown, rawHeaders: unknown, options: TokenSourceOptions): string | undefined {
+  if (headers === null || typeof headers !== 'object') return undefined;
+  return fromHeader(headers as IncomingHttpHeaders, rawHeaders) ?? cookieToken(headers as IncomingHttpHeaders, options.cookie);
 }
 
 function cookieToken(headers: IncomingHttpHeaders, cookie: CookieTokenOptions | undefined): string | undefined {

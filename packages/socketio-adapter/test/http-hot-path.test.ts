@@ -6,7 +6,8 @@ import { Socket, type AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SessionVerifier } from '@jwt-session/session-core';
-import { extractToken, httpAuth, toAuthError, type AuthenticatedRequest } from '../src/index.js';
+import { request as httpRequest } from 'node:http';
+import { extractToken, httpAuth, toAuthError, type AuthError, type AuthenticatedRequest, type HttpAuthOptions } from '../src/index.js';
 import { fastifySessionAuth } from '../src/fastify.js';
 import { Cleanup, makeManager } from './support.js';
 
@@ -143,6 +144,86 @@ S('Fastify: as a hook, sessionAuth calls done() before it returns; called by han
     const refused = await fetch(`${base}/by-hand`, { headers: { authorization: 'Bearer e30.e30.e30' } });
     assert.equal([refused.status, ((await refused.json()) as { error: string }).error], [401, 'ERR_AUTH_TOKEN_INVALID']);
     assert.equal(seen, [true, true, true]);
+  } finally {
+    await c.run();
+  }
+});
+
+/** One GET with raw header pairs (so a header can be sent twice): status, the headers a refusal sets, the body. */
+function answerOf(url: string, headers: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'GET', headers: ['Host', new URL(url).host, ...headers] }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        const h = res.headers;
+        resolve(JSON.stringify([res.statusCode, h['www-authenticate'], h['cache-control'], h['content-type'], text]));
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+S('a refusal answers the same with and without onError (the error object is built only for onError), which gets every code', async () => {
+  // Guards the refusal path that skips building an AuthError (and its stack trace) when no onError is there to be told.
+  const c = new Cleanup();
+  try {
+    let now = Date.now();
+    const manager = makeManager(c, { clock: () => now, accessTokenTtl: 60 });
+    const live = await manager.create('alice');
+    const expiring = await manager.create('alice');
+    const revoked = await manager.create('alice');
+    await manager.deleteOne('alice', revoked.sessionId);
+    const cookie = { name: 'at', allowedOrigins: ['https://app.test'] };
+    const requests: [string, string[]][] = [
+      ['ERR_AUTH_TOKEN_REQUIRED', []],
+      ['ERR_AUTH_TOKEN_REQUIRED', ['Authorization', 'Basic dTpw']],
+      ['ERR_AUTH_HEADER_MALFORMED', ['Authorization', 'Bearer a"b']],
+      ['ERR_AUTH_HEADER_MALFORMED', ['Authorization', `Bearer ${live.accessToken}`, 'authorization', `Bearer ${live.accessToken}`]],
+      ['ERR_AUTH_TOKEN_INVALID', ['Authorization', 'Bearer e30.e30.e30']],
+      ['ERR_AUTH_TOKEN_INVALID', ['Authorization', `Bearer ${live.accessToken.slice(0, -2)}AA`]],
+      ['ERR_SESSION_REVOKED', ['Authorization', `Bearer ${revoked.accessToken}`]],
+      ['ERR_ORIGIN_NOT_ALLOWED', ['Cookie', `at=${live.accessToken}`, 'Origin', 'https://evil.test']],
+      ['ERR_AUTH_TOKEN_EXPIRED', ['Authorization', `Bearer ${expiring.accessToken}`]],
+    ];
+    const starts: [string, (options: HttpAuthOptions) => Promise<string>][] = [
+      ['Express', async (options) => {
+        const app = express();
+        app.get('/me', httpAuth(manager, options), (req, res) => void res.json({ sub: req.auth?.sub ?? null }));
+        const server = app.listen(0, '127.0.0.1');
+        await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+        c.add(() => new Promise((resolve) => server.close(resolve)));
+        c.add(() => server.closeAllConnections());
+        return `http://127.0.0.1:${(server.address() as AddressInfo).port}/me`;
+      }],
+      ['Fastify', async (options) => {
+        const app = Fastify();
+        c.add(() => app.close());
+        await app.register(fastifySessionAuth, { manager, ...(options as Omit<HttpAuthOptions, 'getToken'>) });
+        app.get('/me', async (request) => ({ sub: request.auth?.sub ?? null }));
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/me`;
+      }],
+    ];
+    for (const [name, start] of starts) {
+      for (const realm of [undefined, 'api']) {
+        const told: AuthError[] = [];
+        const base = realm === undefined ? { cookie } : { cookie, realm };
+        const quiet = await start(base);
+        const hooked = await start({ ...base, onError: (error) => void told.push(error) });
+        for (const [code, headers] of requests) {
+          if (code === 'ERR_AUTH_TOKEN_EXPIRED') now += 120_000;
+          const answer = await answerOf(quiet, headers);
+          assert.is((JSON.parse((JSON.parse(answer) as string[])[4]!) as { error: string }).error, code, `${name}: ${answer}`);
+          assert.is(await answerOf(hooked, headers), answer, `${name} ${code}`);
+          if (code === 'ERR_AUTH_TOKEN_EXPIRED') now -= 120_000;
+        }
+        assert.equal(told.map((error) => error.code), requests.map(([code]) => code), name);
+        assert.ok(told.every((error) => typeof error.reason === 'string' && error.reason !== 'unspecified'), name);
+      }
+    }
   } finally {
     await c.run();
   }
