@@ -44,6 +44,7 @@ const groups: Group[] = [
   { name: 'telemetry', run: runTelemetry },
   { name: 'differential', run: runDifferential },
   { name: 'burst', run: (ctx) => import('./cases/burst.js').then((m) => m.runBurst(ctx)) },
+  { name: 'http', run: (ctx) => import('./cases/http-guards.js').then((m) => m.runHttpGuards(ctx)) },
 ];
 
 const started = Date.now();

@@ -37,6 +37,8 @@ export async function httpLoad(port: number, ms: number, token: string | (() => 
     url: `http://127.0.0.1:${port}/r`,
     connections: CONNECTIONS,
     duration: ms / 1000,
+    // autocannon stops only at a sample tick (1 s by default): a 250 ms run would last a second.
+    sampleInt: 50,
     headers,
     ...(requests === undefined ? {} : { requests }),
   });
