@@ -5,7 +5,8 @@
  * Prints per app the median requests/s and server CPU µs per request, and
  * each app's ratio to the first one named. Run:
  *   node --import tsx bench/profile/http-layers.ts hot|cold ms rounds app1 app2 ...
- * Add PROFILE=1 to write a .cpuprofile of the server (node --cpu-prof, in bench/profile/out).
+ * Add PROFILE=1 to write a .cpuprofile of the server (node --cpu-prof, in /tmp/http-layers), then
+ *   node bench/profile/summarize.mjs /tmp/http-layers/<file>.cpuprofile
  */
 import { Child } from '../lib/child.js';
 import { keySet, mintTokens } from '../lib/fixtures.js';
@@ -15,7 +16,7 @@ import { median } from '../lib/stats.js';
 const [mode = 'hot', msArg = '2000', roundsArg = '3', ...apps] = process.argv.slice(2);
 const ms = Number(msArg);
 const rounds = Number(roundsArg);
-const execArgv = process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir=bench/profile/out'] : [];
+const execArgv = process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/http-layers'] : [];
 const server = new Child('http-server', [JSON.stringify(apps)], execArgv);
 const { ports } = (await server.next('ready', 60_000)) as unknown as { ports: Record<string, number> };
 const tokens = await mintTokens(keySet('HS256'), mode === 'cold' ? 400_000 : 1);
