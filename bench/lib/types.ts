@@ -4,7 +4,7 @@ export type Status = 'PASS' | 'MISS' | 'REPORT' | 'SKIPPED' | 'ERROR';
 export interface Quantity {
   label: string;
   value: number;
-  unit: 'ops/s' | 'ns/op' | 'µs/op' | 'ms' | 'B' | 'B/session' | 'MiB' | 'handshakes/s';
+  unit: 'ops/s' | 'ns/op' | 'µs/op' | 'ms' | 'B' | 'B/session' | 'MiB' | 'handshakes/s' | 'req/s';
 }
 
 export interface Goal {

@@ -13,6 +13,12 @@ export type RevocationEventName = typeof SESSION_INVALIDATED | typeof ALL_SESSIO
 export interface SessionVerifier {
   /** Verifies an access token (signature, claims, revocation) and returns its claims; throws a `SessionError`. */
   read(accessToken: string): Promise<AccessTokenClaims>;
+  /**
+   * Optional: `read()` answered synchronously, for a verifier that never
+   * needs I/O to answer (`JwtUserSessionManager`). Same checks and errors,
+   * thrown. The HTTP guards call it instead of `read()` when it is there.
+   */
+  readSync?(accessToken: string): AccessTokenClaims;
   /** Whether claims `read()` returned earlier have been revoked since: synchronous, no signature check. */
   isRevoked(claims: Pick<AccessTokenClaims, 'sub' | 'sid' | 'jti'>): boolean;
   on<E extends RevocationEventName>(event: E, listener: SessionEventListener<E>): unknown;

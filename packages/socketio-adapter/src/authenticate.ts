@@ -149,6 +149,41 @@ export async function verifyToken<User extends ProvisionedUser>(manager: Session
   }
 }
 
+/** A verifier's `readSync` bound to it: `read()` answered without a promise. */
+export type SyncRead = (token: string) => AccessTokenClaims;
+
+/**
+ * The verifier's `readSync`, looked up once when a guard is built (checking
+ * the verifier built no messages for it: it is optional); undefined when it
+ * has none or looking it up throws, and the guard then awaits `read()`.
+ */
+export function syncReadOf(manager: SessionVerifier): SyncRead | undefined {
+  let readSync: unknown;
+  try {
+    readSync = manager.readSync;
+  } catch {
+    return undefined;
+  }
+  if (typeof readSync !== 'function') return undefined;
+  return (token) => (readSync as SyncRead).call(manager, token);
+}
+
+/**
+ * {@link verifyToken} without a promise when nothing needs waiting for: a
+ * verifier with `readSync` and no user store. What it throws is not coded
+ * here (wrapping a SessionError in an AuthError costs a second stack trace):
+ * the caller codes it (`authCodeOf`, `toAuthError`).
+ */
+export function verifyTokenNow<User extends ProvisionedUser>(
+  manager: SessionVerifier,
+  readSync: SyncRead | undefined,
+  token: string,
+  options: AuthenticateOptions<User>,
+): AuthContext<User> | Promise<AuthContext<User>> {
+  if (readSync === undefined || options.users !== undefined) return verifyToken(manager, token, options);
+  return contextOf<User>(readSync(token), undefined);
+}
+
 function contextOf<User extends ProvisionedUser>(claims: AccessTokenClaims, user: User | undefined): AuthContext<User> {
   const roles = user?.roles !== undefined ? [...user.roles] : typeof user?.role === 'string' && user.role !== '' ? [user.role] : rolesOf(claims);
   const context: AuthContext<User> = {

@@ -148,7 +148,7 @@ export class AuthError extends Error {
 }
 Object.defineProperty(AuthError.prototype, BRAND, { value: true });
 
-function isAuthError(value: unknown): value is AuthError {
+export function isAuthError(value: unknown): value is AuthError {
   return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true && typeof (value as { code?: unknown }).code === 'string';
 }
 
@@ -164,6 +164,14 @@ export function toAuthError(error: unknown): AuthError {
   // `reason` may be absent on a SessionError of a session-core older than the reasons.
   if (isSessionError(error)) return new AuthError(error.code, { cause: error }, (error.reason as SessionErrorReason | undefined) ?? 'unspecified');
   return new AuthError('ERR_INTERNAL', { cause: error }, 'internal');
+}
+
+/**
+ * The code {@link toAuthError} gives `error`, without building an
+ * `AuthError`: a refusal that tells no `onError` need not pay for a stack trace.
+ */
+export function authCodeOf(error: unknown): AuthErrorCode {
+  return isAuthError(error) || isSessionError(error) ? error.code : 'ERR_INTERNAL';
 }
 
 /**

@@ -1,8 +1,9 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import type { AuthContext, ProvisionedUser } from './authenticate.js';
-import { AuthError } from './errors.js';
-import { authenticateHttp, type GetToken, type HttpAuthOptions } from './http-auth.js';
+import { AuthError, toAuthError } from './errors.js';
+import { HttpRefusal, httpCheck, type GetToken, type HttpAuthOptions, type HttpOutcome } from './http-auth.js';
 import { checkHttpOptions, checkVerifier } from './options.js';
 
 declare module 'fastify' {
@@ -12,7 +13,12 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** The authentication hook, for routes when the plugin is registered with `global: false`. */
-    sessionAuth: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+    sessionAuth: {
+      /** As a hook (`{ onRequest: fastify.sessionAuth }`): Fastify's `done` is called at once when nothing needs waiting for. */
+      (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void;
+      /** Called yourself: resolves once the request is authenticated (undefined) or refused (the reply, sent). */
+      (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
+    };
   }
 }
 
@@ -32,21 +38,44 @@ const plugin: FastifyPluginAsync<FastifySessionAuthOptions> = async (fastify, op
   const { manager, global: everywhere = true, getToken, ...httpOptions } = options;
   checkVerifier('fastifySessionAuth', 'manager', manager);
   if (typeof everywhere !== 'boolean') throw AuthError.config('fastifySessionAuth', 'global', 'a boolean');
-  const fromRequest = getToken === undefined ? undefined : (request: FastifyRequest) => getToken(request);
-  const sessionAuth = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    const result = await authenticateHttp(manager, request.raw, httpOptions, fromRequest === undefined ? undefined : () => fromRequest(request));
-    if (result === undefined) return undefined;
-    if ('auth' in result) {
-      request.auth = result.auth;
-      return undefined;
-    }
-    const { status, headers, body } = result.failure;
-    return reply.code(status).headers(headers).send(body);
-  };
+  const check = httpCheck<ProvisionedUser, IncomingMessage, FastifyRequest>(manager, httpOptions, getToken);
+  // A plain function, not an async one: called by Fastify as a hook (with `done`), it answers without a promise
+  // when the check needs none; called with two arguments, it returns a promise as it always did.
+  function sessionAuth(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void;
+  function sessionAuth(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
+  function sessionAuth(request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<FastifyReply | undefined> | void {
+    const outcome = check(request.raw, request);
+    if (typeof done !== 'function') return Promise.resolve(outcome).then((settled) => settle(request, reply, settled));
+    if (outcome instanceof Promise) void outcome.then((settled) => finish(request, reply, settled, done));
+    else finish(request, reply, outcome, done);
+  }
   fastify.decorateRequest('auth', undefined);
   fastify.decorate('sessionAuth', sessionAuth);
   if (everywhere) fastify.addHook('onRequest', sessionAuth);
 };
+
+/** Sets `request.auth`, or sends the refusal (and returns the reply). */
+function settle(request: FastifyRequest, reply: FastifyReply, outcome: HttpOutcome<ProvisionedUser>): FastifyReply | undefined {
+  if (outcome instanceof HttpRefusal) {
+    const { status, headers, body } = outcome.failure;
+    return reply.code(status).headers(headers).send(body);
+  }
+  if (outcome !== undefined) request.auth = outcome;
+  return undefined;
+}
+
+/** The hook's end: `done()` to go on; nothing once a refusal is sent (Fastify's rule for a hook that replies). */
+function finish(request: FastifyRequest, reply: FastifyReply, outcome: HttpOutcome<ProvisionedUser>, done: HookHandlerDoneFunction): void {
+  let sent: FastifyReply | undefined;
+  try {
+    sent = settle(request, reply, outcome);
+  } catch (error) {
+    done(toAuthError(error));
+    return;
+  }
+  if (sent === undefined) done();
+}
+
 
 // What fastify-plugin would set, without making it a runtime dependency: the
 // hook and decorators apply to the registering scope, not a private child.

@@ -1,8 +1,9 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authenticateRequest, authenticateToken, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
-import { AuthError, reportRefusal, toAuthError, type AuthErrorCode } from './errors.js';
+import { syncReadOf, verifyTokenNow, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
+import { AuthError, authCodeOf, isAuthError, messageOf, reportRefusal, toAuthError, type AuthErrorCode } from './errors.js';
 import { checkHttpOptions, checkVerifier } from './options.js';
+import { httpToken } from './token-source.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -96,14 +97,17 @@ function realmOf(options: unknown): string | undefined {
  */
 export function httpFailure(error: AuthError, options: { realm?: string } = {}): HttpFailure {
   error = toAuthError(error);
-  const status = httpStatusOf(error.code);
+  return failureOf(error.code, error.message, realmOf(options));
+}
+
+function failureOf(code: AuthErrorCode, message: string, realm: string | undefined): HttpFailure {
+  const status = httpStatusOf(code);
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
-  const realm = realmOf(options);
   const params: string[] = realm === undefined ? [] : [`realm=${quoted(realm)}`];
-  if (status === 401 && error.code !== 'ERR_AUTH_TOKEN_REQUIRED') params.push('error="invalid_token"', `error_description=${quoted(error.message)}`);
-  if (status === 400) params.push('error="invalid_request"', `error_description=${quoted(error.message)}`);
+  if (status === 401 && code !== 'ERR_AUTH_TOKEN_REQUIRED') params.push('error="invalid_token"', `error_description=${quoted(message)}`);
+  if (status === 400) params.push('error="invalid_request"', `error_description=${quoted(message)}`);
   if (status === 401 || status === 400) headers['www-authenticate'] = params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
-  return { status, headers, body: { error: error.code, message: error.message } };
+  return { status, headers, body: { error: code, message } };
 }
 
 /** A CORS preflight: the browser asks before the real request, and never with credentials. */
@@ -111,42 +115,113 @@ function isPreflight(req: HttpRequestLike): boolean {
   return req.method === 'OPTIONS' && typeof req.headers['access-control-request-method'] === 'string';
 }
 
-async function tokenFrom<Req>(getToken: GetToken<Req>, req: Req): Promise<string> {
-  let token: unknown;
-  try {
-    token = await getToken(req);
-  } catch (error) {
-    // Caller code: an AuthError it threw keeps its code, anything else is ERR_INTERNAL.
-    throw toAuthError(error);
-  }
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function presentToken(token: unknown): string {
   if (token === undefined || token === null || token === '') throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
   if (typeof token !== 'string') throw new AuthError('ERR_AUTH_TOKEN_INVALID', undefined, 'malformed');
   return token;
 }
 
-/**
- * Verifies an HTTP request; `undefined` means "let it through without auth"
- * (a preflight, or no token with `credentialsRequired: false`). Shared by
- * Express, Fastify and Hono; never throws.
- */
-export async function authenticateHttp<User extends ProvisionedUser, Req extends HttpRequestLike>(
-  manager: SessionVerifier,
-  req: Req,
-  options: HttpAuthOptions<User, Req>,
-  getToken: GetToken<Req> | undefined = options.getToken,
-): Promise<{ auth: AuthContext<User> } | { failure: HttpFailure } | undefined> {
+/** Caller code: an AuthError it threw keeps its code, anything else is ERR_INTERNAL. */
+function coded(error: unknown): never {
+  throw toAuthError(error);
+}
+
+/** What `getToken` found: the token, or a promise of it when `getToken` answered with one. */
+function tokenFrom<Source>(getToken: GetToken<Source>, source: Source): string | Promise<string> {
+  let token: unknown;
   try {
-    if (req === null || typeof req !== 'object') throw AuthError.config('httpAuth', 'req', 'an IncomingMessage');
-    if (options.allowPreflight !== false && isPreflight(req)) return undefined;
-    if (getToken !== undefined) return { auth: await authenticateToken(manager, await tokenFrom(getToken, req), options) };
-    const { auth } = await authenticateRequest(manager, { headers: req.headers, rawHeaders: req.rawHeaders }, options);
-    return { auth };
-  } catch (thrown) {
-    const error = toAuthError(thrown);
-    if (options.credentialsRequired === false && error.code === 'ERR_AUTH_TOKEN_REQUIRED') return undefined;
-    reportRefusal(options.onError, error);
-    // The answer is built from the code alone: the reason stays with the operator.
-    return { failure: httpFailure(error, options) };
+    token = getToken(source);
+    if (isThenable(token)) return Promise.resolve(token).then(presentToken, coded);
+  } catch (error) {
+    coded(error);
+  }
+  return presentToken(token);
+}
+
+/** A refused request: what to answer it with. */
+export class HttpRefusal {
+  constructor(readonly failure: HttpFailure) {}
+}
+
+/**
+ * One request's outcome: its context, `undefined` to let it through without
+ * one (a preflight, or no token with `credentialsRequired: false`), or the
+ * refusal to answer with.
+ */
+export type HttpOutcome<User extends ProvisionedUser> = AuthContext<User> | HttpRefusal | undefined;
+
+/**
+ * The core shared by Express, Fastify, Hono and NestJS, built once per middleware or
+ * plugin: decides one request (`source` is what `getToken` is given). Never
+ * throws. Answers at once when nothing needs waiting for — a verifier with
+ * `readSync`, no `users`, a `getToken` (if any) that returns a string — since
+ * a promise and its microtask turns per request cost more than the cache hit
+ * they would wait for; otherwise with a promise.
+ */
+export function httpCheck<User extends ProvisionedUser, Req extends HttpRequestLike, Source>(
+  manager: SessionVerifier,
+  options: AuthenticateOptions<User> & Pick<HttpAuthOptions, 'realm' | 'credentialsRequired' | 'allowPreflight'>,
+  getToken: GetToken<Source> | undefined,
+): (req: Req, source: Source) => HttpOutcome<User> | Promise<HttpOutcome<User>> {
+  const readSync = syncReadOf(manager);
+  /**
+   * The answer is built from the code alone: the reason stays with the
+   * operator. The AuthError for `onError` is built only when there is an
+   * `onError` (or one was thrown): its stack trace costs more than the rest
+   * of a refusal, and refusals come in floods (scans, expired tokens).
+   */
+  const refuse = (thrown: unknown): HttpRefusal | undefined => {
+    const error = options.onError !== undefined || isAuthError(thrown) ? toAuthError(thrown) : undefined;
+    const code = error?.code ?? authCodeOf(thrown);
+    if (options.credentialsRequired === false && code === 'ERR_AUTH_TOKEN_REQUIRED') return undefined;
+    if (error !== undefined) reportRefusal(options.onError, error);
+    return new HttpRefusal(failureOf(code, error?.message ?? messageOf(code), realmOf(options)));
+  };
+  const missing = (): HttpRefusal | undefined => {
+    if (options.credentialsRequired === false) return undefined;
+    if (options.onError !== undefined) reportRefusal(options.onError, new AuthError('ERR_AUTH_TOKEN_REQUIRED'));
+    return new HttpRefusal(failureOf('ERR_AUTH_TOKEN_REQUIRED', messageOf('ERR_AUTH_TOKEN_REQUIRED'), realmOf(options)));
+  };
+  const verify = (token: string): AuthContext<User> | Promise<HttpOutcome<User>> => {
+    const auth = verifyTokenNow(manager, readSync, token, options);
+    return auth instanceof Promise ? auth.catch(refuse) : auth;
+  };
+  return (req, source) => {
+    try {
+      if (req === null || typeof req !== 'object') throw AuthError.config('httpAuth', 'req', 'an IncomingMessage');
+      if (options.allowPreflight !== false && isPreflight(req)) return undefined;
+      // The manager and the options were checked when the middleware or plugin was built: not again per request.
+      if (getToken === undefined) {
+        const token = httpToken(req.headers, req.rawHeaders, options);
+        return token === undefined ? missing() : verify(token);
+      }
+      const token = tokenFrom(getToken, source);
+      return typeof token === 'string' ? verify(token) : token.then(verify).catch(refuse);
+    } catch (thrown) {
+      return refuse(thrown);
+    }
+  };
+}
+
+/** Hands an outcome to Express: `req.auth` and next(), or the refusal written out. */
+function answer<Req extends IncomingMessage, User extends ProvisionedUser>(req: Req, res: ServerResponse, next: (err?: unknown) => void, outcome: HttpOutcome<User>): void {
+  try {
+    if (outcome instanceof HttpRefusal) {
+      const { status, headers, body } = outcome.failure;
+      res.statusCode = status;
+      for (const name in headers) res.setHeader(name, headers[name]!);
+      res.end(JSON.stringify(body));
+      return;
+    }
+    if (outcome !== undefined) (req as AuthenticatedRequest<Req, User>).auth = outcome;
+    next();
+  } catch (error) {
+    // A failing response write (or next()), coded for the error handler.
+    next(toAuthError(error));
   }
 }
 
@@ -164,21 +239,11 @@ export function httpAuth<Req extends IncomingMessage = IncomingMessage, User ext
 ): (req: Req, res: ServerResponse, next: (err?: unknown) => void) => void {
   checkVerifier('httpAuth', 'manager', manager);
   checkHttpOptions('httpAuth', options);
+  const check = httpCheck<User, Req, Req>(manager, options, options.getToken);
   return (req, res, next) => {
     if (typeof next !== 'function') throw AuthError.config('httpAuth middleware', 'next', 'a function');
-    authenticateHttp(manager, req, options)
-      .then((result) => {
-        if (result === undefined) return next();
-        if ('auth' in result) {
-          (req as AuthenticatedRequest<Req, User>).auth = result.auth;
-          return next();
-        }
-        const { status, headers, body } = result.failure;
-        res.statusCode = status;
-        for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-        res.end(JSON.stringify(body));
-      })
-      // authenticateHttp does not throw; this is for a failing response write (or next()), coded for the error handler.
-      .catch((error: unknown) => next(toAuthError(error)));
+    const outcome = check(req, req);
+    if (outcome instanceof Promise) void outcome.then((settled) => answer(req, res, next, settled));
+    else answer(req, res, next, outcome);
   };
 }

@@ -1,6 +1,6 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { AuthContext, ProvisionedUser } from './authenticate.js';
-import { authenticateHttp, type GetToken, type HttpAuthOptions, type HttpFailure, type HttpRequestLike } from './http-auth.js';
+import { HttpRefusal, httpCheck, type GetToken, type HttpAuthOptions, type HttpFailure, type HttpOutcome, type HttpRequestLike } from './http-auth.js';
 import { checkHttpOptions, checkVerifier } from './options.js';
 
 /** What a request comes to: its context, the answer that refuses it, or `undefined` ("through without auth": a preflight, or no token with `credentialsRequired: false`). */
@@ -25,5 +25,13 @@ export function httpAuthenticator<User extends ProvisionedUser = ProvisionedUser
   checkVerifier(name, 'manager', manager);
   checkHttpOptions(name, options, extra);
   const { getToken: _framework, ...httpOptions } = options as HttpAuthOptions<User> & Record<string, unknown>;
-  return (req, getToken) => authenticateHttp<User, HttpRequestLike>(manager, req, httpOptions, getToken);
+  // The framework's getToken comes per request (a closure over its own request object): the check calls it.
+  const fromHeaders = httpCheck<User, HttpRequestLike, HttpRequestLike>(manager, httpOptions, undefined);
+  const fromClosure = httpCheck<User, HttpRequestLike, () => ReturnType<GetToken<HttpRequestLike>>>(manager, httpOptions, (get) => get());
+  return async (req, getToken) => resultOf(await (getToken === undefined ? fromHeaders(req, req) : fromClosure(req, () => getToken(req))));
+}
+
+function resultOf<User extends ProvisionedUser>(outcome: HttpOutcome<User>): HttpAuthResult<User> {
+  if (outcome === undefined) return undefined;
+  return outcome instanceof HttpRefusal ? { failure: outcome.failure } : { auth: outcome };
 }
