@@ -106,9 +106,9 @@ export function missingProof(): SessionError {
  * one that makes no origin is refused as `htu`, never a 500), and the path
  * the endpoint answers on.
  */
-function htu(dpop: NormalizedDpop, req: EndpointRequest, path: string | undefined, trustProxy: boolean | number): string {
+export function requestHtu(publicOrigin: string | undefined, req: EndpointRequest, path: string | undefined, trustProxy: boolean | number): string {
   try {
-    return publicRequestUrl(dpop.publicOrigin ?? ownOrigin(req, trustProxy) ?? '', path);
+    return publicRequestUrl(publicOrigin ?? ownOrigin(req, trustProxy) ?? '', path);
   } catch (error) {
     if (isSessionError(error, 'ERR_DPOP_PROOF_INVALID')) throw error;
     throw new SessionError('ERR_DPOP_PROOF_INVALID', undefined, undefined, 'htu');
@@ -125,7 +125,7 @@ function htu(dpop: NormalizedDpop, req: EndpointRequest, path: string | undefine
 export async function proofThumbprint(dpop: NormalizedDpop, req: EndpointRequest, path: string | undefined, trustProxy: boolean | number): Promise<string | undefined> {
   const header = singleDpopHeader(req.headers.dpop);
   if (header === undefined) return undefined;
-  const proof = verifyDpopProof(header, { method: req.method, url: htu(dpop, req, path, trustProxy), nonce: dpop.nonces, algorithms: dpop.algorithms });
+  const proof = verifyDpopProof(header, { method: req.method, url: requestHtu(dpop.publicOrigin, req, path, trustProxy), nonce: dpop.nonces, algorithms: dpop.algorithms });
   await checkDpopReplay(dpop.replayCache, proof);
   return proof.jkt;
 }

@@ -265,7 +265,7 @@ export class SessionEndpoints {
   }
 
   async #withBearer(route: RouteName, req: EndpointRequest, sessionId: string): Promise<EndpointResponse> {
-    const auth = await authenticate(req, this.manager);
+    const auth = await authenticate(req, this.manager, this.options);
     if ('code' in auth) return this.#failure(auth.code, auth.error);
     const { sub, sid } = auth.claims;
     switch (route) {

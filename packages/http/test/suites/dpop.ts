@@ -22,8 +22,8 @@ class DpopClient {
     return new DpopClient(http, keypair, await dpop.calculateThumbprint(keypair.publicKey));
   }
 
-  proof(path: string, options: { origin?: string; method?: string; nonce?: string } = {}): Promise<string> {
-    return dpop.generateProof(this.keypair, `${options.origin ?? this.http.origin}${path}`, options.method ?? 'POST', options.nonce ?? this.nonce);
+  proof(path: string, options: { origin?: string; method?: string; nonce?: string; accessToken?: string } = {}): Promise<string> {
+    return dpop.generateProof(this.keypair, `${options.origin ?? this.http.origin}${path}`, options.method ?? 'POST', options.nonce ?? this.nonce, options.accessToken);
   }
 
   /** POST `path` with a fresh proof, as the browser client does. */
@@ -148,6 +148,9 @@ export function dpopSuite(framework: Framework): void {
     app(withDpop({ required: true }), async (ctx) => {
       const noProof = await ctx.client.signIn('alice');
       assertError(noProof, 401, 'ERR_DPOP_PROOF_INVALID');
+      // An unbound access token (of a session from before) is refused on the bearer endpoints too.
+      const old = await ctx.manager.create('dave');
+      assertError(await ctx.client.call('/auth/sessions', { method: 'GET', bearer: old.accessToken }), 401, 'ERR_AUTH_TOKEN_INVALID');
       assert.is(noProof.headers.get('www-authenticate'), CHALLENGE);
       assert.is((await ctx.manager.readAll('alice')).length, 0);
       // A session made before DPoP was required (straight through the manager here).
@@ -197,6 +200,38 @@ export function dpopSuite(framework: Framework): void {
     }),
   );
 
+  S('the bearer endpoints: a bound access token passes only as DPoP with a proof naming it; as Bearer or without a proof it is refused', () =>
+    app(withDpop(), async (ctx) => {
+      const alice = await DpopClient.of(ctx.client);
+      const { accessToken } = assertSessionBody(await alice.http.signIn('alice', { headers: { dpop: await alice.proof('/login') } }));
+      const sessions = (headers: Record<string, string>) => new Client(ctx.origin).call('/auth/sessions', { method: 'GET', headers });
+      const proof = await alice.proof('/auth/sessions', { method: 'GET', accessToken });
+      const ok = await sessions({ authorization: `DPoP ${accessToken}`, dpop: proof });
+      assert.is(ok.status, 200, ok.text);
+      assert.is((ok.body!.sessions as unknown[]).length, 1);
+      const refusedAnswers: Array<[string, Answer]> = [
+        ['the same proof again', await sessions({ authorization: `DPoP ${accessToken}`, dpop: proof })],
+        ['as Bearer', await sessions({ authorization: `Bearer ${accessToken}` })],
+        ['as Bearer, with a proof', await sessions({ authorization: `Bearer ${accessToken}`, dpop: await alice.proof('/auth/sessions', { method: 'GET', accessToken }) })],
+        ['as DPoP without a proof', await sessions({ authorization: `DPoP ${accessToken}` })],
+        ['a proof without ath', await sessions({ authorization: `DPoP ${accessToken}`, dpop: await alice.proof('/auth/sessions', { method: 'GET' }) })],
+        ['a proof for another endpoint', await sessions({ authorization: `DPoP ${accessToken}`, dpop: await alice.proof('/auth/refresh', { method: 'GET', accessToken }) })],
+      ];
+      for (const [what, answer] of refusedAnswers) {
+        assert.is(answer.status, 401, what);
+        assert.ok(['ERR_DPOP_PROOF_INVALID', 'ERR_DPOP_BINDING_MISMATCH'].includes(answer.body!.error as string), `${what}: ${answer.text}`);
+        assert.is(answer.headers.get('www-authenticate'), CHALLENGE, what);
+      }
+      // A copied bound token cannot sign its owner out everywhere.
+      const everywhere = await new Client(ctx.origin).call('/auth/signout-everywhere', { bearer: accessToken });
+      assertError(everywhere, 401, 'ERR_DPOP_BINDING_MISMATCH');
+      assert.is((await ctx.manager.readAll('alice')).length, 1);
+      // An unbound token keeps working under either scheme.
+      const bob = assertSessionBody(await new Client(ctx.origin).signIn('bob'));
+      for (const scheme of ['Bearer', 'DPoP']) assert.is((await sessions({ authorization: `${scheme} ${bob.accessToken}` })).status, 200, scheme);
+    }),
+  );
+
   S('without the dpop option a proof is ignored at sign-in, and a bound session is still refused without its key', () =>
     app({}, async (ctx) => {
       const alice = await DpopClient.of(ctx.client);
@@ -208,6 +243,11 @@ export function dpopSuite(framework: Framework): void {
       const refused = await carol.call(REFRESH);
       assertError(refused, 401, 'ERR_DPOP_BINDING_MISMATCH');
       assert.is(refused.headers.get('www-authenticate'), CHALLENGE);
+      // Its access token is held to its key on the bearer endpoints too.
+      const asBearer = await carol.call('/auth/sessions', { method: 'GET', bearer: bound.accessToken });
+      assertError(asBearer, 401, 'ERR_DPOP_BINDING_MISMATCH');
+      const proof = await alice.proof('/auth/sessions', { method: 'GET', accessToken: bound.accessToken });
+      assert.is((await carol.call('/auth/sessions', { method: 'GET', headers: { authorization: `DPoP ${bound.accessToken}`, dpop: proof } })).status, 200);
     }),
   );
 
