@@ -4,10 +4,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sessionRouter } from '../src/index.js';
 import { expressFramework } from './frameworks.js';
+import { dpopSuite } from './suites/dpop.js';
 import { endpointsSuite } from './suites/endpoints.js';
 import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
 
 endpointsSuite(expressFramework);
+dpopSuite(expressFramework);
 
 const S = suite('Express specifics');
 

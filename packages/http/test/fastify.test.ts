@@ -3,10 +3,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sessionRoutes } from '../src/fastify.js';
 import { fastifyFramework } from './frameworks.js';
+import { dpopSuite } from './suites/dpop.js';
 import { endpointsSuite } from './suites/endpoints.js';
 import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
 
 endpointsSuite(fastifyFramework);
+dpopSuite(fastifyFramework);
 
 const S = suite('Fastify specifics');
 

@@ -7,10 +7,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { honoSessionRoutes } from '../src/hono.js';
 import { honoFramework } from './frameworks.js';
+import { dpopSuite } from './suites/dpop.js';
 import { endpointsSuite } from './suites/endpoints.js';
 import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
 
 endpointsSuite(honoFramework);
+dpopSuite(honoFramework);
 
 const S = suite('Hono specifics');
 

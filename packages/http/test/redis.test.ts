@@ -1,6 +1,7 @@
 import type { RedisServer } from '@jwt-session/redis-harness';
 import { randomBytes } from 'node:crypto';
 import { SESSION_INVALIDATED } from '@jwt-session/session-core';
+import * as dpop from 'dpop';
 import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -27,7 +28,7 @@ S.after(async () => {
   await redis?.stop();
 });
 
-async function nodes(c: Cleanup): Promise<{ a: string; b: string; managerA: ReturnType<typeof makeManager>; managerB: ReturnType<typeof makeManager> }> {
+async function nodes(c: Cleanup, bound = false): Promise<{ a: string; b: string; managerA: ReturnType<typeof makeManager>; managerB: ReturnType<typeof makeManager> }> {
   const prefix = `http-${randomBytes(4).toString('hex')}:`;
   const make = async () => {
     const client = new Redis(redis!.url);
@@ -41,8 +42,16 @@ async function nodes(c: Cleanup): Promise<{ a: string; b: string; managerA: Retu
   };
   const managerA = await make();
   const managerB = await make();
-  const a = await expressFramework.start(c, managerA, { endpoints: { allowedOrigins: ['http://app.test'] } });
-  const b = await fastifyFramework.start(c, managerB, { endpoints: { allowedOrigins: ['http://app.test'] } });
+  // With DPoP: one replay registry on the shared Redis, and the public origin both nodes are reached at.
+  const endpoints = () => {
+    if (!bound) return { allowedOrigins: ['http://app.test'] };
+    const client = new Redis(redis!.url);
+    client.on('error', () => undefined);
+    c.add(() => client.disconnect());
+    return { allowedOrigins: ['http://app.test'], dpop: { replayCache: new storage.RedisDpopReplayCache(client, { keyPrefix: prefix }), publicOrigin: 'http://app.test' } };
+  };
+  const a = await expressFramework.start(c, managerA, { endpoints: endpoints() });
+  const b = await fastifyFramework.start(c, managerB, { endpoints: endpoints() });
   return { a, b, managerA, managerB };
 }
 
@@ -122,6 +131,31 @@ S('a refresh cookie replayed on the other node is reuse: 401, cookie cleared, th
     const deadline = Date.now() + 5000;
     while ((await refusedBy(managerA)) === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.is(await refusedBy(managerA), 'ERR_SESSION_REVOKED');
+  } finally {
+    await c.run();
+  }
+});
+
+S('DPoP across the cluster: a refresh proof replayed to the other node is refused there; the copied cookie without the key too', async () => {
+  const c = new Cleanup();
+  try {
+    const { a, b } = await nodes(c, true);
+    const keypair = await dpop.generateKeyPair('ES256');
+    const proof = (path: string) => dpop.generateProof(keypair, `http://app.test${path}`, 'POST');
+    const alice = new Client(a);
+    const signedIn = await alice.signIn('alice', { origin: 'http://app.test', headers: { dpop: await proof('/login') } });
+    assert.is(signedIn.status, 200, signedIn.text);
+    const refreshProof = await proof('/auth/refresh');
+    assert.is((await alice.call('/auth/refresh', { origin: 'http://app.test', headers: { dpop: refreshProof } })).status, 200);
+    // The same proof, with the same (new) cookie, on node B: its jti is in the shared registry.
+    const onB = new Client(b);
+    onB.cookie = alice.cookie;
+    const replayed = await onB.call('/auth/refresh', { origin: 'http://app.test', headers: { dpop: refreshProof } });
+    assert.equal([replayed.status, replayed.body?.error], [401, 'ERR_DPOP_PROOF_INVALID']);
+    const withoutKey = await onB.call('/auth/refresh', { origin: 'http://app.test' });
+    assert.equal([withoutKey.status, withoutKey.body?.error, withoutKey.setCookie], [401, 'ERR_DPOP_BINDING_MISMATCH', undefined]);
+    // The holder of the key refreshes on node B with a fresh proof.
+    assert.is((await onB.call('/auth/refresh', { origin: 'http://app.test', headers: { dpop: await proof('/auth/refresh') } })).status, 200);
   } finally {
     await c.run();
   }

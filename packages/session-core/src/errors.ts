@@ -72,6 +72,8 @@ export const SESSION_ERROR_REASONS = [
   'format',
   'mac',
   'unknown_session',
+  // ERR_REFRESH_TOKEN_INVALID, ERR_AUTH_TOKEN_INVALID: DPoP is required and the session (the token) is not bound to a key
+  'unbound',
   // ERR_REFRESH_TOKEN_EXPIRED
   'idle_timeout',
   // ERR_REFRESH_TOKEN_REUSED

@@ -1,4 +1,5 @@
 import { SessionError } from './errors.js';
+import type { DpopBindingRefusal } from './dpop/binding.js';
 import type { InvalidationReason } from './storage.js';
 
 /** Event names, for `manager.on(NAME, listener)`. */
@@ -7,8 +8,9 @@ export const SESSION_REFRESHED = 'sessionRefreshed';
 export const SESSION_INVALIDATED = 'sessionInvalidated';
 export const ALL_SESSIONS_INVALIDATED = 'allSessionsInvalidated';
 export const REFRESH_TOKEN_REUSED = 'refreshTokenReused';
+export const DPOP_BINDING_REFUSED = 'dpopBindingRefused';
 
-const EVENT_NAMES: ReadonlySet<unknown> = new Set([SESSION_CREATED, SESSION_REFRESHED, SESSION_INVALIDATED, ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED]);
+const EVENT_NAMES: ReadonlySet<unknown> = new Set([SESSION_CREATED, SESSION_REFRESHED, SESSION_INVALIDATED, ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED, DPOP_BINDING_REFUSED]);
 
 /** `local`: this node did it; `remote`: another node did, and the broadcaster told us. */
 export type EventOrigin = 'local' | 'remote';
@@ -21,6 +23,8 @@ export interface SessionEvents {
   /** `sessionIds`: the sessions the deletion found, when it found any. */
   [ALL_SESSIONS_INVALIDATED]: { subject: string; at: number; origin: EventOrigin; sessionIds?: string[] };
   [REFRESH_TOKEN_REUSED]: { subject: string; sessionId: string };
+  /** A bound session's refresh token came without a proof, or with one by another key: someone may hold a copy of the cookie. The session is intact. */
+  [DPOP_BINDING_REFUSED]: DpopBindingRefusal;
 }
 
 export type SessionEventName = keyof SessionEvents;

@@ -9,6 +9,7 @@ export {
   SESSION_INVALIDATED,
   ALL_SESSIONS_INVALIDATED,
   REFRESH_TOKEN_REUSED,
+  DPOP_BINDING_REFUSED,
   type EventOrigin,
   type SessionEvents,
   type SessionEventName,
@@ -60,3 +61,4 @@ export { normalizeHtu, publicRequestUrl, checkPublicOrigin } from './dpop/htu.js
 export { singleDpopHeader } from './dpop/header.js';
 export { DpopNonces, type DpopNoncesOptions } from './dpop/nonce.js';
 export { checkDpopReplay, dpopReplayKey, type DpopReplayCache } from './dpop/replay.js';
+export { checkBoundRequest, type BoundRequestCheck, type DpopBinding, type DpopBindingRefusal, type DpopRefresh } from './dpop/binding.js';

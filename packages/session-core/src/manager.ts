@@ -1,13 +1,16 @@
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, reasonOf, storageError } from './errors.js';
-import { REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
-import { publicJwks, type ResolvedKey } from './keys.js';
-import { invalidAccessToken, keyResolver, signAccessToken, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
-import { accessTokenPayloadJson } from './lib/access-token-payload.js';
+import { DPOP_BINDING_REFUSED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
+import { checkRefreshBinding, createBinding, refreshProof, withBinding, withSessionBinding, type DpopBindingRefusal } from './dpop/binding.js';
+import { publicJwks } from './keys.js';
+import { invalidAccessToken, keyResolver, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
+import { callOptions } from './lib/call-options.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
-import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId, newTokenId } from './lib/ids.js';
+import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId } from './lib/ids.js';
+import { issueTokens, type IssueConfig } from './lib/issue.js';
 import { randomBase64url } from './lib/random-pool.js';
-import { formatRefreshToken, hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
+import { hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
+import { sessionInfos } from './lib/session-info.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, checkRevocation, type VerifiedToken } from './lib/verified-cache.js';
 import { checkedPayload } from './lib/verified-payload.js';
@@ -20,18 +23,6 @@ import type { AccessTokenClaims, CreateOptions, SessionInfo, SessionTokens, Upda
 
 /** Longest `deleteAll` waits for this node's clock to pass the store's moment, so a session created right after it here is not caught. */
 const MAX_CLOCK_WAIT_MS = 1000;
-
-/** `claims` and `context` of create/update options, each read once; anything but an object (or undefined) is bad input. */
-function callOptions(options: unknown): { claims: unknown; context: unknown } {
-  if (options === undefined) return { claims: undefined, context: undefined };
-  if (options === null || typeof options !== 'object') throw new SessionError('ERR_CLAIMS_INVALID', 'options must be an object', undefined, 'input');
-  try {
-    const o = options as Record<string, unknown>;
-    return { claims: o.claims, context: o.context };
-  } catch {
-    throw new SessionError('ERR_CLAIMS_INVALID', 'options could not be read', undefined, 'input');
-  }
-}
 
 /**
  * Issues short-lived access JWTs and long-lived rotating refresh tokens, and
@@ -52,7 +43,7 @@ function callOptions(options: unknown): { claims: unknown; context: unknown } {
  */
 export class JwtUserSessionManager extends SessionEventEmitter {
   readonly #options: NormalizedOptions;
-  readonly #signingKey: ResolvedKey;
+  readonly #issueConfig: IssueConfig;
   readonly #verifyConfig: VerifyConfig;
   readonly #verified: VerifiedTokenCache;
   readonly #revocation: Revocation;
@@ -67,7 +58,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     this.#telemetry = createTelemetry(normalized.telemetry);
     const o = { ...normalized, refreshTokenStore: this.#telemetry.instrumentStore(normalized.refreshTokenStore) };
     this.#options = o;
-    this.#signingKey = o.keys[0]!;
+    this.#issueConfig = { issuer: o.issuer, audience: o.audience, accessTokenTtl: o.accessTokenTtl, refreshTokenKey: o.refreshTokenKey, signingKey: o.keys[0]! };
     this.#verifyConfig = {
       resolveKey: keyResolver(o.keys),
       issuer: o.issuer,
@@ -103,8 +94,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   async create(subject: string, options: CreateOptions = {}): Promise<SessionTokens> {
     this.#assertOpen();
     checkSubject(subject);
-    const { claims: rawClaims, context: rawContext } = callOptions(options);
-    const claims = checkClaims(rawClaims);
+    const { claims: rawClaims, context: rawContext, dpop } = callOptions(options);
+    const claims = withBinding(checkClaims(rawClaims), createBinding(dpop));
     const context = checkContext(rawContext);
     const { refreshTokenStore: store, refreshTokenTtl, refreshTokenIdleTtl, maxSessionsPerSubject } = this.#options;
 
@@ -131,7 +122,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
 
     let tokens: SessionTokens;
     try {
-      tokens = this.#issue(session, secret, now);
+      tokens = issueTokens(this.#issueConfig, session, secret, now);
     } catch (error) {
       await store.delete(subject, sessionId, now).catch(() => undefined);
       throw error;
@@ -192,25 +183,17 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     } catch (error) {
       throw storageError('readAll', error);
     }
-    return sessions
-      .map((s) => ({
-        sessionId: s.sessionId,
-        subject: s.subject,
-        createdAt: Math.floor(s.createdAt / 1000),
-        lastRefreshedAt: Math.floor(s.lastRefreshedAt / 1000),
-        expiresAt: Math.floor(this.#deadline(s) / 1000),
-        context: s.context,
-        order: s.createdAt,
-      }))
-      .sort((a, b) => b.order - a.order)
-      .map(({ order: _order, ...info }) => info);
+    return sessionInfos(sessions);
   }
 
   /**
    * Rotates a refresh token: returns a new pair and invalidates the token it
    * was given. Presenting a rotated-out token revokes the session
    * (ERR_REFRESH_TOKEN_REUSED), except the immediately previous one within
-   * `refreshTokenReuseInterval`, which gets the same new pair again.
+   * `refreshTokenReuseInterval`, which gets the same new pair again. A
+   * session bound to a DPoP key is refreshed only with `dpop.jkt` of that key:
+   * otherwise ERR_DPOP_BINDING_MISMATCH and the `dpopBindingRefused` event,
+   * before any store call (the session is left intact).
    */
   update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
     return this.#telemetry.span('jwt_session.update', () =>
@@ -227,12 +210,14 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     // Malformed and forged tokens (a bad mac) end here, at the cost of one HMAC, before any store call.
     const parsed = parseRefreshToken(key, refreshToken);
     if (typeof parsed === 'string') throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, parsed);
-    const { claims: rawClaims, context: rawContext } = callOptions(options);
-    const claims = rawClaims === undefined ? undefined : checkClaims(rawClaims);
-    const context = rawContext === undefined ? undefined : checkContext(rawContext);
-    const { sessionId, secret } = parsed;
-    const successor = successorSecret(sessionId, secret);
+    const { claims: rawClaims, context: rawContext, dpop } = callOptions(options);
+    const { sessionId, secret, jkt } = parsed;
     const now = this.#options.clock();
+    checkRefreshBinding(sessionId, jkt, refreshProof(dpop), now, this.#bindingRefused);
+    // The binding is the refresh token's: new claims keep it, and the store cannot drop it.
+    const claims = rawClaims === undefined ? undefined : withBinding(checkClaims(rawClaims), jkt);
+    const context = rawContext === undefined ? undefined : checkContext(rawContext);
+    const successor = successorSecret(sessionId, secret);
 
     let result;
     try {
@@ -253,7 +238,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     switch (result.status) {
       case 'rotated':
       case 'grace': {
-        const tokens = this.#issue(result.session, successor, now);
+        const tokens = issueTokens(this.#issueConfig, withSessionBinding(result.session, jkt), successor, now);
         if (result.status === 'rotated') this.emit(SESSION_REFRESHED, { subject: result.session.subject, sessionId, at: now });
         this.#telemetry.refresh(result.status);
         return tokens;
@@ -429,39 +414,6 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     if (this.#closed) throw new SessionError('ERR_CONFIG_INVALID', 'the session manager is closed', undefined, 'closed');
   }
 
-  #deadline(session: { expiresAt: number; idleExpiresAt?: number | undefined }): number {
-    return session.idleExpiresAt === undefined ? session.expiresAt : Math.min(session.expiresAt, session.idleExpiresAt);
-  }
-
-  /** Synchronous (node:crypto signs in the call): an async one cost a promise and a microtask turn per create() and update(). */
-  #issue(
-    session: { sessionId: string; subject: string; expiresAt: number; idleExpiresAt?: number | undefined; claims: Record<string, unknown> },
-    secret: string,
-    now: number,
-  ): SessionTokens {
-    const deadline = this.#deadline(session);
-    const iat = Math.floor(now / 1000);
-    // No access token outlives its session.
-    const exp = Math.min(iat + this.#options.accessTokenTtl, Math.floor(deadline / 1000));
-    const payload = accessTokenPayloadJson(session.claims, {
-      iss: this.#options.issuer,
-      aud: this.#options.audience,
-      sub: session.subject,
-      sid: session.sessionId,
-      jti: newTokenId(now),
-      iat,
-      exp,
-    });
-    const accessToken = signAccessToken(payload, this.#signingKey);
-    return {
-      accessToken,
-      refreshToken: formatRefreshToken(this.#options.refreshTokenKey, session.sessionId, deadline, secret),
-      sessionId: session.sessionId,
-      accessTokenExpiresAt: exp,
-      refreshTokenExpiresAt: Math.ceil(deadline / 1000),
-    };
-  }
-
   #checkPayload(token: string, payload: JWTPayload, now: number): VerifiedToken {
     return checkedPayload(token, payload, now, this.#options.clockTolerance);
   }
@@ -473,6 +425,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     this.#telemetry.readRefused('revoked', reason);
     throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked', undefined, reason);
   };
+
+  readonly #bindingRefused = (payload: DpopBindingRefusal): void => this.emit(DPOP_BINDING_REFUSED, payload);
 
   /** The session is gone from the store; its access tokens must go too. A failed broadcast keeps retrying in the background. */
   async #onReuse(subject: string, sessionId: string, now: number): Promise<void> {

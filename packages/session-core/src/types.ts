@@ -1,3 +1,5 @@
+import type { DpopBinding, DpopRefresh } from './dpop/binding.js';
+
 /** JSON values, as stored with a session and carried in claims. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -43,12 +45,20 @@ export interface SessionInfo {
   lastRefreshedAt: number;
   expiresAt: number;
   context: SessionContext;
+  /** The DPoP key the session is bound to (its RFC 7638 thumbprint); absent for an unbound session. */
+  dpop?: { jkt: string };
 }
 
 export interface CreateOptions {
   /** Extra claims for every access token of this session. Registered and library claims are refused. */
   claims?: Record<string, unknown>;
   context?: SessionContext;
+  /**
+   * Binds the session to the client's DPoP key (RFC 9449 §5): the thumbprint of
+   * a proof the caller verified (`verifyDpopProof(...).jkt`). Every access token
+   * then carries `cnf: { jkt }` and every refresh needs a proof by that key.
+   */
+  dpop?: DpopBinding;
 }
 
 export interface UpdateOptions {
@@ -56,4 +66,6 @@ export interface UpdateOptions {
   claims?: Record<string, unknown>;
   /** Merged key by key into the session's stored context. */
   context?: SessionContext;
+  /** The key the refresh came with (the thumbprint of a proof the caller verified), and whether binding is required. */
+  dpop?: DpopRefresh;
 }

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import {
   DPOP_REFUSAL_REASONS,
   JwtSessionVerifier,
+  checkBoundRequest,
   JwtUserSessionManager,
   SESSION_ERROR_REASONS,
   SessionError,
@@ -252,6 +253,15 @@ S('bad arguments and configuration', async () => {
   }, 'ERR_CLAIMS_INVALID', 'unspecified', 'no reason given');
   assert.is(new SessionError('ERR_CLAIMS_INVALID', undefined, undefined, 'no such reason' as never).reason, 'unspecified');
   assert.is(outside.reason, 'unspecified');
+});
+
+S('DPoP required: an unbound refresh token, an unbound access token', async () => {
+  const h = track(harness());
+  const tokens = await h.manager.create('alice');
+  await refused(h.manager.update(tokens.refreshToken, { dpop: { required: true } }), 'ERR_REFRESH_TOKEN_INVALID', 'unbound', 'an unbound session refreshed where DPoP is required');
+  const claims = await h.manager.read(tokens.accessToken);
+  const request = { claims, accessToken: tokens.accessToken, proof: undefined, method: 'GET', url: 'https://api.test/x', required: true };
+  await refused(checkBoundRequest(request), 'ERR_AUTH_TOKEN_INVALID', 'unbound', 'an unbound access token where DPoP is required');
 });
 
 S('every reason of SESSION_ERROR_REASONS was produced above, with its code', () => {

@@ -1,9 +1,10 @@
-import type { SessionContext, SessionInfo, SessionTokens } from '@jwt-session/session-core';
+import type { SessionContext, SessionInfo, SessionTokens, UpdateOptions } from '@jwt-session/session-core';
 import { authenticate } from './bearer.js';
 import { isHttps } from './client-address.js';
 import { cookieFor, readRefreshCookies, serializeCookie, type ResolvedCookie } from './cookie.js';
 import { passesCsrf } from './csrf.js';
 import { describeDevice, deviceContext } from './device.js';
+import { dpopChallenge, missingProof, proofThumbprint } from './dpop.js';
 import { codeOf, DEAD_REFRESH_TOKEN, messageOf, statusOf, type HttpErrorCode } from './errors.js';
 import { checkManager, normalizeOptions, type NormalizedOptions, type SessionEndpointsOptions, type SessionManagerLike } from './options.js';
 import type { EndpointRequest, EndpointResponse } from './request.js';
@@ -115,9 +116,9 @@ export class SessionEndpoints {
       if (route !== 'sessions' && !passesCsrf(req, this.options)) return this.#failure('ERR_CSRF');
       switch (route) {
         case 'refresh':
-          return await this.#refresh(req);
+          return this.#withNonce(await this.#refresh(req));
         case 'signout':
-          return await this.#signOut(req);
+          return this.#withNonce(await this.#signOut(req));
         default:
           return await this.#withBearer(route, req, sessionId);
       }
@@ -130,12 +131,33 @@ export class SessionEndpoints {
   async issue(req: EndpointRequest, subject: string, options: IssueSessionOptions = {}): Promise<{ response: EndpointResponse; body?: SessionBody }> {
     try {
       if (options.csrf !== false && !passesCsrf(req, this.options)) return { response: this.#failure('ERR_CSRF') };
+      // RFC 9449 §5: a proof at sign-in binds the new session to the client's key.
+      const jkt = await this.#proof(req, req.url);
+      if (jkt === undefined && this.options.dpop?.required === true) throw missingProof();
       const context = { ...deviceContext(req, this.options.trustProxy), ...options.context };
-      const tokens = await this.manager.create(subject, options.claims === undefined ? { context } : { claims: options.claims, context });
-      return this.#session(req, tokens);
+      const tokens = await this.manager.create(subject, {
+        ...(options.claims === undefined ? {} : { claims: options.claims }),
+        context,
+        ...(jkt === undefined ? {} : { dpop: { jkt } }),
+      });
+      const { response, body } = this.#session(req, tokens);
+      return { response: this.#withNonce(response), body };
     } catch (error) {
       return { response: this.#failure(codeOf(error), error) };
     }
+  }
+
+  /** The thumbprint of the request's DPoP proof for `path`, checked; undefined without one or with DPoP off. */
+  async #proof(req: EndpointRequest, path: string | undefined): Promise<string | undefined> {
+    const dpop = this.options.dpop;
+    return dpop === undefined ? undefined : proofThumbprint(dpop, req, path, this.options.trustProxy);
+  }
+
+  /** RFC 9449 §8.2: a server using nonces may send a fresh one with any answer; the client keeps the newest. */
+  #withNonce(response: EndpointResponse): EndpointResponse {
+    const nonces = this.options.dpop?.nonces;
+    if (nonces !== undefined) response.headers['dpop-nonce'] = nonces.current();
+    return response;
   }
 
   #cookie(req: EndpointRequest): ResolvedCookie {
@@ -174,6 +196,7 @@ export class SessionEndpoints {
     if (code === 'ERR_AUTH_TOKEN_REQUIRED') extra['www-authenticate'] = 'Bearer';
     else if (code === 'ERR_AUTH_HEADER_MALFORMED') extra['www-authenticate'] = 'Bearer error="invalid_request"';
     else if (code === 'ERR_AUTH_TOKEN_INVALID' || code === 'ERR_AUTH_TOKEN_EXPIRED' || code === 'ERR_SESSION_REVOKED') extra['www-authenticate'] = 'Bearer error="invalid_token"';
+    else Object.assign(extra, dpopChallenge(code, this.options.dpop));
     return respond(status, { error: code, message: messageOf(code) }, setCookie, extra);
   }
 
@@ -197,9 +220,12 @@ export class SessionEndpoints {
     // Two candidates: using either might sign the user in as whoever tossed the other one, and
     // clearing "the" cookie would delete the genuine one (host-only) while the tossed one stays.
     if (tokens?.length !== 1) return this.#failure('ERR_REFRESH_COOKIE_AMBIGUOUS');
+    const update: UpdateOptions = { context: deviceContext(req, this.options.trustProxy) };
+    // A bad proof is refused here, the cookie kept; the manager refuses a bound session without its key (cookie kept too: it may be the victim's, tried by someone else).
+    if (this.options.dpop !== undefined) update.dpop = { jkt: await this.#proof(req, `${this.options.basePath}/refresh`), required: this.options.dpop.required };
     let session: SessionTokens;
     try {
-      session = await this.manager.update(tokens[0]!, { context: deviceContext(req, this.options.trustProxy) });
+      session = await this.manager.update(tokens[0]!, update);
     } catch (error) {
       const code = codeOf(error);
       // A refresh token refused once never works again; a store outage keeps the cookie for a retry.
@@ -220,13 +246,16 @@ export class SessionEndpoints {
   async #signOut(req: EndpointRequest): Promise<EndpointResponse> {
     const tokens = this.#refreshTokens(req);
     if (tokens === undefined) return this.#failure('ERR_REFRESH_COOKIE_AMBIGUOUS');
+    // A bound session is ended only with a proof by its key; not `required`: an unbound session can always be ended.
+    const update: UpdateOptions | undefined = tokens.length === 0 || this.options.dpop === undefined ? undefined : { dpop: { jkt: await this.#proof(req, `${this.options.basePath}/signout`) } };
     for (const token of tokens) {
       let session: SessionTokens;
       try {
-        session = await this.manager.update(token);
+        session = await this.manager.update(token, update);
       } catch (error) {
         const code = codeOf(error);
-        if (DEAD_REFRESH_TOKEN.has(code)) continue;
+        // A bound session without its key: not this client's to end (a copied cookie); its holder still can.
+        if (DEAD_REFRESH_TOKEN.has(code) || code === 'ERR_DPOP_BINDING_MISMATCH') continue;
         return this.#failure(code, error);
       }
       const claims = await this.manager.read(session.accessToken);
@@ -236,7 +265,7 @@ export class SessionEndpoints {
   }
 
   async #withBearer(route: RouteName, req: EndpointRequest, sessionId: string): Promise<EndpointResponse> {
-    const auth = await authenticate(req, this.manager);
+    const auth = await authenticate(req, this.manager, this.options);
     if ('code' in auth) return this.#failure(auth.code, auth.error);
     const { sub, sid } = auth.claims;
     switch (route) {

@@ -8,7 +8,7 @@ export const HTTP_ERROR_CODES = [
   'ERR_SESSION_NOT_FOUND',
   /** A bearer endpoint called without `Authorization: Bearer`. */
   'ERR_AUTH_TOKEN_REQUIRED',
-  /** An Authorization header that is not one well-formed `Bearer <token>`, or several of them. */
+  /** An Authorization header that is not one well-formed `Bearer <token>` (or `DPoP <token>`), or several of them. */
   'ERR_AUTH_HEADER_MALFORMED',
   /**
    * More than one refresh cookie of the name came (another one tossed in by a
@@ -44,7 +44,7 @@ const MESSAGES: Record<HttpErrorCode, string> = {
   ERR_CSRF: 'request refused: it is not from an allowed origin or lacks the required header',
   ERR_SESSION_NOT_FOUND: 'no such session',
   ERR_AUTH_TOKEN_REQUIRED: 'an access token is required',
-  ERR_AUTH_HEADER_MALFORMED: 'the Authorization header must be one "Bearer <token>"',
+  ERR_AUTH_HEADER_MALFORMED: 'the Authorization header must be one "Bearer <token>" or "DPoP <token>"',
   ERR_REFRESH_COOKIE_AMBIGUOUS: 'more than one refresh cookie was sent; none was used',
   ERR_INTERNAL: 'internal error',
   ERR_AUTH_TOKEN_INVALID: 'the access token is invalid',

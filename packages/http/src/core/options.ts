@@ -1,4 +1,5 @@
 import type { JwtUserSessionManager } from '@jwt-session/session-core';
+import { normalizeDpop, type DpopEndpointOptions, type NormalizedDpop } from './dpop.js';
 import { SessionHttpError } from './errors.js';
 
 /** What the endpoints call on the manager; a `JwtUserSessionManager` is one. */
@@ -65,6 +66,13 @@ export interface SessionEndpointsOptions {
    * @default none
    */
   onError?: (error: unknown) => void;
+  /**
+   * DPoP (RFC 9449): sign-in and refresh accept a `DPoP` proof; a session
+   * signed in with one is bound to the client's key, and its refresh cookie
+   * works only with proofs by that key. See the README's DPoP section.
+   * @default off: proofs are ignored, sessions unbound (a bound one is still refused without its key)
+   */
+  dpop?: DpopEndpointOptions;
 }
 
 export interface NormalizedCookie {
@@ -86,6 +94,7 @@ export interface NormalizedOptions {
   requireOrigin: boolean;
   trustProxy: boolean | number;
   onError: ((error: unknown) => void) | undefined;
+  dpop: NormalizedDpop | undefined;
 }
 
 const MANAGER_METHODS = ['create', 'update', 'read', 'readAll', 'deleteOne', 'deleteAll', 'deleteOthers'] as const;
@@ -97,7 +106,7 @@ const BAD_PATH_CHARS = /[;,?#\\]/;
 const DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
 
-const OPTION_NAMES = new Set(['basePath', 'cookie', 'allowedOrigins', 'csrfHeader', 'requireOrigin', 'trustProxy', 'onError']);
+const OPTION_NAMES = new Set(['basePath', 'cookie', 'allowedOrigins', 'csrfHeader', 'requireOrigin', 'trustProxy', 'onError', 'dpop']);
 const COOKIE_OPTION_NAMES = new Set(['name', 'prefix', 'path', 'domain', 'sameSite', 'secure', 'httpOnly', 'persistent']);
 
 function fail(name: string, message: string): never {
@@ -231,5 +240,6 @@ function normalizeOptionsUnchecked(input: unknown, mountPrefix: string): Normali
     requireOrigin: bool(o.requireOrigin, 'options.requireOrigin', false),
     trustProxy,
     onError: o.onError as ((error: unknown) => void) | undefined,
+    dpop: normalizeDpop(o.dpop),
   };
 }

@@ -10,6 +10,8 @@ export interface EndpointRequest {
   remoteAddress: string | undefined;
   /** Whether the socket itself is TLS. */
   encrypted: boolean;
+  /** The request target as received, origin-form (`/login?x=1`): the path a DPoP proof's `htu` names. */
+  url?: string | undefined;
 }
 
 /** What the endpoints answer: the framework adapter writes it out as is. */
@@ -26,6 +28,7 @@ export interface EndpointResponse {
 /** Reduces a Node request (Express's and Fastify's `raw` are ones) to an {@link EndpointRequest}. */
 export function fromNodeRequest(req: {
   method?: string | undefined;
+  url?: string | undefined;
   headers: IncomingHttpHeaders;
   rawHeaders: string[];
   socket: { remoteAddress?: string | undefined; encrypted?: boolean };
@@ -36,6 +39,8 @@ export function fromNodeRequest(req: {
     rawHeaders: req.rawHeaders,
     remoteAddress: req.socket.remoteAddress,
     encrypted: req.socket.encrypted === true,
+    // Express rewrites `url` inside a mounted router; `originalUrl` is what the client asked for.
+    url: (req as { originalUrl?: unknown }).originalUrl === undefined ? req.url : String((req as { originalUrl?: unknown }).originalUrl),
   };
 }
 
@@ -53,5 +58,6 @@ export function fromWebRequest(request: Request, remoteAddress: string | undefin
     headers[name] = value;
     rawHeaders.push(name, value);
   });
-  return { method: request.method, headers, rawHeaders, remoteAddress, encrypted: new URL(request.url).protocol === 'https:' };
+  const url = new URL(request.url);
+  return { method: request.method, headers, rawHeaders, remoteAddress, encrypted: url.protocol === 'https:', url: url.pathname + url.search };
 }

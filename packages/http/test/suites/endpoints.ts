@@ -4,15 +4,15 @@ import * as assert from 'uvu/assert';
 import { messageOf, type HttpErrorCode } from '../../src/core/errors.js';
 import { CHROME_WINDOWS, Cleanup, Client, cookieAttributes, makeManager, rawRequest, type Answer, type AppOptions, type Framework, type SwitchableStore } from '../support.js';
 
-interface Ctx {
+export interface Ctx {
   manager: JwtUserSessionManager & { store: SwitchableStore };
   origin: string;
   client: Client;
 }
 
-type Setup = Partial<AppOptions> & { manager?: Partial<JwtUserSessionManagerOptions> };
+export type Setup = Partial<AppOptions> & { manager?: Partial<JwtUserSessionManagerOptions> };
 
-async function withApp(framework: Framework, setup: Setup, run: (ctx: Ctx) => Promise<void>): Promise<void> {
+export async function withApp(framework: Framework, setup: Setup, run: (ctx: Ctx) => Promise<void>): Promise<void> {
   const cleanup = new Cleanup();
   try {
     const manager = makeManager(cleanup, setup.manager);
@@ -24,7 +24,7 @@ async function withApp(framework: Framework, setup: Setup, run: (ctx: Ctx) => Pr
   }
 }
 
-function assertError(answer: Answer, status: number, code: string): void {
+export function assertError(answer: Answer, status: number, code: string): void {
   assert.is(answer.status, status, `status for ${code}: ${answer.text}`);
   assert.is(answer.body?.error, code);
   // The message is the fixed text for the code, so nothing the request carried can be echoed into it.
@@ -33,7 +33,7 @@ function assertError(answer: Answer, status: number, code: string): void {
   assert.is(answer.headers.get('cache-control'), 'no-store');
 }
 
-function assertSessionBody(answer: Answer): { accessToken: string; expiresAt: number; expiresIn: number; sessionId: string } {
+export function assertSessionBody(answer: Answer): { accessToken: string; expiresAt: number; expiresIn: number; sessionId: string } {
   assert.is(answer.status, 200, answer.text);
   assert.is(answer.headers.get('content-type'), 'application/json; charset=utf-8');
   assert.is(answer.headers.get('cache-control'), 'no-store');

@@ -34,6 +34,8 @@ export function refreshFailure(error: unknown): 'reused' | 'invalid' | 'expired'
     case 'ERR_REFRESH_TOKEN_REUSED':
       return 'reused';
     case 'ERR_REFRESH_TOKEN_INVALID':
+    // A bound session refreshed without its key: refused, the session intact.
+    case 'ERR_DPOP_BINDING_MISMATCH':
       return 'invalid';
     case 'ERR_REFRESH_TOKEN_EXPIRED':
       return 'expired';

@@ -278,6 +278,31 @@ export function testManagerOverStorage(name: string, factory: () => Promise<Stor
     await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_EXPIRED');
   });
 
+  // Issue #21: the store keeps a session's DPoP binding (in its claims, as cnf) through every rotation and a claims update.
+  S('a DPoP-bound session keeps its binding through rotations; a refresh without the key leaves it intact', async (ctx) => {
+    const m = ctx.make();
+    const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+    const a = await m.create('alice', { claims: { role: 'admin' }, context: { ip: '203.0.113.1' }, dpop: { jkt } });
+    assert.equal((await m.read(a.accessToken)).cnf, { jkt });
+    assert.equal((await m.readAll('alice'))[0]!.dpop, { jkt });
+    await rejectsWith(m.update(a.refreshToken), 'ERR_DPOP_BINDING_MISMATCH');
+    await rejectsWith(m.update(a.refreshToken, { dpop: { jkt: jkt.replace('N', 'M') } }), 'ERR_DPOP_BINDING_MISMATCH');
+    ctx.now += 1000;
+    const b = await m.update(a.refreshToken, { dpop: { jkt } });
+    ctx.now += 1000;
+    const c = await m.update(b.refreshToken, { claims: { role: 'reader' }, dpop: { jkt } });
+    ctx.now += 1000;
+    const d = await m.update(c.refreshToken, { dpop: { jkt } });
+    const claims = await m.read(d.accessToken);
+    assert.equal([claims.role, claims.cnf], ['reader', { jkt }]);
+    const [session] = await m.readAll('alice');
+    assert.equal([session!.dpop, session!.context.ip], [{ jkt }, '203.0.113.1']);
+    await rejectsWith(m.update(d.refreshToken), 'ERR_DPOP_BINDING_MISMATCH');
+    // An unbound session beside it stays unbound.
+    const plain = await m.create('alice');
+    assert.is((await m.read((await m.update(plain.refreshToken)).accessToken)).cnf, undefined);
+  });
+
   S('read() never touches the refresh-token store', async (ctx) => {
     let calls = 0;
     const store = ctx.fx.refreshTokenStore;

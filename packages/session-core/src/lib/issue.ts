@@ -1,0 +1,61 @@
+import { recordedJkt } from '../dpop/binding.js';
+import type { ResolvedKey } from '../keys.js';
+import type { SessionTokens } from '../types.js';
+import { signAccessToken } from './access-token.js';
+import { accessTokenPayloadJson } from './access-token-payload.js';
+import { newTokenId } from './ids.js';
+import { formatRefreshToken } from './refresh-token.js';
+
+/** What a token pair is made with: the manager's options, fixed at construction. */
+export interface IssueConfig {
+  issuer: string;
+  audience: string | string[];
+  /** Seconds. */
+  accessTokenTtl: number;
+  refreshTokenKey: Uint8Array;
+  signingKey: ResolvedKey;
+}
+
+/** The session as a pair is issued for: a stored one, or one being created. */
+export interface IssuedSession {
+  sessionId: string;
+  subject: string;
+  expiresAt: number;
+  idleExpiresAt?: number | undefined;
+  claims: Record<string, unknown>;
+}
+
+/** When the session ends (ms): the earlier of its absolute and its idle deadline. */
+export function sessionDeadline(session: { expiresAt: number; idleExpiresAt?: number | undefined }): number {
+  return session.idleExpiresAt === undefined ? session.expiresAt : Math.min(session.expiresAt, session.idleExpiresAt);
+}
+
+/**
+ * The access token and refresh token of a session at `now`, with the refresh
+ * `secret` given. A session bound to a DPoP key (`cnf.jkt` in its claims)
+ * gets that binding in both: the access token's `cnf` (RFC 9449 §6.1), the
+ * refresh token's mac. Synchronous (node:crypto signs in the call): an async
+ * one cost a promise and a microtask turn per create() and update().
+ */
+export function issueTokens(config: IssueConfig, session: IssuedSession, secret: string, now: number): SessionTokens {
+  const deadline = sessionDeadline(session);
+  const iat = Math.floor(now / 1000);
+  // No access token outlives its session.
+  const exp = Math.min(iat + config.accessTokenTtl, Math.floor(deadline / 1000));
+  const payload = accessTokenPayloadJson(session.claims, {
+    iss: config.issuer,
+    aud: config.audience,
+    sub: session.subject,
+    sid: session.sessionId,
+    jti: newTokenId(now),
+    iat,
+    exp,
+  });
+  return {
+    accessToken: signAccessToken(payload, config.signingKey),
+    refreshToken: formatRefreshToken(config.refreshTokenKey, session.sessionId, deadline, secret, recordedJkt(session.claims)),
+    sessionId: session.sessionId,
+    accessTokenExpiresAt: exp,
+    refreshTokenExpiresAt: Math.ceil(deadline / 1000),
+  };
+}
