@@ -26,6 +26,7 @@ export type {
 export { DEFAULT_RECEIPT_TTL } from './storage.js';
 export { storeInput } from './store-input.js';
 export { assertInvalidationReceiver, parseInvalidationEvent } from './revocation/event.js';
+export { checkRevocationLogRead, MAX_REVOCATION_LOG_PAGE, REVOCATION_LOG_CURSOR } from './revocation/log.js';
 export type {
   DeleteAllResult,
   InsertOptions,
@@ -37,6 +38,8 @@ export type {
   InvalidationReceiver,
   InvalidationSubscription,
   NewSessionRecord,
+  RevocationLogEntry,
+  RevocationLogPage,
   RefreshTokenStore,
   RotateRequest,
   RotateResult,

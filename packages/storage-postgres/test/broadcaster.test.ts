@@ -177,6 +177,42 @@ S('a row that commits after a higher id was seen, while the node is disconnected
   }
 });
 
+S('entriesAfter serves no row past a transaction still open, then the early row and the later one in commit-safe order', async () => {
+  const pool = await makePool();
+  const schema = await freshSchema(pool);
+  const b = await makeBroadcaster(schema);
+  const sender = b.subscribe(new Recorder());
+  await sender.ready();
+  await sender.publish(one(20));
+  const first = await b.entriesAfter(undefined, 10);
+  assert.equal(first.entries.map((e) => (e.event as SessionInvalidation).sessionId), [ID(20)]);
+  const slow = await pool.connect();
+  slow.on('error', () => undefined);
+  let released = false;
+  try {
+    // An early id in a transaction left open, then a later id published (and committed) beside it.
+    await slow.query('BEGIN');
+    const now = Date.now();
+    await slow.query(
+      `INSERT INTO "${schema}".revocations (origin, kind, subject, session_id, reason, at, expires_at, keep_until) VALUES ('elsewhere', 'session', 'alice', $1, 'deleted', to_timestamp($2::float8 / 1000), to_timestamp($3::float8 / 1000), now() + interval '1 minute')`,
+      [ID(21), now, now + 60_000],
+    );
+    await sender.publish(one(22));
+    // Served now, the later id would move a reader's cursor past the early one, which would then never be served.
+    const held = await b.entriesAfter(first.cursor, 10);
+    assert.equal(held.entries, [], 'a row was served while an older transaction is still open');
+    assert.is(held.cursor, first.cursor);
+    await slow.query('COMMIT');
+    slow.release();
+    released = true;
+    const after = await b.entriesAfter(held.cursor, 10);
+    assert.equal(after.entries.map((e) => (e.event as SessionInvalidation).sessionId), [ID(21), ID(22)]);
+    await sender.close();
+  } finally {
+    if (!released) slow.release(true);
+  }
+});
+
 S('rows are kept for their event’s lifetime on the database clock, then trimmed as others are published', async () => {
   const pool = await makePool();
   const schema = await freshSchema(pool);
