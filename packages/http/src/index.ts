@@ -3,3 +3,4 @@ export { SessionHttpError, HTTP_ERROR_CODES, type HttpErrorCode } from './core/e
 export { describeDevice } from './core/device.js';
 export type { IssueSessionOptions, SessionBody, SessionView } from './core/endpoints.js';
 export type { CookiePrefix, RefreshCookieOptions, SessionEndpointsOptions, SessionManagerLike } from './core/options.js';
+export type { RevocationLogBody, RevocationLogOptions } from './core/revocations.js';

@@ -1,17 +1,10 @@
 import type { AccessTokenClaims } from '@jwt-session/session-core';
+import { BEARER, countAuthorization } from './authorization.js';
 import { codeOf, type HttpErrorCode } from './errors.js';
 import type { SessionManagerLike } from './options.js';
 import type { EndpointRequest } from './request.js';
 
-/** RFC 6750 b64token after "Bearer ". */
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const SCHEME = /^Bearer(?: |$)/i;
-
-function countAuthorization(rawHeaders: readonly string[]): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'authorization') count++;
-  return count;
-}
 
 /** The verified claims of the request's `Authorization: Bearer` token, or the code to refuse it with (and what the manager threw, for `onError`). */
 export async function authenticate(req: EndpointRequest, manager: SessionManagerLike): Promise<{ claims: AccessTokenClaims } | { code: HttpErrorCode; error?: unknown }> {

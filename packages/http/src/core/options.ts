@@ -1,5 +1,6 @@
 import type { JwtUserSessionManager } from '@jwt-session/session-core';
 import { SessionHttpError } from './errors.js';
+import { normalizeRevocationLog, type NormalizedRevocationLog, type RevocationLogOptions } from './revocations.js';
 
 /** What the endpoints call on the manager; a `JwtUserSessionManager` is one. */
 export type SessionManagerLike = Pick<JwtUserSessionManager, 'create' | 'update' | 'read' | 'readAll' | 'deleteOne' | 'deleteAll' | 'deleteOthers'>;
@@ -65,6 +66,12 @@ export interface SessionEndpointsOptions {
    * @default none
    */
   onError?: (error: unknown) => void;
+  /**
+   * Serves `GET {base}/revocations`, the broadcaster's log, to pollers holding
+   * the shared secret (`PollingInvalidationBroadcaster` in a Worker).
+   * @default none: the route does not exist
+   */
+  revocations?: RevocationLogOptions;
 }
 
 export interface NormalizedCookie {
@@ -86,6 +93,7 @@ export interface NormalizedOptions {
   requireOrigin: boolean;
   trustProxy: boolean | number;
   onError: ((error: unknown) => void) | undefined;
+  revocations: NormalizedRevocationLog | undefined;
 }
 
 const MANAGER_METHODS = ['create', 'update', 'read', 'readAll', 'deleteOne', 'deleteAll', 'deleteOthers'] as const;
@@ -97,7 +105,7 @@ const BAD_PATH_CHARS = /[;,?#\\]/;
 const DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
 
-const OPTION_NAMES = new Set(['basePath', 'cookie', 'allowedOrigins', 'csrfHeader', 'requireOrigin', 'trustProxy', 'onError']);
+const OPTION_NAMES = new Set(['basePath', 'cookie', 'allowedOrigins', 'csrfHeader', 'requireOrigin', 'trustProxy', 'onError', 'revocations']);
 const COOKIE_OPTION_NAMES = new Set(['name', 'prefix', 'path', 'domain', 'sameSite', 'secure', 'httpOnly', 'persistent']);
 
 function fail(name: string, message: string): never {
@@ -231,5 +239,6 @@ function normalizeOptionsUnchecked(input: unknown, mountPrefix: string): Normali
     requireOrigin: bool(o.requireOrigin, 'options.requireOrigin', false),
     trustProxy,
     onError: o.onError as ((error: unknown) => void) | undefined,
+    revocations: normalizeRevocationLog(o.revocations),
   };
 }

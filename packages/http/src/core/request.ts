@@ -10,6 +10,8 @@ export interface EndpointRequest {
   remoteAddress: string | undefined;
   /** Whether the socket itself is TLS. */
   encrypted: boolean;
+  /** The query string, without its `?`; absent or '' when there is none. */
+  query?: string;
 }
 
 /** What the endpoints answer: the framework adapter writes it out as is. */
@@ -26,6 +28,7 @@ export interface EndpointResponse {
 /** Reduces a Node request (Express's and Fastify's `raw` are ones) to an {@link EndpointRequest}. */
 export function fromNodeRequest(req: {
   method?: string | undefined;
+  url?: string | undefined;
   headers: IncomingHttpHeaders;
   rawHeaders: string[];
   socket: { remoteAddress?: string | undefined; encrypted?: boolean };
@@ -36,7 +39,13 @@ export function fromNodeRequest(req: {
     rawHeaders: req.rawHeaders,
     remoteAddress: req.socket.remoteAddress,
     encrypted: req.socket.encrypted === true,
+    query: queryOf(req.url ?? ''),
   };
+}
+
+function queryOf(target: string): string {
+  const at = target.indexOf('?');
+  return at < 0 ? '' : target.slice(at + 1);
 }
 
 /**
@@ -53,5 +62,6 @@ export function fromWebRequest(request: Request, remoteAddress: string | undefin
     headers[name] = value;
     rawHeaders.push(name, value);
   });
-  return { method: request.method, headers, rawHeaders, remoteAddress, encrypted: new URL(request.url).protocol === 'https:' };
+  const url = new URL(request.url);
+  return { method: request.method, headers, rawHeaders, remoteAddress, encrypted: url.protocol === 'https:', query: url.search.slice(1) };
 }
