@@ -5,7 +5,9 @@
 //     script starts on a free port);
 //   - Bun: the Socket.IO guard with a real socket.io-client;
 //   - workerd (Cloudflare Workers' runtime): JwtSessionVerifier and the Hono
-//     guard in a Worker, asked over HTTP by a Node client holding the issuer.
+//     guard in a Worker, asked over HTTP by a Node client holding the issuer;
+//     and a Worker following the Node origin's revocation log
+//     (PollingInvalidationBroadcaster) refusing a token revoked there.
 // The runtimes come from npm only (the `bun`, `deno` and `workerd` packages,
 // whose binaries ship inside registry packages), installed into a cache
 // outside the repository (JWT_SESSION_RUNTIMES_DIR, default
@@ -161,17 +163,19 @@ async function bundle(dir) {
   return Date.now() - t0;
 }
 
-function workerdConfig(port, secret) {
+/** `bindings`: name → text. The "internet" service lets the Worker reach the origin on loopback (workerd refuses private addresses by default). */
+function workerdConfig(port, bindings) {
+  const list = Object.entries(bindings).map(([name, text]) => `(name = "${name}", text = "${text}")`).join(', ');
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker)],
+  services = [(name = "main", worker = .worker), (name = "internet", network = (allow = ["public", "private", "local"]))],
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
 );
 const worker :Workerd.Worker = (
   modules = [(name = "worker.mjs", esModule = embed "worker.mjs")],
   compatibilityDate = "2026-11-01",
   compatibilityFlags = ["nodejs_compat"],
-  bindings = [(name = "SECRET", text = "${secret}")],
+  bindings = [${list}],
 );
 `;
 }
@@ -209,14 +213,23 @@ async function main() {
       jobs.push(
         (async () => {
           const port = await freePort();
-          writeFileSync(join(dir, 'config.capnp'), workerdConfig(port, 'a-runtime-matrix-secret-of-at-least-32-bytes'));
+          const originPort = await freePort();
+          writeFileSync(
+            join(dir, 'config.capnp'),
+            workerdConfig(port, {
+              SECRET: 'a-runtime-matrix-secret-of-at-least-32-bytes',
+              REVOCATIONS_URL: `http://127.0.0.1:${originPort}/auth/revocations`,
+              REVOCATIONS_SECRET: 'runtime-matrix-revocation-log-secret-0123456789',
+              POLL_INTERVAL: '200',
+            }),
+          );
           const workerd = spawn(found.workerd, ['serve', join(dir, 'config.capnp')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
           children.push(workerd);
           let err = '';
           workerd.stderr.on('data', (chunk) => (err += chunk));
-          if (!(await waitFor(port, workerd, 10_000))) return ['workerd', { code: workerd.exitCode ?? 1, out: '', err: err || 'did not listen within 10 s' }, 2];
-          const r = await run(process.execPath, [join(dir, 'worker-driver.mjs')], { env: { ...env, WORKER_URL: `http://127.0.0.1:${port}` } });
-          return ['workerd', { ...r, err: r.err + err }, 2];
+          if (!(await waitFor(port, workerd, 10_000))) return ['workerd', { code: workerd.exitCode ?? 1, out: '', err: err || 'did not listen within 10 s' }, 3];
+          const r = await run(process.execPath, [join(dir, 'worker-driver.mjs')], { env: { ...env, WORKER_URL: `http://127.0.0.1:${port}`, ORIGIN_PORT: String(originPort) } });
+          return ['workerd', { ...r, err: r.err + err }, 3];
         })(),
       );
     }
