@@ -45,6 +45,7 @@ const groups: Group[] = [
   { name: 'differential', run: runDifferential },
   { name: 'burst', run: (ctx) => import('./cases/burst.js').then((m) => m.runBurst(ctx)) },
   { name: 'postgres', run: (ctx) => import('./cases/postgres.js').then((m) => m.runPostgres(ctx)) },
+  { name: 'edge', run: (ctx) => import('./cases/edge.js').then((m) => m.runEdge(ctx)) },
 ];
 
 const started = Date.now();
