@@ -5,7 +5,9 @@
 //     script starts on a free port);
 //   - Bun: the Socket.IO guard with a real socket.io-client;
 //   - workerd (Cloudflare Workers' runtime): JwtSessionVerifier and the Hono
-//     guard in a Worker, asked over HTTP by a Node client holding the issuer.
+//     guard in a Worker, asked over HTTP by a Node client holding the issuer;
+//     and a Worker following the Node origin's revocation log
+//     (PollingInvalidationBroadcaster) refusing a token revoked there.
 // The runtimes come from npm only (the `bun`, `deno` and `workerd` packages,
 // whose binaries ship inside registry packages), installed into a cache
 // outside the repository (JWT_SESSION_RUNTIMES_DIR, default
@@ -20,26 +22,17 @@
 // redis-server (preflight installs it) fails the Redis checks.
 // Prints one line per check and closes with "N passed, N failed".
 // Usage: node scripts/runtimes.mjs [--install]   (--install: only install, for preflight)
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startRedis } from './lib/redis-server.mjs';
+import { PUBLISHED, install, loadEsbuild, workerBuild, workerdConfig } from './lib/runtimes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const scenarios = join(root, 'tools', 'runtime-matrix', 'src');
-const cache = process.env.JWT_SESSION_RUNTIMES_DIR ?? join(homedir(), '.cache', 'jwt-session-runtimes');
-/** npm package → version range, and the binary it ships. */
-const RUNTIMES = {
-  bun: { range: '^1.4.4', bin: 'bun' },
-  deno: { range: '^2.9.6', bin: 'deno' },
-  workerd: { range: '^1.20261117.1', bin: 'workerd' },
-};
-/** Where the npm packages publish binaries (their optionalDependencies). */
-const PUBLISHED = new Set(['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'win32-x64']);
 const platform = `${process.platform}-${process.arch}`;
 const started = Date.now();
 
@@ -50,38 +43,6 @@ const line = (ok, text) => {
   else failed++;
   console.log(`${ok ? '  ok    ' : '  FAIL  '}${text}`);
 };
-
-function binary(name) {
-  const file = join(cache, 'node_modules', '.bin', process.platform === 'win32' ? `${RUNTIMES[name].bin}.cmd` : RUNTIMES[name].bin);
-  return existsSync(file) ? file : undefined;
-}
-
-function installedVersion(name) {
-  try {
-    return JSON.parse(readFileSync(join(cache, 'node_modules', name, 'package.json'), 'utf8')).version;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Installs what is missing into the cache; returns runtime → binary path or the reason it is absent. */
-function install() {
-  mkdirSync(cache, { recursive: true });
-  if (!existsSync(join(cache, 'package.json'))) writeFileSync(join(cache, 'package.json'), '{ "private": true }\n');
-  // A cached runtime is reused while it satisfies the range: npm decides (it changes nothing then).
-  const wanted = Object.entries(RUNTIMES).map(([name, { range }]) => `${name}@${range}`);
-  const t0 = Date.now();
-  const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--no-save', ...wanted], { cwd: cache, encoding: 'utf8', shell: process.platform === 'win32' });
-  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
-  const found = {};
-  for (const name of Object.keys(RUNTIMES)) {
-    const bin = binary(name);
-    found[name] = bin !== undefined && result.status === 0 ? bin : { reason: result.status === 0 ? 'no binary after npm install' : `npm install failed (exit ${result.status}): ${(result.stderr || result.error?.message || '').trim().split('\n')[0]}` };
-  }
-  const versions = Object.keys(RUNTIMES).map((name) => `${name} ${installedVersion(name) ?? '-'}`).join(', ');
-  console.log(`runtimes: npm install into ${cache} took ${seconds} s (${versions})`);
-  return found;
-}
 
 /** One line per runtime that could not be installed; true when that is a failure here. */
 function reportMissing(found) {
@@ -144,9 +105,7 @@ function tally(label, result, expected) {
 }
 
 async function bundle(dir) {
-  // esbuild is in the workspace already (tsx runs on it).
-  const fromTsx = createRequire(createRequire(join(root, 'package.json')).resolve('tsx/package.json'));
-  const esbuild = await import(fromTsx.resolve('esbuild'));
+  const esbuild = await loadEsbuild(root);
   // CommonJS dependencies (ioredis, socket.io) call require(): give the ESM bundle one.
   const banner = { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" };
   const common = { bundle: true, format: 'esm', target: 'es2022', logLevel: 'silent', absWorkingDir: scenarios };
@@ -155,25 +114,9 @@ async function bundle(dir) {
     esbuild.build({ ...common, entryPoints: [join(scenarios, 'lifecycle.ts')], outfile: join(dir, 'lifecycle.mjs'), platform: 'node', banner }),
     esbuild.build({ ...common, entryPoints: [join(scenarios, 'socketio.ts')], outfile: join(dir, 'socketio.mjs'), platform: 'node', banner }),
     esbuild.build({ ...common, entryPoints: [join(scenarios, 'worker-driver.ts')], outfile: join(dir, 'worker-driver.mjs'), platform: 'node', banner }),
-    // A Worker: browser/worker builds of dependencies, node: built-ins from nodejs_compat.
-    esbuild.build({ ...common, entryPoints: [join(scenarios, 'worker.ts')], outfile: join(dir, 'worker.mjs'), platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], external: ['node:*'] }),
+    esbuild.build(workerBuild(scenarios, join(dir, 'worker.mjs'))),
   ]);
   return Date.now() - t0;
-}
-
-function workerdConfig(port, secret) {
-  return `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker)],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  modules = [(name = "worker.mjs", esModule = embed "worker.mjs")],
-  compatibilityDate = "2026-11-01",
-  compatibilityFlags = ["nodejs_compat"],
-  bindings = [(name = "SECRET", text = "${secret}")],
-);
-`;
 }
 
 async function main() {
@@ -209,14 +152,23 @@ async function main() {
       jobs.push(
         (async () => {
           const port = await freePort();
-          writeFileSync(join(dir, 'config.capnp'), workerdConfig(port, 'a-runtime-matrix-secret-of-at-least-32-bytes'));
+          const originPort = await freePort();
+          writeFileSync(
+            join(dir, 'config.capnp'),
+            workerdConfig(port, {
+              SECRET: 'a-runtime-matrix-secret-of-at-least-32-bytes',
+              REVOCATIONS_URL: `http://127.0.0.1:${originPort}/auth/revocations`,
+              REVOCATIONS_SECRET: 'runtime-matrix-revocation-log-secret-0123456789',
+              POLL_INTERVAL: '200',
+            }),
+          );
           const workerd = spawn(found.workerd, ['serve', join(dir, 'config.capnp')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
           children.push(workerd);
           let err = '';
           workerd.stderr.on('data', (chunk) => (err += chunk));
-          if (!(await waitFor(port, workerd, 10_000))) return ['workerd', { code: workerd.exitCode ?? 1, out: '', err: err || 'did not listen within 10 s' }, 2];
-          const r = await run(process.execPath, [join(dir, 'worker-driver.mjs')], { env: { ...env, WORKER_URL: `http://127.0.0.1:${port}` } });
-          return ['workerd', { ...r, err: r.err + err }, 2];
+          if (!(await waitFor(port, workerd, 10_000))) return ['workerd', { code: workerd.exitCode ?? 1, out: '', err: err || 'did not listen within 10 s' }, 3];
+          const r = await run(process.execPath, [join(dir, 'worker-driver.mjs')], { env: { ...env, WORKER_URL: `http://127.0.0.1:${port}`, ORIGIN_PORT: String(originPort) } });
+          return ['workerd', { ...r, err: r.err + err }, 3];
         })(),
       );
     }

@@ -4,3 +4,4 @@ export { describeDevice } from './core/device.js';
 export type { IssueSessionOptions, SessionBody, SessionView } from './core/endpoints.js';
 export type { CookiePrefix, RefreshCookieOptions, SessionEndpointsOptions, SessionManagerLike } from './core/options.js';
 export type { DpopEndpointOptions, DpopNonceSource } from './core/dpop.js';
+export type { RevocationLogBody, RevocationLogOptions } from './core/revocations.js';

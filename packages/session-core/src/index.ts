@@ -27,6 +27,8 @@ export type {
 export { DEFAULT_RECEIPT_TTL } from './storage.js';
 export { storeInput } from './store-input.js';
 export { assertInvalidationReceiver, parseInvalidationEvent } from './revocation/event.js';
+export { checkRevocationLogRead, MAX_REVOCATION_LOG_PAGE, REVOCATION_LOG_CURSOR } from './revocation/log.js';
+export { PollingInvalidationBroadcaster, RevocationPollError, type PollingInvalidationBroadcasterOptions } from './revocation/polling-broadcaster.js';
 export type {
   DeleteAllResult,
   InsertOptions,
@@ -38,6 +40,8 @@ export type {
   InvalidationReceiver,
   InvalidationSubscription,
   NewSessionRecord,
+  RevocationLogEntry,
+  RevocationLogPage,
   RefreshTokenStore,
   RotateRequest,
   RotateResult,

@@ -193,6 +193,28 @@ export interface InvalidationSubscription {
   close(): Promise<void>;
 }
 
+/** One entry of a broadcaster's log, as `entriesAfter` reads it. */
+export interface RevocationLogEntry {
+  /** The entry's position in the log: opaque, ordered by the broadcaster, ASCII letters, digits and `-._~` only. */
+  id: string;
+  event: InvalidationEvent;
+}
+
+/** A page of a broadcaster's log. */
+export interface RevocationLogPage {
+  /** Oldest first; only events still in force (`expiresAt` after now) and well-formed. */
+  entries: RevocationLogEntry[];
+  /**
+   * Where the next read starts (its `after`): the id of the last entry read,
+   * also when that entry was skipped (expired, malformed), so a run of skipped
+   * entries is not read again; `after` itself when nothing was read; the
+   * log's start when `after` was undefined and nothing was read.
+   */
+  cursor: string;
+  /** More entries may follow `cursor`: read again at once rather than after a pause. */
+  more: boolean;
+}
+
 /**
  * Carries invalidations between nodes. A subscriber never receives its own
  * events back, and receives every other subscriber's, including ones sent
@@ -200,4 +222,17 @@ export interface InvalidationSubscription {
  */
 export interface InvalidationBroadcaster {
   subscribe(receiver: InvalidationReceiver): InvalidationSubscription;
+  /**
+   * Optional: reads the log itself, for a node that cannot subscribe (a
+   * Worker polling `GET {base}/revocations` of `@jwt-session/http`). At most
+   * `limit` entries after the cursor `after` (undefined: from the oldest kept),
+   * every node's events alike, in the order every subscriber receives them. An
+   * entry is never placed before one already read: a reader that resumes from
+   * its cursor misses nothing still in force. A cursor of another log of the
+   * same kind (a restarted memory broadcaster's) reads from the start. Rejects
+   * with ERR_CLAIMS_INVALID (reason `input`) for an `after` that is not one of
+   * its cursors or a `limit` that is not an integer from 1 to 1000, with
+   * ERR_STORAGE_UNAVAILABLE when the backend cannot answer.
+   */
+  entriesAfter?(after: string | undefined, limit: number): Promise<RevocationLogPage>;
 }

@@ -24,7 +24,7 @@ testManagerOverStorage('memory storage', async () => {
   };
 });
 
-testInvalidationBroadcaster('MemoryBroadcaster', async () => ({ broadcaster: new MemoryBroadcaster(), close: async () => undefined }));
+testInvalidationBroadcaster('MemoryBroadcaster', async () => ({ broadcaster: new MemoryBroadcaster(), close: async () => undefined }), { revocationLog: true });
 
 testDpopReplayCache('MemoryDpopReplayCache', async () => {
   const cache = new MemoryDpopReplayCache();

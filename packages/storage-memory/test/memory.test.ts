@@ -153,4 +153,19 @@ S('two managers on one hub: revoking on one is enforced by the other at once', a
   await store.close();
 });
 
+S('entriesAfter: a cursor of another hub (an origin restarted, its numbers begun again) reads this log from the start', async () => {
+  const event = (n: number) => ({ type: 'session' as const, subject: 's', sessionId: `id${n}`, reason: 'deleted' as const, at: 1, expiresAt: Date.now() + 60_000 });
+  const before = new MemoryBroadcaster();
+  const old = before.subscribe({ restrictOne: () => undefined, restrictAll: () => undefined });
+  for (let n = 0; n < 3; n++) await old.publish(event(n));
+  const { cursor } = await before.entriesAfter(undefined, 10);
+  const restarted = new MemoryBroadcaster();
+  const sender = restarted.subscribe({ restrictOne: () => undefined, restrictAll: () => undefined });
+  await sender.publish(event(9));
+  // Numbered 1 here, below the old cursor's 3: read by number alone, it would be skipped.
+  const page = await restarted.entriesAfter(cursor, 10);
+  assert.equal(page.entries.map((e) => (e.event as { sessionId: string }).sessionId), ['id9']);
+  assert.is.not(page.cursor, cursor);
+});
+
 S.run();

@@ -1,8 +1,8 @@
-import type { InvalidationBroadcaster, InvalidationEvent, InvalidationReceiver, InvalidationSubscription } from '@jwt-session/session-core';
-import { SessionError, assertInvalidationReceiver, parseInvalidationEvent } from '@jwt-session/session-core';
+import type { InvalidationBroadcaster, InvalidationEvent, InvalidationReceiver, InvalidationSubscription, RevocationLogPage } from '@jwt-session/session-core';
+import { SessionError, assertInvalidationReceiver, checkRevocationLogRead, parseInvalidationEvent } from '@jwt-session/session-core';
 import { DEFAULT_QUERY_TIMEOUT, boundedQuery, checkTimeout, type Queryable } from './bounded.js';
 import { Listener, type ListenClient } from './listener.js';
-import { rowValues } from './revocation-row.js';
+import { eventOfRow, rowValues, type RevocationRow } from './revocation-row.js';
 import { warnWithoutErrorListener } from './error-listener.js';
 import { checkSchema } from './schema.js';
 import { broadcastStatements, channelOf, type BroadcastStatements } from './sql.js';
@@ -31,6 +31,9 @@ export interface PostgresInvalidationBroadcasterOptions {
   /** ms since the epoch; events whose `expiresAt` has passed are not delivered. @default Date.now */
   clock?: () => number;
 }
+
+/** `<xact>-<id>`: the row's transaction (xid8) and id; `0-0` is the start. */
+const LOG_CURSOR = /^(\d{1,20})-(\d{1,19})$/;
 
 /**
  * Carries invalidations between nodes through PostgreSQL: each one is a row
@@ -104,6 +107,32 @@ export class PostgresInvalidationBroadcaster implements InvalidationBroadcaster 
     );
     listener.add(subscription);
     return subscription;
+  }
+
+  /**
+   * The revocations table read as a log, through the pool (bounded by
+   * `queryTimeout`). Row ids are drawn at insert, not at commit, so a cursor
+   * of ids alone could pass a row that commits later with a lower id. The
+   * cursor is `<transaction>-<id>` instead, and a page holds only rows whose
+   * transaction is below the oldest one still running (`pg_snapshot_xmin`):
+   * nothing can appear there any more. A row is so served once every write
+   * transaction that began before it has ended (at once, as a rule; a
+   * long-running write transaction delays the log by its length).
+   */
+  async entriesAfter(after: string | undefined, limit: number): Promise<RevocationLogPage> {
+    checkRevocationLogRead(after, limit, LOG_CURSOR);
+    const from = after ?? '0-0';
+    const [, xact, id] = LOG_CURSOR.exec(from)!;
+    const rows = await boundedQuery(this.#db, 'log read', this.#timeout, { text: this.#sql.logPage, values: [xact, id, limit] });
+    const now = this.#clock();
+    const entries: RevocationLogPage['entries'] = [];
+    let cursor = from;
+    for (const row of rows as unknown as (RevocationRow & { xact: string })[]) {
+      cursor = `${row.xact}-${row.id}`;
+      const event = eventOfRow(row);
+      if (event !== undefined && event.expiresAt > now) entries.push({ id: cursor, event });
+    }
+    return { entries, cursor, more: rows.length === limit };
   }
 
   /** Closes every subscription and the listening connection. The pool stays open. */

@@ -78,6 +78,11 @@ export interface BroadcastStatements {
   readonly catchUp: string;
   /** $1 id → the row, if still kept. */
   readonly byId: string;
+  /**
+   * $1 xact, $2 id, $3 limit → the rows still kept after ($1, $2) in (xact, id) order, among those whose
+   * transaction is below the horizon: `entriesAfter`'s page (see broadcaster.ts).
+   */
+  readonly logPage: string;
   readonly listen: string;
   readonly unlisten: string;
 }
@@ -98,6 +103,10 @@ SELECT id::text AS id, pg_notify($10, CASE WHEN octet_length($11::text) <= ${NOT
     catchUp: `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon)
 SELECT h.horizon, ${REVOCATION_COLUMNS} FROM h LEFT JOIN ${s}.revocations r ON r.xact >= $1::xid8 AND r.keep_until > now() ORDER BY r.id`,
     byId: `SELECT ${REVOCATION_COLUMNS} FROM ${s}.revocations r WHERE r.id = $1::bigint AND r.keep_until > now()`,
+    // Below the snapshot's xmin every transaction has ended: no row can appear there later, so a cursor into it misses nothing.
+    logPage: `SELECT r.xact::text AS xact, ${REVOCATION_COLUMNS} FROM ${s}.revocations r
+WHERE (r.xact, r.id) > ($1::xid8, $2::bigint) AND r.xact < pg_snapshot_xmin(pg_current_snapshot()) AND r.keep_until > now()
+ORDER BY r.xact, r.id LIMIT $3`,
     listen: `LISTEN "${channel}"`,
     unlisten: `UNLISTEN "${channel}"`,
   };

@@ -30,6 +30,39 @@ async function withSender() {
   return { pool, schema, url, sender, sql: broadcastStatements(`"${schema}"`, schema) };
 }
 
+/**
+ * A publisher's transaction that takes an id (a revocation of `sessionId`) and stays open until `commit()`;
+ * `release()` (for `finally`) drops it if it was never committed.
+ */
+async function openInsert(pool: pg.Pool, schema: string, sessionId: string): Promise<{ commit(): Promise<void>; release(): void }> {
+  const slow = await pool.connect();
+  // Checked out, a client has no listener of the pool's: one of the test's own, and released whatever happens.
+  slow.on('error', () => undefined);
+  let released = false;
+  try {
+    await slow.query('BEGIN');
+    const now = Date.now();
+    await slow.query(
+      `INSERT INTO "${schema}".revocations (origin, kind, subject, session_id, reason, at, expires_at, keep_until) VALUES ('elsewhere', 'session', 'alice', $1, 'deleted', to_timestamp($2::float8 / 1000), to_timestamp($3::float8 / 1000), now() + interval '1 minute')`,
+      [sessionId, now, now + 60_000],
+    );
+  } catch (error) {
+    slow.release(true);
+    throw error;
+  }
+  return {
+    async commit() {
+      await slow.query('COMMIT');
+      slow.release();
+      released = true;
+    },
+    release() {
+      if (!released) slow.release(true);
+      released = true;
+    },
+  };
+}
+
 const S = suite('postgres broadcaster');
 
 S('an event too large for NOTIFY (8000 bytes) travels as its id and is read from the table', async () => {
@@ -146,17 +179,8 @@ S('a row that commits after a higher id was seen, while the node is disconnected
   const sub = b.subscribe(r);
   await Promise.all([sender.ready(), sub.ready()]);
   // A publisher's transaction takes an id and stays open.
-  const slow = await pool.connect();
-  // Checked out, a client has no listener of the pool's: one of the test's own, and released whatever happens.
-  slow.on('error', () => undefined);
-  let released = false;
+  const slow = await openInsert(pool, schema, ID(7));
   try {
-    await slow.query('BEGIN');
-    const now = Date.now();
-    await slow.query(
-      `INSERT INTO "${schema}".revocations (origin, kind, subject, session_id, reason, at, expires_at, keep_until) VALUES ('elsewhere', 'session', 'alice', $1, 'deleted', to_timestamp($2::float8 / 1000), to_timestamp($3::float8 / 1000), now() + interval '1 minute')`,
-      [ID(7), now, now + 60_000],
-    );
     // A later id is published and seen, and the node reconnects (and catches up) while the early one is still open.
     await sender.publish(one(8));
     await eventually(() => r.events.length === 1, 'the later id');
@@ -166,14 +190,38 @@ S('a row that commits after a higher id was seen, while the node is disconnected
     await sleep(200);
     // The node loses its connection again; the early id commits (its notification goes to no one of ours).
     assert.ok((await cutListeners(pool)) >= 1, 'no listening connection was cut');
-    await slow.query('COMMIT');
-    slow.release();
-    released = true;
+    await slow.commit();
     await eventually(() => r.events.length === 3, 'the early id after the second reconnect');
     assert.equal(r.events.map((e) => (e as SessionInvalidation).sessionId), [ID(8), ID(9), ID(7)]);
     await Promise.all([sender.close(), sub.close()]);
   } finally {
-    if (!released) slow.release(true);
+    slow.release();
+  }
+});
+
+S('entriesAfter serves no row past a transaction still open, then the early row and the later one in commit-safe order', async () => {
+  const pool = await makePool();
+  const schema = await freshSchema(pool);
+  const b = await makeBroadcaster(schema);
+  const sender = b.subscribe(new Recorder());
+  await sender.ready();
+  await sender.publish(one(20));
+  const first = await b.entriesAfter(undefined, 10);
+  assert.equal(first.entries.map((e) => (e.event as SessionInvalidation).sessionId), [ID(20)]);
+  // An early id in a transaction left open, then a later id published (and committed) beside it.
+  const slow = await openInsert(pool, schema, ID(21));
+  try {
+    await sender.publish(one(22));
+    // Served now, the later id would move a reader's cursor past the early one, which would then never be served.
+    const held = await b.entriesAfter(first.cursor, 10);
+    assert.equal(held.entries, [], 'a row was served while an older transaction is still open');
+    assert.is(held.cursor, first.cursor);
+    await slow.commit();
+    const after = await b.entriesAfter(held.cursor, 10);
+    assert.equal(after.entries.map((e) => (e.event as SessionInvalidation).sessionId), [ID(21), ID(22)]);
+    await sender.close();
+  } finally {
+    slow.release();
   }
 });
 

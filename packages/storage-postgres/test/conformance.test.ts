@@ -30,7 +30,7 @@ testInvalidationBroadcaster('postgres', async () => {
   const pool = await makePool();
   const broadcaster = await makeBroadcaster(await freshSchema(pool, 'bcast'));
   return { broadcaster, close: () => broadcaster.close() };
-});
+}, { revocationLog: true });
 
 const end = suite('conformance teardown');
 end.after(teardown);

@@ -50,9 +50,9 @@ export class RedisCommandFailure extends Error {
   }
 }
 
-/** ERR_STORAGE_UNAVAILABLE with a {@link RedisCommandFailure} as its cause; reason `broadcast` for a publish, `store` for the rest. */
+/** ERR_STORAGE_UNAVAILABLE with a {@link RedisCommandFailure} as its cause; reason `broadcast` for a publish and a log read, `store` for the rest. */
 export function unavailable(operation: string, why: string, sent: boolean, cause?: unknown): SessionError {
-  return new SessionError('ERR_STORAGE_UNAVAILABLE', undefined, { cause: new RedisCommandFailure(operation, why, sent, cause) }, operation === 'publish' ? 'broadcast' : 'store');
+  return new SessionError('ERR_STORAGE_UNAVAILABLE', undefined, { cause: new RedisCommandFailure(operation, why, sent, cause) }, operation === 'publish' || operation === 'log read' ? 'broadcast' : 'store');
 }
 
 /** Whether the client lost its connection (or failed to make one) since it was last ready; one pair of listeners per client. */

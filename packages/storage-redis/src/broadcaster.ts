@@ -3,12 +3,14 @@ import type {
   InvalidationEvent,
   InvalidationReceiver,
   InvalidationSubscription,
+  RevocationLogPage,
 } from '@jwt-session/session-core';
-import { SessionError, assertInvalidationReceiver, parseInvalidationEvent } from '@jwt-session/session-core';
+import { SessionError, assertInvalidationReceiver, checkRevocationLogRead, parseInvalidationEvent } from '@jwt-session/session-core';
 import { keyLayout, type KeyLayout } from './keys.js';
 import { PUBLISH } from './scripts.js';
 import { CommandQueue, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_IN_FLIGHT } from './bounded.js';
-import { StreamSubscription } from './subscription.js';
+import { streamEntries } from './reply.js';
+import { StreamSubscription, entryEvent } from './subscription.js';
 import { checkCount, checkTimeout, defineScripts, duplicateForBlocking, type RedisClient } from './util.js';
 
 export interface RedisInvalidationBroadcasterOptions {
@@ -36,6 +38,9 @@ export interface RedisInvalidationBroadcasterOptions {
 }
 
 const PUBLISH_SCRIPT = 'jwtSessionPublish';
+
+/** A stream entry id (`<ms>-<seq>`); `0-0` is the start. */
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 const warned = new WeakSet<object>();
 
@@ -109,6 +114,25 @@ export class RedisInvalidationBroadcaster implements InvalidationBroadcaster {
     );
     this.#subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * The stream read as a log: `XREAD COUNT limit` (not blocking, on the
+   * caller's client, bounded by `commandTimeout`) after the stream id `after`.
+   * Stream ids only grow, so a cursor misses nothing that is still kept.
+   */
+  async entriesAfter(after: string | undefined, limit: number): Promise<RevocationLogPage> {
+    checkRevocationLogRead(after, limit, STREAM_ID);
+    const from = after ?? '0-0';
+    const reply = await this.#queue.run('log read', () => this.#client.call('XREAD', 'COUNT', limit, 'STREAMS', this.#keys.stream, from));
+    const read = streamEntries(reply);
+    const now = this.#clock();
+    const entries: RevocationLogPage['entries'] = [];
+    for (const [id, fields] of read) {
+      const event = entryEvent(fields)?.event;
+      if (event !== undefined && event.expiresAt > now) entries.push({ id, event });
+    }
+    return { entries, cursor: read.at(-1)?.[0] ?? from, more: read.length === limit };
   }
 
   /** Closes every subscription (and its reading connection). The caller's client stays open. */

@@ -134,15 +134,10 @@ export class StreamSubscription implements InvalidationSubscription {
   }
 
   #deliver(fields: readonly string[]): void {
-    let origin: string | undefined;
-    let payload: string | undefined;
-    for (let n = 0; n + 1 < fields.length; n += 2) {
-      if (fields[n] === 'o') origin = fields[n + 1];
-      else if (fields[n] === 'e') payload = fields[n + 1];
-    }
-    if (origin === this.#origin || payload === undefined) return;
-    const event = parseEvent(payload);
-    if (event === undefined || event.expiresAt <= this.#host.clock()) return;
+    const entry = entryEvent(fields);
+    if (entry === undefined || entry.origin === this.#origin) return;
+    const { event } = entry;
+    if (event.expiresAt <= this.#host.clock()) return;
     try {
       if (event.type === 'session') this.#receiver.restrictOne(event);
       else this.#receiver.restrictAll(event);
@@ -150,4 +145,16 @@ export class StreamSubscription implements InvalidationSubscription {
       // A receiver that throws must not stop the stream for the events after this one.
     }
   }
+}
+
+/** A stream entry's fields (`o` origin, `e` event JSON) read and checked; undefined for anything malformed. */
+export function entryEvent(fields: readonly string[]): { origin: string | undefined; event: InvalidationEvent } | undefined {
+  let origin: string | undefined;
+  let payload: string | undefined;
+  for (let n = 0; n + 1 < fields.length; n += 2) {
+    if (fields[n] === 'o') origin = fields[n + 1];
+    else if (fields[n] === 'e') payload = fields[n + 1];
+  }
+  const event = payload === undefined ? undefined : parseEvent(payload);
+  return event === undefined ? undefined : { origin, event };
 }

@@ -28,7 +28,7 @@ for (const io of ioredisMajors) for (const [kind, connect] of [
   testInvalidationBroadcaster(name, async () => {
     const broadcaster = new RedisInvalidationBroadcaster(await connect(io), { keyPrefix: uniquePrefix('bcast') });
     return { broadcaster, close: () => broadcaster.close() };
-  });
+  }, { revocationLog: true });
 }
 
 const end = suite('conformance teardown');

@@ -25,3 +25,4 @@ export async function codeOf(promise: Promise<unknown>): Promise<string> {
 export const SECRET = 'a-runtime-matrix-secret-of-at-least-32-bytes';
 export const ISSUER = 'https://auth.test';
 export const AUDIENCE = 'https://api.test';
+export const REVOCATIONS_SECRET = 'runtime-matrix-revocation-log-secret-0123456789';

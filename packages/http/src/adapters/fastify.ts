@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { ROUTES, SessionEndpoints, type IssueSessionOptions, type SessionBody } from '../core/endpoints.js';
+import { SessionEndpoints, type IssueSessionOptions, type SessionBody } from '../core/endpoints.js';
 import { SessionHttpError } from '../core/errors.js';
 import { configChecked, type SessionEndpointsOptions, type SessionManagerLike } from '../core/options.js';
 import { fromNodeRequest, type EndpointResponse } from '../core/request.js';
@@ -53,7 +53,7 @@ const plugin: FastifyPluginAsync<FastifySessionRoutesOptions> = async (fastify, 
     // No endpoint reads a body: accept any (an empty JSON body included) and ignore it.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 16 * 1024 }, (_request, _body, done) => done(null, undefined));
-    for (const route of ROUTES) {
+    for (const route of endpoints.routes) {
       scope.route({
         method: route.method,
         url: routeBase + route.path,

@@ -1,4 +1,5 @@
 import { checkBoundRequest, type AccessTokenClaims } from '@jwt-session/session-core';
+import { countAuthorization } from './authorization.js';
 import { requestHtu } from './dpop.js';
 import { codeOf, type HttpErrorCode } from './errors.js';
 import type { NormalizedOptions, SessionManagerLike } from './options.js';
@@ -7,12 +8,6 @@ import type { EndpointRequest } from './request.js';
 /** RFC 6750 b64token after "Bearer ", or after "DPoP " (RFC 9449 §7.1, the same token68 syntax). */
 const BEARER = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const SCHEME = /^(?:Bearer|DPoP)(?: |$)/i;
-
-function countAuthorization(rawHeaders: readonly string[]): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'authorization') count++;
-  return count;
-}
 
 /**
  * The verified claims of the request's `Authorization: Bearer` (or `DPoP`)

@@ -8,6 +8,7 @@ import { dpopChallenge, missingProof, proofThumbprint } from './dpop.js';
 import { codeOf, DEAD_REFRESH_TOKEN, messageOf, statusOf, type HttpErrorCode } from './errors.js';
 import { checkManager, normalizeOptions, type NormalizedOptions, type SessionEndpointsOptions, type SessionManagerLike } from './options.js';
 import type { EndpointRequest, EndpointResponse } from './request.js';
+import { RevocationLogEndpoint } from './revocations.js';
 
 /** What refresh and sign-in answer. Times are Unix seconds. */
 export interface SessionBody {
@@ -41,7 +42,7 @@ export interface IssueSessionOptions {
   csrf?: boolean;
 }
 
-export type RouteName = 'refresh' | 'signout' | 'signout-everywhere' | 'sessions' | 'revoke' | 'revoke-others';
+export type RouteName = 'refresh' | 'signout' | 'signout-everywhere' | 'sessions' | 'revoke' | 'revoke-others' | 'revocations';
 
 export interface Route {
   name: RouteName;
@@ -58,6 +59,9 @@ export const ROUTES: readonly Route[] = [
   { name: 'revoke-others', method: 'POST', path: '/sessions/revoke-others' },
   { name: 'revoke', method: 'DELETE', path: '/sessions/:sessionId' },
 ];
+
+/** Served only with the `revocations` option (see revocations.ts). */
+const REVOCATIONS_ROUTE: Route = { name: 'revocations', method: 'GET', path: '/revocations' };
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -83,11 +87,16 @@ function nowSeconds(): number {
 export class SessionEndpoints {
   readonly manager: SessionManagerLike;
   readonly options: NormalizedOptions;
+  /** The routes this instance serves. */
+  readonly routes: readonly Route[];
+  readonly #revocations: RevocationLogEndpoint | undefined;
 
   /** `mountPrefix`: what the framework puts before every route path (a Fastify scope's prefix). */
   constructor(manager: unknown, options?: SessionEndpointsOptions, mountPrefix = '') {
     this.manager = checkManager(manager);
     this.options = normalizeOptions(options, mountPrefix);
+    this.#revocations = this.options.revocations === undefined ? undefined : new RevocationLogEndpoint(this.options.revocations);
+    this.routes = this.#revocations === undefined ? ROUTES : [...ROUTES, REVOCATIONS_ROUTE];
   }
 
   /** The route for a method and a raw (still percent-encoded) path, or undefined when it is not one of ours. */
@@ -95,7 +104,7 @@ export class SessionEndpoints {
     const base = this.options.basePath;
     if (!pathname.startsWith(`${base}/`)) return undefined;
     const rest = pathname.slice(base.length);
-    for (const route of ROUTES) {
+    for (const route of this.routes) {
       if (route.method !== method) continue;
       if (route.path === rest) return { route: route.name };
       if (route.name === 'revoke' && rest.startsWith('/sessions/')) {
@@ -113,6 +122,11 @@ export class SessionEndpoints {
 
   async handle(route: RouteName, req: EndpointRequest, sessionId = ''): Promise<EndpointResponse> {
     try {
+      // A poller's GET with its own credential; nothing a browser sends can pass it.
+      if (route === 'revocations' && this.#revocations !== undefined) {
+        const answer = await this.#revocations.handle(req);
+        return 'code' in answer ? this.#failure(answer.code) : answer;
+      }
       if (route !== 'sessions' && !passesCsrf(req, this.options)) return this.#failure('ERR_CSRF');
       switch (route) {
         case 'refresh':

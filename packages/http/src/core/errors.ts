@@ -16,6 +16,8 @@ export const HTTP_ERROR_CODES = [
    * and none is cleared, since the answer cannot tell which is genuine.
    */
   'ERR_REFRESH_COOKIE_AMBIGUOUS',
+  /** `GET {base}/revocations` with an `after` that is not one cursor of the log served. */
+  'ERR_REVOCATION_CURSOR_INVALID',
   /** Anything unexpected; details go to `onError`, never to the client. */
   'ERR_INTERNAL',
 ] as const;
@@ -46,6 +48,7 @@ const MESSAGES: Record<HttpErrorCode, string> = {
   ERR_AUTH_TOKEN_REQUIRED: 'an access token is required',
   ERR_AUTH_HEADER_MALFORMED: 'the Authorization header must be one "Bearer <token>" or "DPoP <token>"',
   ERR_REFRESH_COOKIE_AMBIGUOUS: 'more than one refresh cookie was sent; none was used',
+  ERR_REVOCATION_CURSOR_INVALID: 'the after parameter is not a cursor of this log',
   ERR_INTERNAL: 'internal error',
   ERR_AUTH_TOKEN_INVALID: 'the access token is invalid',
   ERR_AUTH_TOKEN_EXPIRED: 'the access token has expired',
@@ -67,6 +70,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   ERR_AUTH_TOKEN_REQUIRED: 401,
   ERR_AUTH_HEADER_MALFORMED: 400,
   ERR_REFRESH_COOKIE_AMBIGUOUS: 401,
+  ERR_REVOCATION_CURSOR_INVALID: 400,
   ERR_INTERNAL: 500,
   ERR_AUTH_TOKEN_INVALID: 401,
   ERR_AUTH_TOKEN_EXPIRED: 401,

@@ -1,6 +1,7 @@
 import type { JwtUserSessionManager } from '@jwt-session/session-core';
 import { normalizeDpop, type DpopEndpointOptions, type NormalizedDpop } from './dpop.js';
 import { SessionHttpError } from './errors.js';
+import { normalizeRevocationLog, type NormalizedRevocationLog, type RevocationLogOptions } from './revocations.js';
 
 /** What the endpoints call on the manager; a `JwtUserSessionManager` is one. */
 export type SessionManagerLike = Pick<JwtUserSessionManager, 'create' | 'update' | 'read' | 'readAll' | 'deleteOne' | 'deleteAll' | 'deleteOthers'>;
@@ -73,6 +74,12 @@ export interface SessionEndpointsOptions {
    * @default off: proofs are ignored, sessions unbound (a bound one is still refused without its key)
    */
   dpop?: DpopEndpointOptions;
+  /**
+   * Serves `GET {base}/revocations`, the broadcaster's log, to pollers holding
+   * the shared secret (`PollingInvalidationBroadcaster` in a Worker).
+   * @default none: the route does not exist
+   */
+  revocations?: RevocationLogOptions;
 }
 
 export interface NormalizedCookie {
@@ -95,6 +102,7 @@ export interface NormalizedOptions {
   trustProxy: boolean | number;
   onError: ((error: unknown) => void) | undefined;
   dpop: NormalizedDpop | undefined;
+  revocations: NormalizedRevocationLog | undefined;
 }
 
 const MANAGER_METHODS = ['create', 'update', 'read', 'readAll', 'deleteOne', 'deleteAll', 'deleteOthers'] as const;
@@ -106,7 +114,7 @@ const BAD_PATH_CHARS = /[;,?#\\]/;
 const DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
 
-const OPTION_NAMES = new Set(['basePath', 'cookie', 'allowedOrigins', 'csrfHeader', 'requireOrigin', 'trustProxy', 'onError', 'dpop']);
+const OPTION_NAMES = new Set(['basePath', 'cookie', 'allowedOrigins', 'csrfHeader', 'requireOrigin', 'trustProxy', 'onError', 'dpop', 'revocations']);
 const COOKIE_OPTION_NAMES = new Set(['name', 'prefix', 'path', 'domain', 'sameSite', 'secure', 'httpOnly', 'persistent']);
 
 function fail(name: string, message: string): never {
@@ -241,5 +249,6 @@ function normalizeOptionsUnchecked(input: unknown, mountPrefix: string): Normali
     trustProxy,
     onError: o.onError as ((error: unknown) => void) | undefined,
     dpop: normalizeDpop(o.dpop),
+    revocations: normalizeRevocationLog(o.revocations),
   };
 }

@@ -12,6 +12,8 @@ export interface EndpointRequest {
   encrypted: boolean;
   /** The request target as received, origin-form (`/login?x=1`): the path a DPoP proof's `htu` names. */
   url?: string | undefined;
+  /** The query string, without its `?`; absent or '' when there is none. */
+  query?: string;
 }
 
 /** What the endpoints answer: the framework adapter writes it out as is. */
@@ -41,7 +43,13 @@ export function fromNodeRequest(req: {
     encrypted: req.socket.encrypted === true,
     // Express rewrites `url` inside a mounted router; `originalUrl` is what the client asked for.
     url: (req as { originalUrl?: unknown }).originalUrl === undefined ? req.url : String((req as { originalUrl?: unknown }).originalUrl),
+    query: queryOf(req.url ?? ''),
   };
+}
+
+function queryOf(target: string): string {
+  const at = target.indexOf('?');
+  return at < 0 ? '' : target.slice(at + 1);
 }
 
 /**
@@ -59,5 +67,5 @@ export function fromWebRequest(request: Request, remoteAddress: string | undefin
     rawHeaders.push(name, value);
   });
   const url = new URL(request.url);
-  return { method: request.method, headers, rawHeaders, remoteAddress, encrypted: url.protocol === 'https:', url: url.pathname + url.search };
+  return { method: request.method, headers, rawHeaders, remoteAddress, encrypted: url.protocol === 'https:', url: url.pathname + url.search, query: url.search.slice(1) };
 }

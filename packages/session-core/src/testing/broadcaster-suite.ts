@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { InvalidationBroadcaster, InvalidationEvent, InvalidationReceiver, SessionInvalidation, SubjectInvalidation } from '../storage.js';
+import type { InvalidationBroadcaster, InvalidationEvent, InvalidationReceiver, RevocationLogEntry, SessionInvalidation, SubjectInvalidation } from '../storage.js';
 
 export interface BroadcasterFixture {
   broadcaster: InvalidationBroadcaster;
@@ -38,7 +38,7 @@ const settle = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms));
  * throwing receiver stops nothing, and a closed subscription neither sends
  * nor receives.
  */
-export function testInvalidationBroadcaster(name: string, factory: () => Promise<BroadcasterFixture>): void {
+export function testInvalidationBroadcaster(name: string, factory: () => Promise<BroadcasterFixture>, features: { revocationLog?: boolean } = {}): void {
   const S = suite<{ fx: BroadcasterFixture; b: InvalidationBroadcaster; now: number }>(`${name}: InvalidationBroadcaster conformance`);
   S.before.each(async (ctx) => {
     ctx.fx = await factory();
@@ -130,6 +130,58 @@ export function testInvalidationBroadcaster(name: string, factory: () => Promise
     assert.ok(refused, 'a closed subscription published');
     await sender.close();
   });
+
+  if (features.revocationLog === true) {
+    S('entriesAfter pages through every event still in force, in order, and resumes from its cursor', async ({ b, now }) => {
+      const sender = b.subscribe(new Recorder());
+      await sender.ready();
+      const published: InvalidationEvent[] = [];
+      for (let n = 0; n < 5; n++) {
+        // The third one is already over: it is never served, but the cursor passes it.
+        const event: InvalidationEvent = { type: 'session', subject: 'alice', sessionId: ID(30 + n), reason: 'deleted', at: now, expiresAt: n === 2 ? now - 1 : now + 60_000 };
+        await sender.publish(event);
+        if (n !== 2) published.push(event);
+      }
+      await sender.publish({ type: 'subject', subject: 'bob', at: now, expiresAt: now + 60_000, sessionIds: [ID(40)] });
+      published.push({ type: 'subject', subject: 'bob', at: now, expiresAt: now + 60_000, sessionIds: [ID(40)] });
+      const read = b.entriesAfter!.bind(b);
+      const seen: RevocationLogEntry[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      // A log may make an entry readable a moment after publish resolves (PostgreSQL: once older transactions end).
+      const deadline = Date.now() + 5000;
+      while (seen.length < published.length && Date.now() < deadline) {
+        const page = await read(cursor, 2);
+        assert.ok(page.entries.length <= 2, 'a page holds more than the limit');
+        seen.push(...page.entries);
+        if (page.entries.length > 0) pages++;
+        assert.ok(page.more || page.entries.length < 2 || seen.length >= published.length, 'a full page says nothing more follows');
+        cursor = page.cursor;
+        if (!page.more) await settle(20);
+      }
+      assert.equal(seen.map((e) => e.event), published);
+      assert.ok(pages >= 3, `pages of at most 2: ${pages}`);
+      assert.equal(new Set(seen.map((e) => e.id)).size, seen.length, 'an id served twice');
+      const idle = await read(cursor, 10);
+      assert.equal(idle.entries, []);
+      assert.equal(idle.cursor, cursor, 'a read that found nothing moved the cursor');
+      assert.is(idle.more, false);
+      const later: InvalidationEvent = { type: 'session', subject: 'carol', sessionId: ID(41), reason: 'evicted', at: now, expiresAt: now + 60_000 };
+      await sender.publish(later);
+      let next = await read(cursor, 10);
+      while (next.entries.length === 0 && Date.now() < deadline + 5000) next = await settle(20).then(() => read(cursor, 10));
+      assert.equal(next.entries.map((e) => e.event), [later]);
+      await sender.close();
+    });
+
+    S('entriesAfter refuses a cursor that is not one of its own and a limit outside 1..1000 with ERR_CLAIMS_INVALID', async ({ b }) => {
+      for (const [after, limit] of [['not a cursor', 10], ['"x"', 10], ['x'.repeat(65), 10], [undefined, 0], [undefined, 1001], [undefined, 1.5], [42, 10]] as const) {
+        let code: unknown = 'resolved';
+        await b.entriesAfter!(after as string | undefined, limit).catch((error: { code?: unknown }) => (code = error.code));
+        assert.is(code, 'ERR_CLAIMS_INVALID', `entriesAfter(${String(after).slice(0, 20)}, ${limit})`);
+      }
+    });
+  }
 
   S.run();
 }

@@ -1,3 +1,5 @@
+import { readJson } from '../lib/capped-body.js';
+
 /**
  * Why one JWK Set fetch failed, in words for the operator (the status, the
  * size limit, a timeout): kept as the `cause` of ERR_STORAGE_UNAVAILABLE.
@@ -12,24 +14,6 @@ export interface JwksFetchOptions {
   timeout: number;
   /** Bytes of body accepted; a larger one is refused without being read to its end. */
   maxBytes: number;
-}
-
-/** Reads at most `maxBytes` of the body, cancelling the stream (and so the connection) past that. */
-async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Buffer> {
-  if (body === null) return Buffer.alloc(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return Buffer.concat(chunks, size);
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new JwksFetchError(`the JWK Set is larger than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
 }
 
 /**
@@ -51,8 +35,7 @@ export async function fetchJwks(url: URL, options: JwksFetchOptions): Promise<un
     if (response.status !== 200) throw new JwksFetchError(`the key server answered HTTP ${response.status}, not 200`);
     // Content-Length is a claim, not a limit: checked here to refuse early, and the bytes are counted anyway.
     if (Number(response.headers.get('content-length')) > options.maxBytes) throw new JwksFetchError(`the JWK Set is larger than ${options.maxBytes} bytes`);
-    const body = await readCapped(response.body, options.maxBytes);
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) as unknown;
+    return await readJson(response.body, options.maxBytes, () => new JwksFetchError(`the JWK Set is larger than ${options.maxBytes} bytes`));
   } catch (error) {
     await response.body?.cancel().catch(() => undefined);
     if (error instanceof JwksFetchError) throw error;

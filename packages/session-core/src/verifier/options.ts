@@ -1,6 +1,7 @@
 import type { KeyObject, webcrypto } from 'node:crypto';
 import type { JWK } from 'jose';
 import { resolveKeys, type ResolvedKey, type SigningAlgorithm } from '../keys.js';
+import { checkHttpUrl } from '../lib/http-url.js';
 import { checkTelemetry, fail, hasMethods, seconds } from '../options.js';
 import type { InvalidAccessTokenCache, InvalidationBroadcaster } from '../storage.js';
 import type { TelemetryOption } from '../telemetry/telemetry.js';
@@ -148,27 +149,6 @@ function flag(options: Record<string, unknown>, name: string): boolean {
   return value;
 }
 
-/** Hosts whose traffic never leaves the machine: plain http to them cannot be read or altered on a network. */
-function isLoopback(url: URL): boolean {
-  // The URL parser has already normalised the host: IPv4 in dotted form (127.1 → 127.0.0.1), IPv6 in brackets, names lowercased.
-  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
-}
-
-function checkJwksUrl(value: unknown, allowInsecure: boolean): URL {
-  let url: URL;
-  try {
-    url = new URL(value as string | URL);
-  } catch {
-    fail('jwksUrl', 'must be an http(s) URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('jwksUrl', 'must be an http(s) URL');
-  // The keys decide whose tokens are genuine: fetched over plain http, anyone on the path could substitute their own.
-  if (url.protocol === 'http:' && !allowInsecure && !isLoopback(url)) fail('jwksUrl', 'must be an https: URL (http: only for a loopback host, or with allowInsecureJwksUrl: true)');
-  // fetch() refuses a URL with credentials: every fetch would fail.
-  if (url.username !== '' || url.password !== '') fail('jwksUrl', 'must not carry a user name or password');
-  return url;
-}
-
 export function normalizeVerifierOptions(input: JwtSessionVerifierOptions): NormalizedVerifierOptions {
   if (input === null || typeof input !== 'object') fail('', 'must be an object');
   const options = input as unknown as Record<string, unknown>;
@@ -176,7 +156,8 @@ export function normalizeVerifierOptions(input: JwtSessionVerifierOptions): Norm
   if ((options.keys === undefined) === (options.jwksUrl === undefined)) fail('keys', 'or options.jwksUrl must be given, not both');
   const keys = options.keys === undefined ? undefined : resolveKeys(options.keys, 'verify');
   const allowInsecure = flag(options, 'allowInsecureJwksUrl');
-  const jwksUrl = options.jwksUrl === undefined ? undefined : checkJwksUrl(options.jwksUrl, allowInsecure);
+  // The keys decide whose tokens are genuine: fetched over plain http, anyone on the path could substitute their own.
+  const jwksUrl = options.jwksUrl === undefined ? undefined : checkHttpUrl(options.jwksUrl, 'jwksUrl', allowInsecure, 'allowInsecureJwksUrl');
   const algorithms = options.algorithms ?? REMOTE_ALGORITHMS;
   if (!nonEmptyStrings(algorithms) || algorithms.some((a) => !REMOTE_ALGORITHMS.includes(a as SigningAlgorithm))) {
     fail('algorithms', `must be a non-empty list of ${REMOTE_ALGORITHMS.join(', ')} (HS* needs keys, never a JWKS)`);
