@@ -2,7 +2,8 @@
 // First step of `pnpm test`: the suites need system programs that npm cannot
 // install — redis-server and redis-cli (tests start their own servers and
 // clusters), PostgreSQL's initdb, pg_ctl and postgres (storage-postgres' tests
-// start their own server, see tools/pg-harness), chromium (the demo's browser test) and npm (the consumer check),
+// start their own server, see tools/pg-harness), pgbouncer (storage-postgres'
+// PgBouncer test puts one in front of that server), chromium (the demo's browser test) and npm (the consumer check),
 // then Bun, Deno and workerd from npm for the runtime matrix (scripts/runtimes.mjs).
 // As root on a machine with apt-get, installs what is missing (apt-get update
 // first); otherwise stops at once with ONE line naming what is missing and the
@@ -35,12 +36,16 @@ function postgresServer() {
   }
 }
 
+/** Debian's `pgbouncer` package puts it in /usr/sbin, off a non-root user's PATH (tools/pg-harness looks there too). */
+const pgbouncer = () => onPath('pgbouncer') || executable('/usr/sbin/pgbouncer');
+
 /** [what is missing, Debian package that provides it] */
 function missing() {
   const found = [];
   if (!onPath('redis-server')) found.push(['redis-server', 'redis-server']);
   if (!onPath('redis-cli')) found.push(['redis-cli', 'redis-tools']);
   if (!postgresServer()) found.push(['PostgreSQL (initdb, pg_ctl)', 'postgresql']);
+  if (!pgbouncer()) found.push(['pgbouncer', 'pgbouncer']);
   if (!executable(CHROMIUM)) found.push([`chromium (${CHROMIUM})`, 'chromium']);
   if (!onPath('npm')) found.push(['npm', 'npm']);
   return found;

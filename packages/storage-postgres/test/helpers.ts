@@ -113,8 +113,8 @@ export async function freshSchema(pool: pg.Pool, label = 't'): Promise<string> {
   return schema;
 }
 
-export async function makeStore(options: PostgresRefreshTokenStoreOptions = {}): Promise<{ pool: pg.Pool; store: PostgresRefreshTokenStore; schema: string }> {
-  const pool = await makePool();
+export async function makeStore(options: PostgresRefreshTokenStoreOptions = {}, poolConfig: pg.PoolConfig = {}): Promise<{ pool: pg.Pool; store: PostgresRefreshTokenStore; schema: string }> {
+  const pool = await makePool(poolConfig);
   const schema = options.schema ?? (await freshSchema(pool));
   return { pool, schema, store: new PostgresRefreshTokenStore(pool, { ...options, schema }) };
 }
@@ -125,10 +125,17 @@ export async function makeBroadcaster(schema: string, options: Partial<PostgresI
   return closeLater(new PostgresInvalidationBroadcaster(pool, { listenClient: listenClient(s.url), schema, ...options }));
 }
 
-/** One node: its own pool, store, cache, broadcaster and manager, over a shared schema. */
-export async function makeNode(schema: string, options: { queryTimeout?: number; maxSessionsPerSubject?: number; heartbeatInterval?: number } = {}) {
+/**
+ * One node: its own pool, store, cache, broadcaster and manager, over a shared
+ * schema. `poolUrl` sends the pool's queries elsewhere (through PgBouncer);
+ * the listening connection always goes straight to the server.
+ */
+export async function makeNode(
+  schema: string,
+  options: { queryTimeout?: number; maxSessionsPerSubject?: number; heartbeatInterval?: number; poolUrl?: string; preparedStatements?: boolean } = {},
+) {
   const s = await pgServer();
-  const pool = await makePool();
+  const pool = await makePool(options.poolUrl === undefined ? {} : { connectionString: options.poolUrl });
   const queryTimeout = options.queryTimeout ?? 500;
   const broadcaster = new PostgresInvalidationBroadcaster(pool, {
     listenClient: listenClient(s.url),
@@ -142,7 +149,7 @@ export async function makeNode(schema: string, options: { queryTimeout?: number;
     issuer: 'https://issuer.test',
     audience: 'api',
     ...(options.maxSessionsPerSubject === undefined ? {} : { maxSessionsPerSubject: options.maxSessionsPerSubject }),
-    refreshTokenStore: new PostgresRefreshTokenStore(pool, { schema, queryTimeout }),
+    refreshTokenStore: new PostgresRefreshTokenStore(pool, { schema, queryTimeout, ...(options.preparedStatements === undefined ? {} : { preparedStatements: options.preparedStatements }) }),
     invalidAccessTokenCache: cache,
     broadcaster,
   });

@@ -36,3 +36,13 @@ export function serverBinDir(): string {
   }
   throw new Error('PostgreSQL server programs (initdb, postgres) not found; install with: apt-get install postgresql');
 }
+
+/**
+ * PgBouncer: on PATH, or where Debian's `pgbouncer` package puts it
+ * (/usr/sbin, off a non-root user's PATH). Throws a one-line hint when absent.
+ */
+export function pgbouncerBin(): string {
+  const onPath = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '');
+  for (const dir of [...onPath, '/usr/sbin']) if (executable(join(dir, 'pgbouncer'))) return join(dir, 'pgbouncer');
+  throw new Error('pgbouncer not found; install with: apt-get install pgbouncer');
+}

@@ -1,3 +1,4 @@
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from './server.js';
-export { serverBinDir } from './binaries.js';
+export { startPgBouncer, type PgBouncer, type StartPgBouncerOptions } from './bouncer.js';
+export { pgbouncerBin, serverBinDir } from './binaries.js';
 export { stopAll } from '@jwt-session/redis-harness';

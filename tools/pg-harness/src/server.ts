@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, removeDir, trackDir, trackPid, untrackPid } from '@jwt-session/redis-harness';
 import { serverBinDir } from './binaries.js';
-import { signalTree } from './processes.js';
+import { exited, signalTree } from './processes.js';
+import { runAs, type RunAs } from './user.js';
 
 export interface StartPostgresOptions {
   /** A specific port; default: a free one (never 5432). */
@@ -38,17 +39,7 @@ export interface PostgresServer {
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Root cannot run PostgreSQL: the server programs run as the `postgres` user then, in a dir it owns. */
-function runAs(): { uid: number; gid: number } | undefined {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
-  const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
-  const uid = id('-u');
-  const gid = id('-g');
-  if (!Number.isInteger(uid) || uid <= 0) throw new Error('running as root, and there is no `postgres` user to run PostgreSQL as');
-  return { uid, gid };
-}
-
-function run(file: string, args: string[], user: { uid: number; gid: number } | undefined): void {
+function run(file: string, args: string[], user: RunAs | undefined): void {
   const result = spawnSync(file, args, { encoding: 'utf8', ...(user ?? {}) });
   if (result.status !== 0) throw new Error(`${file} ${args.join(' ')} failed (${result.status ?? result.signal}): ${result.error?.message ?? ''}${result.stderr}`);
 }
@@ -59,7 +50,7 @@ function run(file: string, args: string[], user: { uid: number; gid: number } | 
  * dir and copied for each server (made under a temporary name and renamed,
  * so two test processes never copy a half-made one).
  */
-function template(bin: string, user: { uid: number; gid: number } | undefined): string {
+function template(bin: string, user: RunAs | undefined): string {
   const version = spawnSync(join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.match(/\d+(?:\.\d+)*/)?.[0] ?? 'unknown';
   const dir = join(tmpdir(), `jwt-session-pg-template-${user?.uid ?? process.getuid?.() ?? 'u'}-${version}`);
   if (existsSync(join(dir, 'PG_VERSION'))) return dir;
@@ -79,13 +70,9 @@ function template(bin: string, user: { uid: number; gid: number } | undefined): 
   return dir;
 }
 
-function isReady(bin: string, port: number): boolean {
+/** Whether something speaking PostgreSQL's protocol (the server, or PgBouncer) accepts connections on the port. */
+export function isReady(bin: string, port: number): boolean {
   return spawnSync(join(bin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port), '-t', '1']).status === 0;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /**
