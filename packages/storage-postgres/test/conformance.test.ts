@@ -1,30 +1,15 @@
 import { testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
-import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freshSchema, makeBroadcaster, makePool, makeStore, pgServer, teardown } from './helpers.js';
+import { freshSchema, makeBroadcaster, makePool, managerFixture, pgServer, storeFixture, teardown } from './helpers.js';
 
 // session-core's conformance suites, unchanged, against a real PostgreSQL the
 // file starts itself. Each fixture gets a schema of its own; the footprint is
 // every session and receipt row in it, so "nothing left behind" is checked on
 // the server itself.
-testRefreshTokenStore('postgres', async () => {
-  const { store } = await makeStore();
-  return {
-    store,
-    footprint: async () => {
-      const { sessions, receipts } = await store.count();
-      return sessions + receipts;
-    },
-    close: () => store.close(),
-  };
-});
+testRefreshTokenStore('postgres', () => storeFixture());
 
-testManagerOverStorage('postgres', async () => {
-  const { store } = await makeStore();
-  const cache = new MemoryInvalidAccessTokenCache();
-  return { refreshTokenStore: store, invalidAccessTokenCache: cache, close: async () => (await store.close(), cache.close()) };
-});
+testManagerOverStorage('postgres', () => managerFixture());
 
 testInvalidationBroadcaster('postgres', async () => {
   const pool = await makePool();

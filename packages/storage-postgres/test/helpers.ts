@@ -119,9 +119,34 @@ export async function makeStore(options: PostgresRefreshTokenStoreOptions = {}, 
   return { pool, schema, store: new PostgresRefreshTokenStore(pool, { ...options, schema }) };
 }
 
-export async function makeBroadcaster(schema: string, options: Partial<PostgresInvalidationBroadcasterOptions> = {}): Promise<PostgresInvalidationBroadcaster> {
+/**
+ * A fixture of session-core's store conformance suite: a store in a schema of
+ * its own, whose footprint is every session and receipt row in it, so
+ * "nothing left behind" is checked on the server itself.
+ */
+export async function storeFixture(options: PostgresRefreshTokenStoreOptions = {}, poolConfig: pg.PoolConfig = {}) {
+  const { store } = await makeStore(options, poolConfig);
+  return {
+    store,
+    footprint: async () => {
+      const { sessions, receipts } = await store.count();
+      return sessions + receipts;
+    },
+    close: () => store.close(),
+  };
+}
+
+/** A fixture of session-core's manager conformance suite: the store as above, and a memory cache. */
+export async function managerFixture(options: PostgresRefreshTokenStoreOptions = {}, poolConfig: pg.PoolConfig = {}) {
+  const { store } = await makeStore(options, poolConfig);
+  const cache = new MemoryInvalidAccessTokenCache();
+  return { refreshTokenStore: store, invalidAccessTokenCache: cache, close: async () => (await store.close(), cache.close()) };
+}
+
+/** A broadcaster over a pool of its own (`poolConfig`: e.g. through PgBouncer); its listening connection goes straight to the server. */
+export async function makeBroadcaster(schema: string, options: Partial<PostgresInvalidationBroadcasterOptions> = {}, poolConfig: pg.PoolConfig = {}): Promise<PostgresInvalidationBroadcaster> {
   const s = await pgServer();
-  const pool = await makePool();
+  const pool = await makePool(poolConfig);
   return closeLater(new PostgresInvalidationBroadcaster(pool, { listenClient: listenClient(s.url), schema, ...options }));
 }
 

@@ -1,12 +1,11 @@
 import { startPgBouncer, type PgBouncer } from '@jwt-session/pg-harness';
 import { SessionError } from '@jwt-session/session-core';
 import { testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
-import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PostgresInvalidationBroadcaster, PostgresRefreshTokenStore } from '../src/index.js';
-import { LISTEN_APP, closeLater, codeOf, eventually, freshSchema, listenClient, makeNode, makePool, makeStore, pgServer, teardown } from './helpers.js';
+import { PostgresRefreshTokenStore } from '../src/index.js';
+import { LISTEN_APP, codeOf, eventually, freshSchema, makeBroadcaster, makeNode, makePool, managerFixture, pgServer, storeFixture, teardown } from './helpers.js';
 
 /*
  * The README's PgBouncer setup, for real: a pgbouncer 1.18 in transaction
@@ -39,27 +38,13 @@ async function admin(b: PgBouncer, command: string): Promise<Record<string, unkn
   }
 }
 
-testRefreshTokenStore('postgres through pgbouncer (transaction mode)', async () => {
-  const { store } = await makeStore({ preparedStatements: false }, { connectionString: (await pgBouncer()).url });
-  return {
-    store,
-    footprint: async () => {
-      const { sessions, receipts } = await store.count();
-      return sessions + receipts;
-    },
-    close: () => store.close(),
-  };
-});
+testRefreshTokenStore('postgres through pgbouncer (transaction mode)', async () => storeFixture({ preparedStatements: false }, { connectionString: (await pgBouncer()).url }));
 
-testManagerOverStorage('postgres through pgbouncer (transaction mode)', async () => {
-  const { store } = await makeStore({ preparedStatements: false }, { connectionString: (await pgBouncer()).url });
-  const cache = new MemoryInvalidAccessTokenCache();
-  return { refreshTokenStore: store, invalidAccessTokenCache: cache, close: async () => (await store.close(), cache.close()) };
-});
+testManagerOverStorage('postgres through pgbouncer (transaction mode)', async () => managerFixture({ preparedStatements: false }, { connectionString: (await pgBouncer()).url }));
 
 testInvalidationBroadcaster('postgres, publishing through pgbouncer (transaction mode)', async () => {
   const pool = await bouncerPool();
-  const broadcaster = closeLater(new PostgresInvalidationBroadcaster(pool, { listenClient: listenClient((await pgServer()).url), schema: await freshSchema(pool, 'bcast') }));
+  const broadcaster = await makeBroadcaster(await freshSchema(pool, 'bcast'), {}, { connectionString: (await pgBouncer()).url });
   return { broadcaster, close: () => broadcaster.close() };
 }, { revocationLog: true });
 

@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { freePort, removeDir, trackDir, trackPid, untrackPid } from '@jwt-session/redis-harness';
+import { freePort, removeDir, trackDir } from '@jwt-session/redis-harness';
 import { pgbouncerBin, serverBinDir } from './binaries.js';
-import { exited } from './processes.js';
+import { exited, spawnServer, untilReady } from './processes.js';
 import { isReady, type PostgresServer } from './server.js';
 import { runAs } from './user.js';
 
@@ -55,7 +54,7 @@ export async function startPgBouncer(options: StartPgBouncerOptions): Promise<Pg
   trackDir(dir);
   const config = join(dir, 'pgbouncer.ini');
   let child: ChildProcess | undefined;
-  let output = '';
+  let output = (): string => '';
   try {
     writeFileSync(join(dir, 'userlist.txt'), '"postgres" ""\n');
     writeFileSync(
@@ -79,27 +78,11 @@ export async function startPgBouncer(options: StartPgBouncerOptions): Promise<Pg
       ].join('\n'),
     );
     if (user !== undefined) for (const path of [dir, config, join(dir, 'userlist.txt')]) chownSync(path, user.uid, user.gid);
-    const proc = spawn(bin, [config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], ...(user ?? {}) });
+    const started = await spawnServer(bin, [config], dir, user);
+    const proc = started.proc;
     child = proc;
-    await new Promise<void>((resolve, reject) => {
-      proc.once('spawn', resolve);
-      proc.once('error', (error) => reject(new Error(`cannot start pgbouncer: ${error.message}`)));
-    });
-    trackPid(proc.pid!);
-    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
-    proc.stdout!.on('data', keep);
-    proc.stderr!.on('data', keep);
-    proc.once('exit', () => untrackPid(proc.pid!));
-    (proc.stdout as unknown as { unref?: () => void }).unref?.();
-    (proc.stderr as unknown as { unref?: () => void }).unref?.();
-    proc.unref();
-    const deadline = Date.now() + (options.startTimeout ?? 10_000);
-    for (;;) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`pgbouncer on port ${port} exited early:\n${output}`);
-      if (isReady(serverBinDir(), port)) break;
-      if (Date.now() > deadline) throw new Error(`pgbouncer on port ${port} did not accept connections in time:\n${output}`);
-      await delay(25);
-    }
+    output = started.output;
+    await untilReady(proc, `pgbouncer on port ${port}`, () => isReady(serverBinDir(), port), options.startTimeout ?? 10_000, output);
   } catch (error) {
     if (child !== undefined) {
       child.kill('SIGKILL');

@@ -1,10 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, removeDir, trackDir, trackPid, untrackPid } from '@jwt-session/redis-harness';
+import { freePort, removeDir, trackDir } from '@jwt-session/redis-harness';
 import { serverBinDir } from './binaries.js';
-import { exited, signalTree } from './processes.js';
+import { exited, signalTree, spawnServer, untilReady } from './processes.js';
 import { runAs, type RunAs } from './user.js';
 
 export interface StartPostgresOptions {
@@ -100,34 +100,19 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: dir, fsync: 'off', full_page_writes: 'off', ...options.settings };
   const args = ['-D', data, '-p', String(port), ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
   let child: ChildProcess | undefined;
-  let output = '';
+  let output = (): string => '';
   let stopped = false;
 
   const launch = async () => {
-    output = '';
-    const proc = spawn(join(bin, 'postgres'), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], ...(user ?? {}) });
+    const started = await spawnServer(join(bin, 'postgres'), args, dir, user);
+    const proc = started.proc;
     child = proc;
-    await new Promise<void>((resolve, reject) => {
-      proc.once('spawn', resolve);
-      proc.once('error', (error) => reject(new Error(`cannot start postgres: ${error.message}`)));
-    });
-    trackPid(proc.pid!);
-    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
-    proc.stdout!.on('data', keep);
-    proc.stderr!.on('data', keep);
-    proc.once('exit', () => untrackPid(proc.pid!));
-    (proc.stdout as unknown as { unref?: () => void }).unref?.();
-    (proc.stderr as unknown as { unref?: () => void }).unref?.();
-    proc.unref();
-    const deadline = Date.now() + (options.startTimeout ?? 20_000);
-    for (;;) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`postgres on port ${port} exited early:\n${output}`);
-      if (isReady(bin, port)) return;
-      if (Date.now() > deadline) {
-        signalTree(proc.pid!, 'SIGKILL');
-        throw new Error(`postgres on port ${port} did not accept connections in time:\n${output}`);
-      }
-      await delay(25);
+    output = started.output;
+    try {
+      await untilReady(proc, `postgres on port ${port}`, () => isReady(bin, port), options.startTimeout ?? 20_000, output);
+    } catch (error) {
+      signalTree(proc.pid!, 'SIGKILL');
+      throw error;
     }
   };
 
