@@ -2,6 +2,7 @@ import type { Server } from 'socket.io';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { socketAuth, type AuthError } from '../src/index.js';
+import { useFirst } from '../src/guard/socketio-internals.js';
 import { Cleanup, connect, makeManager, refused, startIo } from './support.js';
 
 /*
@@ -37,11 +38,6 @@ function sameTurnProbe(): { before: AnyMiddleware; after: AnyMiddleware; seen: b
   };
 }
 
-function firstIn(io: Server, middleware: AnyMiddleware): void {
-  // The guard puts itself first; the probe goes before it to see the guard's whole run.
-  (io.of('/') as unknown as { _fns: AnyMiddleware[] })._fns.unshift(middleware);
-}
-
 S('attachSessionGuard: with the manager (readSync) a handshake is accepted or refused in the same turn, no promise waited for', async () => {
   // Guards: every handshake waited for read()'s promise, then admit in a .then, then next in another.
   const c = new Cleanup();
@@ -51,7 +47,8 @@ S('attachSessionGuard: with the manager (readSync) a handshake is accepted or re
     const errors: AuthError[] = [];
     const { io, url } = await startIo(c, manager, { guard: { onError: (error) => errors.push(error) } });
     const probe = sameTurnProbe();
-    firstIn(io, probe.before);
+    // The guard puts itself first; the probe goes before it to see the guard's whole run.
+    useFirst(io.of('/'), probe.before);
     io.use(probe.after);
     const subs: string[] = [];
     io.on('connection', (socket) => subs.push((socket.data as { auth: { sub: string } }).auth.sub));
