@@ -1,7 +1,7 @@
 import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, guardTelemetry, type GuardTelemetry, type SessionEvents, type SessionVerifier, type TelemetryOption } from '@jwt-session/session-core';
 import type { ProvisionedUser } from '../authenticate.js';
 import { checkGuardOptions, checkVerifier } from '../options.js';
-import { socketMiddleware, type AnySocket, type SocketAuthOptions } from '../socket-auth.js';
+import { handshakeCheck, type AnySocket, type HandshakeOutcome, type SocketAuthOptions } from '../socket-auth.js';
 import { acceptances } from '../state.js';
 import { nodeScheduler, type Scheduler } from '../timers.js';
 import { ExpirySchedule } from './expiry-schedule.js';
@@ -77,7 +77,7 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
   // Weak: with cleanupEmptyChildNamespaces, dynamic namespaces come and go for the life of the server.
   readonly #installed = new WeakSet<AnyNamespace>();
   readonly #optionsByNamespace = new WeakMap<AnyNamespace, SocketAuthOptions>();
-  readonly #authenticate: Middleware;
+  readonly #authenticate: (socket: AnySocket) => HandshakeOutcome;
   readonly #telemetry: GuardTelemetry;
 
   constructor(io: AnyServer, verifier: SessionVerifier, options: SessionGuardOptions) {
@@ -89,7 +89,7 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
     const scheduler: Scheduler = { setTimeout: (callback, ms) => base.setTimeout(callback, ms), clearTimeout: (handle) => base.clearTimeout(handle), now: this.clock };
     this.expiries = new ExpirySchedule(scheduler);
     this.renewLimit = options.renewRateLimit ?? DEFAULT_RENEW_RATE_LIMIT;
-    this.#authenticate = socketMiddleware(verifier, options);
+    this.#authenticate = handshakeCheck(verifier, options);
     this.#telemetry = guardTelemetry(options.telemetry);
     this.#telemetry.trackSockets(() => this.#guarded.size);
     for (const nsp of existingNamespaces(io)) this.#install(nsp);
@@ -126,11 +126,15 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
   readonly #middleware: Middleware = (socket, next) => {
     if (this.closed) return next();
     const start = performance.now();
-    this.#authenticate(socket, (error) => {
-      this.#telemetry.handshake(performance.now() - start, error === undefined);
-      next(error);
-    });
+    const outcome = this.#authenticate(socket);
+    if (outcome instanceof Promise) void outcome.then((error) => this.#answer(start, error, next));
+    else this.#answer(start, outcome, next);
   };
+
+  #answer(start: number, error: Error | undefined, next: (err?: Error) => void): void {
+    this.#telemetry.handshake(performance.now() - start, error === undefined);
+    next(error);
+  }
 
   readonly #install = (nsp: AnyNamespace): void => {
     if (this.closed || this.#installed.has(nsp) || !this.#selects(nsp.name)) return;
