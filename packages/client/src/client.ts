@@ -20,6 +20,8 @@ const global = globalThis as unknown as Globals;
 const now = (): number => performance.now();
 /** How long a sibling's "I am signing out" makes a socket revocation read as `signed-out`. */
 const ENDING_MS = 5000;
+/** How long a timed renewal that got the lock at once waits for a sibling's just-posted result. */
+const SIBLING_SETTLE_MS = 100;
 /** Longest wait, after a queued lock, for the previous holder's result before rotating anyway. */
 const HOLDER_GRACE_MS = 3000;
 /** setTimeout's longest delay (2^31-1 ms, 24.8 days): a longer one fires at once. A token that lives longer is renewed then. */
@@ -419,7 +421,7 @@ export class SessionClient {
 
   /** The scheduled renewal; on failure (offline, a 5xx) it retries with backoff, and at once when the browser is back online. */
   #tick(): void {
-    this.#renew(this.#gen).catch(() => {
+    this.#renew(this.#gen, true).catch(() => {
       if (this.#token === undefined) return;
       this.#backoff = Math.min(15_000, Math.max(500, this.#backoff * 2));
       this.#schedule(this.#backoff);
@@ -427,8 +429,8 @@ export class SessionClient {
   }
 
   /** One renewal at a time in this tab; callers that come while one runs share it. */
-  #renew(seen: number): Promise<void> {
-    return (this.#refreshing ??= this.#coordinate(seen).finally(() => {
+  #renew(seen: number, timed = false): Promise<void> {
+    return (this.#refreshing ??= this.#coordinate(seen, timed).finally(() => {
       this.#refreshing = undefined;
     }));
   }
@@ -439,7 +441,7 @@ export class SessionClient {
    * (broadcast before the holder released the lock): it does not rotate
    * again. Without Web Locks only the in-tab single flight above applies.
    */
-  async #coordinate(seen: number): Promise<void> {
+  async #coordinate(seen: number, timed: boolean): Promise<void> {
     const locks = this.#locks;
     if (locks === undefined) {
       // Best effort (see README): a sibling announced a renewal, wait for its outcome.
@@ -448,7 +450,14 @@ export class SessionClient {
       return this.#rotate(seen);
     }
     let queued = false;
-    await locks.request(this.#lockName, { ifAvailable: true }, (lock) => (lock ? this.#rotate(seen) : void (queued = true)));
+    await locks.request(this.#lockName, { ifAvailable: true }, async (lock) => {
+      if (!lock) return void (queued = true);
+      // Tabs that adopted one token have their timers due together: a sibling may have rotated and released
+      // the lock an instant ago, its outcome still on the channel. A timed renewal (ahead of expiry, so it
+      // can wait) gives that message a moment before spending the cookie again.
+      if (timed && this.#channel !== undefined) await Promise.race([this.#heard(seen), new Promise((resolve) => setTimeout(resolve, SIBLING_SETTLE_MS))]);
+      return this.#rotate(seen);
+    });
     if (!queued) return;
     await locks.request(this.#lockName, {}, async () => {
       // The holder posted its outcome before releasing; the message may still be on its way.
