@@ -196,76 +196,77 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    * before any store call (the session is left intact).
    */
   update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
-    return this.#telemetry.span('jwt_session.update', () =>
-      this.#update(refreshToken, options).catch((error: unknown) => {
-        this.#telemetry.refreshRefused(refreshFailure(error), reasonOf(error));
-        throw error;
-      }),
-    );
+    return this.#telemetry.span('jwt_session.update', () => this.#update(refreshToken, options));
   }
 
   async #update(refreshToken: string, options: UpdateOptions): Promise<SessionTokens> {
-    this.#assertOpen();
-    const key = this.#options.refreshTokenKey;
-    // Malformed and forged tokens (a bad mac) end here, at the cost of one HMAC, before any store call.
-    const parsed = parseRefreshToken(key, refreshToken);
-    if (typeof parsed === 'string') throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, parsed);
-    const { claims: rawClaims, context: rawContext, dpop } = callOptions(options);
-    const { sessionId, secret, jkt } = parsed;
-    const now = this.#options.clock();
-    checkRefreshBinding(sessionId, jkt, refreshProof(dpop), now, this.#bindingRefused);
-    // The binding is the refresh token's: new claims keep it, and the store cannot drop it.
-    const claims = rawClaims === undefined ? undefined : withBinding(checkClaims(rawClaims), jkt);
-    const context = rawContext === undefined ? undefined : checkContext(rawContext);
-    const successor = successorSecret(sessionId, secret);
-
-    let result;
+    // Counted here, not in a .catch() on this call's promise: that cost a promise and a microtask turn per update().
     try {
-      result = await this.#options.refreshTokenStore.rotate({
-        sessionId,
-        presentedHash: hashSecret(secret),
-        successorHash: hashSecret(successor),
-        now,
-        reuseInterval: this.#options.refreshTokenReuseInterval,
-        idleTtl: this.#options.refreshTokenIdleTtl,
-        claims,
-        context,
-      });
-    } catch (error) {
-      throw storageError('update', error);
-    }
+      this.#assertOpen();
+      const key = this.#options.refreshTokenKey;
+      // Malformed and forged tokens (a bad mac) end here, at the cost of one HMAC, before any store call.
+      const parsed = parseRefreshToken(key, refreshToken);
+      if (typeof parsed === 'string') throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, parsed);
+      const { claims: rawClaims, context: rawContext, dpop } = callOptions(options);
+      const { sessionId, secret, jkt } = parsed;
+      const now = this.#options.clock();
+      checkRefreshBinding(sessionId, jkt, refreshProof(dpop), now, this.#bindingRefused);
+      // The binding is the refresh token's: new claims keep it, and the store cannot drop it.
+      const claims = rawClaims === undefined ? undefined : withBinding(checkClaims(rawClaims), jkt);
+      const context = rawContext === undefined ? undefined : checkContext(rawContext);
+      const successor = successorSecret(sessionId, secret);
 
-    switch (result.status) {
-      case 'rotated':
-      case 'grace': {
-        const tokens = issueTokens(this.#issueConfig, withSessionBinding(result.session, jkt), successor, now);
-        if (result.status === 'rotated') this.emit(SESSION_REFRESHED, { subject: result.session.subject, sessionId, at: now });
-        this.#telemetry.refresh(result.status);
-        return tokens;
+      let result;
+      try {
+        result = await this.#options.refreshTokenStore.rotate({
+          sessionId,
+          presentedHash: hashSecret(secret),
+          successorHash: hashSecret(successor),
+          now,
+          reuseInterval: this.#options.refreshTokenReuseInterval,
+          idleTtl: this.#options.refreshTokenIdleTtl,
+          claims,
+          context,
+        });
+      } catch (error) {
+        throw storageError('update', error);
       }
-      case 'reused':
-        await this.#onReuse(result.subject, sessionId, now);
-        break;
-      case 'mismatch': {
-        // The mac proved we issued this token for this session, and it is neither current nor previous: an older one, so someone holds a copy. End the session.
-        let failure: SessionError | undefined;
-        try {
-          await this.#options.refreshTokenStore.delete(result.subject, sessionId, now);
-        } catch (error) {
-          failure = storageError('update (revoking a reused session)', error);
+
+      switch (result.status) {
+        case 'rotated':
+        case 'grace': {
+          const tokens = issueTokens(this.#issueConfig, withSessionBinding(result.session, jkt), successor, now);
+          if (result.status === 'rotated') this.emit(SESSION_REFRESHED, { subject: result.session.subject, sessionId, at: now });
+          this.#telemetry.refresh(result.status);
+          return tokens;
         }
-        await this.#onReuse(result.subject, sessionId, now);
-        if (failure !== undefined) throw failure;
-        break;
+        case 'reused':
+          await this.#onReuse(result.subject, sessionId, now);
+          break;
+        case 'mismatch': {
+          // The mac proved we issued this token for this session, and it is neither current nor previous: an older one, so someone holds a copy. End the session.
+          let failure: SessionError | undefined;
+          try {
+            await this.#options.refreshTokenStore.delete(result.subject, sessionId, now);
+          } catch (error) {
+            failure = storageError('update (revoking a reused session)', error);
+          }
+          await this.#onReuse(result.subject, sessionId, now);
+          if (failure !== undefined) throw failure;
+          break;
+        }
+        case 'expired':
+          throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, result.idle === true ? 'idle_timeout' : 'expired');
+        default:
+          // The store has forgotten the session: expired, or deleted. The token's own deadline tells which.
+          if (parsed.deadline <= now) throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, 'expired');
+          throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, 'unknown_session');
       }
-      case 'expired':
-        throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, result.idle === true ? 'idle_timeout' : 'expired');
-      default:
-        // The store has forgotten the session: expired, or deleted. The token's own deadline tells which.
-        if (parsed.deadline <= now) throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, 'expired');
-        throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, 'unknown_session');
+      throw new SessionError('ERR_REFRESH_TOKEN_REUSED', 'refresh token was already used; the session has been revoked', undefined, 'reused');
+    } catch (error) {
+      this.#telemetry.refreshRefused(refreshFailure(error), reasonOf(error));
+      throw error;
     }
-    throw new SessionError('ERR_REFRESH_TOKEN_REUSED', 'refresh token was already used; the session has been revoked', undefined, 'reused');
   }
 
   /**
