@@ -21,6 +21,9 @@ export const SESSION_ERROR_CODES = [
 
 export type SessionErrorCode = (typeof SESSION_ERROR_CODES)[number];
 
+/** The reasons only a DPoP proof's refusal has (dpop/refusal.ts documents each); the rest it shares with access tokens. */
+export const DPOP_ONLY_REASONS = ['too_large', 'multiple_headers', 'jwk', 'private_key', 'jti', 'htm', 'htu', 'iat', 'nonce', 'ath', 'binding', 'replayed'] as const;
+
 /**
  * Why a {@link SessionError} was raised, one step finer than its `code`: for
  * the operator (logs, metrics, the guards' `onError`), never for the caller
@@ -51,18 +54,7 @@ export const SESSION_ERROR_REASONS = [
   'client',
   // ERR_DPOP_PROOF_INVALID, ERR_DPOP_NONCE_REQUIRED, ERR_DPOP_BINDING_MISMATCH (DPOP_REFUSAL_REASONS, with
   // malformed, header, type, algorithm and signature above; RFC 9449 §4.3)
-  'too_large',
-  'multiple_headers',
-  'jwk',
-  'private_key',
-  'jti',
-  'htm',
-  'htu',
-  'iat',
-  'nonce',
-  'ath',
-  'binding',
-  'replayed',
+  ...DPOP_ONLY_REASONS,
   // ERR_AUTH_TOKEN_EXPIRED, ERR_REFRESH_TOKEN_EXPIRED
   'expired',
   // ERR_SESSION_REVOKED

@@ -1,4 +1,4 @@
-import { SessionError, isSessionError } from '../errors.js';
+import { DPOP_ONLY_REASONS, SessionError, isSessionError } from '../errors.js';
 
 /**
  * Why a DPoP proof was refused: one word per rule of RFC 9449 §4.3 (and the
@@ -24,25 +24,7 @@ import { SessionError, isSessionError } from '../errors.js';
  * - `binding`: the proof's key is not the one the token is bound to (§4.3 step 12, §6.1)
  * - `replayed`: this proof (its `jti`, by this key) was already used (§11.1)
  */
-export const DPOP_REFUSAL_REASONS = [
-  'too_large',
-  'multiple_headers',
-  'malformed',
-  'header',
-  'type',
-  'algorithm',
-  'jwk',
-  'private_key',
-  'signature',
-  'jti',
-  'htm',
-  'htu',
-  'iat',
-  'nonce',
-  'ath',
-  'binding',
-  'replayed',
-] as const;
+export const DPOP_REFUSAL_REASONS = ['malformed', 'header', 'type', 'algorithm', 'signature', ...DPOP_ONLY_REASONS] as const;
 
 export type DpopRefusalReason = (typeof DPOP_REFUSAL_REASONS)[number];
 
