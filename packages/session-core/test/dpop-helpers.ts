@@ -1,4 +1,4 @@
-import { constants, createHash, createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { constants, createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import * as assert from 'uvu/assert';
 import { isSessionError, type DpopProofCheck, type SessionErrorCode } from '../src/index.js';
 import { dpopRefusalReason, type DpopRefusalReason } from '../src/dpop/refusal.js';
@@ -24,6 +24,21 @@ export interface TestKey {
   privateJwk: Record<string, string>;
 }
 
+/*
+ * Keys come out of generateKeyPairSync as DER and are imported again: a
+ * KeyObject that generateKeyPairSync returns shares its data with the key
+ * generation job, and on Node 20 exporting it as a JWK while a garbage
+ * collection frees that job deadlocks the process (ExportJWKEdKey holds the
+ * key's mutex while it allocates; the job's destructor takes the same mutex).
+ * The key-cache flood below exports 1,100 fresh Ed25519 keys and hung CI once.
+ */
+const DER = { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } } as const;
+
+function generated(kind: 'ec' | 'ed25519' | 'rsa', options: Record<string, unknown> = {}): { privateKey: KeyObject; publicKey: KeyObject } {
+  const { publicKey, privateKey } = generateKeyPairSync(kind as 'ec', { ...(options as { namedCurve: string }), ...DER }) as unknown as { publicKey: Buffer; privateKey: Buffer };
+  return { privateKey: createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' }), publicKey: createPublicKey({ key: publicKey, format: 'der', type: 'spki' }) };
+}
+
 export function makeKey(kind: 'P-256' | 'P-384' | 'P-521' | 'Ed25519' | 'RSA' | 'RSA-PSS' | 'RSA-1024'): TestKey {
   let pair: { privateKey: KeyObject; publicKey: KeyObject };
   let alg: string;
@@ -31,20 +46,20 @@ export function makeKey(kind: 'P-256' | 'P-384' | 'P-521' | 'Ed25519' | 'RSA' | 
     case 'P-256':
     case 'P-384':
     case 'P-521':
-      pair = generateKeyPairSync('ec', { namedCurve: kind });
+      pair = generated('ec', { namedCurve: kind });
       alg = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[kind];
       break;
     case 'Ed25519':
-      pair = generateKeyPairSync('ed25519');
+      pair = generated('ed25519');
       alg = 'EdDSA';
       break;
     case 'RSA':
     case 'RSA-PSS':
-      pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      pair = generated('rsa', { modulusLength: 2048 });
       alg = kind === 'RSA' ? 'RS256' : 'PS256';
       break;
     case 'RSA-1024':
-      pair = generateKeyPairSync('rsa', { modulusLength: 1024 });
+      pair = generated('rsa', { modulusLength: 1024 });
       alg = 'RS256';
       break;
   }
