@@ -17,6 +17,7 @@ export const SESSION_ERROR_CODES = [
   'ERR_DPOP_PROOF_INVALID',
   'ERR_DPOP_NONCE_REQUIRED',
   'ERR_DPOP_BINDING_MISMATCH',
+  'ERR_AUTH_NOT_FRESH',
 ] as const;
 
 export type SessionErrorCode = (typeof SESSION_ERROR_CODES)[number];
@@ -70,6 +71,12 @@ export const SESSION_ERROR_REASONS = [
   'idle_timeout',
   // ERR_REFRESH_TOKEN_REUSED
   'reused',
+  // ERR_AUTH_NOT_FRESH (RFC 9470 step-up, freshness.ts): no usable auth_time, an auth_time older than maxAge, an acr not
+  // among those asked for, an amr without a method asked for
+  'auth_time',
+  'stale',
+  'acr',
+  'amr',
   // ERR_STORAGE_UNAVAILABLE
   'store',
   'store_full',
@@ -123,6 +130,7 @@ export const SESSION_ERROR_MESSAGES: Readonly<Record<SessionErrorCode, string>> 
   ERR_DPOP_PROOF_INVALID: 'the DPoP proof is invalid',
   ERR_DPOP_NONCE_REQUIRED: 'the DPoP proof must carry the current server nonce',
   ERR_DPOP_BINDING_MISMATCH: 'the DPoP proof was not made with the key the token is bound to',
+  ERR_AUTH_NOT_FRESH: 'a more recent authentication is required',
 });
 
 /**

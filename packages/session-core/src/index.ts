@@ -1,4 +1,6 @@
 export { JwtUserSessionManager } from './manager.js';
+export type { ReauthenticateOptions } from './reauthenticate.js';
+export { checkFreshness, checkFreshnessRequirement, freshnessChallenge, AUTHENTICATION_CONTEXT_KEY, type AuthenticationInput, type FreshnessRequirement } from './freshness.js';
 export type { JwtUserSessionManagerOptions } from './options.js';
 export type { RevocationEventName, SessionVerifier } from './verifier-types.js';
 export { SessionError, SESSION_ERROR_CODES, SESSION_ERROR_MESSAGES, SESSION_ERROR_REASONS, isSessionError, type SessionErrorCode, type SessionErrorReason } from './errors.js';

@@ -6,6 +6,8 @@ import { publicJwks } from './keys.js';
 import { invalidAccessToken, keyResolver, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { callOptions } from './lib/call-options.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
+import { authenticationOf, checkCallerContext, withAuthentication, type StoredAuthentication } from './freshness.js';
+import { checkReauthentication, type ReauthenticateOptions } from './reauthenticate.js';
 import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId } from './lib/ids.js';
 import { issueTokens, type IssueConfig } from './lib/issue.js';
 import { randomBase64url } from './lib/random-pool.js';
@@ -18,6 +20,7 @@ import { cacheGauges, countEvent, readFailure, refreshFailure } from './telemetr
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import { configChecked, normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
 import { Revocation } from './revocation/revocation.js';
+import { deleteOthers } from './revocation/delete-others.js';
 import type { DeleteAllResult, StoredSessionInfo } from './storage.js';
 import type { AccessTokenClaims, CreateOptions, SessionInfo, SessionTokens, UpdateOptions } from './types.js';
 
@@ -94,12 +97,13 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   async create(subject: string, options: CreateOptions = {}): Promise<SessionTokens> {
     this.#assertOpen();
     checkSubject(subject);
-    const { claims: rawClaims, context: rawContext, dpop } = callOptions(options);
-    const claims = withBinding(checkClaims(rawClaims), createBinding(dpop));
-    const context = checkContext(rawContext);
+    const call = callOptions(options);
+    const claims = withBinding(checkClaims(call.claims), createBinding(call.dpop));
     const { refreshTokenStore: store, refreshTokenTtl, refreshTokenIdleTtl, maxSessionsPerSubject } = this.#options;
-
     const now = this.#options.clock();
+    // How the user authenticated is kept in the context (freshness.ts says why), and carried in every access token.
+    const context = withAuthentication(checkCallerContext(checkContext(call.context)), authenticationOf(call, now, this.#options.clockTolerance));
+
     const sessionId = newSessionId(subject);
     const secret = randomBase64url(32);
     const expiresAt = now + refreshTokenTtl;
@@ -199,7 +203,25 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     return this.#telemetry.span('jwt_session.update', () => this.#update(refreshToken, options));
   }
 
-  async #update(refreshToken: string, options: UpdateOptions): Promise<SessionTokens> {
+  /**
+   * After the app checked a credential again (a password, a second factor):
+   * stamps the session with a new `auth_time` (and `amr`, `acr`) and rotates
+   * it, atomically; returns the new pair (the old refresh token dies as on any
+   * rotation). The subject's other sessions are untouched; a DPoP-bound
+   * session needs its key's proof (`dpop`) as for `update`, and keeps its
+   * binding. ERR_REFRESH_TOKEN_INVALID (`unknown_session`) when `sessionId` is
+   * not a live session of `subject` or the refresh token is not its,
+   * ERR_SESSION_REVOKED when this node knows it revoked; else as `update`.
+   */
+  async reauthenticate(subject: string, sessionId: string, options: ReauthenticateOptions): Promise<SessionTokens> {
+    this.#assertOpen();
+    const { clock, clockTolerance: tolerance, refreshTokenStore: store } = this.#options;
+    const revokedBy = (claims: { sub: string; sid: string; jti: string }) => this.#revocation.revokedBy(claims);
+    const r = await checkReauthentication(subject, sessionId, options, { store, now: clock(), tolerance, revokedBy });
+    return this.#telemetry.span('jwt_session.reauthenticate', () => this.#update(r.refreshToken, { dpop: r.dpop } as UpdateOptions, r));
+  }
+
+  async #update(refreshToken: string, options: UpdateOptions, stamp?: { sessionId: string; stamp: StoredAuthentication }): Promise<SessionTokens> {
     // Counted here, not in a .catch() on this call's promise: that cost a promise and a microtask turn per update().
     try {
       this.#assertOpen();
@@ -209,11 +231,13 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       if (typeof parsed === 'string') throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, parsed);
       const { claims: rawClaims, context: rawContext, dpop } = callOptions(options);
       const { sessionId, secret, jkt } = parsed;
+      if (stamp !== undefined && stamp.sessionId !== sessionId) throw new SessionError('ERR_REFRESH_TOKEN_INVALID', undefined, undefined, 'unknown_session');
       const now = this.#options.clock();
       checkRefreshBinding(sessionId, jkt, refreshProof(dpop), now, this.#bindingRefused);
       // The binding is the refresh token's: new claims keep it, and the store cannot drop it.
       const claims = rawClaims === undefined ? undefined : withBinding(checkClaims(rawClaims), jkt);
-      const context = rawContext === undefined ? undefined : checkContext(rawContext);
+      // A refresh is not an authentication: the caller's context may not touch the stored one (only a reauthentication stamps it).
+      const context = stamp !== undefined ? withAuthentication({}, stamp.stamp) : rawContext === undefined ? undefined : checkCallerContext(checkContext(rawContext));
       const successor = successorSecret(sessionId, secret);
 
       let result;
@@ -351,37 +375,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    */
   async deleteOthers(subject: string, keepSessionId: string): Promise<number> {
     this.#assertOpen();
-    checkSubject(subject);
-    // A missing or garbled id would otherwise mean "keep nothing": refuse rather than sign the caller out too.
-    if (typeof keepSessionId !== 'string' || !SESSION_ID_PATTERN.test(keepSessionId)) {
-      throw new SessionError('ERR_CLAIMS_INVALID', 'keepSessionId must be a session id', undefined, 'session_id');
-    }
-    const { clock, refreshTokenStore: store } = this.#options;
-    let sessions: StoredSessionInfo[];
-    try {
-      sessions = await store.list(subject, clock());
-    } catch (error) {
-      throw storageError('deleteOthers', error);
-    }
-    let failure: SessionError | undefined;
-    const results = await Promise.all(
-      sessions
-        .filter((s) => s.sessionId !== keepSessionId)
-        .map(async ({ sessionId }) => {
-          const now = clock();
-          let deleted = false;
-          try {
-            deleted = await store.delete(subject, sessionId, now);
-          } catch (error) {
-            failure ??= storageError('deleteOthers', error);
-          }
-          // Fail safe, as deleteOne: revoked on every node whatever the store answered.
-          await this.#revocation.revokeSession(subject, sessionId, 'deleted', now).catch((error: unknown) => (failure ??= storageError('deleteOthers', error)));
-          return deleted;
-        }),
-    );
-    if (failure !== undefined) throw failure;
-    return results.filter(Boolean).length;
+    return deleteOthers(subject, keepSessionId, { store: this.#options.refreshTokenStore, clock: this.#options.clock, revocation: this.#revocation });
   }
 
   /**

@@ -47,6 +47,12 @@ export interface SessionInfo {
   context: SessionContext;
   /** The DPoP key the session is bound to (its RFC 7638 thumbprint); absent for an unbound session. */
   dpop?: { jkt: string };
+  /** When the user last authenticated in this session (create or reauthenticate), Unix seconds; absent for a session made before it was recorded. */
+  authTime?: number;
+  /** How (RFC 8176 method references), as given to create or reauthenticate. */
+  amr?: string[];
+  /** The authentication context class, as given to create or reauthenticate. */
+  acr?: string;
 }
 
 export interface CreateOptions {
@@ -59,6 +65,16 @@ export interface CreateOptions {
    * then carries `cnf: { jkt }` and every refresh needs a proof by that key.
    */
   dpop?: DpopBinding;
+  /**
+   * When the user authenticated, in Unix seconds like every time of this API (the `auth_time` claim, RFC 9068
+   * §2.2.1). Every access token of the session carries it, and `amr` and `acr`; a refresh keeps them (it is not
+   * an authentication), `reauthenticate` replaces them. Not after now. @default now
+   */
+  authTime?: number;
+  /** How: RFC 8176 method references (`['pwd']`, `['pwd', 'otp']`, `['hwk']`), at most 16 printable ASCII values without spaces or quotes. @default none */
+  amr?: readonly string[];
+  /** The authentication context class reference (`acr`), printable ASCII without spaces or quotes. @default none */
+  acr?: string;
 }
 
 export interface UpdateOptions {

@@ -7,6 +7,7 @@ import {
   DPOP_REFUSAL_REASONS,
   JwtSessionVerifier,
   checkBoundRequest,
+  checkFreshness,
   JwtUserSessionManager,
   SESSION_ERROR_REASONS,
   SessionError,
@@ -262,6 +263,17 @@ S('DPoP required: an unbound refresh token, an unbound access token', async () =
   const claims = await h.manager.read(tokens.accessToken);
   const request = { claims, accessToken: tokens.accessToken, proof: undefined, method: 'GET', url: 'https://api.test/x', required: true };
   await refused(checkBoundRequest(request), 'ERR_AUTH_TOKEN_INVALID', 'unbound', 'an unbound access token where DPoP is required');
+});
+
+S('step-up (RFC 9470): no auth_time, a stale one, a missing acr, a missing amr method', async () => {
+  const h = track(harness());
+  const tokens = await h.manager.create('alice', { authTime: Math.floor(h.clock.now / 1000) - 600, amr: ['pwd'], acr: 'loa1' });
+  const claims = await h.manager.read(tokens.accessToken);
+  const { auth_time: _t, ...noAuthTime } = claims;
+  await refused(() => checkFreshness(noAuthTime, { maxAge: 300 }, h.clock.now), 'ERR_AUTH_NOT_FRESH', 'auth_time', 'a token without auth_time');
+  await refused(() => checkFreshness(claims, { maxAge: 300 }, h.clock.now), 'ERR_AUTH_NOT_FRESH', 'stale', 'an authentication ten minutes old under maxAge 300');
+  await refused(() => checkFreshness(claims, { maxAge: 900, acr: ['loa2'] }, h.clock.now), 'ERR_AUTH_NOT_FRESH', 'acr', 'acr loa1 where loa2 is asked');
+  await refused(() => checkFreshness(claims, { maxAge: 900, amr: ['otp'] }, h.clock.now), 'ERR_AUTH_NOT_FRESH', 'amr', 'amr pwd where otp is asked');
 });
 
 S('every reason of SESSION_ERROR_REASONS was produced above, with its code', () => {

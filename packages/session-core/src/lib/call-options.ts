@@ -5,17 +5,21 @@ export interface CallOptions {
   claims: unknown;
   context: unknown;
   dpop: unknown;
+  /** create() and reauthenticate(): how the user authenticated (freshness.ts). */
+  authTime: unknown;
+  amr: unknown;
+  acr: unknown;
 }
 
-const NONE: CallOptions = Object.freeze({ claims: undefined, context: undefined, dpop: undefined });
+const NONE: CallOptions = Object.freeze({ claims: undefined, context: undefined, dpop: undefined, authTime: undefined, amr: undefined, acr: undefined });
 
-/** `claims`, `context` and `dpop` of create/update options, each read once; anything but an object (or undefined) is bad input. */
+/** `claims`, `context`, `dpop` and the authentication of create/update options, each read once; anything but an object (or undefined) is bad input. */
 export function callOptions(options: unknown): CallOptions {
   if (options === undefined) return NONE;
   if (options === null || typeof options !== 'object') throw new SessionError('ERR_CLAIMS_INVALID', 'options must be an object', undefined, 'input');
   try {
     const o = options as Record<string, unknown>;
-    return { claims: o.claims, context: o.context, dpop: o.dpop };
+    return { claims: o.claims, context: o.context, dpop: o.dpop, authTime: o.authTime, amr: o.amr, acr: o.acr };
   } catch {
     throw new SessionError('ERR_CLAIMS_INVALID', 'options could not be read', undefined, 'input');
   }

@@ -1,8 +1,12 @@
 import { SessionError, type SessionErrorReason } from '../errors.js';
 import type { SessionContext } from '../types.js';
 
-/** Registered claims (RFC 7519 §4.1) and the library's own: callers may not set them. `cnf` (RFC 7800) is the DPoP binding, set by `create({ dpop })` only. */
-export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'cnf']);
+/**
+ * Registered claims (RFC 7519 §4.1) and the library's own: callers may not set them. `cnf` (RFC 7800) is the
+ * DPoP binding, set by `create({ dpop })` only; `auth_time`, `amr`, `acr` (RFC 9068 §2.2.1) by create() and
+ * reauthenticate() from how the user authenticated (freshness.ts).
+ */
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'cnf', 'auth_time', 'amr', 'acr']);
 export const MAX_SUBJECT_LENGTH = 1024;
 /** Claims ride in every access token; context is stored with the session. */
 export const MAX_CLAIMS_BYTES = 4096;

@@ -1,6 +1,7 @@
 import { recordedJkt } from '../dpop/binding.js';
+import { withAuthenticationClaims } from '../freshness.js';
 import type { ResolvedKey } from '../keys.js';
-import type { SessionTokens } from '../types.js';
+import type { SessionContext, SessionTokens } from '../types.js';
 import { signAccessToken } from './access-token.js';
 import { accessTokenPayloadJson } from './access-token-payload.js';
 import { newTokenId } from './ids.js';
@@ -23,6 +24,8 @@ export interface IssuedSession {
   expiresAt: number;
   idleExpiresAt?: number | undefined;
   claims: Record<string, unknown>;
+  /** Where the session's authentication is kept (freshness.ts): its `auth_time`, `amr`, `acr` go into the access token. */
+  context?: SessionContext | undefined;
 }
 
 /** When the session ends (ms): the earlier of its absolute and its idle deadline. */
@@ -42,7 +45,7 @@ export function issueTokens(config: IssueConfig, session: IssuedSession, secret:
   const iat = Math.floor(now / 1000);
   // No access token outlives its session.
   const exp = Math.min(iat + config.accessTokenTtl, Math.floor(deadline / 1000));
-  const payload = accessTokenPayloadJson(session.claims, {
+  const payload = accessTokenPayloadJson(withAuthenticationClaims(session.claims, session.context), {
     iss: config.issuer,
     aud: config.audience,
     sub: session.subject,

@@ -1,9 +1,10 @@
 import { recordedJkt } from '../dpop/binding.js';
+import { contextWithoutAuthentication, storedAuthentication } from '../freshness.js';
 import type { StoredSessionInfo } from '../storage.js';
 import type { SessionInfo } from '../types.js';
 import { sessionDeadline } from './issue.js';
 
-/** A store's sessions as `readAll` lists them: times in Unix seconds, newest first, the DPoP binding when there is one. */
+/** A store's sessions as `readAll` lists them: times in Unix seconds, newest first, the DPoP binding and the last authentication when there are. */
 export function sessionInfos(sessions: readonly StoredSessionInfo[]): SessionInfo[] {
   return sessions
     .map((s) => {
@@ -13,11 +14,18 @@ export function sessionInfos(sessions: readonly StoredSessionInfo[]): SessionInf
         createdAt: Math.floor(s.createdAt / 1000),
         lastRefreshedAt: Math.floor(s.lastRefreshedAt / 1000),
         expiresAt: Math.floor(sessionDeadline(s) / 1000),
-        context: s.context,
+        context: contextWithoutAuthentication(s.context),
         order: s.createdAt,
       };
       const jkt = recordedJkt(s.claims);
       if (jkt !== undefined) info.dpop = { jkt };
+      // How and when the user last authenticated in this session ("my sessions"); absent for a session made before it was recorded.
+      const authentication = storedAuthentication(s.context);
+      if (authentication !== undefined) {
+        info.authTime = authentication.auth_time;
+        if (authentication.amr !== undefined) info.amr = authentication.amr;
+        if (authentication.acr !== undefined) info.acr = authentication.acr;
+      }
       return info;
     })
     .sort((a, b) => b.order - a.order)

@@ -303,6 +303,57 @@ export function testManagerOverStorage(name: string, factory: () => Promise<Stor
     assert.is((await m.read((await m.update(plain.refreshToken)).accessToken)).cnf, undefined);
   });
 
+  S('how the user authenticated rides in every access token, survives refreshes (claims updates too), and reauthenticate() restamps it', async (ctx) => {
+    const m = ctx.make({ refreshTokenReuseInterval: 0 });
+    const signedIn = Math.floor(ctx.now / 1000) - 3600;
+    const a = await m.create('alice', { authTime: signedIn, amr: ['pwd'], acr: 'loa1', claims: { roles: ['user'] }, context: { ip: '203.0.113.1' } });
+    const other = await m.create('alice', { amr: ['pwd'] });
+    let claims = await m.read(a.accessToken);
+    assert.is(claims.auth_time, signedIn);
+    assert.equal(claims.amr, ['pwd']);
+    assert.is(claims.acr, 'loa1');
+    // A refresh is not an authentication: auth_time stays, also when the claims and the context are replaced.
+    ctx.now += 60_000;
+    const b = await m.update(a.refreshToken, { claims: { roles: ['admin'] }, context: { ip: '203.0.113.2' } });
+    claims = await m.read(b.accessToken);
+    assert.is(claims.auth_time, signedIn, 'a refresh with new claims kept auth_time');
+    assert.equal(claims.amr, ['pwd']);
+    assert.equal(claims.roles, ['admin']);
+    // The app checked a password and a one-time code again.
+    ctx.now += 60_000;
+    const c = await m.reauthenticate('alice', a.sessionId, { refreshToken: b.refreshToken, amr: ['pwd', 'otp'], acr: 'loa2' });
+    assert.is(c.sessionId, a.sessionId, 'the same session');
+    claims = await m.read(c.accessToken);
+    assert.is(claims.auth_time, Math.floor(ctx.now / 1000));
+    assert.equal(claims.amr, ['pwd', 'otp']);
+    assert.is(claims.acr, 'loa2');
+    assert.equal(claims.roles, ['admin'], 'the claims are kept');
+    const listed = await m.readAll('alice');
+    const mine = listed.find((s) => s.sessionId === a.sessionId)!;
+    assert.equal([mine.authTime, mine.amr, mine.acr], [Math.floor(ctx.now / 1000), ['pwd', 'otp'], 'loa2']);
+    assert.equal(mine.context, { ip: '203.0.113.2' }, 'the authentication is not shown twice, in the context too');
+    const theirs = listed.find((s) => s.sessionId === other.sessionId)!;
+    assert.equal([theirs.authTime, theirs.amr, theirs.acr], [Math.floor((ctx.now - 120_000) / 1000), ['pwd'], undefined], 'the other session is untouched');
+    // The refresh token it was given is spent: presenting it again is reuse.
+    const next = await m.update(c.refreshToken);
+    assert.is((await m.read(next.accessToken)).acr, 'loa2', 'the stamp survives the next refresh');
+    await rejectsWith(m.update(b.refreshToken), 'ERR_REFRESH_TOKEN_REUSED');
+    await m.read(other.accessToken);
+  });
+
+  S('reauthenticate() refuses another subject\'s session, a session that is gone, and a refresh token of another session', async (ctx) => {
+    const m = ctx.make();
+    const a = await m.create('alice');
+    const b = await m.create('alice');
+    const c = await m.create('carol');
+    await rejectsWith(m.reauthenticate('carol', a.sessionId, { refreshToken: a.refreshToken, amr: ['pwd'] }), 'ERR_REFRESH_TOKEN_INVALID', 'another subject');
+    await rejectsWith(m.reauthenticate('alice', a.sessionId, { refreshToken: b.refreshToken, amr: ['pwd'] }), 'ERR_REFRESH_TOKEN_INVALID', 'another session\'s refresh token');
+    await m.deleteOne('alice', a.sessionId);
+    await rejectsWith(m.reauthenticate('alice', a.sessionId, { refreshToken: a.refreshToken, amr: ['pwd'] }), 'ERR_SESSION_REVOKED', 'a revoked session');
+    await m.read(b.accessToken);
+    await m.read(c.accessToken);
+  });
+
   S('read() never touches the refresh-token store', async (ctx) => {
     let calls = 0;
     const store = ctx.fx.refreshTokenStore;
