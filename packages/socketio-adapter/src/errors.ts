@@ -102,6 +102,7 @@ const MESSAGES: Record<AdapterErrorCode, string> & Partial<Record<SessionErrorCo
   ERR_STORAGE_UNAVAILABLE: 'a store is unavailable, try again later',
   ERR_CLAIMS_INVALID: 'the claims are invalid',
   ERR_CONFIG_INVALID: 'the authentication options are invalid',
+  ERR_AUTH_NOT_FRESH: 'a more recent authentication is required',
 };
 
 /** The fixed message of a code. */

@@ -94,3 +94,4 @@ Object.assign(plugin, {
  * await app.register(fastifySessionAuth, { manager }); // request.auth
  */
 export const fastifySessionAuth = plugin;
+export { fastifyRequireFresh } from './fresh-fastify.js';

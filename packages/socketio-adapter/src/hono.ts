@@ -68,3 +68,4 @@ export function honoSessionAuth<User extends ProvisionedUser = ProvisionedUser>(
     await next();
   };
 }
+export { honoRequireFresh } from './fresh-hono.js';

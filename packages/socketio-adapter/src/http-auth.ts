@@ -60,6 +60,8 @@ const STATUS: Partial<Record<AuthErrorCode, number>> = {
   ERR_REFRESH_TOKEN_EXPIRED: 401,
   ERR_REFRESH_TOKEN_REUSED: 401,
   ERR_SESSION_MISMATCH: 401,
+  // RFC 9470 §3: step-up is a 401 with error="insufficient_user_authentication" (see fresh.ts).
+  ERR_AUTH_NOT_FRESH: 401,
   ERR_AUTH_HEADER_MALFORMED: 400,
   ERR_USER_DISABLED: 403,
   ERR_ORIGIN_NOT_ALLOWED: 403,

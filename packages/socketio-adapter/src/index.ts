@@ -26,3 +26,4 @@ export type { Scheduler } from './timers.js';
 export { httpAuth, httpFailure, httpStatusOf, type AuthenticatedRequest, type GetToken, type HttpAuthOptions, type HttpFailure, type HttpRequestLike } from './http-auth.js';
 export { httpAuthenticator, type HttpAuthenticator, type HttpAuthResult } from './http-authenticator.js';
 export { socketsOfUser, isUserOnline, disconnectUser, disconnectSession, type RoomTarget } from './helpers.js';
+export { requireFresh, requireFreshEvents, freshCheck, SESSION_NOT_FRESH_EVENT, type FreshCheck, type NotFreshAnswer, type NotFreshBody, type RequireFreshOptions } from './fresh.js';
