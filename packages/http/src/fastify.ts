@@ -1,4 +1,4 @@
 export { sessionRoutes, type FastifySessionRoutesOptions } from './adapters/fastify.js';
 export { SessionHttpError, HTTP_ERROR_CODES, type HttpErrorCode } from './core/errors.js';
-export type { IssueSessionOptions, SessionBody, SessionView } from './core/endpoints.js';
+export type { IssueSessionOptions, ReauthenticateSessionOptions, ReauthenticationCheck, ReauthenticationRequest, SessionBody, SessionView } from './core/endpoints.js';
 export type { CookiePrefix, RefreshCookieOptions, SessionEndpointsOptions, SessionManagerLike } from './core/options.js';

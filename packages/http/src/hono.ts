@@ -1,5 +1,5 @@
 export { honoSessionRoutes, type HonoSessionRoutes, type HonoSessionRoutesOptions } from './adapters/hono.js';
 export { SessionHttpError, HTTP_ERROR_CODES, type HttpErrorCode } from './core/errors.js';
-export type { IssueSessionOptions, SessionBody, SessionView } from './core/endpoints.js';
+export type { IssueSessionOptions, ReauthenticateSessionOptions, ReauthenticationCheck, ReauthenticationRequest, SessionBody, SessionView } from './core/endpoints.js';
 export type { CookiePrefix, RefreshCookieOptions, SessionEndpointsOptions, SessionManagerLike } from './core/options.js';
 export type { RevocationLogBody, RevocationLogOptions } from './core/revocations.js';

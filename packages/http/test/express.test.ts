@@ -6,10 +6,12 @@ import { sessionRouter } from '../src/index.js';
 import { expressFramework } from './frameworks.js';
 import { dpopSuite } from './suites/dpop.js';
 import { endpointsSuite } from './suites/endpoints.js';
+import { reauthenticateSuite } from './suites/reauthenticate.js';
 import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
 
 endpointsSuite(expressFramework);
 dpopSuite(expressFramework);
+reauthenticateSuite(expressFramework);
 
 const S = suite('Express specifics');
 

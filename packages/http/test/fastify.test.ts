@@ -5,10 +5,12 @@ import { sessionRoutes } from '../src/fastify.js';
 import { fastifyFramework } from './frameworks.js';
 import { dpopSuite } from './suites/dpop.js';
 import { endpointsSuite } from './suites/endpoints.js';
+import { reauthenticateSuite } from './suites/reauthenticate.js';
 import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
 
 endpointsSuite(fastifyFramework);
 dpopSuite(fastifyFramework);
+reauthenticateSuite(fastifyFramework);
 
 const S = suite('Fastify specifics');
 

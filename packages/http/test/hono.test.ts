@@ -9,10 +9,12 @@ import { honoSessionRoutes } from '../src/hono.js';
 import { honoFramework } from './frameworks.js';
 import { dpopSuite } from './suites/dpop.js';
 import { endpointsSuite } from './suites/endpoints.js';
+import { reauthenticateSuite } from './suites/reauthenticate.js';
 import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
 
 endpointsSuite(honoFramework);
 dpopSuite(honoFramework);
+reauthenticateSuite(honoFramework);
 
 const S = suite('Hono specifics');
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SessionEndpoints, type IssueSessionOptions, type SessionBody } from '../core/endpoints.js';
+import { SessionEndpoints, type IssueSessionOptions, type ReauthenticateSessionOptions, type ReauthenticationCheck, type SessionBody } from '../core/endpoints.js';
 import type { SessionEndpointsOptions, SessionManagerLike } from '../core/options.js';
 import { fromNodeRequest } from '../core/request.js';
 import { writeNodeResponse } from '../core/write.js';
@@ -18,6 +18,14 @@ export interface SessionRouter {
    * `undefined` when it answered an error (403 ERR_CSRF, 503 …).
    */
   issueSession(req: IncomingMessage, res: ServerResponse, subject: string, options?: IssueSessionOptions): Promise<SessionBody | undefined>;
+  /**
+   * For the application's `POST {base}/reauthenticate` route: `check` verifies
+   * the credential again for the access token's subject; the session is then
+   * stamped fresh, rotated, and answered like refresh (200, cookie, body).
+   * Resolves to that body, or `undefined` when it answered an error
+   * (401 ERR_CREDENTIALS_INVALID, 403 ERR_CSRF …).
+   */
+  reauthenticateSession(req: IncomingMessage, res: ServerResponse, check: ReauthenticationCheck, options?: ReauthenticateSessionOptions): Promise<SessionBody | undefined>;
 }
 
 /**
@@ -59,6 +67,11 @@ export function sessionRouter(manager: SessionManagerLike, options?: SessionEndp
   return Object.assign(router, {
     async issueSession(req: IncomingMessage, res: ServerResponse, subject: string, issueOptions?: IssueSessionOptions): Promise<SessionBody | undefined> {
       const { response, body } = await endpoints.issue(fromNodeRequest(req), subject, issueOptions);
+      writeNodeResponse(res, response);
+      return body;
+    },
+    async reauthenticateSession(req: IncomingMessage, res: ServerResponse, check: ReauthenticationCheck, reauthOptions?: ReauthenticateSessionOptions): Promise<SessionBody | undefined> {
+      const { response, body } = await endpoints.reauthenticate(fromNodeRequest(req), check, reauthOptions);
       writeNodeResponse(res, response);
       return body;
     },

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { SessionEndpoints, type IssueSessionOptions, type SessionBody } from '../core/endpoints.js';
+import { SessionEndpoints, type IssueSessionOptions, type ReauthenticateSessionOptions, type ReauthenticationCheck, type SessionBody } from '../core/endpoints.js';
 import { SessionHttpError } from '../core/errors.js';
 import { configChecked, type SessionEndpointsOptions, type SessionManagerLike } from '../core/options.js';
 import { fromNodeRequest, type EndpointResponse } from '../core/request.js';
@@ -13,6 +13,13 @@ declare module 'fastify' {
      * `undefined` when it sent an error. Return `reply` from the handler after it.
      */
     issueSession(request: FastifyRequest, reply: FastifyReply, subject: string, options?: IssueSessionOptions): Promise<SessionBody | undefined>;
+    /**
+     * For the application's `POST {base}/reauthenticate` route: `check`
+     * verifies the credential again; the session is stamped fresh, rotated and
+     * answered like refresh. Resolves to the body, or `undefined` when it sent
+     * an error. Return `reply` from the handler after it.
+     */
+    reauthenticateSession(request: FastifyRequest, reply: FastifyReply, check: ReauthenticationCheck, options?: ReauthenticateSessionOptions): Promise<SessionBody | undefined>;
   }
 }
 
@@ -44,6 +51,12 @@ const plugin: FastifyPluginAsync<FastifySessionRoutesOptions> = async (fastify, 
 
   fastify.decorate('issueSession', async (request: FastifyRequest, reply: FastifyReply, subject: string, issueOptions?: IssueSessionOptions) => {
     const { response, body } = await endpoints.issue(fromNodeRequest(request.raw), subject, issueOptions);
+    send(reply, response);
+    return body;
+  });
+
+  fastify.decorate('reauthenticateSession', async (request: FastifyRequest, reply: FastifyReply, check: ReauthenticationCheck, reauthOptions?: ReauthenticateSessionOptions) => {
+    const { response, body } = await endpoints.reauthenticate(fromNodeRequest(request.raw), check, reauthOptions);
     send(reply, response);
     return body;
   });

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ConnInfo } from 'hono/conninfo';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { SessionEndpoints, type IssueSessionOptions } from '../core/endpoints.js';
+import { SessionEndpoints, type IssueSessionOptions, type ReauthenticateSessionOptions, type ReauthenticationCheck } from '../core/endpoints.js';
 import { SessionHttpError } from '../core/errors.js';
 import { configChecked, type SessionEndpointsOptions, type SessionManagerLike } from '../core/options.js';
 import { fromWebRequest, type EndpointResponse } from '../core/request.js';
@@ -24,6 +24,8 @@ export interface HonoSessionRoutes extends MiddlewareHandler {
    * the session body), or with the error answer (403 ERR_CSRF, 503 …).
    */
   issueSession(c: Context, subject: string, options?: IssueSessionOptions): Promise<Response>;
+  /** For the application's `POST {base}/reauthenticate` route: `check` verifies the credential again; answers like refresh, or with the error answer. */
+  reauthenticateSession(c: Context, check: ReauthenticationCheck, options?: ReauthenticateSessionOptions): Promise<Response>;
 }
 
 
@@ -72,6 +74,9 @@ export function honoSessionRoutes(manager: SessionManagerLike, options?: HonoSes
   return Object.assign(middleware, {
     async issueSession(c: Context, subject: string, issueOptions?: IssueSessionOptions): Promise<Response> {
       return send(c, (await endpoints.issue(request(c), subject, issueOptions)).response);
+    },
+    async reauthenticateSession(c: Context, check: ReauthenticationCheck, reauthOptions?: ReauthenticateSessionOptions): Promise<Response> {
+      return send(c, (await endpoints.reauthenticate(request(c), check, reauthOptions)).response);
     },
   });
 }

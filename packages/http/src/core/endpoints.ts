@@ -1,4 +1,4 @@
-import type { SessionContext, SessionInfo, SessionTokens, UpdateOptions } from '@jwt-session/session-core';
+import type { AccessTokenClaims, AuthenticationInput, SessionContext, SessionInfo, SessionTokens, UpdateOptions } from '@jwt-session/session-core';
 import { authenticate } from './bearer.js';
 import { isHttps } from './client-address.js';
 import { cookieFor, readRefreshCookies, serializeCookie, type ResolvedCookie } from './cookie.js';
@@ -31,6 +31,32 @@ export interface SessionView {
   ip?: string;
   /** The session of the access token that asked. */
   current: boolean;
+  /** When the user last authenticated in this session (sign-in or re-authentication); absent for a session that never recorded it. */
+  authTime?: number;
+  /** How (RFC 8176 method references: `pwd`, `otp`, `hwk` …). */
+  amr?: string[];
+  /** The authentication context class. */
+  acr?: string;
+}
+
+/** Who the application checks a credential for, in `reauthenticateSession`: the verified access token's session. */
+export interface ReauthenticationRequest {
+  subject: string;
+  sessionId: string;
+  claims: AccessTokenClaims;
+}
+
+/**
+ * The application's credential check for `reauthenticateSession`: how the
+ * user just proved who they are (`{ amr: ['pwd'] }`), or `false` (or
+ * undefined) when the credential is wrong: 401 ERR_CREDENTIALS_INVALID,
+ * nothing rotated. What it throws is a 500 (and goes to `onError`).
+ */
+export type ReauthenticationCheck = (who: ReauthenticationRequest) => AuthenticationInput | false | undefined | Promise<AuthenticationInput | false | undefined>;
+
+export interface ReauthenticateSessionOptions {
+  /** Apply the same CSRF check as the endpoints. @default true */
+  csrf?: boolean;
 }
 
 export interface IssueSessionOptions {
@@ -155,6 +181,46 @@ export class SessionEndpoints {
         ...(jkt === undefined ? {} : { dpop: { jkt } }),
       });
       const { response, body } = this.#session(req, tokens);
+      return { response: this.#withNonce(response), body };
+    } catch (error) {
+      return { response: this.#failure(codeOf(error), error) };
+    }
+  }
+
+  /**
+   * Re-authentication ("enter your password again" before a sensitive
+   * action): the application's route at `POST {base}/reauthenticate` (under
+   * the cookie's Path) calls this. Needs the session's access token (who) and
+   * its refresh cookie (the rotation), passes CSRF like every POST, asks
+   * `check` about the credential, then stamps the session with the new
+   * authentication and answers like refresh: 200, a new cookie and the body.
+   * A DPoP-bound session's access token passes only with a proof by its key
+   * (as on every bearer endpoint), and that key rotates the refresh token.
+   */
+  async reauthenticate(req: EndpointRequest, check: ReauthenticationCheck, options: ReauthenticateSessionOptions = {}): Promise<{ response: EndpointResponse; body?: SessionBody }> {
+    try {
+      if (options.csrf !== false && !passesCsrf(req, this.options)) return { response: this.#failure('ERR_CSRF') };
+      const auth = await authenticate(req, this.manager, this.options);
+      if ('code' in auth) return { response: this.#failure(auth.code, auth.error) };
+      const tokens = this.#refreshTokens(req);
+      if (tokens === undefined || tokens.length > 1) return { response: this.#failure('ERR_REFRESH_COOKIE_AMBIGUOUS') };
+      // No cookie: this browser cannot rotate the session (a token copied elsewhere); nothing to clear.
+      if (tokens.length === 0) return { response: this.#failure('ERR_REFRESH_TOKEN_INVALID') };
+      const { sub: subject, sid: sessionId, cnf } = auth.claims as AccessTokenClaims & { cnf?: { jkt?: string } };
+      const authentication = await check({ subject, sessionId, claims: auth.claims });
+      if (authentication === false || authentication === undefined || authentication === null) return { response: this.#failure('ERR_CREDENTIALS_INVALID') };
+      if (typeof this.manager.reauthenticate !== 'function') throw new TypeError('the manager has no reauthenticate()');
+      let session: SessionTokens;
+      try {
+        const { authTime, amr, acr } = authentication;
+        // authenticate() checked the request's proof against the access token's key: the same key rotates the refresh token.
+        const dpop = cnf?.jkt === undefined ? undefined : { jkt: cnf.jkt };
+        session = await this.manager.reauthenticate(subject, sessionId, { refreshToken: tokens[0]!, authTime, amr, acr, dpop });
+      } catch (error) {
+        const code = codeOf(error);
+        return { response: this.#failure(code, error, DEAD_REFRESH_TOKEN.has(code) ? this.#clear(req) : undefined) };
+      }
+      const { response, body } = this.#session(req, session);
       return { response: this.#withNonce(response), body };
     } catch (error) {
       return { response: this.#failure(codeOf(error), error) };
@@ -312,5 +378,9 @@ function view(info: SessionInfo, currentSessionId: string): SessionView {
     current: info.sessionId === currentSessionId,
   };
   if (typeof ip === 'string' && ip !== '') out.ip = ip;
+  // How and when the user last proved who they are, so "my sessions" can tell a fresh sign-in from a month-old one.
+  if (info.authTime !== undefined) out.authTime = info.authTime;
+  if (info.amr !== undefined) out.amr = info.amr;
+  if (info.acr !== undefined) out.acr = info.acr;
   return out;
 }

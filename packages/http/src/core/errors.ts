@@ -18,6 +18,8 @@ export const HTTP_ERROR_CODES = [
   'ERR_REFRESH_COOKIE_AMBIGUOUS',
   /** `GET {base}/revocations` with an `after` that is not one cursor of the log served. */
   'ERR_REVOCATION_CURSOR_INVALID',
+  /** `reauthenticateSession`: the application's credential check said no (a wrong password, a wrong code). */
+  'ERR_CREDENTIALS_INVALID',
   /** Anything unexpected; details go to `onError`, never to the client. */
   'ERR_INTERNAL',
 ] as const;
@@ -49,6 +51,7 @@ const MESSAGES: Record<HttpErrorCode, string> = {
   ERR_AUTH_HEADER_MALFORMED: 'the Authorization header must be one "Bearer <token>" or "DPoP <token>"',
   ERR_REFRESH_COOKIE_AMBIGUOUS: 'more than one refresh cookie was sent; none was used',
   ERR_REVOCATION_CURSOR_INVALID: 'the after parameter is not a cursor of this log',
+  ERR_CREDENTIALS_INVALID: 'the credentials are invalid',
   ERR_INTERNAL: 'internal error',
   ERR_AUTH_TOKEN_INVALID: 'the access token is invalid',
   ERR_AUTH_TOKEN_EXPIRED: 'the access token has expired',
@@ -62,6 +65,7 @@ const MESSAGES: Record<HttpErrorCode, string> = {
   ERR_DPOP_PROOF_INVALID: 'the DPoP proof is invalid',
   ERR_DPOP_NONCE_REQUIRED: 'the DPoP proof must carry the current server nonce',
   ERR_DPOP_BINDING_MISMATCH: 'the DPoP proof was not made with the key the token is bound to',
+  ERR_AUTH_NOT_FRESH: 'a more recent authentication is required',
 };
 
 const STATUS: Record<HttpErrorCode, number> = {
@@ -71,6 +75,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   ERR_AUTH_HEADER_MALFORMED: 400,
   ERR_REFRESH_COOKIE_AMBIGUOUS: 401,
   ERR_REVOCATION_CURSOR_INVALID: 400,
+  ERR_CREDENTIALS_INVALID: 401,
   ERR_INTERNAL: 500,
   ERR_AUTH_TOKEN_INVALID: 401,
   ERR_AUTH_TOKEN_EXPIRED: 401,
@@ -86,6 +91,8 @@ const STATUS: Record<HttpErrorCode, number> = {
   ERR_DPOP_PROOF_INVALID: 401,
   ERR_DPOP_NONCE_REQUIRED: 401,
   ERR_DPOP_BINDING_MISMATCH: 401,
+  // RFC 9470 §3: step-up is a 401 (the guards of @jwt-session/socketio-adapter answer it with its challenge).
+  ERR_AUTH_NOT_FRESH: 401,
 };
 
 export function messageOf(code: HttpErrorCode): string {

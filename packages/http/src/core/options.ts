@@ -4,7 +4,9 @@ import { SessionHttpError } from './errors.js';
 import { normalizeRevocationLog, type NormalizedRevocationLog, type RevocationLogOptions } from './revocations.js';
 
 /** What the endpoints call on the manager; a `JwtUserSessionManager` is one. */
-export type SessionManagerLike = Pick<JwtUserSessionManager, 'create' | 'update' | 'read' | 'readAll' | 'deleteOne' | 'deleteAll' | 'deleteOthers'>;
+export type SessionManagerLike = Pick<JwtUserSessionManager, 'create' | 'update' | 'read' | 'readAll' | 'deleteOne' | 'deleteAll' | 'deleteOthers'> &
+  // Optional: only `reauthenticateSession` calls it (a manager without it answers 500 there, and serves everything else).
+  Partial<Pick<JwtUserSessionManager, 'reauthenticate'>>;
 
 export type CookiePrefix = '__Host-' | '__Secure-';
 
