@@ -46,6 +46,7 @@ const groups: Group[] = [
   { name: 'burst', run: (ctx) => import('./cases/burst.js').then((m) => m.runBurst(ctx)) },
   { name: 'postgres', run: (ctx) => import('./cases/postgres.js').then((m) => m.runPostgres(ctx)) },
   { name: 'http', run: (ctx) => import('./cases/http-guards.js').then((m) => m.runHttpGuards(ctx)) },
+  { name: 'fresh', run: (ctx) => import('./cases/fresh-guard.js').then((m) => m.runFreshGuard(ctx)) },
   { name: 'edge', run: (ctx) => import('./cases/edge.js').then((m) => m.runEdge(ctx)) },
 ];
 

@@ -43,6 +43,7 @@ const LABELS: Record<HttpApp, string> = {
   'fastify-floor': 'Fastify floor',
   'fastify-jwt': '@fastify/jwt',
   'fastify-jwt-cache': '@fastify/jwt (cache)',
+  'express-fresh': 'Express httpAuth + requireFresh',
 };
 
 /** An HS256 token in the manager's format with any claims, signed with `secret`. */

@@ -14,7 +14,7 @@ import { expressjwt } from 'express-jwt';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyJwt from '@fastify/jwt';
 import type { JwtUserSessionManager } from '@jwt-session/session-core';
-import { httpAuth } from '@jwt-session/socketio-adapter';
+import { httpAuth, requireFresh } from '@jwt-session/socketio-adapter';
 import { fastifySessionAuth } from '@jwt-session/socketio-adapter/fastify';
 import { AUDIENCE, CLOCK_TOLERANCE, HS_SECRET, ISSUER, keySet, memoryManager } from './fixtures.js';
 
@@ -29,7 +29,9 @@ export const HTTP_APPS = [
   'fastify-jwt',
   'fastify-jwt-cache',
 ] as const;
-export type HttpApp = (typeof HTTP_APPS)[number];
+/** Case H9 only (cases/fresh-guard.ts): httpAuth followed by requireFresh, which the tokens of H1–H8 (no auth_time) would not pass. */
+export const FRESH_APPS = ['express-guard', 'express-fresh'] as const;
+export type HttpApp = (typeof HTTP_APPS)[number] | (typeof FRESH_APPS)[number];
 
 /** Whether the app refuses requests without a good token (every one but the unguarded ones). */
 export const guarded = (app: HttpApp): boolean => !app.endsWith('-plain');
@@ -69,6 +71,7 @@ async function managerFor(): Promise<JwtUserSessionManager> {
 async function expressApp(kind: HttpApp): Promise<Server> {
   const app = express();
   if (kind === 'express-guard') app.use(httpAuth(await managerFor()));
+  if (kind === 'express-fresh') app.use(httpAuth(await managerFor()), requireFresh({ maxAge: 3600 }));
   if (kind === 'express-floor') app.use(floorMiddleware(await managerFor()));
   if (kind === 'express-jwt') {
     // Its best setting: a KeyObject, which jsonwebtoken would otherwise build from a string secret on every call.
