@@ -1,5 +1,6 @@
 import { SessionError, isSessionError, type SessionErrorReason } from './errors.js';
 import { recordedJkt } from './dpop/binding.js';
+import { MAX_CONTEXT_BYTES } from './lib/claims.js';
 import type { SessionContext } from './types.js';
 
 /*
@@ -30,8 +31,12 @@ export const AUTHENTICATION_CONTEXT_KEY = 'authentication';
 
 /** Most `amr` values accepted (RFC 8176 lists 22 in all; a real sign-in combines two or three). */
 export const MAX_AMR_VALUES = 16;
-/** An `amr` or `acr` value: printable ASCII without space, `"` or `\` — it may go into a `WWW-Authenticate` quoted string, space-separated (RFC 9470 §3 `acr_values`). */
-const VALUE = /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
+/**
+ * An `amr` or `acr` value: printable ASCII without space, `"` or `\` — it may go into a `WWW-Authenticate`
+ * quoted string, space-separated (RFC 9470 §3 `acr_values`). At most 64 characters (RFC 8176's are 2–5; an
+ * `acr` URN fits): the whole record stays far under the context's budget.
+ */
+const VALUE = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
 
 /** How the session's user last authenticated, as stored and as the access token carries it. */
 export interface StoredAuthentication {
@@ -109,9 +114,21 @@ export function checkCallerContext(context: SessionContext): SessionContext {
   return context;
 }
 
-/** The context with the authentication stamped in (a new object). */
+/**
+ * The context with the authentication stamped in (a new object). The caller's context was held to
+ * MAX_CONTEXT_BYTES alone; with the stamp it must still fit, or the store would refuse it (a coded error
+ * here, before anything is written, rather than a store's).
+ */
 export function withAuthentication(context: SessionContext, authentication: StoredAuthentication): SessionContext {
-  return { ...context, [AUTHENTICATION_CONTEXT_KEY]: authentication as unknown as SessionContext[string] };
+  const stamped = { ...context, [AUTHENTICATION_CONTEXT_KEY]: authentication as unknown as SessionContext[string] };
+  // The common empty context cannot overflow (the stamp is at most ~1.2 kB): no JSON written for it.
+  for (const _name in context) {
+    if (Buffer.byteLength(JSON.stringify(stamped), 'utf8') > MAX_CONTEXT_BYTES) {
+      throw new SessionError('ERR_CLAIMS_INVALID', `context must serialise to at most ${MAX_CONTEXT_BYTES} bytes with the authentication`, undefined, 'context');
+    }
+    break;
+  }
+  return stamped;
 }
 
 /** The stored authentication of a context, or undefined (a session made before this feature); never throws. */

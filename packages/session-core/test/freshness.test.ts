@@ -51,6 +51,8 @@ S('bad authentication input is ERR_CLAIMS_INVALID, and nothing is stored', async
     ['amr as a claim', { claims: { amr: ['pwd'] } }],
     ['acr as a claim', { claims: { acr: 'x' } }],
     ['the reserved context name', { context: { [AUTHENTICATION_CONTEXT_KEY]: { auth_time: now } } }],
+    ['amr value over 64 characters', { amr: ['x'.repeat(65)] }],
+    ['a context that fits alone but not with the authentication', { context: { note: 'x'.repeat(4080) }, amr: ['pwd', 'otp', 'hwk'] }],
   ];
   for (const [what, options] of bad) assert.is(await codeOf(h.manager.create('alice', options)), 'ERR_CLAIMS_INVALID', what);
   assert.equal(await h.manager.readAll('alice'), []);
