@@ -232,6 +232,26 @@ export function dpopSuite(framework: Framework): void {
     }),
   );
 
+  S('POST {base}/reauthenticate of a bound session: with a proof by its key (naming the token) it is stamped fresh and stays bound; a copy without the key is refused', () =>
+    app(withDpop(), async (ctx) => {
+      const alice = await DpopClient.of(ctx.client);
+      const { accessToken, sessionId } = assertSessionBody(await alice.http.signIn('alice', { headers: { dpop: await alice.proof('/login') } }));
+      const path = '/auth/reauthenticate';
+      // The thief holds both the access token and the cookie, and the password: still not the key.
+      const thief = await DpopClient.of(new Client(ctx.origin));
+      thief.http.cookie = alice.http.cookie;
+      const stolen = await thief.http.call(path, { headers: { authorization: `DPoP ${accessToken}`, dpop: await thief.proof(path, { accessToken }), 'x-password': 'wonderland' } });
+      assertError(stolen, 401, 'ERR_DPOP_BINDING_MISMATCH');
+      const answer = await alice.http.call(path, { headers: { authorization: `DPoP ${accessToken}`, dpop: await alice.proof(path, { accessToken }), 'x-password': 'wonderland' } });
+      const body = assertSessionBody(answer);
+      assert.is(body.sessionId, sessionId);
+      const claims = await ctx.manager.read(body.accessToken);
+      assert.equal([claims.cnf, claims.amr], [{ jkt: alice.jkt }, ['pwd']]);
+      // The new refresh cookie still needs the key.
+      assertSessionBody(await alice.call(REFRESH));
+    }),
+  );
+
   S('without the dpop option a proof is ignored at sign-in, and a bound session is still refused without its key', () =>
     app({}, async (ctx) => {
       const alice = await DpopClient.of(ctx.client);
