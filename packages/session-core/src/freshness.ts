@@ -155,13 +155,14 @@ export function contextWithoutAuthentication(context: SessionContext): SessionCo
  * that several µs per token: lib/access-token-payload.ts).
  */
 export function withAuthenticationClaims(claims: Record<string, unknown>, context: SessionContext | undefined): Record<string, unknown> {
-  const a = storedAuthentication(context);
-  if (a === undefined) return claims;
+  // Read in place, no intermediate record: this runs for every token issued (create, every refresh).
+  const a = context?.[AUTHENTICATION_CONTEXT_KEY] as Partial<StoredAuthentication> | null | undefined;
+  if (a === null || typeof a !== 'object' || typeof a.auth_time !== 'number' || !Number.isFinite(a.auth_time)) return claims;
   const out: Record<string, unknown> = {};
   for (const name of Object.keys(claims)) if (name !== '__proto__') out[name] = claims[name];
   out.auth_time = a.auth_time;
-  if (a.amr !== undefined) out.amr = a.amr;
-  if (a.acr !== undefined) out.acr = a.acr;
+  if (Array.isArray(a.amr)) out.amr = a.amr;
+  if (typeof a.acr === 'string') out.acr = a.acr;
   return out;
 }
 
