@@ -18,7 +18,7 @@ import type { SessionContext } from './types.js';
  * `reauthenticate` replaces it in the same atomic step that rotates the
  * refresh token. Every store already keeps context: no schema change. The
  * access token gets the three claims when it is issued
- * ({@link withAuthenticationClaims}); callers can set neither the claims
+ * ({@link authenticationJson}); callers can set neither the claims
  * (RESERVED_CLAIMS) nor the context name ({@link checkCallerContext}).
  *
  * Times: `authTime` is given, and `auth_time` carried, in Unix seconds — the
@@ -106,6 +106,15 @@ export function authenticationOf({ authTime, amr, acr }: { authTime: unknown; am
   return stored;
 }
 
+/**
+ * What create() stamps: nothing when the caller says nothing of the authentication (it is then the session's
+ * creation: no bytes stored, see {@link authenticationJson}), else {@link authenticationOf}.
+ */
+export function createAuthentication(call: { authTime: unknown; amr: unknown; acr: unknown }, now: number, tolerance: number): StoredAuthentication | undefined {
+  if (call.authTime === undefined && call.amr === undefined && call.acr === undefined) return undefined;
+  return authenticationOf(call, now, tolerance);
+}
+
 /** The caller's context, refused when it uses the reserved name: only create() and reauthenticate() write it. */
 export function checkCallerContext(context: SessionContext): SessionContext {
   if (Object.hasOwn(context, AUTHENTICATION_CONTEXT_KEY)) {
@@ -131,7 +140,7 @@ export function withAuthentication(context: SessionContext, authentication: Stor
   return stamped;
 }
 
-/** The stored authentication of a context, or undefined (a session made before this feature); never throws. */
+/** The stored authentication of a context, or undefined (none recorded: the session's creation is its authentication); never throws. */
 export function storedAuthentication(context: SessionContext | undefined): StoredAuthentication | undefined {
   const a = context?.[AUTHENTICATION_CONTEXT_KEY] as Partial<StoredAuthentication> | null | undefined;
   if (a === null || typeof a !== 'object' || typeof a.auth_time !== 'number' || !Number.isFinite(a.auth_time)) return undefined;
@@ -148,21 +157,35 @@ export function contextWithoutAuthentication(context: SessionContext): SessionCo
   return rest;
 }
 
+const CLAIM_NAMES = ['auth_time', 'amr', 'acr'] as const;
+
 /**
- * The claims an access token of the session carries: its claims plus
- * `auth_time`, `amr` and `acr` from the stored authentication; the same
- * object without one. Built by assignment, not spread-then-add (V8 made
- * that several µs per token: lib/access-token-payload.ts).
+ * The claims an access token of the session carries besides its own, as JSON
+ * members to append to its payload: `auth_time` — the stored one, or the
+ * session's creation (a sign-in without an explicit authentication stamps
+ * nothing: its authentication *is* its creation, and storing it would cost
+ * every session bytes, bench case 8) — then `amr` and `acr` when recorded.
+ * Text, not an object: this runs for every token issued (create, every
+ * refresh), where a copy of the claims object costs more than the signature.
  */
-export function withAuthenticationClaims(claims: Record<string, unknown>, context: SessionContext | undefined): Record<string, unknown> {
-  // Read in place, no intermediate record: this runs for every token issued (create, every refresh).
+export function authenticationJson(context: SessionContext | undefined, createdAt: number): string {
   const a = context?.[AUTHENTICATION_CONTEXT_KEY] as Partial<StoredAuthentication> | null | undefined;
-  if (a === null || typeof a !== 'object' || typeof a.auth_time !== 'number' || !Number.isFinite(a.auth_time)) return claims;
+  if (a === null || typeof a !== 'object' || typeof a.auth_time !== 'number' || !Number.isFinite(a.auth_time)) return `"auth_time":${Math.floor(createdAt / 1000)}`;
+  let text = `"auth_time":${a.auth_time}`;
+  if (Array.isArray(a.amr)) text += `,"amr":${JSON.stringify(a.amr)}`;
+  if (typeof a.acr === 'string') text += `,"acr":${JSON.stringify(a.acr)}`;
+  return text;
+}
+
+/** The claims without `auth_time`, `amr`, `acr` (a store handed back claims the manager never lets in); the same object without them. */
+export function withoutAuthenticationClaims(claims: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.hasOwn(claims, 'auth_time') && !Object.hasOwn(claims, 'amr') && !Object.hasOwn(claims, 'acr')) return claims;
   const out: Record<string, unknown> = {};
-  for (const name of Object.keys(claims)) if (name !== '__proto__') out[name] = claims[name];
-  out.auth_time = a.auth_time;
-  if (Array.isArray(a.amr)) out.amr = a.amr;
-  if (typeof a.acr === 'string') out.acr = a.acr;
+  for (const name of Object.keys(claims)) {
+    if ((CLAIM_NAMES as readonly string[]).includes(name)) continue;
+    if (name === '__proto__') Object.defineProperty(out, name, { value: claims[name], enumerable: true, writable: true, configurable: true });
+    else out[name] = claims[name];
+  }
   return out;
 }
 

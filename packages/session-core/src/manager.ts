@@ -6,7 +6,7 @@ import { publicJwks } from './keys.js';
 import { invalidAccessToken, keyResolver, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { callOptions } from './lib/call-options.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
-import { authenticationOf, checkCallerContext, withAuthentication, type StoredAuthentication } from './freshness.js';
+import { checkCallerContext, createAuthentication, withAuthentication, type StoredAuthentication } from './freshness.js';
 import { checkReauthentication, type ReauthenticateOptions } from './reauthenticate.js';
 import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId } from './lib/ids.js';
 import { issueTokens, type IssueConfig } from './lib/issue.js';
@@ -101,8 +101,9 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     const claims = withBinding(checkClaims(call.claims), createBinding(call.dpop));
     const { refreshTokenStore: store, refreshTokenTtl, refreshTokenIdleTtl, maxSessionsPerSubject } = this.#options;
     const now = this.#options.clock();
-    // How the user authenticated is kept in the context (freshness.ts says why), and carried in every access token.
-    const context = withAuthentication(checkCallerContext(checkContext(call.context)), authenticationOf(call, now, this.#options.clockTolerance));
+    // How the user authenticated, when the caller says: kept in the context (freshness.ts says why), carried in every access token.
+    const stamp = createAuthentication(call, now, this.#options.clockTolerance);
+    const context = stamp === undefined ? checkCallerContext(checkContext(call.context)) : withAuthentication(checkCallerContext(checkContext(call.context)), stamp);
 
     const sessionId = newSessionId(subject);
     const secret = randomBase64url(32);

@@ -47,7 +47,7 @@ export interface SessionInfo {
   context: SessionContext;
   /** The DPoP key the session is bound to (its RFC 7638 thumbprint); absent for an unbound session. */
   dpop?: { jkt: string };
-  /** When the user last authenticated in this session (create or reauthenticate), Unix seconds; absent for a session made before it was recorded. */
+  /** When the user last authenticated in this session (create or reauthenticate), Unix seconds: its creation unless one was recorded. */
   authTime?: number;
   /** How (RFC 8176 method references), as given to create or reauthenticate. */
   amr?: string[];

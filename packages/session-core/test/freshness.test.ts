@@ -33,6 +33,42 @@ S('auth_time defaults to now; amr and acr are carried only when given; duplicate
   assert.is(rich.auth_time, seconds(h.clock.now) - 31, 'rounded down to whole seconds');
 });
 
+S('a sign-in that says nothing of the authentication stores nothing: auth_time is the session\'s creation, in tokens and readAll', async ({ h }) => {
+  const a = await h.manager.create('alice', { context: { ip: '203.0.113.9' } });
+  const created = seconds(h.clock.now);
+  h.clock.now += 90_000;
+  const b = await h.manager.update(a.refreshToken);
+  assert.is((await h.manager.read(b.accessToken)).auth_time, created, 'a refresh keeps it');
+  const [info] = await h.manager.readAll('alice');
+  assert.equal([info!.authTime, info!.amr, info!.acr, info!.context], [created, undefined, undefined, { ip: '203.0.113.9' }]);
+});
+
+S('claims a store hands back under the reserved names never reach a token: the session\'s authentication does', async () => {
+  const inner = harness();
+  // A store whose rotate answers claims the manager never lets in (a tampered or foreign store).
+  const store = new Proxy(inner.store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key !== 'rotate') return typeof value === 'function' ? value.bind(target) : value;
+      return async (request: unknown) => {
+        const result = await target.rotate(request as never);
+        if ('session' in result) result.session = { ...result.session, claims: { ...result.session.claims, auth_time: 1, amr: 'forged', acr: 'x', ['__proto__']: { admin: true } } };
+        return result;
+      };
+    },
+  });
+  const h = harness({ refreshTokenStore: store, clock: () => inner.clock.now });
+  try {
+    const a = await h.manager.create('alice', { amr: ['pwd'], claims: { roles: ['user'] } });
+    const claims = await h.manager.read((await h.manager.update(a.refreshToken)).accessToken);
+    assert.equal([claims.auth_time, claims.amr, claims.acr, claims.roles], [seconds(inner.clock.now), ['pwd'], undefined, ['user']]);
+    assert.ok(Object.hasOwn(claims, '__proto__'), '__proto__ stays an own claim');
+  } finally {
+    await h.close();
+    await inner.close();
+  }
+});
+
 S('bad authentication input is ERR_CLAIMS_INVALID, and nothing is stored', async ({ h }) => {
   const now = seconds(h.clock.now);
   const bad: [string, object][] = [

@@ -1,5 +1,5 @@
 import { recordedJkt } from '../dpop/binding.js';
-import { withAuthenticationClaims } from '../freshness.js';
+import { authenticationJson, withoutAuthenticationClaims } from '../freshness.js';
 import type { ResolvedKey } from '../keys.js';
 import type { SessionContext, SessionTokens } from '../types.js';
 import { signAccessToken } from './access-token.js';
@@ -24,6 +24,8 @@ export interface IssuedSession {
   expiresAt: number;
   idleExpiresAt?: number | undefined;
   claims: Record<string, unknown>;
+  /** ms; the `auth_time` of a session whose context records no authentication (freshness.ts). */
+  createdAt: number;
   /** Where the session's authentication is kept (freshness.ts): its `auth_time`, `amr`, `acr` go into the access token. */
   context?: SessionContext | undefined;
 }
@@ -45,7 +47,7 @@ export function issueTokens(config: IssueConfig, session: IssuedSession, secret:
   const iat = Math.floor(now / 1000);
   // No access token outlives its session.
   const exp = Math.min(iat + config.accessTokenTtl, Math.floor(deadline / 1000));
-  const payload = accessTokenPayloadJson(withAuthenticationClaims(session.claims, session.context), {
+  const registered = accessTokenPayloadJson(withoutAuthenticationClaims(session.claims), {
     iss: config.issuer,
     aud: config.audience,
     sub: session.subject,
@@ -54,6 +56,8 @@ export function issueTokens(config: IssueConfig, session: IssuedSession, secret:
     iat,
     exp,
   });
+  // RFC 9068 §2.2.1: how and when the user authenticated, after the registered claims (text: see authenticationJson).
+  const payload = `${registered.slice(0, -1)},${authenticationJson(session.context, session.createdAt)}}`;
   return {
     accessToken: signAccessToken(payload, config.signingKey),
     refreshToken: formatRefreshToken(config.refreshTokenKey, session.sessionId, deadline, secret, recordedJkt(session.claims)),

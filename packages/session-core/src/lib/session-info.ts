@@ -21,11 +21,10 @@ export function sessionInfos(sessions: readonly StoredSessionInfo[]): SessionInf
       if (jkt !== undefined) info.dpop = { jkt };
       // How and when the user last authenticated in this session ("my sessions"); absent for a session made before it was recorded.
       const authentication = storedAuthentication(s.context);
-      if (authentication !== undefined) {
-        info.authTime = authentication.auth_time;
-        if (authentication.amr !== undefined) info.amr = authentication.amr;
-        if (authentication.acr !== undefined) info.acr = authentication.acr;
-      }
+      // None recorded: the session's creation was its authentication, as its tokens say.
+      info.authTime = authentication?.auth_time ?? Math.floor(s.createdAt / 1000);
+      if (authentication?.amr !== undefined) info.amr = authentication.amr;
+      if (authentication?.acr !== undefined) info.acr = authentication.acr;
       return info;
     })
     .sort((a, b) => b.order - a.order)
