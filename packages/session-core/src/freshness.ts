@@ -8,16 +8,19 @@ import type { SessionContext } from './types.js';
  * Connect Core §2: `auth_time`, `amr`, `acr`), and the step-up rule that reads
  * it (RFC 9470).
  *
- * Where it is kept: in the session's stored context under one reserved name,
+ * Where it is kept: nowhere, for a sign-in that says nothing of it — its
+ * authentication is its creation, and `auth_time` is the session's
+ * `createdAt` (no bytes per session: bench case 8). Otherwise in the
+ * session's stored context under one reserved name,
  * AUTHENTICATION_CONTEXT_KEY. Not in the stored claims, as the DPoP binding
  * is (dpop/binding.ts): `update({ claims })` replaces the stored claims
- * whole, and the manager cannot know them before the store's atomic rotation,
- * so a claims update would drop the authentication with them — while every
- * store merges context name by name on rotation (memory, Redis's Lua,
- * PostgreSQL's jsonb ||). So a refresh keeps it whatever it updates, and
- * `reauthenticate` replaces it in the same atomic step that rotates the
- * refresh token. Every store already keeps context: no schema change. The
- * access token gets the three claims when it is issued
+ * whole, and the manager cannot know them before the store's atomic
+ * rotation, so a claims update would drop the authentication with them —
+ * while every store merges context name by name on rotation (memory,
+ * Redis's Lua, PostgreSQL's jsonb ||). So a refresh keeps it whatever it
+ * updates, and `reauthenticate` replaces it in the same atomic step that
+ * rotates the refresh token. Every store already keeps context: no schema
+ * change. The access token gets the three claims when it is issued
  * ({@link authenticationJson}); callers can set neither the claims
  * (RESERVED_CLAIMS) nor the context name ({@link checkCallerContext}).
  *
