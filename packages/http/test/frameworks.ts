@@ -19,6 +19,7 @@ import type { ReauthenticationCheck } from '../src/index.js';
  */
 export function credentialCheck(headers: Record<string, string | string[] | undefined>): ReauthenticationCheck {
   return ({ subject }) => {
+    if (headers['x-password'] === 'throw') throw new Error('the user store is down');
     if (subject !== 'alice' || headers['x-password'] !== 'wonderland') return false;
     return headers['x-otp'] === '123456' ? { amr: ['pwd', 'otp'], acr: 'loa2' } : { amr: ['pwd'] };
   };

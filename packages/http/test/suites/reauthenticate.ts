@@ -49,6 +49,11 @@ export function reauthenticateSuite(framework: Framework): void {
       assert.is(wrong.setCookie, undefined);
       assert.is(client.cookie, cookie);
       assertSessionBody(await client.call('/auth/refresh'));
+      // The app's check throws: 500, the cause to onError only, nothing rotated.
+      const broken = await client.call('/auth/reauthenticate', { bearer: signIn.accessToken, headers: { 'x-password': 'throw' } });
+      assertError(broken, 500, 'ERR_INTERNAL');
+      assert.not.ok(broken.text.includes('down'));
+      assertSessionBody(await client.call('/auth/refresh'));
     }),
   );
 
