@@ -1,6 +1,7 @@
 import { SessionError } from './errors.js';
 import type { DpopBindingRefusal } from './dpop/binding.js';
 import type { InvalidationReason } from './storage.js';
+import type { ReuseKind } from './reuse.js';
 
 /** Event names, for `manager.on(NAME, listener)`. */
 export const SESSION_CREATED = 'sessionCreated';
@@ -22,7 +23,14 @@ export interface SessionEvents {
   [SESSION_INVALIDATED]: { subject: string; sessionId: string; reason: InvalidationReason; at: number; origin: EventOrigin };
   /** `sessionIds`: the sessions the deletion found, when it found any. */
   [ALL_SESSIONS_INVALIDATED]: { subject: string; at: number; origin: EventOrigin; sessionIds?: string[] };
-  [REFRESH_TOKEN_REUSED]: { subject: string; sessionId: string };
+  /**
+   * A rotated-out refresh token was presented. `kind`: `previous` (the token
+   * just replaced, after the reuse interval: usually a lost response),
+   * `ancestor` (older: a copy), `branch` (not behind the current token: the
+   * store lost rotations). `revoked`: whether the session was ended
+   * (`refreshTokenReusePolicy`).
+   */
+  [REFRESH_TOKEN_REUSED]: { subject: string; sessionId: string; kind: ReuseKind; revoked: boolean };
   /** A bound session's refresh token came without a proof, or with one by another key: someone may hold a copy of the cookie. The session is intact. */
   [DPOP_BINDING_REFUSED]: DpopBindingRefusal;
 }

@@ -9,7 +9,8 @@ import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId } from './lib/ids.js';
 import { issueTokens, type IssueConfig } from './lib/issue.js';
 import { randomBase64url } from './lib/random-pool.js';
-import { hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
+import { hashSecret, parseRefreshToken, successorSecret, type ParsedRefreshToken } from './lib/refresh-token.js';
+import { mismatchKind, reuseError, type ReuseResult } from './reuse.js';
 import { sessionInfos } from './lib/session-info.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, checkRevocation, type VerifiedToken } from './lib/verified-cache.js';
@@ -188,9 +189,9 @@ export class JwtUserSessionManager extends SessionEventEmitter {
 
   /**
    * Rotates a refresh token: returns a new pair and invalidates the token it
-   * was given. Presenting a rotated-out token revokes the session
-   * (ERR_REFRESH_TOKEN_REUSED), except the immediately previous one within
-   * `refreshTokenReuseInterval`, which gets the same new pair again. A
+   * was given. A rotated-out token is ERR_REFRESH_TOKEN_REUSED, and revokes the
+   * session as `refreshTokenReusePolicy` says, except the immediately previous
+   * one within `refreshTokenReuseInterval`: it gets the same new pair again. A
    * session bound to a DPoP key is refreshed only with `dpop.jkt` of that key:
    * otherwise ERR_DPOP_BINDING_MISMATCH and the `dpopBindingRefused` event,
    * before any store call (the session is left intact).
@@ -227,6 +228,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
           idleTtl: this.#options.refreshTokenIdleTtl,
           claims,
           context,
+          revokePrevious: this.#options.refreshTokenReusePolicy.previous === 'revoke',
         });
       } catch (error) {
         throw storageError('update', error);
@@ -241,20 +243,9 @@ export class JwtUserSessionManager extends SessionEventEmitter {
           return tokens;
         }
         case 'reused':
-          await this.#onReuse(result.subject, sessionId, now);
-          break;
-        case 'mismatch': {
-          // The mac proved we issued this token for this session, and it is neither current nor previous: an older one, so someone holds a copy. End the session.
-          let failure: SessionError | undefined;
-          try {
-            await this.#options.refreshTokenStore.delete(result.subject, sessionId, now);
-          } catch (error) {
-            failure = storageError('update (revoking a reused session)', error);
-          }
-          await this.#onReuse(result.subject, sessionId, now);
-          if (failure !== undefined) throw failure;
-          break;
-        }
+        case 'mismatch':
+          // The mac proved we issued this token for this session: rotated out, so reuse of some kind (reuse.ts).
+          throw await this.#onReuse(result, parsed, now);
         case 'expired':
           throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, result.idle === true ? 'idle_timeout' : 'expired');
         default:
@@ -262,7 +253,6 @@ export class JwtUserSessionManager extends SessionEventEmitter {
           if (parsed.deadline <= now) throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, 'expired');
           throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, 'unknown_session');
       }
-      throw new SessionError('ERR_REFRESH_TOKEN_REUSED', 'refresh token was already used; the session has been revoked', undefined, 'reused');
     } catch (error) {
       this.#telemetry.refreshRefused(refreshFailure(error), reasonOf(error));
       throw error;
@@ -429,10 +419,19 @@ export class JwtUserSessionManager extends SessionEventEmitter {
 
   readonly #bindingRefused = (payload: DpopBindingRefusal): void => this.emit(DPOP_BINDING_REFUSED, payload);
 
-  /** The session is gone from the store; its access tokens must go too. A failed broadcast keeps retrying in the background. */
-  async #onReuse(subject: string, sessionId: string, now: number): Promise<void> {
-    this.emit(REFRESH_TOKEN_REUSED, { subject, sessionId });
-    await this.#revocation.revokeSession(subject, sessionId, 'reused', now).catch(() => undefined);
+  /** A rotated-out token: its kind, then per the policy the session ends (store, every node; a failed broadcast is retried) or this token alone is refused. */
+  async #onReuse(result: ReuseResult, { sessionId, secret }: ParsedRefreshToken, now: number): Promise<SessionError> {
+    const { subject } = result;
+    const kind = result.status === 'reused' ? 'previous' : mismatchKind(sessionId, secret, result);
+    // A `reused` store answer deleted the session unless it says otherwise (a store that ignores revokePrevious: false).
+    const revoked = result.status === 'reused' ? result.revoked !== false : this.#options.refreshTokenReusePolicy[kind] === 'revoke';
+    let failure: SessionError | undefined;
+    if (revoked && result.status === 'mismatch') {
+      await this.#options.refreshTokenStore.delete(subject, sessionId, now).catch((error: unknown) => (failure = storageError('update (revoking a reused session)', error)));
+    }
+    this.emit(REFRESH_TOKEN_REUSED, { subject, sessionId, kind, revoked });
+    if (revoked) await this.#revocation.revokeSession(subject, sessionId, 'reused', now).catch(() => undefined);
+    return failure ?? reuseError(kind);
   }
 
   /** The sessions an insert evicted: the new session exists either way; a broadcast that fails now is retried in the background. */

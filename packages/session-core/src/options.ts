@@ -3,6 +3,7 @@ import { SessionError, isSessionError } from './errors.js';
 import { keyMaterial, resolveKeys, type ResolvedKey, type SigningKey } from './keys.js';
 import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from './storage.js';
 import type { TelemetryOption } from './telemetry/telemetry.js';
+import { normalizeReusePolicy, type ReusePolicy } from './reuse.js';
 
 export interface JwtUserSessionManagerOptions {
   /** The first key signs; all of them verify (key rotation). */
@@ -25,6 +26,17 @@ export interface JwtUserSessionManagerOptions {
    * covers tabs racing on one cookie and retries after a lost response. @default 0
    */
   refreshTokenReuseInterval?: number;
+  /**
+   * Per kind of reuse, whether presenting a rotated-out refresh token ends the
+   * session (`'revoke'`) or only refuses that token (`'refuse'`): `previous`
+   * (the token just replaced, after `refreshTokenReuseInterval`: mostly lost
+   * responses and slow tabs), `ancestor` (two or more rotations old: a copy),
+   * `branch` (a token the store's chain does not lead to: it lost rotations).
+   * Every refusal is ERR_REFRESH_TOKEN_REUSED with the reason
+   * `reused_<kind>` and the `refreshTokenReused` event, whatever the action.
+   * @default { previous: 'revoke', ancestor: 'revoke', branch: 'revoke' }
+   */
+  refreshTokenReusePolicy?: Partial<ReusePolicy>;
   /**
    * Key (at least 32 bytes) from which refresh-token successors are derived.
    * Every node must use the same one. @default derived (HKDF) from the signing
@@ -55,6 +67,7 @@ export interface NormalizedOptions {
   maxSessionsPerSubject: number | undefined;
   /** ms */
   refreshTokenReuseInterval: number;
+  refreshTokenReusePolicy: ReusePolicy;
   refreshTokenKey: Buffer;
   verifiedTokenCacheSize: number;
   refreshTokenStore: RefreshTokenStore;
@@ -157,6 +170,7 @@ export function normalizeOptions(input: JwtUserSessionManagerOptions): Normalize
     clockTolerance,
     maxSessionsPerSubject: max as number | undefined,
     refreshTokenReuseInterval: reuse * 1000,
+    refreshTokenReusePolicy: normalizeReusePolicy(options.refreshTokenReusePolicy),
     refreshTokenKey,
     verifiedTokenCacheSize: cacheSize,
     refreshTokenStore: options.refreshTokenStore as RefreshTokenStore,

@@ -120,11 +120,12 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
       const inGrace = request.reuseInterval > 0 && now - record.rotatedAt <= request.reuseInterval;
       if (inGrace && sameHash(successorHash, record.tokenHash)) return { status: 'grace', session: info(record) };
       if (!inGrace) {
+        if (request.revokePrevious === false) return { status: 'reused', subject: record.subject, revoked: false };
         this.#sessions.delete(sessionId);
         return { status: 'reused', subject: record.subject };
       }
     }
-    return { status: 'mismatch', subject: record.subject };
+    return { status: 'mismatch', subject: record.subject, tokenHash: record.tokenHash, generation: record.generation };
   }
 
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {

@@ -218,11 +218,13 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
       const inGrace = request.reuseInterval > 0 && now - record.rotatedAt <= request.reuseInterval;
       if (inGrace && sameHash(successorHash, record.tokenHash)) return { status: 'grace', session: info(record) };
       if (!inGrace) {
+        if (request.revokePrevious === false) return { status: 'reused', subject: record.subject, revoked: false };
         this.#remove(sessionId, record.subject);
         return { status: 'reused', subject: record.subject };
       }
     }
-    return { status: 'mismatch', subject: record.subject };
+    // The current hash and generation let the manager tell an older token of the chain from one past it.
+    return { status: 'mismatch', subject: record.subject, tokenHash: record.tokenHash, generation: record.generation };
   }
 
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {

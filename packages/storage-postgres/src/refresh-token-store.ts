@@ -149,15 +149,20 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
       request.claims === undefined ? null : toStoredJson(JSON.stringify(request.claims)),
       // Merged name by name into the stored context (jsonb ||); storeInput's JSON copy has no undefined entries left.
       request.context === undefined ? null : toStoredJson(JSON.stringify(request.context)),
-    ])) as unknown as (SessionRow & { status: string })[];
+      request.revokePrevious !== false,
+    ])) as unknown as (SessionRow & { status: string; token_hash: string | null })[];
     const { status } = row!;
     switch (status) {
       case 'rotated':
       case 'grace':
         return { status, session: decode(request.sessionId, row!) };
       case 'reused':
-      case 'mismatch':
         return { status, subject: fromStored(row!.subject) };
+      case 'reused_kept':
+        return { status: 'reused', subject: fromStored(row!.subject), revoked: false };
+      case 'mismatch':
+        // The current hash and generation: the manager tells an older token of the chain from one past it.
+        return { status, subject: fromStored(row!.subject), tokenHash: row!.token_hash!, generation: row!.generation };
       case 'expired':
         return { status };
       case 'expired_idle':

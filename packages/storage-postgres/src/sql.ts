@@ -25,7 +25,7 @@ export interface StoreStatements {
   readonly insert: string;
   /** $1 now, $2 id, $3 subject, $4 receipt ttl → evicted */
   readonly settle: string;
-  /** $1 now, $2 id, $3 presented, $4 successor, $5 reuse, $6 idle ttl (null), $7 claims (null), $8 context entries to merge (null) → one row */
+  /** $1 now, $2 id, $3 presented, $4 successor, $5 reuse, $6 idle ttl (null), $7 claims (null), $8 context entries to merge (null), $9 revoke previous → one row */
   readonly rotate: string;
   /** $1 now, $2 subject → the live sessions, newest first; drops the subject's dead ones */
   readonly list: string;
@@ -43,7 +43,7 @@ export function storeStatements(s: string): StoreStatements {
   return {
     insert: `SELECT ${s}.insert_session($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12) AS evicted`,
     settle: `SELECT ${s}.settle_insert($1, $2, $3, $4) AS evicted`,
-    rotate: `SELECT * FROM ${s}.rotate_session($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)`,
+    rotate: `SELECT * FROM ${s}.rotate_session_v2($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)`,
     list: `WITH dead AS (DELETE FROM ${s}.sessions WHERE subject = $2 AND deadline <= ${ts('$1')})
 SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE subject = $2 AND deadline > ${ts('$1')} ORDER BY created_at DESC, session_id`,
     delete: `WITH gone AS (DELETE FROM ${s}.sessions WHERE session_id = $1 AND subject = $2 RETURNING deadline)

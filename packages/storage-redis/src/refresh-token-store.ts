@@ -153,6 +153,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       request.reuseInterval,
       request.idleTtl ?? '',
       request.claims === undefined ? '' : JSON.stringify(request.claims),
+      request.revokePrevious === false ? '0' : '1',
       ...(request.context === undefined ? [] : contextFields(request.context, true)),
     ])) as [string, ...unknown[]];
     const [status] = reply;
@@ -161,9 +162,9 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       case 'grace':
         return { status, session: decode(request.sessionId, reply[1] as Flat) };
       case 'reused':
-        return { status, subject: reply[1] as string };
+        return reply[2] === 'kept' ? { status, subject: reply[1] as string, revoked: false } : { status, subject: reply[1] as string };
       case 'mismatch':
-        return { status, subject: reply[1] as string };
+        return { status, subject: reply[1] as string, tokenHash: reply[2] as string, generation: Number(reply[3]) };
       case 'expired':
         return reply[1] === 'idle' ? { status, idle: true } : { status };
       default:
