@@ -93,6 +93,16 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
     return entry !== undefined && entry.until > Date.now() ? entry.ids : undefined;
   }
 
+  /** A copy of one session as it is now (a backup), for `restore`: tests of a store that lost writes. */
+  snapshot(sessionId: string): SessionRecord {
+    return structuredClone(this.#sessions.get(sessionId)!);
+  }
+
+  /** Puts a session back as a snapshot held it, undoing the rotations since (a restored backup, a failover that lost writes). */
+  restore(record: SessionRecord): void {
+    this.#sessions.set(record.sessionId, structuredClone(record));
+  }
+
   async rotate(request: RotateRequest): Promise<RotateResult> {
     const { sessionId, presentedHash, successorHash, now } = request;
     const record = this.#sessions.get(sessionId);

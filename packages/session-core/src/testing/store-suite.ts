@@ -140,7 +140,7 @@ export function testRefreshTokenStore(name: string, factory: StoreFactory): void
     const next = fakeHash();
     await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 1000 });
     const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: fakeHash(), now: T0 + 1500, reuseInterval: 2000 });
-    assert.equal(r, { status: 'mismatch', subject: 'alice' });
+    assert.equal(r, { status: 'mismatch', subject: 'alice', tokenHash: next, generation: 1 });
     assert.ok(await find(store, rec.sessionId, T0 + 1500));
   });
 
@@ -148,8 +148,31 @@ export function testRefreshTokenStore(name: string, factory: StoreFactory): void
     const rec = newRecord('alice');
     await store.insert(rec, { now: T0 });
     const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: fakeHash() });
-    assert.equal(r, { status: 'mismatch', subject: 'alice' });
+    assert.equal(r, { status: 'mismatch', subject: 'alice', tokenHash: rec.tokenHash, generation: 0 });
     assert.is((await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash })).status, 'rotated');
+  });
+
+  // Issue 22: the manager tells an ancestor (two or more rotations back) from a branch by walking towards the current hash.
+  S('a hash two rotations back is a mismatch even inside the reuse interval, with the current hash and generation', async ({ store }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    const [h1, h2] = [fakeHash(), fakeHash()];
+    await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: h1, now: T0 + 1000 });
+    await rotate(store, { sessionId: rec.sessionId, presentedHash: h1, successorHash: h2, now: T0 + 1000 });
+    const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: h1, now: T0 + 1000, reuseInterval: 60_000 });
+    assert.equal(r, { status: 'mismatch', subject: 'alice', tokenHash: h2, generation: 2 });
+    assert.is((await rotate(store, { sessionId: rec.sessionId, presentedHash: h2, now: T0 + 1001 })).status, 'rotated', 'a mismatch changed the session');
+  });
+
+  S('revokePrevious: false answers the previous hash after the interval as reuse and keeps the session', async ({ store }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    const next = fakeHash();
+    await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 1000 });
+    const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 3001, reuseInterval: 2000, revokePrevious: false });
+    assert.equal(r, { status: 'reused', subject: 'alice', revoked: false });
+    assert.is((await find(store, rec.sessionId, T0 + 3001))?.generation, 1);
+    assert.is((await rotate(store, { sessionId: rec.sessionId, presentedHash: next, now: T0 + 3002 })).status, 'rotated');
   });
 
   S('rotate of an unknown session is not_found; past either deadline it is expired, marked idle when the idle one passed', async ({ store }) => {
