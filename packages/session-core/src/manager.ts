@@ -59,7 +59,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     this.#telemetry = createTelemetry(normalized.telemetry);
     const o = { ...normalized, refreshTokenStore: this.#telemetry.instrumentStore(normalized.refreshTokenStore) };
     this.#options = o;
-    this.#issueConfig = { issuer: o.issuer, audience: o.audience, accessTokenTtl: o.accessTokenTtl, refreshTokenKey: o.refreshTokenKey, signingKey: o.keys[0]! };
+    this.#issueConfig = { issuer: o.issuer, audience: o.audience, accessTokenTtl: o.accessTokenTtl, accessTokenTtlJitter: o.accessTokenTtlJitter, refreshTokenKey: o.refreshTokenKey, signingKey: o.keys[0]! };
     this.#verifyConfig = {
       resolveKey: keyResolver(o.keys),
       issuer: o.issuer,

@@ -4,6 +4,7 @@ import { keyMaterial, resolveKeys, type ResolvedKey, type SigningKey } from './k
 import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from './storage.js';
 import type { TelemetryOption } from './telemetry/telemetry.js';
 import { normalizeReusePolicy, type ReusePolicy } from './reuse.js';
+import { checkJitter } from './jitter.js';
 
 export interface JwtUserSessionManagerOptions {
   /** The first key signs; all of them verify (key rotation). */
@@ -12,6 +13,13 @@ export interface JwtUserSessionManagerOptions {
   audience: string | string[];
   /** Seconds. @default 900 */
   accessTokenTtl?: number;
+  /**
+   * Takes a random part, up to this fraction, off each access token's
+   * lifetime (0.05: between 95% and 100% of `accessTokenTtl`, whole seconds),
+   * so sessions opened together do not refresh together. Never longer than
+   * `accessTokenTtl`. From 0 to 0.1. @default 0 (off)
+   */
+  accessTokenTtlJitter?: number;
   /** Seconds: absolute lifetime of a session; rotation never extends it. @default 2592000 (30 days) */
   refreshTokenTtl?: number;
   /** Seconds: a session not refreshed for this long ends. @default off */
@@ -59,6 +67,7 @@ export interface NormalizedOptions {
   issuer: string;
   audience: string | string[];
   accessTokenTtl: number;
+  accessTokenTtlJitter: number;
   /** ms */
   refreshTokenTtl: number;
   /** ms */
@@ -165,6 +174,7 @@ export function normalizeOptions(input: JwtUserSessionManagerOptions): Normalize
     issuer: options.issuer as string,
     audience: audience as string | string[],
     accessTokenTtl,
+    accessTokenTtlJitter: checkJitter(options.accessTokenTtlJitter),
     refreshTokenTtl: refreshTokenTtl * 1000,
     refreshTokenIdleTtl: idle === undefined ? undefined : idle * 1000,
     clockTolerance,
