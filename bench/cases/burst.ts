@@ -179,8 +179,10 @@ export async function runBurstJitter(ctx: BenchContext): Promise<Row[]> {
   let longer = 0;
   const notes: string[] = [];
   for (let round = 0; round < rounds; round++) {
-    const plain = await burst(connect, count, 0);
-    const jittered = await burst(connect, count, JITTER);
+    // Order alternated: the first burst of a pair meets a colder Redis.
+    const first = await burst(connect, count, round % 2 === 0 ? 0 : JITTER);
+    const second = await burst(connect, count, round % 2 === 0 ? JITTER : 0);
+    const [plain, jittered] = round % 2 === 0 ? [first, second] : [second, first];
     // Never longer: every jittered token was issued before now, so none may expire after now + accessTokenTtl.
     const bound = Math.floor(Date.now() / 1000) + ACCESS_TTL;
     longer += jittered.expiries.filter((e) => e > bound).length;
