@@ -84,6 +84,7 @@ export const SESSION_ERROR_REASONS = [
   'session_id',
   'claims',
   'context',
+  'device',
   'input',
   // ERR_CONFIG_INVALID
   'option',

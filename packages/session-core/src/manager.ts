@@ -1,6 +1,6 @@
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, reasonOf, storageError } from './errors.js';
-import { DPOP_BINDING_REFUSED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
+import { DPOP_BINDING_REFUSED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_CREATED_ON_NEW_DEVICE, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
 import { checkRefreshBinding, createBinding, refreshProof, withBinding, withSessionBinding, type DpopBindingRefusal } from './dpop/binding.js';
 import { publicJwks } from './keys.js';
 import { invalidAccessToken, keyResolver, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
@@ -9,8 +9,9 @@ import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId } from './lib/ids.js';
 import { issueTokens, type IssueConfig } from './lib/issue.js';
 import { randomBase64url } from './lib/random-pool.js';
-import { hashSecret, parseRefreshToken, successorSecret, type ParsedRefreshToken } from './lib/refresh-token.js';
-import { mismatchKind, reuseError, type ReuseResult } from './reuse.js';
+import { hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
+import { handleReuse, type ReuseHandler } from './reuse.js';
+import { createDevice, noteDevice } from './device.js';
 import { sessionInfos } from './lib/session-info.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, checkRevocation, type VerifiedToken } from './lib/verified-cache.js';
@@ -51,6 +52,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   /** ms an invalidation must be remembered: the longest an access token issued now can still verify. */
   readonly #invalidationTtl: number;
   readonly #telemetry: Telemetry;
+  readonly #reuse: ReuseHandler;
   #closed = false;
 
   constructor(options: JwtUserSessionManagerOptions) {
@@ -79,6 +81,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       onRetry: () => this.#telemetry.broadcastRetry(),
     });
     cacheGauges(this.#telemetry, { verified: this.#verified, invalidations: o.invalidAccessTokenCache });
+    this.#reuse = { policy: o.refreshTokenReusePolicy, store: o.refreshTokenStore, emit: (event) => this.emit(REFRESH_TOKEN_REUSED, event), revoke: (subject, sessionId, now) => this.#revocation.revokeSession(subject, sessionId, 'reused', now).catch(() => undefined) };
   }
 
   protected override emit<E extends SessionEventName>(event: E, payload: SessionEvents[E]): void {
@@ -95,7 +98,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   async create(subject: string, options: CreateOptions = {}): Promise<SessionTokens> {
     this.#assertOpen();
     checkSubject(subject);
-    const { claims: rawClaims, context: rawContext, dpop } = callOptions(options);
+    const { claims: rawClaims, context: rawContext, dpop, device: rawDevice } = callOptions(options);
+    const device = createDevice(rawDevice, this.#options.deviceHistory);
     const claims = withBinding(checkClaims(rawClaims), createBinding(dpop));
     const context = checkContext(rawContext);
     const { refreshTokenStore: store, refreshTokenTtl, refreshTokenIdleTtl, maxSessionsPerSubject } = this.#options;
@@ -129,6 +133,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       throw error;
     }
     this.emit(SESSION_CREATED, { subject, sessionId, at: now });
+    const news = device === undefined ? undefined : await noteDevice(this.#options.deviceHistory!, store, { subject, sessionId, now }, device);
+    if (news !== undefined) this.emit(SESSION_CREATED_ON_NEW_DEVICE, news);
     return tokens;
   }
 
@@ -245,7 +251,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
         case 'reused':
         case 'mismatch':
           // The mac proved we issued this token for this session: rotated out, so reuse of some kind (reuse.ts).
-          throw await this.#onReuse(result, parsed, now);
+          throw await handleReuse(this.#reuse, result, parsed, now);
         case 'expired':
           throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, result.idle === true ? 'idle_timeout' : 'expired');
         default:
@@ -418,21 +424,6 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   };
 
   readonly #bindingRefused = (payload: DpopBindingRefusal): void => this.emit(DPOP_BINDING_REFUSED, payload);
-
-  /** A rotated-out token: its kind, then per the policy the session ends (store, every node; a failed broadcast is retried) or this token alone is refused. */
-  async #onReuse(result: ReuseResult, { sessionId, secret }: ParsedRefreshToken, now: number): Promise<SessionError> {
-    const { subject } = result;
-    const kind = result.status === 'reused' ? 'previous' : mismatchKind(sessionId, secret, result);
-    // A `reused` store answer deleted the session unless it says otherwise (a store that ignores revokePrevious: false).
-    const revoked = result.status === 'reused' ? result.revoked !== false : this.#options.refreshTokenReusePolicy[kind] === 'revoke';
-    let failure: SessionError | undefined;
-    if (revoked && result.status === 'mismatch') {
-      await this.#options.refreshTokenStore.delete(subject, sessionId, now).catch((error: unknown) => (failure = storageError('update (revoking a reused session)', error)));
-    }
-    this.emit(REFRESH_TOKEN_REUSED, { subject, sessionId, kind, revoked });
-    if (revoked) await this.#revocation.revokeSession(subject, sessionId, 'reused', now).catch(() => undefined);
-    return failure ?? reuseError(kind);
-  }
 
   /** The sessions an insert evicted: the new session exists either way; a broadcast that fails now is retried in the background. */
   #revokeEvicted(subject: string, evicted: readonly string[], now: number): void {

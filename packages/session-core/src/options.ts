@@ -5,6 +5,7 @@ import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStor
 import type { TelemetryOption } from './telemetry/telemetry.js';
 import { normalizeReusePolicy, type ReusePolicy } from './reuse.js';
 import { checkJitter } from './jitter.js';
+import { deviceHistoryConfig, type DeviceHistoryConfig, type DeviceHistoryOptions } from './device.js';
 
 export interface JwtUserSessionManagerOptions {
   /** The first key signs; all of them verify (key rotation). */
@@ -58,6 +59,13 @@ export interface JwtUserSessionManagerOptions {
   broadcaster?: InvalidationBroadcaster;
   /** Milliseconds since the epoch. For tests that freeze time. @default Date.now */
   clock?: () => number;
+  /**
+   * Keeps, per subject, a small history of the devices (summary + network,
+   * as a keyed hash) sessions were created from, and emits
+   * `sessionCreatedOnNewDevice` when create()'s `device` is not in it. Needs
+   * a store with `rememberDevice()`. `true`: the defaults. @default off
+   */
+  deviceHistory?: boolean | DeviceHistoryOptions;
   /** OpenTelemetry metrics and spans. @default the global providers of `@opentelemetry/api` (when installed) */
   telemetry?: TelemetryOption;
 }
@@ -84,6 +92,7 @@ export interface NormalizedOptions {
   broadcaster: InvalidationBroadcaster | undefined;
   clock: () => number;
   telemetry: TelemetryOption | undefined;
+  deviceHistory: DeviceHistoryConfig | undefined;
 }
 
 export function fail(name: string, message: string): never {
@@ -188,5 +197,6 @@ export function normalizeOptions(input: JwtUserSessionManagerOptions): Normalize
     broadcaster: options.broadcaster as InvalidationBroadcaster | undefined,
     clock: (options.clock as (() => number) | undefined) ?? Date.now,
     telemetry: checkTelemetry(options.telemetry),
+    deviceHistory: deviceHistoryConfig(options.deviceHistory, options.refreshTokenStore as RefreshTokenStore, refreshTokenKey),
   };
 }

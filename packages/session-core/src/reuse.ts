@@ -1,6 +1,7 @@
-import { SessionError, type SessionErrorReason } from './errors.js';
+import { SessionError, storageError, type SessionErrorReason } from './errors.js';
 import { hashSecret, successorSecret } from './lib/refresh-token.js';
-import type { RotateResult } from './storage.js';
+import type { ParsedRefreshToken } from './lib/refresh-token.js';
+import type { RefreshTokenStore, RotateResult } from './storage.js';
 
 /*
  * Reuse told apart. A refresh token whose mac is ours but that the store no
@@ -29,6 +30,15 @@ export type ReuseKind = 'previous' | 'ancestor' | 'branch';
 
 /** What a reuse of each kind does: `revoke` ends the session (its refresh token and, on every node, its access tokens); `refuse` only refuses this token. */
 export type ReuseAction = 'revoke' | 'refuse';
+
+/** The `refreshTokenReused` event. */
+export interface ReuseEvent {
+  subject: string;
+  sessionId: string;
+  kind: ReuseKind;
+  /** Whether the session was ended (`refreshTokenReusePolicy`). */
+  revoked: boolean;
+}
 
 /** The store's answers that mean reuse. */
 export type ReuseResult = Extract<RotateResult, { status: 'reused' | 'mismatch' }>;
@@ -90,4 +100,38 @@ export function mismatchKind(sessionId: string, secret: string, current: { token
 /** ERR_REFRESH_TOKEN_REUSED of a kind; the message is the code's (fixed), the reason names the kind. */
 export function reuseError(kind: ReuseKind): SessionError {
   return new SessionError('ERR_REFRESH_TOKEN_REUSED', undefined, undefined, REUSE_REASONS[kind]);
+}
+
+/** What handling a reuse needs of the manager. */
+export interface ReuseHandler {
+  policy: ReusePolicy;
+  store: RefreshTokenStore;
+  emit: (event: ReuseEvent) => void;
+  /** Every node refuses the session's access tokens; never rejects (a failed broadcast is retried in the background). */
+  revoke: (subject: string, sessionId: string, now: number) => Promise<void>;
+}
+
+/**
+ * A rotated-out token: its kind, then per the policy either the session ends
+ * (the store, then every node's access tokens) or this token alone is
+ * refused. Returns the error update() throws: the store's failure when the
+ * delete failed (the access tokens are revoked all the same: fail safe), else
+ * ERR_REFRESH_TOKEN_REUSED.
+ */
+export async function handleReuse(handler: ReuseHandler, result: ReuseResult, { sessionId, secret }: ParsedRefreshToken, now: number): Promise<SessionError> {
+  const { subject } = result;
+  const kind = result.status === 'reused' ? 'previous' : mismatchKind(sessionId, secret, result);
+  // A `reused` answer deleted the session unless it says otherwise (a store that ignores revokePrevious: false deletes).
+  const revoked = result.status === 'reused' ? result.revoked !== false : handler.policy[kind] === 'revoke';
+  let failure: SessionError | undefined;
+  if (revoked && result.status === 'mismatch') {
+    try {
+      await handler.store.delete(subject, sessionId, now);
+    } catch (error) {
+      failure = storageError('update (revoking a reused session)', error);
+    }
+  }
+  handler.emit({ subject, sessionId, kind, revoked });
+  if (revoked) await handler.revoke(subject, sessionId, now);
+  return failure ?? reuseError(kind);
 }

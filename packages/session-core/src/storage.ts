@@ -138,8 +138,20 @@ export interface RefreshTokenStore {
   delete(subject: string, sessionId: string, now: number): Promise<boolean>;
   /** Deletes every session of the subject; returns the ids of the live ones deleted and the store's time. */
   deleteAll(subject: string, now: number): Promise<DeleteAllResult>;
+  /**
+   * Optional capability (the manager's `deviceHistory` needs it): records
+   * `fingerprint` (a keyed hash, 22 base64url characters) as seen now in the
+   * subject's device history and says what the history knew of it: `known`,
+   * `new`, or `first` (the subject had no history). One atomic step. The
+   * history keeps the `max` most recently seen fingerprints, each for `ttl` ms
+   * after it was last seen; it is the subject's, and `deleteAll` leaves it
+   * (signing out everywhere does not make the devices new).
+   */
+  rememberDevice?(subject: string, fingerprint: string, options: { now: number; ttl: number; max: number }): Promise<DeviceHistoryResult>;
   close?(): Promise<void>;
 }
+
+export type DeviceHistoryResult = 'known' | 'new' | 'first';
 
 /**
  * What one node knows about revoked access tokens. Reads are synchronous and

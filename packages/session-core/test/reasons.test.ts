@@ -252,6 +252,7 @@ S('bad arguments and configuration', async () => {
   await refused(h.manager.deleteOne('alice', 42 as never), 'ERR_CLAIMS_INVALID', 'session_id', 'a session id that is not a string');
   await refused(h.manager.create('alice', { claims: { sub: 'mallory' } }), 'ERR_CLAIMS_INVALID', 'claims', 'a registered claim');
   await refused(h.manager.create('alice', { context: { ip: 7 } as never }), 'ERR_CLAIMS_INVALID', 'context', 'a context field of the wrong type');
+  await refused(h.manager.create('alice', { device: { summary: 'Firefox on macOS' } as never }), 'ERR_CLAIMS_INVALID', 'device', 'a device without its network');
   await refused(h.manager.create('alice', 'options' as never), 'ERR_CLAIMS_INVALID', 'input', 'options that are not an object');
   await refused(() => storeInput.rotate({ sessionId: 'x' }), 'ERR_CLAIMS_INVALID', 'input', 'a rotate request without hashes');
   await refused(() => new JwtUserSessionManager({ keys: KEYS } as never), 'ERR_CONFIG_INVALID', 'option', 'a manager without issuer');

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { DEFAULT_RECEIPT_TTL, parseInvalidationEvent, storeInput, type DpopReplayCache } from '../src/index.js';
+import { DEFAULT_RECEIPT_TTL, checkDeviceFingerprint, parseInvalidationEvent, storeInput, type DeviceHistoryResult, type DpopReplayCache } from '../src/index.js';
 import type {
   DeleteAllResult,
   InsertOptions,
@@ -91,6 +91,26 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
     const entry = this.#receipts.get(sessionId);
     if (entry !== undefined && entry.until <= Date.now()) this.#receipts.delete(sessionId);
     return entry !== undefined && entry.until > Date.now() ? entry.ids : undefined;
+  }
+
+  readonly #devices = new Map<string, Map<string, number>>();
+
+  /** The subject's device history: the plainest form of the optional capability (no expiry of whole histories). */
+  async rememberDevice(subject: string, fingerprint: string, options: { now: number; ttl: number; max: number }): Promise<DeviceHistoryResult> {
+    const { now, ttl, max } = checkDeviceFingerprint(subject, fingerprint, options);
+    const history = this.#devices.get(subject) ?? new Map<string, number>();
+    for (const [seen, at] of history) if (at + ttl <= now) history.delete(seen);
+    const answer: DeviceHistoryResult = history.has(fingerprint) ? 'known' : history.size === 0 ? 'first' : 'new';
+    history.delete(fingerprint);
+    history.set(fingerprint, now);
+    while (history.size > max) history.delete(history.keys().next().value!);
+    this.#devices.set(subject, history);
+    return answer;
+  }
+
+  /** Everything the device histories hold, as text: tests look for what must not be there. */
+  deviceDump(): string {
+    return JSON.stringify([...this.#devices].map(([subject, h]) => [subject, [...h]]));
   }
 
   /** A copy of one session as it is now (a backup), for `restore`: tests of a store that lost writes. */
