@@ -9,9 +9,10 @@ import type {
   SessionContext,
   StoredSessionInfo,
 } from '@jwt-session/session-core';
-import { DEFAULT_RECEIPT_TTL, isSessionIdOf, storeInput } from '@jwt-session/session-core';
+import { DEFAULT_RECEIPT_TTL, checkDeviceFingerprint, isSessionIdOf, storeInput, type DeviceHistoryResult } from '@jwt-session/session-core';
 import { keyLayout, type KeyLayout } from './keys.js';
 import { DELETE, DELETE_ALL, INSERT, LIST, REPLY, ROTATE, SETTLE } from './scripts.js';
+import { REMEMBER_DEVICE } from './device-history.js';
 import { CommandQueue, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_IN_FLIGHT } from './bounded.js';
 import { checkCount, checkTimeout, defineScripts, type RedisClient } from './util.js';
 
@@ -39,6 +40,7 @@ const SCRIPTS = [
   { name: 'jwtSessionList', keys: 1, lua: LIST },
   { name: 'jwtSessionDelete', keys: 1, lua: DELETE },
   { name: 'jwtSessionDeleteAll', keys: 1, lua: DELETE_ALL },
+  { name: 'jwtSessionRememberDevice', keys: 1, lua: REMEMBER_DEVICE },
 ] as const;
 
 /** A session as a script returns it (REPLY): strings, and whole numbers as integers. */
@@ -195,6 +197,13 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     storeInput.now(now);
     const [at, ...sessionIds] = (await this.#run('deleteAll', 'jwtSessionDeleteAll', [this.#keys.subject(subject), now, subject])) as string[];
     return { sessionIds, at: Number(at) };
+  }
+
+  /** The subject's device history (issue 22, device-history.ts): one script on the subject's slot. */
+  async rememberDevice(subject: string, fingerprint: string, options: { now: number; ttl: number; max: number }): Promise<DeviceHistoryResult> {
+    storeInput.subject(subject);
+    const { now, ttl, max } = checkDeviceFingerprint(subject, fingerprint, options);
+    return (await this.#run('rememberDevice', 'jwtSessionRememberDevice', [this.#keys.devices(subject), now, fingerprint, ttl, max])) as DeviceHistoryResult;
   }
 
   /** Nothing to release: the client is the caller's to close. */
