@@ -9,7 +9,7 @@ import type {
   SessionContext,
   StoredSessionInfo,
 } from '@jwt-session/session-core';
-import { DEFAULT_RECEIPT_TTL, SessionError, isSessionIdOf, storeInput } from '@jwt-session/session-core';
+import { DEFAULT_RECEIPT_TTL, SessionError, checkDeviceFingerprint, isSessionIdOf, storeInput, type DeviceHistoryResult } from '@jwt-session/session-core';
 import { DEFAULT_QUERY_TIMEOUT, boundedQuery, checkCount, checkTimeout, type Queryable } from './bounded.js';
 import { warnWithoutErrorListener } from './error-listener.js';
 import { checkSchema } from './schema.js';
@@ -216,6 +216,14 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
 
   /** Nothing to release: the pool is the caller's to end. */
   async close(): Promise<void> {}
+
+  /** The subject's device history (issue 22): one call of remember_device (migration 2), locked per subject. */
+  async rememberDevice(subject: string, fingerprint: string, options: { now: number; ttl: number; max: number }): Promise<DeviceHistoryResult> {
+    storeInput.subject(subject);
+    const { now, ttl, max } = checkDeviceFingerprint(subject, fingerprint, options);
+    const [row] = await this.#run('rememberDevice', [now, toStored(subject), fingerprint, ttl, max]);
+    return row!.answer as DeviceHistoryResult;
+  }
 
   #run(operation: keyof StoreStatements, values: unknown[]): Promise<Record<string, unknown>[]> {
     return boundedQuery(this.#db, operation, this.#timeout, { text: this.#sql[operation], values, name: this.#names[operation] });

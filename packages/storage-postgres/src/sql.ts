@@ -35,6 +35,8 @@ export interface StoreStatements {
   readonly deleteAll: string;
   /** $1 now, $2 batch → swept: sessions and receipts removed */
   readonly sweep: string;
+  /** $1 now, $2 subject, $3 fingerprint, $4 ttl, $5 max → answer: 'known', 'new' or 'first' */
+  readonly rememberDevice: string;
   /** → sessions, receipts: rows held (operators, tests) */
   readonly count: string;
 }
@@ -55,8 +57,11 @@ SELECT floor(extract(epoch FROM now()) * 1000)::float8 AS at, ARRAY(SELECT sessi
     sweep: `WITH a AS (DELETE FROM ${s}.sessions WHERE session_id IN (
   SELECT session_id FROM ${s}.sessions WHERE deadline <= LEAST(${ts('$1')}, now()) ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1),
 b AS (DELETE FROM ${s}.insert_receipts WHERE session_id IN (
-  SELECT session_id FROM ${s}.insert_receipts WHERE expires_at <= LEAST(${ts('$1')}, now()) ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1)
-SELECT (SELECT count(*) FROM a)::integer + (SELECT count(*) FROM b)::integer AS swept`,
+  SELECT session_id FROM ${s}.insert_receipts WHERE expires_at <= LEAST(${ts('$1')}, now()) ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1),
+c AS (DELETE FROM ${s}.device_history WHERE (subject, fingerprint) IN (
+  SELECT subject, fingerprint FROM ${s}.device_history WHERE expires_at <= LEAST(${ts('$1')}, now()) ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1)
+SELECT (SELECT count(*) FROM a)::integer + (SELECT count(*) FROM b)::integer + (SELECT count(*) FROM c)::integer AS swept`,
+    rememberDevice: `SELECT ${s}.remember_device($1, $2, $3, $4, $5) AS answer`,
     count: `SELECT (SELECT count(*) FROM ${s}.sessions)::integer AS sessions, (SELECT count(*) FROM ${s}.insert_receipts)::integer AS receipts`,
   };
 }

@@ -13,7 +13,7 @@ M('migrate() is idempotent, makes the schema it is told, and records its version
   assert.equal(await migrate(pool, { schema }), { applied: [1, 2], version: 2 });
   assert.equal(await migrate(pool, { schema }), { applied: [], version: 2 });
   const { rows } = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema]);
-  assert.equal(rows.map((r) => r.table_name), ['insert_receipts', 'revocations', 'schema_migrations', 'sessions']);
+  assert.equal(rows.map((r) => r.table_name), ['device_history', 'insert_receipts', 'revocations', 'schema_migrations', 'sessions']);
   const store = new PostgresRefreshTokenStore(pool, { schema });
   await store.insert(newRecord('alice'), { now: T0 });
   assert.is((await store.list('alice', T0)).length, 1);
@@ -171,6 +171,17 @@ W('each insert removes a bounded batch of dead rows; sweep() removes the rest; l
   assert.equal(await store.count(), { sessions: 1, receipts: 0 });
   assert.is(await store.sweep(now), 0);
   await rejectsWith(store.sweep(now, 0), 'ERR_CONFIG_INVALID');
+});
+
+// Issue 22: a subject who stops signing in leaves no device history behind.
+W('sweep() removes device histories past their ttl, and only those', async () => {
+  const { store, pool, schema } = await makeStore();
+  const now = Date.now();
+  assert.is(await store.rememberDevice('gone', 'device-fingerprint-001', { now: now - HOUR, ttl: 1000, max: 5 }), 'first');
+  assert.is(await store.rememberDevice('kept', 'device-fingerprint-001', { now, ttl: HOUR, max: 5 }), 'first');
+  assert.is(await store.sweep(now), 1);
+  const { rows } = await pool.query(`SELECT subject FROM "${schema}".device_history ORDER BY 1`);
+  assert.equal(rows.map((r) => r.subject), ['kept']);
 });
 
 W('a node whose clock runs ahead does not sweep what the database’s clock still holds live', async () => {

@@ -2,9 +2,14 @@ import { ms } from '../sql.js';
 import type { Migration } from './migration.js';
 
 /*
- * Version 2: reuse told apart (issue 22). A new function beside
- * rotate_session, not a replacement: during a rolling upgrade nodes still on
- * the previous release keep calling the old one.
+ * Version 2 (issue 22): reuse told apart, and device histories.
+ * - rotate_session_v2: a new function beside rotate_session, not a
+ *   replacement: during a rolling upgrade nodes still on the previous release
+ *   keep calling the old one.
+ * - device_history: per subject, the keyed hashes (fingerprints) of the
+ *   devices sessions were created from, when each was last seen, and when it
+ *   is forgotten; remember_device records one in one locked step. No network
+ *   or user agent is stored: the fingerprint is an HMAC the manager made.
  */
 const sql = (s: string): string => `
 -- One rotation, as rotate_session, and: p_revoke_previous false keeps the session when the previous hash comes
@@ -66,6 +71,44 @@ BEGIN
   RETURN QUERY SELECT 'mismatch', r.subject, r.generation, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::text, NULL::text, r.token_hash::text;
 END
 $fn$;
+
+CREATE TABLE ${s}.device_history (
+  subject     text COLLATE "C" NOT NULL,
+  fingerprint text COLLATE "C" NOT NULL,
+  last_seen   timestamptz NOT NULL,
+  expires_at  timestamptz NOT NULL,
+  PRIMARY KEY (subject, fingerprint)
+);
+COMMENT ON TABLE ${s}.device_history IS 'jwt-session: per subject, keyed hashes of the devices sessions were created from (no network, no user agent)';
+CREATE INDEX device_history_expires_idx ON ${s}.device_history (expires_at);
+
+-- Records a device as seen now; returns 'known', 'new' or 'first'. Keeps the p_max most recently seen
+-- (never dropping the one just seen), each for p_ttl ms. A transaction-scoped advisory lock per subject makes
+-- two sign-ins of one subject take turns (both would otherwise read an empty history and answer 'first').
+CREATE FUNCTION ${s}.remember_device(p_now float8, p_subject text, p_fingerprint text, p_ttl float8, p_max integer)
+RETURNS text LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_now timestamptz := to_timestamp(p_now / 1000);
+  v_answer text;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended('${s}.device_history' || p_subject, 0));
+  DELETE FROM ${s}.device_history d WHERE d.subject = p_subject AND d.last_seen <= v_now - p_ttl * interval '1 millisecond';
+  IF EXISTS (SELECT 1 FROM ${s}.device_history d WHERE d.subject = p_subject AND d.fingerprint = p_fingerprint) THEN
+    v_answer := 'known';
+  ELSIF EXISTS (SELECT 1 FROM ${s}.device_history d WHERE d.subject = p_subject) THEN
+    v_answer := 'new';
+  ELSE
+    v_answer := 'first';
+  END IF;
+  INSERT INTO ${s}.device_history AS d (subject, fingerprint, last_seen, expires_at)
+  VALUES (p_subject, p_fingerprint, v_now, v_now + p_ttl * interval '1 millisecond')
+  ON CONFLICT (subject, fingerprint) DO UPDATE SET last_seen = EXCLUDED.last_seen, expires_at = EXCLUDED.expires_at;
+  DELETE FROM ${s}.device_history d WHERE d.subject = p_subject AND d.fingerprint IN (
+    SELECT h.fingerprint FROM ${s}.device_history h WHERE h.subject = p_subject AND h.fingerprint <> p_fingerprint
+    ORDER BY h.last_seen DESC, h.fingerprint OFFSET p_max - 1);
+  RETURN v_answer;
+END
+$fn$;
 `;
 
-export const reuseKinds: Migration = { version: 2, name: 'reuse-kinds', sql };
+export const reuseKinds: Migration = { version: 2, name: 'reuse-kinds-and-devices', sql };
