@@ -27,7 +27,7 @@ export type {
   UpdateOptions,
 } from './types.js';
 export { DEFAULT_RECEIPT_TTL } from './storage.js';
-export { REUSE_REASONS, type ReuseAction, type ReuseEvent, type ReuseKind, type ReusePolicy } from './reuse.js';
+export { REUSE_REASONS, RefreshTokenReusedError, type ReuseAction, type ReuseEvent, type ReuseKind, type ReusePolicy } from './reuse.js';
 export { MAX_ACCESS_TOKEN_TTL_JITTER } from './jitter.js';
 export { checkDeviceFingerprint, type DeviceHistoryOptions } from './device.js';
 export { storeInput } from './store-input.js';

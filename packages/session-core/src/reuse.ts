@@ -97,9 +97,22 @@ export function mismatchKind(sessionId: string, secret: string, current: { token
   return generation > MAX_WALK ? 'ancestor' : 'branch';
 }
 
-/** ERR_REFRESH_TOKEN_REUSED of a kind; the message is the code's (fixed), the reason names the kind. */
-export function reuseError(kind: ReuseKind): SessionError {
-  return new SessionError('ERR_REFRESH_TOKEN_REUSED', undefined, undefined, REUSE_REASONS[kind]);
+/**
+ * ERR_REFRESH_TOKEN_REUSED, saying which kind and whether the session was
+ * ended: an adapter keeps the client's refresh cookie when it was not (the
+ * browser may already hold the current token, set by another tab). A
+ * SessionError like any other (`instanceof`, `isSessionError`, code, fixed
+ * message, reason `reused_<kind>`).
+ */
+export class RefreshTokenReusedError extends SessionError {
+  readonly kind: ReuseKind;
+  readonly revoked: boolean;
+
+  constructor(kind: ReuseKind, revoked: boolean) {
+    super('ERR_REFRESH_TOKEN_REUSED', undefined, undefined, REUSE_REASONS[kind]);
+    this.kind = kind;
+    this.revoked = revoked;
+  }
 }
 
 /** What handling a reuse needs of the manager. */
@@ -133,5 +146,5 @@ export async function handleReuse(handler: ReuseHandler, result: ReuseResult, { 
   }
   handler.emit({ subject, sessionId, kind, revoked });
   if (revoked) await handler.revoke(subject, sessionId, now);
-  return failure ?? reuseError(kind);
+  return failure ?? new RefreshTokenReusedError(kind, revoked);
 }

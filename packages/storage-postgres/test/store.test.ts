@@ -114,7 +114,7 @@ M('schemaStats() counts live and dead sessions, subjects, receipts and revocatio
 M('schemaVersion() is 0 for a schema never migrated; schemaStats() refuses it with ERR_CONFIG_INVALID naming it', async () => {
   const pool = await makePool();
   assert.is(await schemaVersion(pool, { schema: 'nowhere_at_all' }), 0);
-  assert.is(await schemaVersion(pool, { schema: await freshSchema(pool) }), 1);
+  assert.is(await schemaVersion(pool, { schema: await freshSchema(pool) }), 2);
   const error = await rejectsWith(schemaStats(pool, { schema: 'nowhere_at_all' }), 'ERR_CONFIG_INVALID');
   assert.match(error.message, /schema "nowhere_at_all" holds no jwt-session tables/);
   await rejectsWith(schemaStats(pool, { schema: 'Bad"Name' }), 'ERR_CONFIG_INVALID');
