@@ -44,6 +44,7 @@ const groups: Group[] = [
   { name: 'telemetry', run: runTelemetry },
   { name: 'differential', run: runDifferential },
   { name: 'burst', run: (ctx) => import('./cases/burst.js').then((m) => m.runBurst(ctx)) },
+  { name: 'burst-jitter', run: (ctx) => import('./cases/burst.js').then((m) => m.runBurstJitter(ctx)) },
   { name: 'postgres', run: (ctx) => import('./cases/postgres.js').then((m) => m.runPostgres(ctx)) },
   { name: 'http', run: (ctx) => import('./cases/http-guards.js').then((m) => m.runHttpGuards(ctx)) },
   { name: 'fresh', run: (ctx) => import('./cases/fresh-guard.js').then((m) => m.runFreshGuard(ctx)) },

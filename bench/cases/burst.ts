@@ -26,6 +26,8 @@ export interface BurstOutcome {
   /** Sessions in Redis whose create() was reported as failed. */
   failedYetWritten: number;
   ms: number;
+  /** `accessTokenExpiresAt` of each access token issued (Unix seconds): when each client will refresh. */
+  expiries: number[];
 }
 
 /** The ids of the sessions a subject's key holds (MessagePack `[format, bound, records]`, records last, a record's id first; see storage-redis' scripts). */
@@ -52,7 +54,7 @@ async function storedSessionIds(admin: Redis | Cluster, prefix: string): Promise
 }
 
 /** One burst: a cold client, `count` concurrent create() of distinct subjects, then what Redis holds. */
-export async function burst(connect: () => Redis | Cluster, count = BURST): Promise<BurstOutcome> {
+export async function burst(connect: () => Redis | Cluster, count = BURST, accessTokenTtlJitter = 0): Promise<BurstOutcome> {
   const client = connect();
   client.on('error', () => undefined);
   const prefix = `burst-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}:`;
@@ -62,6 +64,7 @@ export async function burst(connect: () => Redis | Cluster, count = BURST): Prom
     issuer: ISSUER,
     audience: AUDIENCE,
     accessTokenTtl: ACCESS_TTL,
+    accessTokenTtlJitter,
     refreshTokenStore: new RedisRefreshTokenStore(client, { keyPrefix: prefix }),
     invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
   });
@@ -69,9 +72,13 @@ export async function burst(connect: () => Redis | Cluster, count = BURST): Prom
   const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => manager.create(`burst-user-${i}`, { claims: { roles: ['user'] }, context: { ip: '203.0.113.7' } })));
   const ms = performance.now() - start;
   const created = new Set<string>();
+  const expiries: number[] = [];
   const failed: Record<string, number> = {};
   for (const r of results) {
-    if (r.status === 'fulfilled') created.add(r.value.sessionId);
+    if (r.status === 'fulfilled') {
+      created.add(r.value.sessionId);
+      expiries.push(r.value.accessTokenExpiresAt);
+    }
     else {
       // The code, and the storage's reason without its figures: "not sent" (shed before sending) or "no answer" (sent, outcome unknown).
       const cause = r.reason instanceof SessionError ? (r.reason.cause as Error | undefined) : undefined;
@@ -95,7 +102,7 @@ export async function burst(connect: () => Redis | Cluster, count = BURST): Prom
     await manager.close();
     client.disconnect();
   }
-  return { succeeded: created.size, failed, failedYetWritten, ms };
+  return { succeeded: created.size, failed, failedYetWritten, ms, expiries };
 }
 
 export async function runBurst(ctx: BenchContext): Promise<Row[]> {
@@ -144,4 +151,61 @@ export async function runBurst(ctx: BenchContext): Promise<Row[]> {
     await cluster?.stop();
   }
   return rows;
+}
+
+/** The largest share of `expiries` that falls in one second: the peak of the refreshes the burst's clients will make together. */
+function peakSecond(expiries: number[]): number {
+  const perSecond = new Map<number, number>();
+  for (const e of expiries) perSecond.set(e, (perSecond.get(e) ?? 0) + 1);
+  return expiries.length === 0 ? 1 : Math.max(...perSecond.values()) / expiries.length;
+}
+
+/**
+ * Case 11c (issue 22, group `burst-jitter`): the burst of 11a on standalone
+ * Redis with `accessTokenTtlJitter: 0.05` and without, alternating rounds:
+ * the peak share of the burst whose access tokens expire in the same second
+ * (when those clients refresh), jitter over none; and create()/s of the
+ * jittered burst over the plain one (what the jitter costs).
+ */
+export async function runBurstJitter(ctx: BenchContext): Promise<Row[]> {
+  const rounds = Math.min(ctx.rounds, 3);
+  const count = ctx.quick ? 2000 : BURST;
+  const JITTER = 0.05;
+  ctx.log(`case 11c: burst of ${count} concurrent create() on standalone Redis, accessTokenTtlJitter ${JITTER} against none, ${rounds} rounds`);
+  const server = await redisServer();
+  const connect = () => new Redis(server.port, { host: server.host });
+  const peaks: number[] = [];
+  const speed: number[] = [];
+  let longer = 0;
+  const notes: string[] = [];
+  for (let round = 0; round < rounds; round++) {
+    // Order alternated: the first burst of a pair meets a colder Redis.
+    const first = await burst(connect, count, round % 2 === 0 ? 0 : JITTER);
+    const second = await burst(connect, count, round % 2 === 0 ? JITTER : 0);
+    const [plain, jittered] = round % 2 === 0 ? [first, second] : [second, first];
+    // Never longer: every jittered token was issued before now, so none may expire after now + accessTokenTtl.
+    const bound = Math.floor(Date.now() / 1000) + ACCESS_TTL;
+    longer += jittered.expiries.filter((e) => e > bound).length;
+    peaks.push(peakSecond(jittered.expiries) / peakSecond(plain.expiries));
+    speed.push(jittered.succeeded / jittered.ms / (plain.succeeded / plain.ms));
+    notes.push(`${(100 * peakSecond(plain.expiries)).toFixed(1)}% → ${(100 * peakSecond(jittered.expiries)).toFixed(1)}%`);
+  }
+  if (longer > 0) throw new Error(`case 11c: ${longer} jittered access tokens outlive accessTokenTtl`);
+  const peakGoal = { op: '<=' as const, value: 0.2, text: 'peak refreshes in one second, jitter ÷ none' };
+  const speedGoal = { op: '>=' as const, value: 0.9, text: 'create()/s with jitter ÷ without' };
+  return [
+    {
+      id: '11c',
+      case: `burst of ${count / 1000}k concurrent create(), Redis standalone, accessTokenTtlJitter ${JITTER}: share of the burst refreshing in the same second, jitter ÷ none`,
+      ratio: median(peaks), ratioKind: 'peak share ÷ peak share', goal: peakGoal, status: judge(median(peaks), peakGoal),
+      rounds: peaks,
+      note: `peak share per round (none → jitter): ${notes.join(', ')}; jittered tokens living longer than accessTokenTtl: ${longer}`,
+    },
+    {
+      id: '11c′',
+      case: 'burst as 11c: create()/s with the jitter ÷ without',
+      ratio: median(speed), ratioKind: 'ops/s ÷ ops/s', goal: speedGoal, status: judge(median(speed), speedGoal),
+      rounds: speed,
+    },
+  ];
 }

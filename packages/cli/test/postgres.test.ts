@@ -132,7 +132,7 @@ S('stats: sessions, subjects, receipts, revocations and disk use of the schema, 
   assert.is(result.code, 0, result.stderr);
   const stats = json<any>(result);
   assert.is(stats.schema, schema);
-  assert.is(stats.version, 1);
+  assert.is(stats.version, 2);
   assert.equal(stats.sessions, { live: 9, dead: 0 });
   assert.is(stats.subjects, 3);
   assert.is(stats.receipts, 1);

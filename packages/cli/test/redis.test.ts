@@ -1,5 +1,5 @@
 import { dpopReplayKey, isSessionError, type SessionError } from '@jwt-session/session-core';
-import { RedisDpopReplayCache } from '@jwt-session/storage-redis';
+import { RedisDpopReplayCache, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
 import { SignJWT } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -158,6 +158,8 @@ for (const kind of ['standalone', 'cluster'] as const) {
     // Two DPoP proofs remembered by the replay cache: counted as the library's, not as foreign keys.
     const replay = new RedisDpopReplayCache(b.client as never, { keyPrefix: prefix });
     for (const jti of ['p1', 'p2']) assert.is(await replay.remember(dpopReplayKey({ jkt: 'A'.repeat(43), jti }), 60_000), 'fresh');
+    // One subject's device history (issue 22): the library's too.
+    assert.is(await new RedisRefreshTokenStore(b.client as never, { keyPrefix: prefix }).rememberDevice('u1', 'device-fingerprint-001', { now: Date.now(), ttl: 60_000, max: 5 }), 'first');
     const keysBefore = await commandCalls(b, 'keys');
     const scansBefore = await commandCalls(b, 'scan');
     const result = await cli(['stats', ...b.flags, '--prefix', prefix, '--json']);
@@ -176,7 +178,9 @@ for (const kind of ['standalone', 'cluster'] as const) {
     assert.is(stats.receipts, 0);
     assert.is(stats.dpopProofs, 2);
     assert.ok(stats.memory.dpop > 0, JSON.stringify(stats.memory));
-    assert.is(stats.memory.total, stats.memory.sessions + stats.memory.stream + stats.memory.receipt + stats.memory.dpop);
+    assert.is(stats.deviceHistories, 1);
+    assert.ok(stats.memory.devices > 0, JSON.stringify(stats.memory));
+    assert.is(stats.memory.total, stats.memory.sessions + stats.memory.stream + stats.memory.receipt + stats.memory.dpop + stats.memory.devices);
     assert.is(await commandCalls(b, 'keys'), keysBefore, 'stats ran KEYS');
     assert.ok((await commandCalls(b, 'scan')) > scansBefore);
 

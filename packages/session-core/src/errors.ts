@@ -69,8 +69,11 @@ export const SESSION_ERROR_REASONS = [
   'unbound',
   // ERR_REFRESH_TOKEN_EXPIRED
   'idle_timeout',
-  // ERR_REFRESH_TOKEN_REUSED
-  'reused',
+  // ERR_REFRESH_TOKEN_REUSED: which token was reused (reuse.ts): the one just replaced, after the reuse
+  // interval; an older one of the chain; one not behind the current token (the store lost rotations)
+  'reused_previous',
+  'reused_ancestor',
+  'reused_branch',
   // ERR_AUTH_NOT_FRESH (RFC 9470 step-up, freshness.ts): no usable auth_time, an auth_time older than maxAge, an acr not
   // among those asked for, an amr without a method asked for
   'auth_time',
@@ -88,6 +91,7 @@ export const SESSION_ERROR_REASONS = [
   'session_id',
   'claims',
   'context',
+  'device',
   'input',
   // ERR_CONFIG_INVALID
   'option',
@@ -123,7 +127,7 @@ export const SESSION_ERROR_MESSAGES: Readonly<Record<SessionErrorCode, string>> 
   ERR_SESSION_REVOKED: 'the session has been revoked',
   ERR_REFRESH_TOKEN_INVALID: 'the refresh token is invalid',
   ERR_REFRESH_TOKEN_EXPIRED: 'the refresh token has expired',
-  ERR_REFRESH_TOKEN_REUSED: 'the refresh token was already used; the session has been revoked',
+  ERR_REFRESH_TOKEN_REUSED: 'the refresh token was already used',
   ERR_STORAGE_UNAVAILABLE: 'storage is unavailable; a revocation already made holds on this node and its broadcast will be retried',
   ERR_CLAIMS_INVALID: 'the subject, session id, claims or context are invalid',
   ERR_CONFIG_INVALID: 'the configuration is invalid',

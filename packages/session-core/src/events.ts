@@ -1,6 +1,7 @@
 import { SessionError } from './errors.js';
 import type { DpopBindingRefusal } from './dpop/binding.js';
 import type { InvalidationReason } from './storage.js';
+import type { ReuseEvent } from './reuse.js';
 
 /** Event names, for `manager.on(NAME, listener)`. */
 export const SESSION_CREATED = 'sessionCreated';
@@ -9,8 +10,9 @@ export const SESSION_INVALIDATED = 'sessionInvalidated';
 export const ALL_SESSIONS_INVALIDATED = 'allSessionsInvalidated';
 export const REFRESH_TOKEN_REUSED = 'refreshTokenReused';
 export const DPOP_BINDING_REFUSED = 'dpopBindingRefused';
+export const SESSION_CREATED_ON_NEW_DEVICE = 'sessionCreatedOnNewDevice';
 
-const EVENT_NAMES: ReadonlySet<unknown> = new Set([SESSION_CREATED, SESSION_REFRESHED, SESSION_INVALIDATED, ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED, DPOP_BINDING_REFUSED]);
+const EVENT_NAMES: ReadonlySet<unknown> = new Set([SESSION_CREATED, SESSION_REFRESHED, SESSION_INVALIDATED, ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED, DPOP_BINDING_REFUSED, SESSION_CREATED_ON_NEW_DEVICE]);
 
 /** `local`: this node did it; `remote`: another node did, and the broadcaster told us. */
 export type EventOrigin = 'local' | 'remote';
@@ -22,9 +24,23 @@ export interface SessionEvents {
   [SESSION_INVALIDATED]: { subject: string; sessionId: string; reason: InvalidationReason; at: number; origin: EventOrigin };
   /** `sessionIds`: the sessions the deletion found, when it found any. */
   [ALL_SESSIONS_INVALIDATED]: { subject: string; at: number; origin: EventOrigin; sessionIds?: string[] };
-  [REFRESH_TOKEN_REUSED]: { subject: string; sessionId: string };
+  /**
+   * A rotated-out refresh token was presented. `kind`: `previous` (the token
+   * just replaced, after the reuse interval: usually a lost response),
+   * `ancestor` (older: a copy), `branch` (not behind the current token: the
+   * store lost rotations). `revoked`: whether the session was ended
+   * (`refreshTokenReusePolicy`).
+   */
+  [REFRESH_TOKEN_REUSED]: ReuseEvent;
   /** A bound session's refresh token came without a proof, or with one by another key: someone may hold a copy of the cookie. The session is intact. */
   [DPOP_BINDING_REFUSED]: DpopBindingRefusal;
+  /**
+   * A session was created from a device (summary + network) the subject's
+   * history does not hold (`deviceHistory`): send the "new sign-in" notice.
+   * `first`: the subject had no history (a first sign-in: usually no notice).
+   * `historyUnavailable`: the store could not answer; counted as new.
+   */
+  [SESSION_CREATED_ON_NEW_DEVICE]: { subject: string; sessionId: string; at: number; device: { summary: string; network: string }; first: boolean; historyUnavailable: boolean };
 }
 
 export type SessionEventName = keyof SessionEvents;

@@ -12,6 +12,7 @@ export {
   ALL_SESSIONS_INVALIDATED,
   REFRESH_TOKEN_REUSED,
   DPOP_BINDING_REFUSED,
+  SESSION_CREATED_ON_NEW_DEVICE,
   type EventOrigin,
   type SessionEvents,
   type SessionEventName,
@@ -20,6 +21,7 @@ export {
 export type {
   AccessTokenClaims,
   CreateOptions,
+  DeviceInput,
   JsonValue,
   SessionContext,
   SessionInfo,
@@ -27,12 +29,16 @@ export type {
   UpdateOptions,
 } from './types.js';
 export { DEFAULT_RECEIPT_TTL } from './storage.js';
+export { REUSE_REASONS, RefreshTokenReusedError, type ReuseAction, type ReuseEvent, type ReuseKind, type ReusePolicy } from './reuse.js';
+export { MAX_ACCESS_TOKEN_TTL_JITTER } from './jitter.js';
+export { checkDeviceFingerprint, type DeviceHistoryOptions } from './device.js';
 export { storeInput } from './store-input.js';
 export { assertInvalidationReceiver, parseInvalidationEvent } from './revocation/event.js';
 export { checkRevocationLogRead, MAX_REVOCATION_LOG_PAGE, REVOCATION_LOG_CURSOR } from './revocation/log.js';
 export { PollingInvalidationBroadcaster, RevocationPollError, type PollingInvalidationBroadcasterOptions } from './revocation/polling-broadcaster.js';
 export type {
   DeleteAllResult,
+  DeviceHistoryResult,
   InsertOptions,
   InsertResult,
   InvalidAccessTokenCache,

@@ -1,6 +1,6 @@
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, reasonOf, storageError } from './errors.js';
-import { DPOP_BINDING_REFUSED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
+import { DPOP_BINDING_REFUSED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_CREATED_ON_NEW_DEVICE, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
 import { checkRefreshBinding, createBinding, refreshProof, withBinding, withSessionBinding, type DpopBindingRefusal } from './dpop/binding.js';
 import { publicJwks } from './keys.js';
 import { invalidAccessToken, keyResolver, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
@@ -12,6 +12,8 @@ import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId } from './lib/ids.js';
 import { issueTokens, type IssueConfig } from './lib/issue.js';
 import { randomBase64url } from './lib/random-pool.js';
 import { hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
+import { handleReuse, type ReuseHandler } from './reuse.js';
+import { createDevice, noteDevice } from './device.js';
 import { sessionInfos } from './lib/session-info.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, checkRevocation, type VerifiedToken } from './lib/verified-cache.js';
@@ -53,6 +55,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   /** ms an invalidation must be remembered: the longest an access token issued now can still verify. */
   readonly #invalidationTtl: number;
   readonly #telemetry: Telemetry;
+  readonly #reuse: ReuseHandler;
   #closed = false;
 
   constructor(options: JwtUserSessionManagerOptions) {
@@ -61,7 +64,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     this.#telemetry = createTelemetry(normalized.telemetry);
     const o = { ...normalized, refreshTokenStore: this.#telemetry.instrumentStore(normalized.refreshTokenStore) };
     this.#options = o;
-    this.#issueConfig = { issuer: o.issuer, audience: o.audience, accessTokenTtl: o.accessTokenTtl, refreshTokenKey: o.refreshTokenKey, signingKey: o.keys[0]! };
+    this.#issueConfig = { issuer: o.issuer, audience: o.audience, accessTokenTtl: o.accessTokenTtl, accessTokenTtlJitter: o.accessTokenTtlJitter, refreshTokenKey: o.refreshTokenKey, signingKey: o.keys[0]! };
     this.#verifyConfig = {
       resolveKey: keyResolver(o.keys),
       issuer: o.issuer,
@@ -81,6 +84,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       onRetry: () => this.#telemetry.broadcastRetry(),
     });
     cacheGauges(this.#telemetry, { verified: this.#verified, invalidations: o.invalidAccessTokenCache });
+    this.#reuse = { policy: o.refreshTokenReusePolicy, store: o.refreshTokenStore, emit: (event) => this.emit(REFRESH_TOKEN_REUSED, event), revoke: (subject, sessionId, now) => this.#revocation.revokeSession(subject, sessionId, 'reused', now).catch(() => undefined) };
   }
 
   protected override emit<E extends SessionEventName>(event: E, payload: SessionEvents[E]): void {
@@ -98,6 +102,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     this.#assertOpen();
     checkSubject(subject);
     const call = callOptions(options);
+    const device = createDevice(call.device, this.#options.deviceHistory);
     const claims = withBinding(checkClaims(call.claims), createBinding(call.dpop));
     const { refreshTokenStore: store, refreshTokenTtl, refreshTokenIdleTtl, maxSessionsPerSubject } = this.#options;
     const now = this.#options.clock();
@@ -133,6 +138,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       throw error;
     }
     this.emit(SESSION_CREATED, { subject, sessionId, at: now });
+    const news = device === undefined ? undefined : await noteDevice(this.#options.deviceHistory!, store, { subject, sessionId, now }, device);
+    if (news !== undefined) this.emit(SESSION_CREATED_ON_NEW_DEVICE, news);
     return tokens;
   }
 
@@ -193,9 +200,9 @@ export class JwtUserSessionManager extends SessionEventEmitter {
 
   /**
    * Rotates a refresh token: returns a new pair and invalidates the token it
-   * was given. Presenting a rotated-out token revokes the session
-   * (ERR_REFRESH_TOKEN_REUSED), except the immediately previous one within
-   * `refreshTokenReuseInterval`, which gets the same new pair again. A
+   * was given. A rotated-out token is ERR_REFRESH_TOKEN_REUSED, and revokes the
+   * session as `refreshTokenReusePolicy` says, except the immediately previous
+   * one within `refreshTokenReuseInterval`: it gets the same new pair again. A
    * session bound to a DPoP key is refreshed only with `dpop.jkt` of that key:
    * otherwise ERR_DPOP_BINDING_MISMATCH and the `dpopBindingRefused` event,
    * before any store call (the session is left intact).
@@ -252,6 +259,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
           idleTtl: this.#options.refreshTokenIdleTtl,
           claims,
           context,
+          revokePrevious: this.#options.refreshTokenReusePolicy.previous === 'revoke',
         });
       } catch (error) {
         throw storageError('update', error);
@@ -266,20 +274,9 @@ export class JwtUserSessionManager extends SessionEventEmitter {
           return tokens;
         }
         case 'reused':
-          await this.#onReuse(result.subject, sessionId, now);
-          break;
-        case 'mismatch': {
-          // The mac proved we issued this token for this session, and it is neither current nor previous: an older one, so someone holds a copy. End the session.
-          let failure: SessionError | undefined;
-          try {
-            await this.#options.refreshTokenStore.delete(result.subject, sessionId, now);
-          } catch (error) {
-            failure = storageError('update (revoking a reused session)', error);
-          }
-          await this.#onReuse(result.subject, sessionId, now);
-          if (failure !== undefined) throw failure;
-          break;
-        }
+        case 'mismatch':
+          // The mac proved we issued this token for this session: rotated out, so reuse of some kind (reuse.ts).
+          throw await handleReuse(this.#reuse, result, parsed, now);
         case 'expired':
           throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, result.idle === true ? 'idle_timeout' : 'expired');
         default:
@@ -287,7 +284,6 @@ export class JwtUserSessionManager extends SessionEventEmitter {
           if (parsed.deadline <= now) throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, 'expired');
           throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, 'unknown_session');
       }
-      throw new SessionError('ERR_REFRESH_TOKEN_REUSED', 'refresh token was already used; the session has been revoked', undefined, 'reused');
     } catch (error) {
       this.#telemetry.refreshRefused(refreshFailure(error), reasonOf(error));
       throw error;
@@ -423,12 +419,6 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   };
 
   readonly #bindingRefused = (payload: DpopBindingRefusal): void => this.emit(DPOP_BINDING_REFUSED, payload);
-
-  /** The session is gone from the store; its access tokens must go too. A failed broadcast keeps retrying in the background. */
-  async #onReuse(subject: string, sessionId: string, now: number): Promise<void> {
-    this.emit(REFRESH_TOKEN_REUSED, { subject, sessionId });
-    await this.#revocation.revokeSession(subject, sessionId, 'reused', now).catch(() => undefined);
-  }
 
   /** The sessions an insert evicted: the new session exists either way; a broadcast that fails now is retried in the background. */
   #revokeEvicted(subject: string, evicted: readonly string[], now: number): void {

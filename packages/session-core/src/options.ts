@@ -3,6 +3,9 @@ import { SessionError, isSessionError } from './errors.js';
 import { keyMaterial, resolveKeys, type ResolvedKey, type SigningKey } from './keys.js';
 import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from './storage.js';
 import type { TelemetryOption } from './telemetry/telemetry.js';
+import { normalizeReusePolicy, type ReusePolicy } from './reuse.js';
+import { checkJitter } from './jitter.js';
+import { deviceHistoryConfig, type DeviceHistoryConfig, type DeviceHistoryOptions } from './device.js';
 
 export interface JwtUserSessionManagerOptions {
   /** The first key signs; all of them verify (key rotation). */
@@ -11,6 +14,13 @@ export interface JwtUserSessionManagerOptions {
   audience: string | string[];
   /** Seconds. @default 900 */
   accessTokenTtl?: number;
+  /**
+   * Takes a random part, up to this fraction, off each access token's
+   * lifetime (0.05: between 95% and 100% of `accessTokenTtl`, whole seconds),
+   * so sessions opened together do not refresh together. Never longer than
+   * `accessTokenTtl`. From 0 to 0.1. @default 0 (off)
+   */
+  accessTokenTtlJitter?: number;
   /** Seconds: absolute lifetime of a session; rotation never extends it. @default 2592000 (30 days) */
   refreshTokenTtl?: number;
   /** Seconds: a session not refreshed for this long ends. @default off */
@@ -26,6 +36,17 @@ export interface JwtUserSessionManagerOptions {
    */
   refreshTokenReuseInterval?: number;
   /**
+   * Per kind of reuse, whether presenting a rotated-out refresh token ends the
+   * session (`'revoke'`) or only refuses that token (`'refuse'`): `previous`
+   * (the token just replaced, after `refreshTokenReuseInterval`: mostly lost
+   * responses and slow tabs), `ancestor` (two or more rotations old: a copy),
+   * `branch` (a token the store's chain does not lead to: it lost rotations).
+   * Every refusal is ERR_REFRESH_TOKEN_REUSED with the reason
+   * `reused_<kind>` and the `refreshTokenReused` event, whatever the action.
+   * @default { previous: 'revoke', ancestor: 'revoke', branch: 'revoke' }
+   */
+  refreshTokenReusePolicy?: Partial<ReusePolicy>;
+  /**
    * Key (at least 32 bytes) from which refresh-token successors are derived.
    * Every node must use the same one. @default derived (HKDF) from the signing
    * key, so rotating the signing key also changes it
@@ -38,6 +59,13 @@ export interface JwtUserSessionManagerOptions {
   broadcaster?: InvalidationBroadcaster;
   /** Milliseconds since the epoch. For tests that freeze time. @default Date.now */
   clock?: () => number;
+  /**
+   * Keeps, per subject, a small history of the devices (summary + network,
+   * as a keyed hash) sessions were created from, and emits
+   * `sessionCreatedOnNewDevice` when create()'s `device` is not in it. Needs
+   * a store with `rememberDevice()`. `true`: the defaults. @default off
+   */
+  deviceHistory?: boolean | DeviceHistoryOptions;
   /** OpenTelemetry metrics and spans. @default the global providers of `@opentelemetry/api` (when installed) */
   telemetry?: TelemetryOption;
 }
@@ -47,6 +75,7 @@ export interface NormalizedOptions {
   issuer: string;
   audience: string | string[];
   accessTokenTtl: number;
+  accessTokenTtlJitter: number;
   /** ms */
   refreshTokenTtl: number;
   /** ms */
@@ -55,6 +84,7 @@ export interface NormalizedOptions {
   maxSessionsPerSubject: number | undefined;
   /** ms */
   refreshTokenReuseInterval: number;
+  refreshTokenReusePolicy: ReusePolicy;
   refreshTokenKey: Buffer;
   verifiedTokenCacheSize: number;
   refreshTokenStore: RefreshTokenStore;
@@ -62,6 +92,7 @@ export interface NormalizedOptions {
   broadcaster: InvalidationBroadcaster | undefined;
   clock: () => number;
   telemetry: TelemetryOption | undefined;
+  deviceHistory: DeviceHistoryConfig | undefined;
 }
 
 export function fail(name: string, message: string): never {
@@ -152,11 +183,13 @@ export function normalizeOptions(input: JwtUserSessionManagerOptions): Normalize
     issuer: options.issuer as string,
     audience: audience as string | string[],
     accessTokenTtl,
+    accessTokenTtlJitter: checkJitter(options.accessTokenTtlJitter),
     refreshTokenTtl: refreshTokenTtl * 1000,
     refreshTokenIdleTtl: idle === undefined ? undefined : idle * 1000,
     clockTolerance,
     maxSessionsPerSubject: max as number | undefined,
     refreshTokenReuseInterval: reuse * 1000,
+    refreshTokenReusePolicy: normalizeReusePolicy(options.refreshTokenReusePolicy),
     refreshTokenKey,
     verifiedTokenCacheSize: cacheSize,
     refreshTokenStore: options.refreshTokenStore as RefreshTokenStore,
@@ -164,5 +197,6 @@ export function normalizeOptions(input: JwtUserSessionManagerOptions): Normalize
     broadcaster: options.broadcaster as InvalidationBroadcaster | undefined,
     clock: (options.clock as (() => number) | undefined) ?? Date.now,
     telemetry: checkTelemetry(options.telemetry),
+    deviceHistory: deviceHistoryConfig(options.deviceHistory, options.refreshTokenStore as RefreshTokenStore, refreshTokenKey),
   };
 }

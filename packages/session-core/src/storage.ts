@@ -78,6 +78,15 @@ export interface RotateRequest {
   claims?: Record<string, unknown> | undefined;
   /** Merged key by key into the stored context when given. */
   context?: SessionContext | undefined;
+  /**
+   * Whether the previous hash presented after `reuseInterval` deletes the
+   * session (`reused`, `revoked: true`). `false` when the manager's
+   * `refreshTokenReusePolicy.previous` is `'refuse'`: the store answers
+   * `reused` with `revoked: false` and leaves the session as it was. A store
+   * that ignores it deletes (the safe side); the manager then revokes the
+   * access tokens too. @default true
+   */
+  revokePrevious?: boolean | undefined;
 }
 
 /**
@@ -85,9 +94,15 @@ export interface RotateRequest {
  * - `grace`: the presented hash was the previous one, within `reuseInterval`, and
  *   the successor is the current one; nothing changed.
  * - `reused`: the presented hash was the previous one after the interval: the
- *   store deleted the session in the same atomic step.
+ *   store deleted the session in the same atomic step (`revoked` absent or
+ *   true), or, with `revokePrevious: false`, left it (`revoked: false`).
  * - `mismatch`: neither; the session is untouched. The token's MAC already
- *   proved the manager issued it, so it is an older one: reuse.
+ *   proved the manager issued it, so it is an older one (or one past the
+ *   store's chain): reuse. `tokenHash` and `generation` are the current ones:
+ *   the manager walks the successors of the presented secret towards the
+ *   current hash to tell an ancestor from a branch (a hash of a 256-bit secret
+ *   reveals nothing of it). Optional: without them a mismatch counts as an
+ *   ancestor.
  * - `expired`: past its deadline; the store deleted it. `idle: true` when the
  *   deadline that passed was the idle one (`idleExpiresAt` before `expiresAt`):
  *   the manager then reports the reason `idle_timeout` instead of `expired`.
@@ -95,8 +110,8 @@ export interface RotateRequest {
  */
 export type RotateResult =
   | { status: 'rotated' | 'grace'; session: StoredSessionInfo }
-  | { status: 'reused'; subject: string }
-  | { status: 'mismatch'; subject: string }
+  | { status: 'reused'; subject: string; revoked?: boolean }
+  | { status: 'mismatch'; subject: string; tokenHash?: string; generation?: number }
   | { status: 'expired'; idle?: boolean }
   | { status: 'not_found' };
 
@@ -123,8 +138,20 @@ export interface RefreshTokenStore {
   delete(subject: string, sessionId: string, now: number): Promise<boolean>;
   /** Deletes every session of the subject; returns the ids of the live ones deleted and the store's time. */
   deleteAll(subject: string, now: number): Promise<DeleteAllResult>;
+  /**
+   * Optional capability (the manager's `deviceHistory` needs it): records
+   * `fingerprint` (a keyed hash, 22 base64url characters) as seen now in the
+   * subject's device history and says what the history knew of it: `known`,
+   * `new`, or `first` (the subject had no history). One atomic step. The
+   * history keeps the `max` most recently seen fingerprints, each for `ttl` ms
+   * after it was last seen; it is the subject's, and `deleteAll` leaves it
+   * (signing out everywhere does not make the devices new).
+   */
+  rememberDevice?(subject: string, fingerprint: string, options: { now: number; ttl: number; max: number }): Promise<DeviceHistoryResult>;
   close?(): Promise<void>;
 }
+
+export type DeviceHistoryResult = 'known' | 'new' | 'first';
 
 /**
  * What one node knows about revoked access tokens. Reads are synchronous and

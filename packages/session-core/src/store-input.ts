@@ -81,6 +81,7 @@ export function checkRotateRequest(value: unknown): RotateRequest {
     const now = checkNow(r.now);
     if (!isTime(r.reuseInterval) || r.reuseInterval < 0) invalid('reuseInterval');
     checkOptionalTime(r.idleTtl, 'idleTtl');
+    if (r.revokePrevious !== undefined && typeof r.revokePrevious !== 'boolean') invalid('revokePrevious');
     return {
       sessionId: r.sessionId,
       presentedHash: r.presentedHash as string,
@@ -90,6 +91,7 @@ export function checkRotateRequest(value: unknown): RotateRequest {
       idleTtl: r.idleTtl as number | undefined,
       claims: r.claims === undefined ? undefined : jsonObject(r.claims, 'claims', MAX_CLAIMS_BYTES),
       context: r.context === undefined ? undefined : checkContext(r.context),
+      revokePrevious: r.revokePrevious !== false,
     };
   } catch (error) {
     if (error instanceof SessionError) throw error;

@@ -55,6 +55,18 @@ export interface SessionInfo {
   acr?: string;
 }
 
+/** What the app says about the client of a create() (or an update(), for drift). */
+export interface DeviceInput {
+  /** A short description of the device: browser and OS family, an app's name and platform. Not the raw User-Agent: it changes with every browser update. */
+  summary: string;
+  /**
+   * Where the client connects from, coarse: an IPv4 /24 or IPv6 /48 prefix
+   * (`203.0.113.0/24`), or the network's ASN (`AS64500`). A whole address
+   * would make every mobile handover a new device.
+   */
+  network: string;
+}
+
 export interface CreateOptions {
   /** Extra claims for every access token of this session. Registered and library claims are refused. */
   claims?: Record<string, unknown>;
@@ -75,6 +87,8 @@ export interface CreateOptions {
   amr?: readonly string[];
   /** The authentication context class reference (`acr`), printable ASCII without spaces or quotes. @default none */
   acr?: string;
+  /** The client's device summary and network, for the manager's `deviceHistory` (the `sessionCreatedOnNewDevice` event). */
+  device?: DeviceInput;
 }
 
 export interface UpdateOptions {

@@ -159,8 +159,18 @@ S('refresh tokens: format, mac, unknown session, expiry, idle timeout, reuse', a
   await refused(h.manager.update(forged), 'ERR_REFRESH_TOKEN_INVALID', 'mac', 'a mac not made with the key');
 
   const second = await h.manager.update(first.refreshToken);
-  await refused(h.manager.update(first.refreshToken), 'ERR_REFRESH_TOKEN_REUSED', 'reused', 'the previous token after the interval');
+  await refused(h.manager.update(first.refreshToken), 'ERR_REFRESH_TOKEN_REUSED', 'reused_previous', 'the previous token after the interval');
   await refused(h.manager.update(second.refreshToken), 'ERR_REFRESH_TOKEN_INVALID', 'unknown_session', 'a session the reuse ended');
+  const chain = await h.manager.create('alice');
+  const next = await h.manager.update(chain.refreshToken);
+  await h.manager.update(next.refreshToken);
+  await refused(h.manager.update(chain.refreshToken), 'ERR_REFRESH_TOKEN_REUSED', 'reused_ancestor', 'a token two rotations old');
+  // reused_branch: the store restored from a backup taken before the client's last rotations.
+  const branch = await h.manager.update((await h.manager.create('alice')).refreshToken);
+  const backup = h.store.snapshot(branch.sessionId);
+  const ahead = await h.manager.update((await h.manager.update(branch.refreshToken)).refreshToken);
+  h.store.restore(backup);
+  await refused(h.manager.update(ahead.refreshToken), 'ERR_REFRESH_TOKEN_REUSED', 'reused_branch', 'a token past the store\'s chain');
 
   const idle = await h.manager.create('alice');
   h.clock.now += 601_000;
@@ -243,6 +253,7 @@ S('bad arguments and configuration', async () => {
   await refused(h.manager.deleteOne('alice', 42 as never), 'ERR_CLAIMS_INVALID', 'session_id', 'a session id that is not a string');
   await refused(h.manager.create('alice', { claims: { sub: 'mallory' } }), 'ERR_CLAIMS_INVALID', 'claims', 'a registered claim');
   await refused(h.manager.create('alice', { context: { ip: 7 } as never }), 'ERR_CLAIMS_INVALID', 'context', 'a context field of the wrong type');
+  await refused(h.manager.create('alice', { device: { summary: 'Firefox on macOS' } as never }), 'ERR_CLAIMS_INVALID', 'device', 'a device without its network');
   await refused(h.manager.create('alice', 'options' as never), 'ERR_CLAIMS_INVALID', 'input', 'options that are not an object');
   await refused(() => storeInput.rotate({ sessionId: 'x' }), 'ERR_CLAIMS_INVALID', 'input', 'a rotate request without hashes');
   await refused(() => new JwtUserSessionManager({ keys: KEYS } as never), 'ERR_CONFIG_INVALID', 'option', 'a manager without issuer');

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { DEFAULT_RECEIPT_TTL, parseInvalidationEvent, storeInput, type DpopReplayCache } from '../src/index.js';
+import { DEFAULT_RECEIPT_TTL, checkDeviceFingerprint, parseInvalidationEvent, storeInput, type DeviceHistoryResult, type DpopReplayCache } from '../src/index.js';
 import type {
   DeleteAllResult,
   InsertOptions,
@@ -93,6 +93,36 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
     return entry !== undefined && entry.until > Date.now() ? entry.ids : undefined;
   }
 
+  readonly #devices = new Map<string, Map<string, number>>();
+
+  /** The subject's device history: the plainest form of the optional capability (no expiry of whole histories). */
+  async rememberDevice(subject: string, fingerprint: string, options: { now: number; ttl: number; max: number }): Promise<DeviceHistoryResult> {
+    const { now, ttl, max } = checkDeviceFingerprint(subject, fingerprint, options);
+    const history = this.#devices.get(subject) ?? new Map<string, number>();
+    for (const [seen, at] of history) if (at + ttl <= now) history.delete(seen);
+    const answer: DeviceHistoryResult = history.has(fingerprint) ? 'known' : history.size === 0 ? 'first' : 'new';
+    history.delete(fingerprint);
+    history.set(fingerprint, now);
+    while (history.size > max) history.delete(history.keys().next().value!);
+    this.#devices.set(subject, history);
+    return answer;
+  }
+
+  /** Everything the device histories hold, as text: tests look for what must not be there. */
+  deviceDump(): string {
+    return JSON.stringify([...this.#devices].map(([subject, h]) => [subject, [...h]]));
+  }
+
+  /** A copy of one session as it is now (a backup), for `restore`: tests of a store that lost writes. */
+  snapshot(sessionId: string): SessionRecord {
+    return structuredClone(this.#sessions.get(sessionId)!);
+  }
+
+  /** Puts a session back as a snapshot held it, undoing the rotations since (a restored backup, a failover that lost writes). */
+  restore(record: SessionRecord): void {
+    this.#sessions.set(record.sessionId, structuredClone(record));
+  }
+
   async rotate(request: RotateRequest): Promise<RotateResult> {
     const { sessionId, presentedHash, successorHash, now } = request;
     const record = this.#sessions.get(sessionId);
@@ -120,11 +150,12 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
       const inGrace = request.reuseInterval > 0 && now - record.rotatedAt <= request.reuseInterval;
       if (inGrace && sameHash(successorHash, record.tokenHash)) return { status: 'grace', session: info(record) };
       if (!inGrace) {
+        if (request.revokePrevious === false) return { status: 'reused', subject: record.subject, revoked: false };
         this.#sessions.delete(sessionId);
         return { status: 'reused', subject: record.subject };
       }
     }
-    return { status: 'mismatch', subject: record.subject };
+    return { status: 'mismatch', subject: record.subject, tokenHash: record.tokenHash, generation: record.generation };
   }
 
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {

@@ -96,7 +96,7 @@ S('reads, refreshes, sessions, revocations, store operations and cache sizes are
     assert.ok(reads.every(([attributes]) => ('reason' in attributes) === !['verified', 'cache_hit'].includes(attributes.outcome as string)), 'a success carries no reason');
     const refreshes = await o.points('jwt_session.refreshes');
     assert.equal([count(refreshes, { outcome: 'rotated' }), count(refreshes, { outcome: 'invalid' }), count(refreshes, { outcome: 'reused' })], [1, 1, 1]);
-    assert.equal([count(refreshes, { outcome: 'invalid', reason: 'format' }), count(refreshes, { outcome: 'reused', reason: 'reused' })], [1, 1]);
+    assert.equal([count(refreshes, { outcome: 'invalid', reason: 'format' }), count(refreshes, { outcome: 'reused', reason: 'reused_previous' })], [1, 1]);
     void rotated;
     assert.is(count(await o.points('jwt_session.sessions.created')), 3);
     assert.is(count(await o.points('jwt_session.sessions.evicted')), 1);
@@ -124,7 +124,7 @@ S('reads, refreshes, sessions, revocations, store operations and cache sizes are
     const reused = spans.filter((s) => s.name === 'jwt_session.update' && s.attributes['jwt_session.error'] === 'ERR_REFRESH_TOKEN_REUSED');
     assert.is(reused.length, 1);
     assert.is(reused[0]!.status.code, 2);
-    assert.is(reused[0]!.attributes['jwt_session.error.reason'], 'reused');
+    assert.is(reused[0]!.attributes['jwt_session.error.reason'], 'reused_previous');
 
     // Regression guard: nothing personal or secret in any attribute or metric.
     const exported = `${await o.everything()} ${JSON.stringify(spans.map((s) => s.attributes))}`;

@@ -2,6 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { TTLCache } from '@isaacs/ttlcache';
 import {
   DEFAULT_RECEIPT_TTL,
+  checkDeviceFingerprint,
+  type DeviceHistoryResult,
   SessionError,
   storeInput,
   type DeleteAllResult,
@@ -95,6 +97,8 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #clock: () => number;
   /** What each recent insert evicted (only those that evicted something), or NEVER. */
   readonly #receipts = new TTLCache<string, readonly string[] | typeof NEVER>();
+  /** Per subject, each device fingerprint and when it was last seen (ms); a subject's entry expires with its newest device. */
+  readonly #devices = new TTLCache<string, Map<string, number>>();
   readonly #expiry = new ExpiryQueue((sessionId, now) => {
     const text = this.#sessions.get(sessionId);
     if (text === undefined) return;
@@ -218,11 +222,13 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
       const inGrace = request.reuseInterval > 0 && now - record.rotatedAt <= request.reuseInterval;
       if (inGrace && sameHash(successorHash, record.tokenHash)) return { status: 'grace', session: info(record) };
       if (!inGrace) {
+        if (request.revokePrevious === false) return { status: 'reused', subject: record.subject, revoked: false };
         this.#remove(sessionId, record.subject);
         return { status: 'reused', subject: record.subject };
       }
     }
-    return { status: 'mismatch', subject: record.subject };
+    // The current hash and generation let the manager tell an older token of the chain from one past it.
+    return { status: 'mismatch', subject: record.subject, tokenHash: record.tokenHash, generation: record.generation };
   }
 
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {
@@ -256,7 +262,32 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return { sessionIds: live, at: this.#clock() };
   }
 
+  /** The subject's device history (issue 22): known, new or first; the `max` most recently seen kept, each for `ttl` ms. */
+  async rememberDevice(subject: string, fingerprint: string, options: { now: number; ttl: number; max: number }): Promise<DeviceHistoryResult> {
+    storeInput.subject(subject);
+    const { now, ttl, max } = checkDeviceFingerprint(subject, fingerprint, options);
+    const history = this.#devices.get(subject) ?? new Map<string, number>();
+    for (const [seen, at] of history) if (at + ttl <= now) history.delete(seen);
+    const answer: DeviceHistoryResult = history.has(fingerprint) ? 'known' : history.size === 0 ? 'first' : 'new';
+    // Re-inserted, so the Map's order is least recently seen first.
+    history.delete(fingerprint);
+    history.set(fingerprint, now);
+    for (const seen of history.keys()) {
+      if (history.size <= max) break;
+      history.delete(seen);
+    }
+    this.#devices.set(subject, history, { ttl });
+    return answer;
+  }
+
+  /** Subjects with a device history (tests, operators). */
+  get deviceHistorySize(): number {
+    return this.#devices.size;
+  }
+
   async close(): Promise<void> {
+    this.#devices.clear();
+    this.#devices.cancelTimer();
     this.#expiry.clear();
     this.#receipts.clear();
     this.#receipts.cancelTimer();

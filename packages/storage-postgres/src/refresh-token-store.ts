@@ -9,7 +9,7 @@ import type {
   SessionContext,
   StoredSessionInfo,
 } from '@jwt-session/session-core';
-import { DEFAULT_RECEIPT_TTL, SessionError, isSessionIdOf, storeInput } from '@jwt-session/session-core';
+import { DEFAULT_RECEIPT_TTL, SessionError, checkDeviceFingerprint, isSessionIdOf, storeInput, type DeviceHistoryResult } from '@jwt-session/session-core';
 import { DEFAULT_QUERY_TIMEOUT, boundedQuery, checkCount, checkTimeout, type Queryable } from './bounded.js';
 import { warnWithoutErrorListener } from './error-listener.js';
 import { checkSchema } from './schema.js';
@@ -149,15 +149,20 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
       request.claims === undefined ? null : toStoredJson(JSON.stringify(request.claims)),
       // Merged name by name into the stored context (jsonb ||); storeInput's JSON copy has no undefined entries left.
       request.context === undefined ? null : toStoredJson(JSON.stringify(request.context)),
-    ])) as unknown as (SessionRow & { status: string })[];
+      request.revokePrevious !== false,
+    ])) as unknown as (SessionRow & { status: string; token_hash: string | null })[];
     const { status } = row!;
     switch (status) {
       case 'rotated':
       case 'grace':
         return { status, session: decode(request.sessionId, row!) };
       case 'reused':
-      case 'mismatch':
         return { status, subject: fromStored(row!.subject) };
+      case 'reused_kept':
+        return { status: 'reused', subject: fromStored(row!.subject), revoked: false };
+      case 'mismatch':
+        // The current hash and generation: the manager tells an older token of the chain from one past it.
+        return { status, subject: fromStored(row!.subject), tokenHash: row!.token_hash!, generation: row!.generation };
       case 'expired':
         return { status };
       case 'expired_idle':
@@ -211,6 +216,14 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
 
   /** Nothing to release: the pool is the caller's to end. */
   async close(): Promise<void> {}
+
+  /** The subject's device history (issue 22): one call of remember_device (migration 2), locked per subject. */
+  async rememberDevice(subject: string, fingerprint: string, options: { now: number; ttl: number; max: number }): Promise<DeviceHistoryResult> {
+    storeInput.subject(subject);
+    const { now, ttl, max } = checkDeviceFingerprint(subject, fingerprint, options);
+    const [row] = await this.#run('rememberDevice', [now, toStored(subject), fingerprint, ttl, max]);
+    return row!.answer as DeviceHistoryResult;
+  }
 
   #run(operation: keyof StoreStatements, values: unknown[]): Promise<Record<string, unknown>[]> {
     return boundedQuery(this.#db, operation, this.#timeout, { text: this.#sql[operation], values, name: this.#names[operation] });

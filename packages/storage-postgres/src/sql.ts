@@ -25,7 +25,7 @@ export interface StoreStatements {
   readonly insert: string;
   /** $1 now, $2 id, $3 subject, $4 receipt ttl → evicted */
   readonly settle: string;
-  /** $1 now, $2 id, $3 presented, $4 successor, $5 reuse, $6 idle ttl (null), $7 claims (null), $8 context entries to merge (null) → one row */
+  /** $1 now, $2 id, $3 presented, $4 successor, $5 reuse, $6 idle ttl (null), $7 claims (null), $8 context entries to merge (null), $9 revoke previous → one row */
   readonly rotate: string;
   /** $1 now, $2 subject → the live sessions, newest first; drops the subject's dead ones */
   readonly list: string;
@@ -35,6 +35,8 @@ export interface StoreStatements {
   readonly deleteAll: string;
   /** $1 now, $2 batch → swept: sessions and receipts removed */
   readonly sweep: string;
+  /** $1 now, $2 subject, $3 fingerprint, $4 ttl, $5 max → answer: 'known', 'new' or 'first' */
+  readonly rememberDevice: string;
   /** → sessions, receipts: rows held (operators, tests) */
   readonly count: string;
 }
@@ -43,7 +45,7 @@ export function storeStatements(s: string): StoreStatements {
   return {
     insert: `SELECT ${s}.insert_session($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12) AS evicted`,
     settle: `SELECT ${s}.settle_insert($1, $2, $3, $4) AS evicted`,
-    rotate: `SELECT * FROM ${s}.rotate_session($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)`,
+    rotate: `SELECT * FROM ${s}.rotate_session_v2($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)`,
     list: `WITH dead AS (DELETE FROM ${s}.sessions WHERE subject = $2 AND deadline <= ${ts('$1')})
 SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE subject = $2 AND deadline > ${ts('$1')} ORDER BY created_at DESC, session_id`,
     delete: `WITH gone AS (DELETE FROM ${s}.sessions WHERE session_id = $1 AND subject = $2 RETURNING deadline)
@@ -55,8 +57,11 @@ SELECT floor(extract(epoch FROM now()) * 1000)::float8 AS at, ARRAY(SELECT sessi
     sweep: `WITH a AS (DELETE FROM ${s}.sessions WHERE session_id IN (
   SELECT session_id FROM ${s}.sessions WHERE deadline <= LEAST(${ts('$1')}, now()) ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1),
 b AS (DELETE FROM ${s}.insert_receipts WHERE session_id IN (
-  SELECT session_id FROM ${s}.insert_receipts WHERE expires_at <= LEAST(${ts('$1')}, now()) ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1)
-SELECT (SELECT count(*) FROM a)::integer + (SELECT count(*) FROM b)::integer AS swept`,
+  SELECT session_id FROM ${s}.insert_receipts WHERE expires_at <= LEAST(${ts('$1')}, now()) ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1),
+c AS (DELETE FROM ${s}.device_history WHERE (subject, fingerprint) IN (
+  SELECT subject, fingerprint FROM ${s}.device_history WHERE expires_at <= LEAST(${ts('$1')}, now()) ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1)
+SELECT (SELECT count(*) FROM a)::integer + (SELECT count(*) FROM b)::integer + (SELECT count(*) FROM c)::integer AS swept`,
+    rememberDevice: `SELECT ${s}.remember_device($1, $2, $3, $4, $5) AS answer`,
     count: `SELECT (SELECT count(*) FROM ${s}.sessions)::integer AS sessions, (SELECT count(*) FROM ${s}.insert_receipts)::integer AS receipts`,
   };
 }

@@ -10,10 +10,10 @@ const M = suite('schema and migrate()');
 M('migrate() is idempotent, makes the schema it is told, and records its version', async () => {
   const pool = await makePool();
   const schema = `custom_${Date.now().toString(36)}`;
-  assert.equal(await migrate(pool, { schema }), { applied: [1], version: 1 });
-  assert.equal(await migrate(pool, { schema }), { applied: [], version: 1 });
+  assert.equal(await migrate(pool, { schema }), { applied: [1, 2], version: 2 });
+  assert.equal(await migrate(pool, { schema }), { applied: [], version: 2 });
   const { rows } = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema]);
-  assert.equal(rows.map((r) => r.table_name), ['insert_receipts', 'revocations', 'schema_migrations', 'sessions']);
+  assert.equal(rows.map((r) => r.table_name), ['device_history', 'insert_receipts', 'revocations', 'schema_migrations', 'sessions']);
   const store = new PostgresRefreshTokenStore(pool, { schema });
   await store.insert(newRecord('alice'), { now: T0 });
   assert.is((await store.list('alice', T0)).length, 1);
@@ -23,14 +23,14 @@ M('nodes migrating at once apply each migration once', async () => {
   const pool = await makePool();
   const schema = `race_${Date.now().toString(36)}`;
   const results = await Promise.all([migrate(pool, { schema }), migrate(pool, { schema }), migrate(pool, { schema })]);
-  assert.equal(results.map((r) => r.applied).flat(), [1]);
+  assert.equal(results.map((r) => r.applied).flat().sort(), [1, 2]);
 });
 
 M('the default schema is jwt_session; a pg.Client works as well as a pool', async () => {
   const pool = await makePool();
   const client = await pool.connect();
   try {
-    assert.is((await migrate(client)).version, 1);
+    assert.is((await migrate(client)).version, 2);
     const { rows } = await client.query(`SELECT count(*)::int AS n FROM jwt_session.sessions`);
     assert.is(rows[0].n, 0);
   } finally {
@@ -96,7 +96,7 @@ M('schemaStats() counts live and dead sessions, subjects, receipts and revocatio
   await sub.close();
   const stats = await schemaStats(pool, { schema });
   assert.is(stats.schema, schema);
-  assert.is(stats.version, 1);
+  assert.is(stats.version, 2);
   assert.equal(stats.sessions, { live: 3, dead: 1 });
   assert.is(stats.subjects, 2);
   assert.is(stats.receipts, 1);
@@ -114,7 +114,7 @@ M('schemaStats() counts live and dead sessions, subjects, receipts and revocatio
 M('schemaVersion() is 0 for a schema never migrated; schemaStats() refuses it with ERR_CONFIG_INVALID naming it', async () => {
   const pool = await makePool();
   assert.is(await schemaVersion(pool, { schema: 'nowhere_at_all' }), 0);
-  assert.is(await schemaVersion(pool, { schema: await freshSchema(pool) }), 1);
+  assert.is(await schemaVersion(pool, { schema: await freshSchema(pool) }), 2);
   const error = await rejectsWith(schemaStats(pool, { schema: 'nowhere_at_all' }), 'ERR_CONFIG_INVALID');
   assert.match(error.message, /schema "nowhere_at_all" holds no jwt-session tables/);
   await rejectsWith(schemaStats(pool, { schema: 'Bad"Name' }), 'ERR_CONFIG_INVALID');
@@ -171,6 +171,17 @@ W('each insert removes a bounded batch of dead rows; sweep() removes the rest; l
   assert.equal(await store.count(), { sessions: 1, receipts: 0 });
   assert.is(await store.sweep(now), 0);
   await rejectsWith(store.sweep(now, 0), 'ERR_CONFIG_INVALID');
+});
+
+// Issue 22: a subject who stops signing in leaves no device history behind.
+W('sweep() removes device histories past their ttl, and only those', async () => {
+  const { store, pool, schema } = await makeStore();
+  const now = Date.now();
+  assert.is(await store.rememberDevice('gone', 'device-fingerprint-001', { now: now - HOUR, ttl: 1000, max: 5 }), 'first');
+  assert.is(await store.rememberDevice('kept', 'device-fingerprint-001', { now, ttl: HOUR, max: 5 }), 'first');
+  assert.is(await store.sweep(now), 1);
+  const { rows } = await pool.query(`SELECT subject FROM "${schema}".device_history ORDER BY 1`);
+  assert.equal(rows.map((r) => r.subject), ['kept']);
 });
 
 W('a node whose clock runs ahead does not sweep what the database’s clock still holds live', async () => {

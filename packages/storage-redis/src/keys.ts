@@ -20,6 +20,8 @@ export interface KeyLayout {
   readonly prefix: string;
   /** The key holding `subject`'s sessions (a string: MessagePack, see scripts.ts). */
   subject(subject: string): string;
+  /** `<prefix>{abcd}:d:efghijk`: the subject's device history (a sorted set), on its sessions key's slot. */
+  devices(subject: string): string;
   /** The key holding the session `sessionId` (its subject's key). */
   session(sessionId: string): string;
   /** `<prefix>{invalidations}`: the invalidation stream, on a slot of its own. */
@@ -41,18 +43,19 @@ export interface KeyLayout {
 /**
  * `sessions` is a subject's key; `receipt` is `<prefix>{<tag>}:x:<sessionId>`:
  * what an evicting insert left for `settleInsert` (or settle's no-op mark); it
- * expires on its own; `dpop` is a DPoP proof the replay cache remembers.
+ * expires on its own; `dpop` is a DPoP proof the replay cache remembers;
+ * `devices` is a subject's device history (`<prefix>{<tag>}:d:<rest>`).
  */
-export type KeyKind = 'sessions' | 'stream' | 'receipt' | 'dpop';
+export type KeyKind = 'sessions' | 'stream' | 'receipt' | 'dpop' | 'devices';
 
 const REST = SUBJECT_DIGEST_LENGTH - TAG_LENGTH;
 /** Length of the `s:<rest>` that ends a subject key (scripts strip it to build a receipt key). */
 export const SUBJECT_KEY_TAIL_LENGTH = 2 + REST;
 const DPOP_KEY_SHAPE = /^dpop:[A-Za-z0-9_-]{43}$/;
-const KEY_SHAPE = new RegExp(`^\\{[A-Za-z0-9_-]{${TAG_LENGTH}}\\}:(?:s:[A-Za-z0-9_-]{${REST}}|x:[A-Za-z0-9_-]{26})$`);
+const KEY_SHAPE = new RegExp(`^\\{[A-Za-z0-9_-]{${TAG_LENGTH}}\\}:(?:[sd]:[A-Za-z0-9_-]{${REST}}|x:[A-Za-z0-9_-]{26})$`);
 
-function keyOfDigest(prefix: string, digest: string): string {
-  return `${prefix}{${digest.slice(0, TAG_LENGTH)}}:s:${digest.slice(TAG_LENGTH)}`;
+function keyOfDigest(prefix: string, digest: string, kind: 's' | 'd' = 's'): string {
+  return `${prefix}{${digest.slice(0, TAG_LENGTH)}}:${kind}:${digest.slice(TAG_LENGTH)}`;
 }
 
 export function keyLayout(prefix: string | undefined): KeyLayout {
@@ -62,6 +65,7 @@ export function keyLayout(prefix: string | undefined): KeyLayout {
   return {
     prefix: p,
     subject: (subject) => keyOfDigest(p, subjectDigest(subject)),
+    devices: (subject) => keyOfDigest(p, subjectDigest(subject), 'd'),
     session: (sessionId) => keyOfDigest(p, sessionSubjectDigest(sessionId)),
     stream: `${p}{invalidations}`,
     dpopProof: (replayKey) => `${p}dpop:${replayKey}`,
@@ -71,7 +75,8 @@ export function keyLayout(prefix: string | undefined): KeyLayout {
       const rest = key.slice(p.length);
       if (DPOP_KEY_SHAPE.test(rest)) return 'dpop';
       if (!KEY_SHAPE.test(rest)) return undefined;
-      return rest[TAG_LENGTH + 3] === 's' ? 'sessions' : 'receipt';
+      const kind = rest[TAG_LENGTH + 3];
+      return kind === 's' ? 'sessions' : kind === 'd' ? 'devices' : 'receipt';
     },
   };
 }

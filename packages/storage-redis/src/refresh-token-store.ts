@@ -9,9 +9,10 @@ import type {
   SessionContext,
   StoredSessionInfo,
 } from '@jwt-session/session-core';
-import { DEFAULT_RECEIPT_TTL, isSessionIdOf, storeInput } from '@jwt-session/session-core';
+import { DEFAULT_RECEIPT_TTL, checkDeviceFingerprint, isSessionIdOf, storeInput, type DeviceHistoryResult } from '@jwt-session/session-core';
 import { keyLayout, type KeyLayout } from './keys.js';
 import { DELETE, DELETE_ALL, INSERT, LIST, REPLY, ROTATE, SETTLE } from './scripts.js';
+import { REMEMBER_DEVICE } from './device-history.js';
 import { CommandQueue, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_IN_FLIGHT } from './bounded.js';
 import { checkCount, checkTimeout, defineScripts, type RedisClient } from './util.js';
 
@@ -39,6 +40,7 @@ const SCRIPTS = [
   { name: 'jwtSessionList', keys: 1, lua: LIST },
   { name: 'jwtSessionDelete', keys: 1, lua: DELETE },
   { name: 'jwtSessionDeleteAll', keys: 1, lua: DELETE_ALL },
+  { name: 'jwtSessionRememberDevice', keys: 1, lua: REMEMBER_DEVICE },
 ] as const;
 
 /** A session as a script returns it (REPLY): strings, and whole numbers as integers. */
@@ -153,6 +155,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       request.reuseInterval,
       request.idleTtl ?? '',
       request.claims === undefined ? '' : JSON.stringify(request.claims),
+      request.revokePrevious === false ? '0' : '1',
       ...(request.context === undefined ? [] : contextFields(request.context, true)),
     ])) as [string, ...unknown[]];
     const [status] = reply;
@@ -161,9 +164,9 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       case 'grace':
         return { status, session: decode(request.sessionId, reply[1] as Flat) };
       case 'reused':
-        return { status, subject: reply[1] as string };
+        return reply[2] === 'kept' ? { status, subject: reply[1] as string, revoked: false } : { status, subject: reply[1] as string };
       case 'mismatch':
-        return { status, subject: reply[1] as string };
+        return { status, subject: reply[1] as string, tokenHash: reply[2] as string, generation: Number(reply[3]) };
       case 'expired':
         return reply[1] === 'idle' ? { status, idle: true } : { status };
       default:
@@ -194,6 +197,13 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     storeInput.now(now);
     const [at, ...sessionIds] = (await this.#run('deleteAll', 'jwtSessionDeleteAll', [this.#keys.subject(subject), now, subject])) as string[];
     return { sessionIds, at: Number(at) };
+  }
+
+  /** The subject's device history (issue 22, device-history.ts): one script on the subject's slot. */
+  async rememberDevice(subject: string, fingerprint: string, options: { now: number; ttl: number; max: number }): Promise<DeviceHistoryResult> {
+    storeInput.subject(subject);
+    const { now, ttl, max } = checkDeviceFingerprint(subject, fingerprint, options);
+    return (await this.#run('rememberDevice', 'jwtSessionRememberDevice', [this.#keys.devices(subject), now, fingerprint, ttl, max])) as DeviceHistoryResult;
   }
 
   /** Nothing to release: the client is the caller's to close. */

@@ -282,9 +282,12 @@ return out
 
 /**
  * KEYS: subject key. ARGV: now, sessionId, presentedHash, successorHash, reuseInterval,
- * idleTtl ('' = keep), claims JSON ('' = keep), then context name/JSON pairs ('' JSON = remove).
- * Returns {status, ...}: rotated/grace + session (REPLY), reused + subject, mismatch + subject,
- * expired (+ 'idle' when the idle deadline was the one that passed), not_found. Nothing returned carries a hash.
+ * idleTtl ('' = keep), claims JSON ('' = keep), revokePrevious ('1' = delete the session when the previous
+ * hash comes after the interval, '0' = keep it), then context name/JSON pairs ('' JSON = remove).
+ * Returns {status, ...}: rotated/grace + session (REPLY), reused + subject (+ 'kept' when not deleted),
+ * mismatch + subject + current hash + generation (the manager walks the presented secret's successors
+ * towards that hash to tell an older token from a branch), expired (+ 'idle' when the idle deadline was
+ * the one that passed), not_found. Only a mismatch carries a hash: the current one.
  */
 export const ROTATE = `${PRELUDE}
 local key = KEYS[1]
@@ -312,10 +315,10 @@ if presented == rec[HASH] then
   if idle_ttl then rec[IDLE] = math.min(now + idle_ttl, rec[EXPIRES]) end
   if ARGV[7] ~= '' then rec[CLAIMS] = ARGV[7] end
   local out = rec
-  if #ARGV >= 8 then
+  if #ARGV >= 9 then
     local pos = {}
     for n = CONTEXT, #rec, 2 do pos[rec[n]] = n end
-    for n = 8, #ARGV, 2 do
+    for n = 9, #ARGV, 2 do
       local p = pos[ARGV[n]]
       if p then
         rec[p + 1] = ARGV[n + 1]
@@ -346,13 +349,17 @@ if rec[PREV] ~= '' and presented == rec[PREV] then
     return { 'grace', reply_of(rec) }
   end
   if not in_grace then
+    if ARGV[8] == '0' then
+      if changed then save(key, list, now) end
+      return { 'reused', rec[SUB], 'kept' }
+    end
     table.remove(list, at)
     save(key, list, now)
     return { 'reused', rec[SUB] }
   end
 end
 if changed then save(key, list, now) end
-return { 'mismatch', rec[SUB] }
+return { 'mismatch', rec[SUB], rec[HASH], rec[GEN] }
 `;
 
 /** KEYS: subject key. ARGV: now, subject. Returns {id, session (REPLY), id, session, ...} of the subject's live sessions. */

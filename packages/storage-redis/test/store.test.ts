@@ -357,14 +357,17 @@ for (const io of ioredisMajors) {
     const capped = makeManager({ refreshTokenStore: store, broadcaster, maxSessionsPerSubject: 1 });
     await capped.create('dora');
     const second = await capped.create('dora');
+    // Issue 22: a subject's device history, on its sessions key's slot.
+    await store.rememberDevice('carol', 'device-fingerprint-001', { now: Date.now(), ttl: 60_000, max: 5 });
+    assert.is(store.keys.devices('carol').replace(':d:', ':s:'), store.keys.subject('carol'));
     const kinds = (await keysUnder(client, prefix)).map((key) => store.keys.kindOf(key)).sort();
-    assert.equal(kinds, ['receipt', 'sessions', 'sessions', 'stream']);
+    assert.equal(kinds, ['devices', 'receipt', 'sessions', 'sessions', 'stream']);
     assert.is(store.keys.kindOf(store.keys.session(t.sessionId)), 'sessions');
     assert.is(store.keys.session(t.sessionId), store.keys.subject('a:{b}\n'));
     const receipt = `${store.keys.session(second.sessionId).slice(0, -'s:1234567'.length)}x:${second.sessionId}`;
     assert.is(await client.exists(receipt), 1, receipt);
     assert.is(store.keys.kindOf(receipt), 'receipt');
-    for (const other of [`${prefix}other`, `${prefix}{x}:q:1`, `${prefix}{x}:s:`, `${prefix}{x}:x:`, 'elsewhere:{invalidations}', `x${prefix}{ab}:s:1`, `${prefix}{abcd}:s:123456`, `${prefix}{abcd}:s:12345678`, `${prefix}{abcd}:x:${'a'.repeat(25)}`, `${prefix}{abcd}:u:6869`, `${prefix}dpop:${'a'.repeat(42)}`, `${prefix}dpop:${'a'.repeat(44)}`, `${prefix}dpop:${'a'.repeat(42)}=`, `x${prefix}dpop:${'a'.repeat(43)}`]) {
+    for (const other of [`${prefix}other`, `${prefix}{x}:q:1`, `${prefix}{x}:s:`, `${prefix}{x}:x:`, 'elsewhere:{invalidations}', `x${prefix}{ab}:s:1`, `${prefix}{abcd}:s:123456`, `${prefix}{abcd}:s:12345678`, `${prefix}{abcd}:x:${'a'.repeat(25)}`, `${prefix}{abcd}:u:6869`, `${prefix}{abcd}:d:123456`, `${prefix}{abcd}:e:1234567`, `${prefix}dpop:${'a'.repeat(42)}`, `${prefix}dpop:${'a'.repeat(44)}`, `${prefix}dpop:${'a'.repeat(42)}=`, `x${prefix}dpop:${'a'.repeat(43)}`]) {
       assert.is(store.keys.kindOf(other), undefined, other);
     }
   });

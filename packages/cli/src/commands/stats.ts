@@ -22,6 +22,8 @@ export interface Stats {
   receipts: number;
   /** DPoP proofs the replay cache remembers (each expires on its own). */
   dpopProofs: number;
+  /** Subjects with a device history (`deviceHistory`; each expires on its own). */
+  deviceHistories: number;
   /** Keys under the prefix that are not the library's. */
   otherKeys: number;
   stream: { key: string; length: number; oldestAgeMs: number | null; newestAgeMs: number | null; ttlMs: number | null };
@@ -72,6 +74,7 @@ async function scanMaster(node: Redis, layout: KeyLayout, into: Stats): Promise<
         into.subjects += Number(subjects);
       } else if (kind === 'receipt') into.receipts++;
       else if (kind === 'dpop') into.dpopProofs++;
+      else if (kind === 'devices') into.deviceHistories++;
       into.memory[kind] += Number(used);
       into.memory.total += Number(used);
     });
@@ -93,9 +96,10 @@ export async function collectStats(client: RedisClient, prefix: string, now: num
     subjects: 0,
     receipts: 0,
     dpopProofs: 0,
+    deviceHistories: 0,
     otherKeys: 0,
     stream: { key: layout.stream, length: 0, oldestAgeMs: null, newestAgeMs: null, ttlMs: null },
-    memory: { sessions: 0, stream: 0, receipt: 0, dpop: 0, total: 0 },
+    memory: { sessions: 0, stream: 0, receipt: 0, dpop: 0, devices: 0, total: 0 },
   };
   try {
     for (const node of nodes) await scanMaster(node, layout, stats);
@@ -130,6 +134,7 @@ async function statsCommandImpl(args: string[], ctx: Context): Promise<number> {
       ['subjects', String(stats.subjects)],
       ['insert receipts', String(stats.receipts)],
       ['DPoP proofs remembered', String(stats.dpopProofs)],
+      ['device histories', String(stats.deviceHistories)],
       ['stream', s.key],
       ['stream entries', String(s.length)],
       ['oldest entry', ago(s.oldestAgeMs)],
@@ -139,6 +144,7 @@ async function statsCommandImpl(args: string[], ctx: Context): Promise<number> {
       ['memory: stream', bytes(stats.memory.stream)],
       ['memory: insert receipts', bytes(stats.memory.receipt)],
       ['memory: DPoP proofs', bytes(stats.memory.dpop)],
+      ['memory: device histories', bytes(stats.memory.devices)],
       ['memory: total', bytes(stats.memory.total)],
       ['other keys under prefix', String(stats.otherKeys)],
     ]);

@@ -308,8 +308,11 @@ export class SessionEndpoints {
       session = await this.manager.update(tokens[0]!, update);
     } catch (error) {
       const code = codeOf(error);
-      // A refresh token refused once never works again; a store outage keeps the cookie for a retry.
-      return this.#failure(code, error, DEAD_REFRESH_TOKEN.has(code) ? this.#clear(req) : undefined);
+      // A refresh token refused once never works again; a store outage keeps the cookie for a retry. So does a
+      // reuse the manager's policy only refused (`revoked: false`): the browser's cookie may already be the
+      // current token another tab set, and clearing it would end the session the policy kept.
+      const kept = (error as { revoked?: unknown } | null)?.revoked === false;
+      return this.#failure(code, error, DEAD_REFRESH_TOKEN.has(code) && !kept ? this.#clear(req) : undefined);
     }
     return this.#session(req, session).response;
   }

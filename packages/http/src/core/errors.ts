@@ -58,7 +58,7 @@ const MESSAGES: Record<HttpErrorCode, string> = {
   ERR_SESSION_REVOKED: 'the session has been revoked',
   ERR_REFRESH_TOKEN_INVALID: 'the refresh token is invalid',
   ERR_REFRESH_TOKEN_EXPIRED: 'the refresh token has expired',
-  ERR_REFRESH_TOKEN_REUSED: 'the refresh token was already used; the session has been revoked',
+  ERR_REFRESH_TOKEN_REUSED: 'the refresh token was already used',
   ERR_STORAGE_UNAVAILABLE: 'the session store is unavailable; try again',
   ERR_CLAIMS_INVALID: 'internal error',
   ERR_CONFIG_INVALID: 'internal error',

@@ -133,6 +133,22 @@ export function endpointsSuite(framework: Framework): void {
     }),
   );
 
+  // Issue 22: a reuse the policy only refuses must not clear the browser's cookie (another tab may have set the current token in it).
+  S("refreshTokenReusePolicy { previous: 'refuse' }: a slow tab's old cookie gets 401 ERR_REFRESH_TOKEN_REUSED, no cookie cleared, the session lives", () =>
+    app({ manager: { refreshTokenReusePolicy: { previous: 'refuse' } } }, async ({ manager, client, origin }) => {
+      await client.signIn('alice');
+      const old = client.cookie;
+      const current = assertSessionBody(await client.call('/auth/refresh'));
+      const slowTab = new Client(origin);
+      slowTab.cookie = old;
+      const answer = await slowTab.call('/auth/refresh');
+      assertError(answer, 401, 'ERR_REFRESH_TOKEN_REUSED');
+      assert.is(answer.setCookie, undefined, 'the cookie was cleared');
+      assert.is((await manager.read(current.accessToken)).sub, 'alice');
+      assertSessionBody(await client.call('/auth/refresh'));
+    }),
+  );
+
   S('a forged or garbled cookie: 401 ERR_REFRESH_TOKEN_INVALID with fixed text (nothing of the cookie echoed), cookie cleared', () =>
     app({}, async ({ client }) => {
       for (const value of ['garbage', '<script>alert(1)</script>', 'AAAAAAAAAAAAAAAAAAAAAAAAAA.99999999999.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx']) {
@@ -611,7 +627,7 @@ export function endpointsSuite(framework: Framework): void {
     assert.equal(
       seen.map((e) => [(e as { code: string }).code, (e as { reason: string }).reason]),
       [
-        ['ERR_REFRESH_TOKEN_REUSED', 'reused'],
+        ['ERR_REFRESH_TOKEN_REUSED', 'reused_previous'],
         ['ERR_REFRESH_TOKEN_INVALID', 'format'],
         ['ERR_SESSION_REVOKED', 'session_revoked'],
       ],

@@ -6,6 +6,7 @@ import { signAccessToken } from './access-token.js';
 import { accessTokenPayloadJson } from './access-token-payload.js';
 import { newTokenId } from './ids.js';
 import { formatRefreshToken } from './refresh-token.js';
+import { jitteredTtl } from '../jitter.js';
 
 /** What a token pair is made with: the manager's options, fixed at construction. */
 export interface IssueConfig {
@@ -13,6 +14,8 @@ export interface IssueConfig {
   audience: string | string[];
   /** Seconds. */
   accessTokenTtl: number;
+  /** Fraction of `accessTokenTtl` each token may lose at random (jitter.ts); 0: off. */
+  accessTokenTtlJitter?: number;
   refreshTokenKey: Uint8Array;
   signingKey: ResolvedKey;
 }
@@ -46,7 +49,7 @@ export function issueTokens(config: IssueConfig, session: IssuedSession, secret:
   const deadline = sessionDeadline(session);
   const iat = Math.floor(now / 1000);
   // No access token outlives its session.
-  const exp = Math.min(iat + config.accessTokenTtl, Math.floor(deadline / 1000));
+  const exp = Math.min(iat + jitteredTtl(config.accessTokenTtl, config.accessTokenTtlJitter ?? 0), Math.floor(deadline / 1000));
   const registered = accessTokenPayloadJson(withoutAuthenticationClaims(session.claims), {
     iss: config.issuer,
     aud: config.audience,

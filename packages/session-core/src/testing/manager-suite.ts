@@ -121,7 +121,7 @@ export function testManagerOverStorage(name: string, factory: () => Promise<Stor
       ctx.now += 1000;
       t = await m.update(t.refreshToken);
     }
-    await rejectsWith(m.update(first.refreshToken), 'ERR_REFRESH_TOKEN_REUSED');
+    assert.is((await rejectsWith(m.update(first.refreshToken), 'ERR_REFRESH_TOKEN_REUSED')).reason, 'reused_ancestor');
     await rejectsWith(m.read(t.accessToken), 'ERR_SESSION_REVOKED');
     await rejectsWith(m.update(t.refreshToken), 'ERR_REFRESH_TOKEN_INVALID');
   });
@@ -133,24 +133,58 @@ export function testManagerOverStorage(name: string, factory: () => Promise<Stor
     m.on(REFRESH_TOKEN_REUSED, (e) => events.push(e));
     const a = await m.create('alice');
     const b = await m.update(a.refreshToken);
-    await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_REUSED');
+    assert.is((await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_REUSED')).reason, 'reused_previous');
     await rejectsWith(m.update(b.refreshToken), 'ERR_REFRESH_TOKEN_INVALID');
     await rejectsWith(m.read(a.accessToken), 'ERR_SESSION_REVOKED');
     await rejectsWith(m.read(b.accessToken), 'ERR_SESSION_REVOKED');
     assert.equal(await m.readAll('alice'), []);
     assert.equal(events, [
-      { subject: 'alice', sessionId: a.sessionId },
+      { subject: 'alice', sessionId: a.sessionId, kind: 'previous', revoked: true },
       { subject: 'alice', sessionId: a.sessionId, reason: 'reused', at: ctx.now, origin: 'local' },
     ]);
   });
 
-  S('a token two rotations old is reuse, even inside the reuse interval', async (ctx) => {
+  // Issue 22: inside the interval only the immediately previous token gets the successor (a peer answered tokens several generations old).
+  S('a token two rotations old is reuse (an ancestor), even inside the reuse interval; the previous one there gets the successor', async (ctx) => {
     const m = ctx.make({ refreshTokenReuseInterval: 30 });
     const a = await m.create('alice');
     const b = await m.update(a.refreshToken);
     const c = await m.update(b.refreshToken);
-    await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_REUSED');
+    ctx.now += 1000;
+    assert.is((await m.update(b.refreshToken)).refreshToken, c.refreshToken, 'the previous token inside the interval');
+    const reused = await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_REUSED');
+    assert.is(reused.reason, 'reused_ancestor');
     await rejectsWith(m.read(c.accessToken), 'ERR_SESSION_REVOKED');
+  });
+
+  S("refreshTokenReusePolicy { previous: 'refuse' }: a lost response refuses the old token and keeps the session", async (ctx) => {
+    const m = ctx.make({ refreshTokenReuseInterval: 5, refreshTokenReusePolicy: { previous: 'refuse' } });
+    const events: SessionEvents['refreshTokenReused'][] = [];
+    m.on(REFRESH_TOKEN_REUSED, (e) => events.push(e));
+    const a = await m.create('alice');
+    const b = await m.update(a.refreshToken);
+    ctx.now += 5001;
+    assert.is((await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_REUSED')).reason, 'reused_previous');
+    assert.equal(events, [{ subject: 'alice', sessionId: a.sessionId, kind: 'previous', revoked: false }]);
+    assert.is((await m.read(b.accessToken)).sid, a.sessionId, 'the session was revoked');
+    const c = await m.update(b.refreshToken);
+    // An ancestor still revokes (the default for the kinds not named).
+    assert.is((await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_REUSED')).reason, 'reused_ancestor');
+    await rejectsWith(m.read(c.accessToken), 'ERR_SESSION_REVOKED');
+    assert.equal(events[1], { subject: 'alice', sessionId: a.sessionId, kind: 'ancestor', revoked: true });
+  });
+
+  S("refreshTokenReusePolicy { ancestor: 'refuse' }: an old token is refused, the session and its current token live on", async (ctx) => {
+    const m = ctx.make({ refreshTokenReusePolicy: { ancestor: 'refuse' } });
+    const a = await m.create('alice');
+    const b = await m.update(a.refreshToken);
+    const c = await m.update(b.refreshToken);
+    assert.is((await rejectsWith(m.update(a.refreshToken), 'ERR_REFRESH_TOKEN_REUSED')).reason, 'reused_ancestor');
+    await m.read(c.accessToken);
+    const d = await m.update(c.refreshToken);
+    // The previous kind still revokes.
+    assert.is((await rejectsWith(m.update(c.refreshToken), 'ERR_REFRESH_TOKEN_REUSED')).reason, 'reused_previous');
+    await rejectsWith(m.read(d.accessToken), 'ERR_SESSION_REVOKED');
   });
 
   S('a forged secret for a real session is invalid and leaves the session alone', async (ctx) => {

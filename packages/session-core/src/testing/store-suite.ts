@@ -140,7 +140,7 @@ export function testRefreshTokenStore(name: string, factory: StoreFactory): void
     const next = fakeHash();
     await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 1000 });
     const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: fakeHash(), now: T0 + 1500, reuseInterval: 2000 });
-    assert.equal(r, { status: 'mismatch', subject: 'alice' });
+    assert.equal(r, { status: 'mismatch', subject: 'alice', tokenHash: next, generation: 1 });
     assert.ok(await find(store, rec.sessionId, T0 + 1500));
   });
 
@@ -148,8 +148,79 @@ export function testRefreshTokenStore(name: string, factory: StoreFactory): void
     const rec = newRecord('alice');
     await store.insert(rec, { now: T0 });
     const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: fakeHash() });
-    assert.equal(r, { status: 'mismatch', subject: 'alice' });
+    assert.equal(r, { status: 'mismatch', subject: 'alice', tokenHash: rec.tokenHash, generation: 0 });
     assert.is((await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash })).status, 'rotated');
+  });
+
+  // Issue 22: the manager tells an ancestor (two or more rotations back) from a branch by walking towards the current hash.
+  S('a hash two rotations back is a mismatch even inside the reuse interval, with the current hash and generation', async ({ store }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    const [h1, h2] = [fakeHash(), fakeHash()];
+    await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: h1, now: T0 + 1000 });
+    await rotate(store, { sessionId: rec.sessionId, presentedHash: h1, successorHash: h2, now: T0 + 1000 });
+    const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: h1, now: T0 + 1000, reuseInterval: 60_000 });
+    assert.equal(r, { status: 'mismatch', subject: 'alice', tokenHash: h2, generation: 2 });
+    assert.is((await rotate(store, { sessionId: rec.sessionId, presentedHash: h2, now: T0 + 1001 })).status, 'rotated', 'a mismatch changed the session');
+  });
+
+  S('revokePrevious: false answers the previous hash after the interval as reuse and keeps the session', async ({ store }) => {
+    const rec = newRecord('alice');
+    await store.insert(rec, { now: T0 });
+    const next = fakeHash();
+    await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 1000 });
+    const r = await rotate(store, { sessionId: rec.sessionId, presentedHash: rec.tokenHash, successorHash: next, now: T0 + 3001, reuseInterval: 2000, revokePrevious: false });
+    assert.equal(r, { status: 'reused', subject: 'alice', revoked: false });
+    assert.is((await find(store, rec.sessionId, T0 + 3001))?.generation, 1);
+    assert.is((await rotate(store, { sessionId: rec.sessionId, presentedHash: next, now: T0 + 3002 })).status, 'rotated');
+  });
+
+  // Issue 22: the optional device history (rememberDevice); a store without it skips these.
+  const fp = (n: number) => `device-fingerprint-${String(n).padStart(3, '0')}`;
+  S('rememberDevice: first, then new, then known; per subject', async ({ store }) => {
+    if (store.rememberDevice === undefined) return;
+    const o = { now: T0, ttl: HOUR, max: 5 };
+    assert.is(await store.rememberDevice('alice', fp(1), o), 'first');
+    assert.is(await store.rememberDevice('alice', fp(1), o), 'known');
+    assert.is(await store.rememberDevice('alice', fp(2), o), 'new');
+    assert.is(await store.rememberDevice('alice', fp(2), o), 'known');
+    assert.is(await store.rememberDevice('bob', fp(1), o), 'first', 'another subject’s history');
+    // Sessions are another matter: deleting them all does not forget the devices.
+    await store.deleteAll('alice', T0);
+    assert.is(await store.rememberDevice('alice', fp(1), o), 'known');
+  });
+
+  S('rememberDevice: bounded to the max most recently seen, and a device unseen for ttl is forgotten', async ({ store }) => {
+    if (store.rememberDevice === undefined) return;
+    for (let n = 1; n <= 4; n++) await store.rememberDevice('alice', fp(n), { now: T0 + n, ttl: HOUR, max: 3 });
+    // fp(1) was the least recently seen of four with room for three.
+    assert.is(await store.rememberDevice('alice', fp(1), { now: T0 + 10, ttl: HOUR, max: 3 }), 'new');
+    // fp(2) went to make room for it: 3, 4 and 1 are kept.
+    assert.is(await store.rememberDevice('alice', fp(4), { now: T0 + 11, ttl: HOUR, max: 3 }), 'known');
+    assert.is(await store.rememberDevice('alice', fp(2), { now: T0 + 12, ttl: HOUR, max: 3 }), 'new');
+    // Past the ttl since each was last seen: the history is empty again.
+    assert.is(await store.rememberDevice('alice', fp(4), { now: T0 + 12 + HOUR, ttl: HOUR, max: 3 }), 'first');
+  });
+
+  S('rememberDevice refuses bad input with ERR_CLAIMS_INVALID before any work', async ({ store }) => {
+    if (store.rememberDevice === undefined) return;
+    const o = { now: T0, ttl: HOUR, max: 5 };
+    for (const [subject, fingerprint, options] of [
+      ['', fp(1), o],
+      ['alice', 'short', o],
+      ['alice', `${fp(1)}!`, o],
+      ['alice', fp(1), { ...o, ttl: 0 }],
+      ['alice', fp(1), { ...o, max: 0 }],
+      ['alice', fp(1), { ...o, now: Number.NaN }],
+      ['alice', fp(1), null],
+    ] as const) {
+      const code = await store.rememberDevice(subject, fingerprint, options as never).then(
+        () => 'resolved',
+        (error: { code?: string }) => error.code,
+      );
+      assert.is(code, 'ERR_CLAIMS_INVALID', JSON.stringify([subject, fingerprint, options]));
+    }
+    assert.is(await store.rememberDevice('alice', fp(1), o), 'first', 'a refused call recorded something');
   });
 
   S('rotate of an unknown session is not_found; past either deadline it is expired, marked idle when the idle one passed', async ({ store }) => {
