@@ -34,7 +34,9 @@ function fromWebRequest(request: Request): HttpRequestLike {
     headers[name] = value;
     rawHeaders.push(name, value);
   });
-  return { method: request.method, headers, rawHeaders };
+  // The target and the scheme: a DPoP proof's `htu` is checked against them (behind a proxy, `dpop.publicOrigin`).
+  const url = new URL(request.url);
+  return { method: request.method, headers, rawHeaders, url: url.pathname + url.search, socket: { encrypted: url.protocol === 'https:' } };
 }
 
 /**
