@@ -32,7 +32,7 @@ S.after(async () => {
 
 const ORIGIN = 'https://api.example.com';
 
-function get(url: string, headers: Record<string, string>): Promise<{ status: number; error?: string }> {
+function get(url: string, headers: Record<string, string>): Promise<{ status: number; error: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { headers }, (res) => {
       let text = '';

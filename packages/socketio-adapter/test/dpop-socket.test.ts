@@ -123,7 +123,7 @@ S('server nonces: connect_error carries data.dpopNonce; the retry with it connec
     assert.is(error.data?.code, 'ERR_DPOP_NONCE_REQUIRED');
     const nonce = (error.data as { dpopNonce?: string }).dpopNonce;
     assert.type(nonce, 'string');
-    assert.ok((await connect(ctx.c, ctx.server.url, { auth: { token: ctx.token, dpop: proofFor(ctx, { nonce }) } })).connected);
+    assert.ok((await connect(ctx.c, ctx.server.url, { auth: { token: ctx.token, dpop: proofFor(ctx, { nonce: nonce! }) } })).connected);
   }),
 );
 
@@ -145,7 +145,9 @@ S('a guard without dpop refuses bound tokens', () =>
 S('an app socketAuth after the guard re-verifies the same handshake: its proof is not taken for a replay', () =>
   withGuard({}, async (ctx) => {
     const seen: string[] = [];
-    ctx.server.io.use(socketAuth(ctx.manager, { dpop: ctx.server.guard === undefined ? undefined : { replayCache: new MemoryDpopReplayCache() }, users: { findOrCreate: (sub) => (seen.push(sub), { id: `user-${sub}` }) } }));
+    const replayCache = new MemoryDpopReplayCache();
+    ctx.c.add(() => replayCache.close());
+    ctx.server.io.use(socketAuth(ctx.manager, { dpop: { replayCache }, users: { findOrCreate: (sub) => (seen.push(sub), { id: `user-${sub}` }) } }));
     const socket = await connect(ctx.c, ctx.server.url, { auth: { token: ctx.token, dpop: proofFor(ctx) } });
     assert.ok(socket.connected);
     assert.equal(seen, ['alice']);
