@@ -47,6 +47,7 @@ const groups: Group[] = [
   { name: 'postgres', run: (ctx) => import('./cases/postgres.js').then((m) => m.runPostgres(ctx)) },
   { name: 'http', run: (ctx) => import('./cases/http-guards.js').then((m) => m.runHttpGuards(ctx)) },
   { name: 'edge', run: (ctx) => import('./cases/edge.js').then((m) => m.runEdge(ctx)) },
+  { name: 'dpop', run: (ctx) => import('./cases/dpop.js').then((m) => m.runDpop(ctx)) },
 ];
 
 const started = Date.now();
