@@ -49,6 +49,7 @@ const groups: Group[] = [
   { name: 'http', run: (ctx) => import('./cases/http-guards.js').then((m) => m.runHttpGuards(ctx)) },
   { name: 'fresh', run: (ctx) => import('./cases/fresh-guard.js').then((m) => m.runFreshGuard(ctx)) },
   { name: 'edge', run: (ctx) => import('./cases/edge.js').then((m) => m.runEdge(ctx)) },
+  { name: 'dpop', run: (ctx) => import('./cases/dpop.js').then((m) => m.runDpop(ctx)) },
 ];
 
 const started = Date.now();

@@ -85,19 +85,20 @@ function flat(s: string): string {
  * is minted with node:crypto (fast, so a million tokens take seconds); the
  * asymmetric ones with jose. The first one is checked against manager.read().
  */
-export async function mintTokens(keys: KeySet, count: number, offset = 0): Promise<string[]> {
+export async function mintTokens(keys: KeySet, count: number, offset = 0, extra?: Record<string, unknown>): Promise<string[]> {
   const now = Date.now();
   const tokens = new Array<string>(count);
   if (keys.alg === 'HS256') {
     const header = b64({ alg: 'HS256', kid: keys.kid, typ: 'at+jwt' });
     const secret = Buffer.from(HS_SECRET, 'utf8');
     for (let i = 0; i < count; i++) {
-      const input = `${header}.${b64(payloadFor(offset + i, now))}`;
+      // `extra`: claims to add (`cnf` of a DPoP-bound session, case P2).
+      const input = `${header}.${b64(extra === undefined ? payloadFor(offset + i, now) : { ...payloadFor(offset + i, now), ...extra })}`;
       tokens[i] = flat(`${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`);
     }
   } else {
     for (let i = 0; i < count; i++) {
-      const jwt = await new SignJWT(payloadFor(offset + i, now)).setProtectedHeader({ alg: keys.alg, kid: keys.kid, typ: 'at+jwt' }).sign(keys.signKey);
+      const jwt = await new SignJWT(extra === undefined ? payloadFor(offset + i, now) : { ...payloadFor(offset + i, now), ...extra }).setProtectedHeader({ alg: keys.alg, kid: keys.kid, typ: 'at+jwt' }).sign(keys.signKey);
       tokens[i] = flat(jwt);
     }
   }

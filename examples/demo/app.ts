@@ -73,7 +73,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
   // Built once the port is known (below): browsers send a host's cookies to
   // every port of it, so two local nodes name their cookies apart.
   let sessions: SessionRouter | undefined;
-  const guard = httpAuth(manager);
+  // DPoP (RFC 9449) on every surface, one option: sessions signed in with a proof are bound to the
+  // browser's key, and their tokens pass /api/me, the chat socket and the session endpoints only with a
+  // proof by it; a copied token is refused. Not required: a client without a key still gets an unbound session.
+  const dpop = { replayCache: backend.dpopReplayCache };
+  const guard = httpAuth(manager, { dpop, trustProxy: config.trustProxy });
 
   /** GET /api/me: who the access token belongs to (what an app's API would check). */
   function me(req: IncomingMessage, res: ServerResponse): void {
@@ -124,7 +128,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     });
   });
   const io = new Server(http, { serveClient: true, ...(backend.socketAdapter === undefined ? {} : { adapter: backend.socketAdapter }) });
-  const chat = attachChat({ io, manager, log, ...(metrics === undefined ? {} : { telemetry: metrics.telemetry }) }, backend.history);
+  const chat = attachChat({ io, manager, log, dpop, trustProxy: config.trustProxy, ...(metrics === undefined ? {} : { telemetry: metrics.telemetry }) }, backend.history);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -150,6 +154,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     cookie: { name: `jwt-session-demo-${port}` },
     allowedOrigins: [...config.allowedOrigins],
     trustProxy: config.trustProxy,
+    dpop,
     onError: (error) => log(`session endpoint failed: ${error instanceof Error ? error.name : typeof error}`),
   });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;

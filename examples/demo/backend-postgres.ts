@@ -2,7 +2,7 @@
 // LISTEN/NOTIFY broadcaster with its catch-up log (@jwt-session/storage-postgres),
 // chat history in a table, and @socket.io/postgres-adapter for chat and presence
 // across nodes. Every node migrates at start (idempotent, under an advisory lock).
-import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
+import { MemoryDpopReplayCache, MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import { PostgresInvalidationBroadcaster, PostgresRefreshTokenStore, migrate } from '@jwt-session/storage-postgres';
 import { createAdapter } from '@socket.io/postgres-adapter';
 import pg from 'pg';
@@ -69,16 +69,21 @@ export async function postgresBackend(databaseUrl: string, log: (line: string) =
     throw new Error('could not connect to PostgreSQL or migrate its schema (check DATABASE_URL and that the server is running)');
   }
   const broadcaster = new PostgresInvalidationBroadcaster(pool, { listenClient: () => new pg.Client(config) });
+  // storage-postgres has no replay cache: each node remembers the proofs it accepted (a proof replayed to
+  // the other node is refused only with sticky sessions; the Redis backend's cache is cluster-wide).
+  const dpopReplayCache = new MemoryDpopReplayCache();
   return {
     kind: 'postgres',
     refreshTokenStore: new PostgresRefreshTokenStore(pool),
     invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
     broadcaster,
+    dpopReplayCache,
     history: new PostgresHistory(pool),
     socketAdapter: createAdapter(pool, { tableName: `${DEMO_SCHEMA}.socket_io_attachments`, errorHandler: (error) => onError(error) }),
     async close() {
       await broadcaster.close();
       await pool.end();
+      dpopReplayCache.close();
     },
   };
 }

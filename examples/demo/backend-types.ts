@@ -1,5 +1,5 @@
 // What every storage backend of the demo provides (backend.ts picks one; backend-postgres.ts is the PostgreSQL one).
-import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from '@jwt-session/session-core';
+import type { DpopReplayCache, InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStore } from '@jwt-session/session-core';
 
 export interface ChatMessage {
   id: string;
@@ -24,6 +24,12 @@ export interface Backend {
   refreshTokenStore: RefreshTokenStore;
   invalidAccessTokenCache: InvalidAccessTokenCache;
   broadcaster: InvalidationBroadcaster | undefined;
+  /**
+   * Where the DPoP proofs the endpoints and guards accepted are remembered
+   * (RFC 9449 §11.1): Redis's is cluster-wide, so a proof replayed to the
+   * other node is refused too; memory's is this node's.
+   */
+  dpopReplayCache: DpopReplayCache;
   history: ChatHistory;
   /** Installs the cluster adapter on the Socket.IO server (Redis and PostgreSQL). */
   socketAdapter: Parameters<import('socket.io').Server['adapter']>[0] | undefined;

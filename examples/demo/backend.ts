@@ -1,6 +1,6 @@
 // Where sessions live: process memory by default, Redis with REDIS_URL, PostgreSQL with DATABASE_URL.
-import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
-import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
+import { MemoryDpopReplayCache, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
+import { RedisDpopReplayCache, RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { postgresBackend } from './backend-postgres.js';
@@ -19,14 +19,18 @@ class MemoryHistory implements ChatHistory {
 }
 
 export function memoryBackend(): Backend {
+  const dpopReplayCache = new MemoryDpopReplayCache();
   return {
     kind: 'memory',
     refreshTokenStore: new MemoryRefreshTokenStore({ maxSessions: 100_000 }),
     invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
     broadcaster: undefined,
+    dpopReplayCache,
     history: new MemoryHistory(),
     socketAdapter: undefined,
-    async close() {},
+    async close() {
+      dpopReplayCache.close();
+    },
   };
 }
 
@@ -100,6 +104,8 @@ export async function redisBackend(redisUrl: string, log: (line: string) => void
     refreshTokenStore: new RedisRefreshTokenStore(client),
     invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
     broadcaster,
+    // One atomic SET NX PX per proof: a proof replayed to another node of the cluster is refused there too.
+    dpopReplayCache: new RedisDpopReplayCache(client),
     history: new RedisHistory(client),
     socketAdapter: createAdapter(pub, sub),
     async close() {

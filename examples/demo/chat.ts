@@ -12,6 +12,7 @@ import {
   SESSION_CREATED,
   SESSION_INVALIDATED,
   SESSION_REFRESHED,
+  type DpopOptions,
   type JwtUserSessionManager,
 } from '@jwt-session/session-core';
 import type { TelemetryOption } from '@jwt-session/session-core';
@@ -28,6 +29,10 @@ export interface ChatDeps {
   log(line: string): void;
   /** The guard's OpenTelemetry reporting (METRICS=1). */
   telemetry?: TelemetryOption;
+  /** DPoP: a bound session's socket carries a proof in `auth.dpop` (htu: the Socket.IO endpoint URL, htm: GET). */
+  dpop?: DpopOptions;
+  /** As the endpoints': believe X-Forwarded-* for a proof's `htu`. */
+  trustProxy?: boolean;
 }
 
 export interface PresenceEntry {
@@ -63,10 +68,14 @@ export async function presence(io: Server): Promise<PresenceEntry[]> {
   return [...byUser.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export function attachChat({ io, manager, log, telemetry }: ChatDeps, history: ChatHistory): { close(): void } {
+export function attachChat({ io, manager, log, telemetry, dpop, trustProxy }: ChatDeps, history: ChatHistory): { close(): void } {
   // The guard's default renewRateLimit scales with the access-token lifetime,
   // so the short tokens the demo can be run with need no override.
-  const guard = attachSessionGuard(io, manager, telemetry === undefined ? {} : { telemetry });
+  const guard = attachSessionGuard(io, manager, {
+    ...(telemetry === undefined ? {} : { telemetry }),
+    ...(dpop === undefined ? {} : { dpop }),
+    ...(trustProxy === undefined ? {} : { trustProxy }),
+  });
 
   // Presence is pulled, not pushed: any change pings every tab on every node,
   // and each tab asks for the current list (so a late answer from one node

@@ -10,6 +10,8 @@ import { viewOf } from '../demo/chat.js';
 import { clientAddress } from '../demo/sign-in.js';
 import { SignInThrottle } from '../demo/throttle.js';
 import { HashLimiter, HashQueueFull } from '../demo/users.js';
+import { io as ioClient } from 'socket.io-client';
+import { handProof, makeKey } from '../../packages/socketio-adapter/test/dpop-support.js';
 
 const S = suite('demo http');
 let node: DemoNode;
@@ -222,6 +224,43 @@ S('HashLimiter: at most `max` at once, a bounded queue, then ERR_BUSY', async ()
   await Promise.all(tasks);
   assert.is(peak, 2);
   assert.is(limiter.peak, 2);
+});
+
+S('DPoP: a sign-in with a proof binds the session; /api/me and the chat socket then need a proof by that key, a copied token is refused; unbound sessions still work', async () => {
+  const key = makeKey();
+  const res = await call('POST', '/api/sign-in', {
+    headers: { ...CSRF, 'x-forwarded-for': freshAddress(), dpop: handProof(key, { htm: 'POST', htu: `${node.url}/api/sign-in` }) },
+    body: { username: 'alice', password: 'wonderland' },
+  });
+  assert.is(res.status, 200);
+  const { accessToken } = (await res.json()) as { accessToken: string };
+  assert.equal((await node.manager.read(accessToken)).cnf, { jkt: key.jkt });
+  const me = `${node.url}/api/me`;
+  const ok = await call('GET', '/api/me', { headers: { authorization: `DPoP ${accessToken}`, dpop: handProof(key, { htm: 'GET', htu: me, accessToken }) } });
+  assert.is(ok.status, 200);
+  // The "copy my access token" case: the same token with curl, as Bearer or without a proof by the key.
+  const copied = await call('GET', '/api/me', { headers: { authorization: `Bearer ${accessToken}` } });
+  assert.equal([copied.status, copied.headers.get('www-authenticate')], [401, 'DPoP error="invalid_dpop_proof", algs="ES256"']);
+  const otherKey = await call('GET', '/api/me', { headers: { authorization: `DPoP ${accessToken}`, dpop: handProof(makeKey(), { htm: 'GET', htu: me, accessToken }) } });
+  assert.is(otherKey.status, 401);
+
+  const connect = (auth: Record<string, unknown>) =>
+    new Promise<{ code?: string; close(): void }>((resolve) => {
+      const socket = ioClient(node.url, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
+      const close = () => socket.disconnect();
+      socket.once('connect', () => resolve({ close }));
+      socket.once('connect_error', (error: Error & { data?: { code: string } }) => resolve({ code: error.data?.code ?? 'none', close }));
+    });
+  const refused = await connect({ token: accessToken });
+  refused.close();
+  assert.is(refused.code, 'ERR_DPOP_BINDING_MISMATCH');
+  const chat = await connect({ token: accessToken, dpop: handProof(key, { htm: 'GET', htu: `${node.url}/socket.io/`, accessToken }) });
+  chat.close();
+  assert.is(chat.code, undefined);
+
+  // A browser without a key (or an old client) signs in unbound, and Bearer keeps working.
+  const plain = (await (await signIn('bob', 'builder42', freshAddress())).json()) as { accessToken: string };
+  assert.is((await call('GET', '/api/me', { headers: { authorization: `Bearer ${plain.accessToken}` } })).status, 200);
 });
 
 S('chat: "mine" is the sender session, not the user', () => {

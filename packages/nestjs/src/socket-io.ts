@@ -11,6 +11,9 @@ import type { JwtSessionModuleOptions } from './options.js';
  * its sockets, an expired token too, and `session:renew` works. The verifier
  * is the one of `JwtSessionModule`; `options` are the guard's (users, rooms,
  * namespaces, renewRateLimit, …), checked when the first gateway starts.
+ * The module's `dpop` and `trustProxy` apply to the sockets as well unless
+ * `options` sets its own: a DPoP-bound token's handshake carries its proof in
+ * `auth.dpop` (see @jwt-session/socketio-adapter's README).
  *
  * @example
  * const app = await NestFactory.create(AppModule);
@@ -33,9 +36,13 @@ export class SessionIoAdapter extends IoAdapter {
 
   override createIOServer(port: number, options?: Parameters<IoAdapter['createIOServer']>[1]): NestServer {
     const server = super.createIOServer(port, options);
-    const { manager } = this.#app.get<JwtSessionModuleOptions>(JWT_SESSION_OPTIONS, { strict: false });
+    const { manager, dpop, trustProxy } = this.#app.get<JwtSessionModuleOptions>(JWT_SESSION_OPTIONS, { strict: false });
+    // The module's DPoP settings apply to the sockets too, unless the adapter is given its own.
+    const guardOptions: SessionGuardOptions = { ...this.#options };
+    if (guardOptions.dpop === undefined && dpop !== undefined) guardOptions.dpop = dpop;
+    if (guardOptions.trustProxy === undefined && trustProxy !== undefined) guardOptions.trustProxy = trustProxy;
     // Two socket.io 4.x copies differ only in private members the guard never touches.
-    this.#guards.set(server, attachSessionGuard(server as unknown as GuardedServer, manager, this.#options));
+    this.#guards.set(server, attachSessionGuard(server as unknown as GuardedServer, manager, guardOptions));
     return server;
   }
 

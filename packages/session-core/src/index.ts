@@ -73,4 +73,14 @@ export { normalizeHtu, publicRequestUrl, checkPublicOrigin } from './dpop/htu.js
 export { singleDpopHeader } from './dpop/header.js';
 export { DpopNonces, type DpopNoncesOptions } from './dpop/nonce.js';
 export { checkDpopReplay, dpopReplayKey, type DpopReplayCache } from './dpop/replay.js';
+export {
+  normalizeDpopOptions,
+  dpopChallenge,
+  dpopRequestUrl,
+  requestOrigin,
+  type DpopOptions,
+  type DpopNonceSource,
+  type NormalizedDpopOptions,
+  type DpopRequestLike,
+} from './dpop/guard-options.js';
 export { checkBoundRequest, type BoundRequestCheck, type DpopBinding, type DpopBindingRefusal, type DpopRefresh } from './dpop/binding.js';

@@ -1,4 +1,5 @@
 import type { AccessTokenClaims, SessionVerifier } from '@jwt-session/session-core';
+import { checkProof, needsProof, type GuardDpop, type ProofReader } from './dpop.js';
 import { AuthError, toAuthError } from './errors.js';
 import { checkAuthenticateOptions, checkVerifier } from './options.js';
 import { extractToken, type TokenRequest, type TokenSource, type TokenSourceOptions } from './token-source.js';
@@ -140,9 +141,18 @@ export async function authenticateToken<User extends ProvisionedUser = Provision
  * options when they were built (the middlewares, the guard): those checks
  * build their messages eagerly, too much to repeat on every handshake.
  */
-export async function verifyToken<User extends ProvisionedUser>(manager: SessionVerifier, token: string, options: AuthenticateOptions<User>): Promise<AuthContext<User>> {
+export async function verifyToken<User extends ProvisionedUser, Source = never>(
+  manager: SessionVerifier,
+  token: string,
+  options: AuthenticateOptions<User>,
+  dpop?: GuardDpop,
+  readProof?: ProofReader<Source>,
+  source?: Source,
+): Promise<AuthContext<User>> {
   try {
     const claims = await manager.read(token);
+    // Before the user store: a copied bound token provisions nothing.
+    if (needsProof(claims, dpop)) await checkProof(claims, token, dpop, readProof?.(source as Source));
     return contextOf(claims, options.users === undefined ? undefined : await provision(options.users, claims));
   } catch (error) {
     throw toAuthError(error);
@@ -174,14 +184,20 @@ export function syncReadOf(manager: SessionVerifier): SyncRead | undefined {
  * here (wrapping a SessionError in an AuthError costs a second stack trace):
  * the caller codes it (`authCodeOf`, `toAuthError`).
  */
-export function verifyTokenNow<User extends ProvisionedUser>(
+export function verifyTokenNow<User extends ProvisionedUser, Source = never>(
   manager: SessionVerifier,
   readSync: SyncRead | undefined,
   token: string,
   options: AuthenticateOptions<User>,
+  dpop?: GuardDpop,
+  readProof?: ProofReader<Source>,
+  source?: Source,
 ): AuthContext<User> | Promise<AuthContext<User>> {
-  if (readSync === undefined || options.users !== undefined) return verifyToken(manager, token, options);
-  return contextOf<User>(readSync(token), undefined);
+  if (readSync === undefined || options.users !== undefined) return verifyToken(manager, token, options, dpop, readProof, source);
+  const claims = readSync(token);
+  // The one check an unbound token pays (RFC 9449 §7.1: a bound one needs its proof).
+  if (needsProof(claims, dpop)) return checkProof(claims, token, dpop, readProof?.(source as Source)).then(() => contextOf<User>(claims, undefined));
+  return contextOf<User>(claims, undefined);
 }
 
 function contextOf<User extends ProvisionedUser>(claims: AccessTokenClaims, user: User | undefined): AuthContext<User> {

@@ -86,7 +86,7 @@ const BRAND: unique symbol = Symbol.for('jwt-session.AuthError') as never;
  */
 const MESSAGES: Record<AdapterErrorCode, string> & Partial<Record<SessionErrorCode, string>> = {
   ERR_AUTH_TOKEN_REQUIRED: 'an access token is required',
-  ERR_AUTH_HEADER_MALFORMED: 'the Authorization header must hold exactly one "Bearer <token>"',
+  ERR_AUTH_HEADER_MALFORMED: 'the Authorization header must hold exactly one "Bearer <token>" or "DPoP <token>"',
   ERR_ORIGIN_NOT_ALLOWED: 'cookie authentication is not allowed from this origin',
   ERR_USER_DISABLED: 'the user is disabled',
   ERR_USER_PROVISIONING_FAILED: 'the user could not be provisioned',
@@ -103,6 +103,9 @@ const MESSAGES: Record<AdapterErrorCode, string> & Partial<Record<SessionErrorCo
   ERR_CLAIMS_INVALID: 'the claims are invalid',
   ERR_CONFIG_INVALID: 'the authentication options are invalid',
   ERR_AUTH_NOT_FRESH: 'a more recent authentication is required',
+  ERR_DPOP_PROOF_INVALID: 'the DPoP proof is invalid',
+  ERR_DPOP_NONCE_REQUIRED: 'the DPoP proof must carry the current server nonce',
+  ERR_DPOP_BINDING_MISMATCH: 'the DPoP proof was not made with the key the token is bound to',
 };
 
 /** The fixed message of a code. */

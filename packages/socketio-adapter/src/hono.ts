@@ -34,7 +34,11 @@ function fromWebRequest(request: Request): HttpRequestLike {
     headers[name] = value;
     rawHeaders.push(name, value);
   });
-  return { method: request.method, headers, rawHeaders };
+  // The target and the scheme, for a DPoP proof's `htu` (behind a proxy, `dpop.publicOrigin`): cut out of the
+  // absolute URL a Web Request carries, without parsing it, so that requests with unbound tokens pay nothing.
+  const href = request.url;
+  const path = href.indexOf('/', href.indexOf('//') + 2);
+  return { method: request.method, headers, rawHeaders, url: path < 0 ? '/' : href.slice(path), socket: { encrypted: href.startsWith('https:') } };
 }
 
 /**

@@ -1,6 +1,7 @@
-import type { SessionVerifier } from '@jwt-session/session-core';
+import { dpopChallenge, type SessionVerifier } from '@jwt-session/session-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { syncReadOf, verifyTokenNow, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
+import { checkDpopOptions, schemeOf, type GuardDpop, type GuardDpopOptions, type ProofRequest } from './dpop.js';
 import { AuthError, authCodeOf, isAuthError, messageOf, reportRefusal, toAuthError, type AuthErrorCode } from './errors.js';
 import { checkHttpOptions, checkVerifier } from './options.js';
 import { httpToken } from './token-source.js';
@@ -21,10 +22,40 @@ export type AuthenticatedRequest<Req extends IncomingMessage = IncomingMessage, 
 /** A custom token source: the token, or null/undefined/'' for "this request carries none". */
 export type GetToken<Req> = (req: Req) => string | null | undefined | Promise<string | null | undefined>;
 
-/** What the core reads of a request: Node's IncomingMessage is one; a Web Request reduces to one (see ./hono). */
-export type HttpRequestLike = Pick<IncomingMessage, 'method' | 'headers'> & { rawHeaders: readonly string[] };
+/**
+ * What the core reads of a request: Node's IncomingMessage is one; a Web
+ * Request reduces to one (see ./hono). The target and the connection are read
+ * only for a DPoP-bound token (the proof's `htu`): `originalUrl` first, as
+ * Express keeps it while a mounted router rewrites `url`.
+ */
+export type HttpRequestLike = Pick<IncomingMessage, 'method' | 'headers'> & {
+  rawHeaders: readonly string[];
+  url?: string | undefined;
+  originalUrl?: string | undefined;
+  /** Node's socket (a TLSSocket has `encrypted: true`). */
+  socket?: object | undefined;
+};
 
-export interface HttpAuthOptions<User extends ProvisionedUser = ProvisionedUser, Req extends HttpRequestLike = IncomingMessage> extends AuthenticateOptions<User> {
+/** The options of every guard that takes DPoP-bound tokens (RFC 9449). */
+export interface DpopGuardFields {
+  /**
+   * DPoP: the same option as @jwt-session/http's endpoints. A token bound to
+   * a key (`cnf.jkt`) is accepted only under `Authorization: DPoP` with a
+   * proof for this request by that key, never as a bearer token; with
+   * `required`, unbound tokens are refused too.
+   * @default none: bound tokens are refused (no replay cache to check their proofs against), unbound ones work as bearer tokens
+   */
+  dpop?: GuardDpopOptions;
+  /**
+   * Believe `X-Forwarded-Host` / `-Proto` for the request's own origin (the
+   * proofs' `htu`) when no `dpop.publicOrigin` is set: `true`, or the number
+   * of proxies in front. As @jwt-session/http's option.
+   * @default false
+   */
+  trustProxy?: boolean | number;
+}
+
+export interface HttpAuthOptions<User extends ProvisionedUser = ProvisionedUser, Req extends HttpRequestLike = IncomingMessage> extends AuthenticateOptions<User>, DpopGuardFields {
   /** The `realm` of the WWW-Authenticate challenge. @default none */
   realm?: string;
   /**
@@ -67,6 +98,10 @@ const STATUS: Partial<Record<AuthErrorCode, number>> = {
   ERR_ORIGIN_NOT_ALLOWED: 403,
   ERR_RATE_LIMITED: 429,
   ERR_STORAGE_UNAVAILABLE: 503,
+  // RFC 9449 §7.1: a proof that fails, a missing one, a stale nonce: the credentials failing.
+  ERR_DPOP_PROOF_INVALID: 401,
+  ERR_DPOP_NONCE_REQUIRED: 401,
+  ERR_DPOP_BINDING_MISMATCH: 401,
 };
 
 /**
@@ -99,12 +134,15 @@ function realmOf(options: unknown): string | undefined {
  */
 export function httpFailure(error: AuthError, options: { realm?: string } = {}): HttpFailure {
   error = toAuthError(error);
-  return failureOf(error.code, error.message, realmOf(options));
+  return failureOf(error.code, error.message, realmOf(options), undefined);
 }
 
-function failureOf(code: AuthErrorCode, message: string, realm: string | undefined): HttpFailure {
+function failureOf(code: AuthErrorCode, message: string, realm: string | undefined, dpop: GuardDpop | undefined): HttpFailure {
   const status = httpStatusOf(code);
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+  // A DPoP refusal is answered with the DPoP challenge (and a fresh nonce), never a Bearer one: no downgrade.
+  const challenge = dpopChallenge(code, dpop);
+  if (challenge !== undefined) return { status, headers: { ...headers, ...challenge }, body: { error: code, message } };
   const params: string[] = realm === undefined ? [] : [`realm=${quoted(realm)}`];
   if (status === 401 && code !== 'ERR_AUTH_TOKEN_REQUIRED') params.push('error="invalid_token"', `error_description=${quoted(message)}`);
   if (status === 400) params.push('error="invalid_request"', `error_description=${quoted(message)}`);
@@ -166,10 +204,12 @@ export type HttpOutcome<User extends ProvisionedUser> = AuthContext<User> | Http
  */
 export function httpCheck<User extends ProvisionedUser, Req extends HttpRequestLike, Source>(
   manager: SessionVerifier,
-  options: AuthenticateOptions<User> & Pick<HttpAuthOptions, 'realm' | 'credentialsRequired' | 'allowPreflight'>,
+  options: AuthenticateOptions<User> & Pick<HttpAuthOptions, 'realm' | 'credentialsRequired' | 'allowPreflight' | 'dpop' | 'trustProxy'>,
   getToken: GetToken<Source> | undefined,
 ): (req: Req, source: Source) => HttpOutcome<User> | Promise<HttpOutcome<User>> {
   const readSync = syncReadOf(manager);
+  // Checked with the other options already: read here once, not per request.
+  const dpop = checkDpopOptions('httpAuth', options as Record<string, unknown>);
   /**
    * The answer is built from the code alone: the reason stays with the
    * operator. The AuthError for `onError` is built only when there is an
@@ -181,15 +221,23 @@ export function httpCheck<User extends ProvisionedUser, Req extends HttpRequestL
     const code = error?.code ?? authCodeOf(thrown);
     if (options.credentialsRequired === false && code === 'ERR_AUTH_TOKEN_REQUIRED') return undefined;
     if (error !== undefined) reportRefusal(options.onError, error);
-    return new HttpRefusal(failureOf(code, error?.message ?? messageOf(code), realmOf(options)));
+    return new HttpRefusal(failureOf(code, error?.message ?? messageOf(code), realmOf(options), dpop));
   };
   const missing = (): HttpRefusal | undefined => {
     if (options.credentialsRequired === false) return undefined;
     if (options.onError !== undefined) reportRefusal(options.onError, new AuthError('ERR_AUTH_TOKEN_REQUIRED'));
-    return new HttpRefusal(failureOf('ERR_AUTH_TOKEN_REQUIRED', messageOf('ERR_AUTH_TOKEN_REQUIRED'), realmOf(options)));
+    return new HttpRefusal(failureOf('ERR_AUTH_TOKEN_REQUIRED', messageOf('ERR_AUTH_TOKEN_REQUIRED'), realmOf(options), dpop));
   };
-  const verify = (token: string): AuthContext<User> | Promise<HttpOutcome<User>> => {
-    const auth = verifyTokenNow(manager, readSync, token, options);
+  // The token came from the Authorization header when its scheme is ours; from a cookie or getToken otherwise.
+  const proofOf = (req: Req): ProofRequest => ({
+    scheme: getToken === undefined ? schemeOf(req.headers.authorization) : undefined,
+    proof: req.headers.dpop,
+    method: req.method ?? '',
+    target: req.originalUrl ?? req.url,
+    origin: { headers: req.headers, encrypted: (req.socket as { encrypted?: unknown } | undefined)?.encrypted === true },
+  });
+  const verify = (token: string, req: Req): AuthContext<User> | Promise<HttpOutcome<User>> => {
+    const auth = verifyTokenNow(manager, readSync, token, options, dpop, proofOf, req);
     return auth instanceof Promise ? auth.catch(refuse) : auth;
   };
   return (req, source) => {
@@ -199,10 +247,10 @@ export function httpCheck<User extends ProvisionedUser, Req extends HttpRequestL
       // The manager and the options were checked when the middleware or plugin was built: not again per request.
       if (getToken === undefined) {
         const token = httpToken(req.headers, req.rawHeaders, options);
-        return token === undefined ? missing() : verify(token);
+        return token === undefined ? missing() : verify(token, req);
       }
       const token = tokenFrom(getToken, source);
-      return typeof token === 'string' ? verify(token) : token.then(verify).catch(refuse);
+      return typeof token === 'string' ? verify(token, req) : token.then((found) => verify(found, req)).catch(refuse);
     } catch (thrown) {
       return refuse(thrown);
     }

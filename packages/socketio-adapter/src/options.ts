@@ -1,4 +1,5 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
+import { checkDpopOptions } from './dpop.js';
 import { AuthError } from './errors.js';
 
 /*
@@ -72,9 +73,9 @@ export function checkAuthenticateOptions(where: string, options: unknown): Recor
  * test/options.test.ts checks these lists against the option interfaces.
  */
 const AUTHENTICATE_OPTION_NAMES = ['cookie', 'users', 'onError'] as const;
-export const SOCKET_OPTION_NAMES = [...AUTHENTICATE_OPTION_NAMES, 'sessions', 'userRoomPrefix', 'sessionRoomPrefix'] as const;
+export const SOCKET_OPTION_NAMES = [...AUTHENTICATE_OPTION_NAMES, 'sessions', 'userRoomPrefix', 'sessionRoomPrefix', 'dpop', 'trustProxy'] as const;
 export const GUARD_OPTION_NAMES = [...SOCKET_OPTION_NAMES, 'namespaces', 'clock', 'scheduler', 'renewRateLimit', 'telemetry'] as const;
-export const HTTP_OPTION_NAMES = [...AUTHENTICATE_OPTION_NAMES, 'realm', 'credentialsRequired', 'getToken', 'allowPreflight'] as const;
+export const HTTP_OPTION_NAMES = [...AUTHENTICATE_OPTION_NAMES, 'realm', 'credentialsRequired', 'getToken', 'allowPreflight', 'dpop', 'trustProxy'] as const;
 
 /** Where an option from another JWT middleware went here: said in the refusal. */
 const MOVED: Record<string, string> = {
@@ -108,6 +109,7 @@ export function refuseUnknownOptions(where: string, options: Record<string, unkn
 }
 
 function checkSocketFields(where: string, checked: Record<string, unknown>): void {
+  checkDpopOptions(where, checked);
   objectWith(where, 'sessions', field(where, 'sessions', checked, 'sessions'), ['registerSocket', 'unregisterSocket']);
   for (const key of ['userRoomPrefix', 'sessionRoomPrefix']) expect(where, key, field(where, key, checked, key), isString, 'a string');
 }
@@ -162,5 +164,6 @@ export function checkHttpOptions(where: string, options: unknown, extra: readonl
   expect(where, 'realm', field(where, 'realm', checked, 'realm'), isString, 'a string');
   expect(where, 'getToken', field(where, 'getToken', checked, 'getToken'), isFunction, 'a function');
   for (const key of ['credentialsRequired', 'allowPreflight']) expect(where, key, field(where, key, checked, key), isBoolean, 'a boolean');
+  checkDpopOptions(where, checked);
   return checked;
 }

@@ -1,7 +1,9 @@
-import type { SessionVerifier } from '@jwt-session/session-core';
+import type { DpopReplayCache, SessionVerifier } from '@jwt-session/session-core';
 import type { Socket } from 'socket.io';
 import { syncReadOf, verifyToken, verifyTokenNow, type AuthContext, type AuthenticateOptions, type ProvisionedUser } from './authenticate.js';
+import { checkDpopOptions, schemeOf, type GuardDpop, type ProofRequest } from './dpop.js';
 import { AuthError, reportRefusal, toAuthError } from './errors.js';
+import type { DpopGuardFields } from './http-auth.js';
 import { sessionRoom, userRoom, type RoomOptions } from './rooms.js';
 import { checkSocketOptions, checkVerifier } from './options.js';
 import { acceptances, type Acceptance } from './state.js';
@@ -13,19 +15,61 @@ export interface SessionTracker {
   unregisterSocket(socketId: string): void | Promise<void>;
 }
 
-export interface SocketAuthOptions<User extends ProvisionedUser = ProvisionedUser> extends AuthenticateOptions<User>, RoomOptions {
+/**
+ * The socket's options. `dpop` binds the protocol to the handshake: a bound
+ * token needs a proof in `auth.dpop` (or a `DPoP` header) whose `htu` is the
+ * Socket.IO endpoint URL (public origin and engine path, `/socket.io/`, no
+ * query) and `htm` `GET`; see the README.
+ */
+export interface SocketAuthOptions<User extends ProvisionedUser = ProvisionedUser> extends AuthenticateOptions<User>, RoomOptions, DpopGuardFields {
   sessions?: SessionTracker;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnySocket = Socket<any, any, any, any>;
 
-/** Socket.IO's middleware error: the client sees `err.message` and `err.data`. */
-export type HandshakeError = Error & { data: { code: AuthError['code']; message: string } };
+/**
+ * Socket.IO's middleware error: the client sees `err.message` and `err.data`.
+ * `dpopNonce`: the server's current DPoP nonce, on a DPoP refusal when nonces
+ * are on (the `DPoP-Nonce` header of HTTP): retry with a proof that carries it.
+ */
+export type HandshakeError = Error & { data: { code: AuthError['code']; message: string; dpopNonce?: string } };
 
 /** `err.message` is the code so that clients which only log the message still get something to branch on. */
-export function handshakeError(error: AuthError): HandshakeError {
-  return Object.assign(new Error(error.code), { data: error.toJSON() });
+export function handshakeError(error: AuthError, dpop?: GuardDpop): HandshakeError {
+  const data: HandshakeError['data'] = error.toJSON();
+  const nonce = dpopNonceFor(error.code, dpop);
+  if (nonce !== undefined) data.dpopNonce = nonce;
+  return Object.assign(new Error(error.code), { data });
+}
+
+/** A fresh nonce to answer a DPoP refusal with, when nonces are on (RFC 9449 §8). */
+export function dpopNonceFor(code: string, dpop: GuardDpop | undefined): string | undefined {
+  if (dpop?.nonces === undefined || !code.startsWith('ERR_DPOP_')) return undefined;
+  return dpop.nonces.current();
+}
+
+/**
+ * What a socket's proof is checked against (RFC 9449 §4.3, bound to Socket.IO):
+ * `htm` `GET` and `htu` the endpoint URL the handshake was made to (the engine
+ * path, `/socket.io/`, without query), for the handshake and every
+ * `session:renew` alike. The proof is `auth.dpop` (a browser cannot set headers
+ * on a WebSocket), or a `DPoP` header from other clients: both at once are two proofs.
+ */
+export function socketProof(socket: AnySocket): ProofRequest {
+  const handshake = socket.handshake;
+  const auth = handshake.auth as { token?: unknown; dpop?: unknown } | undefined;
+  const header = handshake.headers.dpop;
+  const proof = header === undefined ? auth?.dpop : auth?.dpop === undefined ? header : [auth.dpop, header];
+  // The Authorization scheme counts only when the token came from that header, not from `auth.token`.
+  const fromAuth = auth?.token !== undefined && auth.token !== null && auth.token !== '';
+  return renewalProof(socket, proof, fromAuth ? undefined : schemeOf(handshake.headers.authorization));
+}
+
+/** The proof of a `session:renew` (its payload's `dpop`), checked as the handshake's: same `htu`, `htm` `GET`. */
+export function renewalProof(socket: AnySocket, proof: unknown, scheme?: string): ProofRequest {
+  const request = socket.request as { url?: string; socket?: { encrypted?: boolean } } | undefined;
+  return { scheme, proof, method: 'GET', target: request?.url, origin: { headers: socket.handshake.headers, encrypted: request?.socket?.encrypted === true } };
 }
 
 function warn(what: string, error: unknown): void {
@@ -87,11 +131,12 @@ export type HandshakeOutcome = HandshakeError | undefined | Promise<HandshakeErr
  */
 export function handshakeCheck(manager: SessionVerifier, options: SocketAuthOptions): (socket: AnySocket) => HandshakeOutcome {
   const readSync = syncReadOf(manager);
+  const dpop = checkDpopOptions('socketAuth', options as Record<string, unknown>);
   const refuse = (error: unknown): HandshakeError => {
     const failure = toAuthError(error);
     reportRefusal(options.onError, failure);
     // The client gets the code and its fixed message, never the reason.
-    return handshakeError(failure);
+    return handshakeError(failure, dpop);
   };
   const accepted = (): undefined => undefined;
   return (socket) => {
@@ -101,10 +146,10 @@ export function handshakeCheck(manager: SessionVerifier, options: SocketAuthOpti
     if (previous !== undefined) {
       const effective = combine(previous.options, options);
       if (sameOptions(previous.options, effective)) return undefined;
-      return accept(manager, socket, effective).then(accepted, refuse);
+      return accept(manager, socket, effective, true).then(accepted, refuse);
     }
     try {
-      const auth = verifyTokenNow(manager, readSync, handshakeToken(socket, options), options);
+      const auth = verifyTokenNow(manager, readSync, handshakeToken(socket, options), options, dpop, socketProof, socket);
       if (auth instanceof Promise) return auth.then((context) => admit(socket, context, options)).then(accepted, refuse);
       const admitted = admit(socket, auth, options);
       return admitted === undefined ? undefined : admitted.then(accepted, refuse);
@@ -128,24 +173,34 @@ function sameOptions(a: SocketAuthOptions, b: SocketAuthOptions): boolean {
   return ACCEPTANCE_KEYS.every((key) => a[key] === b[key]);
 }
 
-/** Verifies a socket and sets it up. Shared with the guard's re-verification of recovered sockets. */
-export function accept(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions): Promise<void> {
-  return verifySocket(manager, socket, options).then((auth) => admit(socket, auth, options));
+/**
+ * Verifies a socket and sets it up. Shared with the guard's re-verification of
+ * recovered sockets. `again`: a second middleware verifying the handshake an
+ * earlier one accepted, whose proof's `jti` that one has just remembered.
+ */
+export function accept(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions, again = false): Promise<void> {
+  return verifySocket(manager, socket, options, again).then((auth) => admit(socket, auth, options));
 }
+
+/** Answers `fresh` without remembering anything: for a proof an earlier middleware of the same handshake remembered. */
+const REMEMBERED: DpopReplayCache = { remember: () => Promise.resolve('fresh') };
 
 /**
  * Verifies the handshake's token and provisions the user; changes nothing on
  * the socket. The manager and the options were checked when the middleware
  * or the guard was built, not again on every handshake.
  */
-export function verifySocket(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions): Promise<AuthContext> {
+export function verifySocket(manager: SessionVerifier, socket: AnySocket, options: SocketAuthOptions, again = false): Promise<AuthContext> {
   let token: string;
   try {
     token = handshakeToken(socket, options);
   } catch (error) {
     return Promise.reject(toAuthError(error));
   }
-  return verifyToken(manager, token, options);
+  let dpop = checkDpopOptions('socketAuth', options as Record<string, unknown>);
+  // Every rule of the proof is checked again, but its jti is this handshake's own, not a replay.
+  if (again && dpop !== undefined) dpop = { ...dpop, replayCache: REMEMBERED };
+  return verifyToken(manager, token, options, dpop, socketProof, socket);
 }
 
 /** The handshake's token (auth payload, Authorization header, allowed cookie); throws an {@link AuthError}. */

@@ -30,17 +30,18 @@ export interface TokenRequest {
 
 export type TokenSource = 'auth' | 'header' | 'cookie';
 
-const BEARER = /^Bearer +(\S+) *$/i;
-const SCHEME = /^Bearer(?: |$)/i;
+const BEARER = /^(?:Bearer|DPoP) +(\S+) *$/i;
+/** `Bearer`, or `DPoP` (RFC 9449 §7.1: a bound token's scheme, the same token68 syntax). */
+const SCHEME = /^(?:Bearer|DPoP)(?: |$)/i;
 /**
  * RFC 6750 §2.1: `Bearer 1*SP b64token` (trailing spaces tolerated), in one
  * pass: a non-space run checked as a b64token afterwards cost a second scan
  * of a 400-character token on every request. Without the `u` flag, `i` never
  * folds a non-ASCII character into the ASCII class (ECMA-262 Canonicalize).
  */
-const BEARER_TOKEN = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const BEARER_TOKEN = /^(?:Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-/** Strips an optional `Bearer ` prefix that some clients put in `auth.token` too. */
+/** Strips an optional `Bearer ` (or `DPoP `) prefix that some clients put in `auth.token` too. */
 function fromAuthPayload(auth: unknown): string | undefined {
   if (auth === null || typeof auth !== 'object') return undefined;
   const value = (auth as Record<string, unknown>).token;

@@ -1,3 +1,4 @@
+import { requestOrigin } from '@jwt-session/session-core';
 import type { EndpointRequest } from './request.js';
 
 /*
@@ -43,10 +44,7 @@ export function isHttps(req: EndpointRequest, trustProxy: boolean | number): boo
   return entries(req.headers['x-forwarded-proto'])[0]?.toLowerCase() === 'https';
 }
 
-/** The request's own origin (`scheme://host[:port]`), as a browser on this page would send it. */
+/** The request's own origin (`scheme://host[:port]`), as a browser on this page would send it: session-core's `requestOrigin`, which the guards use too. */
 export function ownOrigin(req: EndpointRequest, trustProxy: boolean | number): string | undefined {
-  const forwardedHost = trustProxy === false ? undefined : entries(req.headers['x-forwarded-host'])[0];
-  const host = forwardedHost ?? single(req.headers.host);
-  if (host === undefined || host === '') return undefined;
-  return `${isHttps(req, trustProxy) ? 'https' : 'http'}://${host.toLowerCase()}`;
+  return requestOrigin(req, trustProxy);
 }

@@ -1,7 +1,8 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
-import { authenticateToken, type AuthContext } from '../authenticate.js';
+import { verifyToken, type AuthContext } from '../authenticate.js';
+import type { GuardDpop } from '../dpop.js';
 import { AuthError, reportRefusal, toAuthError, type AuthErrorCode, type AuthErrorReason } from '../errors.js';
-import type { AnySocket, SocketAuthOptions } from '../socket-auth.js';
+import { dpopNonceFor, renewalProof, type AnySocket, type SocketAuthOptions } from '../socket-auth.js';
 import type { ExpirySchedule, Expiring } from './expiry-schedule.js';
 import {
   answerDropped,
@@ -19,6 +20,8 @@ import type { IndexKeys, Indexable, SocketIndex } from './socket-index.js';
 export interface GuardContext {
   readonly verifier: SessionVerifier;
   readonly options: SocketAuthOptions;
+  /** The checked `dpop` option: a bound token's renewal needs a proof (payload `dpop`). */
+  readonly dpop: GuardDpop | undefined;
   /** ms since the epoch. */
   readonly clock: () => number;
   readonly renewLimit: RenewRateLimit;
@@ -148,7 +151,10 @@ export class GuardedSocket implements Indexable, Expiring {
       (error: unknown) => {
         const failure = toAuthError(error);
         reportRefusal(this.#guard.options.onError, failure);
-        ack?.({ ok: false, code: failure.code, message: failure.message });
+        const result: RenewResult = { ok: false, code: failure.code, message: failure.message };
+        const nonce = dpopNonceFor(failure.code, this.#guard.dpop);
+        if (nonce !== undefined) result.dpopNonce = nonce;
+        ack?.(result);
       },
     );
   }
@@ -165,7 +171,9 @@ export class GuardedSocket implements Indexable, Expiring {
     const token = tokenOfRenewal(payload);
     if (token === undefined) throw new AuthError('ERR_AUTH_TOKEN_REQUIRED');
     const current = this.auth;
-    const next = await authenticateToken(this.#guard.verifier, token, this.#guard.options);
+    // A bound token comes with a proof for the socket's endpoint, made for this token (`ath`).
+    const proof = payload !== null && typeof payload === 'object' ? (payload as { dpop?: unknown }).dpop : undefined;
+    const next = await verifyToken(this.#guard.verifier, token, this.#guard.options, this.#guard.dpop, (socket: AnySocket) => renewalProof(socket, proof), this.socket);
     if (current === undefined || next.sub !== current.sub || next.sessionId !== current.sessionId) throw new AuthError('ERR_SESSION_MISMATCH');
     // Revoked or expired while the new token was being verified.
     if (this.#ended !== undefined) throw new AuthError(this.#ended, undefined, this.#endedReason);

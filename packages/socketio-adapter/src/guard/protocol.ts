@@ -5,7 +5,7 @@ import { messageOf, type AuthErrorCode } from '../errors.js';
 export const SESSION_REVOKED_EVENT = 'session:revoked';
 /** Server → client at the access token's `exp`, then the socket is disconnected. */
 export const SESSION_EXPIRED_EVENT = 'session:expired';
-/** Client → server with `{ token }` (or the token) and an ack. */
+/** Client → server with `{ token }` (or the token; `{ token, dpop }` for a DPoP-bound one) and an ack. */
 export const SESSION_RENEW_EVENT = 'session:renew';
 
 /**
@@ -30,7 +30,8 @@ export interface SessionExpiredPayload {
   /** The `exp` that passed, Unix seconds. */
   expiresAt: number;
 }
-export type RenewResult = { ok: true; expiresAt: number } | { ok: false; code: AuthErrorCode; message: string };
+/** `dpopNonce`: on a DPoP refusal when nonces are on, the server's current nonce (retry with a proof carrying it). */
+export type RenewResult = { ok: true; expiresAt: number } | { ok: false; code: AuthErrorCode; message: string; dpopNonce?: string };
 
 /** The token of a `session:renew` payload: `{ token }` or the bare token. */
 export function tokenOfRenewal(payload: unknown): string | undefined {

@@ -1,5 +1,6 @@
 import { ALL_SESSIONS_INVALIDATED, SESSION_INVALIDATED, guardTelemetry, type GuardTelemetry, type SessionEvents, type SessionVerifier, type TelemetryOption } from '@jwt-session/session-core';
 import type { ProvisionedUser } from '../authenticate.js';
+import { checkDpopOptions, type GuardDpop } from '../dpop.js';
 import { checkGuardOptions, checkVerifier } from '../options.js';
 import { handshakeCheck, type AnySocket, type HandshakeOutcome, type SocketAuthOptions } from '../socket-auth.js';
 import { acceptances } from '../state.js';
@@ -67,6 +68,7 @@ type AllInvalidated = SessionEvents[typeof ALL_SESSIONS_INVALIDATED];
 class ServerSessionGuard implements SessionGuard, GuardContext {
   readonly verifier: SessionVerifier;
   readonly options: SessionGuardOptions;
+  readonly dpop: GuardDpop | undefined;
   readonly clock: () => number;
   readonly renewLimit: RenewRateLimit;
   readonly index = new SocketIndex<GuardedSocket>();
@@ -84,6 +86,7 @@ class ServerSessionGuard implements SessionGuard, GuardContext {
     this.#io = io;
     this.verifier = verifier;
     this.options = options;
+    this.dpop = checkDpopOptions('attachSessionGuard', options as Record<string, unknown>);
     this.clock = options.clock ?? Date.now;
     const base = options.scheduler ?? nodeScheduler;
     const scheduler: Scheduler = { setTimeout: (callback, ms) => base.setTimeout(callback, ms), clearTimeout: (handle) => base.clearTimeout(handle), now: this.clock };
