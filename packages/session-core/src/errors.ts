@@ -82,6 +82,8 @@ export const SESSION_ERROR_REASONS = [
   'claims',
   'context',
   'input',
+  // ERR_CLAIMS_INVALID: an upstream identity (create's `upstream`) or selector (revokeUpstream) that is not bounded, well-formed text
+  'upstream',
   // ERR_CONFIG_INVALID
   'option',
   'closed',

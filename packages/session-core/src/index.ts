@@ -25,6 +25,7 @@ export type {
   UpdateOptions,
 } from './types.js';
 export { DEFAULT_RECEIPT_TTL } from './storage.js';
+export { MAX_UPSTREAM_ISSUER_LENGTH, MAX_UPSTREAM_ID_LENGTH, matchesUpstream, type UpstreamIdentity, type UpstreamSelector, type UpstreamSessionRef } from './upstream/identity.js';
 export { storeInput } from './store-input.js';
 export { assertInvalidationReceiver, parseInvalidationEvent } from './revocation/event.js';
 export { checkRevocationLogRead, MAX_REVOCATION_LOG_PAGE, REVOCATION_LOG_CURSOR } from './revocation/log.js';

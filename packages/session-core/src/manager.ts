@@ -5,6 +5,7 @@ import { checkRefreshBinding, createBinding, refreshProof, withBinding, withSess
 import { publicJwks } from './keys.js';
 import { invalidAccessToken, keyResolver, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { callOptions } from './lib/call-options.js';
+import { waitPast } from './lib/clock-wait.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId } from './lib/ids.js';
 import { issueTokens, type IssueConfig } from './lib/issue.js';
@@ -19,10 +20,8 @@ import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import { configChecked, normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
 import { Revocation } from './revocation/revocation.js';
 import type { DeleteAllResult, StoredSessionInfo } from './storage.js';
+import { revokeUpstreamSessions, upstreamForCreate, type UpstreamSelector } from './upstream/revoke.js';
 import type { AccessTokenClaims, CreateOptions, SessionInfo, SessionTokens, UpdateOptions } from './types.js';
-
-/** Longest `deleteAll` waits for this node's clock to pass the store's moment, so a session created right after it here is not caught. */
-const MAX_CLOCK_WAIT_MS = 1000;
 
 /**
  * Issues short-lived access JWTs and long-lived rotating refresh tokens, and
@@ -94,17 +93,18 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   async create(subject: string, options: CreateOptions = {}): Promise<SessionTokens> {
     this.#assertOpen();
     checkSubject(subject);
-    const { claims: rawClaims, context: rawContext, dpop } = callOptions(options);
+    const { claims: rawClaims, context: rawContext, dpop, upstream: rawUpstream } = callOptions(options);
     const claims = withBinding(checkClaims(rawClaims), createBinding(dpop));
     const context = checkContext(rawContext);
     const { refreshTokenStore: store, refreshTokenTtl, refreshTokenIdleTtl, maxSessionsPerSubject } = this.#options;
+    const upstream = upstreamForCreate(store, rawUpstream);
 
     const now = this.#options.clock();
     const sessionId = newSessionId(subject);
     const secret = randomBase64url(32);
     const expiresAt = now + refreshTokenTtl;
     const idleExpiresAt = refreshTokenIdleTtl === undefined ? undefined : Math.min(now + refreshTokenIdleTtl, expiresAt);
-    const session = { sessionId, subject, tokenHash: hashSecret(secret), createdAt: now, expiresAt, idleExpiresAt, claims, context };
+    const session = { sessionId, subject, tokenHash: hashSecret(secret), createdAt: now, expiresAt, idleExpiresAt, claims, context, upstream };
 
     const receiptTtl = Math.ceil(this.#invalidationTtl);
     let evicted: string[];
@@ -331,12 +331,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     }
     await revoked;
     // Tokens issued at or before `at` are rejected; let this node's clock pass it so a session created here right after this call is not.
-    // A loop, not one timer: a timer can fire before the wall clock has moved on (timers run on the
-    // loop's cached monotonic time). Bounded, for a clock that is far behind or that tests hold still.
-    const waitUntil = Date.now() + MAX_CLOCK_WAIT_MS;
-    for (let wait = 0; wait < 50 && clock() <= at && Date.now() < waitUntil; wait++) {
-      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(MAX_CLOCK_WAIT_MS, at - clock() + 1))));
-    }
+    await waitPast(clock, at);
     return sessionIds.length;
   }
 
@@ -382,6 +377,11 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     );
     if (failure !== undefined) throw failure;
     return results.filter(Boolean).length;
+  }
+
+  /** Ends, as {@link deleteOne} does, every session opened for the provider's session or user (`create({ upstream })`); returns how many were live. */
+  revokeUpstream(selector: UpstreamSelector): Promise<number> {
+    return revokeUpstreamSessions({ store: this.#options.refreshTokenStore, clock: this.#options.clock, deleteOne: (s, id) => this.deleteOne(s, id) }, selector);
   }
 
   /**

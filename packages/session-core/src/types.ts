@@ -1,4 +1,5 @@
 import type { DpopBinding, DpopRefresh } from './dpop/binding.js';
+import type { UpstreamIdentity } from './upstream/types.js';
 
 /** JSON values, as stored with a session and carried in claims. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -47,6 +48,8 @@ export interface SessionInfo {
   context: SessionContext;
   /** The DPoP key the session is bound to (its RFC 7638 thumbprint); absent for an unbound session. */
   dpop?: { jkt: string };
+  /** The identity provider's session and user the session was opened for (`create({ upstream })`): which provider it came from. */
+  upstream?: UpstreamIdentity;
 }
 
 export interface CreateOptions {
@@ -59,6 +62,13 @@ export interface CreateOptions {
    * then carries `cnf: { jkt }` and every refresh needs a proof by that key.
    */
   dpop?: DpopBinding;
+  /**
+   * Links the session to the identity provider's session and user it was
+   * opened for (the ID token's `iss`, `sub` and `sid`), so a logout there
+   * ends it: `revokeUpstream`, the back-channel logout endpoint of
+   * `@jwt-session/http`. Needs a store with `findUpstream`.
+   */
+  upstream?: UpstreamIdentity;
 }
 
 export interface UpdateOptions {

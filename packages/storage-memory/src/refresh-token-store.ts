@@ -13,9 +13,12 @@ import {
   type RotateResult,
   type SessionRecord,
   type StoredSessionInfo,
+  type UpstreamSelector,
+  type UpstreamSessionRef,
 } from '@jwt-session/session-core';
 import { ExpiryQueue } from './expiry-queue.js';
 import { decode, encode, peek } from './record-codec.js';
+import { UpstreamIndex } from './upstream-index.js';
 
 export interface MemoryRefreshTokenStoreOptions {
   /**
@@ -94,6 +97,8 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #maxSessions: number;
   readonly #clock: () => number;
   /** What each recent insert evicted (only those that evicted something), or NEVER. */
+  /** The upstream identity of linked sessions, and the indexes a provider's logout finds them by. */
+  readonly #upstream = new UpstreamIndex();
   readonly #receipts = new TTLCache<string, readonly string[] | typeof NEVER>();
   readonly #expiry = new ExpiryQueue((sessionId, now) => {
     const text = this.#sessions.get(sessionId);
@@ -115,6 +120,11 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   /** Sessions held, expired ones included until their bucket is swept. */
   get size(): number {
     return this.#sessions.size;
+  }
+
+  /** Sessions linked to an upstream identity (`create({ upstream })`) the upstream index holds. */
+  get upstreamCount(): number {
+    return this.#upstream.size;
   }
 
   /** Subjects with an index entry. */
@@ -162,6 +172,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     if (ids === undefined) this.#bySubject.set(session.subject, session.sessionId);
     else if (typeof ids === 'string') this.#bySubject.set(session.subject, [ids, session.sessionId]);
     else ids.push(session.sessionId);
+    if (session.upstream !== undefined) this.#upstream.link(session.sessionId, session.upstream);
     if (evicted.length > 0) this.#receipts.set(session.sessionId, evicted, { ttl: receiptTtl ?? DEFAULT_RECEIPT_TTL });
     return { evicted };
   }
@@ -230,7 +241,19 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     storeInput.now(now);
     return this.#liveOf(subject, now)
       .sort((a, b) => b.createdAt - a.createdAt)
-      .map(info);
+      .map((record) => this.#withUpstream(info(record)));
+  }
+
+  /** The live sessions linked to the upstream session or user: through the index, never a scan. */
+  async findUpstream(selector: UpstreamSelector, now: number): Promise<UpstreamSessionRef[]> {
+    const checked = storeInput.upstreamSelector(selector);
+    storeInput.now(now);
+    const found: UpstreamSessionRef[] = [];
+    for (const sessionId of this.#upstream.find(checked)) {
+      const record = this.#live(sessionId, now);
+      if (record !== undefined) found.push({ subject: record.subject, sessionId });
+    }
+    return found;
   }
 
   async delete(subject: string, sessionId: string, now: number): Promise<boolean> {
@@ -262,6 +285,13 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     this.#receipts.cancelTimer();
     this.#sessions.clear();
     this.#bySubject.clear();
+    this.#upstream.clear();
+  }
+
+  #withUpstream(session: StoredSessionInfo): StoredSessionInfo {
+    const upstream = this.#upstream.get(session.sessionId);
+    if (upstream !== undefined) session.upstream = upstream;
+    return session;
   }
 
   /** Stores the record (JSON round trip, so callers keep no reference into the store) and schedules its removal. */
@@ -296,6 +326,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
 
   #remove(sessionId: string, subject: string): void {
     this.#sessions.delete(sessionId);
+    this.#upstream.unlink(sessionId);
     const ids = this.#bySubject.get(subject);
     if (ids === undefined) return;
     if (typeof ids === 'string') {

@@ -18,6 +18,7 @@ export function sessionInfos(sessions: readonly StoredSessionInfo[]): SessionInf
       };
       const jkt = recordedJkt(s.claims);
       if (jkt !== undefined) info.dpop = { jkt };
+      if (s.upstream !== undefined) info.upstream = { ...s.upstream };
       return info;
     })
     .sort((a, b) => b.order - a.order)
