@@ -95,7 +95,7 @@ export async function collectStats(client: RedisClient, prefix: string, now: num
     dpopProofs: 0,
     otherKeys: 0,
     stream: { key: layout.stream, length: 0, oldestAgeMs: null, newestAgeMs: null, ttlMs: null },
-    memory: { sessions: 0, stream: 0, receipt: 0, dpop: 0, total: 0 },
+    memory: { sessions: 0, stream: 0, receipt: 0, dpop: 0, upstream: 0, 'upstream-index': 0, total: 0 },
   };
   try {
     for (const node of nodes) await scanMaster(node, layout, stats);
@@ -139,6 +139,7 @@ async function statsCommandImpl(args: string[], ctx: Context): Promise<number> {
       ['memory: stream', bytes(stats.memory.stream)],
       ['memory: insert receipts', bytes(stats.memory.receipt)],
       ['memory: DPoP proofs', bytes(stats.memory.dpop)],
+      ['memory: upstream links', bytes(stats.memory.upstream + stats.memory['upstream-index'])],
       ['memory: total', bytes(stats.memory.total)],
       ['other keys under prefix', String(stats.otherKeys)],
     ]);
