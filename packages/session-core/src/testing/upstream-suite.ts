@@ -148,6 +148,7 @@ export function testUpstreamStore(name: string, factory: StoreFactory): void {
     await sleep(400);
     assert.equal(await finder(store)({ issuer: IDP, subject: 'u1' }, Date.now()), []);
     assert.equal(await store.list('alice', Date.now()), []);
+    assert.equal(await store.list('bob', Date.now()), []);
     if (fx.footprint) assert.is(await fx.footprint(), 0, 'expired linked sessions or their index entries still held');
   });
 

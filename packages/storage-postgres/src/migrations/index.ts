@@ -1,7 +1,8 @@
 import { initial } from './001-initial.js';
+import { upstreamLinks } from './003-upstream-links.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
 /** Every migration, in order. A release that changes the schema appends one; none is ever edited. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, upstreamLinks];
