@@ -52,6 +52,8 @@ export const SESSION_ERROR_REASONS = [
   'lifetime',
   'id_token',
   'client',
+  // ... and on a back-channel logout token (LogoutTokenVerifier): no `events` with the logout member as an object
+  'events',
   // ERR_DPOP_PROOF_INVALID, ERR_DPOP_NONCE_REQUIRED, ERR_DPOP_BINDING_MISMATCH (DPOP_REFUSAL_REASONS, with
   // malformed, header, type, algorithm and signature above; RFC 9449 §4.3)
   ...DPOP_ONLY_REASONS,

@@ -65,5 +65,15 @@ export type { DpopPublicJwk } from './dpop/jwk.js';
 export { normalizeHtu, publicRequestUrl, checkPublicOrigin } from './dpop/htu.js';
 export { singleDpopHeader } from './dpop/header.js';
 export { DpopNonces, type DpopNoncesOptions } from './dpop/nonce.js';
+export {
+  LogoutTokenVerifier,
+  BACKCHANNEL_LOGOUT_EVENT,
+  LOGOUT_TOKEN_ALGORITHMS,
+  MAX_LOGOUT_TOKEN_LENGTH,
+  type LogoutTokenAlgorithm,
+  type LogoutTokenVerifierOptions,
+  type UpstreamProvider,
+  type VerifiedLogoutToken,
+} from './upstream/logout-token.js';
 export { checkDpopReplay, dpopReplayKey, type DpopReplayCache } from './dpop/replay.js';
 export { checkBoundRequest, type BoundRequestCheck, type DpopBinding, type DpopBindingRefusal, type DpopRefresh } from './dpop/binding.js';

@@ -238,6 +238,11 @@ export class ReferenceDpopReplayCache implements DpopReplayCache {
     this.#until.set(key, Date.now() + ttl);
     return 'fresh';
   }
+
+  async forget(key: string): Promise<void> {
+    storeInput.replay(key, 1);
+    this.#until.delete(key);
+  }
 }
 
 /** Links managers inside one process; a late subscriber is replayed the events still in force. */
