@@ -71,6 +71,7 @@ export {
   LOGOUT_TOKEN_ALGORITHMS,
   MAX_LOGOUT_TOKEN_LENGTH,
   type LogoutTokenAlgorithm,
+  type LogoutOutcome,
   type LogoutTokenVerifierOptions,
   type UpstreamProvider,
   type VerifiedLogoutToken,

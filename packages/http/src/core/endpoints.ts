@@ -31,6 +31,8 @@ export interface SessionView {
   ip?: string;
   /** The session of the access token that asked. */
   current: boolean;
+  /** The identity provider the session was opened at (its issuer), for a session opened with `upstream`. */
+  provider?: string;
 }
 
 export interface IssueSessionOptions {
@@ -312,5 +314,6 @@ function view(info: SessionInfo, currentSessionId: string): SessionView {
     current: info.sessionId === currentSessionId,
   };
   if (typeof ip === 'string' && ip !== '') out.ip = ip;
+  if (info.upstream !== undefined) out.provider = info.upstream.issuer;
   return out;
 }

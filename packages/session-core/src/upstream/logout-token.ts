@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import { SessionError, isSessionError, type SessionErrorReason } from '../errors.js';
+import { SessionError, isSessionError, reasonOf, type SessionErrorReason } from '../errors.js';
 import { invalidAccessToken } from '../lib/access-token.js';
 import { checkHttpUrl } from '../lib/http-url.js';
 import { isWellFormedJws } from '../lib/token-syntax.js';
-import { fail } from '../options.js';
+import { checkTelemetry, fail } from '../options.js';
+import { createTelemetry, type TelemetryOption } from '../telemetry/telemetry.js';
 import type { DpopReplayCache } from '../dpop/replay.js';
 import { joseReason } from '../verifier/jose-reason.js';
 import { MAX_UPSTREAM_ID_LENGTH, MAX_UPSTREAM_ISSUER_LENGTH } from './identity.js';
@@ -69,7 +70,16 @@ export interface LogoutTokenVerifierOptions {
   jwksTimeout?: number;
   /** @default Date.now */
   clock?: () => number;
+  /**
+   * Where `jwt_session.upstream.logouts{outcome, reason}` is counted: outcome
+   * `ended`, `refused` (with the rule's reason) or `unavailable` (503).
+   * Default: the global OpenTelemetry providers; `false` turns it off.
+   */
+  telemetry?: TelemetryOption;
 }
+
+/** What a logout came to, as counted. */
+export type LogoutOutcome = 'ended' | 'refused' | 'unavailable';
 
 /** What a valid logout token says: which provider, and the session (`sid`) or user (`sub`) it ended. */
 export interface VerifiedLogoutToken {
@@ -153,6 +163,7 @@ export class LogoutTokenVerifier {
   readonly #maxAge: number;
   readonly #tolerance: number;
   readonly #clock: () => number;
+  readonly #counter: { add(value: number, attributes: Record<string, string>): void };
 
   constructor(options: LogoutTokenVerifierOptions) {
     if (!isObject(options)) fail('options', 'must be an object');
@@ -179,6 +190,15 @@ export class LogoutTokenVerifier {
     this.#maxAge = nonNegative(o, 'maxAge', 300);
     this.#tolerance = nonNegative(o, 'clockTolerance', 5);
     this.#clock = clock;
+    this.#counter = createTelemetry(checkTelemetry(o.telemetry)).counter('jwt_session.upstream.logouts', 'back-channel logouts by outcome and, when refused, reason');
+  }
+
+  /**
+   * Counts a refusal made before a token reached {@link logout} (an endpoint's
+   * own: a body too large, no `logout_token`), so every refusal is counted once.
+   */
+  count(outcome: LogoutOutcome, reason?: SessionErrorReason): void {
+    this.#counter.add(1, reason === undefined ? { outcome } : { outcome, reason });
   }
 
   /** The issuers whose logout tokens are accepted. */
@@ -263,6 +283,18 @@ export class LogoutTokenVerifier {
    * retry is not refused as a replay: never acknowledge what was not done.
    */
   async logout(manager: { revokeUpstream(selector: UpstreamSelector): Promise<number> }, token: unknown): Promise<number> {
+    let ended: number;
+    try {
+      ended = await this.#logout(manager, token);
+    } catch (error) {
+      this.count(isSessionError(error, 'ERR_STORAGE_UNAVAILABLE') ? 'unavailable' : 'refused', reasonOf(error));
+      throw error;
+    }
+    this.count('ended');
+    return ended;
+  }
+
+  async #logout(manager: { revokeUpstream(selector: UpstreamSelector): Promise<number> }, token: unknown): Promise<number> {
     const verified = await this.verify(token);
     // Remembered as long as the token could be accepted: maxAge past its iat, with the leeway on both sides.
     const ttl = (this.#maxAge + 2 * this.#tolerance + 1) * 1000;
