@@ -48,6 +48,10 @@ export class SwitchableStore extends MemoryRefreshTokenStore {
     if (this.down) throw new Error('ECONNREFUSED 127.0.0.1:6379');
     return super.insert(...args);
   }
+  override async findUpstream(...args: Parameters<MemoryRefreshTokenStore['findUpstream']>) {
+    if (this.down) throw new Error('ECONNREFUSED 127.0.0.1:6379');
+    return super.findUpstream(...args);
+  }
 }
 
 export function makeManager(cleanup: Cleanup, options: Partial<JwtUserSessionManagerOptions> = {}): JwtUserSessionManager & { store: SwitchableStore } {

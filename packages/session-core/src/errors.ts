@@ -53,6 +53,8 @@ export const SESSION_ERROR_REASONS = [
   'lifetime',
   'id_token',
   'client',
+  // ... and on a back-channel logout token (LogoutTokenVerifier): no `events` with the logout member as an object
+  'events',
   // ERR_DPOP_PROOF_INVALID, ERR_DPOP_NONCE_REQUIRED, ERR_DPOP_BINDING_MISMATCH (DPOP_REFUSAL_REASONS, with
   // malformed, header, type, algorithm and signature above; RFC 9449 §4.3)
   ...DPOP_ONLY_REASONS,
@@ -93,6 +95,8 @@ export const SESSION_ERROR_REASONS = [
   'context',
   'device',
   'input',
+  // ERR_CLAIMS_INVALID: an upstream identity (create's `upstream`) or selector (revokeUpstream) that is not bounded, well-formed text
+  'upstream',
   // ERR_CONFIG_INVALID
   'option',
   'closed',

@@ -32,6 +32,7 @@ export { DEFAULT_RECEIPT_TTL } from './storage.js';
 export { REUSE_REASONS, RefreshTokenReusedError, type ReuseAction, type ReuseEvent, type ReuseKind, type ReusePolicy } from './reuse.js';
 export { MAX_ACCESS_TOKEN_TTL_JITTER } from './jitter.js';
 export { checkDeviceFingerprint, type DeviceHistoryOptions } from './device.js';
+export { MAX_UPSTREAM_ISSUER_LENGTH, MAX_UPSTREAM_ID_LENGTH, matchesUpstream, type UpstreamIdentity, type UpstreamSelector, type UpstreamSessionRef } from './upstream/identity.js';
 export { storeInput } from './store-input.js';
 export { assertInvalidationReceiver, parseInvalidationEvent } from './revocation/event.js';
 export { checkRevocationLogRead, MAX_REVOCATION_LOG_PAGE, REVOCATION_LOG_CURSOR } from './revocation/log.js';
@@ -72,6 +73,17 @@ export type { DpopPublicJwk } from './dpop/jwk.js';
 export { normalizeHtu, publicRequestUrl, checkPublicOrigin } from './dpop/htu.js';
 export { singleDpopHeader } from './dpop/header.js';
 export { DpopNonces, type DpopNoncesOptions } from './dpop/nonce.js';
+export {
+  LogoutTokenVerifier,
+  BACKCHANNEL_LOGOUT_EVENT,
+  LOGOUT_TOKEN_ALGORITHMS,
+  MAX_LOGOUT_TOKEN_LENGTH,
+  type LogoutTokenAlgorithm,
+  type LogoutOutcome,
+  type LogoutTokenVerifierOptions,
+  type UpstreamProvider,
+  type VerifiedLogoutToken,
+} from './upstream/logout-token.js';
 export { checkDpopReplay, dpopReplayKey, type DpopReplayCache } from './dpop/replay.js';
 export {
   normalizeDpopOptions,

@@ -5,6 +5,7 @@ import { checkRefreshBinding, createBinding, refreshProof, withBinding, withSess
 import { publicJwks } from './keys.js';
 import { invalidAccessToken, keyResolver, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { callOptions } from './lib/call-options.js';
+import { waitPast } from './lib/clock-wait.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { checkCallerContext, createAuthentication, withAuthentication, type StoredAuthentication } from './freshness.js';
 import { checkReauthentication, type ReauthenticateOptions } from './reauthenticate.js';
@@ -24,10 +25,8 @@ import { configChecked, normalizeOptions, type JwtUserSessionManagerOptions, typ
 import { Revocation } from './revocation/revocation.js';
 import { deleteOthers } from './revocation/delete-others.js';
 import type { DeleteAllResult, StoredSessionInfo } from './storage.js';
+import { revokeUpstreamSessions, upstreamForCreate, type UpstreamSelector } from './upstream/revoke.js';
 import type { AccessTokenClaims, CreateOptions, SessionInfo, SessionTokens, UpdateOptions } from './types.js';
-
-/** Longest `deleteAll` waits for this node's clock to pass the store's moment, so a session created right after it here is not caught. */
-const MAX_CLOCK_WAIT_MS = 1000;
 
 /**
  * Issues short-lived access JWTs and long-lived rotating refresh tokens, and
@@ -105,6 +104,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     const device = createDevice(call.device, this.#options.deviceHistory);
     const claims = withBinding(checkClaims(call.claims), createBinding(call.dpop));
     const { refreshTokenStore: store, refreshTokenTtl, refreshTokenIdleTtl, maxSessionsPerSubject } = this.#options;
+    const upstream = upstreamForCreate(store, call.upstream);
     const now = this.#options.clock();
     // How the user authenticated, when the caller says: kept in the context (freshness.ts says why), carried in every access token.
     const stamp = createAuthentication(call, now, this.#options.clockTolerance);
@@ -114,7 +114,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     const secret = randomBase64url(32);
     const expiresAt = now + refreshTokenTtl;
     const idleExpiresAt = refreshTokenIdleTtl === undefined ? undefined : Math.min(now + refreshTokenIdleTtl, expiresAt);
-    const session = { sessionId, subject, tokenHash: hashSecret(secret), createdAt: now, expiresAt, idleExpiresAt, claims, context };
+    const session = { sessionId, subject, tokenHash: hashSecret(secret), createdAt: now, expiresAt, idleExpiresAt, claims, context, upstream };
 
     const receiptTtl = Math.ceil(this.#invalidationTtl);
     let evicted: string[];
@@ -352,12 +352,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     }
     await revoked;
     // Tokens issued at or before `at` are rejected; let this node's clock pass it so a session created here right after this call is not.
-    // A loop, not one timer: a timer can fire before the wall clock has moved on (timers run on the
-    // loop's cached monotonic time). Bounded, for a clock that is far behind or that tests hold still.
-    const waitUntil = Date.now() + MAX_CLOCK_WAIT_MS;
-    for (let wait = 0; wait < 50 && clock() <= at && Date.now() < waitUntil; wait++) {
-      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(MAX_CLOCK_WAIT_MS, at - clock() + 1))));
-    }
+    await waitPast(clock, at);
     return sessionIds.length;
   }
 
@@ -373,6 +368,11 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   async deleteOthers(subject: string, keepSessionId: string): Promise<number> {
     this.#assertOpen();
     return deleteOthers(subject, keepSessionId, { store: this.#options.refreshTokenStore, clock: this.#options.clock, revocation: this.#revocation });
+  }
+
+  /** Ends, as {@link deleteOne} does, every session opened for the provider's session or user (`create({ upstream })`); returns how many were live. */
+  revokeUpstream(selector: UpstreamSelector): Promise<number> {
+    return revokeUpstreamSessions({ store: this.#options.refreshTokenStore, clock: this.#options.clock, deleteOne: (s, id) => this.deleteOne(s, id) }, selector);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { SessionContext } from './types.js';
+import type { UpstreamIdentity, UpstreamSelector, UpstreamSessionRef } from './upstream/types.js';
 
 /*
  * The three seams a deployment fills: where sessions live (RefreshTokenStore),
@@ -28,6 +29,13 @@ export interface SessionRecord {
   idleExpiresAt?: number | undefined;
   claims: Record<string, unknown>;
   context: SessionContext;
+  /**
+   * The identity provider's session and user this session was opened for
+   * (`create({ upstream })`); absent for sessions opened otherwise. Kept
+   * unchanged for the session's life. A store that keeps it implements
+   * {@link RefreshTokenStore.findUpstream}.
+   */
+  upstream?: UpstreamIdentity | undefined;
 }
 
 export type NewSessionRecord = Omit<SessionRecord, 'previousTokenHash' | 'generation' | 'lastRefreshedAt' | 'rotatedAt'>;
@@ -148,6 +156,15 @@ export interface RefreshTokenStore {
    * (signing out everywhere does not make the devices new).
    */
   rememberDevice?(subject: string, fingerprint: string, options: { now: number; ttl: number; max: number }): Promise<DeviceHistoryResult>;
+  /**
+   * Optional (a store without it cannot open sessions with `upstream`): the
+   * live sessions opened for the upstream session (issuer, sessionId) or the
+   * upstream user (issuer, subject), found through an index, never a scan.
+   * Bounded: the index holds no more than the sessions, and its entries end
+   * with them. A store may keep an entry a little longer than its session
+   * (it then matches nothing, as the session is gone), never shorter.
+   */
+  findUpstream?(selector: UpstreamSelector, now: number): Promise<UpstreamSessionRef[]>;
   close?(): Promise<void>;
 }
 

@@ -3,6 +3,7 @@ import { MAX_CLAIMS_BYTES, checkContext, checkSubject, jsonObject } from './lib/
 import { SESSION_ID_PATTERN } from './lib/ids.js';
 import type { NewSessionRecord, RotateRequest } from './storage.js';
 import { checkReplayInput } from './dpop/replay.js';
+import { checkUpstream, checkUpstreamSelector } from './upstream/identity.js';
 
 /*
  * What a store accepts, checked once here for every store: a store's methods
@@ -62,6 +63,7 @@ export function checkNewSessionRecord(value: unknown): NewSessionRecord {
       idleExpiresAt: r.idleExpiresAt as number | undefined,
       claims: jsonObject(r.claims, 'claims', MAX_CLAIMS_BYTES),
       context: checkContext(r.context),
+      upstream: checkUpstream(r.upstream),
     };
   } catch (error) {
     if (error instanceof SessionError) throw error;
@@ -142,6 +144,8 @@ export const storeInput = Object.freeze({
   count: checkOptionalCount,
   insertOptions: checkInsertOptions,
   isSessionId,
+  /** A `findUpstream` selector: `issuer` and one of `sessionId`, `subject` (bounded strings). */
+  upstreamSelector: checkUpstreamSelector,
   /** A DpopReplayCache's `remember(key, ttl)`: the ttl in whole ms. */
   replay: checkReplayInput,
 });

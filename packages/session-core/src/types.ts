@@ -1,4 +1,5 @@
 import type { DpopBinding, DpopRefresh } from './dpop/binding.js';
+import type { UpstreamIdentity } from './upstream/types.js';
 
 /** JSON values, as stored with a session and carried in claims. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -53,6 +54,8 @@ export interface SessionInfo {
   amr?: string[];
   /** The authentication context class, as given to create or reauthenticate. */
   acr?: string;
+  /** The identity provider's session and user the session was opened for (`create({ upstream })`): which provider it came from. */
+  upstream?: UpstreamIdentity;
 }
 
 /** What the app says about the client of a create() (or an update(), for drift). */
@@ -89,6 +92,13 @@ export interface CreateOptions {
   acr?: string;
   /** The client's device summary and network, for the manager's `deviceHistory` (the `sessionCreatedOnNewDevice` event). */
   device?: DeviceInput;
+  /**
+   * Links the session to the identity provider's session and user it was
+   * opened for (the ID token's `iss`, `sub` and `sid`), so a logout there
+   * ends it: `revokeUpstream`, the back-channel logout endpoint of
+   * `@jwt-session/http`. Needs a store with `findUpstream`.
+   */
+  upstream?: UpstreamIdentity;
 }
 
 export interface UpdateOptions {

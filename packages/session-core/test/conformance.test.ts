@@ -1,5 +1,5 @@
 import { ReferenceBroadcaster, ReferenceDpopReplayCache, ReferenceInvalidAccessTokenCache, ReferenceRefreshTokenStore } from './reference-storage.js';
-import { testDpopReplayCache, testInvalidAccessTokenCache, testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '../src/testing/index.js';
+import { testDpopReplayCache, testInvalidAccessTokenCache, testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore, testUpstreamRevocation, testUpstreamStore } from '../src/testing/index.js';
 
 // The suites this package ships, run here against the reference storage
 // (reference-storage.ts) so they are themselves exercised (and counted by the
@@ -7,6 +7,16 @@ import { testDpopReplayCache, testInvalidAccessTokenCache, testInvalidationBroad
 testRefreshTokenStore('reference storage (session-core)', async () => {
   const store = new ReferenceRefreshTokenStore();
   return { store, footprint: async () => store.size + store.subjectCount, close: () => store.close() };
+});
+// No footprint: the reference store drops an expired session when it is next touched, not on its own.
+testUpstreamStore('reference storage (session-core)', async () => {
+  const store = new ReferenceRefreshTokenStore();
+  return { store, close: () => store.close() };
+});
+testUpstreamRevocation('reference storage (session-core)', async () => {
+  const refreshTokenStore = new ReferenceRefreshTokenStore();
+  const invalidAccessTokenCache = new ReferenceInvalidAccessTokenCache();
+  return { refreshTokenStore, invalidAccessTokenCache, close: async () => (await refreshTokenStore.close(), invalidAccessTokenCache.close()) };
 });
 testInvalidAccessTokenCache('reference storage (session-core)', async () => {
   const cache = new ReferenceInvalidAccessTokenCache();

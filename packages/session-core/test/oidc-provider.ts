@@ -23,12 +23,21 @@ export class OidcProvider {
   readonly #server: Server;
   readonly #keys: ProviderKey[] = [];
   #down: number | undefined;
+  /** How many times the discovery document was requested. */
+  discoveries = 0;
+  /** The `issuer` the discovery document names (another provider's, to test that it is checked). */
+  metadataIssuer: string | undefined;
   /** How many times /jwks was requested, answered or not. */
   fetches = 0;
   url = '';
 
   private constructor() {
     this.#server = createServer((req, res) => {
+      if (req.url === '/realms/test/.well-known/openid-configuration') {
+        this.discoveries++;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: this.metadataIssuer ?? this.issuer, jwks_uri: this.jwksUrl }));
+        return;
+      }
       if (req.url !== '/jwks') {
         res.writeHead(404).end();
         return;

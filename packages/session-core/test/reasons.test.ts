@@ -9,6 +9,7 @@ import {
   checkBoundRequest,
   checkFreshness,
   JwtUserSessionManager,
+  LogoutTokenVerifier,
   SESSION_ERROR_REASONS,
   SessionError,
   isSessionError,
@@ -19,7 +20,8 @@ import {
   type SessionErrorReason,
 } from '../src/index.js';
 import { AUDIENCE, HEADER, ISSUER, SECRET, claimsAt, forge, harness, type Harness } from './helpers.js';
-import { ReferenceInvalidAccessTokenCache } from './reference-storage.js';
+import { ReferenceDpopReplayCache, ReferenceInvalidAccessTokenCache } from './reference-storage.js';
+import { OidcProvider } from './oidc-provider.js';
 
 /*
  * Issue #19 §2: every refusal says why, to the operator. Each reason of
@@ -256,6 +258,7 @@ S('bad arguments and configuration', async () => {
   await refused(h.manager.create('alice', { device: { summary: 'Firefox on macOS' } as never }), 'ERR_CLAIMS_INVALID', 'device', 'a device without its network');
   await refused(h.manager.create('alice', 'options' as never), 'ERR_CLAIMS_INVALID', 'input', 'options that are not an object');
   await refused(() => storeInput.rotate({ sessionId: 'x' }), 'ERR_CLAIMS_INVALID', 'input', 'a rotate request without hashes');
+  await refused(h.manager.create('alice', { upstream: { issuer: '', subject: 'u' } }), 'ERR_CLAIMS_INVALID', 'upstream', 'an upstream identity with an empty issuer');
   await refused(() => new JwtUserSessionManager({ keys: KEYS } as never), 'ERR_CONFIG_INVALID', 'option', 'a manager without issuer');
   await h.manager.close();
   await refused(h.manager.create('alice'), 'ERR_CONFIG_INVALID', 'closed', 'a closed manager');
@@ -265,6 +268,17 @@ S('bad arguments and configuration', async () => {
   }, 'ERR_CLAIMS_INVALID', 'unspecified', 'no reason given');
   assert.is(new SessionError('ERR_CLAIMS_INVALID', undefined, undefined, 'no such reason' as never).reason, 'unspecified');
   assert.is(outside.reason, 'unspecified');
+});
+
+S('a back-channel logout token without the logout event', async () => {
+  const idp = await OidcProvider.start(['ES256']);
+  try {
+    const verifier = new LogoutTokenVerifier({ providers: [{ issuer: idp.issuer, clientId: 'app', jwksUrl: idp.jwksUrl }], replayCache: new ReferenceDpopReplayCache() });
+    const token = await idp.sign({ aud: 'app', sid: 'sid-1' }, { typ: 'logout+jwt' });
+    await refused(verifier.verify(token), 'ERR_AUTH_TOKEN_INVALID', 'events', 'a logout token without events');
+  } finally {
+    await idp.stop();
+  }
 });
 
 S('DPoP required: an unbound refresh token, an unbound access token', async () => {

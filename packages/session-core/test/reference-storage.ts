@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { DEFAULT_RECEIPT_TTL, checkDeviceFingerprint, parseInvalidationEvent, storeInput, type DeviceHistoryResult, type DpopReplayCache } from '../src/index.js';
+import { DEFAULT_RECEIPT_TTL, checkDeviceFingerprint, matchesUpstream, parseInvalidationEvent, storeInput, type DeviceHistoryResult, type DpopReplayCache, type UpstreamSelector, type UpstreamSessionRef } from '../src/index.js';
 import type {
   DeleteAllResult,
   InsertOptions,
@@ -61,6 +61,8 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
   }
 
   async insert(session: NewSessionRecord, { now, maxSessionsPerSubject, receiptTtl }: InsertOptions): Promise<InsertResult> {
+    // Only the upstream identity is checked here (the shipped upstream suite asks for it); the rest is the manager's checked input.
+    if (session.upstream !== undefined) storeInput.record(session);
     if (this.#receipt(session.sessionId) !== undefined) return { evicted: [] };
     const live = this.#liveOf(session.subject, now).sort((a, b) => a.createdAt - b.createdAt);
     const evictCount = maxSessionsPerSubject === undefined ? 0 : Math.max(0, live.length - maxSessionsPerSubject + 1);
@@ -181,6 +183,12 @@ export class ReferenceRefreshTokenStore implements RefreshTokenStore {
     return { sessionIds: live, at: this.#clock() };
   }
 
+  /** A scan: this store is the plain model; the real stores look up an index. */
+  async findUpstream(selector: UpstreamSelector, now: number): Promise<UpstreamSessionRef[]> {
+    const checked = storeInput.upstreamSelector(selector);
+    return [...this.#sessions.values()].filter((r) => now < deadline(r) && matchesUpstream(r.upstream, checked)).map((r) => ({ subject: r.subject, sessionId: r.sessionId }));
+  }
+
   async close(): Promise<void> {
     this.#sessions.clear();
     this.#receipts.clear();
@@ -260,6 +268,11 @@ export class ReferenceDpopReplayCache implements DpopReplayCache {
     if ((this.#until.get(key) ?? 0) > Date.now()) return 'replayed';
     this.#until.set(key, Date.now() + ttl);
     return 'fresh';
+  }
+
+  async forget(key: string): Promise<void> {
+    storeInput.replay(key, 1);
+    this.#until.delete(key);
   }
 }
 

@@ -29,6 +29,12 @@ export class MemoryDpopReplayCache implements DpopReplayCache {
     this.#max = max;
   }
 
+  /** Forgets a key `remember` recorded (a back-channel logout whose revocation failed: the provider's retry is then fresh). */
+  async forget(key: string): Promise<void> {
+    storeInput.replay(key, 1);
+    this.#seen.delete(key);
+  }
+
   async remember(key: string, ttl: number): Promise<'fresh' | 'replayed'> {
     const ms = storeInput.replay(key, ttl);
     // Synchronous from the check to the write: two calls cannot both find the key absent.

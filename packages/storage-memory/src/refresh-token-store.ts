@@ -15,9 +15,12 @@ import {
   type RotateResult,
   type SessionRecord,
   type StoredSessionInfo,
+  type UpstreamSelector,
+  type UpstreamSessionRef,
 } from '@jwt-session/session-core';
 import { ExpiryQueue } from './expiry-queue.js';
 import { decode, encode, peek } from './record-codec.js';
+import { UpstreamIndex } from './upstream-index.js';
 
 export interface MemoryRefreshTokenStoreOptions {
   /**
@@ -96,6 +99,8 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #maxSessions: number;
   readonly #clock: () => number;
   /** What each recent insert evicted (only those that evicted something), or NEVER. */
+  /** The upstream identity of linked sessions, and the indexes a provider's logout finds them by. */
+  readonly #upstream = new UpstreamIndex();
   readonly #receipts = new TTLCache<string, readonly string[] | typeof NEVER>();
   /** Per subject, each device fingerprint and when it was last seen (ms); a subject's entry expires with its newest device. */
   readonly #devices = new TTLCache<string, Map<string, number>>();
@@ -119,6 +124,11 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   /** Sessions held, expired ones included until their bucket is swept. */
   get size(): number {
     return this.#sessions.size;
+  }
+
+  /** Sessions linked to an upstream identity (`create({ upstream })`) the upstream index holds. */
+  get upstreamCount(): number {
+    return this.#upstream.size;
   }
 
   /** Subjects with an index entry. */
@@ -166,6 +176,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     if (ids === undefined) this.#bySubject.set(session.subject, session.sessionId);
     else if (typeof ids === 'string') this.#bySubject.set(session.subject, [ids, session.sessionId]);
     else ids.push(session.sessionId);
+    if (session.upstream !== undefined) this.#upstream.link(session.sessionId, session.upstream);
     if (evicted.length > 0) this.#receipts.set(session.sessionId, evicted, { ttl: receiptTtl ?? DEFAULT_RECEIPT_TTL });
     return { evicted };
   }
@@ -236,7 +247,19 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     storeInput.now(now);
     return this.#liveOf(subject, now)
       .sort((a, b) => b.createdAt - a.createdAt)
-      .map(info);
+      .map((record) => this.#withUpstream(info(record)));
+  }
+
+  /** The live sessions linked to the upstream session or user: through the index, never a scan. */
+  async findUpstream(selector: UpstreamSelector, now: number): Promise<UpstreamSessionRef[]> {
+    const checked = storeInput.upstreamSelector(selector);
+    storeInput.now(now);
+    const found: UpstreamSessionRef[] = [];
+    for (const sessionId of this.#upstream.find(checked)) {
+      const record = this.#live(sessionId, now);
+      if (record !== undefined) found.push({ subject: record.subject, sessionId });
+    }
+    return found;
   }
 
   async delete(subject: string, sessionId: string, now: number): Promise<boolean> {
@@ -293,6 +316,13 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     this.#receipts.cancelTimer();
     this.#sessions.clear();
     this.#bySubject.clear();
+    this.#upstream.clear();
+  }
+
+  #withUpstream(session: StoredSessionInfo): StoredSessionInfo {
+    const upstream = this.#upstream.get(session.sessionId);
+    if (upstream !== undefined) session.upstream = upstream;
+    return session;
   }
 
   /** Stores the record (JSON round trip, so callers keep no reference into the store) and schedules its removal. */
@@ -327,6 +357,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
 
   #remove(sessionId: string, subject: string): void {
     this.#sessions.delete(sessionId);
+    this.#upstream.unlink(sessionId);
     const ids = this.#bySubject.get(subject);
     if (ids === undefined) return;
     if (typeof ids === 'string') {

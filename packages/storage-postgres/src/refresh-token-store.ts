@@ -8,6 +8,8 @@ import type {
   RotateResult,
   SessionContext,
   StoredSessionInfo,
+  UpstreamSelector,
+  UpstreamSessionRef,
 } from '@jwt-session/session-core';
 import { DEFAULT_RECEIPT_TTL, SessionError, checkDeviceFingerprint, isSessionIdOf, storeInput, type DeviceHistoryResult } from '@jwt-session/session-core';
 import { DEFAULT_QUERY_TIMEOUT, boundedQuery, checkCount, checkTimeout, type Queryable } from './bounded.js';
@@ -50,6 +52,10 @@ interface SessionRow {
   idle_expires_at: number | null;
   claims: string;
   context: string;
+  /** From the list statement only (a LEFT JOIN of session_upstreams): null for an unlinked session. */
+  upstream_issuer?: string | null;
+  upstream_subject?: string | null;
+  upstream_sid?: string | null;
 }
 
 function decode(sessionId: string, row: SessionRow): StoredSessionInfo {
@@ -64,6 +70,15 @@ function decode(sessionId: string, row: SessionRow): StoredSessionInfo {
     ...(row.idle_expires_at === null ? {} : { idleExpiresAt: row.idle_expires_at }),
     claims: JSON.parse(fromStoredJson(row.claims)) as Record<string, unknown>,
     context: JSON.parse(fromStoredJson(row.context)) as SessionContext,
+    ...(typeof row.upstream_issuer === 'string'
+      ? {
+          upstream: {
+            issuer: fromStored(row.upstream_issuer),
+            subject: fromStored(row.upstream_subject!),
+            ...(typeof row.upstream_sid === 'string' ? { sessionId: fromStored(row.upstream_sid) } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -111,7 +126,10 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
   async insert(input: NewSessionRecord, options: InsertOptions): Promise<InsertResult> {
     const session = storeInput.record(input);
     const { now, maxSessionsPerSubject, receiptTtl } = storeInput.insertOptions(options);
-    const [row] = await this.#run('insert', [
+    const { upstream } = session;
+    // A linked session and its link in one transaction (migration 3's insert_linked_session).
+    const link = upstream === undefined ? [] : [toStored(upstream.issuer), toStored(upstream.subject), upstream.sessionId === undefined ? null : toStored(upstream.sessionId)];
+    const [row] = await this.#run(upstream === undefined ? 'insert' : 'insertLinked', [
       now,
       maxSessionsPerSubject ?? null,
       receiptTtl ?? DEFAULT_RECEIPT_TTL,
@@ -124,6 +142,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
       toStoredJson(JSON.stringify(session.claims)),
       toStoredJson(JSON.stringify(session.context)),
       this.#sweepBatch,
+      ...link,
     ]);
     return { evicted: row!.evicted as string[] };
   }
@@ -177,6 +196,17 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     storeInput.now(now);
     const rows = (await this.#run('list', [now, toStored(subject)])) as unknown as (SessionRow & { session_id: string })[];
     return rows.map((row) => decode(row.session_id, row));
+  }
+
+  /** The live sessions linked to the provider session or user, through session_upstreams' indexes. */
+  async findUpstream(selector: UpstreamSelector, now: number): Promise<UpstreamSessionRef[]> {
+    const checked = storeInput.upstreamSelector(selector);
+    storeInput.now(now);
+    const rows =
+      checked.sessionId !== undefined
+        ? await this.#run('findBySid', [toStored(checked.issuer), toStored(checked.sessionId), now])
+        : await this.#run('findBySubject', [toStored(checked.issuer), toStored(checked.subject), now]);
+    return rows.map((row) => ({ sessionId: row.session_id as string, subject: fromStored(row.subject as string) }));
   }
 
   async delete(subject: string, sessionId: string, now: number): Promise<boolean> {

@@ -23,6 +23,12 @@ const SESSION_COLUMNS = `session_id, subject, generation, ${ms('created_at')} AS
 export interface StoreStatements {
   /** $1 now, $2 max (null: no cap), $3 receipt ttl, $4 id, $5 subject, $6 hash, $7 created, $8 expires, $9 idle (null), $10 claims, $11 context, $12 sweep batch → evicted */
   readonly insert: string;
+  /** insert's $1–$12, then $13 issuer, $14 upstream subject, $15 upstream sid (null) → evicted (migration 3) */
+  readonly insertLinked: string;
+  /** $1 issuer, $2 upstream sid, $3 now → session_id, subject of the live sessions linked to it */
+  readonly findBySid: string;
+  /** $1 issuer, $2 upstream subject, $3 now → session_id, subject of the live sessions linked to it */
+  readonly findBySubject: string;
   /** $1 now, $2 id, $3 subject, $4 receipt ttl → evicted */
   readonly settle: string;
   /** $1 now, $2 id, $3 presented, $4 successor, $5 reuse, $6 idle ttl (null), $7 claims (null), $8 context entries to merge (null), $9 revoke previous → one row */
@@ -44,10 +50,16 @@ export interface StoreStatements {
 export function storeStatements(s: string): StoreStatements {
   return {
     insert: `SELECT ${s}.insert_session($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12) AS evicted`,
+    insertLinked: `SELECT ${s}.insert_linked_session($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14, $15) AS evicted`,
+    findBySid: `SELECT s.session_id, s.subject FROM ${s}.session_upstreams u JOIN ${s}.sessions s ON s.session_id = u.session_id
+WHERE u.issuer = $1 AND u.upstream_sid = $2 AND s.deadline > ${ts('$3')}`,
+    findBySubject: `SELECT s.session_id, s.subject FROM ${s}.session_upstreams u JOIN ${s}.sessions s ON s.session_id = u.session_id
+WHERE u.issuer = $1 AND u.upstream_subject = $2 AND s.deadline > ${ts('$3')}`,
     settle: `SELECT ${s}.settle_insert($1, $2, $3, $4) AS evicted`,
     rotate: `SELECT * FROM ${s}.rotate_session_v2($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)`,
     list: `WITH dead AS (DELETE FROM ${s}.sessions WHERE subject = $2 AND deadline <= ${ts('$1')})
-SELECT ${SESSION_COLUMNS} FROM ${s}.sessions WHERE subject = $2 AND deadline > ${ts('$1')} ORDER BY created_at DESC, session_id`,
+SELECT ${SESSION_COLUMNS}, u.issuer AS upstream_issuer, u.upstream_subject, u.upstream_sid
+FROM ${s}.sessions LEFT JOIN ${s}.session_upstreams u USING (session_id) WHERE subject = $2 AND deadline > ${ts('$1')} ORDER BY created_at DESC, session_id`,
     delete: `WITH gone AS (DELETE FROM ${s}.sessions WHERE session_id = $1 AND subject = $2 RETURNING deadline)
 SELECT count(*) FILTER (WHERE deadline > ${ts('$3')}) > 0 AS live FROM gone`,
     // floor(): whole ms, as the other stores report it; now() is the statement's start on the database's clock.

@@ -1,4 +1,4 @@
-import { testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
+import { testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore, testUpstreamRevocation, testUpstreamStore } from '@jwt-session/session-core/testing';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freshSchema, makeBroadcaster, makePool, managerFixture, pgServer, storeFixture, teardown } from './helpers.js';
@@ -10,6 +10,10 @@ import { freshSchema, makeBroadcaster, makePool, managerFixture, pgServer, store
 testRefreshTokenStore('postgres', () => storeFixture());
 
 testManagerOverStorage('postgres', () => managerFixture());
+
+// The footprint counts sessions and receipts; a link row cannot outlive its session (ON DELETE CASCADE), see upstream.test.ts.
+testUpstreamStore('postgres', () => storeFixture());
+testUpstreamRevocation('postgres', () => managerFixture());
 
 testInvalidationBroadcaster('postgres', async () => {
   const pool = await makePool();

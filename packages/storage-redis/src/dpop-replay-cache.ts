@@ -64,6 +64,12 @@ export class RedisDpopReplayCache implements DpopReplayCache {
     throw unavailable('dpopReplay', 'unexpected reply to SET NX', true);
   }
 
+  /** Forgets a key `remember` recorded (a back-channel logout whose revocation failed: the provider's retry is then fresh). */
+  async forget(key: string): Promise<void> {
+    storeInput.replay(key, 1);
+    await this.#queue.run('dpopReplay', () => this.#client.call('DEL', this.#keys.dpopProof(key)));
+  }
+
   /** Nothing to release: the client is the caller's to close. */
   async close(): Promise<void> {}
 }

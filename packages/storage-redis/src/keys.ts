@@ -1,4 +1,5 @@
-import { SUBJECT_DIGEST_LENGTH, SessionError, sessionSubjectDigest, subjectDigest } from '@jwt-session/session-core';
+import { createHash } from 'node:crypto';
+import { SUBJECT_DIGEST_LENGTH, SessionError, sessionSubjectDigest, subjectDigest, type UpstreamSelector } from '@jwt-session/session-core';
 
 /*
  * One key per subject holds all of its sessions: `<prefix>{abcd}:s:efghijk`,
@@ -33,6 +34,18 @@ export interface KeyLayout {
    */
   dpopProof(replayKey: string): string;
   /**
+   * `<prefix>{abcd}:u:efghijk`: the upstream identities of the subject's
+   * sessions that have one (a hash: session id → identity), beside the
+   * subject's key on its slot (upstream-scripts.ts).
+   */
+  upstream(sessionId: string): string;
+  /**
+   * `<prefix>upstream:{<hash>}`: the sessions linked to one provider session
+   * (issuer, sid) or user (issuer, sub), a sorted set of session ids scored
+   * by their expiry; each on its own slot, named by a SHA-256 of the pair.
+   */
+  upstreamIndex(selector: UpstreamSelector): string;
+  /**
    * What a key found by SCAN under `prefix` is in this layout (undefined: not
    * one of the library's keys), so operator tools count keys without
    * repeating the layout.
@@ -44,15 +57,23 @@ export interface KeyLayout {
  * `sessions` is a subject's key; `receipt` is `<prefix>{<tag>}:x:<sessionId>`:
  * what an evicting insert left for `settleInsert` (or settle's no-op mark); it
  * expires on its own; `dpop` is a DPoP proof the replay cache remembers;
- * `devices` is a subject's device history (`<prefix>{<tag>}:d:<rest>`).
+ * `devices` is a subject's device history (`<prefix>{<tag>}:d:<rest>`); `upstream` a subject's sessions'
+ * upstream identities and `upstream-index` one provider session's or user's sessions (issue 26).
  */
-export type KeyKind = 'sessions' | 'stream' | 'receipt' | 'dpop' | 'devices';
+export type KeyKind = 'sessions' | 'stream' | 'receipt' | 'dpop' | 'devices' | 'upstream' | 'upstream-index';
 
 const REST = SUBJECT_DIGEST_LENGTH - TAG_LENGTH;
 /** Length of the `s:<rest>` that ends a subject key (scripts strip it to build a receipt key). */
 export const SUBJECT_KEY_TAIL_LENGTH = 2 + REST;
 const DPOP_KEY_SHAPE = /^dpop:[A-Za-z0-9_-]{43}$/;
-const KEY_SHAPE = new RegExp(`^\\{[A-Za-z0-9_-]{${TAG_LENGTH}}\\}:(?:[sd]:[A-Za-z0-9_-]{${REST}}|x:[A-Za-z0-9_-]{26})$`);
+const KEY_SHAPE = new RegExp(`^\\{[A-Za-z0-9_-]{${TAG_LENGTH}}\\}:(?:[sdu]:[A-Za-z0-9_-]{${REST}}|x:[A-Za-z0-9_-]{26})$`);
+const UPSTREAM_INDEX_SHAPE = /^upstream:\{[A-Za-z0-9_-]{43}\}$/;
+
+/** The index's name for a selector: the kind and both values, each length-prefixed, so no two selectors share one. */
+function upstreamHash(selector: UpstreamSelector): string {
+  const [kind, value] = selector.sessionId !== undefined ? ['sid', selector.sessionId] : ['sub', selector.subject];
+  return createHash('sha256').update(`${kind}:${selector.issuer.length}:${selector.issuer}:${value}`).digest('base64url');
+}
 
 function keyOfDigest(prefix: string, digest: string, kind: 's' | 'd' = 's'): string {
   return `${prefix}{${digest.slice(0, TAG_LENGTH)}}:${kind}:${digest.slice(TAG_LENGTH)}`;
@@ -69,14 +90,20 @@ export function keyLayout(prefix: string | undefined): KeyLayout {
     session: (sessionId) => keyOfDigest(p, sessionSubjectDigest(sessionId)),
     stream: `${p}{invalidations}`,
     dpopProof: (replayKey) => `${p}dpop:${replayKey}`,
+    upstream: (sessionId) => {
+      const digest = sessionSubjectDigest(sessionId);
+      return `${p}{${digest.slice(0, TAG_LENGTH)}}:u:${digest.slice(TAG_LENGTH)}`;
+    },
+    upstreamIndex: (selector) => `${p}upstream:{${upstreamHash(selector)}}`,
     kindOf: (key) => {
       if (!key.startsWith(p)) return undefined;
       if (key === `${p}{invalidations}`) return 'stream';
       const rest = key.slice(p.length);
       if (DPOP_KEY_SHAPE.test(rest)) return 'dpop';
+      if (UPSTREAM_INDEX_SHAPE.test(rest)) return 'upstream-index';
       if (!KEY_SHAPE.test(rest)) return undefined;
-      const kind = rest[TAG_LENGTH + 3];
-      return kind === 's' ? 'sessions' : kind === 'd' ? 'devices' : 'receipt';
+      const letter = rest[TAG_LENGTH + 3];
+      return letter === 's' ? 'sessions' : letter === 'd' ? 'devices' : letter === 'u' ? 'upstream' : 'receipt';
     },
   };
 }

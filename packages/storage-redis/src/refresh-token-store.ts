@@ -8,11 +8,15 @@ import type {
   RotateResult,
   SessionContext,
   StoredSessionInfo,
+  UpstreamIdentity,
+  UpstreamSelector,
+  UpstreamSessionRef,
 } from '@jwt-session/session-core';
 import { DEFAULT_RECEIPT_TTL, checkDeviceFingerprint, isSessionIdOf, storeInput, type DeviceHistoryResult } from '@jwt-session/session-core';
 import { keyLayout, type KeyLayout } from './keys.js';
-import { DELETE, DELETE_ALL, INSERT, LIST, REPLY, ROTATE, SETTLE } from './scripts.js';
+import { DELETE, DELETE_ALL, INSERT, REPLY, ROTATE, SETTLE } from './scripts.js';
 import { REMEMBER_DEVICE } from './device-history.js';
+import { INDEX_ADD, INSERT_LINKED, LIST_LINKED, MAX_UPSTREAM_INDEX, RESOLVE } from './upstream-scripts.js';
 import { CommandQueue, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_IN_FLIGHT } from './bounded.js';
 import { checkCount, checkTimeout, defineScripts, type RedisClient } from './util.js';
 
@@ -37,7 +41,10 @@ const SCRIPTS = [
   { name: 'jwtSessionInsert', keys: 1, lua: INSERT },
   { name: 'jwtSessionSettle', keys: 1, lua: SETTLE },
   { name: 'jwtSessionRotate', keys: 1, lua: ROTATE },
-  { name: 'jwtSessionList', keys: 1, lua: LIST },
+  { name: 'jwtSessionListLinked', keys: 2, lua: LIST_LINKED },
+  { name: 'jwtSessionInsertLinked', keys: 2, lua: INSERT_LINKED },
+  { name: 'jwtSessionUpstreamIndexAdd', keys: 1, lua: INDEX_ADD },
+  { name: 'jwtSessionUpstreamResolve', keys: 2, lua: RESOLVE },
   { name: 'jwtSessionDelete', keys: 1, lua: DELETE },
   { name: 'jwtSessionDeleteAll', keys: 1, lua: DELETE_ALL },
   { name: 'jwtSessionRememberDevice', keys: 1, lua: REMEMBER_DEVICE },
@@ -57,6 +64,16 @@ function contextFields(context: SessionContext, removals: boolean): string[] {
 }
 
 const R = REPLY;
+
+/** `{tag}:u:<rest>` beside the subject key `{tag}:s:<rest>` (keys.ts). */
+function upstreamKeyOf(subjectKey: string): string {
+  const at = subjectKey.lastIndexOf('}:s:');
+  return `${subjectKey.slice(0, at)}}:u:${subjectKey.slice(at + 4)}`;
+}
+
+function identity(issuer: string, subject: string, sid: string): UpstreamIdentity {
+  return sid === '' ? { issuer, subject } : { issuer, subject, sessionId: sid };
+}
 
 /** A session as the scripts return it (see REPLY in scripts.ts). */
 function decode(sessionId: string, rec: Flat): StoredSessionInfo {
@@ -114,8 +131,13 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   async insert(input: NewSessionRecord, options: InsertOptions): Promise<InsertResult> {
     const session = storeInput.record(input);
     const { now, maxSessionsPerSubject, receiptTtl } = storeInput.insertOptions(options);
-    const evicted = (await this.#run('insert', 'jwtSessionInsert', [
+    const { upstream } = session;
+    // Linked: the index entries first (other slots), then the session with its link; see upstream-scripts.ts.
+    if (upstream !== undefined) await this.#indexUpstream(session.sessionId, session.expiresAt, upstream, now);
+    const linked = upstream === undefined ? [] : [this.#keys.upstream(session.sessionId), upstream.issuer, upstream.subject, upstream.sessionId ?? ''];
+    const evicted = (await this.#run('insert', upstream === undefined ? 'jwtSessionInsert' : 'jwtSessionInsertLinked', [
       this.#keys.session(session.sessionId),
+      ...linked,
       now,
       maxSessionsPerSubject ?? '',
       Math.ceil(receiptTtl ?? DEFAULT_RECEIPT_TTL),
@@ -177,10 +199,42 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   async list(subject: string, now: number): Promise<StoredSessionInfo[]> {
     storeInput.subject(subject);
     storeInput.now(now);
-    const reply = (await this.#run('list', 'jwtSessionList', [this.#keys.subject(subject), now, subject])) as (string | Flat)[];
+    const key = this.#keys.subject(subject);
+    // The upstream key is the subject key's neighbour ({tag}:u:<rest>); any id of the subject names it, so it is derived from the key.
+    const [reply, links] = (await this.#run('list', 'jwtSessionListLinked', [key, upstreamKeyOf(key), now, subject])) as [(string | Flat)[], string[]];
     const sessions: StoredSessionInfo[] = [];
-    for (let n = 0; n + 1 < reply.length; n += 2) sessions.push(decode(reply[n] as string, reply[n + 1] as Flat));
+    for (let n = 0; n + 1 < reply.length; n += 2) {
+      const session = decode(reply[n] as string, reply[n + 1] as Flat);
+      const at = (n / 2) * 3;
+      if (links.length > at && links[at] !== '') session.upstream = identity(links[at]!, links[at + 1]!, links[at + 2]!);
+      sessions.push(session);
+    }
     return sessions.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /**
+   * The live sessions linked to the provider session or user: the index set
+   * names candidates, each checked on its subject's slot against the link
+   * written with the session (a stale entry matches nothing).
+   */
+  async findUpstream(selector: UpstreamSelector, now: number): Promise<UpstreamSessionRef[]> {
+    const checked = storeInput.upstreamSelector(selector);
+    storeInput.now(now);
+    const index = this.#keys.upstreamIndex(checked);
+    const ids = (await this.#queue.run('findUpstream', () => this.#client.call('ZRANGEBYSCORE', index, `(${now}`, '+inf'))) as string[];
+    const bySlot = new Map<string, string[]>();
+    for (const id of ids) {
+      if (!storeInput.isSessionId(id)) continue;
+      const key = this.#keys.session(id);
+      bySlot.set(key, [...(bySlot.get(key) ?? []), id]);
+    }
+    const [kind, value] = checked.sessionId !== undefined ? ['sid', checked.sessionId] : ['sub', checked.subject];
+    const replies = await Promise.all(
+      [...bySlot].map(([key, group]) => this.#run('findUpstream', 'jwtSessionUpstreamResolve', [key, upstreamKeyOf(key), now, checked.issuer, kind, value, ...group]) as Promise<string[]>),
+    );
+    const found: UpstreamSessionRef[] = [];
+    for (const reply of replies) for (let n = 0; n + 1 < reply.length; n += 2) found.push({ sessionId: reply[n]!, subject: reply[n + 1]! });
+    return found;
   }
 
   async delete(subject: string, sessionId: string, now: number): Promise<boolean> {
@@ -208,6 +262,13 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
 
   /** Nothing to release: the client is the caller's to close. */
   async close(): Promise<void> {}
+
+  /** Adds the session to the index sets of its provider session and user (each on its own slot). */
+  async #indexUpstream(sessionId: string, expiresAt: number, upstream: UpstreamIdentity, now: number): Promise<void> {
+    const selectors: UpstreamSelector[] = [{ issuer: upstream.issuer, subject: upstream.subject }];
+    if (upstream.sessionId !== undefined) selectors.push({ issuer: upstream.issuer, sessionId: upstream.sessionId });
+    await Promise.all(selectors.map((selector) => this.#run('insert', 'jwtSessionUpstreamIndexAdd', [this.#keys.upstreamIndex(selector), now, expiresAt, sessionId, MAX_UPSTREAM_INDEX])));
+  }
 
   #run(operation: string, script: string, args: (string | number)[]): Promise<unknown> {
     return this.#queue.run(operation, () => this.#scripts[script]!(...args));

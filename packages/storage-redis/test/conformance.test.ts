@@ -1,5 +1,5 @@
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
-import { testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore } from '@jwt-session/session-core/testing';
+import { testInvalidationBroadcaster, testManagerOverStorage, testRefreshTokenStore, testUpstreamRevocation, testUpstreamStore } from '@jwt-session/session-core/testing';
 import { suite } from 'uvu';
 import { RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '../src/index.js';
 import { clusterClient, ioredisMajors, keysUnder, standaloneClient, assertTornDown, teardown, uniquePrefix } from './helpers.js';
@@ -18,6 +18,19 @@ for (const io of ioredisMajors) for (const [kind, connect] of [
     const keyPrefix = uniquePrefix('conf');
     const store = new RedisRefreshTokenStore(client, { keyPrefix });
     return { store, footprint: async () => (await keysUnder(client, keyPrefix)).length, close: () => store.close() };
+  });
+  // The upstream index sets live on slots of their own: the footprint (every key under the prefix, on every master) counts them too.
+  testUpstreamStore(name, async () => {
+    const client = await connect(io);
+    const keyPrefix = uniquePrefix('up');
+    const store = new RedisRefreshTokenStore(client, { keyPrefix });
+    return { store, footprint: async () => (await keysUnder(client, keyPrefix)).length, close: () => store.close() };
+  });
+  testUpstreamRevocation(name, async () => {
+    const client = await connect(io);
+    const refreshTokenStore = new RedisRefreshTokenStore(client, { keyPrefix: uniquePrefix('upm') });
+    const invalidAccessTokenCache = new MemoryInvalidAccessTokenCache();
+    return { refreshTokenStore, invalidAccessTokenCache, close: async () => (await refreshTokenStore.close(), invalidAccessTokenCache.close()) };
   });
   testManagerOverStorage(name, async () => {
     const client = await connect(io);

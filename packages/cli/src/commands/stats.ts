@@ -99,7 +99,7 @@ export async function collectStats(client: RedisClient, prefix: string, now: num
     deviceHistories: 0,
     otherKeys: 0,
     stream: { key: layout.stream, length: 0, oldestAgeMs: null, newestAgeMs: null, ttlMs: null },
-    memory: { sessions: 0, stream: 0, receipt: 0, dpop: 0, devices: 0, total: 0 },
+    memory: { sessions: 0, stream: 0, receipt: 0, dpop: 0, devices: 0, upstream: 0, 'upstream-index': 0, total: 0 },
   };
   try {
     for (const node of nodes) await scanMaster(node, layout, stats);
@@ -145,6 +145,7 @@ async function statsCommandImpl(args: string[], ctx: Context): Promise<number> {
       ['memory: insert receipts', bytes(stats.memory.receipt)],
       ['memory: DPoP proofs', bytes(stats.memory.dpop)],
       ['memory: device histories', bytes(stats.memory.devices)],
+      ['memory: upstream links', bytes(stats.memory.upstream + stats.memory['upstream-index'])],
       ['memory: total', bytes(stats.memory.total)],
       ['other keys under prefix', String(stats.otherKeys)],
     ]);

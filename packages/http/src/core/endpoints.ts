@@ -37,6 +37,8 @@ export interface SessionView {
   amr?: string[];
   /** The authentication context class. */
   acr?: string;
+  /** The identity provider the session was opened at (its issuer), for a session opened with `upstream`. */
+  provider?: string;
 }
 
 /** Who the application checks a credential for, in `reauthenticateSession`: the verified access token's session. */
@@ -385,5 +387,6 @@ function view(info: SessionInfo, currentSessionId: string): SessionView {
   if (info.authTime !== undefined) out.authTime = info.authTime;
   if (info.amr !== undefined) out.amr = info.amr;
   if (info.acr !== undefined) out.acr = info.acr;
+  if (info.upstream !== undefined) out.provider = info.upstream.issuer;
   return out;
 }

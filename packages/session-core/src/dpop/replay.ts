@@ -22,6 +22,13 @@ export interface DpopReplayCache {
    * {@link dpopReplayKey}'s: 43 base64url characters, never a raw `jti`.
    */
   remember(key: string, ttl: number): Promise<'fresh' | 'replayed'>;
+  /**
+   * Optional: forgets `key`, so it is `fresh` again. For a caller that
+   * recorded a key and then could not do what it guarded (a back-channel
+   * logout whose revocation failed: the provider's retry must not be refused
+   * as a replay).
+   */
+  forget?(key: string): Promise<void>;
   close?(): void | Promise<void>;
 }
 

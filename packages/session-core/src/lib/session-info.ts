@@ -25,6 +25,7 @@ export function sessionInfos(sessions: readonly StoredSessionInfo[]): SessionInf
       info.authTime = authentication?.auth_time ?? Math.floor(s.createdAt / 1000);
       if (authentication?.amr !== undefined) info.amr = authentication.amr;
       if (authentication?.acr !== undefined) info.acr = authentication.acr;
+      if (s.upstream !== undefined) info.upstream = { ...s.upstream };
       return info;
     })
     .sort((a, b) => b.order - a.order)

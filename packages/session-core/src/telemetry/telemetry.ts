@@ -171,6 +171,11 @@ export class Telemetry {
     this.#retries.add(1);
   }
 
+  /** A counter of a part outside the manager (the back-channel logout: upstream/logout-token.ts). */
+  counter(name: string, description: string): { add(value: number, attributes: Attributes): void } {
+    return this.#meter.createCounter(name, { description });
+  }
+
   /** An observable gauge read at each collection; removed by `close()`. */
   gauge(name: string, description: string, read: () => number | undefined): void {
     const gauge = this.#meter.createObservableGauge(name, { description });

@@ -7,6 +7,8 @@
  * ```
  */
 export { testRefreshTokenStore, type StoreFactory, type StoreFixture } from './store-suite.js';
+export { testUpstreamStore } from './upstream-suite.js';
+export { testUpstreamRevocation } from './upstream-manager-suite.js';
 export { testInvalidAccessTokenCache, type CacheFixture } from './cache-suite.js';
 export { testInvalidationBroadcaster, type BroadcasterFixture } from './broadcaster-suite.js';
 export { testManagerOverStorage, rejectsWith, TEST_SECRET, type StorageFixture } from './manager-suite.js';
