@@ -1,6 +1,6 @@
 import { SessionClientError, errorOf } from './errors.js';
 import { bindSocket, type BoundSocket } from './socket.js';
-import { deleteKey, loadKey, newKey, proof, saveKey, type DpopKey } from './dpop.js';
+import { deleteKey, loadKey, newKey, proof, saveKey, serverSkew, type DpopKey } from './dpop.js';
 import type { ChannelLike, LockManagerLike, SessionBody, SessionClientEvents, SessionClientOptions, SessionView, SignedOutReason, SocketLike } from './types.js';
 
 /** The header every call to a session endpoint carries (the server's CSRF check). */
@@ -446,7 +446,7 @@ export class SessionClient {
     // The key goes with the session, here and in IndexedDB (unless a sibling has replaced it with a newer session's).
     const key = this.#key;
     this.#key = undefined;
-    if (this.#keyName !== undefined) void key?.then((k) => k && deleteKey(this.#keyName!, k.i));
+    if (this.#keyName !== undefined) void key?.then((k) => k && deleteKey(this.#keyName!, k));
     clearTimeout(this.#timer);
     if (announce) this.#post({ t: 'out', s: sessionId, r: reason });
     for (const bound of this.#sockets) bound.signedOut();
@@ -597,10 +597,8 @@ export class SessionClient {
     const nonce = res.headers.get('dpop-nonce');
     if (nonce !== null) this.#nonces.set(new URL(url, this.#here).origin, nonce);
     const skew = this.#skew;
-    // The proofs' `iat` is the one place where the client needs the time of day; a device's clock minutes off follows the server's.
-    const off = Date.parse(res.headers.get('date') ?? '') / 1000 - Date.now() / 1000;
-    if (off === off) this.#skew = Math.abs(off) > 30 ? Math.round(off) : 0;
-    const challenge = (res.status === 401 || res.status === 400) && /^\s*DPoP\b/i.test(res.headers.get('www-authenticate') ?? '') ? res.headers.get('www-authenticate')! : '';
+    this.#skew = serverSkew(res, skew);
+    const challenge = res.status === 401 || res.status === 400 ? (res.headers.get('www-authenticate') ?? '') : '';
     return (nonce !== null && /use_dpop_nonce/.test(challenge)) || (/invalid_dpop_proof/.test(challenge) && this.#skew !== skew);
   }
 

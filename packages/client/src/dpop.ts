@@ -15,13 +15,11 @@
 type SubtleCrypto = typeof globalThis.crypto.subtle;
 type CryptoKey = Awaited<ReturnType<SubtleCrypto['importKey']>>;
 
-/** What the client keeps of its key: the private key, the thumbprint-free `jwk` header part, and the record's id. */
+/** What the client keeps of its key: the private key and the encoded JWS header with the public key. */
 export interface DpopKey {
   k: CryptoKey;
-  /** The encoded JWS header (typ, alg, jwk): the same for every proof of the key. */
+  /** The encoded JWS header (typ, alg, jwk): the same for every proof of the key, and unique to the key. */
   h: string;
-  /** Which key this is (random), so that deleting one key never deletes its successor. */
-  i: string;
 }
 
 /** The part of IndexedDB used here (the package's types have no DOM library). */
@@ -70,7 +68,7 @@ export async function newKey(): Promise<DpopKey | undefined> {
   const pair = (await crypto.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])) as { privateKey: CryptoKey; publicKey: CryptoKey };
   const { kty, crv, x, y } = await crypto.exportKey('jwk', pair.publicKey);
   // §4.2: the public key only, and only its required members (RFC 7638 order is the verifier's business).
-  return { k: pair.privateKey, h: encode({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } }), i: b64u(globalThis.crypto.getRandomValues(new Uint8Array(12))) };
+  return { k: pair.privateKey, h: encode({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } }) };
 }
 
 /**
@@ -106,12 +104,12 @@ export const loadKey = (name: string): Promise<DpopKey | undefined> => idb('read
 
 export const saveKey = (name: string, key: DpopKey): Promise<unknown> => idb('readwrite', (store) => store.put(key, name));
 
-/** Deletes the stored key `name` if it is still the key with id `id` (a sibling may have signed in with a new one since). */
-export const deleteKey = (name: string, id: string): Promise<unknown> =>
+/** Deletes the stored key `name` if it is still `key` (a sibling may have signed in with a new one since). */
+export const deleteKey = (name: string, key: DpopKey): Promise<unknown> =>
   idb('readwrite', (store) => {
     const get = store.get(name) as Req<DpopKey | undefined>;
     get.onsuccess = () => {
-      if (get.result?.i === id) store.delete(name);
+      if (get.result?.h === key.h) store.delete(name);
     };
   });
 
@@ -134,4 +132,15 @@ export async function proof(key: DpopKey, htm: string, htu: string, skew: number
   const input = `${key.h}.${encode(claims)}`;
   // WebCrypto's ECDSA signature is already JWS's r||s (IEEE P1363), not DER.
   return `${input}.${b64u(await crypto.sign({ name: 'ECDSA', hash: 'SHA-256' }, key.k, te.encode(input)))}`;
+}
+
+/**
+ * Seconds the server's clock (a response's `Date`) is ahead of this device's,
+ * rounded, when more than 30 s: the proofs' `iat` is the one place where the
+ * client needs the time of day, and a device whose clock is minutes off
+ * follows the server's. `skew` when the response has no `Date`.
+ */
+export function serverSkew(res: Response, skew: number): number {
+  const off = Date.parse(res.headers.get('date') ?? '') / 1000 - Date.now() / 1000;
+  return off !== off ? skew : Math.abs(off) > 30 ? Math.round(off) : 0;
 }
