@@ -47,6 +47,8 @@ export interface TestServerOptions {
   publicOrigin?: string;
   /** Answers `GET /` (a page) and `GET /client.js` (the client bundle) for a browser. */
   page?: { html: string; script: Buffer | string };
+  /** Listen on this port. @default a free one */
+  port?: number;
   /** `GET /api/skewed` checks proofs on a clock this many seconds ahead and says so in its `Date` header. */
   skew?: number;
 }
@@ -161,7 +163,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const http = createServer((req, res) => void handle(req, res).catch(() => send(res, 500, { error: 'ERR_INTERNAL', message: 'Failed.' })));
   const io = new Server(http);
   const guard = attachSessionGuard(io, manager);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => http.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;
   const stop = async () => {
     io.disconnectSockets(true);
