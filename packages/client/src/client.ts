@@ -222,14 +222,14 @@ export class SessionClient {
     this.#announceEnding();
     const res = await this.#call(`${this.#base}/signout`, 'POST');
     if (!res.ok) throw await errorOf(res);
-    this.#end('signed-out');
+    await this.#end('signed-out'); // resolves once the key is deleted
   }
 
   /** Ends every session of the user; other devices sign out with reason `signed-out-elsewhere`. */
   async signOutEverywhere(): Promise<void> {
     this.#announceEnding();
     await this.#api('/signout-everywhere', 'POST');
-    this.#end('signed-out');
+    await this.#end('signed-out');
   }
 
   /** The user's live sessions, newest first; `current` marks this one. */
@@ -242,7 +242,7 @@ export class SessionClient {
     const own = sessionId === this.#sessionId;
     if (own) this.#announceEnding();
     await this.#api(`/sessions/${encodeURIComponent(sessionId)}`, 'DELETE');
-    if (own) this.#end('signed-out');
+    if (own) await this.#end('signed-out');
   }
 
   /** Revokes every session of the user but this one; resolves how many were revoked. */
@@ -437,7 +437,8 @@ export class SessionClient {
     this.#emit('refreshed', { sessionId: body.sessionId, expiresAt: body.expiresAt });
   }
 
-  #end(reason: SignedOutReason, announce = true): void {
+  /** Resolves once the session's key is deleted from IndexedDB. */
+  #end(reason: SignedOutReason, announce = true): Promise<unknown> | undefined {
     this.#gen += 1;
     const sessionId = this.#sessionId;
     if (sessionId === undefined) return;
@@ -446,11 +447,12 @@ export class SessionClient {
     // The key goes with the session, here and in IndexedDB (unless a sibling has replaced it with a newer session's).
     const key = this.#key;
     this.#key = undefined;
-    if (this.#keyName !== undefined) void key?.then((k) => k && deleteKey(this.#keyName!, k));
+    const gone = this.#keyName === undefined ? undefined : key?.then((k) => k && deleteKey(this.#keyName!, k));
     clearTimeout(this.#timer);
     if (announce) this.#post({ t: 'out', s: sessionId, r: reason });
     for (const bound of this.#sockets) bound.signedOut();
     this.#emit('signedOut', { reason });
+    return gone;
   }
 
   #announceEnding(): void {
@@ -549,7 +551,7 @@ export class SessionClient {
     let res: Response;
     try {
       res = await this.#call(`${this.#base}/refresh`, 'POST');
-      if (res.status === 204) return this.#end('signed-out');
+      if (res.status === 204) return void this.#end('signed-out');
       if (res.ok) return this.#adopt((await res.json().catch(() => undefined)) as SessionBody, true);
       const error = await errorOf(res);
       if (res.status !== 401) throw error;
