@@ -46,7 +46,6 @@ interface Db {
 interface Open extends Req<Db> {
   onupgradeneeded: (() => void) | null;
   onerror: (() => void) | null;
-  onblocked: (() => void) | null;
 }
 
 const DB = 'jwt-session-dpop';
@@ -80,7 +79,8 @@ function idb<T>(mode: 'readonly' | 'readwrite', run: (store: Store) => Req<T> | 
     try {
       const open = (globalThis as unknown as { indexedDB: { open(name: string, version: number): Open } }).indexedDB.open(DB, 1);
       open.onupgradeneeded = () => open.result.createObjectStore(STORE);
-      open.onerror = open.onblocked = () => resolve(undefined);
+      // (No onblocked: version 1 is the only one, so no older connection can block the upgrade.)
+      open.onerror = () => resolve(undefined);
       open.onsuccess = () => {
         const db = open.result;
         try {
