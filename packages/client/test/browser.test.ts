@@ -233,6 +233,19 @@ S('a proof replayed to the other node is refused there (one replay cache in Redi
   assert.is((await replay(a)).status, 401);
 });
 
+S('a failed sign-in leaves the stored key alone: the session of the other tabs still refreshes after a reload', async () => {
+  const first = await tab();
+  const second = await tab(first.context());
+  await signIn(first, 'hal');
+  await second.waitForFunction(() => (globalThis as unknown as Win).client.session !== null);
+  const failed = await second.evaluate(() => (globalThis as unknown as Win).client.signIn({ username: 'hal', password: 'wrong' }).then(() => 'signed in', (e: { code: string }) => e.code));
+  assert.is(failed, 'ERR_BAD_CREDENTIALS');
+  await first.reload();
+  await first.waitForFunction(() => (globalThis as unknown as Win).ready === true);
+  assert.is(await first.evaluate(() => (globalThis as unknown as Win).client.restore()), true);
+  assert.is(await meStatus(first), 200);
+});
+
 S('sign-out deletes the key from IndexedDB for every tab; the next sign-in makes a new one', async () => {
   const first = await tab();
   const second = await tab(first.context());

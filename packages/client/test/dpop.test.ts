@@ -226,6 +226,13 @@ S('Socket.IO: the handshake and session:renew carry a proof for GET of the Socke
   const renewed = await verified(renewal.dpop as string, 'GET', `${server.url}/socket.io/`);
   assert.is(renewed.payload.ath, sha256(renewal.token as string));
   assert.is(renewed.jkt, jkt);
+  // Another path (io({ path })): attachSocket makes the socket's own auth name it.
+  const custom: Socket = connect(`${server.url}/chat?room=1`, { auth: c.socketAuth, path: '/custom', autoConnect: false });
+  const detachCustom = c.attachSocket(custom);
+  cleanup.push(detachCustom);
+  assert.is.not(custom.auth, c.socketAuth);
+  const own = await new Promise<{ dpop?: string }>((resolve) => (custom.auth as (cb: typeof resolve) => void)(resolve));
+  assert.is((await verified(own.dpop!, 'GET', `${server.url}/custom/`)).jkt, jkt);
   // socketAuth on its own (no attachSocket) names the endpoints' origin's /socket.io/.
   const alone = await new Promise<{ dpop?: string }>((resolve) => c.socketAuth(resolve));
   assert.is((await verified(alone.dpop!, 'GET', `${server.url}/socket.io/`)).jkt, jkt);
