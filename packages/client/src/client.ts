@@ -591,16 +591,18 @@ export class SessionClient {
 
   /**
    * Keeps what a response tells about DPoP: the newest `DPoP-Nonce` of its
-   * origin (§8) and the server's clock (`Date`). True when the request
+   * origin (§8) and, from a refusal, the server's clock (`Date`). True when the request
    * should be sent again with them: a `use_dpop_nonce` challenge (§9) with a
    * nonce, or a refused proof whose `iat` this device's clock got wrong.
    */
   #learn(res: Response, url: string): boolean {
     const nonce = res.headers.get('dpop-nonce');
     if (nonce !== null) this.#nonces.set(new URL(url, this.#here).origin, nonce);
+    if (res.status !== 401 && res.status !== 400) return false;
+    // The clock only from refusals: never cached, unlike a 200 whose Date may be hours old; a proof whose iat was right is never refused for it.
     const skew = this.#skew;
     this.#skew = serverSkew(res, skew);
-    const challenge = res.status === 401 || res.status === 400 ? (res.headers.get('www-authenticate') ?? '') : '';
+    const challenge = res.headers.get('www-authenticate') ?? '';
     return (nonce !== null && /use_dpop_nonce/.test(challenge)) || (/invalid_dpop_proof/.test(challenge) && this.#skew !== skew);
   }
 
