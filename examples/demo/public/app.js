@@ -4,9 +4,20 @@
 // a 401, handing new tokens to the socket, noticing a revocation — is
 // @jwt-session/client, served by the demo as /client.js. The refresh token is
 // an HttpOnly cookie this script cannot read.
+//
+// DPoP (RFC 9449) is on by default: at sign-in the client makes a P-256 key
+// that cannot be exported, keeps it in IndexedDB for this origin's tabs, and
+// signs a proof for every request with it. A server that binds sessions puts
+// the key's thumbprint in the token (`cnf.jkt`): a copy of the token, or of
+// the cookie, is then refused anywhere without the key.
 import { SessionClient } from '/client.js';
 
 const client = new SessionClient({ baseUrl: '/auth', signInUrl: '/api/sign-in' });
+
+/** The key thumbprint the current access token is bound to, or null for a bearer token. */
+const boundJkt = () => (typeof client.claims?.cnf?.jkt === 'string' ? client.claims.cnf.jkt : null);
+/** Enough of a thumbprint to tell keys apart on screen, never the whole of it. */
+const shortJkt = (jkt) => `${jkt.slice(0, 6)}…`;
 
 /** What the page says when the session ends, by `signedOut` reason. */
 const SIGNED_OUT = {
@@ -36,6 +47,8 @@ window.demo = Object.freeze({
   get socketConnected() { return state.socket !== null && state.socket.connected; },
   get sessionId() { return client.session?.sessionId ?? null; },
   get renewals() { return state.renewals; },
+  /** Whether the session is bound to this browser's key (DPoP). */
+  get bound() { return boundJkt() !== null; },
   /** An authenticated API call through the client; resolves its status. */
   async check() {
     try {
@@ -90,6 +103,7 @@ function initials(name) {
 
 client.on('refreshed', ({ expiresAt }) => {
   if (document.body.dataset.state !== 'signed-in') return;
+  showBinding();
   state.renewals += 1;
   $('refresh-count').textContent = String(state.renewals);
   state.expiresAtMs = expiresAt * 1000;
@@ -113,6 +127,8 @@ function enterApp() {
   state.renewals = 0;
   state.expiresAtMs = (client.session?.expiresAt ?? 0) * 1000;
   $('refresh-count').textContent = '0';
+  $('stolen').hidden = true;
+  showBinding();
   $('account-name').textContent = state.user.name;
   $('account-avatar').textContent = initials(state.user.name);
   $('messages').replaceChildren();
@@ -135,6 +151,13 @@ function leaveApp() {
   setSocketStatus(false, 'disconnected');
   $('password').value = '';
   show('signed-out');
+}
+
+function showBinding() {
+  const jkt = boundJkt();
+  $('binding').textContent = jkt !== null
+    ? `bound (DPoP): a P-256 key in this browser, not exportable, thumbprint ${shortJkt(jkt)}`
+    : 'none: this server does not bind sessions, the token is a bearer token';
 }
 
 function tick() {
@@ -178,12 +201,26 @@ async function loadSessions() {
           el('div', { className: 'device' }, s.device, s.current ? el('span', { className: 'this', textContent: 'This device' }) : null),
           el('div', { className: 'details', title: `Created ${new Date(s.createdAt * 1000).toLocaleString()}\nLast refreshed ${new Date(s.lastRefreshedAt * 1000).toLocaleString()}` },
             `${s.ip ?? 'unknown address'} · signed in ${relative(s.createdAt)} · refreshed ${relative(s.lastRefreshedAt)}`),
+          keyLine(s),
         ),
         el('button', { type: 'button', className: 'button ghost small revoke', textContent: s.current ? 'Sign out' : 'Revoke', onclick: () => revoke(s) }),
       ),
     ),
   );
   $('revoke-others').disabled = sessions.length < 2;
+}
+
+/**
+ * Whether a session of the list is bound to a key: this device's from its own
+ * token's `cnf.jkt`; another's only when the server says so (`bound`), since
+ * the list carries no claims.
+ */
+function keyLine(session) {
+  const jkt = session.current ? boundJkt() : null;
+  const bound = session.current ? jkt !== null : session.bound;
+  if (typeof bound !== 'boolean') return null;
+  const text = jkt !== null ? `bound to this browser's key (${shortJkt(jkt)})` : bound ? 'bound to its browser\'s key' : 'not bound: a bearer session';
+  return el('div', { className: 'key', dataset: { bound: String(bound) }, textContent: text });
 }
 
 async function revoke(session) {
@@ -370,6 +407,26 @@ $('tamper').addEventListener('click', async () => {
   const res = await fetch('/api/me', { headers: { authorization: `Bearer ${tampered}` } });
   const body = await res.json().catch(() => ({}));
   notify(`Tampered token → ${res.status} ${body.error}: the server refused it (your real session is unaffected).`, 'error');
+});
+
+// What a copied token is worth: the curl line to try anywhere, and the same token sent from here without a proof.
+$('copy-token').addEventListener('click', async () => {
+  const token = await client.token().catch(() => null);
+  if (token === null) return;
+  const bound = boundJkt() !== null;
+  const curl = `curl -i ${location.origin}/api/me -H 'Authorization: ${bound ? 'DPoP' : 'Bearer'} ${token}'`;
+  $('curl-line').textContent = curl;
+  const copied = await navigator.clipboard?.writeText(curl).then(() => true, () => false);
+  // The same request as the curl line: the token, and no proof (curl has no key to sign one with).
+  const res = await fetch('/api/me', { headers: { authorization: `${bound ? 'DPoP' : 'Bearer'} ${token}` } });
+  const body = await res.json().catch(() => ({}));
+  $('stolen-text').textContent = `${copied ? 'Copied. ' : ''}${
+    bound
+      ? `The token alone gets ${res.status} ${body.error ?? ''}: it is bound to this browser's key, which cannot be copied. Try the line below from a terminal.`
+      : `The token alone gets ${res.status}: this session is not bound, so a copy works anywhere until it expires.`
+  }`;
+  $('stolen').hidden = false;
+  $('stolen').dataset.status = String(res.status);
 });
 
 async function boot() {

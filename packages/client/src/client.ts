@@ -1,5 +1,6 @@
 import { SessionClientError, errorOf } from './errors.js';
 import { bindSocket, type BoundSocket } from './socket.js';
+import { deleteKey, loadKey, newKey, proof, saveKey, serverSkew, type DpopKey } from './dpop.js';
 import type { ChannelLike, LockManagerLike, SessionBody, SessionClientEvents, SessionClientOptions, SessionView, SignedOutReason, SocketLike } from './types.js';
 
 /** The header every call to a session endpoint carries (the server's CSRF check). */
@@ -92,6 +93,17 @@ export class SessionClient {
   readonly #ended = new Set<string>();
   readonly #listeners = new Map<string, Set<(payload: never) => void>>();
   readonly #sockets = new Set<BoundSocket>();
+  /** DPoP on (option `dpop`); where the origin's tabs keep the key (IndexedDB record name), undefined: this tab only. */
+  readonly #dpop: boolean;
+  readonly #keyName: string | undefined;
+  /** The session's key as this tab knows it: made here at sign-in, or read from IndexedDB. */
+  #key: Promise<DpopKey | undefined> | undefined;
+  /** Whether the current access token is bound (`cnf`): then it travels as `DPoP`, with a proof. */
+  #bound = false;
+  /** The newest `DPoP-Nonce` each origin gave (§8). */
+  readonly #nonces = new Map<string, string>();
+  /** Seconds the server's clock (its `Date` header) is ahead of this device's, when far off: proofs' `iat` is the server's time. */
+  #skew = 0;
   readonly #onWake = (): void => {
     if (this.#token !== undefined && this.#stale()) this.#tick();
   };
@@ -101,7 +113,7 @@ export class SessionClient {
     const options: SessionClientOptions = {};
     try {
       // Each getter runs once, here: a throwing one (or a Proxy) is a coded error.
-      for (const key of ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins']) (options as Record<string, unknown>)[key] = input[key as keyof SessionClientOptions];
+      for (const key of ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins', 'dpop']) (options as Record<string, unknown>)[key] = input[key as keyof SessionClientOptions];
     } catch {
       throw new SessionClientError('ERR_CONFIG_INVALID', 'options could not be read');
     }
@@ -115,6 +127,10 @@ export class SessionClient {
     if (channel !== false && (typeof channel !== 'string' || channel === '')) fail('channel', 'must be a non-empty string or false');
     if (!['omit', 'same-origin', 'include'].includes(credentials)) fail('credentials', "must be 'omit', 'same-origin' or 'include'");
     if (locks != null && typeof locks.request !== 'function') fail('locks', 'must have a request() method');
+    if (options.dpop !== undefined && typeof options.dpop !== 'boolean') fail('dpop', 'must be a boolean');
+    this.#dpop = options.dpop !== false;
+    // Without a channel the tabs do not share a session, so they do not share a key either.
+    this.#keyName = channel === false ? undefined : channel;
     const here = (this.#here = global.location?.href ?? NO_PAGE);
     const originOf = (url: unknown): string | undefined => {
       try {
@@ -188,9 +204,16 @@ export class SessionClient {
 
   /** Posts `credentials` as JSON to the sign-in URL; the answer is a {@link SessionBody}. */
   async signIn(credentials: unknown): Promise<{ sessionId: string; expiresAt: number }> {
-    const res = await this.#call(this.#signInUrl, 'POST', JSON.stringify(credentials));
+    // A new key at each sign-in, stored only once the sign-in succeeded: a failed one leaves the siblings' key alone.
+    const key = this.#dpop ? await newKey() : undefined;
+    const res = await this.#call(this.#signInUrl, 'POST', JSON.stringify(credentials), key);
     if (!res.ok) throw await errorOf(res);
-    this.#adopt(await bodyOf(res, (b) => b), true);
+    const body = await bodyOf(res, (b) => b);
+    if (key !== undefined) {
+      this.#key = Promise.resolve(key);
+      if (this.#keyName !== undefined) await saveKey(this.#keyName, key);
+    }
+    this.#adopt(body, true);
     return this.session!;
   }
 
@@ -199,14 +222,14 @@ export class SessionClient {
     this.#announceEnding();
     const res = await this.#call(`${this.#base}/signout`, 'POST');
     if (!res.ok) throw await errorOf(res);
-    this.#end('signed-out');
+    await this.#end('signed-out'); // resolves once the key is deleted
   }
 
   /** Ends every session of the user; other devices sign out with reason `signed-out-elsewhere`. */
   async signOutEverywhere(): Promise<void> {
     this.#announceEnding();
     await this.#api('/signout-everywhere', 'POST');
-    this.#end('signed-out');
+    await this.#end('signed-out');
   }
 
   /** The user's live sessions, newest first; `current` marks this one. */
@@ -219,7 +242,7 @@ export class SessionClient {
     const own = sessionId === this.#sessionId;
     if (own) this.#announceEnding();
     await this.#api(`/sessions/${encodeURIComponent(sessionId)}`, 'DELETE');
-    if (own) this.#end('signed-out');
+    if (own) await this.#end('signed-out');
   }
 
   /** Revokes every session of the user but this one; resolves how many were revoked. */
@@ -244,8 +267,11 @@ export class SessionClient {
   }
 
   /**
-   * `fetch` with `Authorization: Bearer`. On a 401 whose `WWW-Authenticate`
-   * says `error="invalid_token"` it renews the token once and retries; when
+   * `fetch` with `Authorization: Bearer`, or for a DPoP-bound session
+   * `Authorization: DPoP` and a fresh `DPoP` proof (with `ath`). A
+   * `use_dpop_nonce` challenge is retried once with the server's nonce. On a
+   * 401 whose `WWW-Authenticate` says `error="invalid_token"` it renews the
+   * token once and retries; when
    * the session turns out to be over, it resolves that 401 (and `signedOut`
    * fires). A `ReadableStream` body cannot be sent twice: pass a string,
    * Blob, FormData or buffer.
@@ -254,15 +280,27 @@ export class SessionClient {
     init ??= {}; // null, as fetch() itself accepts it
     // Another origin gets neither the token nor a renewal made for it.
     if (!this.#authorized(input)) return this.#fetch(input, init);
-    for (let retried = false; ; retried = true) {
+    const url = new URL(input instanceof Request ? input.url : input, this.#here).href;
+    const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    let renewed = false;
+    let nonced = false;
+    for (;;) {
       const token = await this.token();
       const seen = this.#gen;
       const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
-      headers.set('authorization', `Bearer ${token}`);
+      const key = this.#bound ? await this.#keyNow() : undefined;
+      headers.set('authorization', `${this.#bound ? 'DPoP' : 'Bearer'} ${token}`);
+      if (key !== undefined) headers.set('dpop', await this.#proof(key, method, url, token));
       const res = await this.#fetch(input instanceof Request ? input.clone() : input, { ...init, headers });
-      if (retried || res.status !== 401 || !/invalid_token/.test(res.headers.get('www-authenticate') ?? '')) return res;
+      // One retry with the server's nonce (§9), which does not use up the renewal's.
+      if (this.#learn(res, url) && !nonced) {
+        nonced = true;
+        continue;
+      }
+      if (renewed || res.status !== 401 || !/invalid_token/.test(res.headers.get('www-authenticate') ?? '')) return res;
       await this.#renew(seen);
       if (this.#token === undefined) return res;
+      renewed = true;
     }
   }
 
@@ -276,15 +314,30 @@ export class SessionClient {
   }
 
   /**
-   * Socket.IO's `auth` option: every (re)connection gets a current token.
+   * Socket.IO's `auth` option: every (re)connection gets a current token and,
+   * for a bound session, a DPoP proof in `dpop` (`htm` `GET`, `htu` the
+   * Socket.IO endpoint: `{origin of baseUrl}/socket.io/` here;
+   * {@link attachSocket} makes it the socket's own URL and path).
    * `io({ auth: client.socketAuth })`
    */
-  readonly socketAuth = (callback: (data: { token?: string }) => void): void => {
-    this.token().then(
-      (token) => callback({ token }),
-      () => callback({}),
-    );
-  };
+  readonly socketAuth = this.#socketAuth(() => `${new URL(`${this.#base}/`, this.#here).origin}/socket.io/`);
+
+  #socketAuth(htu: () => string): (callback: (data: { token?: string; dpop?: string }) => void) => void {
+    return (callback) => {
+      this.token()
+        .then(async (token) => {
+          const dpop = await this.#socketProof(token, htu());
+          return dpop === undefined ? { token } : { token, dpop };
+        })
+        .then(callback, () => callback({}));
+    };
+  }
+
+  /** The proof a socket's handshake or `session:renew` carries: `GET` of the Socket.IO endpoint, `ath` of the token. */
+  async #socketProof(token: string, htu: string): Promise<string | undefined> {
+    const key = this.#bound ? await this.#keyNow() : undefined;
+    return key === undefined ? undefined : this.#proof(key, 'GET', htu, token);
+  }
 
   /**
    * Binds a socket.io-client socket: `session:renew` after each refresh,
@@ -293,8 +346,15 @@ export class SessionClient {
    */
   attachSocket(socket: SocketLike): () => void {
     if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') throw new SessionClientError('ERR_CONFIG_INVALID', 'attachSocket needs a socket.io-client socket');
+    // The Socket.IO endpoint as engine.io requests it: the manager's origin and its path with one trailing slash, no query.
+    const htu = (): string => {
+      const manager = socket.io as { uri?: string; opts?: { path?: string } } | undefined;
+      return `${new URL(manager?.uri ?? '/', this.#here).origin}${(manager?.opts?.path ?? '/socket.io').replace(/\/$/, '')}/`;
+    };
+    if (socket.auth === this.socketAuth) socket.auth = this.#socketAuth(htu);
     const bound = bindSocket(socket, {
       token: () => this.token(),
+      proof: (token) => this.#socketProof(token, htu()),
       signedIn: () => this.#token !== undefined,
       renewFrom: (seen) => this.#renew(seen),
       generation: () => this.#gen,
@@ -350,7 +410,9 @@ export class SessionClient {
       throw new SessionClientError('ERR_HTTP', 'the server answered an unexpected body');
     }
     this.#token = body.accessToken;
+    if (body.sessionId !== this.#sessionId && !announce) this.#key = undefined; // a sibling's new session: its key is in IndexedDB
     this.#sessionId = body.sessionId;
+    this.#bound = typeof (this.claims?.cnf as { jkt?: unknown } | undefined)?.jkt === 'string';
     this.#expiresAt = body.expiresAt;
     // expiresIn is whole seconds counted from the server's second, so up to 1 s optimistic.
     this.#deadline = now() + (body.expiresIn - 1) * 1000;
@@ -375,16 +437,22 @@ export class SessionClient {
     this.#emit('refreshed', { sessionId: body.sessionId, expiresAt: body.expiresAt });
   }
 
-  #end(reason: SignedOutReason, announce = true): void {
+  /** Resolves once the session's key is deleted from IndexedDB. */
+  #end(reason: SignedOutReason, announce = true): Promise<unknown> | undefined {
     this.#gen += 1;
     const sessionId = this.#sessionId;
     if (sessionId === undefined) return;
     this.#ended.add(sessionId);
     this.#token = this.#sessionId = undefined;
+    // The key goes with the session, here and in IndexedDB (unless a sibling has replaced it with a newer session's).
+    const key = this.#key;
+    this.#key = undefined;
+    const gone = this.#keyName === undefined ? undefined : key?.then((k) => k && deleteKey(this.#keyName!, k));
     clearTimeout(this.#timer);
     if (announce) this.#post({ t: 'out', s: sessionId, r: reason });
     for (const bound of this.#sockets) bound.signedOut();
     this.#emit('signedOut', { reason });
+    return gone;
   }
 
   #announceEnding(): void {
@@ -483,7 +551,7 @@ export class SessionClient {
     let res: Response;
     try {
       res = await this.#call(`${this.#base}/refresh`, 'POST');
-      if (res.status === 204) return this.#end('signed-out');
+      if (res.status === 204) return void this.#end('signed-out');
       if (res.ok) return this.#adopt((await res.json().catch(() => undefined)) as SessionBody, true);
       const error = await errorOf(res);
       if (res.status !== 401) throw error;
@@ -496,12 +564,46 @@ export class SessionClient {
     }
   }
 
-  #call(url: string, method: string, body?: string): Promise<Response> {
-    const headers: Record<string, string> = { [CSRF_HEADER]: '1' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    return this.#fetch(url, { method, headers, body: body ?? null, credentials: this.#credentials }).catch(() => {
-      throw new SessionClientError('ERR_NETWORK', 'the server could not be reached');
-    });
+  /** A call to a session endpoint (or the sign-in route) with the CSRF header and, with a key, a proof; one retry for a nonce. */
+  async #call(url: string, method: string, body?: string, key?: DpopKey): Promise<Response> {
+    key ??= await this.#keyNow();
+    for (let nonced = false; ; nonced = true) {
+      const headers: Record<string, string> = { [CSRF_HEADER]: '1' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (key !== undefined) headers.dpop = await this.#proof(key, method, url);
+      const res = await this.#fetch(url, { method, headers, body: body ?? null, credentials: this.#credentials }).catch(() => {
+        throw new SessionClientError('ERR_NETWORK', 'the server could not be reached');
+      });
+      if (!this.#learn(res, url) || nonced) return res;
+    }
+  }
+
+  /** The session's key: this tab's, else the one the origin's tabs share in IndexedDB; undefined with DPoP off or none kept. */
+  #keyNow(): Promise<DpopKey | undefined> {
+    if (!this.#dpop) return Promise.resolve(undefined);
+    return (this.#key ??= this.#keyName === undefined ? Promise.resolve(undefined) : loadKey(this.#keyName));
+  }
+
+  #proof(key: DpopKey, method: string, url: string, token?: string): Promise<string> {
+    const full = new URL(url, this.#here);
+    return proof(key, method, full.href, this.#skew, this.#nonces.get(full.origin), token);
+  }
+
+  /**
+   * Keeps what a response tells about DPoP: the newest `DPoP-Nonce` of its
+   * origin (§8) and, from a refusal, the server's clock (`Date`). True when the request
+   * should be sent again with them: a `use_dpop_nonce` challenge (§9) with a
+   * nonce, or a refused proof whose `iat` this device's clock got wrong.
+   */
+  #learn(res: Response, url: string): boolean {
+    const nonce = res.headers.get('dpop-nonce');
+    if (nonce !== null) this.#nonces.set(new URL(url, this.#here).origin, nonce);
+    if (res.status !== 401 && res.status !== 400) return false;
+    // The clock only from refusals: never cached, unlike a 200 whose Date may be hours old; a proof whose iat was right is never refused for it.
+    const skew = this.#skew;
+    this.#skew = serverSkew(res, skew);
+    const challenge = res.headers.get('www-authenticate') ?? '';
+    return (nonce !== null && /use_dpop_nonce/.test(challenge)) || (/invalid_dpop_proof/.test(challenge) && this.#skew !== skew);
   }
 
   /** A call with the access token to a session endpoint; a non-2xx answer becomes a SessionClientError. */

@@ -3,6 +3,8 @@ import type { SignedOutReason, SocketLike } from './types.js';
 /** What a bound socket needs from its client. */
 export interface SocketHost {
   token(): Promise<string>;
+  /** The DPoP proof for `session:renew` with `token` (undefined for a session that is not bound). */
+  proof(token: string): Promise<string | undefined>;
   signedIn(): boolean;
   /** Renews the access token unless a newer one arrived since `seen`. */
   renewFrom(seen: number): Promise<void>;
@@ -61,13 +63,18 @@ export function bindSocket(socket: SocketLike, host: SocketHost): BoundSocket {
   return {
     renew(token) {
       if (!socket.connected) return;
-      socket.emit('session:renew', { token }, (answer: { ok?: boolean } | undefined) => {
+      const answered = (answer: { ok?: boolean } | undefined): void => {
         // Refused (e.g. the socket's session changed): reconnect, the auth callback gives the current token.
         if (answer?.ok !== true && host.signedIn()) {
           socket.disconnect();
           socket.connect();
         }
-      });
+      };
+      // A bound session's renewal carries a proof like the handshake's (same htm and htu, ath of the new token).
+      host.proof(token).then(
+        (dpop) => socket.emit('session:renew', dpop === undefined ? { token } : { token, dpop }, answered),
+        () => answered(undefined),
+      );
     },
     signedOut() {
       socket.disconnect();

@@ -61,6 +61,10 @@ export interface SocketLike {
   emit(event: string, ...args: unknown[]): unknown;
   connect(): unknown;
   disconnect(): unknown;
+  /** socket.io-client's `auth` option; {@link SessionClient.attachSocket} replaces `client.socketAuth` with the socket's own. */
+  auth?: unknown;
+  /** The socket's Manager: its URL and path make the `htu` of its DPoP proofs. */
+  readonly io?: unknown;
 }
 
 export interface SessionClientOptions {
@@ -91,4 +95,11 @@ export interface SessionClientOptions {
    * 60 s ahead). @default 0.3
    */
   refreshAhead?: number;
+  /**
+   * Bind the session to a key of this browser (DPoP, RFC 9449): a
+   * non-extractable P-256 key made at sign-in and kept in IndexedDB for the
+   * origin's tabs; every call carries a proof. A server without DPoP ignores
+   * it. `false`: bearer tokens only. @default true
+   */
+  dpop?: boolean;
 }

@@ -1,4 +1,4 @@
-// The size budget of issue 12: the client, minified and gzipped, is at most 4 KB.
+// The size budget of issue 12 (4 KB), raised by issue 21 for DPoP: the client, minified and gzipped, is at most 5 KB.
 import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
@@ -6,9 +6,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 const S = suite('size');
-const BUDGET = 4096;
+const BUDGET = 5120;
 
-S('the browser bundle (ESM, minified, gzipped) fits in 4 KB and imports nothing', async () => {
+S('the browser bundle (ESM, minified, gzipped) fits in 5 KB and imports nothing', async () => {
   const result = await build({
     entryPoints: [fileURLToPath(new URL('../src/index.ts', import.meta.url))],
     bundle: true,
@@ -28,10 +28,12 @@ S('the browser bundle (ESM, minified, gzipped) fits in 4 KB and imports nothing'
 
 // What "the client's clock does not matter" rests on: renewals are scheduled from
 // expiresIn on performance.now(); a device whose wall clock is hours off still renews on time.
-S('the client never reads the wall clock', async () => {
+// The one exception is dpop.ts: a DPoP proof's `iat` is a time of day (RFC 9449 §4.2), taken from the
+// wall clock corrected by the server's `Date` (serverSkew), and it schedules nothing.
+S('the client never reads the wall clock (but for a DPoP proof\'s iat)', async () => {
   const { readdir, readFile } = await import('node:fs/promises');
   const dir = fileURLToPath(new URL('../src/', import.meta.url));
-  for (const name of await readdir(dir)) {
+  for (const name of (await readdir(dir)).filter((file) => file !== 'dpop.ts')) {
     const code = (await readFile(`${dir}${name}`, 'utf8')).replace(/\/\/.*|\/\*[\s\S]*?\*\//g, '');
     assert.not.match(code, /\bDate\b/, `${name} uses Date`);
   }

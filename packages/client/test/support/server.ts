@@ -1,8 +1,10 @@
 // A real app for the client to talk to: @jwt-session/http's endpoints on
 // node:http over a real manager (memory storage), a sign-in route, two API
-// routes, and Socket.IO guarded by the real session guard.
-import { sessionRouter } from '@jwt-session/http';
-import { JwtUserSessionManager, isSessionError, SESSION_REFRESHED } from '@jwt-session/session-core';
+// routes, and Socket.IO guarded by the real session guard. With `dpop`, the
+// endpoints bind sessions to the client's key and the API routes check each
+// bound request's proof with session-core's checkBoundRequest (RFC 9449 §7.1).
+import { sessionRouter, type DpopEndpointOptions } from '@jwt-session/http';
+import { JwtUserSessionManager, checkBoundRequest, isSessionError, publicRequestUrl, SESSION_REFRESHED, type DpopNonces, type RefreshTokenStore } from '@jwt-session/session-core';
 import { attachSessionGuard } from '@jwt-session/socketio-adapter';
 import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,6 +23,10 @@ export interface TestServer {
   rotationTimes: number[];
   /** Calls to POST /auth/refresh, by status. */
   refreshCalls: Map<number, number>;
+  /** Every request's `Authorization` and `DPoP` headers, as received (what a wire-tapper sees). */
+  seen: { route: string; authorization?: string; dpop?: string }[];
+  /** The DPoP challenges (`WWW-Authenticate: DPoP ...`) answered, by route. */
+  challenges: { route: string; error: string }[];
   /** `GET /api/me` answers 401 invalid_token to the next N calls (a token the API no longer takes). */
   rejectNext(n: number): void;
   close(): Promise<void>;
@@ -33,10 +39,24 @@ export interface TestServerOptions {
   accessTokenTtl?: number;
   refreshTokenReuseInterval?: number;
   refreshTokenTtl?: number;
+  /** The endpoints' `dpop` option; the API routes then check bound requests with the same replay cache and nonces. */
+  dpop?: DpopEndpointOptions & { nonces?: DpopNonces };
+  /** Share one store between servers (nodes of one deployment). */
+  refreshTokenStore?: RefreshTokenStore;
+  /** Routes serve this origin's URLs (the load balancer's), for every node of a deployment. */
+  publicOrigin?: string;
+  /** Answers `GET /` (a page) and `GET /client.js` (the client bundle) for a browser. */
+  page?: { html: string; script: Buffer | string };
+  /** Listen on this port. @default a free one */
+  port?: number;
+  /** `GET /api/skewed` checks proofs on a clock this many seconds ahead and says so in its `Date` header. */
+  skew?: number;
 }
 
 function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'cache-control': 'no-store', ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }), ...headers });
+  // setHeader, not writeHead's object: getHeader (the challenge log) sees these.
+  for (const [name, value] of Object.entries({ 'cache-control': 'no-store', ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }), ...headers })) res.setHeader(name, value);
+  res.writeHead(status);
   res.end(body === undefined ? undefined : JSON.stringify(body));
 }
 
@@ -58,7 +78,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     accessTokenTtl: options.accessTokenTtl ?? 60,
     refreshTokenReuseInterval: options.refreshTokenReuseInterval ?? 0,
     ...(options.refreshTokenTtl === undefined ? {} : { refreshTokenTtl: options.refreshTokenTtl }),
-    refreshTokenStore: new MemoryRefreshTokenStore(),
+    refreshTokenStore: options.refreshTokenStore ?? new MemoryRefreshTokenStore(),
     invalidAccessTokenCache: new MemoryInvalidAccessTokenCache(),
   });
   await manager.ready();
@@ -67,20 +87,34 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const refreshCalls = new Map<number, number>();
   let rejecting = 0;
 
-  const sessions = sessionRouter(manager, { basePath: '/auth' });
+  const dpop = options.dpop;
+  const sessions = sessionRouter(manager, { basePath: '/auth', ...(dpop === undefined ? {} : { dpop: { ...dpop, ...(options.publicOrigin === undefined ? {} : { publicOrigin: options.publicOrigin }) } }) });
+  const seen: TestServer['seen'] = [];
+  const challenges: TestServer['challenges'] = [];
   const countRefreshes = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method !== 'POST' || req.url !== '/auth/refresh') return;
     res.once('finish', () => refreshCalls.set(res.statusCode, (refreshCalls.get(res.statusCode) ?? 0) + 1));
   };
 
-  async function bearer(req: IncomingMessage, res: ServerResponse) {
-    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  async function bearer(req: IncomingMessage, res: ServerResponse, now?: number) {
+    const [, scheme, token] = /^(Bearer|DPoP) (.+)$/.exec(req.headers.authorization ?? '') ?? [];
     try {
       if (token === undefined) throw new Error('no token');
-      return await manager.read(token);
+      const claims = await manager.read(token);
+      const url = options.publicOrigin === undefined ? `http://${req.headers.host}${req.url}` : publicRequestUrl(options.publicOrigin, req.url);
+      await checkBoundRequest({ claims, accessToken: token, scheme, proof: req.headers.dpop, method: req.method!, url, replayCache: dpop?.replayCache, nonce: dpop?.nonces, now });
+      return claims;
     } catch (error) {
       const code = isSessionError(error) ? error.code : 'ERR_AUTH_TOKEN_REQUIRED';
-      send(res, 401, { error: code, message: 'The access token was refused.' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      const reason = isSessionError(error) ? error.reason : undefined;
+      const headers: Record<string, string> = { 'www-authenticate': 'Bearer error="invalid_token"' };
+      if (code.startsWith('ERR_DPOP_')) {
+        const error = code === 'ERR_DPOP_NONCE_REQUIRED' ? 'use_dpop_nonce' : 'invalid_dpop_proof';
+        headers['www-authenticate'] = `DPoP error="${error}", algs="ES256"`;
+        if (dpop?.nonces !== undefined) headers['dpop-nonce'] = dpop.nonces.current();
+      }
+      if (now !== undefined) headers.date = new Date(now).toUTCString();
+      send(res, 401, { error: code, reason, message: 'The access token was refused.' }, headers);
       return undefined;
     }
   }
@@ -88,6 +122,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     const route = `${req.method} ${path}`;
+    seen.push({ route, ...(req.headers.authorization === undefined ? {} : { authorization: req.headers.authorization }), ...(typeof req.headers.dpop === 'string' ? { dpop: req.headers.dpop } : {}) });
+    res.once('finish', () => {
+      const error = /^DPoP error="([a-z_]+)"/.exec(String(res.getHeader('www-authenticate') ?? ''))?.[1];
+      if (error !== undefined) challenges.push({ route, error });
+    });
+    if (options.page !== undefined && (route === 'GET /' || route === 'GET /client.js')) {
+      res.writeHead(200, { 'content-type': `text/${route === 'GET /' ? 'html' : 'javascript'}; charset=utf-8`, 'cache-control': 'no-store' });
+      return void res.end(route === 'GET /' ? options.page.html : options.page.script);
+    }
+    if (route === 'GET /favicon.ico') return send(res, 204);
     if (route === 'POST /auth/sign-in') {
       const body = await readBody(req);
       if (body.password !== PASSWORD) return send(res, 401, { error: 'ERR_BAD_CREDENTIALS', message: 'Wrong user name or password.' });
@@ -101,8 +145,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         sessions(req, res, (error?: unknown) => (error === undefined ? send(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' }) : reject(error)));
       });
     }
-    const auth = await bearer(req, res);
+    const skewed = route === 'GET /api/skewed' && options.skew !== undefined ? Date.now() + options.skew * 1000 : undefined;
+    const auth = await bearer(req, res, skewed);
     if (auth === undefined) return;
+    if (skewed !== undefined) return send(res, 200, { sub: auth.sub }, { date: new Date(skewed).toUTCString() });
     if (route === 'GET /api/me') {
       if (rejecting > 0) {
         rejecting -= 1;
@@ -117,7 +163,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const http = createServer((req, res) => void handle(req, res).catch(() => send(res, 500, { error: 'ERR_INTERNAL', message: 'Failed.' })));
   const io = new Server(http);
   const guard = attachSessionGuard(io, manager);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => http.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;
   const stop = async () => {
     io.disconnectSockets(true);
@@ -131,6 +177,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     rotations: () => rotationTimes.length,
     rotationTimes,
     refreshCalls,
+    seen,
+    challenges,
     rejectNext: (n) => void (rejecting = n),
     stop,
     start: () => new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve)),
