@@ -146,7 +146,10 @@ function failureOf(code: AuthErrorCode, message: string, realm: string | undefin
   const params: string[] = realm === undefined ? [] : [`realm=${quoted(realm)}`];
   if (status === 401 && code !== 'ERR_AUTH_TOKEN_REQUIRED') params.push('error="invalid_token"', `error_description=${quoted(message)}`);
   if (status === 400) params.push('error="invalid_request"', `error_description=${quoted(message)}`);
-  if (status === 401 || status === 400) headers['www-authenticate'] = params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
+  // RFC 9449 §7.1: a resource that takes DPoP-bound tokens only says so in its challenge, with the algorithms.
+  const scheme = dpop?.required === true ? 'DPoP' : 'Bearer';
+  if (scheme === 'DPoP' && status !== 403) params.push(`algs="${dpop!.algs}"`);
+  if (status === 401 || status === 400) headers['www-authenticate'] = params.length === 0 ? scheme : `${scheme} ${params.join(', ')}`;
   return { status, headers, body: { error: code, message } };
 }
 

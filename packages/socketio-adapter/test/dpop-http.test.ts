@@ -263,6 +263,9 @@ for (const [name, start] of [['Express', startExpress], ['Fastify', startFastify
       assert.is(answer.status, 401);
       assert.is(answer.body.error, 'ERR_AUTH_TOKEN_INVALID');
       assert.is(reasonOf(ctx), 'unbound');
+      // A DPoP-only resource says so in its challenges (RFC 9449 §7.1), with the algorithms it takes.
+      assert.match(String(answer.headers['www-authenticate']), /^DPoP error="invalid_token", error_description="[^"]+", algs="ES256"$/);
+      assert.is((await get(ctx.url)).headers['www-authenticate'], 'DPoP algs="ES256"');
       // A bound one still passes with its proof.
       const bound = await get(ctx.url, ['Authorization', `DPoP ${ctx.token}`, 'DPoP', handProof(ctx.key, { htm: 'GET', htu: ctx.url, accessToken: ctx.token })]);
       assert.is(bound.status, 200);

@@ -4,7 +4,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { socketAuth, type AuthError, type RenewResult, type SessionGuardOptions } from '../src/index.js';
 import { handProof, makeKey, panvaKey, panvaProof, type TestKey } from './dpop-support.js';
-import { Cleanup, connect, makeManager, refused, startIo, type ClientOptions, type IoServer } from './support.js';
+import type { Socket as ClientSocket } from 'socket.io-client';
+import { Cleanup, connect, makeManager, next, refused, sleep, startIo, until, type ClientOptions, type IoServer } from './support.js';
 
 /*
  * RFC 9449 bound to Socket.IO: the handshake carries its proof in
@@ -193,5 +194,58 @@ S('session:renew with nonces: the refusal carries dpopNonce, the retry with it r
     assert.is(retry.ok, true);
   }),
 );
+
+S('connection-state recovery: a recovered socket is re-verified with the new proof of its reconnection; the old proof sent again is a replay', async () => {
+  const c = new Cleanup();
+  try {
+    const manager = makeManager(c);
+    const replayCache = new MemoryDpopReplayCache();
+    c.add(() => replayCache.close());
+    const errors: AuthError[] = [];
+    const server = await startIo(c, manager, { guard: { dpop: { replayCache }, onError: (e) => errors.push(e) }, server: { connectionStateRecovery: { maxDisconnectionDuration: 10_000 } } });
+    const key = makeKey();
+    const { accessToken } = await manager.create('alice', { dpop: { jkt: key.jkt } });
+    const htu = `${server.url}/socket.io/`;
+    const fixed = handProof(key, { htm: 'GET', htu, accessToken });
+    let fresh = true;
+    const revocations: Array<{ code: string }> = [];
+    const recovered = async (): Promise<ClientSocket> => {
+      const serverSide = new Promise<import('socket.io').Socket>((resolve) => server.io.once('connection', resolve));
+      const socket = await connect(c, server.url, {
+        auth: (cb) => cb({ token: accessToken, dpop: fresh ? handProof(key, { htm: 'GET', htu, accessToken }) : fixed }),
+        reconnection: true,
+        reconnectionDelay: 50,
+        reconnectionDelayMax: 50,
+      });
+      socket.on('session:revoked', (payload: { code: string }) => revocations.push(payload));
+      const first = await serverSide;
+      // Recovery needs an offset: only broadcasts carry one.
+      const tick = next(socket, 'tick');
+      server.io.emit('tick');
+      await tick;
+      const gone = new Promise((resolve) => first.once('disconnect', resolve));
+      socket.io.engine.close();
+      await gone;
+      await next(socket, 'connect');
+      assert.ok(socket.recovered, 'Socket.IO recovered the socket (middlewares skipped)');
+      return socket;
+    };
+    // A client that makes a proof per connection (socket.io-client calls `auth` again) stays.
+    const good = await recovered();
+    await sleep(100);
+    assert.ok(good.connected);
+    good.io.reconnection(false);
+    good.disconnect();
+    // One that sends its first proof again: the guard's re-verification sees a replay and drops it.
+    fresh = false;
+    const stale = await recovered();
+    await until(() => revocations.length > 0);
+    assert.equal(revocations, [{ code: 'ERR_DPOP_PROOF_INVALID', reason: 'unverified' }]);
+    assert.is(errors.at(-1)?.reason, 'replayed');
+    stale.io.reconnection(false);
+  } finally {
+    await c.run();
+  }
+});
 
 S.run();
