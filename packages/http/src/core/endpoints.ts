@@ -31,6 +31,8 @@ export interface SessionView {
   ip?: string;
   /** The session of the access token that asked. */
   current: boolean;
+  /** Whether the session is bound to a client's DPoP key (RFC 9449): a yes or no, never the key's thumbprint. */
+  bound: boolean;
   /** When the user last authenticated in this session (sign-in or re-authentication); absent for a session that never recorded it. */
   authTime?: number;
   /** How (RFC 8176 method references: `pwd`, `otp`, `hwk` …). */
@@ -381,6 +383,7 @@ function view(info: SessionInfo, currentSessionId: string): SessionView {
     expiresAt: info.expiresAt,
     device: typeof device === 'string' && device !== '' ? device : describeDevice(typeof userAgent === 'string' ? userAgent : undefined),
     current: info.sessionId === currentSessionId,
+    bound: info.dpop !== undefined,
   };
   if (typeof ip === 'string' && ip !== '') out.ip = ip;
   // How and when the user last proved who they are, so "my sessions" can tell a fresh sign-in from a month-old one.

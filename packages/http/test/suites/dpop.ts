@@ -208,7 +208,8 @@ export function dpopSuite(framework: Framework): void {
       const proof = await alice.proof('/auth/sessions', { method: 'GET', accessToken });
       const ok = await sessions({ authorization: `DPoP ${accessToken}`, dpop: proof });
       assert.is(ok.status, 200, ok.text);
-      assert.is((ok.body!.sessions as unknown[]).length, 1);
+      assert.equal((ok.body!.sessions as Array<Record<string, unknown>>).map((s) => s.bound), [true], 'listed as bound');
+      assert.not.ok(ok.text.includes(alice.jkt), 'a yes or no, never the thumbprint');
       const refusedAnswers: Array<[string, Answer]> = [
         ['the same proof again', await sessions({ authorization: `DPoP ${accessToken}`, dpop: proof })],
         ['as Bearer', await sessions({ authorization: `Bearer ${accessToken}` })],
@@ -228,7 +229,11 @@ export function dpopSuite(framework: Framework): void {
       assert.is((await ctx.manager.readAll('alice')).length, 1);
       // An unbound token keeps working under either scheme.
       const bob = assertSessionBody(await new Client(ctx.origin).signIn('bob'));
-      for (const scheme of ['Bearer', 'DPoP']) assert.is((await sessions({ authorization: `${scheme} ${bob.accessToken}` })).status, 200, scheme);
+      for (const scheme of ['Bearer', 'DPoP']) {
+        const listed = await sessions({ authorization: `${scheme} ${bob.accessToken}` });
+        assert.is(listed.status, 200, scheme);
+        assert.equal((listed.body!.sessions as Array<Record<string, unknown>>).map((s) => s.bound), [false], 'listed as not bound');
+      }
     }),
   );
 

@@ -336,7 +336,7 @@ export function endpointsSuite(framework: Framework): void {
         ],
       );
       for (const s of sessions) {
-        assert.equal(Object.keys(s).sort(), ['authTime', 'createdAt', 'current', 'device', 'expiresAt', 'ip', 'lastRefreshedAt', 'sessionId']);
+        assert.equal(Object.keys(s).sort(), ['authTime', 'bound', 'createdAt', 'current', 'device', 'expiresAt', 'ip', 'lastRefreshedAt', 'sessionId']);
         assert.ok(Number.isInteger(s.createdAt) && Number.isInteger(s.expiresAt) && (s.expiresAt as number) > (s.createdAt as number));
       }
       for (const secret of [a.accessToken, b.accessToken, client.cookie!.split('=')[1]!, phone.cookie!.split('=')[1]!]) assert.not.ok(answer.text.includes(secret));
