@@ -4,7 +4,7 @@
  * port, fsync off, loopback).
  *
  * 13a/13b: create() and update() with 64 calls in flight, each against its
- * floor: the design's own function (insert_session, rotate_session) called
+ * floor: the design's own function (insert_session, rotate_session_v2) called
  * bare through the same pool, as the same named statement, with arguments
  * computed beforehand (no signing, hashing, checks or events): what any
  * implementation of this design pays the database. Interleaved rounds; the
@@ -55,7 +55,7 @@ function insertFloor(pool: pg.Pool, schema: string): () => Promise<unknown> {
   };
 }
 
-/** rotate_session() bare: each worker's chain of hashes made from counters, as case 13b's workers rotate their own sessions. */
+/** rotate_session_v2() bare (the function the store calls since migration 2): each worker's chain of hashes made from counters, as case 13b's workers rotate their own sessions. */
 async function rotateFloor(pool: pg.Pool, schema: string): Promise<(worker: number) => Promise<unknown>> {
   const tag = randomBytes(4).toString('hex');
   const step: number[] = [];
@@ -68,8 +68,8 @@ async function rotateFloor(pool: pg.Pool, schema: string): Promise<(worker: numb
     const k = step[w]!++;
     return pool.query({
       name: 'bench_floor_rotate',
-      text: `SELECT * FROM "${schema}".rotate_session($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)`,
-      values: [Date.now(), `${tag}w${w}`, `${tag}-${w}-${k}`, `${tag}-${w}-${k + 1}`, 0, null, null, null],
+      text: `SELECT * FROM "${schema}".rotate_session_v2($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)`,
+      values: [Date.now(), `${tag}w${w}`, `${tag}-${w}-${k}`, `${tag}-${w}-${k + 1}`, 0, null, null, null, true],
     });
   };
 }
@@ -137,7 +137,7 @@ async function writeRows(ctx: BenchContext, server: PostgresServer, keys: KeySet
       });
     };
     add('13a', 'create()', 'insert_session');
-    add('13b', 'update()', 'rotate_session');
+    add('13b', 'update()', 'rotate_session_v2');
     await manager.close();
     return rows;
   } finally {

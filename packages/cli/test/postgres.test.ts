@@ -144,7 +144,7 @@ S('stats: sessions, subjects, receipts, revocations and disk use of the schema, 
   const lines = human.stdout.split('\n');
   const value = lines[0]!.indexOf('VALUE');
   assert.is(lines.find((l) => l.startsWith('sessions '))!.slice(value), '9');
-  assert.is(lines.find((l) => l.startsWith('schema '))!.slice(value), `${schema} (version 1)`);
+  assert.is(lines.find((l) => l.startsWith('schema '))!.slice(value), `${schema} (version 2)`);
   assert.match(lines.find((l) => l.startsWith('disk: total '))!.slice(value), /^\d+(\.\d)? (B|KiB|MiB)$/);
 });
 
