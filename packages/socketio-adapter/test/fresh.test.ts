@@ -1,6 +1,6 @@
 import { createAdaptorServer } from '@hono/node-server';
 import { JwtSessionVerifier, type JwtUserSessionManager, type SessionVerifier } from '@jwt-session/session-core';
-import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
+import { MemoryDpopReplayCache, MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
@@ -13,6 +13,7 @@ import { httpAuth, requireFresh, requireFreshEvents, SESSION_NOT_FRESH_EVENT, ty
 import { fastifyRequireFresh, fastifySessionAuth } from '../src/fastify.js';
 import { honoRequireFresh, honoSessionAuth, type SessionAuthEnv } from '../src/hono.js';
 import { Cleanup, connect, makeManager, next, startIo } from './support.js';
+import { handProof, makeKey } from './dpop-support.js';
 
 /*
  * Issue #22, step-up: a route or an event that needs a recent authentication
@@ -23,6 +24,9 @@ import { Cleanup, connect, makeManager, next, startIo } from './support.js';
 
 type Start = (c: Cleanup, verifier: SessionVerifier, fresh: RequireFreshOptions) => Promise<string>;
 
+/** A guard without `dpop` refuses bound tokens (fail closed): these guards check proofs, so a bound token reaches requireFresh. */
+const dpop = () => ({ replayCache: new MemoryDpopReplayCache() });
+
 async function listen(c: Cleanup, server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   c.add(() => new Promise((resolve) => server.close(resolve)));
@@ -32,7 +36,7 @@ async function listen(c: Cleanup, server: Server): Promise<string> {
 
 const startExpress: Start = async (c, verifier, fresh) => {
   const app = express();
-  app.post('/transfer', httpAuth(verifier), requireFresh(fresh), (_req, res) => void res.json({ ok: true }));
+  app.post('/transfer', httpAuth(verifier, { dpop: dpop() }), requireFresh(fresh), (_req, res) => void res.json({ ok: true }));
   app.post('/unguarded', requireFresh(fresh), (_req, res) => void res.json({ ok: true }));
   return listen(c, createServer(app));
 };
@@ -40,7 +44,7 @@ const startExpress: Start = async (c, verifier, fresh) => {
 const startFastify: Start = async (c, verifier, fresh) => {
   const app = Fastify();
   c.add(() => app.close());
-  await app.register(fastifySessionAuth, { manager: verifier, global: false });
+  await app.register(fastifySessionAuth, { manager: verifier, global: false, dpop: dpop() });
   app.post('/transfer', { onRequest: app.sessionAuth, preHandler: fastifyRequireFresh(fresh) }, async () => ({ ok: true }));
   app.post('/unguarded', { preHandler: fastifyRequireFresh(fresh) }, async () => ({ ok: true }));
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -49,13 +53,15 @@ const startFastify: Start = async (c, verifier, fresh) => {
 
 const startHono: Start = async (c, verifier, fresh) => {
   const app = new Hono<SessionAuthEnv>();
-  app.post('/transfer', honoSessionAuth(verifier), honoRequireFresh(fresh), (ctx) => ctx.json({ ok: true }));
+  app.post('/transfer', honoSessionAuth(verifier, { dpop: dpop() }), honoRequireFresh(fresh), (ctx) => ctx.json({ ok: true }));
   app.post('/unguarded', honoRequireFresh(fresh), (ctx) => ctx.json({ ok: true }));
   return listen(c, createAdaptorServer({ fetch: app.fetch }) as Server);
 };
 
-async function post(url: string, token?: string, scheme = 'Bearer'): Promise<{ status: number; challenge: string | null; body: Record<string, unknown> }> {
-  const res = await fetch(url, { method: 'POST', headers: token === undefined ? {} : { authorization: `${scheme} ${token}` } });
+async function post(url: string, token?: string, scheme = 'Bearer', proof?: string): Promise<{ status: number; challenge: string | null; body: Record<string, unknown> }> {
+  const headers: Record<string, string> = token === undefined ? {} : { authorization: `${scheme} ${token}` };
+  if (proof !== undefined) headers.dpop = proof;
+  const res = await fetch(url, { method: 'POST', headers });
   return { status: res.status, challenge: res.headers.get('www-authenticate'), body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -136,9 +142,13 @@ V('an OIDC token\'s auth_time counts; a token without one is not fresh', async (
       assert.equal([stale.status, stale.body.error], [401, 'ERR_AUTH_NOT_FRESH']);
       const none = await post(`${url}/transfer`, sign(base));
       assert.equal([none.status, none.body.error], [401, 'ERR_AUTH_NOT_FRESH'], 'no auth_time: not fresh');
-      // A DPoP-bound token is challenged under the DPoP scheme (RFC 9449 §7.1); proofs are another guard's concern.
-      const bound = sign({ ...base, auth_time: now - 3600, cnf: { jkt: 'x'.repeat(43) } });
-      assert.match((await post(`${url}/transfer`, bound)).challenge ?? '', /^DPoP error="insufficient_user_authentication", .*max_age="120"$/);
+      // A DPoP-bound token, its proof accepted by the guard, is challenged under the DPoP scheme (RFC 9449 §7.1).
+      const key = makeKey();
+      const bound = sign({ ...base, auth_time: now - 3600, cnf: { jkt: key.jkt } });
+      const proof = handProof(key, { htm: 'POST', htu: `${url}/transfer`, accessToken: bound });
+      const answer = await post(`${url}/transfer`, bound, 'DPoP', proof);
+      assert.equal([answer.status, answer.body.error], [401, 'ERR_AUTH_NOT_FRESH']);
+      assert.match(answer.challenge ?? '', /^DPoP error="insufficient_user_authentication", .*max_age="120"$/);
     }
   } finally {
     await c.run();
