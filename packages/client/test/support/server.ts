@@ -162,7 +162,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 
   const http = createServer((req, res) => void handle(req, res).catch(() => send(res, 500, { error: 'ERR_INTERNAL', message: 'Failed.' })));
   const io = new Server(http);
-  const guard = attachSessionGuard(io, manager);
+  // The real guard checks bound tokens' proofs at the handshake and on session:renew with the endpoints' replay cache and nonces; without `dpop` it would refuse them.
+  const guard = attachSessionGuard(io, manager, dpop === undefined ? {} : { dpop: { ...dpop, ...(options.publicOrigin === undefined ? {} : { publicOrigin: options.publicOrigin }) } });
   await new Promise<void>((resolve) => http.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;
   const stop = async () => {
