@@ -18,7 +18,8 @@ import { attachSessionGuard } from '@jwt-session/socketio-adapter';
 import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
 import { RedisDpopReplayCache, RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
 import { startRedis, type RedisServer } from '@jwt-session/redis-harness';
-import { signInAt, signOutAt, startIdp, UserAgent, type LocalIdp } from './support/oidc-idp.js';
+import { randomUUID } from 'node:crypto';
+import { foreignKey, signInAt, signOutAt, signRs256, startIdp, UserAgent, type LocalIdp } from './support/oidc-idp.js';
 
 const CLIENT_ID = 'demo-app';
 const CLIENT_SECRET = 'demo-app-secret-0123456789abcdef';
@@ -195,6 +196,57 @@ S('signed in twice as one user; ending one provider session ends that session on
   assert.equal(sockets.otherA.revoked, []);
   assert.is((await ctx.a.manager.update(first.tokens.refreshToken)).sessionId, first.tokens.sessionId);
   for (const s of Object.values(sockets)) s.socket.disconnect();
+});
+
+const BCL = 'http://schemas.openid.net/event/backchannel-logout';
+
+async function postLogout(node: RpNode, body: string): Promise<Response> {
+  return fetch(`${node.url}${LOGOUT_PATH}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+}
+
+S('hostile logout tokens: each 400 (or 413) with no-store, and nothing is ended on either node', async (ctx) => {
+  const signedIn = await signIn(ctx, new UserAgent(), 'user-2');
+  const now = Math.floor(Date.now() / 1000);
+  const claims = (over: Record<string, unknown> = {}) => {
+    const out: Record<string, unknown> = { iss: ctx.idp.issuer, aud: CLIENT_ID, iat: now, jti: randomUUID(), sub: 'user-2', sid: signedIn.sid, events: { [BCL]: {} }, ...over };
+    for (const [k, v] of Object.entries(out)) if (v === undefined) delete out[k];
+    return out;
+  };
+  const header = { typ: 'logout+jwt', kid: 'rs-1' };
+  const forge = (over: Record<string, unknown> = {}, h: Record<string, unknown> = header) => signRs256(ctx.idp.key, h, claims(over));
+  const form = (token: string) => new URLSearchParams({ logout_token: token }).toString();
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const hostile: [string, string][] = [
+    ['alg none', `${b64({ alg: 'none', typ: 'logout+jwt' })}.${b64(claims())}.`],
+    ['a foreign key under the provider’s kid', signRs256(foreignKey(), header, claims())],
+    ['wrong aud', forge({ aud: 'another-client' })],
+    ['wrong iss', forge({ iss: 'https://evil.example' })],
+    ['a nonce', forge({ nonce: 'n-0S6_WzA2Mj' })],
+    ['no events', forge({ events: undefined })],
+    ['a wrong event member', forge({ events: { 'https://schemas.openid.net/secevent/risc/event-type/account-disabled': {} } })],
+    ['neither sid nor sub', forge({ sid: undefined, sub: undefined })],
+    ['expired', forge({ iat: now - 3600, exp: now - 3000 })],
+    ['no jti', forge({ jti: undefined })],
+    ['the provider’s ID token itself', signedIn.idToken],
+    ['garbage', 'not.a.token'],
+  ];
+  for (const [what, token] of hostile) {
+    for (const node of [ctx.a, ctx.b]) {
+      const res = await postLogout(node, form(token));
+      assert.is(res.status, 400, what);
+      assert.is(res.headers.get('cache-control'), 'no-store', what);
+      assert.is(await res.text(), '{"error":"invalid_request"}', what);
+    }
+  }
+  // A genuine token (for a provider session with no session here) accepted on A, then replayed to B: refused there.
+  const genuine = form(forge({ sid: 'no-such-provider-session' }));
+  assert.is((await postLogout(ctx.a, genuine)).status, 200);
+  assert.is((await postLogout(ctx.b, genuine)).status, 400, 'a jti replayed to the other node was accepted');
+  const oversized = await postLogout(ctx.b, `${form(forge())}&padding=${'x'.repeat(64 * 1024)}`);
+  assert.is(oversized.status, 413);
+  assert.is(oversized.headers.get('cache-control'), 'no-store');
+  for (const node of [ctx.a, ctx.b]) assert.is(await me(node, signedIn.tokens.accessToken), 200, 'a hostile token ended the session');
+  assert.is((await ctx.b.manager.update(signedIn.tokens.refreshToken)).sessionId, signedIn.tokens.sessionId);
 });
 
 S.run();
