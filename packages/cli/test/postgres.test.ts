@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { startPostgres, type PostgresServer } from '@jwt-session/pg-harness';
-import { PostgresInvalidationBroadcaster, PostgresRefreshTokenStore, migrate } from '@jwt-session/storage-postgres';
+import { PostgresInvalidationBroadcaster, PostgresRefreshTokenStore, migrate, migrationSql } from '@jwt-session/storage-postgres';
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
