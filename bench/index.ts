@@ -47,6 +47,7 @@ const groups: Group[] = [
   { name: 'postgres', run: (ctx) => import('./cases/postgres.js').then((m) => m.runPostgres(ctx)) },
   { name: 'http', run: (ctx) => import('./cases/http-guards.js').then((m) => m.runHttpGuards(ctx)) },
   { name: 'edge', run: (ctx) => import('./cases/edge.js').then((m) => m.runEdge(ctx)) },
+  { name: 'upstream-logout', run: (ctx) => import('./cases/upstream-logout.js').then((m) => m.runUpstreamLogout(ctx)) },
 ];
 
 const started = Date.now();
