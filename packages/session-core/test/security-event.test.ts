@@ -1,3 +1,4 @@
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
 import { SignJWT, generateKeyPair } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -188,6 +189,27 @@ S('the store or the hook cannot answer: ERR_STORAGE_UNAVAILABLE, and the transmi
   }
   const fixed = receiverFor(ctx, { resolveSubject: () => ({ issuer: ctx.idp.issuer, subject: 'idp-2' }) });
   assert.is((await fixed.receive(ctx.h.manager, viaHook)).ended, 1, 'the retry was refused as a replay');
+});
+
+S('counted in jwt_session.upstream.security_events: applied and ignored by event type, refused by reason', async (ctx) => {
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  try {
+    const counted = receiverFor(ctx, { telemetry: { meterProvider } });
+    await counted.receive(ctx.h.manager, await set(ctx, { 'https://example.com/unknown': {}, [`${RISC}tokens-revoked`]: { subject: issSub(ctx, 'idp-2') } }));
+    await counted.receive(ctx.h.manager, 'garbage').catch(() => undefined);
+    await reader.forceFlush();
+    const metric = exporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)).find((m) => m.descriptor.name === 'jwt_session.upstream.security_events');
+    const points = ((metric?.dataPoints ?? []) as DataPoint<number>[]).map((p) => [JSON.stringify(p.attributes), p.value]).sort();
+    assert.equal(points, [
+      [`{"outcome":"applied","detail":"${RISC}tokens-revoked"}`, 1],
+      ['{"outcome":"ignored","detail":"unknown"}', 1],
+      ['{"outcome":"refused","detail":"malformed"}', 1],
+    ]);
+  } finally {
+    await meterProvider.shutdown();
+  }
 });
 
 S('bad options fail at construction', (ctx) => {

@@ -190,7 +190,8 @@ export class SecurityEventReceiver {
   async receive(manager: { revokeUpstream(selector: UpstreamSelector): Promise<number> }, token: unknown): Promise<SecurityEventResult> {
     try {
       const result = await this.#receive(manager, token);
-      for (const e of result.events) this.count(e.applied ? 'applied' : 'ignored', e.type);
+      // The transmitter names event types: unknown ones are counted as one, so a label never takes the token's text.
+      for (const e of result.events) this.count(e.applied ? 'applied' : 'ignored', Object.hasOwn(SESSION_ENDING_EVENTS, e.type) ? e.type : 'unknown');
       return result;
     } catch (error) {
       this.count(isSessionError(error, 'ERR_STORAGE_UNAVAILABLE') ? 'unavailable' : 'refused', reasonOf(error));
