@@ -71,6 +71,25 @@ const starters: [string, Starter][] = [
     },
   ],
   [
+    'Express with a JSON parser in front (req.body = {} on a form, the stream unread)',
+    async (ctx, options) => {
+      const app = express();
+      app.use(express.json());
+      // Express 4's body-parser leaves `{}` on requests it skipped; Express 5's leaves undefined. Play the 4 case.
+      app.use((req, _res, next) => {
+        (req as { body?: unknown }).body ??= {};
+        next();
+      });
+      app.use(backchannelLogout(ctx.manager, options));
+      app.use(sessionRouter(ctx.manager));
+      const server = createServer(app);
+      const port = await listen(server);
+      ctx.cleanup.add(() => new Promise((resolve) => server.close(resolve)));
+      ctx.cleanup.add(() => server.closeAllConnections());
+      return `http://127.0.0.1:${port}`;
+    },
+  ],
+  [
     'Fastify',
     async (ctx, options) => {
       const app = Fastify();

@@ -8,7 +8,8 @@ import type { LogoutBody } from '../core/backchannel-logout.js';
  * (`express.urlencoded()` before this middleware) is taken from `req.body`.
  */
 export function readBody(req: IncomingMessage, max: number): Promise<LogoutBody> {
-  const parsed = (req as { body?: unknown }).body;
+  // Only a body a parser really read (body-parser marks it `_body`): Express 4 sets `req.body = {}` for any request its JSON parser skipped, with the stream still unread.
+  const parsed = (req as { _body?: unknown })._body === true || req.readableEnded ? (req as { body?: unknown }).body : undefined;
   // Read as text by express.text() or express.raw(): taken as it is.
   if (typeof parsed === 'string') return Promise.resolve({ text: parsed });
   if (Buffer.isBuffer(parsed)) return Promise.resolve({ text: parsed.toString('utf8') });
