@@ -50,6 +50,7 @@ const groups: Group[] = [
   { name: 'fresh', run: (ctx) => import('./cases/fresh-guard.js').then((m) => m.runFreshGuard(ctx)) },
   { name: 'edge', run: (ctx) => import('./cases/edge.js').then((m) => m.runEdge(ctx)) },
   { name: 'dpop', run: (ctx) => import('./cases/dpop.js').then((m) => m.runDpop(ctx)) },
+  { name: 'upstream-logout', run: (ctx) => import('./cases/upstream-logout.js').then((m) => m.runUpstreamLogout(ctx)) },
 ];
 
 const started = Date.now();

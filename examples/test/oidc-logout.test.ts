@@ -13,12 +13,13 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backchannelLogout, sessionRouter } from '@jwt-session/http';
-import { JwtUserSessionManager, type SessionTokens } from '@jwt-session/session-core';
+import { JwtUserSessionManager, type DpopReplayCache, type InvalidationBroadcaster, type RefreshTokenStore, type SessionTokens } from '@jwt-session/session-core';
 import { attachSessionGuard } from '@jwt-session/socketio-adapter';
-import { MemoryInvalidAccessTokenCache } from '@jwt-session/storage-memory';
+import { MemoryBroadcaster, MemoryDpopReplayCache, MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { RedisDpopReplayCache, RedisInvalidationBroadcaster, RedisRefreshTokenStore } from '@jwt-session/storage-redis';
-import { startRedis, type RedisServer } from '@jwt-session/redis-harness';
-import { signInAt, signOutAt, startIdp, UserAgent, type LocalIdp } from './support/oidc-idp.js';
+import { startRedis } from '@jwt-session/redis-harness';
+import { randomUUID } from 'node:crypto';
+import { foreignKey, signInAt, signOutAt, signRs256, startIdp, UserAgent, type LocalIdp } from './support/oidc-idp.js';
 
 const CLIENT_ID = 'demo-app';
 const CLIENT_SECRET = 'demo-app-secret-0123456789abcdef';
@@ -30,24 +31,70 @@ interface RpNode {
   close(): Promise<void>;
 }
 
-async function startNode(redisUrl: string, prefix: string, idpIssuer: string): Promise<RpNode> {
-  const redis = new Redis(redisUrl, { lazyConnect: false });
-  redis.on('error', () => undefined); // the harness's Redis runs for the whole file; a failure shows in the assertions
+/** What one node stores and broadcasts through: its own Redis client, or the process's shared memory parts. */
+interface NodeStorage {
+  refreshTokenStore: RefreshTokenStore;
+  broadcaster: InvalidationBroadcaster;
+  replayCache: DpopReplayCache;
+  close(): void;
+}
+
+type Backend = { name: string; start(): Promise<{ storage: () => NodeStorage; stop(): Promise<void> }> };
+
+const BACKENDS: Backend[] = [
+  {
+    name: 'two nodes on Redis',
+    async start() {
+      const server = await startRedis();
+      const prefix = `oidc-${process.pid}:`;
+      return {
+        storage: () => {
+          const redis = new Redis(server.url, { lazyConnect: false });
+          redis.on('error', () => undefined); // the harness's Redis runs for the whole file; a failure shows in the assertions
+          return {
+            refreshTokenStore: new RedisRefreshTokenStore(redis, { keyPrefix: prefix }),
+            broadcaster: new RedisInvalidationBroadcaster(redis, { keyPrefix: prefix }),
+            replayCache: new RedisDpopReplayCache(redis, { keyPrefix: prefix }),
+            close: () => redis.disconnect(),
+          };
+        },
+        stop: () => server.stop(),
+      };
+    },
+  },
+  {
+    name: 'two nodes on memory storage (one process)',
+    async start() {
+      const store = new MemoryRefreshTokenStore();
+      const broadcaster = new MemoryBroadcaster();
+      const replayCache = new MemoryDpopReplayCache();
+      return {
+        storage: () => ({ refreshTokenStore: store, broadcaster, replayCache, close: () => undefined }),
+        stop: async () => {
+          await store.close();
+          replayCache.close();
+        },
+      };
+    },
+  },
+];
+
+async function startNode(storage: NodeStorage, idpIssuer: string): Promise<RpNode> {
   const cache = new MemoryInvalidAccessTokenCache();
   const manager = new JwtUserSessionManager({
     keys: { kid: 'k1', algorithm: 'HS256', secret: 'oidc-logout-test-secret-0123456789abcdef' },
     issuer: 'https://app.test',
     audience: 'https://app.test/api',
-    refreshTokenStore: new RedisRefreshTokenStore(redis, { keyPrefix: prefix }),
+    refreshTokenStore: storage.refreshTokenStore,
     invalidAccessTokenCache: cache,
-    broadcaster: new RedisInvalidationBroadcaster(redis, { keyPrefix: prefix }),
+    broadcaster: storage.broadcaster,
     telemetry: false,
   });
   await manager.ready();
   const sessions = sessionRouter(manager);
   const logout = backchannelLogout(manager, {
     path: LOGOUT_PATH,
-    verifier: { providers: [{ issuer: idpIssuer, clientId: CLIENT_ID }], replayCache: new RedisDpopReplayCache(redis, { keyPrefix: prefix }), telemetry: false },
+    verifier: { providers: [{ issuer: idpIssuer, clientId: CLIENT_ID }], replayCache: storage.replayCache, telemetry: false },
   });
   // No framework: the middlewares' (req, res, next) chained by hand, then the app's one API route.
   const app = (req: IncomingMessage, res: ServerResponse) =>
@@ -75,7 +122,7 @@ async function startNode(redisUrl: string, prefix: string, idpIssuer: string): P
       http.closeAllConnections();
       await manager.close();
       cache.close();
-      redis.disconnect();
+      storage.close();
     },
   };
 }
@@ -101,7 +148,7 @@ const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms))]);
 
 interface Ctx {
-  redis: RedisServer;
+  backend: Awaited<ReturnType<Backend['start']>>;
   idp: LocalIdp;
   a: RpNode;
   b: RpNode;
@@ -109,92 +156,144 @@ interface Ctx {
   redirectUri: string;
 }
 
-const S = suite<Ctx>('OIDC back-channel logout against oidc-provider, two nodes on Redis');
+for (const backend of BACKENDS) {
+  const S = suite<Ctx>(`OIDC back-channel logout against oidc-provider, ${backend.name}`);
 
-S.before(async (ctx) => {
-  ctx.redis = await startRedis();
-  const prefix = `oidc-${process.pid}:`;
-  // The provider must know the RP's URLs and the RP the provider's issuer: the provider listens first (issuer known), then the nodes, then the client is registered.
-  ctx.idp = await startIdp();
-  ctx.a = await startNode(ctx.redis.url, prefix, ctx.idp.issuer);
-  ctx.b = await startNode(ctx.redis.url, prefix, ctx.idp.issuer);
-  ctx.redirectUri = `${ctx.a.url}/cb`;
-  ctx.idp.register({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: ctx.redirectUri, backchannelLogoutUri: `${ctx.a.url}${LOGOUT_PATH}` });
-  ctx.config = await client.discovery(new URL(ctx.idp.issuer), CLIENT_ID, CLIENT_SECRET, undefined, { execute: [client.allowInsecureRequests] });
-});
-
-S.after(async (ctx) => {
-  await ctx.a?.close();
-  await ctx.b?.close();
-  await ctx.idp?.stop();
-  await ctx.redis?.stop();
-});
-
-/** Signs in at the provider in a fresh browser and opens the linked session on node A, as the app's callback would. */
-async function signIn(ctx: Ctx, ua: UserAgent, login: string): Promise<{ tokens: SessionTokens; idToken: string; sid: string }> {
-  const verifier = client.randomPKCECodeVerifier();
-  const nonce = client.randomNonce();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(ctx.config, {
-    redirect_uri: ctx.redirectUri,
-    scope: 'openid',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    nonce,
-    state,
+  S.before(async (ctx) => {
+    ctx.backend = await backend.start();
+    // The provider must know the RP's URLs and the RP the provider's issuer: the provider listens first (issuer known), then the nodes, then the client is registered.
+    ctx.idp = await startIdp();
+    ctx.a = await startNode(ctx.backend.storage(), ctx.idp.issuer);
+    ctx.b = await startNode(ctx.backend.storage(), ctx.idp.issuer);
+    ctx.redirectUri = `${ctx.a.url}/cb`;
+    ctx.idp.register({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: ctx.redirectUri, backchannelLogoutUri: `${ctx.a.url}${LOGOUT_PATH}` });
+    ctx.config = await client.discovery(new URL(ctx.idp.issuer), CLIENT_ID, CLIENT_SECRET, undefined, { execute: [client.allowInsecureRequests] });
   });
-  const callback = await signInAt(ua, url.href, ctx.redirectUri, login);
-  const grant = await client.authorizationCodeGrant(ctx.config, callback, { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state });
-  const claims = grant.claims()!;
-  assert.type(claims.sid, 'string', 'the ID token carries the provider session id');
-  const tokens = await ctx.a.manager.create(`local-${claims.sub}`, { upstream: { issuer: claims.iss, subject: claims.sub, sessionId: claims.sid as string } });
-  return { tokens, idToken: grant.id_token!, sid: claims.sid as string };
-}
 
-async function me(node: RpNode, token: string): Promise<number> {
-  return (await fetch(`${node.url}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status;
-}
+  S.after(async (ctx) => {
+    await ctx.a?.close();
+    await ctx.b?.close();
+    await ctx.idp?.stop();
+    await ctx.backend?.stop();
+  });
 
-S('signed in twice as one user; ending one provider session ends that session on both nodes, and only that one', async (ctx) => {
-  const first = await signIn(ctx, new UserAgent(), 'user-1');
-  const firstBrowser = new UserAgent();
-  const one = await signIn(ctx, firstBrowser, 'user-1');
-  assert.is.not(one.sid, first.sid, 'two provider sessions');
-  const readAll = await ctx.b.manager.readAll('local-user-1');
-  assert.equal(readAll.map((s) => s.upstream?.issuer), [ctx.idp.issuer, ctx.idp.issuer], 'readAll names the provider');
-
-  const sockets = {
-    oneA: await liveSocket(ctx.a.url, one.tokens.accessToken),
-    oneB: await liveSocket(ctx.b.url, one.tokens.accessToken),
-    otherA: await liveSocket(ctx.a.url, first.tokens.accessToken),
-    otherB: await liveSocket(ctx.b.url, first.tokens.accessToken),
-  };
-  for (const node of [ctx.a, ctx.b]) assert.is(await me(node, one.tokens.accessToken), 200);
-
-  const res = await signOutAt(firstBrowser, ctx.config, one.idToken);
-  assert.ok(res.status < 400, `end-session answered ${res.status}`);
-  assert.is(ctx.idp.deliveries.ok, 1, 'the provider’s back-channel POST was not answered 200');
-  assert.is(ctx.idp.deliveries.failed, 0);
-
-  // The ended session: sockets told and dropped on both nodes, HTTP 401 on both, refresh refused.
-  for (const s of [sockets.oneA, sockets.oneB]) {
-    await within(s.disconnected, 2000, 'the ended session’s socket');
-    assert.ok(s.revoked.length >= 1, 'no session:revoked before the disconnect');
-  }
-  for (const node of [ctx.a, ctx.b]) assert.is(await me(node, one.tokens.accessToken), 401);
-  try {
-    await ctx.b.manager.update(one.tokens.refreshToken);
-    assert.unreachable('the ended session refreshed');
-  } catch (error) {
-    assert.is((error as { code?: string }).code, 'ERR_REFRESH_TOKEN_INVALID');
+  /** Signs in at the provider in a fresh browser and opens the linked session on node A, as the app's callback would. */
+  async function signIn(ctx: Ctx, ua: UserAgent, login: string): Promise<{ tokens: SessionTokens; idToken: string; sid: string }> {
+    const verifier = client.randomPKCECodeVerifier();
+    const nonce = client.randomNonce();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(ctx.config, {
+      redirect_uri: ctx.redirectUri,
+      scope: 'openid',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      nonce,
+      state,
+    });
+    const callback = await signInAt(ua, url.href, ctx.redirectUri, login);
+    const grant = await client.authorizationCodeGrant(ctx.config, callback, { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state });
+    const claims = grant.claims()!;
+    assert.type(claims.sid, 'string', 'the ID token carries the provider session id');
+    const tokens = await ctx.a.manager.create(`local-${claims.sub}`, { upstream: { issuer: claims.iss, subject: claims.sub, sessionId: claims.sid as string } });
+    return { tokens, idToken: grant.id_token!, sid: claims.sid as string };
   }
 
-  // The other provider session: untouched everywhere.
-  for (const node of [ctx.a, ctx.b]) assert.is(await me(node, first.tokens.accessToken), 200);
-  assert.ok(sockets.otherA.socket.connected && sockets.otherB.socket.connected, 'the other session’s sockets were dropped');
-  assert.equal(sockets.otherA.revoked, []);
-  assert.is((await ctx.a.manager.update(first.tokens.refreshToken)).sessionId, first.tokens.sessionId);
-  for (const s of Object.values(sockets)) s.socket.disconnect();
-});
+  async function me(node: RpNode, token: string): Promise<number> {
+    return (await fetch(`${node.url}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status;
+  }
 
-S.run();
+  S('signed in twice as one user; ending one provider session ends that session on both nodes, and only that one', async (ctx) => {
+    const first = await signIn(ctx, new UserAgent(), 'user-1');
+    const firstBrowser = new UserAgent();
+    const one = await signIn(ctx, firstBrowser, 'user-1');
+    assert.is.not(one.sid, first.sid, 'two provider sessions');
+    const readAll = await ctx.b.manager.readAll('local-user-1');
+    assert.equal(readAll.map((s) => s.upstream?.issuer), [ctx.idp.issuer, ctx.idp.issuer], 'readAll names the provider');
+
+    const sockets = {
+      oneA: await liveSocket(ctx.a.url, one.tokens.accessToken),
+      oneB: await liveSocket(ctx.b.url, one.tokens.accessToken),
+      otherA: await liveSocket(ctx.a.url, first.tokens.accessToken),
+      otherB: await liveSocket(ctx.b.url, first.tokens.accessToken),
+    };
+    for (const node of [ctx.a, ctx.b]) assert.is(await me(node, one.tokens.accessToken), 200);
+
+    const res = await signOutAt(firstBrowser, ctx.config, one.idToken);
+    assert.ok(res.status < 400, `end-session answered ${res.status}`);
+    assert.is(ctx.idp.deliveries.ok, 1, 'the provider’s back-channel POST was not answered 200');
+    assert.is(ctx.idp.deliveries.failed, 0);
+
+    // The ended session: sockets told and dropped on both nodes, HTTP 401 on both, refresh refused.
+    for (const s of [sockets.oneA, sockets.oneB]) {
+      await within(s.disconnected, 2000, 'the ended session’s socket');
+      assert.ok(s.revoked.length >= 1, 'no session:revoked before the disconnect');
+    }
+    for (const node of [ctx.a, ctx.b]) assert.is(await me(node, one.tokens.accessToken), 401);
+    try {
+      await ctx.b.manager.update(one.tokens.refreshToken);
+      assert.unreachable('the ended session refreshed');
+    } catch (error) {
+      assert.is((error as { code?: string }).code, 'ERR_REFRESH_TOKEN_INVALID');
+    }
+
+    // The other provider session: untouched everywhere.
+    for (const node of [ctx.a, ctx.b]) assert.is(await me(node, first.tokens.accessToken), 200);
+    assert.ok(sockets.otherA.socket.connected && sockets.otherB.socket.connected, 'the other session’s sockets were dropped');
+    assert.equal(sockets.otherA.revoked, []);
+    assert.is((await ctx.a.manager.update(first.tokens.refreshToken)).sessionId, first.tokens.sessionId);
+    for (const s of Object.values(sockets)) s.socket.disconnect();
+  });
+
+  const BCL = 'http://schemas.openid.net/event/backchannel-logout';
+
+  async function postLogout(node: RpNode, body: string): Promise<Response> {
+    return fetch(`${node.url}${LOGOUT_PATH}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+  }
+
+  S('hostile logout tokens: each 400 (or 413) with no-store, and nothing is ended on either node', async (ctx) => {
+    const signedIn = await signIn(ctx, new UserAgent(), 'user-2');
+    const now = Math.floor(Date.now() / 1000);
+    const claims = (over: Record<string, unknown> = {}) => {
+      const out: Record<string, unknown> = { iss: ctx.idp.issuer, aud: CLIENT_ID, iat: now, jti: randomUUID(), sub: 'user-2', sid: signedIn.sid, events: { [BCL]: {} }, ...over };
+      for (const [k, v] of Object.entries(out)) if (v === undefined) delete out[k];
+      return out;
+    };
+    const header = { typ: 'logout+jwt', kid: 'rs-1' };
+    const forge = (over: Record<string, unknown> = {}, h: Record<string, unknown> = header) => signRs256(ctx.idp.key, h, claims(over));
+    const form = (token: string) => new URLSearchParams({ logout_token: token }).toString();
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const hostile: [string, string][] = [
+      ['alg none', `${b64({ alg: 'none', typ: 'logout+jwt' })}.${b64(claims())}.`],
+      ['a foreign key under the provider’s kid', signRs256(foreignKey(), header, claims())],
+      ['wrong aud', forge({ aud: 'another-client' })],
+      ['wrong iss', forge({ iss: 'https://evil.example' })],
+      ['a nonce', forge({ nonce: 'n-0S6_WzA2Mj' })],
+      ['no events', forge({ events: undefined })],
+      ['a wrong event member', forge({ events: { 'https://schemas.openid.net/secevent/risc/event-type/account-disabled': {} } })],
+      ['neither sid nor sub', forge({ sid: undefined, sub: undefined })],
+      ['expired', forge({ iat: now - 3600, exp: now - 3000 })],
+      ['no jti', forge({ jti: undefined })],
+      ['the provider’s ID token itself', signedIn.idToken],
+      ['garbage', 'not.a.token'],
+    ];
+    for (const [what, token] of hostile) {
+      for (const node of [ctx.a, ctx.b]) {
+        const res = await postLogout(node, form(token));
+        assert.is(res.status, 400, what);
+        assert.is(res.headers.get('cache-control'), 'no-store', what);
+        assert.is(await res.text(), '{"error":"invalid_request"}', what);
+      }
+    }
+    // A genuine token (for a provider session with no session here) accepted on A, then replayed to B: refused there.
+    const genuine = form(forge({ sid: 'no-such-provider-session' }));
+    assert.is((await postLogout(ctx.a, genuine)).status, 200);
+    assert.is((await postLogout(ctx.b, genuine)).status, 400, 'a jti replayed to the other node was accepted');
+    const oversized = await postLogout(ctx.b, `${form(forge())}&padding=${'x'.repeat(64 * 1024)}`);
+    assert.is(oversized.status, 413);
+    assert.is(oversized.headers.get('cache-control'), 'no-store');
+    for (const node of [ctx.a, ctx.b]) assert.is(await me(node, signedIn.tokens.accessToken), 200, 'a hostile token ended the session');
+    assert.is((await ctx.b.manager.update(signedIn.tokens.refreshToken)).sessionId, signedIn.tokens.sessionId);
+  });
+
+  S.run();
+}

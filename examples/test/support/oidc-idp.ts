@@ -1,4 +1,4 @@
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
@@ -13,6 +13,8 @@ import * as client from 'openid-client';
 
 export interface LocalIdp {
   issuer: string;
+  /** The provider's signing key (kid rs-1): tokens a test forges with it pass the signature check. */
+  key: KeyObject;
   /** Makes the provider, with the relying party as its one client, and starts answering. */
   register(rp: { clientId: string; clientSecret: string; redirectUri: string; backchannelLogoutUri: string }): Provider;
   /** Back-channel logout POSTs the provider made, by their answer's status. */
@@ -20,17 +22,29 @@ export interface LocalIdp {
   stop(): Promise<void>;
 }
 
-/** An RSA signing key as a private JWK (made as DER and imported again: Node 20's JWK export of a fresh KeyObject can deadlock). */
-function signingJwk(): Record<string, unknown> {
+/** An RSA private key (made as DER and imported again: Node 20's JWK export of a fresh KeyObject can deadlock). */
+function rsaKey(): KeyObject {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { format: 'der', type: 'pkcs8' }, publicKeyEncoding: { format: 'der', type: 'spki' } });
-  return { ...createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }), kid: 'rs-1', alg: 'RS256', use: 'sig' };
+  return createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' });
 }
+
+const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+/** A JWS signed with RS256 by `key`: what a hostile test forges (with the provider's own key, or another). */
+export function signRs256(key: KeyObject, header: Record<string, unknown>, payload: Record<string, unknown>): string {
+  const input = `${b64({ alg: 'RS256', ...header })}.${b64(payload)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
+
+/** A key that is not the provider's. */
+export const foreignKey = rsaKey;
 
 export async function startIdp(): Promise<LocalIdp> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const deliveries = { ok: 0, failed: 0 };
+  const key = rsaKey();
   const register = (rp: { clientId: string; clientSecret: string; redirectUri: string; backchannelLogoutUri: string }): Provider => {
   const provider = new Provider(issuer, {
     clients: [
@@ -44,7 +58,7 @@ export async function startIdp(): Promise<LocalIdp> {
         backchannel_logout_session_required: true,
       },
     ],
-    jwks: { keys: [signingJwk() as never] },
+    jwks: { keys: [{ ...key.export({ format: 'jwk' }), kid: 'rs-1', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: ['test-cookie-key-0123456789abcdef'] },
     features: { devInteractions: { enabled: true }, backchannelLogout: { enabled: true }, rpInitiatedLogout: { enabled: true } },
     findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
@@ -61,6 +75,7 @@ export async function startIdp(): Promise<LocalIdp> {
   };
   return {
     issuer,
+    key,
     register,
     deliveries,
     stop: async () => {

@@ -2,5 +2,6 @@ export { sessionRoutes, type FastifySessionRoutesOptions } from './adapters/fast
 export { SessionHttpError, HTTP_ERROR_CODES, type HttpErrorCode } from './core/errors.js';
 export type { IssueSessionOptions, ReauthenticateSessionOptions, ReauthenticationCheck, ReauthenticationRequest, SessionBody, SessionView } from './core/endpoints.js';
 export type { CookiePrefix, RefreshCookieOptions, SessionEndpointsOptions, SessionManagerLike } from './core/options.js';
-export { backchannelLogoutRoute, type FastifyBackchannelLogoutOptions } from './adapters/fastify-logout.js';
+export { backchannelLogoutRoute, securityEventsRoute, type FastifyBackchannelLogoutOptions, type FastifySecurityEventsOptions } from './adapters/fastify-logout.js';
+export type { SecurityEventsOptions } from './core/security-events.js';
 export type { BackchannelLogoutOptions, UpstreamRevoker } from './core/backchannel-logout.js';

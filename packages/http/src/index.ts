@@ -7,3 +7,5 @@ export type { DpopEndpointOptions, DpopNonceSource } from './core/dpop.js';
 export type { RevocationLogBody, RevocationLogOptions } from './core/revocations.js';
 export { backchannelLogout, type BackchannelLogoutMiddleware } from './adapters/express-logout.js';
 export { BackchannelLogoutEndpoint, type BackchannelLogoutOptions, type LogoutBody, type UpstreamRevoker } from './core/backchannel-logout.js';
+export { securityEvents, type SecurityEventsMiddleware } from './adapters/express-security-events.js';
+export { SecurityEventsEndpoint, type SecurityEventsOptions } from './core/security-events.js';

@@ -71,6 +71,25 @@ const starters: [string, Starter][] = [
     },
   ],
   [
+    'Express with a JSON parser in front (req.body = {} on a form, the stream unread)',
+    async (ctx, options) => {
+      const app = express();
+      app.use(express.json());
+      // Express 4's body-parser leaves `{}` on requests it skipped; Express 5's leaves undefined. Play the 4 case.
+      app.use((req, _res, next) => {
+        (req as { body?: unknown }).body ??= {};
+        next();
+      });
+      app.use(backchannelLogout(ctx.manager, options));
+      app.use(sessionRouter(ctx.manager));
+      const server = createServer(app);
+      const port = await listen(server);
+      ctx.cleanup.add(() => new Promise((resolve) => server.close(resolve)));
+      ctx.cleanup.add(() => server.closeAllConnections());
+      return `http://127.0.0.1:${port}`;
+    },
+  ],
+  [
     'Fastify',
     async (ctx, options) => {
       const app = Fastify();
@@ -223,6 +242,28 @@ for (const [name, start] of starters) {
     ctx.manager.store.down = false;
     assert.is((await post(ctx, body)).status, 200, 'the retry was refused as a replay');
     assert.not.ok(await alive(ctx, ctx.a));
+  });
+
+  S('issueSession({ upstream }) links the session it opens: a logout for that provider session ends it', async (ctx) => {
+    const app = express();
+    const sessions = sessionRouter(ctx.manager);
+    app.post('/login', async (req, res) => {
+      await sessions.issueSession(req, res, 'erin', { csrf: false, upstream: { issuer: ctx.idp.issuer, subject: 'u-5', sessionId: 'sid-E' } });
+    });
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    ctx.cleanup.add(() => new Promise((resolve) => server.close(resolve)));
+    ctx.cleanup.add(() => server.closeAllConnections());
+    const login = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/login`, { method: 'POST' });
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    assert.equal((await ctx.manager.readAll('erin'))[0]!.upstream, { issuer: ctx.idp.issuer, subject: 'u-5', sessionId: 'sid-E' });
+    assert.is((await post(ctx, form(ctx.idp.logoutToken(CLIENT, { sid: 'sid-E' })))).status, 200);
+    try {
+      await ctx.manager.read(accessToken);
+      assert.unreachable('the linked session still verifies');
+    } catch (error) {
+      assert.is((error as SessionError).code, 'ERR_SESSION_REVOKED');
+    }
   });
 
   S('other methods and paths are the application’s', async (ctx) => {

@@ -84,6 +84,17 @@ export {
   type UpstreamProvider,
   type VerifiedLogoutToken,
 } from './upstream/logout-token.js';
+export {
+  SecurityEventReceiver,
+  SetRefusal,
+  setErrorOf,
+  SESSION_ENDING_EVENTS,
+  type SecurityEventReceiverOptions,
+  type SecurityEventResult,
+  type SetErrorCode,
+  type SetTransmitter,
+  type SubjectIdentifier,
+} from './upstream/security-event.js';
 export { checkDpopReplay, dpopReplayKey, type DpopReplayCache } from './dpop/replay.js';
 export {
   normalizeDpopOptions,

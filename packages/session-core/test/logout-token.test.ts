@@ -1,3 +1,4 @@
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -243,6 +244,33 @@ S('keys from the provider’s discovery document (its issuer checked); a failing
     await refused(ctx, await logoutToken(ctx, { sid: 'sid-B' }), 'jwks', 'ERR_STORAGE_UNAVAILABLE', verifierFor(ctx));
   } finally {
     ctx.idp.setUp(true);
+  }
+});
+
+S('every outcome is counted in jwt_session.upstream.logouts: ended, refused with its reason, unavailable', async (ctx) => {
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  try {
+    const counted = verifierFor(ctx, { telemetry: { meterProvider } });
+    await counted.logout(ctx.h.manager, await logoutToken(ctx, { sid: 'none-9' }));
+    await counted.logout(ctx.h.manager, await logoutToken(ctx, { nonce: 'x' })).catch(() => undefined);
+    await counted.logout(ctx.h.manager, 'garbage').catch(() => undefined);
+    counted.count('refused', 'too_large');
+    const broken = verifierFor(ctx, { telemetry: { meterProvider }, replayCache: { remember: async () => Promise.reject(new Error('down')) } });
+    await broken.logout(ctx.h.manager, await logoutToken(ctx)).catch(() => undefined);
+    await reader.forceFlush();
+    const metric = exporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)).find((m) => m.descriptor.name === 'jwt_session.upstream.logouts');
+    const points = ((metric?.dataPoints ?? []) as DataPoint<number>[]).map((p) => [JSON.stringify(p.attributes), p.value]).sort();
+    assert.equal(points, [
+      ['{"outcome":"ended"}', 1],
+      ['{"outcome":"refused","reason":"id_token"}', 1],
+      ['{"outcome":"refused","reason":"malformed"}', 1],
+      ['{"outcome":"refused","reason":"too_large"}', 1],
+      ['{"outcome":"unavailable","reason":"store"}', 1],
+    ]);
+  } finally {
+    await meterProvider.shutdown();
   }
 });
 

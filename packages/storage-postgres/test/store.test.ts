@@ -18,7 +18,7 @@ M('migrate() is idempotent, makes the schema it is told, and records its version
   assert.equal(await migrate(pool, { schema }), { applied: ALL_VERSIONS, version: LATEST_VERSION });
   assert.equal(await migrate(pool, { schema }), { applied: [], version: LATEST_VERSION });
   const { rows } = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema]);
-  assert.equal(rows.map((r) => r.table_name), ['device_history', 'insert_receipts', 'revocations', 'schema_migrations', 'sessions']);
+  assert.equal(rows.map((r) => r.table_name), ['device_history', 'insert_receipts', 'revocations', 'schema_migrations', 'session_upstreams', 'sessions']);
   const store = new PostgresRefreshTokenStore(pool, { schema });
   await store.insert(newRecord('alice'), { now: T0 });
   assert.is((await store.list('alice', T0)).length, 1);
@@ -119,7 +119,7 @@ M('schemaStats() counts live and dead sessions, subjects, receipts and revocatio
 M('schemaVersion() is 0 for a schema never migrated; schemaStats() refuses it with ERR_CONFIG_INVALID naming it', async () => {
   const pool = await makePool();
   assert.is(await schemaVersion(pool, { schema: 'nowhere_at_all' }), 0);
-  assert.is(await schemaVersion(pool, { schema: await freshSchema(pool) }), 2);
+  assert.is(await schemaVersion(pool, { schema: await freshSchema(pool) }), LATEST_VERSION);
   const error = await rejectsWith(schemaStats(pool, { schema: 'nowhere_at_all' }), 'ERR_CONFIG_INVALID');
   assert.match(error.message, /schema "nowhere_at_all" holds no jwt-session tables/);
   await rejectsWith(schemaStats(pool, { schema: 'Bad"Name' }), 'ERR_CONFIG_INVALID');

@@ -1,51 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BackchannelLogoutEndpoint, type BackchannelLogoutOptions, type LogoutBody, type UpstreamRevoker } from '../core/backchannel-logout.js';
+import { BackchannelLogoutEndpoint, type BackchannelLogoutOptions, type UpstreamRevoker } from '../core/backchannel-logout.js';
 import { writeNodeResponse } from '../core/write.js';
-
-/**
- * Reads a Node request's body up to `max` bytes. Past it, stops reading and
- * reports it (the answer is 413, and the connection closes after it rather
- * than draining an attacker's upload). A body a parser already read
- * (`express.urlencoded()` before this middleware) is taken from `req.body`.
- */
-function readBody(req: IncomingMessage, max: number): Promise<LogoutBody> {
-  const parsed = (req as { body?: unknown }).body;
-  if (parsed !== undefined && parsed !== null && typeof parsed === 'object' && !Buffer.isBuffer(parsed)) {
-    // Already parsed: rebuilt as form text so the one-parameter rule is checked the same way.
-    const params = new URLSearchParams();
-    for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
-      for (const one of Array.isArray(value) ? value : [value]) if (typeof one === 'string') params.append(name, one);
-    }
-    return Promise.resolve({ text: params.toString() });
-  }
-  if (req.readableEnded) return Promise.resolve(undefined);
-  const declared = Number(req.headers['content-length']);
-  if (declared > max) return Promise.resolve({ tooLarge: true });
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (body: LogoutBody) => {
-      if (done) return;
-      done = true;
-      req.off('data', onData);
-      resolve(body);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.pause();
-        finish({ tooLarge: true });
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => finish({ text: Buffer.concat(chunks).toString('utf8') }));
-    req.once('error', () => finish(undefined));
-    req.once('close', () => finish(undefined));
-  });
-}
+import { readBody } from './node-body.js';
 
 export interface BackchannelLogoutMiddleware {
   (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void;

@@ -1,4 +1,4 @@
-import type { AccessTokenClaims, AuthenticationInput, SessionContext, SessionInfo, SessionTokens, UpdateOptions } from '@jwt-session/session-core';
+import type { AccessTokenClaims, AuthenticationInput, SessionContext, SessionInfo, SessionTokens, UpdateOptions, UpstreamIdentity } from '@jwt-session/session-core';
 import { authenticate } from './bearer.js';
 import { isHttps } from './client-address.js';
 import { cookieFor, readRefreshCookies, serializeCookie, type ResolvedCookie } from './cookie.js';
@@ -70,6 +70,12 @@ export interface IssueSessionOptions {
   context?: SessionContext;
   /** Apply the same CSRF check as the endpoints (Origin + `X-JWT-Session: 1`) to the sign-in request. @default true */
   csrf?: boolean;
+  /**
+   * The identity provider's session and user the sign-in came from (the ID
+   * token's `iss`, `sub`, `sid`), so that a logout there ends this session
+   * (`backchannelLogout`, `securityEvents`).
+   */
+  upstream?: UpstreamIdentity;
 }
 
 export type RouteName = 'refresh' | 'signout' | 'signout-everywhere' | 'sessions' | 'revoke' | 'revoke-others' | 'revocations';
@@ -183,6 +189,7 @@ export class SessionEndpoints {
         ...(options.claims === undefined ? {} : { claims: options.claims }),
         context,
         ...(jkt === undefined ? {} : { dpop: { jkt } }),
+        ...(options.upstream === undefined ? {} : { upstream: options.upstream }),
       });
       const { response, body } = this.#session(req, tokens);
       return { response: this.#withNonce(response), body };
