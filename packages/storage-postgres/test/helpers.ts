@@ -131,23 +131,44 @@ export async function makeStore(options: PostgresRefreshTokenStoreOptions = {}, 
  */
 const SUITE_TIMEOUT = 10_000;
 
+/**
+ * The fixture's pool ends with the fixture: the conformance suites make one per
+ * test, hundreds per file, and pools left for teardown() held their idle
+ * connections until the server refused more ("too many clients already").
+ */
+async function endPool(pool: pg.Pool): Promise<void> {
+  pools.delete(pool);
+  await pool.end().catch(() => undefined);
+}
+
 export async function storeFixture(options: PostgresRefreshTokenStoreOptions = {}, poolConfig: pg.PoolConfig = {}) {
-  const { store } = await makeStore({ queryTimeout: SUITE_TIMEOUT, ...options }, poolConfig);
+  const { pool, store } = await makeStore({ queryTimeout: SUITE_TIMEOUT, ...options }, poolConfig);
   return {
     store,
     footprint: async () => {
       const { sessions, receipts } = await store.count();
       return sessions + receipts;
     },
-    close: () => store.close(),
+    close: async () => {
+      await store.close();
+      await endPool(pool);
+    },
   };
 }
 
 /** A fixture of session-core's manager conformance suite: the store as above, and a memory cache. */
 export async function managerFixture(options: PostgresRefreshTokenStoreOptions = {}, poolConfig: pg.PoolConfig = {}) {
-  const { store } = await makeStore({ queryTimeout: SUITE_TIMEOUT, ...options }, poolConfig);
+  const { pool, store } = await makeStore({ queryTimeout: SUITE_TIMEOUT, ...options }, poolConfig);
   const cache = new MemoryInvalidAccessTokenCache();
-  return { refreshTokenStore: store, invalidAccessTokenCache: cache, close: async () => (await store.close(), cache.close()) };
+  return {
+    refreshTokenStore: store,
+    invalidAccessTokenCache: cache,
+    close: async () => {
+      await store.close();
+      await cache.close();
+      await endPool(pool);
+    },
+  };
 }
 
 /** A broadcaster over a pool of its own (`poolConfig`: e.g. through PgBouncer); its listening connection goes straight to the server. */
