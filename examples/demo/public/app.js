@@ -33,6 +33,8 @@ const MESSAGES = {
   ERR_BAD_CREDENTIALS: 'Wrong user name or password.',
   ERR_REFRESH_TOKEN_EXPIRED: 'Your session has expired. Please sign in again.',
   ERR_REFRESH_TOKEN_INVALID: 'Your session is no longer valid: it was signed out, or the session cookie was altered. Please sign in again.',
+  // A bound session's cookie with no key for it here: this tab's session ended (its key went with it), or the cookie was copied from another browser.
+  ERR_DPOP_BINDING_MISMATCH: 'Your session is no longer valid in this browser: it was signed out, or its cookie belongs to another browser. Please sign in again.',
   ERR_REFRESH_TOKEN_REUSED: 'This session was ended for your safety: an old copy of its session cookie was used. Please sign in again.',
   ERR_STORAGE_UNAVAILABLE: 'The session store is unavailable right now. Please try again in a moment.',
   ERR_NETWORK: 'The server cannot be reached. Is the demo still running?',
