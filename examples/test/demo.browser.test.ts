@@ -128,6 +128,16 @@ async function scenario(nodeA: DemoNode, nodeB: DemoNode, label: string): Promis
     assert.match((await pageA.textContent(`#sessions li[data-session-id="${sidB}"] .device`)) ?? '', /Chrome/);
     step('presence + sessions');
 
+    // DPoP by default (#21): both sessions are bound to their browser's key, and "My sessions" says so for the other device too.
+    await pageA.waitForSelector(`#sessions li[data-session-id="${sidA}"] .key[data-bound="true"]`);
+    await pageA.waitForSelector(`#sessions li[data-session-id="${sidB}"] .key[data-bound="true"]`);
+    // A copied access token is worth nothing without the key: the page sends it as curl would, and gets 401.
+    await pageA.click('#copy-token');
+    await pageA.waitForSelector('#stolen[data-status="401"]');
+    assert.match((await pageA.textContent('#curl-line')) ?? '', /^curl -i http:\/\/.+\/api\/me -H 'Authorization: DPoP /);
+    assert.is(await pageA.getAttribute('body', 'data-state'), 'signed-in');
+    step('bound + copied token refused');
+
     // Chat across the two tabs (and nodes).
     const text = `hello from A (${label})`;
     await pageA.fill('#chat-input', text);
