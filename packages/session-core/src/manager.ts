@@ -5,11 +5,10 @@ import { checkRefreshBinding, createBinding, refreshProof, withBinding, withSess
 import { publicJwks } from './keys.js';
 import { invalidAccessToken, keyResolver, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { callOptions } from './lib/call-options.js';
-import { waitPast } from './lib/clock-wait.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
 import { checkCallerContext, createAuthentication, withAuthentication, type StoredAuthentication } from './freshness.js';
 import { checkReauthentication, type ReauthenticateOptions } from './reauthenticate.js';
-import { SESSION_ID_PATTERN, isSessionIdOf, newSessionId } from './lib/ids.js';
+import { newSessionId } from './lib/ids.js';
 import { issueTokens, type IssueConfig } from './lib/issue.js';
 import { randomBase64url } from './lib/random-pool.js';
 import { hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
@@ -23,8 +22,8 @@ import { cacheGauges, countEvent, readFailure, refreshFailure } from './telemetr
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import { configChecked, normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
 import { Revocation } from './revocation/revocation.js';
-import { deleteOthers } from './revocation/delete-others.js';
-import type { DeleteAllResult, StoredSessionInfo } from './storage.js';
+import { deleteAll, deleteOne, deleteOthers, type DeletionDeps } from './revocation/deletion.js';
+import type { StoredSessionInfo } from './storage.js';
 import { revokeUpstreamSessions, upstreamForCreate, type UpstreamSelector } from './upstream/revoke.js';
 import type { AccessTokenClaims, CreateOptions, SessionInfo, SessionTokens, UpdateOptions } from './types.js';
 
@@ -55,6 +54,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   readonly #invalidationTtl: number;
   readonly #telemetry: Telemetry;
   readonly #reuse: ReuseHandler;
+  readonly #deletion: DeletionDeps;
   #closed = false;
 
   constructor(options: JwtUserSessionManagerOptions) {
@@ -82,6 +82,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       emit: (event, payload) => this.emit(event, payload),
       onRetry: () => this.#telemetry.broadcastRetry(),
     });
+    this.#deletion = { store: o.refreshTokenStore, clock: o.clock, revocation: this.#revocation };
     cacheGauges(this.#telemetry, { verified: this.#verified, invalidations: o.invalidAccessTokenCache });
     this.#reuse = { policy: o.refreshTokenReusePolicy, store: o.refreshTokenStore, emit: (event) => this.emit(REFRESH_TOKEN_REUSED, event), revoke: (subject, sessionId, now) => this.#revocation.revokeSession(subject, sessionId, 'reused', now).catch(() => undefined) };
   }
@@ -299,26 +300,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    */
   async deleteOne(subject: string, sessionId: string): Promise<boolean> {
     this.#assertOpen();
-    checkSubject(subject);
-    if (typeof sessionId !== 'string') throw new SessionError('ERR_CLAIMS_INVALID', 'sessionId must be a string', undefined, 'session_id');
-    // Not a session id, or another subject's: nothing of this subject to end.
-    if (!isSessionIdOf(sessionId, subject)) return false;
-    const now = this.#options.clock();
-    // The revocation does not wait for the store: it holds whatever the store answers (fail safe), so it
-    // starts with the delete and the other nodes hear of it one store round trip sooner (bench 7a). A
-    // refresh that slips in before the delete lands gets tokens every node already refuses: the entry
-    // covers the session id for an access token's lifetime plus the clock tolerance and a second.
-    const revoked = this.#revocation.revokeSession(subject, sessionId, 'deleted', now);
-    // Handled from the start: it may fail (a broadcast) while the delete is still pending; awaited below.
-    revoked.catch(() => undefined);
-    let deleted: boolean;
-    try {
-      deleted = await this.#options.refreshTokenStore.delete(subject, sessionId, now);
-    } catch (error) {
-      throw storageError('deleteOne', error);
-    }
-    await revoked;
-    return deleted === true;
+    return deleteOne(subject, sessionId, this.#deletion);
   }
 
   /**
@@ -332,28 +314,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    */
   async deleteAll(subject: string): Promise<number> {
     this.#assertOpen();
-    checkSubject(subject);
-    const { clock, refreshTokenStore: store } = this.#options;
-    let result: DeleteAllResult | undefined;
-    let failure: SessionError | undefined;
-    try {
-      result = await store.deleteAll(subject, clock());
-    } catch (error) {
-      // Unknown outcome: the subject-wide rule below still applies (fail safe).
-      failure = storageError('deleteAll', error);
-    }
-    const storeAt = result !== undefined && Number.isFinite(result.at) ? result.at : -Infinity;
-    const at = Math.max(storeAt, clock());
-    const sessionIds = result?.sessionIds ?? [];
-    const revoked = this.#revocation.revokeSubject(subject, at, sessionIds);
-    if (failure !== undefined) {
-      revoked.catch(() => undefined);
-      throw failure;
-    }
-    await revoked;
-    // Tokens issued at or before `at` are rejected; let this node's clock pass it so a session created here right after this call is not.
-    await waitPast(clock, at);
-    return sessionIds.length;
+    return deleteAll(subject, this.#deletion);
   }
 
   /**
@@ -367,7 +328,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    */
   async deleteOthers(subject: string, keepSessionId: string): Promise<number> {
     this.#assertOpen();
-    return deleteOthers(subject, keepSessionId, { store: this.#options.refreshTokenStore, clock: this.#options.clock, revocation: this.#revocation });
+    return deleteOthers(subject, keepSessionId, this.#deletion);
   }
 
   /** Ends, as {@link deleteOne} does, every session opened for the provider's session or user (`create({ upstream })`); returns how many were live. */
