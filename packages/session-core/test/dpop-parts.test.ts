@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkPublicOrigin, jwkThumbprint, normalizeHtu, publicRequestUrl, singleDpopHeader } from '../src/index.js';
+import { accessTokenHash, checkPublicOrigin, jwkThumbprint, normalizeHtu, publicRequestUrl, singleDpopHeader } from '../src/index.js';
 import { makeKey, proof, refused } from './dpop-helpers.js';
 
 /*
@@ -73,6 +73,20 @@ H('anything but an absolute http(s) URL without credentials matches nothing', ()
   for (const value of [undefined, 42, '', '/a', 'a.example/a', 'ftp://a.example/a', 'wss://a.example/a', 'https://u:p@a.example/a', 'https://u@a.example/a', 'https://', `https://a.example/${'x'.repeat(8200)}`]) {
     assert.is(normalizeHtu(value), undefined, String(value).slice(0, 40));
   }
+});
+
+H('the same answer the second time (its cache): valid, refused, long, and past the cache’s bound', () => {
+  const inputs = ['HTTPS://API.Example.com:443/a/%7euser/../b?q=1', 'ftp://example.com/x', 'not a url', `https://example.com/${'a'.repeat(600)}`];
+  const first = inputs.map((url) => normalizeHtu(url));
+  assert.equal(first, ['https://api.example.com/a/b', undefined, undefined, `https://example.com/${'a'.repeat(600)}`]);
+  for (let i = 0; i < 600; i++) normalizeHtu(`https://example.com/${i}`);
+  assert.equal(inputs.map((url) => normalizeHtu(url)), first);
+  assert.equal(inputs.map((url) => normalizeHtu(url)), first);
+});
+
+H('accessTokenHash (ath) keeps the last hash: each token still gets its own SHA-256, the empty one too', () => {
+  const sha = (text: string) => createHash('sha256').update(text, 'latin1').digest('base64url');
+  for (const token of ['', 'a.b.c', 'a.b.c', 'x.y.z', '', 'a.b.c']) assert.is(accessTokenHash(token), sha(token), JSON.stringify(token));
 });
 
 H('publicRequestUrl: the configured origin and the request path, never a host from the request', () => {

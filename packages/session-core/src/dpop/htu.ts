@@ -33,6 +33,25 @@ function percentEncoding(match: string, hex: string): string {
  */
 export function normalizeHtu(url: unknown): string | undefined {
   if (typeof url !== 'string' || url.length > MAX_HTU_LENGTH) return undefined;
+  // A guard normalises the same few request URLs and `htu`s over and over; parsing one costs a microsecond or more.
+  const known = normalized.get(url);
+  if (known !== undefined) return known === NOT_HTU ? undefined : known;
+  const value = normalize(url);
+  if (url.length <= MAX_CACHED_URL_LENGTH) {
+    if (normalized.size >= MAX_CACHED_URLS) normalized.clear();
+    normalized.set(url, value ?? NOT_HTU);
+  }
+  return value;
+}
+
+/** The results of {@link normalizeHtu} (a pure function) by input: bounded in entries and in each input's length. */
+const normalized = new Map<string, string>();
+const MAX_CACHED_URLS = 512;
+const MAX_CACHED_URL_LENGTH = 512;
+/** Stands for "not an htu" in the cache; no normalised URL is empty. */
+const NOT_HTU = '';
+
+function normalize(url: string): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -133,8 +133,14 @@ function proofKey(encodedHeader: string): ProofKey {
 
 /** `ath` (§4.2): base64url of the SHA-256 of the access token's ASCII text. */
 export function accessTokenHash(accessToken: string): string {
-  return createHash('sha256').update(accessToken, 'latin1').digest('base64url');
+  // A client sends its access token with every proof until it refreshes: the last hash is kept for the next request.
+  if (accessToken === lastAth.token) return lastAth.hash;
+  const hash = createHash('sha256').update(accessToken, 'latin1').digest('base64url');
+  lastAth = { token: accessToken, hash };
+  return hash;
 }
+
+let lastAth = { token: '', hash: createHash('sha256').digest('base64url') };
 
 function checkRequest(options: DpopProofCheck): void {
   if (options === null || typeof options !== 'object') throw new SessionError('ERR_CONFIG_INVALID', 'verifyDpopProof needs an options object');
