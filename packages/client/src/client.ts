@@ -1,7 +1,7 @@
 import { SessionClientError, errorOf } from './errors.js';
 import { bindSocket, type BoundSocket } from './socket.js';
 import { deleteKey, loadKey, newKey, proof, saveKey, serverSkew, type DpopKey } from './dpop.js';
-import type { ChannelLike, LockManagerLike, SessionBody, SessionClientEvents, SessionClientOptions, SessionView, SignedOutReason, SocketLike } from './types.js';
+import type { ChannelLike, LockManagerLike, SessionBody, SessionClientEvents, SessionClientOptions, SessionView, SignedOutReason, SocketLike, StepUpChallenge } from './types.js';
 
 /** The header every call to a session endpoint carries (the server's CSRF check). */
 export const CSRF_HEADER = 'x-jwt-session';
@@ -34,6 +34,28 @@ const RENEW_FLOOR = 1000;
 const sane = (seconds: number): boolean => seconds >= 0 && seconds <= MAX_EXPIRES_IN;
 /** What relative URLs resolve against where there is no page (Node): a name that never resolves (RFC 2606). */
 const NO_PAGE = 'http://relative.invalid';
+
+/** Reports a bug of the app's code (a listener, a handler) as uncaught, without breaking what called it. */
+const report = (error: unknown): false => {
+  queueMicrotask(() => {
+    throw error;
+  });
+  return false;
+};
+
+const network = (): never => {
+  throw new SessionClientError('ERR_NETWORK', 'the server could not be reached');
+};
+
+/** A challenge's parameters, from a header or a body (anyone's): only well-formed ones are kept. */
+function challengeOf(maxAge: unknown, acrValues: unknown, event?: unknown): StepUpChallenge {
+  const challenge: StepUpChallenge = {};
+  const seconds = typeof maxAge === 'string' ? +maxAge : maxAge;
+  if (typeof seconds === 'number' && seconds >= 0 && seconds < 1e10) challenge.maxAge = seconds;
+  if (Array.isArray(acrValues) && acrValues.every((v) => typeof v === 'string')) challenge.acrValues = acrValues;
+  if (typeof event === 'string') challenge.event = event;
+  return challenge;
+}
 
 const REASONS: Record<string, SignedOutReason> = { ERR_REFRESH_TOKEN_REUSED: 'reused', ERR_REFRESH_TOKEN_EXPIRED: 'expired' };
 
@@ -104,6 +126,9 @@ export class SessionClient {
   readonly #nonces = new Map<string, string>();
   /** Seconds the server's clock (its `Date` header) is ahead of this device's, when far off: proofs' `iat` is the server's time. */
   #skew = 0;
+  readonly #onStepUp: SessionClientOptions['onStepUp'];
+  /** The step-up prompt open now: challenges that come meanwhile wait for it. */
+  #stepping: Promise<boolean> | undefined;
   readonly #onWake = (): void => {
     if (this.#token !== undefined && this.#stale()) this.#tick();
   };
@@ -113,7 +138,7 @@ export class SessionClient {
     const options: SessionClientOptions = {};
     try {
       // Each getter runs once, here: a throwing one (or a Proxy) is a coded error.
-      for (const key of ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins', 'dpop']) (options as Record<string, unknown>)[key] = input[key as keyof SessionClientOptions];
+      for (const key of ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins', 'dpop', 'onStepUp']) (options as Record<string, unknown>)[key] = input[key as keyof SessionClientOptions];
     } catch {
       throw new SessionClientError('ERR_CONFIG_INVALID', 'options could not be read');
     }
@@ -128,6 +153,8 @@ export class SessionClient {
     if (!['omit', 'same-origin', 'include'].includes(credentials)) fail('credentials', "must be 'omit', 'same-origin' or 'include'");
     if (locks != null && typeof locks.request !== 'function') fail('locks', 'must have a request() method');
     if (options.dpop !== undefined && typeof options.dpop !== 'boolean') fail('dpop', 'must be a boolean');
+    if (options.onStepUp !== undefined && typeof options.onStepUp !== 'function') fail('onStepUp', 'must be a function');
+    this.#onStepUp = options.onStepUp;
     this.#dpop = options.dpop !== false;
     // Without a channel the tabs do not share a session, so they do not share a key either.
     this.#keyName = channel === false ? undefined : channel;
@@ -280,28 +307,87 @@ export class SessionClient {
     init ??= {}; // null, as fetch() itself accepts it
     // Another origin gets neither the token nor a renewal made for it.
     if (!this.#authorized(input)) return this.#fetch(input, init);
-    const url = new URL(input instanceof Request ? input.url : input, this.#here).href;
-    const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     let renewed = false;
-    let nonced = false;
+    let stepped = false;
     for (;;) {
       const token = await this.token();
       const seen = this.#gen;
+      const res = await this.#send(input, init, token);
+      const challenge = res.status === 401 ? (res.headers.get('www-authenticate') ?? '') : '';
+      if (!renewed && /invalid_token/.test(challenge)) {
+        await this.#renew(seen);
+        if (this.#token === undefined) return res;
+        renewed = true;
+        continue;
+      }
+      // RFC 9470: the route wants a more recent authentication. Once: a second challenge after it is the answer.
+      if (stepped || res.status !== 401) return res;
+      const body = (await res.clone().json().catch(() => undefined)) as { error?: unknown; maxAge?: unknown; acrValues?: unknown } | undefined;
+      if (!/insufficient_user_authentication/.test(challenge) && body?.error !== 'ERR_AUTH_NOT_FRESH') return res;
+      const maxAge = /max_age="?(\d+)/.exec(challenge)?.[1];
+      if (!(await this.stepUp(challengeOf(maxAge ?? body?.maxAge, /acr_values="([^"]*)"/.exec(challenge)?.[1]?.split(' ') ?? body?.acrValues)))) return res;
+      stepped = true;
+    }
+  }
+
+  /** One request with `token` (and, bound, its proof); sent again once for a DPoP nonce (§9). */
+  async #send(input: string | URL | Request, init: RequestInit, token: string): Promise<Response> {
+    const url = new URL(input instanceof Request ? input.url : input, this.#here).href;
+    const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    for (let nonced = false; ; nonced = true) {
       const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
       const key = this.#bound ? await this.#keyNow() : undefined;
       headers.set('authorization', `${this.#bound ? 'DPoP' : 'Bearer'} ${token}`);
       if (key !== undefined) headers.set('dpop', await this.#proof(key, method, url, token));
       const res = await this.#fetch(input instanceof Request ? input.clone() : input, { ...init, headers });
-      // One retry with the server's nonce (§9), which does not use up the renewal's.
-      if (this.#learn(res, url) && !nonced) {
-        nonced = true;
-        continue;
-      }
-      if (renewed || res.status !== 401 || !/invalid_token/.test(res.headers.get('www-authenticate') ?? '')) return res;
-      await this.#renew(seen);
-      if (this.#token === undefined) return res;
-      renewed = true;
+      if (!this.#learn(res, url) || nonced) return res;
     }
+  }
+
+  /**
+   * Step-up for a challenge (what {@link fetch} does on one, and what to call
+   * on a refused socket event's ack `{ ok: false, code: 'ERR_AUTH_NOT_FRESH',
+   * maxAge, acrValues }`): fires `stepUpRequired`, then awaits the `onStepUp`
+   * option's prompt — one at a time, shared by the challenges that come while
+   * it is open. Resolves `true` once the user re-authenticated, `false` when
+   * declined or without `onStepUp`.
+   */
+  stepUp(challenge: StepUpChallenge): Promise<boolean> {
+    this.#emit('stepUpRequired', challenge);
+    return (this.#stepping ??= (async () => (await this.#onStepUp?.(challenge)) === true)()
+      .catch((error) => !report(error))
+      .finally(() => {
+        this.#stepping = undefined;
+      }));
+  }
+
+  /**
+   * Re-authenticates the session (step-up): posts `credentials` as JSON to
+   * `POST {base}/reauthenticate` with the access token (and, bound, a proof)
+   * and the refresh cookie; the server runs the app's credential check,
+   * stamps the session fresh and rotates it, and the new token is taken here
+   * and in the other tabs. Rejects with the server's code, e.g.
+   * `ERR_CREDENTIALS_INVALID` for a wrong password (nothing changed).
+   */
+  async reauthenticate(credentials: unknown): Promise<void> {
+    const token = await this.token();
+    // It rotates the refresh token: never alongside a renewal, here or in a sibling tab (it would read as reuse).
+    while (this.#refreshing) await this.#refreshing.catch(() => undefined);
+    const run = async (): Promise<void> => {
+      const res = await this.#send(`${this.#base}/reauthenticate`, { method: 'POST', headers: { [CSRF_HEADER]: '1', 'content-type': 'application/json' }, body: JSON.stringify(credentials), credentials: this.#credentials }, this.#token ?? token).catch(network);
+      if (!res.ok) throw await errorOf(res);
+      this.#adopt(await bodyOf(res, (b) => b), true);
+    };
+    const locks = this.#locks;
+    const job = locks === undefined ? run() : locks.request(this.#lockName, {}, run);
+    // A renewal asked for meanwhile waits for this one (and then finds the new token).
+    const shared = (this.#refreshing = job.then(
+      () => undefined,
+      () => undefined,
+    ));
+    await job.finally(() => {
+      if (this.#refreshing === shared) this.#refreshing = undefined;
+    });
   }
 
   /** Whether a request goes to one of the origins that receive the token. */
@@ -360,6 +446,7 @@ export class SessionClient {
       generation: () => this.#gen,
       end: (reason) => this.#end(reason),
       ending: () => now() < this.#endingUntil,
+      stepUp: (p) => void this.stepUp(challengeOf(p?.maxAge, p?.acrValues, p?.event)),
     });
     this.#sockets.add(bound);
     return () => {
@@ -384,10 +471,8 @@ export class SessionClient {
       try {
         listener(payload as never);
       } catch (error) {
-        // A failing listener must not break the renewal or the sign-out that emitted; report it as uncaught.
-        queueMicrotask(() => {
-          throw error;
-        });
+        // A failing listener must not break the renewal or the sign-out that emitted.
+        report(error);
       }
     }
   }
@@ -571,9 +656,7 @@ export class SessionClient {
       const headers: Record<string, string> = { [CSRF_HEADER]: '1' };
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (key !== undefined) headers.dpop = await this.#proof(key, method, url);
-      const res = await this.#fetch(url, { method, headers, body: body ?? null, credentials: this.#credentials }).catch(() => {
-        throw new SessionClientError('ERR_NETWORK', 'the server could not be reached');
-      });
+      const res = await this.#fetch(url, { method, headers, body: body ?? null, credentials: this.#credentials }).catch(network);
       if (!this.#learn(res, url) || nonced) return res;
     }
   }
@@ -612,7 +695,7 @@ export class SessionClient {
     try {
       res = await this.fetch(`${this.#base}${path}`, { method, headers: { [CSRF_HEADER]: '1' }, credentials: this.#credentials });
     } catch (error) {
-      throw error instanceof SessionClientError ? error : new SessionClientError('ERR_NETWORK', 'the server could not be reached');
+      throw error instanceof SessionClientError ? error : network();
     }
     if (!res.ok) throw await errorOf(res);
     return res;

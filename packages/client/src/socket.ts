@@ -12,6 +12,8 @@ export interface SocketHost {
   end(reason: SignedOutReason): void;
   /** True while this tab or a sibling is signing out on purpose. */
   ending(): boolean;
+  /** The server's `session:not-fresh` (an event refused for want of a recent authentication, sent without an ack). */
+  stepUp(payload: { maxAge?: unknown; acrValues?: unknown; event?: unknown } | undefined): void;
 }
 
 /** What the client keeps per bound socket. */
@@ -48,6 +50,7 @@ export function bindSocket(socket: SocketLike, host: SocketHost): BoundSocket {
   const handlers: Record<string, (...args: any[]) => void> = {
     'session:revoked': (payload: unknown) => host.end(revokedReason(payload, host.ending())),
     'session:expired': () => reconnect(host.token()),
+    'session:not-fresh': (payload) => host.stepUp(payload),
     connect_error: (error: { data?: { code?: unknown } } | undefined) => {
       const code = error?.data?.code;
       // The handshake's token was refused as expired: renew even if it looks fresh here, so this cannot loop.
