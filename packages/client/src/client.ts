@@ -50,23 +50,42 @@ const network = (): never => {
 /** A challenge's parameters, from a header or a body (anyone's): only well-formed ones are kept. */
 function challengeOf(maxAge: unknown, acrValues: unknown, event?: unknown): StepUpChallenge {
   const challenge: StepUpChallenge = {};
-  const seconds = typeof maxAge === 'string' ? +maxAge : maxAge;
-  if (typeof seconds === 'number' && seconds >= 0 && seconds < 1e10) challenge.maxAge = seconds;
-  if (Array.isArray(acrValues) && acrValues.every((v) => typeof v === 'string')) challenge.acrValues = acrValues;
+  if (Number(maxAge) >= 0) challenge.maxAge = Number(maxAge);
+  if (Array.isArray(acrValues)) challenge.acrValues = acrValues.map(String);
   if (typeof event === 'string') challenge.event = event;
   return challenge;
 }
 
 const REASONS: Record<string, SignedOutReason> = { ERR_REFRESH_TOKEN_REUSED: 'reused', ERR_REFRESH_TOKEN_EXPIRED: 'expired' };
 
+/** A caller's mistake, reported once (at construction, or attachSocket's argument). */
+function config(message: string): never {
+  throw new SessionClientError('ERR_CONFIG_INVALID', message);
+}
+
 function fail(option: string, rule: string): never {
-  throw new SessionClientError('ERR_CONFIG_INVALID', `option ${option} ${rule}`);
+  config(`option ${option} must be ${rule}`);
+}
+
+/** A 2xx body that is not the contract's. */
+function unexpected(status?: number): never {
+  throw new SessionClientError('ERR_HTTP', 'unexpected body from the server', status);
+}
+
+/** A `fetch` input's URL. */
+const urlOf = (input: string | URL | Request): string | URL => (input instanceof Request ? input.url : input);
+
+/** A non-2xx answer as its SessionClientError. */
+async function ok(pending: Promise<Response>): Promise<Response> {
+  const res = await pending;
+  if (!res.ok) throw await errorOf(res);
+  return res;
 }
 
 /** A 2xx body that is not the contract's (a proxy's HTML page, a wrong shape) is ERR_HTTP, never a raw SyntaxError or TypeError. */
-async function bodyOf<T>(res: Response, valid: (body: any) => T | undefined): Promise<T> {
+async function json<T = any>(res: Response, valid: (body: any) => T | undefined = (body) => body): Promise<T> {
   const value = valid(await res.json().catch(() => undefined));
-  if (value === undefined) throw new SessionClientError('ERR_HTTP', 'the server answered an unexpected body', res.status);
+  if (value === undefined) unexpected(res.status);
   return value;
 }
 
@@ -107,9 +126,9 @@ export class SessionClient {
   /** Where relative URLs point, and the origins that receive the access token. */
   readonly #here: string;
   readonly #origins: Set<string | undefined>;
-  #endingUntil = -Infinity;
+  #endingUntil = 0;
   /** Without Web Locks: a sibling announced a renewal; its result is expected until then. */
-  #siblingUntil = -Infinity;
+  #siblingUntil = 0;
   #wake: (() => void)[] = [];
   /** Sessions that ended here: a late message from a sibling must not bring one back. */
   readonly #ended = new Set<string>();
@@ -134,26 +153,26 @@ export class SessionClient {
   };
 
   constructor(input: SessionClientOptions = {}) {
-    if (typeof input !== 'object' || input === null) throw new SessionClientError('ERR_CONFIG_INVALID', 'options must be an object');
+    if (typeof input !== 'object' || input === null) config('options must be an object');
     const options: SessionClientOptions = {};
     try {
       // Each getter runs once, here: a throwing one (or a Proxy) is a coded error.
       for (const key of ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins', 'dpop', 'onStepUp']) (options as Record<string, unknown>)[key] = input[key as keyof SessionClientOptions];
     } catch {
-      throw new SessionClientError('ERR_CONFIG_INVALID', 'options could not be read');
+      config('options could not be read');
     }
     const { baseUrl = '/auth', channel = 'jwt-session', refreshAhead = 0.3, credentials = 'same-origin', locks } = options;
-    if (typeof baseUrl !== 'string') fail('baseUrl', 'must be a string');
+    if (typeof baseUrl !== 'string') fail('baseUrl', 'a string');
     const signInUrl = options.signInUrl ?? `${baseUrl}/sign-in`;
-    if (typeof signInUrl !== 'string') fail('signInUrl', 'must be a string');
+    if (typeof signInUrl !== 'string') fail('signInUrl', 'a string');
     const fetchImpl = options.fetch ?? global.fetch;
-    if (typeof fetchImpl !== 'function') fail('fetch', 'must be a function');
-    if (typeof refreshAhead !== 'number' || !(refreshAhead > 0 && refreshAhead < 1)) fail('refreshAhead', 'must be a number between 0 and 1');
-    if (channel !== false && (typeof channel !== 'string' || channel === '')) fail('channel', 'must be a non-empty string or false');
-    if (!['omit', 'same-origin', 'include'].includes(credentials)) fail('credentials', "must be 'omit', 'same-origin' or 'include'");
-    if (locks != null && typeof locks.request !== 'function') fail('locks', 'must have a request() method');
-    if (options.dpop !== undefined && typeof options.dpop !== 'boolean') fail('dpop', 'must be a boolean');
-    if (options.onStepUp !== undefined && typeof options.onStepUp !== 'function') fail('onStepUp', 'must be a function');
+    if (typeof fetchImpl !== 'function') fail('fetch', 'a function');
+    if (typeof refreshAhead !== 'number' || !(refreshAhead > 0 && refreshAhead < 1)) fail('refreshAhead', 'in (0, 1)');
+    if (channel !== false && (typeof channel !== 'string' || channel === '')) fail('channel', 'a name or false');
+    if (!['omit', 'same-origin', 'include'].includes(credentials)) fail('credentials', "omit, same-origin or include");
+    if (locks != null && typeof locks.request !== 'function') fail('locks', 'a LockManager');
+    if (options.dpop !== undefined && typeof options.dpop !== 'boolean') fail('dpop', 'a boolean');
+    if (options.onStepUp !== undefined && typeof options.onStepUp !== 'function') fail('onStepUp', 'a function');
     this.#onStepUp = options.onStepUp;
     this.#dpop = options.dpop !== false;
     // Without a channel the tabs do not share a session, so they do not share a key either.
@@ -168,7 +187,7 @@ export class SessionClient {
     };
     const origins: unknown = options.tokenOrigins ?? [originOf(here)];
     if (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string' || originOf(o) !== o.toLowerCase().replace(/\/$/, ''))) {
-      fail('tokenOrigins', 'must be an array of origins such as "https://api.example.com"');
+      fail('tokenOrigins', 'an array of origins ("https://api.example.com")');
     }
     // The endpoints' origin always: the client's own calls to them carry the token.
     this.#origins = new Set([originOf(baseUrl), ...origins.map(originOf)]);
@@ -189,8 +208,7 @@ export class SessionClient {
         this.#channel = ch;
       }
     }
-    global.addEventListener?.('online', this.#onWake);
-    global.addEventListener?.('visibilitychange', this.#onWake);
+    this.#listen('add');
   }
 
   /** The current session, or `null` when signed out. */
@@ -233,9 +251,7 @@ export class SessionClient {
   async signIn(credentials: unknown): Promise<{ sessionId: string; expiresAt: number }> {
     // A new key at each sign-in, stored only once the sign-in succeeded: a failed one leaves the siblings' key alone.
     const key = this.#dpop ? await newKey() : undefined;
-    const res = await this.#call(this.#signInUrl, 'POST', JSON.stringify(credentials), key);
-    if (!res.ok) throw await errorOf(res);
-    const body = await bodyOf(res, (b) => b);
+    const body = await json(await ok(this.#call(this.#signInUrl, 'POST', JSON.stringify(credentials), key)));
     if (key !== undefined) {
       this.#key = Promise.resolve(key);
       if (this.#keyName !== undefined) await saveKey(this.#keyName, key);
@@ -247,8 +263,7 @@ export class SessionClient {
   /** Ends this browser's session (every tab of it signs out, reason `signed-out`). */
   async signOut(): Promise<void> {
     this.#announceEnding();
-    const res = await this.#call(`${this.#base}/signout`, 'POST');
-    if (!res.ok) throw await errorOf(res);
+    await ok(this.#call(`${this.#base}/signout`, 'POST'));
     await this.#end('signed-out'); // resolves once the key is deleted
   }
 
@@ -261,7 +276,7 @@ export class SessionClient {
 
   /** The user's live sessions, newest first; `current` marks this one. */
   async sessions(): Promise<SessionView[]> {
-    return bodyOf(await this.#api('/sessions', 'GET'), (b): SessionView[] | undefined => (Array.isArray(b?.sessions) ? b.sessions : undefined));
+    return json(await this.#api('/sessions', 'GET'), (b): SessionView[] | undefined => (Array.isArray(b?.sessions) ? b.sessions : undefined));
   }
 
   /** Revokes one of the user's sessions (its tabs sign out live). */
@@ -274,7 +289,7 @@ export class SessionClient {
 
   /** Revokes every session of the user but this one; resolves how many were revoked. */
   async revokeOthers(): Promise<number> {
-    return bodyOf(await this.#api('/sessions/revoke-others', 'POST'), (b): number | undefined => (typeof b?.revoked === 'number' ? b.revoked : undefined));
+    return json(await this.#api('/sessions/revoke-others', 'POST'), (b): number | undefined => (typeof b?.revoked === 'number' ? b.revoked : undefined));
   }
 
   /**
@@ -324,20 +339,25 @@ export class SessionClient {
       if (stepped || res.status !== 401) return res;
       const body = (await res.clone().json().catch(() => undefined)) as { error?: unknown; maxAge?: unknown; acrValues?: unknown } | undefined;
       if (!/insufficient_user_authentication/.test(challenge) && body?.error !== 'ERR_AUTH_NOT_FRESH') return res;
-      const maxAge = /max_age="?(\d+)/.exec(challenge)?.[1];
-      if (!(await this.stepUp(challengeOf(maxAge ?? body?.maxAge, /acr_values="([^"]*)"/.exec(challenge)?.[1]?.split(' ') ?? body?.acrValues)))) return res;
+      // The header's parameters (RFC 9470 §3, any server's), else the body's (this library's guards send both).
+      const param = (name: string): string | undefined => new RegExp(`${name}="?([^",]*)`).exec(challenge)?.[1];
+      if (!(await this.stepUp(challengeOf(param('max_age') ?? body?.maxAge, param('acr_values')?.split(' ') ?? body?.acrValues)))) return res;
       stepped = true;
     }
   }
 
-  /** One request with `token` (and, bound, its proof); sent again once for a DPoP nonce (§9). */
-  async #send(input: string | URL | Request, init: RequestInit, token: string): Promise<Response> {
-    const url = new URL(input instanceof Request ? input.url : input, this.#here).href;
+  /**
+   * One request, with `token` as `Authorization` when given, and a proof by
+   * `key` (else by the session's key: always without a token, only for a
+   * bound session with one); sent again once for a DPoP nonce (§9).
+   */
+  async #send(input: string | URL | Request, init: RequestInit, token?: string, key?: DpopKey): Promise<Response> {
+    const url = new URL(urlOf(input), this.#here).href;
     const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    key ??= token === undefined || this.#bound ? await this.#keyNow() : undefined;
     for (let nonced = false; ; nonced = true) {
       const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
-      const key = this.#bound ? await this.#keyNow() : undefined;
-      headers.set('authorization', `${this.#bound ? 'DPoP' : 'Bearer'} ${token}`);
+      if (token !== undefined) headers.set('authorization', `${this.#bound ? 'DPoP' : 'Bearer'} ${token}`);
       if (key !== undefined) headers.set('dpop', await this.#proof(key, method, url, token));
       const res = await this.#fetch(input instanceof Request ? input.clone() : input, { ...init, headers });
       if (!this.#learn(res, url) || nonced) return res;
@@ -373,27 +393,16 @@ export class SessionClient {
     const token = await this.token();
     // It rotates the refresh token: never alongside a renewal, here or in a sibling tab (it would read as reuse).
     while (this.#refreshing) await this.#refreshing.catch(() => undefined);
-    const run = async (): Promise<void> => {
-      const res = await this.#send(`${this.#base}/reauthenticate`, { method: 'POST', headers: { [CSRF_HEADER]: '1', 'content-type': 'application/json' }, body: JSON.stringify(credentials), credentials: this.#credentials }, this.#token ?? token).catch(network);
-      if (!res.ok) throw await errorOf(res);
-      this.#adopt(await bodyOf(res, (b) => b), true);
-    };
-    const locks = this.#locks;
-    const job = locks === undefined ? run() : locks.request(this.#lockName, {}, run);
-    // A renewal asked for meanwhile waits for this one (and then finds the new token).
-    const shared = (this.#refreshing = job.then(
-      () => undefined,
-      () => undefined,
-    ));
-    await job.finally(() => {
-      if (this.#refreshing === shared) this.#refreshing = undefined;
+    // In the place of a rotation: the same lock, the same single flight; a renewal asked for meanwhile waits for it.
+    await this.#renew(this.#gen, false, async () => {
+      this.#adopt(await json(await ok(this.#call(`${this.#base}/reauthenticate`, 'POST', JSON.stringify(credentials), undefined, this.#token ?? token))), true);
     });
   }
 
   /** Whether a request goes to one of the origins that receive the token. */
   #authorized(input: string | URL | Request): boolean {
     try {
-      return this.#origins.has(new URL(input instanceof Request ? input.url : input, this.#here).origin);
+      return this.#origins.has(new URL(urlOf(input), this.#here).origin);
     } catch {
       return false;
     }
@@ -413,7 +422,7 @@ export class SessionClient {
       this.token()
         .then(async (token) => {
           const dpop = await this.#socketProof(token, htu());
-          return dpop === undefined ? { token } : { token, dpop };
+          return { token, dpop }; // JSON: no dpop for an unbound session
         })
         .then(callback, () => callback({}));
     };
@@ -431,7 +440,7 @@ export class SessionClient {
    * `signedOut`. Returns the function that unbinds it.
    */
   attachSocket(socket: SocketLike): () => void {
-    if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') throw new SessionClientError('ERR_CONFIG_INVALID', 'attachSocket needs a socket.io-client socket');
+    if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') config('attachSocket needs a socket.io-client socket');
     // The Socket.IO endpoint as engine.io requests it: the manager's origin and its path with one trailing slash, no query.
     const htu = (): string => {
       const manager = socket.io as { uri?: string; opts?: { path?: string } } | undefined;
@@ -460,10 +469,14 @@ export class SessionClient {
     clearTimeout(this.#timer);
     this.#channel?.close();
     this.#channel = undefined;
-    global.removeEventListener?.('online', this.#onWake);
-    global.removeEventListener?.('visibilitychange', this.#onWake);
+    this.#listen('remove');
     for (const bound of this.#sockets) bound.unbind();
     this.#sockets.clear();
+  }
+
+  /** The page's signals that a renewal may be overdue (timers are throttled in a hidden tab, and fail offline). */
+  #listen(how: 'add' | 'remove'): void {
+    for (const type of ['online', 'visibilitychange']) global[`${how}EventListener`]?.(type, this.#onWake);
   }
 
   #emit<E extends keyof SessionClientEvents>(event: E, payload: SessionClientEvents[E]): void {
@@ -492,7 +505,7 @@ export class SessionClient {
   #adopt(body: SessionBody, announce: boolean, lifetime = body?.expiresIn * 1000): void {
     // A non-finite, negative or absurd expiresIn (JSON's 1e309 is Infinity) would make every timer below fire at once.
     if (typeof body?.accessToken !== 'string' || typeof body.sessionId !== 'string' || typeof body.expiresIn !== 'number' || !sane(body.expiresIn) || !sane(lifetime / 1000)) {
-      throw new SessionClientError('ERR_HTTP', 'the server answered an unexpected body');
+      unexpected();
     }
     this.#token = body.accessToken;
     if (body.sessionId !== this.#sessionId && !announce) this.#key = undefined; // a sibling's new session: its key is in IndexedDB
@@ -559,7 +572,7 @@ export class SessionClient {
     }
     // A sibling's renewal started, or ended (its outcome).
     if (message?.t === 'rot') this.#siblingUntil = now() + HOLDER_GRACE_MS;
-    else if (message?.t !== 'ending') this.#siblingUntil = -Infinity;
+    else if (message?.t !== 'ending') this.#siblingUntil = 0;
     const waiting = this.#wake;
     this.#wake = [];
     for (const wake of waiting) wake();
@@ -582,8 +595,8 @@ export class SessionClient {
   }
 
   /** One renewal at a time in this tab; callers that come while one runs share it. */
-  #renew(seen: number, timed = false): Promise<void> {
-    return (this.#refreshing ??= this.#coordinate(seen, timed).finally(() => {
+  #renew(seen: number, timed = false, rotate = () => this.#rotate(seen)): Promise<void> {
+    return (this.#refreshing ??= this.#coordinate(seen, timed, rotate).finally(() => {
       this.#refreshing = undefined;
     }));
   }
@@ -594,13 +607,13 @@ export class SessionClient {
    * (broadcast before the holder released the lock): it does not rotate
    * again. Without Web Locks only the in-tab single flight above applies.
    */
-  async #coordinate(seen: number, timed: boolean): Promise<void> {
+  async #coordinate(seen: number, timed: boolean, rotate: () => Promise<void>): Promise<void> {
     const locks = this.#locks;
     if (locks === undefined) {
       // Best effort (see README): a sibling announced a renewal, wait for its outcome.
       while (now() < this.#siblingUntil && this.#gen === seen) await this.#heard(seen);
       if (this.#gen === seen) this.#post({ t: 'rot' });
-      return this.#rotate(seen);
+      return rotate();
     }
     let queued = false;
     await locks.request(this.#lockName, { ifAvailable: true }, async (lock) => {
@@ -609,13 +622,13 @@ export class SessionClient {
       // the lock an instant ago, its outcome still on the channel. A timed renewal (ahead of expiry, so it
       // can wait) gives that message a moment before spending the cookie again.
       if (timed && this.#channel !== undefined) await Promise.race([this.#heard(seen), new Promise((resolve) => setTimeout(resolve, SIBLING_SETTLE_MS))]);
-      return this.#rotate(seen);
+      return rotate();
     });
     if (!queued) return;
     await locks.request(this.#lockName, {}, async () => {
       // The holder posted its outcome before releasing; the message may still be on its way.
       await this.#heard(seen);
-      return this.#rotate(seen);
+      return rotate();
     });
   }
 
@@ -649,22 +662,17 @@ export class SessionClient {
     }
   }
 
-  /** A call to a session endpoint (or the sign-in route) with the CSRF header and, with a key, a proof; one retry for a nonce. */
-  async #call(url: string, method: string, body?: string, key?: DpopKey): Promise<Response> {
-    key ??= await this.#keyNow();
-    for (let nonced = false; ; nonced = true) {
-      const headers: Record<string, string> = { [CSRF_HEADER]: '1' };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (key !== undefined) headers.dpop = await this.#proof(key, method, url);
-      const res = await this.#fetch(url, { method, headers, body: body ?? null, credentials: this.#credentials }).catch(network);
-      if (!this.#learn(res, url) || nonced) return res;
-    }
+  /** A call to a session endpoint (or the sign-in route) with the CSRF header and a JSON `body`; see {@link #send}. */
+  #call(url: string, method: string, body?: string, key?: DpopKey, token?: string): Promise<Response> {
+    const headers: Record<string, string> = { [CSRF_HEADER]: '1' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return this.#send(url, { method, headers, body: body ?? null, credentials: this.#credentials }, token, key).catch(network);
   }
 
   /** The session's key: this tab's, else the one the origin's tabs share in IndexedDB; undefined with DPoP off or none kept. */
-  #keyNow(): Promise<DpopKey | undefined> {
-    if (!this.#dpop) return Promise.resolve(undefined);
-    return (this.#key ??= this.#keyName === undefined ? Promise.resolve(undefined) : loadKey(this.#keyName));
+  async #keyNow(): Promise<DpopKey | undefined> {
+    // Without a stored key (no channel), only the one this tab made at sign-in.
+    return this.#dpop ? (this.#key ??= this.#keyName === undefined ? undefined : loadKey(this.#keyName)) : undefined;
   }
 
   #proof(key: DpopKey, method: string, url: string, token?: string): Promise<string> {
@@ -690,14 +698,11 @@ export class SessionClient {
   }
 
   /** A call with the access token to a session endpoint; a non-2xx answer becomes a SessionClientError. */
-  async #api(path: string, method: string): Promise<Response> {
-    let res: Response;
-    try {
-      res = await this.fetch(`${this.#base}${path}`, { method, headers: { [CSRF_HEADER]: '1' }, credentials: this.#credentials });
-    } catch (error) {
-      throw error instanceof SessionClientError ? error : network();
-    }
-    if (!res.ok) throw await errorOf(res);
-    return res;
+  #api(path: string, method: string): Promise<Response> {
+    return ok(
+      this.fetch(`${this.#base}${path}`, { method, headers: { [CSRF_HEADER]: '1' }, credentials: this.#credentials }).catch((error) => {
+        throw error instanceof SessionClientError ? error : network();
+      }),
+    );
   }
 }

@@ -54,9 +54,8 @@ const STORE = 'keys';
 const te = new TextEncoder();
 export const b64u = (bytes: ArrayBuffer | Uint8Array): string =>
   btoa(String.fromCharCode(...new Uint8Array(bytes)))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
+    .replace(/=/g, '')
+    .replace(/[+/]/g, (c) => (c === '+' ? '-' : '_'));
 const encode = (value: unknown): string => b64u(te.encode(JSON.stringify(value)));
 const subtle = (): SubtleCrypto | undefined => globalThis.crypto?.subtle;
 

@@ -75,7 +75,7 @@ export function bindSocket(socket: SocketLike, host: SocketHost): BoundSocket {
       };
       // A bound session's renewal carries a proof like the handshake's (same htm and htu, ath of the new token).
       host.proof(token).then(
-        (dpop) => socket.emit('session:renew', dpop === undefined ? { token } : { token, dpop }, answered),
+        (dpop) => socket.emit('session:renew', { token, dpop }, answered),
         () => answered(undefined),
       );
     },

@@ -188,7 +188,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 
   const http = createServer((req, res) => void handle(req, res).catch(() => send(res, 500, { error: 'ERR_INTERNAL', message: 'Failed.' })));
   const io = new Server(http);
-  const guard = attachSessionGuard(io, manager);
+  // The guard checks bound tokens' proofs too (handshake and session:renew), with the endpoints' replay cache and nonces.
+  const guard = attachSessionGuard(io, manager, dpop === undefined ? {} : { dpop: { ...dpop, ...(options.publicOrigin === undefined ? {} : { publicOrigin: options.publicOrigin }) } });
   io.use(requireFreshEvents({ transfer: { maxAge: 300, amr: ['pwd'] } }));
   io.on('connection', (socket) => socket.on('transfer', (...args: unknown[]) => {
     const ack = args.at(-1);
