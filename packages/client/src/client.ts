@@ -1,10 +1,15 @@
 import { SessionClientError, errorOf } from './errors.js';
-import { bindSocket, type BoundSocket } from './socket.js';
+import { revokedReason } from './socket.js';
 import { deleteKey, loadKey, newKey, proof, saveKey, serverSkew, type DpopKey } from './dpop.js';
 import type { ChannelLike, LockManagerLike, SessionBody, SessionClientEvents, SessionClientOptions, SessionView, SignedOutReason, SocketLike, StepUpChallenge } from './types.js';
 
 /** The header every call to a session endpoint carries (the server's CSRF check). */
 export const CSRF_HEADER = 'x-jwt-session';
+
+/** What a bound socket is told: see attachSocket. */
+type SocketNotice = (token?: string | null) => void;
+
+const noop = (): undefined => undefined;
 
 /** Between the tabs of one browser, over the BroadcastChannel. `l`: the token's full lifetime, ms. */
 type Message = { t: 'ok'; b: SessionBody; l: number } | { t: 'fail' | 'rot' } | { t: 'out' | 'ending'; s: string; r?: SignedOutReason };
@@ -63,9 +68,8 @@ function config(message: string): never {
   throw new SessionClientError('ERR_CONFIG_INVALID', message);
 }
 
-function fail(option: string, rule: string): never {
-  config(`option ${option} must be ${rule}`);
-}
+/** The options; the constructor reads each once, in this order. */
+const OPTIONS = ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins', 'dpop', 'onStepUp'] as const;
 
 /** A 2xx body that is not the contract's. */
 function unexpected(status?: number): never {
@@ -133,7 +137,7 @@ export class SessionClient {
   /** Sessions that ended here: a late message from a sibling must not bring one back. */
   readonly #ended = new Set<string>();
   readonly #listeners = new Map<string, Set<(payload: never) => void>>();
-  readonly #sockets = new Set<BoundSocket>();
+  readonly #sockets = new Set<SocketNotice>();
   /** DPoP on (option `dpop`); where the origin's tabs keep the key (IndexedDB record name), undefined: this tab only. */
   readonly #dpop: boolean;
   readonly #keyName: string | undefined;
@@ -154,29 +158,14 @@ export class SessionClient {
 
   constructor(input: SessionClientOptions = {}) {
     if (typeof input !== 'object' || input === null) config('options must be an object');
-    const options: SessionClientOptions = {};
+    const options: Record<string, any> = {};
     try {
       // Each getter runs once, here: a throwing one (or a Proxy) is a coded error.
-      for (const key of ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins', 'dpop', 'onStepUp']) (options as Record<string, unknown>)[key] = input[key as keyof SessionClientOptions];
+      for (const key of OPTIONS) options[key] = input[key];
     } catch {
       config('options could not be read');
     }
-    const { baseUrl = '/auth', channel = 'jwt-session', refreshAhead = 0.3, credentials = 'same-origin', locks } = options;
-    if (typeof baseUrl !== 'string') fail('baseUrl', 'a string');
-    const signInUrl = options.signInUrl ?? `${baseUrl}/sign-in`;
-    if (typeof signInUrl !== 'string') fail('signInUrl', 'a string');
-    const fetchImpl = options.fetch ?? global.fetch;
-    if (typeof fetchImpl !== 'function') fail('fetch', 'a function');
-    if (typeof refreshAhead !== 'number' || !(refreshAhead > 0 && refreshAhead < 1)) fail('refreshAhead', 'in (0, 1)');
-    if (channel !== false && (typeof channel !== 'string' || channel === '')) fail('channel', 'a name or false');
-    if (!['omit', 'same-origin', 'include'].includes(credentials)) fail('credentials', "omit, same-origin or include");
-    if (locks != null && typeof locks.request !== 'function') fail('locks', 'a LockManager');
-    if (options.dpop !== undefined && typeof options.dpop !== 'boolean') fail('dpop', 'a boolean');
-    if (options.onStepUp !== undefined && typeof options.onStepUp !== 'function') fail('onStepUp', 'a function');
-    this.#onStepUp = options.onStepUp;
-    this.#dpop = options.dpop !== false;
-    // Without a channel the tabs do not share a session, so they do not share a key either.
-    this.#keyName = channel === false ? undefined : channel;
+    const { baseUrl = '/auth', signInUrl = `${baseUrl}/sign-in`, channel = 'jwt-session', refreshAhead = 0.3, credentials = 'same-origin', locks, fetch = global.fetch, dpop, onStepUp } = options;
     const here = (this.#here = global.location?.href ?? NO_PAGE);
     const originOf = (url: unknown): string | undefined => {
       try {
@@ -186,16 +175,41 @@ export class SessionClient {
       }
     };
     const origins: unknown = options.tokenOrigins ?? [originOf(here)];
-    if (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string' || originOf(o) !== o.toLowerCase().replace(/\/$/, ''))) {
-      fail('tokenOrigins', 'an array of origins ("https://api.example.com")');
-    }
+    // The first option that breaks its rule (RULES says which).
+    const bad =
+      typeof baseUrl !== 'string'
+        ? 'baseUrl'
+        : typeof signInUrl !== 'string'
+          ? 'signInUrl'
+          : typeof fetch !== 'function'
+            ? 'fetch'
+            : typeof refreshAhead !== 'number' || !(refreshAhead > 0 && refreshAhead < 1)
+              ? 'refreshAhead'
+              : channel !== false && (typeof channel !== 'string' || channel === '')
+                ? 'channel'
+                : !['omit', 'same-origin', 'include'].includes(credentials)
+                  ? 'credentials'
+                  : locks != null && typeof locks.request !== 'function'
+                    ? 'locks'
+                    : dpop !== undefined && typeof dpop !== 'boolean'
+                      ? 'dpop'
+                      : onStepUp !== undefined && typeof onStepUp !== 'function'
+                        ? 'onStepUp'
+                        : !Array.isArray(origins) || origins.some((o) => typeof o !== 'string' || originOf(o) !== o.toLowerCase().replace(/\/$/, ''))
+                          ? 'tokenOrigins'
+                          : undefined;
+    if (bad !== undefined) config(`option ${bad} is invalid (see SessionClientOptions)`);
+    this.#onStepUp = onStepUp;
+    this.#dpop = dpop !== false;
+    // Without a channel the tabs do not share a session, so they do not share a key either.
+    this.#keyName = channel === false ? undefined : channel;
     // The endpoints' origin always: the client's own calls to them carry the token.
-    this.#origins = new Set([originOf(baseUrl), ...origins.map(originOf)]);
+    this.#origins = new Set([originOf(baseUrl), ...(origins as string[]).map(originOf)]);
     this.#base = baseUrl.replace(/\/$/, '');
     this.#signInUrl = signInUrl;
     this.#credentials = credentials;
     // A browser's fetch throws "Illegal invocation" when called detached from window.
-    this.#fetch = (input, init) => fetchImpl(input, init);
+    this.#fetch = (input, init) => fetch(input, init);
     this.#ahead = refreshAhead;
     this.#lockName = `${channel}:refresh`;
     if (channel !== false) {
@@ -417,7 +431,7 @@ export class SessionClient {
    */
   readonly socketAuth = this.#socketAuth(() => `${new URL(`${this.#base}/`, this.#here).origin}/socket.io/`);
 
-  #socketAuth(htu: () => string): (callback: (data: { token?: string; dpop?: string }) => void) => void {
+  #socketAuth(htu: () => string): (callback: (data: { token?: string; dpop?: string | undefined }) => void) => void {
     return (callback) => {
       this.token()
         .then(async (token) => {
@@ -447,20 +461,53 @@ export class SessionClient {
       return `${new URL(manager?.uri ?? '/', this.#here).origin}${(manager?.opts?.path ?? '/socket.io').replace(/\/$/, '')}/`;
     };
     if (socket.auth === this.socketAuth) socket.auth = this.#socketAuth(htu);
-    const bound = bindSocket(socket, {
-      token: () => this.token(),
-      proof: (token) => this.#socketProof(token, htu()),
-      signedIn: () => this.#token !== undefined,
-      renewFrom: (seen) => this.#renew(seen),
-      generation: () => this.#gen,
-      end: (reason) => this.#end(reason),
-      ending: () => now() < this.#endingUntil,
-      stepUp: (p) => void this.stepUp(challengeOf(p?.maxAge, p?.acrValues, p?.event)),
-    });
-    this.#sockets.add(bound);
+    const signedIn = (): boolean => this.#token !== undefined;
+    // The server closed the socket (an expiry, a failed renewal): get a valid token (renewed only if stale), then
+    // reconnect; socket.io does not by itself. Offline: the refresh schedule retries, and socket.io reconnects by itself.
+    const reconnect = (renewal: Promise<unknown>): void =>
+      void renewal.then(() => {
+        if (signedIn() && !socket.connected) socket.connect();
+      }, noop);
+    const ending = (): boolean => now() < this.#endingUntil;
+    const handlers: Record<string, (...args: any[]) => void> = {
+      'session:revoked': (payload: unknown) => this.#end(revokedReason(payload, ending())),
+      'session:expired': () => reconnect(this.token()),
+      // An event refused for want of a recent authentication, sent without an ack.
+      'session:not-fresh': (p) => void this.stepUp(challengeOf(p?.maxAge, p?.acrValues, p?.event)),
+      connect_error: (error: { data?: { code?: unknown } } | undefined) => {
+        const code = error?.data?.code;
+        // The handshake's token was refused as expired: renew even if it looks fresh here, so this cannot loop.
+        if (code === 'ERR_AUTH_TOKEN_EXPIRED') reconnect(this.#renew(this.#gen));
+        else if (code === 'ERR_SESSION_REVOKED') this.#end(revokedReason(null, ending()));
+      },
+      disconnect: (why: string) => {
+        // The server closed it (expiry, a failed renewal): socket.io does not reconnect by itself then.
+        if (why === 'io server disconnect' && signedIn()) reconnect(this.token());
+      },
+    };
+    const each = (how: 'on' | 'off'): void => {
+      for (const event in handlers) socket[how](event, handlers[event]!);
+    };
+    each('on');
+    /** A new token (`session:renew`), the end of the session (`undefined`: disconnect), or unbinding (`null`). */
+    const notify: SocketNotice = (token) => {
+      if (token === null) return each('off');
+      if (token === undefined) return void socket.disconnect();
+      if (!socket.connected) return;
+      const answered = (answer?: { ok?: boolean }): void => {
+        // Refused (e.g. the socket's session changed): reconnect, the auth callback gives the current token.
+        if (answer?.ok !== true && signedIn()) {
+          socket.disconnect();
+          socket.connect();
+        }
+      };
+      // A bound session's renewal carries a proof like the handshake's (same htm and htu, ath of the new token).
+      this.#socketProof(token, htu()).then((dpop) => socket.emit('session:renew', { token, dpop }, answered), answered);
+    };
+    this.#sockets.add(notify);
     return () => {
-      bound.unbind();
-      this.#sockets.delete(bound);
+      notify(null);
+      this.#sockets.delete(notify);
     };
   }
 
@@ -470,7 +517,7 @@ export class SessionClient {
     this.#channel?.close();
     this.#channel = undefined;
     this.#listen('remove');
-    for (const bound of this.#sockets) bound.unbind();
+    for (const notify of this.#sockets) notify(null);
     this.#sockets.clear();
   }
 
@@ -531,7 +578,7 @@ export class SessionClient {
     }
     this.#schedule(delay);
     if (announce) this.#post({ t: 'ok', b: body, l: lifetime });
-    for (const bound of this.#sockets) bound.renew(body.accessToken);
+    for (const notify of this.#sockets) notify(body.accessToken);
     this.#emit('refreshed', { sessionId: body.sessionId, expiresAt: body.expiresAt });
   }
 
@@ -548,7 +595,7 @@ export class SessionClient {
     const gone = this.#keyName === undefined ? undefined : key?.then((k) => k && deleteKey(this.#keyName!, k));
     clearTimeout(this.#timer);
     if (announce) this.#post({ t: 'out', s: sessionId, r: reason });
-    for (const bound of this.#sockets) bound.signedOut();
+    for (const notify of this.#sockets) notify();
     this.#emit('signedOut', { reason });
     return gone;
   }
