@@ -9,8 +9,6 @@ export const CSRF_HEADER = 'x-jwt-session';
 /** What a bound socket is told: see attachSocket. */
 type SocketNotice = (token?: string | null) => void;
 
-const noop = (): undefined => undefined;
-
 /** Between the tabs of one browser, over the BroadcastChannel. `l`: the token's full lifetime, ms. */
 type Message = { t: 'ok'; b: SessionBody; l: number } | { t: 'fail' | 'rot' } | { t: 'out' | 'ending'; s: string; r?: SignedOutReason };
 
@@ -33,7 +31,7 @@ const HOLDER_GRACE_MS = 3000;
 /** setTimeout's longest delay (2^31-1 ms, 24.8 days): a longer one fires at once. A token that lives longer is renewed then. */
 const MAX_DELAY = 2 ** 31 - 1;
 /** The longest `expiresIn` taken, in seconds (400 days, the browsers' cap on the refresh cookie): more is a broken server. */
-const MAX_EXPIRES_IN = 400 * 24 * 3600;
+const MAX_EXPIRES_IN = 34_560_000;
 /** Timed renewals come at least this far apart (ms); while tokens keep arriving already due, the gap doubles to 60 s. */
 const RENEW_FLOOR = 1000;
 const sane = (seconds: number): boolean => seconds >= 0 && seconds <= MAX_EXPIRES_IN;
@@ -76,6 +74,11 @@ function unexpected(status?: number): never {
   throw new SessionClientError('ERR_HTTP', 'unexpected body from the server', status);
 }
 
+const noop = (): undefined => undefined;
+
+/** The page's signals that a renewal may be overdue (timers are throttled in a hidden tab, and fail offline). */
+const WAKE = ['online', 'visibilitychange'];
+
 /** A `fetch` input's URL. */
 const urlOf = (input: string | URL | Request): string | URL => (input instanceof Request ? input.url : input);
 
@@ -88,7 +91,7 @@ async function ok(pending: Promise<Response>): Promise<Response> {
 
 /** A 2xx body that is not the contract's (a proxy's HTML page, a wrong shape) is ERR_HTTP, never a raw SyntaxError or TypeError. */
 async function json<T = any>(res: Response, valid: (body: any) => T | undefined = (body) => body): Promise<T> {
-  const value = valid(await res.json().catch(() => undefined));
+  const value = valid(await res.json().catch(noop));
   if (value === undefined) unexpected(res.status);
   return value;
 }
@@ -111,7 +114,6 @@ export class SessionClient {
   readonly #credentials: 'omit' | 'same-origin' | 'include';
   readonly #fetch: typeof fetch;
   readonly #ahead: number;
-  readonly #lockName: string;
   readonly #locks: LockManagerLike | undefined;
   #channel: ChannelLike | undefined;
   #token: string | undefined;
@@ -211,7 +213,6 @@ export class SessionClient {
     // A browser's fetch throws "Illegal invocation" when called detached from window.
     this.#fetch = (input, init) => fetch(input, init);
     this.#ahead = refreshAhead;
-    this.#lockName = `${channel}:refresh`;
     if (channel !== false) {
       this.#locks = locks === undefined ? global.navigator?.locks : (locks ?? undefined);
       const Channel = global.BroadcastChannel;
@@ -222,7 +223,7 @@ export class SessionClient {
         this.#channel = ch;
       }
     }
-    this.#listen('add');
+    for (const type of WAKE) global.addEventListener?.(type, this.#onWake);
   }
 
   /** The current session, or `null` when signed out. */
@@ -312,7 +313,7 @@ export class SessionClient {
    */
   async token(): Promise<string> {
     // Offline or a failing server: the current token may still be good for a while.
-    if (this.#token !== undefined && this.#stale()) await this.#renew(this.#gen).catch(() => undefined);
+    if (this.#token !== undefined && this.#stale()) await this.#renew(this.#gen).catch(noop);
     if (this.#token === undefined) throw new SessionClientError('ERR_NOT_SIGNED_IN', 'not signed in');
     return this.#token;
   }
@@ -351,7 +352,7 @@ export class SessionClient {
       }
       // RFC 9470: the route wants a more recent authentication. Once: a second challenge after it is the answer.
       if (stepped || res.status !== 401) return res;
-      const body = (await res.clone().json().catch(() => undefined)) as { error?: unknown; maxAge?: unknown; acrValues?: unknown } | undefined;
+      const body = (await res.clone().json().catch(noop)) as { error?: unknown; maxAge?: unknown; acrValues?: unknown } | undefined;
       if (!/insufficient_user_authentication/.test(challenge) && body?.error !== 'ERR_AUTH_NOT_FRESH') return res;
       // The header's parameters (RFC 9470 §3, any server's), else the body's (this library's guards send both).
       const param = (name: string): string | undefined => new RegExp(`${name}="?([^",]*)`).exec(challenge)?.[1];
@@ -367,13 +368,14 @@ export class SessionClient {
    */
   async #send(input: string | URL | Request, init: RequestInit, token?: string, key?: DpopKey): Promise<Response> {
     const url = new URL(urlOf(input), this.#here).href;
-    const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    const request = input instanceof Request ? input : undefined;
+    const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
     key ??= token === undefined || this.#bound ? await this.#keyNow() : undefined;
     for (let nonced = false; ; nonced = true) {
-      const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
+      const headers = new Headers(init.headers ?? request?.headers);
       if (token !== undefined) headers.set('authorization', `${this.#bound ? 'DPoP' : 'Bearer'} ${token}`);
       if (key !== undefined) headers.set('dpop', await this.#proof(key, method, url, token));
-      const res = await this.#fetch(input instanceof Request ? input.clone() : input, { ...init, headers });
+      const res = await this.#fetch(request?.clone() ?? input, { ...init, headers });
       if (!this.#learn(res, url) || nonced) return res;
     }
   }
@@ -389,7 +391,7 @@ export class SessionClient {
   stepUp(challenge: StepUpChallenge): Promise<boolean> {
     this.#emit('stepUpRequired', challenge);
     return (this.#stepping ??= (async () => (await this.#onStepUp?.(challenge)) === true)()
-      .catch((error) => !report(error))
+      .catch(report)
       .finally(() => {
         this.#stepping = undefined;
       }));
@@ -406,7 +408,7 @@ export class SessionClient {
   async reauthenticate(credentials: unknown): Promise<void> {
     const token = await this.token();
     // It rotates the refresh token: never alongside a renewal, here or in a sibling tab (it would read as reuse).
-    while (this.#refreshing) await this.#refreshing.catch(() => undefined);
+    while (this.#refreshing) await this.#refreshing.catch(noop);
     // In the place of a rotation: the same lock, the same single flight; a renewal asked for meanwhile waits for it.
     await this.#renew(this.#gen, false, async () => {
       this.#adopt(await json(await ok(this.#call(`${this.#base}/reauthenticate`, 'POST', JSON.stringify(credentials), undefined, this.#token ?? token))), true);
@@ -516,14 +518,9 @@ export class SessionClient {
     clearTimeout(this.#timer);
     this.#channel?.close();
     this.#channel = undefined;
-    this.#listen('remove');
+    for (const type of WAKE) global.removeEventListener?.(type, this.#onWake);
     for (const notify of this.#sockets) notify(null);
     this.#sockets.clear();
-  }
-
-  /** The page's signals that a renewal may be overdue (timers are throttled in a hidden tab, and fail offline). */
-  #listen(how: 'add' | 'remove'): void {
-    for (const type of ['online', 'visibilitychange']) global[`${how}EventListener`]?.(type, this.#onWake);
   }
 
   #emit<E extends keyof SessionClientEvents>(event: E, payload: SessionClientEvents[E]): void {
@@ -656,6 +653,7 @@ export class SessionClient {
    */
   async #coordinate(seen: number, timed: boolean, rotate: () => Promise<void>): Promise<void> {
     const locks = this.#locks;
+    const name = `${this.#keyName}:refresh`; // locks only with a channel: its name
     if (locks === undefined) {
       // Best effort (see README): a sibling announced a renewal, wait for its outcome.
       while (now() < this.#siblingUntil && this.#gen === seen) await this.#heard(seen);
@@ -663,7 +661,7 @@ export class SessionClient {
       return rotate();
     }
     let queued = false;
-    await locks.request(this.#lockName, { ifAvailable: true }, async (lock) => {
+    await locks.request(name, { ifAvailable: true }, async (lock) => {
       if (!lock) return void (queued = true);
       // Tabs that adopted one token have their timers due together: a sibling may have rotated and released
       // the lock an instant ago, its outcome still on the channel. A timed renewal (ahead of expiry, so it
@@ -672,7 +670,7 @@ export class SessionClient {
       return rotate();
     });
     if (!queued) return;
-    await locks.request(this.#lockName, {}, async () => {
+    await locks.request(name, {}, async () => {
       // The holder posted its outcome before releasing; the message may still be on its way.
       await this.#heard(seen);
       return rotate();
@@ -697,7 +695,7 @@ export class SessionClient {
     try {
       res = await this.#call(`${this.#base}/refresh`, 'POST');
       if (res.status === 204) return void this.#end('signed-out');
-      if (res.ok) return this.#adopt((await res.json().catch(() => undefined)) as SessionBody, true);
+      if (res.ok) return this.#adopt((await res.json().catch(noop)) as SessionBody, true);
       const error = await errorOf(res);
       if (res.status !== 401) throw error;
       if (this.#token === undefined) throw error; // restore(): tell the page why
@@ -722,8 +720,9 @@ export class SessionClient {
     return this.#dpop ? (this.#key ??= this.#keyName === undefined ? undefined : loadKey(this.#keyName)) : undefined;
   }
 
+  /** `url`: absolute. */
   #proof(key: DpopKey, method: string, url: string, token?: string): Promise<string> {
-    const full = new URL(url, this.#here);
+    const full = new URL(url);
     return proof(key, method, full.href, this.#skew, this.#nonces.get(full.origin), token);
   }
 
@@ -735,7 +734,7 @@ export class SessionClient {
    */
   #learn(res: Response, url: string): boolean {
     const nonce = res.headers.get('dpop-nonce');
-    if (nonce !== null) this.#nonces.set(new URL(url, this.#here).origin, nonce);
+    if (nonce !== null) this.#nonces.set(new URL(url).origin, nonce);
     if (res.status !== 401 && res.status !== 400) return false;
     // The clock only from refusals: never cached, unlike a 200 whose Date may be hours old; a proof whose iat was right is never refused for it.
     const skew = this.#skew;

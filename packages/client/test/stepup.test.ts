@@ -176,7 +176,10 @@ S('an onStepUp that throws declines (the 401) and is reported as uncaught; one t
       },
     });
     await client.signIn({ username: 'fay', password: PASSWORD });
+    const from = server.seen.length;
     assert.is((await post(client)).status, 401);
+    // Declined: not sent again.
+    assert.is(server.seen.slice(from).filter((s) => s.route === 'POST /api/fresh').length, 1);
     await new Promise((resolve) => setTimeout(resolve, 10));
     assert.is((uncaught[0] as Error).message, 'dialog bug');
   } finally {
