@@ -47,14 +47,15 @@ const report = (error: unknown): false => {
 };
 
 const network = (): never => {
-  throw new SessionClientError('ERR_NETWORK', 'the server could not be reached');
+  throw new SessionClientError('ERR_NETWORK', 'network error');
 };
 
 /** A challenge's parameters, from a header or a body (anyone's): only well-formed ones are kept. */
 function challengeOf(maxAge: unknown, acrValues: unknown, event?: unknown): StepUpChallenge {
   const challenge: StepUpChallenge = {};
-  if (Number(maxAge) >= 0) challenge.maxAge = Number(maxAge);
-  if (Array.isArray(acrValues)) challenge.acrValues = acrValues.map(String);
+  const seconds = Number(maxAge);
+  if (seconds >= 0) challenge.maxAge = seconds;
+  if (Array.isArray(acrValues)) challenge.acrValues = acrValues;
   if (typeof event === 'string') challenge.event = event;
   return challenge;
 }
@@ -71,7 +72,7 @@ const OPTIONS = ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'loc
 
 /** A 2xx body that is not the contract's. */
 function unexpected(status?: number): never {
-  throw new SessionClientError('ERR_HTTP', 'unexpected body from the server', status);
+  throw new SessionClientError('ERR_HTTP', 'unexpected answer', status);
 }
 
 const noop = (): undefined => undefined;
@@ -200,7 +201,7 @@ export class SessionClient {
                         : !Array.isArray(origins) || origins.some((o) => typeof o !== 'string' || originOf(o) !== o.toLowerCase().replace(/\/$/, ''))
                           ? 'tokenOrigins'
                           : undefined;
-    if (bad !== undefined) config(`option ${bad} is invalid (see SessionClientOptions)`);
+    if (bad !== undefined) config(`invalid option ${bad}`);
     this.#onStepUp = onStepUp;
     this.#dpop = dpop !== false;
     // Without a channel the tabs do not share a session, so they do not share a key either.
@@ -406,12 +407,12 @@ export class SessionClient {
    * `ERR_CREDENTIALS_INVALID` for a wrong password (nothing changed).
    */
   async reauthenticate(credentials: unknown): Promise<void> {
-    const token = await this.token();
+    await this.token(); // not signed in: ERR_NOT_SIGNED_IN; about to expire: renewed first
     // It rotates the refresh token: never alongside a renewal, here or in a sibling tab (it would read as reuse).
     while (this.#refreshing) await this.#refreshing.catch(noop);
     // In the place of a rotation: the same lock, the same single flight; a renewal asked for meanwhile waits for it.
     await this.#renew(this.#gen, false, async () => {
-      this.#adopt(await json(await ok(this.#call(`${this.#base}/reauthenticate`, 'POST', JSON.stringify(credentials), undefined, this.#token ?? token))), true);
+      this.#adopt(await json(await ok(this.#call(`${this.#base}/reauthenticate`, 'POST', JSON.stringify(credentials), undefined, this.#token))), true);
     });
   }
 
@@ -435,19 +436,17 @@ export class SessionClient {
 
   #socketAuth(htu: () => string): (callback: (data: { token?: string; dpop?: string | undefined }) => void) => void {
     return (callback) => {
+      // JSON: no `dpop` for an unbound session.
       this.token()
-        .then(async (token) => {
-          const dpop = await this.#socketProof(token, htu());
-          return { token, dpop }; // JSON: no dpop for an unbound session
-        })
+        .then(async (token) => ({ token, dpop: await this.#socketProof(token, htu()) }))
         .then(callback, () => callback({}));
     };
   }
 
   /** The proof a socket's handshake or `session:renew` carries: `GET` of the Socket.IO endpoint, `ath` of the token. */
   async #socketProof(token: string, htu: string): Promise<string | undefined> {
-    const key = this.#bound ? await this.#keyNow() : undefined;
-    return key === undefined ? undefined : this.#proof(key, 'GET', htu, token);
+    const key = this.#bound && (await this.#keyNow());
+    return key ? this.#proof(key, 'GET', htu, token) : undefined;
   }
 
   /**
@@ -456,7 +455,7 @@ export class SessionClient {
    * `signedOut`. Returns the function that unbinds it.
    */
   attachSocket(socket: SocketLike): () => void {
-    if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') config('attachSocket needs a socket.io-client socket');
+    if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') config('attachSocket needs a socket');
     // The Socket.IO endpoint as engine.io requests it: the manager's origin and its path with one trailing slash, no query.
     const htu = (): string => {
       const manager = socket.io as { uri?: string; opts?: { path?: string } } | undefined;
@@ -624,7 +623,7 @@ export class SessionClient {
 
   #schedule(delay: number): void {
     clearTimeout(this.#timer);
-    const timer = setTimeout(() => this.#tick(), Math.min(MAX_DELAY, Math.max(0, delay)));
+    const timer = setTimeout(() => this.#tick(), Math.min(MAX_DELAY, delay));
     (timer as { unref?(): void }).unref?.();
     this.#timer = timer;
   }
@@ -666,7 +665,7 @@ export class SessionClient {
       // Tabs that adopted one token have their timers due together: a sibling may have rotated and released
       // the lock an instant ago, its outcome still on the channel. A timed renewal (ahead of expiry, so it
       // can wait) gives that message a moment before spending the cookie again.
-      if (timed && this.#channel !== undefined) await Promise.race([this.#heard(seen), new Promise((resolve) => setTimeout(resolve, SIBLING_SETTLE_MS))]);
+      if (timed && this.#channel !== undefined) await this.#heard(seen, SIBLING_SETTLE_MS);
       return rotate();
     });
     if (!queued) return;
@@ -678,10 +677,10 @@ export class SessionClient {
   }
 
   /** Resolves on the next message from a sibling, or after HOLDER_GRACE_MS; at once if the token changed since `seen`. */
-  #heard(seen: number): Promise<void> {
+  #heard(seen: number, ms = HOLDER_GRACE_MS): Promise<void> {
     return new Promise<void>((resolve) => {
       if (this.#gen !== seen) return resolve();
-      const timer = setTimeout(resolve, HOLDER_GRACE_MS);
+      const timer = setTimeout(resolve, ms);
       this.#wake.push(() => {
         clearTimeout(timer);
         resolve();
