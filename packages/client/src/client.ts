@@ -36,7 +36,7 @@ const MAX_EXPIRES_IN = 34_560_000;
 const RENEW_FLOOR = 1000;
 const sane = (seconds: number): boolean => seconds >= 0 && seconds <= MAX_EXPIRES_IN;
 /** What relative URLs resolve against where there is no page (Node): a name that never resolves (RFC 2606). */
-const NO_PAGE = 'http://relative.invalid';
+const NO_PAGE = 'http://x.invalid';
 
 /** Reports a bug of the app's code (a listener, a handler) as uncaught, without breaking what called it. */
 const report = (error: unknown): false => {
@@ -217,7 +217,7 @@ export class SessionClient {
     if (channel !== false) {
       this.#locks = locks === undefined ? global.navigator?.locks : (locks ?? undefined);
       const Channel = global.BroadcastChannel;
-      if (Channel !== undefined) {
+      if (Channel) {
         const ch = new Channel(channel);
         ch.onmessage = (event) => this.#hear(event.data as Message);
         ch.unref?.(); // Node: an open channel must not keep the process alive
@@ -236,8 +236,8 @@ export class SessionClient {
   get claims(): Record<string, unknown> | null {
     const part = this.#token?.split('.')[1];
     try {
-      const bytes = Uint8Array.from(atob(part!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-      return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+      // base64url → bytes → UTF-8 (escape() makes each byte a %XX that decodeURIComponent reads as UTF-8).
+      return JSON.parse(decodeURIComponent(escape(atob(part!.replace(/-/g, '+').replace(/_/g, '/'))))) as Record<string, unknown>;
     } catch {
       return null; // signed out, or a token that is not a JWT
     }
@@ -246,7 +246,7 @@ export class SessionClient {
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends keyof SessionClientEvents>(event: E, listener: (payload: SessionClientEvents[E]) => void): () => void {
     let set = this.#listeners.get(event);
-    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    if (!set) this.#listeners.set(event, (set = new Set()));
     set.add(listener);
     return () => set.delete(listener);
   }
@@ -268,9 +268,9 @@ export class SessionClient {
     // A new key at each sign-in, stored only once the sign-in succeeded: a failed one leaves the siblings' key alone.
     const key = this.#dpop ? await newKey() : undefined;
     const body = await json(await ok(this.#call(this.#signInUrl, 'POST', JSON.stringify(credentials), key)));
-    if (key !== undefined) {
+    if (key) {
       this.#key = Promise.resolve(key);
-      if (this.#keyName !== undefined) await saveKey(this.#keyName, key);
+      if (this.#keyName) await saveKey(this.#keyName, key);
     }
     this.#adopt(body, true);
     return this.session!;
@@ -375,7 +375,7 @@ export class SessionClient {
     for (let nonced = false; ; nonced = true) {
       const headers = new Headers(init.headers ?? request?.headers);
       if (token !== undefined) headers.set('authorization', `${this.#bound ? 'DPoP' : 'Bearer'} ${token}`);
-      if (key !== undefined) headers.set('dpop', await this.#proof(key, method, url, token));
+      if (key) headers.set('dpop', await this.#proof(key, method, url, token));
       const res = await this.#fetch(request?.clone() ?? input, { ...init, headers });
       if (!this.#learn(res, url) || nonced) return res;
     }
@@ -546,23 +546,24 @@ export class SessionClient {
   }
 
   #adopt(body: SessionBody, announce: boolean, lifetime = body?.expiresIn * 1000): void {
+    const { accessToken, sessionId, expiresIn, expiresAt } = (body ?? {}) as Partial<SessionBody>;
     // A non-finite, negative or absurd expiresIn (JSON's 1e309 is Infinity) would make every timer below fire at once.
-    if (typeof body?.accessToken !== 'string' || typeof body.sessionId !== 'string' || typeof body.expiresIn !== 'number' || !sane(body.expiresIn) || !sane(lifetime / 1000)) {
-      unexpected();
+    if (typeof accessToken !== 'string' || typeof sessionId !== 'string' || typeof expiresIn !== 'number' || !sane(expiresIn) || !sane(lifetime / 1000)) {
+      return unexpected();
     }
-    this.#token = body.accessToken;
-    if (body.sessionId !== this.#sessionId && !announce) this.#key = undefined; // a sibling's new session: its key is in IndexedDB
-    this.#sessionId = body.sessionId;
+    this.#token = accessToken;
+    if (sessionId !== this.#sessionId && !announce) this.#key = undefined; // a sibling's new session: its key is in IndexedDB
+    this.#sessionId = sessionId;
     this.#bound = typeof (this.claims?.cnf as { jkt?: unknown } | undefined)?.jkt === 'string';
-    this.#expiresAt = body.expiresAt;
+    this.#expiresAt = expiresAt!;
     // expiresIn is whole seconds counted from the server's second, so up to 1 s optimistic.
-    this.#deadline = now() + (body.expiresIn - 1) * 1000;
+    this.#deadline = now() + (expiresIn - 1) * 1000;
     this.#lifetime = lifetime;
     this.#gen += 1;
     this.#backoff = 0;
     // Without Web Locks, tabs that adopted the same token would all fire together: spread them
     // over half the margin, so that the first one's announcement reaches the others in time.
-    let delay = this.#deadline - this.#margin() * (this.#locks === undefined ? 1 - Math.random() / 2 : 1) - now();
+    let delay = this.#deadline - this.#margin() * (this.#locks ? 1 : 1 - Math.random() / 2) - now();
     // A token already due as it arrives (a server handing out dead tokens) would have the timer renew back
     // to back: back off, doubling while it goes on. A merely short-lived token is renewed no sooner than
     // RENEW_FLOOR, without the doubling: a 3 s token must still be renewed every second or so.
@@ -574,12 +575,12 @@ export class SessionClient {
     }
     this.#schedule(delay);
     if (announce) this.#post({ t: 'ok', b: body, l: lifetime });
-    for (const notify of this.#sockets) notify(body.accessToken);
-    this.#emit('refreshed', { sessionId: body.sessionId, expiresAt: body.expiresAt });
+    for (const notify of this.#sockets) notify(accessToken);
+    this.#emit('refreshed', { sessionId, expiresAt: expiresAt! });
   }
 
   /** Resolves once the session's key is deleted from IndexedDB. */
-  #end(reason: SignedOutReason, announce = true): Promise<unknown> | undefined {
+  #end(reason: SignedOutReason, announce = true): unknown {
     this.#gen += 1;
     const sessionId = this.#sessionId;
     if (sessionId === undefined) return;
@@ -588,7 +589,8 @@ export class SessionClient {
     // The key goes with the session, here and in IndexedDB (unless a sibling has replaced it with a newer session's).
     const key = this.#key;
     this.#key = undefined;
-    const gone = this.#keyName === undefined ? undefined : key?.then((k) => k && deleteKey(this.#keyName!, k));
+    const name = this.#keyName;
+    const gone = name && key?.then((k) => k && deleteKey(name, k));
     clearTimeout(this.#timer);
     if (announce) this.#post({ t: 'out', s: sessionId, r: reason });
     for (const notify of this.#sockets) notify();
@@ -603,19 +605,20 @@ export class SessionClient {
   }
 
   #hear(message: Message): void {
-    if (message?.t === 'ok') {
+    const type = message?.t;
+    if (type === 'ok') {
       // Messages may cross: never step back to an older token of the same session.
       const { sessionId, expiresAt } = message.b ?? {};
       if (sessionId !== undefined && !this.#ended.has(sessionId) && (sessionId !== this.#sessionId || expiresAt >= this.#expiresAt)) {
         this.#adopt(message.b, false, message.l);
       }
-    } else if ((message?.t === 'out' || message?.t === 'ending') && message.s === this.#sessionId) {
-      if (message.t === 'ending') this.#endingUntil = now() + ENDING_MS;
+    } else if ((type === 'out' || type === 'ending') && message.s === this.#sessionId) {
+      if (type === 'ending') this.#endingUntil = now() + ENDING_MS;
       else this.#end(message.r ?? 'signed-out', false);
     }
     // A sibling's renewal started, or ended (its outcome).
-    if (message?.t === 'rot') this.#siblingUntil = now() + HOLDER_GRACE_MS;
-    else if (message?.t !== 'ending') this.#siblingUntil = 0;
+    if (type === 'rot') this.#siblingUntil = now() + HOLDER_GRACE_MS;
+    else if (type !== 'ending') this.#siblingUntil = 0;
     const waiting = this.#wake;
     this.#wake = [];
     for (const wake of waiting) wake();
@@ -653,7 +656,7 @@ export class SessionClient {
   async #coordinate(seen: number, timed: boolean, rotate: () => Promise<void>): Promise<void> {
     const locks = this.#locks;
     const name = `${this.#keyName}:refresh`; // locks only with a channel: its name
-    if (locks === undefined) {
+    if (!locks) {
       // Best effort (see README): a sibling announced a renewal, wait for its outcome.
       while (now() < this.#siblingUntil && this.#gen === seen) await this.#heard(seen);
       if (this.#gen === seen) this.#post({ t: 'rot' });
@@ -665,7 +668,7 @@ export class SessionClient {
       // Tabs that adopted one token have their timers due together: a sibling may have rotated and released
       // the lock an instant ago, its outcome still on the channel. A timed renewal (ahead of expiry, so it
       // can wait) gives that message a moment before spending the cookie again.
-      if (timed && this.#channel !== undefined) await this.#heard(seen, SIBLING_SETTLE_MS);
+      if (timed && this.#channel) await this.#heard(seen, SIBLING_SETTLE_MS);
       return rotate();
     });
     if (!queued) return;
@@ -709,14 +712,14 @@ export class SessionClient {
   /** A call to a session endpoint (or the sign-in route) with the CSRF header and a JSON `body`; see {@link #send}. */
   #call(url: string, method: string, body?: string, key?: DpopKey, token?: string): Promise<Response> {
     const headers: Record<string, string> = { [CSRF_HEADER]: '1' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body) headers['content-type'] = 'application/json';
     return this.#send(url, { method, headers, body: body ?? null, credentials: this.#credentials }, token, key).catch(network);
   }
 
   /** The session's key: this tab's, else the one the origin's tabs share in IndexedDB; undefined with DPoP off or none kept. */
   async #keyNow(): Promise<DpopKey | undefined> {
     // Without a stored key (no channel), only the one this tab made at sign-in.
-    return this.#dpop ? (this.#key ??= this.#keyName === undefined ? undefined : loadKey(this.#keyName)) : undefined;
+    return this.#dpop ? (this.#key ??= this.#keyName ? loadKey(this.#keyName) : undefined) : undefined;
   }
 
   /** `url`: absolute. */
@@ -734,7 +737,7 @@ export class SessionClient {
   #learn(res: Response, url: string): boolean {
     const nonce = res.headers.get('dpop-nonce');
     if (nonce !== null) this.#nonces.set(new URL(url).origin, nonce);
-    if (res.status !== 401 && res.status !== 400) return false;
+    if ((res.status | 1) !== 401) return false; // only a 400 or a 401
     // The clock only from refusals: never cached, unlike a 200 whose Date may be hours old; a proof whose iat was right is never refused for it.
     const skew = this.#skew;
     this.#skew = serverSkew(res, skew);

@@ -62,7 +62,7 @@ const subtle = (): SubtleCrypto | undefined => globalThis.crypto?.subtle;
 /** A new non-extractable P-256 key pair; undefined without WebCrypto. */
 export async function newKey(): Promise<DpopKey | undefined> {
   const crypto = subtle();
-  if (crypto === undefined) return undefined;
+  if (!crypto) return undefined;
   const pair = (await crypto.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])) as { privateKey: CryptoKey; publicKey: CryptoKey };
   const { kty, crv, x, y } = await crypto.exportKey('jwk', pair.publicKey);
   // §4.2: the public key only, and only its required members (RFC 7638 order is the verifier's business).
