@@ -127,6 +127,22 @@ S('no loop: a second challenge after the re-authentication is returned, not prom
   assert.is(server.freshServed.length, served);
 });
 
+S('a bare RFC 9470 challenge (the header alone, no body): recognised, max_age read from it; after the re-authentication its second challenge is returned', async () => {
+  const { state, onStepUp } = prompt(PASSWORD);
+  const { client, challenges } = makeClient({ onStepUp });
+  state.client = client;
+  await client.signIn({ username: 'bea', password: PASSWORD });
+  const from = server.seen.length;
+  const res = await client.fetch(`${server.url}/api/bare`);
+  assert.is(res.status, 401);
+  assert.equal(challenges, [{ maxAge: 60 }]);
+  assert.is(state.prompts, 1);
+  assert.is(server.seen.slice(from).filter((s) => s.route === 'GET /api/bare').length, 2);
+  // Not a step-up challenge: a 401 of another kind goes back untouched, no prompt.
+  assert.is((await client.fetch(`${server.url}/api/forbidden`)).status, 401);
+  assert.is(state.prompts, 1);
+});
+
 S('without onStepUp: the 401 at once and the event; the app re-authenticates and sends again itself', async () => {
   const { client, challenges } = makeClient();
   await client.signIn({ username: 'dee', password: PASSWORD });

@@ -182,6 +182,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       freshServed.push(route);
       return send(res, 200, { ok: true, sid: auth.sid, amr: auth.amr });
     }
+    // Another server's RFC 9470 challenge: the header alone, no JSON body (or one the browser hides: CORS).
+    if (route === 'GET /api/bare') return send(res, 401, undefined, { 'www-authenticate': 'Bearer error="insufficient_user_authentication", max_age=60' });
     if (route === 'GET /api/forbidden') return send(res, 401, { error: 'ERR_OTHER', message: 'No.' }, { 'www-authenticate': 'Bearer realm="x"' });
     send(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' });
   }
