@@ -412,7 +412,7 @@ export class SessionClient {
     while (this.#refreshing) await this.#refreshing.catch(noop);
     // In the place of a rotation: the same lock, the same single flight; a renewal asked for meanwhile waits for it.
     await this.#renew(this.#gen, false, async () => {
-      this.#adopt(await (await ok(this.#call(`${this.#base}/reauthenticate`, 'POST', JSON.stringify(credentials), undefined, this.#token))).json().catch(noop), true);
+      this.#adopt((await (await ok(this.#call(`${this.#base}/reauthenticate`, 'POST', JSON.stringify(credentials), undefined, this.#token))).json().catch(noop)) as SessionBody, true);
     });
   }
 
