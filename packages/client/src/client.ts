@@ -46,11 +46,12 @@ const report = (error: unknown): false => {
   return false;
 };
 
+/** The request never got an answer (offline, DNS, CORS): ERR_NETWORK, whatever the browser's TypeError said. */
 const network = (): never => {
   throw new SessionClientError('ERR_NETWORK', 'network error');
 };
 
-/** A challenge's parameters, from a header or a body (anyone's): only well-formed ones are kept. */
+/** A step-up challenge's parameters, from a body, a header or a socket payload: a `maxAge` that is a number of seconds, an `acrValues` array, an event name. */
 function challengeOf(maxAge: unknown, acrValues: unknown, event?: unknown): StepUpChallenge {
   const challenge: StepUpChallenge = {};
   const seconds = Number(maxAge);
@@ -331,7 +332,10 @@ export class SessionClient {
    * 401 whose `WWW-Authenticate` says `error="invalid_token"` it renews the
    * token once and retries; when
    * the session turns out to be over, it resolves that 401 (and `signedOut`
-   * fires). A `ReadableStream` body cannot be sent twice: pass a string,
+   * fires). On a step-up challenge (401 `insufficient_user_authentication`,
+   * or the body's `ERR_AUTH_NOT_FRESH`) it fires `stepUpRequired`, awaits
+   * the `onStepUp` prompt and, once re-authenticated, sends again, once; a
+   * declined prompt resolves that 401. A `ReadableStream` body cannot be sent twice: pass a string,
    * Blob, FormData or buffer.
    */
   async fetch(input: string | URL | Request, init?: RequestInit | null): Promise<Response> {
