@@ -15,7 +15,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SessionClient, SessionClientError, type SessionClientOptions, type StepUpChallenge } from '../src/index.js';
 import { rejects } from './support/assert.js';
-import { Profile, until } from './support/browser.js';
+import { Profile, ProcessLocks, until } from './support/browser.js';
 import { PASSWORD, startTestServer, type TestServer } from './support/server.js';
 
 const S = suite('step-up');
@@ -285,6 +285,45 @@ S('Socket.IO ack: a refused event answers { ok: false, code: ERR_AUTH_NOT_FRESH 
   assert.is(await client.stepUp(answer), true);
   assert.is(challenges.length, 1);
   await until('the event admitted', async () => ((await socket.timeout(2000).emitWithAck('transfer', 10)) as { ok: boolean }).ok);
+});
+
+S('tabs: a re-authentication in one tab while the others renew takes the renewal lock — never the same refresh token twice (reuse interval 0), every tab ends on the fresh token', async () => {
+  const strict = await startTestServer({ refreshTokenReuseInterval: 0 });
+  try {
+    for (const locks of [new ProcessLocks(), null]) {
+      const profile = new Profile();
+      const channel = `stepup-tabs-${randomUUID()}`;
+      // Without Web Locks the tabs coordinate best effort (README, Tabs): the re-authenticating tab's network is
+      // slow, so its announcement has arrived when the others decide; with Web Locks they all start together.
+      const slow: typeof fetch = async (input, init) => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return profile.fetch(input, init);
+      };
+      const tabs = [slow, profile.fetch, profile.fetch].map((fetch) => new SessionClient({ baseUrl: `${strict.url}/auth`, fetch, channel, locks }));
+      cleanup.push(() => tabs.forEach((tab) => tab.close()));
+      const out: string[] = [];
+      for (const tab of tabs) tab.on('signedOut', ({ reason }) => out.push(reason));
+      const [first, ...others] = tabs as [SessionClient, ...SessionClient[]];
+      await first.signIn({ username: 'tabs', password: PASSWORD });
+      await until('the other tabs to adopt the session', () => others.every((tab) => tab.session?.sessionId === first.session!.sessionId));
+      const rotations = strict.rotations();
+      const reauthenticated = first.reauthenticate({ password: PASSWORD });
+      if (locks === null) await new Promise((resolve) => setTimeout(resolve, 50));
+      await Promise.all([reauthenticated, ...others.map((tab) => tab.refresh()), first.refresh()]);
+      const mode = locks === null ? 'without Web Locks' : 'with Web Locks';
+      assert.equal(out, [], mode);
+      // The re-authentication, and at most one renewal that took the lock before it (then the others find its
+      // result): extra rotations with the current cookie, never a reuse.
+      assert.ok(strict.rotations() - rotations <= 2, `${mode}: ${strict.rotations() - rotations} rotations`);
+      await until('every tab on the fresh token', async () => {
+        const tokens = await Promise.all(tabs.map((tab) => tab.token()));
+        return new Set(tokens).size === 1 && tabs.every((tab) => JSON.stringify(tab.claims!.amr) === '["pwd"]');
+      });
+      assert.is((await others[0]!.fetch(`${strict.url}/api/fresh`, { method: 'POST', body: '{}' })).status, 200, mode);
+    }
+  } finally {
+    await strict.close();
+  }
 });
 
 S.run();
