@@ -16,6 +16,7 @@ import { demoMetrics } from './metrics.js';
 import { attachChat } from './chat.js';
 import { bundleClient } from './client-bundle.js';
 import { resolveConfig, type DemoOptions } from './config.js';
+import { sensitiveRoutes } from './sensitive.js';
 import { signIn } from './sign-in.js';
 import { SECURITY_HEADERS, loadPublicFiles, serveStatic } from './static.js';
 import { SignInThrottle } from './throttle.js';
@@ -78,6 +79,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
   // proof by it; a copied token is refused. Not required: a client without a key still gets an unbound session.
   const dpop = { replayCache: backend.dpopReplayCache };
   const guard = httpAuth(manager, { dpop, trustProxy: config.trustProxy });
+  // Issue 22: changing the e-mail address asks for the password again when the last authentication is older than freshMaxAge.
+  const sensitive = sensitiveRoutes({ users, throttle, guard, freshMaxAge: config.freshMaxAge, trustProxy: config.trustProxy, log });
 
   /** GET /api/me: who the access token belongs to (what an app's API would check). */
   function me(req: IncomingMessage, res: ServerResponse): void {
@@ -94,6 +97,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
       storage: backend.kind,
       node: `${config.host}:${config.port}`,
       accessTokenTtl: config.accessTokenTtl,
+      freshMaxAge: config.freshMaxAge,
     });
   }
 
@@ -106,10 +110,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://demo.invalid').pathname;
     if (sessions === undefined) return sendJson(res, 503, { error: 'ERR_STARTING', message: 'The demo is starting.' });
+    if (method === 'POST' && path === '/auth/reauthenticate') return sensitive.reauthenticate(req, res, sessions);
     if (path.startsWith('/auth/')) return sessions(req, res, () => sendJson(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' }));
     if (method === 'GET' && path === '/api/about') return about(res);
     if (method === 'GET' && path === '/metrics' && metrics !== undefined) return metrics.serve(req, res);
     if (method === 'GET' && path === '/api/me') return me(req, res);
+    if (method === 'POST' && path === '/api/account/email') return sensitive.changeEmail(req, res);
     if (method === 'POST' && path === '/api/sign-in') return signIn(req, res, { users, throttle, sessions, trustProxy: config.trustProxy, log });
     if (path.startsWith('/api/')) return sendJson(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such API route.' });
     if ((method === 'GET' || method === 'HEAD') && serveStatic(files, path, res, method === 'HEAD')) return;

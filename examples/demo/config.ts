@@ -20,6 +20,8 @@ export interface DemoOptions {
   refreshTokenReuseInterval?: number;
   /** Trust X-Forwarded-For for the client address. @default false */
   trustProxy?: boolean;
+  /** Seconds: changing the e-mail address needs an authentication at most this old, else the password again. @default FRESH_MAX_AGE or 300 */
+  freshMaxAge?: number;
   /** Extra origins allowed to call the API (besides the server's own), e.g. a proxy's public URL. */
   allowedOrigins?: string[];
   /** Log requests and events to stdout. @default true */
@@ -40,6 +42,7 @@ export interface DemoConfig {
   refreshTokenIdleTtl: number;
   refreshTokenReuseInterval: number;
   trustProxy: boolean;
+  freshMaxAge: number;
   allowedOrigins: ReadonlySet<string>;
   log: boolean;
   metrics: boolean;
@@ -68,6 +71,7 @@ export function resolveConfig(options: DemoOptions = {}, env: NodeJS.ProcessEnv 
     refreshTokenIdleTtl: 24 * 3600,
     refreshTokenReuseInterval: options.refreshTokenReuseInterval ?? positiveInt(env.REFRESH_REUSE_INTERVAL, 'REFRESH_REUSE_INTERVAL') ?? 0,
     trustProxy: options.trustProxy ?? env.TRUST_PROXY === '1',
+    freshMaxAge: options.freshMaxAge ?? positiveInt(env.FRESH_MAX_AGE, 'FRESH_MAX_AGE') ?? 300,
     allowedOrigins: new Set(origins),
     log: options.log ?? true,
     metrics: options.metrics ?? process.env.METRICS === '1',

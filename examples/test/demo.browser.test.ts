@@ -375,4 +375,47 @@ S('five tabs, 5 s access tokens, reuse interval 0, 30 s: one rotation per expiry
   }
 });
 
+S('a sensitive action: a stale session is asked for the password (a wrong one is refused in the dialog), then the change goes through; cancelling leaves it unchanged', async () => {
+  const node = await startDemo({ port: 0, host: '127.0.0.1', log: false, freshMaxAge: 2 });
+  const context = await browser!.newContext({ viewport: { width: 1280, height: 820 } });
+  try {
+    const page = await openPage(context, node.url);
+    await signIn(page);
+    const sessionId = await sessionIdOf(page);
+    // Older than freshMaxAge (2 s): the route answers 401 insufficient_user_authentication.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await page.fill('#email-input', 'alice@example.com');
+    await page.click('#email-submit');
+    await page.waitForSelector('#stepup-dialog[open]');
+    assert.match((await page.textContent('#stepup-text')) ?? '', /re-enter your password/);
+    await page.fill('#stepup-password', 'not-the-password');
+    await page.click('#stepup-confirm');
+    await page.waitForSelector('#stepup-error:text("Wrong password.")');
+    assert.ok(await page.isVisible('#stepup-dialog[open]'));
+    await page.fill('#stepup-password', USER.password);
+    await page.click('#stepup-confirm');
+    await page.waitForSelector('#email-result[data-status="200"]');
+    assert.is(await page.textContent('#email-result'), 'E-mail changed to alice@example.com.');
+    assert.is(await page.isVisible('#stepup-dialog[open]'), false);
+    // The same session, stamped by the password, still bound to the browser's key.
+    assert.is(await sessionIdOf(page), sessionId);
+    const info = (await node.manager.readAll(USER.id)).find((s) => s.sessionId === sessionId);
+    assert.equal(info?.amr, ['pwd']);
+    assert.is(await page.evaluate('window.demo.bound'), true);
+
+    // Stale again: cancelling the prompt leaves the address unchanged (the original 401).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await page.fill('#email-input', 'mallory@example.com');
+    await page.click('#email-submit');
+    await page.waitForSelector('#stepup-dialog[open]');
+    await page.click('#stepup-cancel');
+    await page.waitForSelector('#email-result[data-status="401"]');
+    assert.is(await page.textContent('#email-result'), 'Not changed: the password was not confirmed.');
+    assert.is(await page.getAttribute('body', 'data-state'), 'signed-in');
+  } finally {
+    await context.close().catch(() => undefined);
+    await node.close();
+  }
+});
+
 S.run();

@@ -311,4 +311,42 @@ S('METRICS=1 serves the manager\'s and the guard\'s metrics at /metrics in the P
   }
 });
 
+S('the sensitive action: a stale session gets the RFC 9470 challenge; POST /auth/reauthenticate wants the CSRF header, refuses a wrong password (nothing rotated), and the right one makes the same session fresh', async () => {
+  const stale = await startDemo({ port: 0, host: '127.0.0.1', log: false, trustProxy: true, freshMaxAge: 1 });
+  try {
+    const address = freshAddress();
+    const post = (path: string, headers: Record<string, string>, body: unknown) =>
+      fetch(`${stale.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': address, ...headers }, body: JSON.stringify(body) });
+    const signedIn = await post('/api/sign-in', CSRF, { username: 'bob', password: 'builder42' });
+    assert.is(signedIn.status, 200);
+    const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!;
+    const { accessToken, sessionId } = (await signedIn.json()) as { accessToken: string; sessionId: string };
+    const bearer = { authorization: `Bearer ${accessToken}` };
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+
+    const refused = await post('/api/account/email', bearer, { email: 'bob@example.com' });
+    assert.is(refused.status, 401);
+    assert.match(refused.headers.get('www-authenticate') ?? '', /^Bearer error="insufficient_user_authentication".*max_age="1"/);
+    assert.equal((await errorOf(refused)).error, 'ERR_AUTH_NOT_FRESH');
+
+    const noCsrf = await post('/auth/reauthenticate', { ...bearer, cookie }, { password: 'builder42' });
+    assert.equal([noCsrf.status, (await errorOf(noCsrf)).error], [403, 'ERR_CSRF']);
+    const wrong = await post('/auth/reauthenticate', { ...CSRF, ...bearer, cookie }, { password: 'nope' });
+    assert.equal([wrong.status, (await errorOf(wrong)).error], [401, 'ERR_CREDENTIALS_INVALID']);
+    assert.is(wrong.headers.get('set-cookie'), null);
+
+    const right = await post('/auth/reauthenticate', { ...CSRF, ...bearer, cookie }, { password: 'builder42' });
+    assert.is(right.status, 200);
+    const fresh = (await right.json()) as { accessToken: string; sessionId: string };
+    assert.is(fresh.sessionId, sessionId);
+    const changed = await post('/api/account/email', { authorization: `Bearer ${fresh.accessToken}` }, { email: 'bob@example.com' });
+    assert.equal([changed.status, await changed.json()], [200, { email: 'bob@example.com' }]);
+    const bad = await post('/api/account/email', { authorization: `Bearer ${fresh.accessToken}` }, { email: 'not an address' });
+    assert.equal([bad.status, (await errorOf(bad)).error], [400, 'ERR_BAD_REQUEST']);
+    assert.equal((await stale.manager.readAll('bob')).find((s) => s.sessionId === sessionId)?.amr, ['pwd']);
+  } finally {
+    await stale.close();
+  }
+});
+
 S.run();

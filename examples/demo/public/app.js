@@ -12,7 +12,9 @@
 // the cookie, is then refused anywhere without the key.
 import { SessionClient } from '/client.js';
 
-const client = new SessionClient({ baseUrl: '/auth', signInUrl: '/api/sign-in' });
+// Step-up (RFC 9470): a route that wants a recent authentication answers 401 insufficient_user_authentication;
+// the client awaits this prompt, then sends the refused request again, once.
+const client = new SessionClient({ baseUrl: '/auth', signInUrl: '/api/sign-in', onStepUp: (challenge) => askPassword(challenge) });
 
 /** The key thumbprint the current access token is bound to, or null for a bearer token. */
 const boundJkt = () => (typeof client.claims?.cnf?.jkt === 'string' ? client.claims.cnf.jkt : null);
@@ -431,11 +433,65 @@ $('copy-token').addEventListener('click', async () => {
   $('stolen').dataset.status = String(res.status);
 });
 
+/**
+ * The re-authentication prompt: resolves true once client.reauthenticate() took the password, false when the user
+ * cancels. A wrong password keeps the dialog open with the server's answer.
+ */
+function askPassword(challenge) {
+  const dialog = $('stepup-dialog');
+  const minutes = challenge.maxAge === undefined ? null : Math.max(1, Math.round(challenge.maxAge / 60));
+  $('stepup-text').textContent = `This action needs a recent sign-in${minutes === null ? '' : ` (in the last ${minutes} min)`}: re-enter your password to continue.`;
+  $('stepup-error').textContent = '';
+  $('stepup-password').value = '';
+  return new Promise((resolve) => {
+    const done = (ok) => {
+      $('stepup-form').onsubmit = null;
+      $('stepup-cancel').onclick = null;
+      dialog.onclose = null;
+      if (dialog.open) dialog.close();
+      resolve(ok);
+    };
+    $('stepup-cancel').onclick = () => done(false);
+    dialog.onclose = () => done(false); // Escape
+    $('stepup-form').onsubmit = async (event) => {
+      event.preventDefault();
+      $('stepup-confirm').disabled = true;
+      try {
+        await client.reauthenticate({ password: $('stepup-password').value });
+        done(true);
+      } catch (error) {
+        $('stepup-error').textContent = error?.code === 'ERR_CREDENTIALS_INVALID' ? 'Wrong password.' : messageOf(error);
+        $('stepup-password').select();
+      } finally {
+        $('stepup-confirm').disabled = false;
+      }
+    };
+    dialog.showModal();
+    $('stepup-password').focus();
+  });
+}
+
+$('email-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const email = $('email-input').value.trim();
+  $('email-result').textContent = '';
+  try {
+    const res = await client.fetch('/api/account/email', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
+    const body = await res.json().catch(() => ({}));
+    $('email-result').dataset.status = String(res.status);
+    $('email-result').textContent =
+      res.ok ? `E-mail changed to ${body.email}.` : body.error === 'ERR_AUTH_NOT_FRESH' ? 'Not changed: the password was not confirmed.' : body.message ?? `Not changed (${res.status}).`;
+  } catch (error) {
+    $('email-result').textContent = messageOf(error);
+  }
+});
+
 async function boot() {
   show('loading');
   try {
     const about = await (await fetch('/api/about')).json();
     renderDemoUsers(about.users);
+    if (about.freshMaxAge !== undefined) $('fresh-max-age').textContent = about.freshMaxAge >= 120 ? `${Math.round(about.freshMaxAge / 60)} minutes` : `${about.freshMaxAge} s`;
     $('storage-badge').textContent = about.storage === 'memory' ? 'memory' : `${about.storage} · ${about.node}`;
   } catch {
     notify(MESSAGES.ERR_NETWORK, 'error');

@@ -1,10 +1,13 @@
 import { SessionClientError, errorOf } from './errors.js';
-import { bindSocket, type BoundSocket } from './socket.js';
+import { revokedReason } from './socket.js';
 import { deleteKey, loadKey, newKey, proof, saveKey, serverSkew, type DpopKey } from './dpop.js';
-import type { ChannelLike, LockManagerLike, SessionBody, SessionClientEvents, SessionClientOptions, SessionView, SignedOutReason, SocketLike } from './types.js';
+import type { ChannelLike, LockManagerLike, SessionBody, SessionClientEvents, SessionClientOptions, SessionView, SignedOutReason, SocketLike, StepUpChallenge } from './types.js';
 
 /** The header every call to a session endpoint carries (the server's CSRF check). */
 export const CSRF_HEADER = 'x-jwt-session';
+
+/** What a bound socket is told: see attachSocket. */
+type SocketNotice = (token?: string | null) => void;
 
 /** Between the tabs of one browser, over the BroadcastChannel. `l`: the token's full lifetime, ms. */
 type Message = { t: 'ok'; b: SessionBody; l: number } | { t: 'fail' | 'rot' } | { t: 'out' | 'ending'; s: string; r?: SignedOutReason };
@@ -28,23 +31,70 @@ const HOLDER_GRACE_MS = 3000;
 /** setTimeout's longest delay (2^31-1 ms, 24.8 days): a longer one fires at once. A token that lives longer is renewed then. */
 const MAX_DELAY = 2 ** 31 - 1;
 /** The longest `expiresIn` taken, in seconds (400 days, the browsers' cap on the refresh cookie): more is a broken server. */
-const MAX_EXPIRES_IN = 400 * 24 * 3600;
+const MAX_EXPIRES_IN = 34_560_000;
 /** Timed renewals come at least this far apart (ms); while tokens keep arriving already due, the gap doubles to 60 s. */
 const RENEW_FLOOR = 1000;
 const sane = (seconds: number): boolean => seconds >= 0 && seconds <= MAX_EXPIRES_IN;
 /** What relative URLs resolve against where there is no page (Node): a name that never resolves (RFC 2606). */
-const NO_PAGE = 'http://relative.invalid';
+const NO_PAGE = 'http://x.invalid';
+
+/** Reports a bug of the app's code (a listener, a handler) as uncaught, without breaking what called it. */
+const report = (error: unknown): false => {
+  queueMicrotask(() => {
+    throw error;
+  });
+  return false;
+};
+
+/** The request never got an answer (offline, DNS, CORS): ERR_NETWORK, whatever the browser's TypeError said. */
+const network = (): never => {
+  throw new SessionClientError('ERR_NETWORK', 'network error');
+};
+
+/** A step-up challenge's parameters, from a body, a header or a socket payload: a `maxAge` that is a number of seconds, an `acrValues` array, an event name. */
+function challengeOf(maxAge: unknown, acrValues: unknown, event?: unknown): StepUpChallenge {
+  const challenge: StepUpChallenge = {};
+  const seconds = Number(maxAge);
+  if (seconds >= 0) challenge.maxAge = seconds;
+  if (Array.isArray(acrValues)) challenge.acrValues = acrValues;
+  if (typeof event === 'string') challenge.event = event;
+  return challenge;
+}
 
 const REASONS: Record<string, SignedOutReason> = { ERR_REFRESH_TOKEN_REUSED: 'reused', ERR_REFRESH_TOKEN_EXPIRED: 'expired' };
 
-function fail(option: string, rule: string): never {
-  throw new SessionClientError('ERR_CONFIG_INVALID', `option ${option} ${rule}`);
+/** A caller's mistake, reported once (at construction, or attachSocket's argument). */
+function config(message: string): never {
+  throw new SessionClientError('ERR_CONFIG_INVALID', message);
+}
+
+/** The options; the constructor reads each once, in this order. */
+const OPTIONS = ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins', 'dpop', 'onStepUp'] as const;
+
+/** A 2xx body that is not the contract's. */
+function unexpected(status?: number): never {
+  throw new SessionClientError('ERR_HTTP', 'unexpected answer', status);
+}
+
+const noop = (): undefined => undefined;
+
+/** The page's signals that a renewal may be overdue (timers are throttled in a hidden tab, and fail offline). */
+const WAKE = ['online', 'visibilitychange'];
+
+/** A `fetch` input's URL. */
+const urlOf = (input: string | URL | Request): string | URL => (input instanceof Request ? input.url : input);
+
+/** A non-2xx answer as its SessionClientError. */
+async function ok(pending: Promise<Response>): Promise<Response> {
+  const res = await pending;
+  if (!res.ok) throw await errorOf(res);
+  return res;
 }
 
 /** A 2xx body that is not the contract's (a proxy's HTML page, a wrong shape) is ERR_HTTP, never a raw SyntaxError or TypeError. */
-async function bodyOf<T>(res: Response, valid: (body: any) => T | undefined): Promise<T> {
-  const value = valid(await res.json().catch(() => undefined));
-  if (value === undefined) throw new SessionClientError('ERR_HTTP', 'the server answered an unexpected body', res.status);
+async function json<T = any>(res: Response, valid: (body: any) => T | undefined = (body) => body): Promise<T> {
+  const value = valid(await res.json().catch(noop));
+  if (value === undefined) unexpected(res.status);
   return value;
 }
 
@@ -66,7 +116,6 @@ export class SessionClient {
   readonly #credentials: 'omit' | 'same-origin' | 'include';
   readonly #fetch: typeof fetch;
   readonly #ahead: number;
-  readonly #lockName: string;
   readonly #locks: LockManagerLike | undefined;
   #channel: ChannelLike | undefined;
   #token: string | undefined;
@@ -85,14 +134,14 @@ export class SessionClient {
   /** Where relative URLs point, and the origins that receive the access token. */
   readonly #here: string;
   readonly #origins: Set<string | undefined>;
-  #endingUntil = -Infinity;
+  #endingUntil = 0;
   /** Without Web Locks: a sibling announced a renewal; its result is expected until then. */
-  #siblingUntil = -Infinity;
+  #siblingUntil = 0;
   #wake: (() => void)[] = [];
   /** Sessions that ended here: a late message from a sibling must not bring one back. */
   readonly #ended = new Set<string>();
   readonly #listeners = new Map<string, Set<(payload: never) => void>>();
-  readonly #sockets = new Set<BoundSocket>();
+  readonly #sockets = new Set<SocketNotice>();
   /** DPoP on (option `dpop`); where the origin's tabs keep the key (IndexedDB record name), undefined: this tab only. */
   readonly #dpop: boolean;
   readonly #keyName: string | undefined;
@@ -104,33 +153,23 @@ export class SessionClient {
   readonly #nonces = new Map<string, string>();
   /** Seconds the server's clock (its `Date` header) is ahead of this device's, when far off: proofs' `iat` is the server's time. */
   #skew = 0;
+  readonly #onStepUp: SessionClientOptions['onStepUp'];
+  /** The step-up prompt open now: challenges that come meanwhile wait for it. */
+  #stepping: Promise<boolean> | undefined;
   readonly #onWake = (): void => {
-    if (this.#token !== undefined && this.#stale()) this.#tick();
+    if (this.#stale()) this.#tick();
   };
 
   constructor(input: SessionClientOptions = {}) {
-    if (typeof input !== 'object' || input === null) throw new SessionClientError('ERR_CONFIG_INVALID', 'options must be an object');
-    const options: SessionClientOptions = {};
+    if (Object(input) !== input) config('options must be an object');
+    const options: Record<string, any> = {};
     try {
       // Each getter runs once, here: a throwing one (or a Proxy) is a coded error.
-      for (const key of ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins', 'dpop']) (options as Record<string, unknown>)[key] = input[key as keyof SessionClientOptions];
+      for (const key of OPTIONS) options[key] = input[key];
     } catch {
-      throw new SessionClientError('ERR_CONFIG_INVALID', 'options could not be read');
+      config('options could not be read');
     }
-    const { baseUrl = '/auth', channel = 'jwt-session', refreshAhead = 0.3, credentials = 'same-origin', locks } = options;
-    if (typeof baseUrl !== 'string') fail('baseUrl', 'must be a string');
-    const signInUrl = options.signInUrl ?? `${baseUrl}/sign-in`;
-    if (typeof signInUrl !== 'string') fail('signInUrl', 'must be a string');
-    const fetchImpl = options.fetch ?? global.fetch;
-    if (typeof fetchImpl !== 'function') fail('fetch', 'must be a function');
-    if (typeof refreshAhead !== 'number' || !(refreshAhead > 0 && refreshAhead < 1)) fail('refreshAhead', 'must be a number between 0 and 1');
-    if (channel !== false && (typeof channel !== 'string' || channel === '')) fail('channel', 'must be a non-empty string or false');
-    if (!['omit', 'same-origin', 'include'].includes(credentials)) fail('credentials', "must be 'omit', 'same-origin' or 'include'");
-    if (locks != null && typeof locks.request !== 'function') fail('locks', 'must have a request() method');
-    if (options.dpop !== undefined && typeof options.dpop !== 'boolean') fail('dpop', 'must be a boolean');
-    this.#dpop = options.dpop !== false;
-    // Without a channel the tabs do not share a session, so they do not share a key either.
-    this.#keyName = channel === false ? undefined : channel;
+    const { baseUrl = '/auth', signInUrl = `${baseUrl}/sign-in`, channel = 'jwt-session', refreshAhead = 0.3, credentials = 'same-origin', locks, fetch = global.fetch, dpop, onStepUp } = options;
     const here = (this.#here = global.location?.href ?? NO_PAGE);
     const originOf = (url: unknown): string | undefined => {
       try {
@@ -140,30 +179,53 @@ export class SessionClient {
       }
     };
     const origins: unknown = options.tokenOrigins ?? [originOf(here)];
-    if (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string' || originOf(o) !== o.toLowerCase().replace(/\/$/, ''))) {
-      fail('tokenOrigins', 'must be an array of origins such as "https://api.example.com"');
-    }
+    // The first option that breaks its rule (RULES says which).
+    const bad =
+      typeof baseUrl !== 'string'
+        ? 'baseUrl'
+        : typeof signInUrl !== 'string'
+          ? 'signInUrl'
+          : typeof fetch !== 'function'
+            ? 'fetch'
+            : typeof refreshAhead !== 'number' || !(refreshAhead > 0 && refreshAhead < 1)
+              ? 'refreshAhead'
+              : channel !== false && (typeof channel !== 'string' || channel === '')
+                ? 'channel'
+                : !['omit', 'same-origin', 'include'].includes(credentials)
+                  ? 'credentials'
+                  : locks != null && typeof locks.request !== 'function'
+                    ? 'locks'
+                    : dpop !== undefined && typeof dpop !== 'boolean'
+                      ? 'dpop'
+                      : onStepUp !== undefined && typeof onStepUp !== 'function'
+                        ? 'onStepUp'
+                        : !Array.isArray(origins) || origins.some((o) => typeof o !== 'string' || originOf(o) !== o.toLowerCase().replace(/\/$/, ''))
+                          ? 'tokenOrigins'
+                          : undefined;
+    if (bad !== undefined) config(`invalid option ${bad}`);
+    this.#onStepUp = onStepUp;
+    this.#dpop = dpop !== false;
+    // Without a channel the tabs do not share a session, so they do not share a key either.
+    this.#keyName = channel === false ? undefined : channel;
     // The endpoints' origin always: the client's own calls to them carry the token.
-    this.#origins = new Set([originOf(baseUrl), ...origins.map(originOf)]);
+    this.#origins = new Set([originOf(baseUrl), ...(origins as string[]).map(originOf)]);
     this.#base = baseUrl.replace(/\/$/, '');
     this.#signInUrl = signInUrl;
     this.#credentials = credentials;
     // A browser's fetch throws "Illegal invocation" when called detached from window.
-    this.#fetch = (input, init) => fetchImpl(input, init);
+    this.#fetch = (input, init) => fetch(input, init);
     this.#ahead = refreshAhead;
-    this.#lockName = `${channel}:refresh`;
     if (channel !== false) {
       this.#locks = locks === undefined ? global.navigator?.locks : (locks ?? undefined);
       const Channel = global.BroadcastChannel;
-      if (Channel !== undefined) {
+      if (Channel) {
         const ch = new Channel(channel);
         ch.onmessage = (event) => this.#hear(event.data as Message);
         ch.unref?.(); // Node: an open channel must not keep the process alive
         this.#channel = ch;
       }
     }
-    global.addEventListener?.('online', this.#onWake);
-    global.addEventListener?.('visibilitychange', this.#onWake);
+    for (const type of WAKE) global.addEventListener?.(type, this.#onWake);
   }
 
   /** The current session, or `null` when signed out. */
@@ -175,8 +237,8 @@ export class SessionClient {
   get claims(): Record<string, unknown> | null {
     const part = this.#token?.split('.')[1];
     try {
-      const bytes = Uint8Array.from(atob(part!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-      return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+      // base64url → bytes → UTF-8 (escape() makes each byte a %XX that decodeURIComponent reads as UTF-8).
+      return JSON.parse(decodeURIComponent(escape(atob(part!.replace(/-/g, '+').replace(/_/g, '/'))))) as Record<string, unknown>;
     } catch {
       return null; // signed out, or a token that is not a JWT
     }
@@ -185,7 +247,7 @@ export class SessionClient {
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends keyof SessionClientEvents>(event: E, listener: (payload: SessionClientEvents[E]) => void): () => void {
     let set = this.#listeners.get(event);
-    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    if (!set) this.#listeners.set(event, (set = new Set()));
     set.add(listener);
     return () => set.delete(listener);
   }
@@ -206,12 +268,10 @@ export class SessionClient {
   async signIn(credentials: unknown): Promise<{ sessionId: string; expiresAt: number }> {
     // A new key at each sign-in, stored only once the sign-in succeeded: a failed one leaves the siblings' key alone.
     const key = this.#dpop ? await newKey() : undefined;
-    const res = await this.#call(this.#signInUrl, 'POST', JSON.stringify(credentials), key);
-    if (!res.ok) throw await errorOf(res);
-    const body = await bodyOf(res, (b) => b);
-    if (key !== undefined) {
+    const body = await json(await ok(this.#call(this.#signInUrl, 'POST', JSON.stringify(credentials), key)));
+    if (key) {
       this.#key = Promise.resolve(key);
-      if (this.#keyName !== undefined) await saveKey(this.#keyName, key);
+      if (this.#keyName) await saveKey(this.#keyName, key);
     }
     this.#adopt(body, true);
     return this.session!;
@@ -220,8 +280,7 @@ export class SessionClient {
   /** Ends this browser's session (every tab of it signs out, reason `signed-out`). */
   async signOut(): Promise<void> {
     this.#announceEnding();
-    const res = await this.#call(`${this.#base}/signout`, 'POST');
-    if (!res.ok) throw await errorOf(res);
+    await ok(this.#call(`${this.#base}/signout`, 'POST'));
     await this.#end('signed-out'); // resolves once the key is deleted
   }
 
@@ -234,7 +293,7 @@ export class SessionClient {
 
   /** The user's live sessions, newest first; `current` marks this one. */
   async sessions(): Promise<SessionView[]> {
-    return bodyOf(await this.#api('/sessions', 'GET'), (b): SessionView[] | undefined => (Array.isArray(b?.sessions) ? b.sessions : undefined));
+    return json(await this.#api('/sessions', 'GET'), (b): SessionView[] | undefined => (Array.isArray(b?.sessions) ? b.sessions : undefined));
   }
 
   /** Revokes one of the user's sessions (its tabs sign out live). */
@@ -247,7 +306,7 @@ export class SessionClient {
 
   /** Revokes every session of the user but this one; resolves how many were revoked. */
   async revokeOthers(): Promise<number> {
-    return bodyOf(await this.#api('/sessions/revoke-others', 'POST'), (b): number | undefined => (typeof b?.revoked === 'number' ? b.revoked : undefined));
+    return json(await this.#api('/sessions/revoke-others', 'POST'), (b): number | undefined => (typeof b?.revoked === 'number' ? b.revoked : undefined));
   }
 
   /**
@@ -256,7 +315,7 @@ export class SessionClient {
    */
   async token(): Promise<string> {
     // Offline or a failing server: the current token may still be good for a while.
-    if (this.#token !== undefined && this.#stale()) await this.#renew(this.#gen).catch(() => undefined);
+    if (this.#stale()) await this.#renew(this.#gen).catch(noop);
     if (this.#token === undefined) throw new SessionClientError('ERR_NOT_SIGNED_IN', 'not signed in');
     return this.#token;
   }
@@ -273,41 +332,98 @@ export class SessionClient {
    * 401 whose `WWW-Authenticate` says `error="invalid_token"` it renews the
    * token once and retries; when
    * the session turns out to be over, it resolves that 401 (and `signedOut`
-   * fires). A `ReadableStream` body cannot be sent twice: pass a string,
+   * fires). On a step-up challenge (401 `insufficient_user_authentication`,
+   * or the body's `ERR_AUTH_NOT_FRESH`) it fires `stepUpRequired`, awaits
+   * the `onStepUp` prompt and, once re-authenticated, sends again, once; a
+   * declined prompt resolves that 401. A `ReadableStream` body cannot be sent twice: pass a string,
    * Blob, FormData or buffer.
    */
   async fetch(input: string | URL | Request, init?: RequestInit | null): Promise<Response> {
     init ??= {}; // null, as fetch() itself accepts it
     // Another origin gets neither the token nor a renewal made for it.
     if (!this.#authorized(input)) return this.#fetch(input, init);
-    const url = new URL(input instanceof Request ? input.url : input, this.#here).href;
-    const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     let renewed = false;
-    let nonced = false;
+    let stepped = false;
     for (;;) {
       const token = await this.token();
       const seen = this.#gen;
-      const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
-      const key = this.#bound ? await this.#keyNow() : undefined;
-      headers.set('authorization', `${this.#bound ? 'DPoP' : 'Bearer'} ${token}`);
-      if (key !== undefined) headers.set('dpop', await this.#proof(key, method, url, token));
-      const res = await this.#fetch(input instanceof Request ? input.clone() : input, { ...init, headers });
-      // One retry with the server's nonce (§9), which does not use up the renewal's.
-      if (this.#learn(res, url) && !nonced) {
-        nonced = true;
+      const res = await this.#send(input, init, token);
+      const challenge = res.status === 401 ? (res.headers.get('www-authenticate') ?? '') : '';
+      if (!renewed && /invalid_token/.test(challenge)) {
+        await this.#renew(seen);
+        if (this.#token === undefined) return res;
+        renewed = true;
         continue;
       }
-      if (renewed || res.status !== 401 || !/invalid_token/.test(res.headers.get('www-authenticate') ?? '')) return res;
-      await this.#renew(seen);
-      if (this.#token === undefined) return res;
-      renewed = true;
+      // RFC 9470: the route wants a more recent authentication. Once: a second challenge after it is the answer.
+      if (stepped || res.status !== 401) return res;
+      const body = (await res.clone().json().catch(noop)) as { error?: unknown; maxAge?: unknown; acrValues?: unknown } | undefined;
+      if (!/insufficient_user_authentication/.test(challenge) && body?.error !== 'ERR_AUTH_NOT_FRESH') return res;
+      // The body's parameters (jwt-session's guards); a bare RFC 9470 challenge (another server's, or the body
+      // hidden) gives max_age in the header.
+      if (!(await this.stepUp(challengeOf(body?.maxAge ?? /max_age="?(\d+)/.exec(challenge)?.[1], body?.acrValues)))) return res;
+      stepped = true;
     }
+  }
+
+  /**
+   * One request, with `token` as `Authorization` when given, and a proof by
+   * `key` (else by the session's key: always without a token, only for a
+   * bound session with one); sent again once for a DPoP nonce (§9).
+   */
+  async #send(input: string | URL | Request, init: RequestInit, token?: string, key?: DpopKey): Promise<Response> {
+    const url = new URL(urlOf(input), this.#here).href;
+    const request = input instanceof Request ? input : undefined;
+    const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
+    key ??= token === undefined || this.#bound ? await this.#keyNow() : undefined;
+    for (let nonced = false; ; nonced = true) {
+      const headers = new Headers(init.headers ?? request?.headers);
+      if (token !== undefined) headers.set('authorization', `${this.#bound ? 'DPoP' : 'Bearer'} ${token}`);
+      if (key) headers.set('dpop', await this.#proof(key, method, url, token));
+      const res = await this.#fetch(request?.clone() ?? input, { ...init, headers });
+      if (!this.#learn(res, url) || nonced) return res;
+    }
+  }
+
+  /**
+   * Step-up for a challenge (what {@link fetch} does on one, and what to call
+   * on a refused socket event's ack `{ ok: false, code: 'ERR_AUTH_NOT_FRESH',
+   * maxAge, acrValues }`): fires `stepUpRequired`, then awaits the `onStepUp`
+   * option's prompt — one at a time, shared by the challenges that come while
+   * it is open. Resolves `true` once the user re-authenticated, `false` when
+   * declined or without `onStepUp`.
+   */
+  stepUp(challenge: StepUpChallenge): Promise<boolean> {
+    this.#emit('stepUpRequired', challenge);
+    return (this.#stepping ??= (async () => (await this.#onStepUp?.(challenge)) === true)()
+      .catch(report)
+      .finally(() => {
+        this.#stepping = undefined;
+      }));
+  }
+
+  /**
+   * Re-authenticates the session (step-up): posts `credentials` as JSON to
+   * `POST {base}/reauthenticate` with the access token (and, bound, a proof)
+   * and the refresh cookie; the server runs the app's credential check,
+   * stamps the session fresh and rotates it, and the new token is taken here
+   * and in the other tabs. Rejects with the server's code, e.g.
+   * `ERR_CREDENTIALS_INVALID` for a wrong password (nothing changed).
+   */
+  async reauthenticate(credentials: unknown): Promise<void> {
+    await this.token(); // not signed in: ERR_NOT_SIGNED_IN; about to expire: renewed first
+    // It rotates the refresh token: never alongside a renewal, here or in a sibling tab (it would read as reuse).
+    while (this.#refreshing) await this.#refreshing.catch(noop);
+    // In the place of a rotation: the same lock, the same single flight; a renewal asked for meanwhile waits for it.
+    await this.#renew(this.#gen, false, async () => {
+      this.#adopt((await (await ok(this.#call(`${this.#base}/reauthenticate`, 'POST', JSON.stringify(credentials), undefined, this.#token))).json().catch(noop)) as SessionBody, true);
+    });
   }
 
   /** Whether a request goes to one of the origins that receive the token. */
   #authorized(input: string | URL | Request): boolean {
     try {
-      return this.#origins.has(new URL(input instanceof Request ? input.url : input, this.#here).origin);
+      return this.#origins.has(new URL(urlOf(input), this.#here).origin);
     } catch {
       return false;
     }
@@ -322,21 +438,19 @@ export class SessionClient {
    */
   readonly socketAuth = this.#socketAuth(() => `${new URL(`${this.#base}/`, this.#here).origin}/socket.io/`);
 
-  #socketAuth(htu: () => string): (callback: (data: { token?: string; dpop?: string }) => void) => void {
+  #socketAuth(htu: () => string): (callback: (data: { token?: string; dpop?: string | undefined }) => void) => void {
     return (callback) => {
+      // JSON: no `dpop` for an unbound session.
       this.token()
-        .then(async (token) => {
-          const dpop = await this.#socketProof(token, htu());
-          return dpop === undefined ? { token } : { token, dpop };
-        })
+        .then(async (token) => ({ token, dpop: await this.#socketProof(token, htu()) }))
         .then(callback, () => callback({}));
     };
   }
 
   /** The proof a socket's handshake or `session:renew` carries: `GET` of the Socket.IO endpoint, `ath` of the token. */
   async #socketProof(token: string, htu: string): Promise<string | undefined> {
-    const key = this.#bound ? await this.#keyNow() : undefined;
-    return key === undefined ? undefined : this.#proof(key, 'GET', htu, token);
+    const key = this.#bound && (await this.#keyNow());
+    return key ? this.#proof(key, 'GET', htu, token) : undefined;
   }
 
   /**
@@ -345,26 +459,60 @@ export class SessionClient {
    * `signedOut`. Returns the function that unbinds it.
    */
   attachSocket(socket: SocketLike): () => void {
-    if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') throw new SessionClientError('ERR_CONFIG_INVALID', 'attachSocket needs a socket.io-client socket');
+    if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') config('attachSocket needs a socket');
     // The Socket.IO endpoint as engine.io requests it: the manager's origin and its path with one trailing slash, no query.
     const htu = (): string => {
       const manager = socket.io as { uri?: string; opts?: { path?: string } } | undefined;
       return `${new URL(manager?.uri ?? '/', this.#here).origin}${(manager?.opts?.path ?? '/socket.io').replace(/\/$/, '')}/`;
     };
     if (socket.auth === this.socketAuth) socket.auth = this.#socketAuth(htu);
-    const bound = bindSocket(socket, {
-      token: () => this.token(),
-      proof: (token) => this.#socketProof(token, htu()),
-      signedIn: () => this.#token !== undefined,
-      renewFrom: (seen) => this.#renew(seen),
-      generation: () => this.#gen,
-      end: (reason) => this.#end(reason),
-      ending: () => now() < this.#endingUntil,
-    });
-    this.#sockets.add(bound);
+    const signedIn = (): boolean => this.#token !== undefined;
+    // The server closed the socket (an expiry, a failed renewal): get a valid token (renewed only if stale), then
+    // reconnect; socket.io does not by itself. Offline: the refresh schedule retries, and socket.io reconnects by itself.
+    const reconnect = (renewal: Promise<unknown>): void =>
+      void renewal.then(() => {
+        if (signedIn() && !socket.connected) socket.connect();
+      }, noop);
+    const ending = (): boolean => now() < this.#endingUntil;
+    const handlers: Record<string, (...args: any[]) => void> = {
+      'session:revoked': (payload: unknown) => this.#end(revokedReason(payload, ending())),
+      'session:expired': () => reconnect(this.token()),
+      // An event refused for want of a recent authentication, sent without an ack.
+      'session:not-fresh': (p) => void this.stepUp(challengeOf(p?.maxAge, p?.acrValues, p?.event)),
+      connect_error: (error: { data?: { code?: unknown } } | undefined) => {
+        const code = error?.data?.code;
+        // The handshake's token was refused as expired: renew even if it looks fresh here, so this cannot loop.
+        if (code === 'ERR_AUTH_TOKEN_EXPIRED') reconnect(this.#renew(this.#gen));
+        else if (code === 'ERR_SESSION_REVOKED') this.#end(revokedReason(null, ending()));
+      },
+      disconnect: (why: string) => {
+        // The server closed it (expiry, a failed renewal): socket.io does not reconnect by itself then.
+        if (why === 'io server disconnect' && signedIn()) reconnect(this.token());
+      },
+    };
+    const each = (how: 'on' | 'off'): void => {
+      for (const event in handlers) socket[how](event, handlers[event]!);
+    };
+    each('on');
+    /** A new token (`session:renew`), the end of the session (`undefined`: disconnect), or unbinding (`null`). */
+    const notify: SocketNotice = (token) => {
+      if (token === null) return each('off');
+      if (token === undefined) return void socket.disconnect();
+      if (!socket.connected) return;
+      const answered = (answer?: { ok?: boolean }): void => {
+        // Refused (e.g. the socket's session changed): reconnect, the auth callback gives the current token.
+        if (answer?.ok !== true && signedIn()) {
+          socket.disconnect();
+          socket.connect();
+        }
+      };
+      // A bound session's renewal carries a proof like the handshake's (same htm and htu, ath of the new token).
+      this.#socketProof(token, htu()).then((dpop) => socket.emit('session:renew', { token, dpop }, answered), answered);
+    };
+    this.#sockets.add(notify);
     return () => {
-      bound.unbind();
-      this.#sockets.delete(bound);
+      notify(null);
+      this.#sockets.delete(notify);
     };
   }
 
@@ -373,9 +521,8 @@ export class SessionClient {
     clearTimeout(this.#timer);
     this.#channel?.close();
     this.#channel = undefined;
-    global.removeEventListener?.('online', this.#onWake);
-    global.removeEventListener?.('visibilitychange', this.#onWake);
-    for (const bound of this.#sockets) bound.unbind();
+    for (const type of WAKE) global.removeEventListener?.(type, this.#onWake);
+    for (const notify of this.#sockets) notify(null);
     this.#sockets.clear();
   }
 
@@ -384,10 +531,8 @@ export class SessionClient {
       try {
         listener(payload as never);
       } catch (error) {
-        // A failing listener must not break the renewal or the sign-out that emitted; report it as uncaught.
-        queueMicrotask(() => {
-          throw error;
-        });
+        // A failing listener must not break the renewal or the sign-out that emitted.
+        report(error);
       }
     }
   }
@@ -400,28 +545,30 @@ export class SessionClient {
     return Math.min(60_000, this.#lifetime * this.#ahead);
   }
 
+  /** Signed in, and the token is within its margin of expiry (or past it). */
   #stale(): boolean {
-    return now() >= this.#deadline - this.#margin();
+    return this.#token !== undefined && now() >= this.#deadline - this.#margin();
   }
 
   #adopt(body: SessionBody, announce: boolean, lifetime = body?.expiresIn * 1000): void {
+    const { accessToken, sessionId, expiresIn, expiresAt } = (body ?? {}) as Partial<SessionBody>;
     // A non-finite, negative or absurd expiresIn (JSON's 1e309 is Infinity) would make every timer below fire at once.
-    if (typeof body?.accessToken !== 'string' || typeof body.sessionId !== 'string' || typeof body.expiresIn !== 'number' || !sane(body.expiresIn) || !sane(lifetime / 1000)) {
-      throw new SessionClientError('ERR_HTTP', 'the server answered an unexpected body');
+    if (typeof accessToken !== 'string' || typeof sessionId !== 'string' || typeof expiresIn !== 'number' || !sane(expiresIn) || !sane(lifetime / 1000)) {
+      return unexpected();
     }
-    this.#token = body.accessToken;
-    if (body.sessionId !== this.#sessionId && !announce) this.#key = undefined; // a sibling's new session: its key is in IndexedDB
-    this.#sessionId = body.sessionId;
+    this.#token = accessToken;
+    if (sessionId !== this.#sessionId && !announce) this.#key = undefined; // a sibling's new session: its key is in IndexedDB
+    this.#sessionId = sessionId;
     this.#bound = typeof (this.claims?.cnf as { jkt?: unknown } | undefined)?.jkt === 'string';
-    this.#expiresAt = body.expiresAt;
+    this.#expiresAt = expiresAt!;
     // expiresIn is whole seconds counted from the server's second, so up to 1 s optimistic.
-    this.#deadline = now() + (body.expiresIn - 1) * 1000;
+    this.#deadline = now() + (expiresIn - 1) * 1000;
     this.#lifetime = lifetime;
     this.#gen += 1;
     this.#backoff = 0;
     // Without Web Locks, tabs that adopted the same token would all fire together: spread them
     // over half the margin, so that the first one's announcement reaches the others in time.
-    let delay = this.#deadline - this.#margin() * (this.#locks === undefined ? 1 - Math.random() / 2 : 1) - now();
+    let delay = this.#deadline - this.#margin() * (this.#locks ? 1 : 1 - Math.random() / 2) - now();
     // A token already due as it arrives (a server handing out dead tokens) would have the timer renew back
     // to back: back off, doubling while it goes on. A merely short-lived token is renewed no sooner than
     // RENEW_FLOOR, without the doubling: a 3 s token must still be renewed every second or so.
@@ -433,12 +580,12 @@ export class SessionClient {
     }
     this.#schedule(delay);
     if (announce) this.#post({ t: 'ok', b: body, l: lifetime });
-    for (const bound of this.#sockets) bound.renew(body.accessToken);
-    this.#emit('refreshed', { sessionId: body.sessionId, expiresAt: body.expiresAt });
+    for (const notify of this.#sockets) notify(accessToken);
+    this.#emit('refreshed', { sessionId, expiresAt: expiresAt! });
   }
 
   /** Resolves once the session's key is deleted from IndexedDB. */
-  #end(reason: SignedOutReason, announce = true): Promise<unknown> | undefined {
+  #end(reason: SignedOutReason, announce = true): unknown {
     this.#gen += 1;
     const sessionId = this.#sessionId;
     if (sessionId === undefined) return;
@@ -447,10 +594,11 @@ export class SessionClient {
     // The key goes with the session, here and in IndexedDB (unless a sibling has replaced it with a newer session's).
     const key = this.#key;
     this.#key = undefined;
-    const gone = this.#keyName === undefined ? undefined : key?.then((k) => k && deleteKey(this.#keyName!, k));
+    const name = this.#keyName;
+    const gone = name && key?.then((k) => k && deleteKey(name, k));
     clearTimeout(this.#timer);
     if (announce) this.#post({ t: 'out', s: sessionId, r: reason });
-    for (const bound of this.#sockets) bound.signedOut();
+    for (const notify of this.#sockets) notify();
     this.#emit('signedOut', { reason });
     return gone;
   }
@@ -462,19 +610,20 @@ export class SessionClient {
   }
 
   #hear(message: Message): void {
-    if (message?.t === 'ok') {
+    const type = message?.t;
+    if (type === 'ok') {
       // Messages may cross: never step back to an older token of the same session.
       const { sessionId, expiresAt } = message.b ?? {};
       if (sessionId !== undefined && !this.#ended.has(sessionId) && (sessionId !== this.#sessionId || expiresAt >= this.#expiresAt)) {
         this.#adopt(message.b, false, message.l);
       }
-    } else if ((message?.t === 'out' || message?.t === 'ending') && message.s === this.#sessionId) {
-      if (message.t === 'ending') this.#endingUntil = now() + ENDING_MS;
+    } else if ((type === 'out' || type === 'ending') && message.s === this.#sessionId) {
+      if (type === 'ending') this.#endingUntil = now() + ENDING_MS;
       else this.#end(message.r ?? 'signed-out', false);
     }
     // A sibling's renewal started, or ended (its outcome).
-    if (message?.t === 'rot') this.#siblingUntil = now() + HOLDER_GRACE_MS;
-    else if (message?.t !== 'ending') this.#siblingUntil = -Infinity;
+    if (type === 'rot') this.#siblingUntil = now() + HOLDER_GRACE_MS;
+    else if (type !== 'ending') this.#siblingUntil = 0;
     const waiting = this.#wake;
     this.#wake = [];
     for (const wake of waiting) wake();
@@ -482,7 +631,7 @@ export class SessionClient {
 
   #schedule(delay: number): void {
     clearTimeout(this.#timer);
-    const timer = setTimeout(() => this.#tick(), Math.min(MAX_DELAY, Math.max(0, delay)));
+    const timer = setTimeout(() => this.#tick(), Math.min(MAX_DELAY, delay));
     (timer as { unref?(): void }).unref?.();
     this.#timer = timer;
   }
@@ -497,8 +646,8 @@ export class SessionClient {
   }
 
   /** One renewal at a time in this tab; callers that come while one runs share it. */
-  #renew(seen: number, timed = false): Promise<void> {
-    return (this.#refreshing ??= this.#coordinate(seen, timed).finally(() => {
+  #renew(seen: number, timed = false, rotate = () => this.#rotate(seen)): Promise<void> {
+    return (this.#refreshing ??= this.#coordinate(seen, timed, rotate).finally(() => {
       this.#refreshing = undefined;
     }));
   }
@@ -509,36 +658,37 @@ export class SessionClient {
    * (broadcast before the holder released the lock): it does not rotate
    * again. Without Web Locks only the in-tab single flight above applies.
    */
-  async #coordinate(seen: number, timed: boolean): Promise<void> {
+  async #coordinate(seen: number, timed: boolean, rotate: () => Promise<void>): Promise<void> {
     const locks = this.#locks;
-    if (locks === undefined) {
+    const name = `${this.#keyName}:refresh`; // locks only with a channel: its name
+    if (!locks) {
       // Best effort (see README): a sibling announced a renewal, wait for its outcome.
       while (now() < this.#siblingUntil && this.#gen === seen) await this.#heard(seen);
       if (this.#gen === seen) this.#post({ t: 'rot' });
-      return this.#rotate(seen);
+      return rotate();
     }
     let queued = false;
-    await locks.request(this.#lockName, { ifAvailable: true }, async (lock) => {
+    await locks.request(name, { ifAvailable: true }, async (lock) => {
       if (!lock) return void (queued = true);
       // Tabs that adopted one token have their timers due together: a sibling may have rotated and released
       // the lock an instant ago, its outcome still on the channel. A timed renewal (ahead of expiry, so it
       // can wait) gives that message a moment before spending the cookie again.
-      if (timed && this.#channel !== undefined) await Promise.race([this.#heard(seen), new Promise((resolve) => setTimeout(resolve, SIBLING_SETTLE_MS))]);
-      return this.#rotate(seen);
+      if (timed && this.#channel) await this.#heard(seen, SIBLING_SETTLE_MS);
+      return rotate();
     });
     if (!queued) return;
-    await locks.request(this.#lockName, {}, async () => {
+    await locks.request(name, {}, async () => {
       // The holder posted its outcome before releasing; the message may still be on its way.
       await this.#heard(seen);
-      return this.#rotate(seen);
+      return rotate();
     });
   }
 
   /** Resolves on the next message from a sibling, or after HOLDER_GRACE_MS; at once if the token changed since `seen`. */
-  #heard(seen: number): Promise<void> {
+  #heard(seen: number, ms = HOLDER_GRACE_MS): Promise<void> {
     return new Promise<void>((resolve) => {
       if (this.#gen !== seen) return resolve();
-      const timer = setTimeout(resolve, HOLDER_GRACE_MS);
+      const timer = setTimeout(resolve, ms);
       this.#wake.push(() => {
         clearTimeout(timer);
         resolve();
@@ -552,7 +702,7 @@ export class SessionClient {
     try {
       res = await this.#call(`${this.#base}/refresh`, 'POST');
       if (res.status === 204) return void this.#end('signed-out');
-      if (res.ok) return this.#adopt((await res.json().catch(() => undefined)) as SessionBody, true);
+      if (res.ok) return this.#adopt((await res.json().catch(noop)) as SessionBody, true);
       const error = await errorOf(res);
       if (res.status !== 401) throw error;
       if (this.#token === undefined) throw error; // restore(): tell the page why
@@ -564,28 +714,22 @@ export class SessionClient {
     }
   }
 
-  /** A call to a session endpoint (or the sign-in route) with the CSRF header and, with a key, a proof; one retry for a nonce. */
-  async #call(url: string, method: string, body?: string, key?: DpopKey): Promise<Response> {
-    key ??= await this.#keyNow();
-    for (let nonced = false; ; nonced = true) {
-      const headers: Record<string, string> = { [CSRF_HEADER]: '1' };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (key !== undefined) headers.dpop = await this.#proof(key, method, url);
-      const res = await this.#fetch(url, { method, headers, body: body ?? null, credentials: this.#credentials }).catch(() => {
-        throw new SessionClientError('ERR_NETWORK', 'the server could not be reached');
-      });
-      if (!this.#learn(res, url) || nonced) return res;
-    }
+  /** A call to a session endpoint (or the sign-in route) with the CSRF header and a JSON `body`; see {@link #send}. */
+  #call(url: string, method: string, body?: string, key?: DpopKey, token?: string): Promise<Response> {
+    const headers: Record<string, string> = { [CSRF_HEADER]: '1' };
+    if (body) headers['content-type'] = 'application/json';
+    return this.#send(url, { method, headers, body: body ?? null, credentials: this.#credentials }, token, key).catch(network);
   }
 
   /** The session's key: this tab's, else the one the origin's tabs share in IndexedDB; undefined with DPoP off or none kept. */
-  #keyNow(): Promise<DpopKey | undefined> {
-    if (!this.#dpop) return Promise.resolve(undefined);
-    return (this.#key ??= this.#keyName === undefined ? Promise.resolve(undefined) : loadKey(this.#keyName));
+  async #keyNow(): Promise<DpopKey | undefined> {
+    // Without a stored key (no channel), only the one this tab made at sign-in.
+    return this.#dpop ? (this.#key ??= this.#keyName ? loadKey(this.#keyName) : undefined) : undefined;
   }
 
+  /** `url`: absolute. */
   #proof(key: DpopKey, method: string, url: string, token?: string): Promise<string> {
-    const full = new URL(url, this.#here);
+    const full = new URL(url);
     return proof(key, method, full.href, this.#skew, this.#nonces.get(full.origin), token);
   }
 
@@ -597,8 +741,8 @@ export class SessionClient {
    */
   #learn(res: Response, url: string): boolean {
     const nonce = res.headers.get('dpop-nonce');
-    if (nonce !== null) this.#nonces.set(new URL(url, this.#here).origin, nonce);
-    if (res.status !== 401 && res.status !== 400) return false;
+    if (nonce !== null) this.#nonces.set(new URL(url).origin, nonce);
+    if ((res.status | 1) !== 401) return false; // only a 400 or a 401
     // The clock only from refusals: never cached, unlike a 200 whose Date may be hours old; a proof whose iat was right is never refused for it.
     const skew = this.#skew;
     this.#skew = serverSkew(res, skew);
@@ -607,14 +751,11 @@ export class SessionClient {
   }
 
   /** A call with the access token to a session endpoint; a non-2xx answer becomes a SessionClientError. */
-  async #api(path: string, method: string): Promise<Response> {
-    let res: Response;
-    try {
-      res = await this.fetch(`${this.#base}${path}`, { method, headers: { [CSRF_HEADER]: '1' }, credentials: this.#credentials });
-    } catch (error) {
-      throw error instanceof SessionClientError ? error : new SessionClientError('ERR_NETWORK', 'the server could not be reached');
-    }
-    if (!res.ok) throw await errorOf(res);
-    return res;
+  #api(path: string, method: string): Promise<Response> {
+    return ok(
+      this.fetch(`${this.#base}${path}`, { method, headers: { [CSRF_HEADER]: '1' }, credentials: this.#credentials }).catch((error) => {
+        throw error instanceof SessionClientError ? error : network();
+      }),
+    );
   }
 }

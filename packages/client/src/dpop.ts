@@ -54,16 +54,15 @@ const STORE = 'keys';
 const te = new TextEncoder();
 export const b64u = (bytes: ArrayBuffer | Uint8Array): string =>
   btoa(String.fromCharCode(...new Uint8Array(bytes)))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
+    .replace(/=/g, '')
+    .replace(/[+/]/g, (c) => (c === '+' ? '-' : '_'));
 const encode = (value: unknown): string => b64u(te.encode(JSON.stringify(value)));
 const subtle = (): SubtleCrypto | undefined => globalThis.crypto?.subtle;
 
 /** A new non-extractable P-256 key pair; undefined without WebCrypto. */
 export async function newKey(): Promise<DpopKey | undefined> {
   const crypto = subtle();
-  if (crypto === undefined) return undefined;
+  if (!crypto) return undefined;
   const pair = (await crypto.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])) as { privateKey: CryptoKey; publicKey: CryptoKey };
   const { kty, crv, x, y } = await crypto.exportKey('jwk', pair.publicKey);
   // §4.2: the public key only, and only its required members (RFC 7638 order is the verifier's business).
@@ -76,26 +75,27 @@ export async function newKey(): Promise<DpopKey | undefined> {
  */
 function idb<T>(mode: 'readonly' | 'readwrite', run: (store: Store) => Req<T> | void): Promise<T | undefined> {
   return new Promise((resolve) => {
+    const none = (): void => resolve(undefined);
     try {
       const open = (globalThis as unknown as { indexedDB: { open(name: string, version: number): Open } }).indexedDB.open(DB, 1);
       open.onupgradeneeded = () => open.result.createObjectStore(STORE);
       // (No onblocked: version 1 is the only one, so no older connection can block the upgrade.)
-      open.onerror = () => resolve(undefined);
+      open.onerror = none;
       open.onsuccess = () => {
         const db = open.result;
         try {
           const tx = db.transaction(STORE, mode);
           const request = run(tx.objectStore(STORE));
           tx.oncomplete = () => resolve(request?.result);
-          tx.onerror = tx.onabort = () => resolve(undefined);
+          tx.onerror = tx.onabort = none;
         } catch {
-          resolve(undefined);
+          none();
         } finally {
           db.close(); // closes once the transaction is done; a later upgrade is never blocked by this tab
         }
       };
     } catch {
-      resolve(undefined); // no indexedDB (Node, some embedded webviews)
+      none(); // no indexedDB (Node, some embedded webviews)
     }
   });
 }
@@ -120,7 +120,7 @@ export const deleteKey = (name: string, key: DpopKey): Promise<unknown> =>
  * server's clock as far as the client knows it (`skew`).
  */
 export async function proof(key: DpopKey, htm: string, htu: string, skew: number, nonce?: string, token?: string): Promise<string> {
-  const crypto = subtle()!;
+  const webcrypto = subtle()!;
   const claims: Record<string, unknown> = {
     jti: b64u(globalThis.crypto.getRandomValues(new Uint8Array(16))),
     htm,
@@ -128,10 +128,10 @@ export async function proof(key: DpopKey, htm: string, htu: string, skew: number
     iat: Math.floor(Date.now() / 1000 + skew),
   };
   if (nonce !== undefined) claims.nonce = nonce;
-  if (token !== undefined) claims.ath = b64u(await crypto.digest('SHA-256', te.encode(token)));
+  if (token !== undefined) claims.ath = b64u(await webcrypto.digest('SHA-256', te.encode(token)));
   const input = `${key.h}.${encode(claims)}`;
   // WebCrypto's ECDSA signature is already JWS's r||s (IEEE P1363), not DER.
-  return `${input}.${b64u(await crypto.sign({ name: 'ECDSA', hash: 'SHA-256' }, key.k, te.encode(input)))}`;
+  return `${input}.${b64u(await webcrypto.sign({ name: 'ECDSA', hash: 'SHA-256' }, key.k, te.encode(input)))}`;
 }
 
 /**

@@ -25,11 +25,11 @@ export class SessionClientError extends Error {
 
 /** The error a non-2xx answer of a session endpoint stands for. */
 export async function errorOf(res: Response): Promise<SessionClientError> {
-  const body = (await res.json().catch(() => ({}))) as { error?: unknown; message?: unknown };
+  const body = (await res.json().catch(() => undefined)) as { error?: unknown; message?: unknown } | undefined;
   const retry = Number(res.headers.get('retry-after'));
   return new SessionClientError(
-    typeof body.error === 'string' ? body.error : 'ERR_HTTP',
-    typeof body.message === 'string' ? body.message : `HTTP ${res.status}`,
+    typeof body?.error === 'string' ? body.error : 'ERR_HTTP',
+    typeof body?.message === 'string' ? body.message : `HTTP ${res.status}`,
     res.status,
     retry > 0 ? retry : undefined,
   );

@@ -1,3 +1,3 @@
 export { SessionClient, CSRF_HEADER } from './client.js';
 export { SessionClientError, type SessionClientErrorCode } from './errors.js';
-export type { SessionBody, SessionView, SignedOutReason, SessionClientEvents, SessionClientOptions, LockManagerLike, ChannelLike, SocketLike } from './types.js';
+export type { SessionBody, SessionView, SignedOutReason, SessionClientEvents, SessionClientOptions, StepUpChallenge, LockManagerLike, ChannelLike, SocketLike } from './types.js';

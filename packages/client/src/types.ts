@@ -37,6 +37,24 @@ export interface SessionClientEvents {
   /** A token was received: sign-in, restore, refresh here or in another tab. */
   refreshed: { sessionId: string; expiresAt: number };
   signedOut: { reason: SignedOutReason };
+  /**
+   * A route or a socket event refused the session for want of a recent
+   * authentication (RFC 9470 `insufficient_user_authentication`, the server's
+   * `ERR_AUTH_NOT_FRESH`): ask the user to authenticate again, then
+   * {@link SessionClient.reauthenticate}. Fired for every challenge; with the
+   * `onStepUp` option, {@link SessionClient.fetch} also waits for that prompt.
+   */
+  stepUpRequired: StepUpChallenge;
+}
+
+/** What a step-up challenge asks for (RFC 9470 §3). */
+export interface StepUpChallenge {
+  /** Seconds: the authentication may be at most this old (`max_age`); absent when the server did not say. */
+  maxAge?: number;
+  /** Authentication context classes, one of which is needed (`acr_values`); absent when any will do. */
+  acrValues?: string[];
+  /** The refused Socket.IO event's name (a `session:not-fresh` from the server); absent for an HTTP request. */
+  event?: string;
 }
 
 /** The part of the Web Locks API (`navigator.locks`) the client uses. */
@@ -102,4 +120,16 @@ export interface SessionClientOptions {
    * it. `false`: bearer tokens only. @default true
    */
   dpop?: boolean;
+  /**
+   * Step-up: called when a request through {@link SessionClient.fetch} (or a
+   * socket event) is refused for want of a recent authentication. Ask the
+   * user (a password dialog), call {@link SessionClient.reauthenticate} with
+   * what they typed (on `ERR_CREDENTIALS_INVALID`, say so and let them try
+   * again), and resolve `true` once it succeeded: the request is sent again,
+   * once. Resolve `false` to give up: `fetch` resolves the original 401.
+   * Requests refused while a prompt is open wait for that same prompt. What
+   * it throws counts as `false` (and is reported as uncaught). @default none:
+   * `fetch` resolves the 401 at once (`stepUpRequired` still fires)
+   */
+  onStepUp?: (challenge: StepUpChallenge) => boolean | Promise<boolean>;
 }

@@ -123,6 +123,8 @@ S('a reload keeps the session: the refresh after it is signed with the stored ke
   const page = await tab();
   await signIn(page, 'ben');
   const jkt = jktOf(await tokenOf(page));
+  // tsx compiles the evaluated function with esbuild's keepNames: its __name helper, on the page.
+  await page.context().addInitScript({ content: 'globalThis.__name = (f) => f;' });
   await page.reload();
   await page.waitForFunction(() => (globalThis as unknown as Win).ready === true);
   const from = a.seen.length;
@@ -261,6 +263,58 @@ S('sign-out deletes the key from IndexedDB for every tab; the next sign-in makes
   await signIn(first, 'gil');
   assert.is.not(jktOf(await tokenOf(first)), before);
   assert.is(await meStatus(first), 200);
+});
+
+S('step-up after a reload: the stored key signs the re-authentication (DPoP, nonce); a wrong password is asked again; the refused request is sent again once and succeeds', async () => {
+  const page = await tab();
+  await signIn(page, 'ida');
+  const jkt = jktOf(await tokenOf(page));
+  // tsx compiles the evaluated function with esbuild's keepNames: its __name helper, on the page.
+  await page.context().addInitScript({ content: 'globalThis.__name = (f) => f;' });
+  await page.reload();
+  await page.waitForFunction(() => (globalThis as unknown as Win).ready === true);
+  const from = a.seen.length;
+  const result = await page.evaluate(async (password) => {
+    const w = globalThis as unknown as Win & { SessionClient: typeof import('../src/index.js').SessionClient };
+    const typed = ['wrong', password];
+    const errors: string[] = [];
+    const challenges: unknown[] = [];
+    // The README's prompt: ask, reauthenticate, on a wrong password ask again.
+    const client: import('../src/index.js').SessionClient = new w.SessionClient({
+      baseUrl: '/auth',
+      onStepUp: async () => {
+        for (;;) {
+          try {
+            await client.reauthenticate({ password: typed.shift() });
+            return true;
+          } catch (error) {
+            errors.push((error as { code: string }).code);
+          }
+        }
+      },
+    });
+    client.on('stepUpRequired', (challenge) => challenges.push(challenge));
+    await client.restore();
+    const res = await client.fetch('/api/fresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    return { status: res.status, body: await res.json(), errors, challenges, claims: client.claims };
+  }, PASSWORD);
+  assert.is(result.status, 200);
+  assert.equal(result.errors, ['ERR_CREDENTIALS_INVALID']);
+  assert.equal(result.challenges, [{ maxAge: 300 }]);
+  assert.equal((result.claims as { amr: string[] }).amr, ['pwd']);
+  assert.is((result.claims as { cnf: { jkt: string } }).cnf.jkt, jkt);
+  // Both re-authentications carried a proof by the stored key, for that URL, with the token's hash.
+  const reauth = a.seen.slice(from).filter((s) => s.route === 'POST /auth/reauthenticate');
+  assert.ok(reauth.length >= 2);
+  for (const seen of reauth) {
+    assert.ok(seen.authorization!.startsWith('DPoP '));
+    assert.is(await proofJkt(seen.dpop!), jkt);
+    const claims = decodeJwt(seen.dpop!);
+    assert.equal([claims.htm, claims.htu], ['POST', `${a.url}/auth/reauthenticate`]);
+    assert.type(claims.ath, 'string');
+  }
+  // The guarded route: refused once, then served once.
+  assert.is(a.seen.slice(from).filter((s) => s.route === 'POST /api/fresh').length, 2);
 });
 
 S.run();

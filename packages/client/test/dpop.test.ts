@@ -231,10 +231,10 @@ S('Socket.IO: the handshake and session:renew carry a proof for GET of the Socke
   const detachCustom = c.attachSocket(custom);
   cleanup.push(detachCustom);
   assert.is.not(custom.auth, c.socketAuth);
-  const own = await new Promise<{ dpop?: string }>((resolve) => (custom.auth as (cb: typeof resolve) => void)(resolve));
+  const own = await new Promise<{ dpop?: string | undefined }>((resolve) => (custom.auth as (cb: typeof resolve) => void)(resolve));
   assert.is((await verified(own.dpop!, 'GET', `${server.url}/custom/`)).jkt, jkt);
   // socketAuth on its own (no attachSocket) names the endpoints' origin's /socket.io/.
-  const alone = await new Promise<{ dpop?: string }>((resolve) => c.socketAuth(resolve));
+  const alone = await new Promise<{ dpop?: string | undefined }>((resolve) => c.socketAuth(resolve));
   assert.is((await verified(alone.dpop!, 'GET', `${server.url}/socket.io/`)).jkt, jkt);
 });
 

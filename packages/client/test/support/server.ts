@@ -5,7 +5,7 @@
 // bound request's proof with session-core's checkBoundRequest (RFC 9449 §7.1).
 import { sessionRouter, type DpopEndpointOptions } from '@jwt-session/http';
 import { JwtUserSessionManager, checkBoundRequest, isSessionError, publicRequestUrl, SESSION_REFRESHED, type DpopNonces, type RefreshTokenStore } from '@jwt-session/session-core';
-import { attachSessionGuard } from '@jwt-session/socketio-adapter';
+import { attachSessionGuard, requireFresh, requireFreshEvents } from '@jwt-session/socketio-adapter';
 import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +27,10 @@ export interface TestServer {
   seen: { route: string; authorization?: string; dpop?: string }[];
   /** The DPoP challenges (`WWW-Authenticate: DPoP ...`) answered, by route. */
   challenges: { route: string; error: string }[];
+  /** Calls to POST /auth/reauthenticate, by status. */
+  reauthCalls: Map<number, number>;
+  /** Requests that reached the handler of a step-up route (past requireFresh). */
+  freshServed: string[];
   /** `GET /api/me` answers 401 invalid_token to the next N calls (a token the API no longer takes). */
   rejectNext(n: number): void;
   close(): Promise<void>;
@@ -85,7 +89,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const rotationTimes: number[] = [];
   manager.on(SESSION_REFRESHED, () => void rotationTimes.push(Date.now()));
   const refreshCalls = new Map<number, number>();
+  const reauthCalls = new Map<number, number>();
+  const freshServed: string[] = [];
   let rejecting = 0;
+  // Step-up (issue 22): a plain sign-in records no `amr`, so these routes refuse it until a re-authentication
+  // with the password ({ amr: ['pwd'] }); `loa2` is never reached with a password alone.
+  const fresh = requireFresh({ maxAge: 300, amr: ['pwd'] });
+  const loa2 = requireFresh({ maxAge: 300, acr: ['loa2'] });
 
   const dpop = options.dpop;
   const sessions = sessionRouter(manager, { basePath: '/auth', ...(dpop === undefined ? {} : { dpop: { ...dpop, ...(options.publicOrigin === undefined ? {} : { publicOrigin: options.publicOrigin }) } }) });
@@ -138,6 +148,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       await sessions.issueSession(req, res, String(body.username), { claims: { name: `User ${String(body.username)}` } });
       return;
     }
+    if (route === 'POST /auth/reauthenticate') {
+      const { password } = await readBody(req);
+      res.once('finish', () => reauthCalls.set(res.statusCode, (reauthCalls.get(res.statusCode) ?? 0) + 1));
+      await sessions.reauthenticateSession(req, res, () => (password === PASSWORD ? { amr: ['pwd'] } : false));
+      return;
+    }
     if (path.startsWith('/auth/')) {
       countRefreshes(req, res);
       return new Promise<void>((resolve, reject) => {
@@ -156,14 +172,31 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       }
       return send(res, 200, { sub: auth.sub, sid: auth.sid, auth: req.headers.authorization });
     }
+    if (route === 'POST /api/fresh' || route === 'GET /api/loa2') {
+      const request = Object.assign(req, { auth: { claims: auth } as never });
+      const passed = await new Promise<boolean>((resolve) => {
+        res.once('finish', () => resolve(false));
+        (route === 'GET /api/loa2' ? loa2 : fresh)(request, res, () => resolve(true));
+      });
+      if (!passed) return;
+      freshServed.push(route);
+      return send(res, 200, { ok: true, sid: auth.sid, amr: auth.amr });
+    }
+    // Another server's RFC 9470 challenge: the header alone, no JSON body (or one the browser hides: CORS).
+    if (route === 'GET /api/bare') return send(res, 401, undefined, { 'www-authenticate': 'Bearer error="insufficient_user_authentication", max_age=60' });
     if (route === 'GET /api/forbidden') return send(res, 401, { error: 'ERR_OTHER', message: 'No.' }, { 'www-authenticate': 'Bearer realm="x"' });
     send(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' });
   }
 
   const http = createServer((req, res) => void handle(req, res).catch(() => send(res, 500, { error: 'ERR_INTERNAL', message: 'Failed.' })));
   const io = new Server(http);
-  // The real guard checks bound tokens' proofs at the handshake and on session:renew with the endpoints' replay cache and nonces; without `dpop` it would refuse them.
+  // The guard checks bound tokens' proofs too (handshake and session:renew), with the endpoints' replay cache and nonces.
   const guard = attachSessionGuard(io, manager, dpop === undefined ? {} : { dpop: { ...dpop, ...(options.publicOrigin === undefined ? {} : { publicOrigin: options.publicOrigin }) } });
+  io.use(requireFreshEvents({ transfer: { maxAge: 300, amr: ['pwd'] } }));
+  io.on('connection', (socket) => socket.on('transfer', (...args: unknown[]) => {
+    const ack = args.at(-1);
+    if (typeof ack === 'function') ack({ ok: true });
+  }));
   await new Promise<void>((resolve) => http.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;
   const stop = async () => {
@@ -178,6 +211,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     rotations: () => rotationTimes.length,
     rotationTimes,
     refreshCalls,
+    reauthCalls,
+    freshServed,
     seen,
     challenges,
     rejectNext: (n) => void (rejecting = n),
