@@ -1,6 +1,6 @@
 export { sessionRouter, type SessionRouter } from './adapters/express.js';
 export { SessionHttpError, HTTP_ERROR_CODES, type HttpErrorCode } from './core/errors.js';
-export { describeDevice } from './core/device.js';
+export { describeDevice, networkOf } from './core/device.js';
 export type { IssueSessionOptions, ReauthenticateSessionOptions, ReauthenticationCheck, ReauthenticationRequest, SessionBody, SessionView } from './core/endpoints.js';
 export type { CookiePrefix, RefreshCookieOptions, SessionEndpointsOptions, SessionManagerLike } from './core/options.js';
 export type { DpopEndpointOptions, DpopNonceSource } from './core/dpop.js';

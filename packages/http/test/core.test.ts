@@ -4,13 +4,39 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { clientIp, isHttps, ownOrigin } from '../src/core/client-address.js';
 import { MAX_REFRESH_COOKIES, readRefreshCookies } from '../src/core/cookie.js';
-import { describeDevice } from '../src/core/device.js';
+import { describeDevice, networkOf } from '../src/core/device.js';
 import { codeOf } from '../src/core/errors.js';
 import { normalizeOptions } from '../src/core/options.js';
 import type { EndpointRequest } from '../src/core/request.js';
 import { CHROME_WINDOWS, FIREFOX_MAC } from './support.js';
 
 const S = suite('core');
+
+S('networkOf: an IPv4 address\'s /24, an IPv6 address\'s /48 written out, "unknown" for anything else', () => {
+  const cases: Array<[string | undefined, string]> = [
+    ['203.0.113.77', '203.0.113.0/24'],
+    ['10.1.2.3', '10.1.2.0/24'],
+    ['2001:db8:1:2::7', '2001:db8:1::/48'],
+    ['2001:DB8:0001:ffff:0:0:0:1', '2001:db8:1::/48'],
+    ['2001:db8::1', '2001:db8:0::/48'],
+    ['::1', '0:0:0::/48'],
+    ['::', '0:0:0::/48'],
+    ['fe80::', 'fe80:0:0::/48'],
+    ['64:ff9b::198.51.100.1', '64:ff9b:0::/48'],
+    ['2001:db8:1::198.51.100.1', '2001:db8:1::/48'],
+    [undefined, 'unknown'],
+    ['', 'unknown'],
+    ['not-an-ip', 'unknown'],
+    ['999.1.1.1', 'unknown'],
+    ['1:2:3:4:5:6:7:8:9', 'unknown'],
+    ['1::2::3', 'unknown'],
+    ['12345::', 'unknown'],
+    ['1:2:3:4:5:6:7', 'unknown'],
+    ['::ffff:300.1.1.1', 'unknown'],
+    ['1:2:3:4:5:6:7::', '1:2:3::/48'],
+  ];
+  for (const [ip, expected] of cases) assert.is(networkOf(ip), expected, String(ip));
+});
 
 S('describeDevice: "<browser> <major> on <system>", or a fixed fallback', () => {
   const cases: Array<[string | undefined, string]> = [

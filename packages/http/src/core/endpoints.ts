@@ -1,9 +1,9 @@
-import type { AccessTokenClaims, AuthenticationInput, SessionContext, SessionInfo, SessionTokens, UpdateOptions, UpstreamIdentity } from '@jwt-session/session-core';
+import type { AccessTokenClaims, AuthenticationInput, DeviceInput, SessionContext, SessionInfo, SessionTokens, UpdateOptions, UpstreamIdentity } from '@jwt-session/session-core';
 import { authenticate } from './bearer.js';
 import { isHttps } from './client-address.js';
 import { cookieFor, readRefreshCookies, serializeCookie, type ResolvedCookie } from './cookie.js';
 import { passesCsrf } from './csrf.js';
-import { describeDevice, deviceContext } from './device.js';
+import { describeDevice, deviceContext, deviceInput } from './device.js';
 import { dpopChallenge, missingProof, proofThumbprint } from './dpop.js';
 import { codeOf, DEAD_REFRESH_TOKEN, messageOf, statusOf, type HttpErrorCode } from './errors.js';
 import { checkManager, normalizeOptions, type NormalizedOptions, type SessionEndpointsOptions, type SessionManagerLike } from './options.js';
@@ -76,6 +76,16 @@ export interface IssueSessionOptions {
    * (`backchannelLogout`, `securityEvents`).
    */
   upstream?: UpstreamIdentity;
+  /**
+   * For the manager's `deviceHistory` (the `sessionCreatedOnNewDevice` event): the device and network to
+   * record, or `true` for what the request shows (`deviceInput`: the browser and system, the address's /24 or
+   * /48). Only with a manager whose `deviceHistory` is on (otherwise ERR_CONFIG_INVALID, a 500).
+   */
+  device?: DeviceInput | true;
+  /** How the user authenticated at this sign-in (RFC 8176 `amr`: `['pwd']`, `['pwd', 'otp']`), carried in every access token of the session. */
+  amr?: readonly string[];
+  /** The authentication context class reference (`acr`) of this sign-in. */
+  acr?: string;
 }
 
 export type RouteName = 'refresh' | 'signout' | 'signout-everywhere' | 'sessions' | 'revoke' | 'revoke-others' | 'revocations';
@@ -190,6 +200,9 @@ export class SessionEndpoints {
         context,
         ...(jkt === undefined ? {} : { dpop: { jkt } }),
         ...(options.upstream === undefined ? {} : { upstream: options.upstream }),
+        ...(options.device === undefined ? {} : { device: options.device === true ? deviceInput(req, this.options.trustProxy) : options.device }),
+        ...(options.amr === undefined ? {} : { amr: options.amr }),
+        ...(options.acr === undefined ? {} : { acr: options.acr }),
       });
       const { response, body } = this.#session(req, tokens);
       return { response: this.#withNonce(response), body };

@@ -317,6 +317,22 @@ export function endpointsSuite(framework: Framework): void {
     }),
   );
 
+  S('issueSession({ device: true, amr, acr }): the browser and network feed the device history (a new one is news, a known one is not), amr and acr reach the token', () =>
+    app({ manager: { deviceHistory: true }, issue: { device: true, amr: ['pwd'], acr: 'loa1' } }, async ({ manager, origin, client }) => {
+      const seen: Array<{ summary: string; network: string; first: boolean }> = [];
+      manager.on('sessionCreatedOnNewDevice', (event) => seen.push({ ...event.device, first: event.first }));
+      const first = assertSessionBody(await new Client(origin, CHROME_WINDOWS).signIn('alice'));
+      assertSessionBody(await new Client(origin, CHROME_WINDOWS).signIn('alice'));
+      assertSessionBody(await client.signIn('alice'));
+      assert.equal(seen, [
+        { summary: 'Chrome 131 on Windows', network: '127.0.0.0/24', first: true },
+        { summary: 'Firefox 140 on macOS', network: '127.0.0.0/24', first: false },
+      ]);
+      const claims = await manager.read(first.accessToken);
+      assert.equal([claims.amr, claims.acr], [['pwd'], 'loa1']);
+    }),
+  );
+
   S('GET sessions lists mine, newest first, current marked, device and ip; nothing of another user or of a token', () =>
     app({}, async ({ client, origin }) => {
       const phone = new Client(origin, CHROME_WINDOWS);
