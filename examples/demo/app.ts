@@ -60,6 +60,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     // spend it, so even 0 (every replay is reuse) is safe.
     refreshTokenReuseInterval: config.refreshTokenReuseInterval,
     maxSessionsPerSubject: 20,
+    // A sign-in from a browser and network the user has not used before is news: the other tabs show it (chat.ts).
+    deviceHistory: true,
     refreshTokenStore: backend.refreshTokenStore,
     invalidAccessTokenCache: backend.invalidAccessTokenCache,
     ...(backend.broadcaster === undefined ? {} : { broadcaster: backend.broadcaster }),

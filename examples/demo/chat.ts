@@ -10,12 +10,13 @@
 import {
   ALL_SESSIONS_INVALIDATED,
   SESSION_CREATED,
+  SESSION_CREATED_ON_NEW_DEVICE,
   SESSION_INVALIDATED,
   SESSION_REFRESHED,
   type DpopOptions,
   type JwtUserSessionManager,
 } from '@jwt-session/session-core';
-import type { TelemetryOption } from '@jwt-session/session-core';
+import type { SessionEvents, TelemetryOption } from '@jwt-session/session-core';
 import { attachSessionGuard, type AuthContext } from '@jwt-session/socketio-adapter';
 import { randomUUID } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
@@ -128,6 +129,11 @@ export function attachChat({ io, manager, log, telemetry, dpop, trustProxy }: Ch
   manager.on(SESSION_REFRESHED, sessionsChanged);
   manager.on(SESSION_INVALIDATED, sessionsChanged);
   manager.on(ALL_SESSIONS_INVALIDATED, sessionsChanged);
+  // "New sign-in to your account": what a real app e-mails, shown here in the user's open tabs. Not for a first sign-in.
+  const newDevice = (event: SessionEvents[typeof SESSION_CREATED_ON_NEW_DEVICE]): void => {
+    if (!event.first) io.to(`user:${event.subject}`).emit('security:new-device', { device: event.device.summary, sessionId: event.sessionId, at: event.at });
+  };
+  manager.on(SESSION_CREATED_ON_NEW_DEVICE, newDevice);
 
   return {
     close() {
@@ -135,6 +141,7 @@ export function attachChat({ io, manager, log, telemetry, dpop, trustProxy }: Ch
       manager.off(SESSION_REFRESHED, sessionsChanged);
       manager.off(SESSION_INVALIDATED, sessionsChanged);
       manager.off(ALL_SESSIONS_INVALIDATED, sessionsChanged);
+      manager.off(SESSION_CREATED_ON_NEW_DEVICE, newDevice);
       guard.close();
     },
   };

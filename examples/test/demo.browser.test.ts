@@ -62,6 +62,8 @@ async function openPage(context: BrowserContext, url: string, state = 'signed-ou
   return page;
 }
 
+const CHROME_ON_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
 async function signIn(page: Page): Promise<void> {
   await page.fill('#username', USER.id);
   await page.fill('#password', USER.password);
@@ -100,7 +102,8 @@ function step(name: string): void {
 async function scenario(nodeA: DemoNode, nodeB: DemoNode, label: string): Promise<void> {
   step('start');
   const contextA = await browser!.newContext({ viewport: { width: 1280, height: 820 } });
-  const contextB = await browser!.newContext({ viewport: { width: 1280, height: 820 } });
+  // B is another system (the same browser engine): a device this user has not signed in from, so A hears of it.
+  const contextB = await browser!.newContext({ viewport: { width: 1280, height: 820 }, userAgent: CHROME_ON_WINDOWS });
   try {
     const [pageA, pageB] = await Promise.all([openPage(contextA, nodeA.url), openPage(contextB, nodeB.url)]);
     step('pages open');
@@ -114,7 +117,12 @@ async function scenario(nodeA: DemoNode, nodeB: DemoNode, label: string): Promis
 
     await signIn(pageA);
     step('wrong password + sign in A');
+    await until('A socket connected', async () => (await socketsOfUser(nodeA.io, USER.id)).length === 1);
     await signIn(pageB);
+    // A's tab is told of the sign-in from a new device (#22: sessionCreatedOnNewDevice); B's own tab is not.
+    await pageA.waitForSelector('#notice[data-new-device="true"]');
+    assert.match(await noticeText(pageA), /New sign-in to your account from Chrome \d+ on Windows/);
+    assert.is(await pageB.getAttribute('#notice', 'data-new-device'), null);
     const [sidA, sidB] = [await sessionIdOf(pageA), await sessionIdOf(pageB)];
     assert.is.not(sidA, sidB);
 

@@ -322,6 +322,12 @@ function connectSocket() {
   socket.on('disconnect', (reason) => setSocketStatus(false, reason === 'io server disconnect' ? 'closed by the server' : 'reconnecting…'));
   socket.on('presence:changed', debounce(requestPresence, 80));
   socket.on('sessions:changed', debounce(loadSessions, 150));
+  // The server's "new sign-in" notice (sessionCreatedOnNewDevice): a browser and network this account had not used.
+  socket.on('security:new-device', ({ device, sessionId }) => {
+    if (sessionId === state.sessionId) return;
+    notify(`New sign-in to your account from ${device}, a device or network not seen before. Not you? Revoke it under "My sessions".`, 'info');
+    $('notice').dataset.newDevice = 'true';
+  });
   socket.on('chat:history', (messages) => {
     $('messages').replaceChildren();
     if (messages.length === 0) $('messages').append(el('li', { className: 'empty', textContent: 'No messages yet. Say hello!' }));
