@@ -1,4 +1,4 @@
-import type { AccessTokenClaims, AuthenticationInput, SessionContext, SessionInfo, SessionTokens, UpdateOptions, UpstreamIdentity } from '@jwt-session/session-core';
+import type { AccessTokenClaims, AuthenticationInput, DeviceInput, SessionContext, SessionInfo, SessionTokens, UpdateOptions, UpstreamIdentity } from '@jwt-session/session-core';
 import { authenticate } from './bearer.js';
 import { isHttps } from './client-address.js';
 import { cookieFor, readRefreshCookies, serializeCookie, type ResolvedCookie } from './cookie.js';
@@ -190,6 +190,7 @@ export class SessionEndpoints {
         context,
         ...(jkt === undefined ? {} : { dpop: { jkt } }),
         ...(options.upstream === undefined ? {} : { upstream: options.upstream }),
+        ...this.#device(req),
       });
       const { response, body } = this.#session(req, tokens);
       return { response: this.#withNonce(response), body };
@@ -299,6 +300,12 @@ export class SessionEndpoints {
     }
   }
 
+  /** The `device` option's answer for the request, as create/update options (the manager checks it). */
+  #device(req: EndpointRequest): { device?: DeviceInput } {
+    const device = this.options.device?.(req);
+    return device === undefined ? {} : { device };
+  }
+
   /** The refresh cookie's values (see `readRefreshCookies`), or undefined when too many came to look at. */
   #refreshTokens(req: EndpointRequest): string[] | undefined {
     return readRefreshCookies(req.headers.cookie, this.#cookie(req).name);
@@ -311,7 +318,7 @@ export class SessionEndpoints {
     // Two candidates: using either might sign the user in as whoever tossed the other one, and
     // clearing "the" cookie would delete the genuine one (host-only) while the tossed one stays.
     if (tokens?.length !== 1) return this.#failure('ERR_REFRESH_COOKIE_AMBIGUOUS');
-    const update: UpdateOptions = { context: deviceContext(req, this.options.trustProxy) };
+    const update: UpdateOptions = { context: deviceContext(req, this.options.trustProxy), ...this.#device(req) };
     // A bad proof is refused here, the cookie kept; the manager refuses a bound session without its key (cookie kept too: it may be the victim's, tried by someone else).
     if (this.options.dpop !== undefined) update.dpop = { jkt: await this.#proof(req, `${this.options.basePath}/refresh`), required: this.options.dpop.required };
     let session: SessionTokens;
