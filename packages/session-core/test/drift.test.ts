@@ -142,6 +142,20 @@ S('the recorded device is under the refresh token\'s mac: a segment moved from a
   await h.manager.update(a.refreshToken, { device: LAPTOP });
 });
 
+S('a DPoP-bound session with a device: the longest refresh token parses, keeps its binding and its device', async () => {
+  const { h, seen } = setup('refresh');
+  // A thumbprint as the manager records it (43 base64url characters); update() is given the same key's.
+  const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+  const a = await h.manager.create('alice', { dpop: { jkt }, device: LAPTOP });
+  assert.is(a.refreshToken.split('.').length, 6);
+  const b = await h.manager.update(a.refreshToken, { dpop: { jkt }, device: MOVED });
+  assert.equal(seen.map((e) => e.changed), [['network']]);
+  const claims = await h.manager.read(b.accessToken);
+  assert.equal(claims.cnf, { jkt });
+  h.manager.checkNetwork(claims, MOVED.network);
+  await rejectsWith(h.manager.update(b.refreshToken, { device: MOVED }), 'ERR_DPOP_BINDING_MISMATCH');
+});
+
 S('reauthenticate keeps the recorded device', async () => {
   const { h, seen } = setup('observe');
   const a = await h.manager.create('alice', { device: LAPTOP });
