@@ -195,7 +195,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    * one within `refreshTokenReuseInterval`: it gets the same new pair again. A
    * session bound to a DPoP key is refreshed only with `dpop.jkt` of that key:
    * otherwise ERR_DPOP_BINDING_MISMATCH and the `dpopBindingRefused` event,
-   * before any store call (the session is left intact).
+   * before any store call (the session is left intact). Under the manager's
+   * `drift`, `device` is compared with the session's (drift.ts).
    */
   update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
     return this.#telemetry.span('jwt_session.update', () => this.#update(refreshToken, options));
