@@ -163,6 +163,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     allowedOrigins: [...config.allowedOrigins],
     trustProxy: config.trustProxy,
     dpop,
+    // The browser and network of each sign-in, for deviceHistory (the new-device notice, chat.ts).
+    device: true,
     onError: (error) => log(`session endpoint failed: ${error instanceof Error ? error.name : typeof error}`),
   });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;

@@ -83,7 +83,7 @@ export async function signIn(req: IncomingMessage, res: ServerResponse, deps: Si
     return answer(res, 401, 'ERR_BAD_CREDENTIALS', 'Wrong user name or password.');
   }
   deps.throttle.succeeded(account, address);
-  // device: the browser and network this request shows, for the new-device notice; amr: a password was checked.
-  const body = await deps.sessions.issueSession(req, res, user.id, { claims: { name: user.name }, device: true, amr: ['pwd'] });
+  // amr: a password was checked (every access token says so, for requireFresh's amr rule).
+  const body = await deps.sessions.issueSession(req, res, user.id, { claims: { name: user.name }, amr: ['pwd'] });
   if (body !== undefined) deps.log(`sign-in user=${user.id} session=${body.sessionId}`);
 }

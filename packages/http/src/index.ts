@@ -5,6 +5,7 @@ export type { IssueSessionOptions, ReauthenticateSessionOptions, Reauthenticatio
 export type { CookiePrefix, RefreshCookieOptions, SessionEndpointsOptions, SessionManagerLike } from './core/options.js';
 export type { DpopEndpointOptions, DpopNonceSource } from './core/dpop.js';
 export type { RevocationLogBody, RevocationLogOptions } from './core/revocations.js';
+export type { EndpointRequest } from './core/request.js';
 export { backchannelLogout, type BackchannelLogoutMiddleware } from './adapters/express-logout.js';
 export { BackchannelLogoutEndpoint, type BackchannelLogoutOptions, type LogoutBody, type UpstreamRevoker } from './core/backchannel-logout.js';
 export { securityEvents, type SecurityEventsMiddleware } from './adapters/express-security-events.js';

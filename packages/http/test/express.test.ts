@@ -7,11 +7,13 @@ import { expressFramework } from './frameworks.js';
 import { dpopSuite } from './suites/dpop.js';
 import { endpointsSuite } from './suites/endpoints.js';
 import { reauthenticateSuite } from './suites/reauthenticate.js';
+import { driftSuite } from './suites/drift.js';
 import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
 
 endpointsSuite(expressFramework);
 dpopSuite(expressFramework);
 reauthenticateSuite(expressFramework);
+driftSuite(expressFramework);
 
 const S = suite('Express specifics');
 

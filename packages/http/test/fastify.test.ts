@@ -6,11 +6,13 @@ import { fastifyFramework } from './frameworks.js';
 import { dpopSuite } from './suites/dpop.js';
 import { endpointsSuite } from './suites/endpoints.js';
 import { reauthenticateSuite } from './suites/reauthenticate.js';
+import { driftSuite } from './suites/drift.js';
 import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
 
 endpointsSuite(fastifyFramework);
 dpopSuite(fastifyFramework);
 reauthenticateSuite(fastifyFramework);
+driftSuite(fastifyFramework);
 
 const S = suite('Fastify specifics');
 

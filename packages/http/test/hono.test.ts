@@ -10,11 +10,13 @@ import { honoFramework } from './frameworks.js';
 import { dpopSuite } from './suites/dpop.js';
 import { endpointsSuite } from './suites/endpoints.js';
 import { reauthenticateSuite } from './suites/reauthenticate.js';
+import { driftSuite } from './suites/drift.js';
 import { Cleanup, Client, cookieAttributes, makeManager } from './support.js';
 
 endpointsSuite(honoFramework);
 dpopSuite(honoFramework);
 reauthenticateSuite(honoFramework);
+driftSuite(honoFramework);
 
 const S = suite('Hono specifics');
 

@@ -74,9 +74,9 @@ export function checkDevice(value: unknown): DeviceInput | undefined {
 }
 
 /** create()'s `device`, checked; it needs the manager's `deviceHistory` (a device nobody would look at is a mistake, not a no-op). */
-export function createDevice(value: unknown, config: DeviceHistoryConfig | undefined): DeviceInput | undefined {
+export function createDevice(value: unknown, config: DeviceHistoryConfig | undefined, drift = false): DeviceInput | undefined {
   const device = checkDevice(value);
-  if (device !== undefined && config === undefined) configFail('deviceHistory', 'is off: create() was given a device (turn deviceHistory on, or leave device out)');
+  if (device !== undefined && config === undefined && !drift) configFail('deviceHistory', 'is off: create() was given a device (turn deviceHistory or drift on, or leave device out)');
   return device;
 }
 

@@ -67,6 +67,9 @@ export const SESSION_ERROR_REASONS = [
   'format',
   'mac',
   'unknown_session',
+  // ERR_REFRESH_TOKEN_INVALID (the 'revoke' drift policy ended the session), ERR_AUTH_TOKEN_INVALID (a guard's
+  // network check under the 'refresh' policy): the client's device or network changed within the session
+  'drift',
   // ERR_REFRESH_TOKEN_INVALID, ERR_AUTH_TOKEN_INVALID: DPoP is required and the session (the token) is not bound to a key
   'unbound',
   // ERR_REFRESH_TOKEN_EXPIRED

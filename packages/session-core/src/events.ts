@@ -11,8 +11,9 @@ export const ALL_SESSIONS_INVALIDATED = 'allSessionsInvalidated';
 export const REFRESH_TOKEN_REUSED = 'refreshTokenReused';
 export const DPOP_BINDING_REFUSED = 'dpopBindingRefused';
 export const SESSION_CREATED_ON_NEW_DEVICE = 'sessionCreatedOnNewDevice';
+export const SESSION_DEVICE_CHANGED = 'sessionDeviceChanged';
 
-const EVENT_NAMES: ReadonlySet<unknown> = new Set([SESSION_CREATED, SESSION_REFRESHED, SESSION_INVALIDATED, ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED, DPOP_BINDING_REFUSED, SESSION_CREATED_ON_NEW_DEVICE]);
+const EVENT_NAMES: ReadonlySet<unknown> = new Set([SESSION_CREATED, SESSION_REFRESHED, SESSION_INVALIDATED, ALL_SESSIONS_INVALIDATED, REFRESH_TOKEN_REUSED, DPOP_BINDING_REFUSED, SESSION_CREATED_ON_NEW_DEVICE, SESSION_DEVICE_CHANGED]);
 
 /** `local`: this node did it; `remote`: another node did, and the broadcaster told us. */
 export type EventOrigin = 'local' | 'remote';
@@ -41,6 +42,8 @@ export interface SessionEvents {
    * `historyUnavailable`: the store could not answer; counted as new.
    */
   [SESSION_CREATED_ON_NEW_DEVICE]: { subject: string; sessionId: string; at: number; device: { summary: string; network: string }; first: boolean; historyUnavailable: boolean };
+  /** A refresh presented another device summary or network than the session's (the manager's `drift`); never the values. `revoked`: the 'revoke' policy ended the session. */
+  [SESSION_DEVICE_CHANGED]: { subject: string; sessionId: string; at: number; changed: ('summary' | 'network')[]; revoked: boolean };
 }
 
 export type SessionEventName = keyof SessionEvents;

@@ -13,6 +13,7 @@ export {
   REFRESH_TOKEN_REUSED,
   DPOP_BINDING_REFUSED,
   SESSION_CREATED_ON_NEW_DEVICE,
+  SESSION_DEVICE_CHANGED,
   type EventOrigin,
   type SessionEvents,
   type SessionEventName,
@@ -32,6 +33,7 @@ export { DEFAULT_RECEIPT_TTL } from './storage.js';
 export { REUSE_REASONS, RefreshTokenReusedError, type ReuseAction, type ReuseEvent, type ReuseKind, type ReusePolicy } from './reuse.js';
 export { MAX_ACCESS_TOKEN_TTL_JITTER } from './jitter.js';
 export { checkDeviceFingerprint, type DeviceHistoryOptions } from './device.js';
+export type { DriftPolicy } from './drift.js';
 export { MAX_UPSTREAM_ISSUER_LENGTH, MAX_UPSTREAM_ID_LENGTH, matchesUpstream, type UpstreamIdentity, type UpstreamSelector, type UpstreamSessionRef } from './upstream/identity.js';
 export { storeInput } from './store-input.js';
 export { assertInvalidationReceiver, parseInvalidationEvent } from './revocation/event.js';

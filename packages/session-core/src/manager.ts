@@ -1,6 +1,6 @@
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, reasonOf, storageError } from './errors.js';
-import { DPOP_BINDING_REFUSED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_CREATED_ON_NEW_DEVICE, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
+import { DPOP_BINDING_REFUSED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_CREATED_ON_NEW_DEVICE, SESSION_DEVICE_CHANGED, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
 import { checkRefreshBinding, createBinding, refreshProof, withBinding, withSessionBinding, type DpopBindingRefusal } from './dpop/binding.js';
 import { publicJwks } from './keys.js';
 import { invalidAccessToken, keyResolver, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
@@ -14,6 +14,7 @@ import { randomBase64url } from './lib/random-pool.js';
 import { hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
 import { handleReuse, type ReuseHandler } from './reuse.js';
 import { createDevice, noteDevice } from './device.js';
+import { applyDrift, checkNetwork, driftChange, driftMarks, presentedMarks } from './drift.js';
 import { sessionInfos } from './lib/session-info.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, checkRevocation, type VerifiedToken } from './lib/verified-cache.js';
@@ -63,25 +64,13 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     this.#telemetry = createTelemetry(normalized.telemetry);
     const o = { ...normalized, refreshTokenStore: this.#telemetry.instrumentStore(normalized.refreshTokenStore) };
     this.#options = o;
-    this.#issueConfig = { issuer: o.issuer, audience: o.audience, accessTokenTtl: o.accessTokenTtl, accessTokenTtlJitter: o.accessTokenTtlJitter, refreshTokenKey: o.refreshTokenKey, signingKey: o.keys[0]! };
-    this.#verifyConfig = {
-      resolveKey: keyResolver(o.keys),
-      issuer: o.issuer,
-      audience: o.audience,
-      clockTolerance: o.clockTolerance,
-    };
+    this.#issueConfig = { issuer: o.issuer, audience: o.audience, accessTokenTtl: o.accessTokenTtl, accessTokenTtlJitter: o.accessTokenTtlJitter, refreshTokenKey: o.refreshTokenKey, signingKey: o.keys[0]!, networkClaim: o.drift?.policy === 'refresh' };
+    this.#verifyConfig = { resolveKey: keyResolver(o.keys), issuer: o.issuer, audience: o.audience, clockTolerance: o.clockTolerance };
     this.#verified = new VerifiedTokenCache(o.verifiedTokenCacheSize);
     // +1 s because exp is rounded down to whole seconds.
     this.#invalidationTtl = (o.accessTokenTtl + o.clockTolerance + 1) * 1000;
-    this.#revocation = new Revocation({
-      cache: o.invalidAccessTokenCache,
-      broadcaster: o.broadcaster,
-      clock: o.clock,
-      clockTolerance: o.clockTolerance,
-      ttl: this.#invalidationTtl,
-      emit: (event, payload) => this.emit(event, payload),
-      onRetry: () => this.#telemetry.broadcastRetry(),
-    });
+    const emit = (event: SessionEventName, payload: SessionEvents[SessionEventName]) => this.emit(event, payload as never);
+    this.#revocation = new Revocation({ cache: o.invalidAccessTokenCache, broadcaster: o.broadcaster, clock: o.clock, clockTolerance: o.clockTolerance, ttl: this.#invalidationTtl, emit, onRetry: () => this.#telemetry.broadcastRetry() });
     this.#deletion = { store: o.refreshTokenStore, clock: o.clock, revocation: this.#revocation };
     cacheGauges(this.#telemetry, { verified: this.#verified, invalidations: o.invalidAccessTokenCache });
     this.#reuse = { policy: o.refreshTokenReusePolicy, store: o.refreshTokenStore, emit: (event) => this.emit(REFRESH_TOKEN_REUSED, event), revoke: (subject, sessionId, now) => this.#revocation.revokeSession(subject, sessionId, 'reused', now).catch(() => undefined) };
@@ -102,7 +91,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     this.#assertOpen();
     checkSubject(subject);
     const call = callOptions(options);
-    const device = createDevice(call.device, this.#options.deviceHistory);
+    const { deviceHistory, drift } = this.#options;
+    const device = createDevice(call.device, deviceHistory, drift !== undefined);
     const claims = withBinding(checkClaims(call.claims), createBinding(call.dpop));
     const { refreshTokenStore: store, refreshTokenTtl, refreshTokenIdleTtl, maxSessionsPerSubject } = this.#options;
     const upstream = upstreamForCreate(store, call.upstream);
@@ -133,13 +123,13 @@ export class JwtUserSessionManager extends SessionEventEmitter {
 
     let tokens: SessionTokens;
     try {
-      tokens = issueTokens(this.#issueConfig, session, secret, now);
+      tokens = issueTokens(this.#issueConfig, session, secret, now, device === undefined || drift === undefined ? undefined : driftMarks(drift, sessionId, device));
     } catch (error) {
       await store.delete(subject, sessionId, now).catch(() => undefined);
       throw error;
     }
     this.emit(SESSION_CREATED, { subject, sessionId, at: now });
-    const news = device === undefined ? undefined : await noteDevice(this.#options.deviceHistory!, store, { subject, sessionId, now }, device);
+    const news = device === undefined || deviceHistory === undefined ? undefined : await noteDevice(deviceHistory, store, { subject, sessionId, now }, device);
     if (news !== undefined) this.emit(SESSION_CREATED_ON_NEW_DEVICE, news);
     return tokens;
   }
@@ -206,7 +196,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    * one within `refreshTokenReuseInterval`: it gets the same new pair again. A
    * session bound to a DPoP key is refreshed only with `dpop.jkt` of that key:
    * otherwise ERR_DPOP_BINDING_MISMATCH and the `dpopBindingRefused` event,
-   * before any store call (the session is left intact).
+   * before any store call (the session is left intact). Under the manager's
+   * `drift`, `device` is compared with the session's (drift.ts).
    */
   update(refreshToken: string, options: UpdateOptions = {}): Promise<SessionTokens> {
     return this.#telemetry.span('jwt_session.update', () => this.#update(refreshToken, options));
@@ -238,8 +229,10 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       // Malformed and forged tokens (a bad mac) end here, at the cost of one HMAC, before any store call.
       const parsed = parseRefreshToken(key, refreshToken);
       if (typeof parsed === 'string') throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, parsed);
-      const { claims: rawClaims, context: rawContext, dpop } = callOptions(options);
+      const { claims: rawClaims, context: rawContext, dpop, device: rawDevice } = callOptions(options);
       const { sessionId, secret, jkt } = parsed;
+      // Drift (drift.ts): the device presented now, against the one the presented token records.
+      const { drift } = this.#options, marks = presentedMarks(drift, rawDevice, sessionId, parsed.drift);
       if (stamp !== undefined && stamp.sessionId !== sessionId) throw new SessionError('ERR_REFRESH_TOKEN_INVALID', undefined, undefined, 'unknown_session');
       const now = this.#options.clock();
       checkRefreshBinding(sessionId, jkt, refreshProof(dpop), now, this.#bindingRefused);
@@ -269,7 +262,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       switch (result.status) {
         case 'rotated':
         case 'grace': {
-          const tokens = issueTokens(this.#issueConfig, withSessionBinding(result.session, jkt), successor, now);
+          if (drift !== undefined) await applyDrift(drift, driftChange(parsed.drift, marks), { subject: result.session.subject, sessionId, now }, (e) => this.emit(SESSION_DEVICE_CHANGED, e), (s, id) => this.deleteOne(s, id));
+          const tokens = issueTokens(this.#issueConfig, withSessionBinding(result.session, jkt), successor, now, marks);
           if (result.status === 'rotated') this.emit(SESSION_REFRESHED, { subject: result.session.subject, sessionId, at: now });
           this.#telemetry.refresh(result.status);
           return tokens;
@@ -344,6 +338,11 @@ export class JwtUserSessionManager extends SessionEventEmitter {
    */
   isRevoked(claims: Pick<AccessTokenClaims, 'sub' | 'sid' | 'jti'>): boolean {
     return this.#revocation.isRevoked(claims);
+  }
+
+  /** For guards under the 'refresh' drift policy: throws ERR_AUTH_TOKEN_INVALID (`drift`) when claims from read() carry a `dnh` not of `network`. */
+  checkNetwork(claims: AccessTokenClaims, network: string): void {
+    checkNetwork(this.#options.drift, claims, network);
   }
 
   /** The public keys of the asymmetric keys, for services that verify with jose's createRemoteJWKSet. */

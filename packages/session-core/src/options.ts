@@ -5,6 +5,7 @@ import type { InvalidAccessTokenCache, InvalidationBroadcaster, RefreshTokenStor
 import type { TelemetryOption } from './telemetry/telemetry.js';
 import { normalizeReusePolicy, type ReusePolicy } from './reuse.js';
 import { checkJitter } from './jitter.js';
+import { driftConfig, type DriftConfig, type DriftPolicy } from './drift.js';
 import { deviceHistoryConfig, type DeviceHistoryConfig, type DeviceHistoryOptions } from './device.js';
 
 export interface JwtUserSessionManagerOptions {
@@ -66,6 +67,16 @@ export interface JwtUserSessionManagerOptions {
    * a store with `rememberDevice()`. `true`: the defaults. @default off
    */
   deviceHistory?: boolean | DeviceHistoryOptions;
+  /**
+   * What a refresh does when the `device` given to update() is not the one the
+   * session was created (or last refreshed) with: 'observe' emits
+   * `sessionDeviceChanged` and records the new device; 'refresh' does too, and
+   * access tokens carry the network (`dnh`, a keyed mark) so a guard given the
+   * request's network refuses a token presented from another one until the
+   * client refreshes; 'revoke' ends the session. Expect false positives: see
+   * the README (mobile handovers, VPNs, dual stack, carrier NAT). @default 'off'
+   */
+  drift?: DriftPolicy;
   /** OpenTelemetry metrics and spans. @default the global providers of `@opentelemetry/api` (when installed) */
   telemetry?: TelemetryOption;
 }
@@ -93,6 +104,7 @@ export interface NormalizedOptions {
   clock: () => number;
   telemetry: TelemetryOption | undefined;
   deviceHistory: DeviceHistoryConfig | undefined;
+  drift: DriftConfig | undefined;
 }
 
 export function fail(name: string, message: string): never {
@@ -198,5 +210,6 @@ export function normalizeOptions(input: JwtUserSessionManagerOptions): Normalize
     clock: (options.clock as (() => number) | undefined) ?? Date.now,
     telemetry: checkTelemetry(options.telemetry),
     deviceHistory: deviceHistoryConfig(options.deviceHistory, options.refreshTokenStore as RefreshTokenStore, refreshTokenKey),
+    drift: driftConfig(options.drift, refreshTokenKey),
   };
 }

@@ -90,7 +90,7 @@ export interface CreateOptions {
   amr?: readonly string[];
   /** The authentication context class reference (`acr`), printable ASCII without spaces or quotes. @default none */
   acr?: string;
-  /** The client's device summary and network, for the manager's `deviceHistory` (the `sessionCreatedOnNewDevice` event). */
+  /** The client's device summary and network, for the manager's `deviceHistory` (the `sessionCreatedOnNewDevice` event) and `drift`. */
   device?: DeviceInput;
   /**
    * Links the session to the identity provider's session and user it was
@@ -108,4 +108,6 @@ export interface UpdateOptions {
   context?: SessionContext;
   /** The key the refresh came with (the thumbprint of a proof the caller verified), and whether binding is required. */
   dpop?: DpopRefresh;
+  /** The client's device summary and network now, for the manager's `drift` policy (compared with the session's). */
+  device?: DeviceInput;
 }

@@ -301,6 +301,17 @@ S('step-up (RFC 9470): no auth_time, a stale one, a missing acr, a missing amr m
   await refused(() => checkFreshness(claims, { maxAge: 900, amr: ['otp'] }, h.clock.now), 'ERR_AUTH_NOT_FRESH', 'amr', 'amr pwd where otp is asked');
 });
 
+S('drift (issue 22): the revoke policy refuses a refresh from another network; the refresh policy refuses an access token from one', async () => {
+  const laptop = { summary: 'Firefox on macOS', network: '203.0.113.0/24' };
+  const revoking = track(harness({ drift: 'revoke' }));
+  const a = await revoking.manager.create('alice', { device: laptop });
+  await refused(revoking.manager.update(a.refreshToken, { device: { ...laptop, network: '198.51.100.0/24' } }), 'ERR_REFRESH_TOKEN_INVALID', 'drift', 'a refresh from another network under revoke');
+  const refreshing = track(harness({ drift: 'refresh' }));
+  const b = await refreshing.manager.create('alice', { device: laptop });
+  const claims = await refreshing.manager.read(b.accessToken);
+  await refused(() => refreshing.manager.checkNetwork(claims, '198.51.100.0/24'), 'ERR_AUTH_TOKEN_INVALID', 'drift', 'an access token presented from another network under refresh');
+});
+
 S('every reason of SESSION_ERROR_REASONS was produced above, with its code', () => {
   const missing = SESSION_ERROR_REASONS.filter((reason) => !seen.has(reason) && !ELSEWHERE.has(reason));
   assert.equal(missing, [], `reasons never produced: ${missing.join(', ')}`);

@@ -5,6 +5,7 @@ import type { AuthContext, ProvisionedUser } from './authenticate.js';
 import { AuthError, toAuthError } from './errors.js';
 import { HttpRefusal, httpCheck, type GetToken, type HttpAuthOptions, type HttpOutcome } from './http-auth.js';
 import { checkHttpOptions, checkVerifier } from './options.js';
+import { networkCheck } from './network.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,6 +24,8 @@ declare module 'fastify' {
 }
 
 export interface FastifySessionAuthOptions<User extends ProvisionedUser = ProvisionedUser> extends Omit<HttpAuthOptions<User>, 'getToken'> {
+  /** The request's network, for the manager's `drift: 'refresh'` (as httpAuth's `network`). @default none */
+  network?: (request: FastifyRequest) => string;
   /** Any `SessionVerifier`: a `JwtUserSessionManager`, for one. */
   manager: SessionVerifier;
   /** Authenticate every route (an onRequest hook); false only decorates `fastify.sessionAuth` for per-route use. @default true */
@@ -35,10 +38,11 @@ const plugin: FastifyPluginAsync<FastifySessionAuthOptions> = async (fastify, op
   // Thrown here, the error fails app.register() / app.ready(): the app does not start half-configured.
   // Fastify hands a plugin its own registration options (prefix, logLevel, …) besides ours.
   checkHttpOptions('fastifySessionAuth', options, ['manager', 'global', 'prefix', 'logLevel', 'logSerializers']);
-  const { manager, global: everywhere = true, getToken, ...httpOptions } = options;
+  const { manager, global: everywhere = true, getToken, network, ...httpOptions } = options;
   checkVerifier('fastifySessionAuth', 'manager', manager);
+  const networkOf = networkCheck<FastifyRequest>('fastifySessionAuth', manager, network);
   if (typeof everywhere !== 'boolean') throw AuthError.config('fastifySessionAuth', 'global', 'a boolean');
-  const check = httpCheck<ProvisionedUser, IncomingMessage, FastifyRequest>(manager, httpOptions, getToken);
+  const check = httpCheck<ProvisionedUser, IncomingMessage, FastifyRequest>(manager, httpOptions, getToken, networkOf);
   // A plain function, not an async one: called by Fastify as a hook (with `done`), it answers without a promise
   // when the check needs none; called with two arguments, it returns a promise as it always did.
   function sessionAuth(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void;

@@ -16,6 +16,8 @@ export interface SessionAuthEnv<User extends ProvisionedUser = ProvisionedUser> 
 }
 
 export interface HonoSessionAuthOptions<User extends ProvisionedUser = ProvisionedUser> extends Omit<HttpAuthOptions<User>, 'getToken'> {
+  /** The request's network, for the manager's `drift: 'refresh'` (as httpAuth's `network`): Hono knows the client's address through its runtime (`getConnInfo(c)`). @default none */
+  network?: (c: Context) => string;
   /** Finds the token yourself (replaces the Authorization header and cookie sources). @default none */
   getToken?: GetToken<Context>;
 }
@@ -60,9 +62,9 @@ export function honoSessionAuth<User extends ProvisionedUser = ProvisionedUser>(
   options: HonoSessionAuthOptions<User> = {},
 ): MiddlewareHandler<SessionAuthEnv<User>> {
   const authenticate = httpAuthenticator<User>('honoSessionAuth', manager, options);
-  const { getToken } = options;
+  const { getToken, network } = options;
   return async (c, next) => {
-    const result = await authenticate(fromWebRequest(c.req.raw), getToken === undefined ? undefined : () => getToken(c));
+    const result = await authenticate(fromWebRequest(c.req.raw), getToken === undefined ? undefined : () => getToken(c), network === undefined ? undefined : () => network(c));
     if (result !== undefined && 'failure' in result) {
       const { status, headers, body } = result.failure;
       const res = new Response(JSON.stringify(body), { status, headers });

@@ -5,6 +5,7 @@ import { checkDpopOptions, schemeOf, type GuardDpop, type GuardDpopOptions, type
 import { AuthError, authCodeOf, isAuthError, messageOf, reportRefusal, toAuthError, type AuthErrorCode } from './errors.js';
 import { checkHttpOptions, checkVerifier } from './options.js';
 import { httpToken } from './token-source.js';
+import { networkCheck, type NetworkCheck } from './network.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -73,6 +74,19 @@ export interface HttpAuthOptions<User extends ProvisionedUser = ProvisionedUser,
    * @default true
    */
   allowPreflight?: boolean;
+}
+
+/** httpAuth's options: {@link HttpAuthOptions} and the request's `network` (each framework's guard types it with its own request). */
+export interface HttpAuthNetworkOptions<User extends ProvisionedUser = ProvisionedUser, Req extends HttpRequestLike = IncomingMessage> extends HttpAuthOptions<User, Req> {
+  /**
+   * The request's network, as the app gives it to the manager's create() and
+   * update() (`device.network`: a /24 or /48 prefix, an ASN). With the
+   * manager's `drift: 'refresh'`, an access token issued for another network
+   * is refused (401 ERR_AUTH_TOKEN_INVALID, reason `drift`): the client
+   * refreshes. See session-core's README on drift for the false positives.
+   * @default none: no network check (and no cost)
+   */
+  network?: (req: Req) => string;
 }
 
 export interface HttpFailure {
@@ -209,6 +223,7 @@ export function httpCheck<User extends ProvisionedUser, Req extends HttpRequestL
   manager: SessionVerifier,
   options: AuthenticateOptions<User> & Pick<HttpAuthOptions, 'realm' | 'credentialsRequired' | 'allowPreflight' | 'dpop' | 'trustProxy'>,
   getToken: GetToken<Source> | undefined,
+  network?: NetworkCheck<Source>,
 ): (req: Req, source: Source) => HttpOutcome<User> | Promise<HttpOutcome<User>> {
   const readSync = syncReadOf(manager);
   // Checked with the other options already: read here once, not per request.
@@ -239,9 +254,17 @@ export function httpCheck<User extends ProvisionedUser, Req extends HttpRequestL
     target: req.originalUrl ?? req.url,
     origin: { headers: req.headers, encrypted: (req.socket as { encrypted?: unknown } | undefined)?.encrypted === true },
   });
-  const verify = (token: string, req: Req): AuthContext<User> | Promise<HttpOutcome<User>> => {
+  const verify = (token: string, req: Req, source: Source): AuthContext<User> | HttpRefusal | Promise<HttpOutcome<User>> => {
     const auth = verifyTokenNow(manager, readSync, token, options, dpop, proofOf, req);
-    return auth instanceof Promise ? auth.catch(refuse) : auth;
+    if (network === undefined) return auth instanceof Promise ? auth.catch(refuse) : auth;
+    // The drift policy's network check (network.ts), once the token is verified.
+    if (auth instanceof Promise) return auth.then((a) => (network(a.claims, source), a)).catch(refuse);
+    try {
+      network(auth.claims, source);
+      return auth;
+    } catch (thrown) {
+      return refuse(thrown)!;
+    }
   };
   return (req, source) => {
     try {
@@ -250,10 +273,10 @@ export function httpCheck<User extends ProvisionedUser, Req extends HttpRequestL
       // The manager and the options were checked when the middleware or plugin was built: not again per request.
       if (getToken === undefined) {
         const token = httpToken(req.headers, req.rawHeaders, options);
-        return token === undefined ? missing() : verify(token, req);
+        return token === undefined ? missing() : verify(token, req, source);
       }
       const token = tokenFrom(getToken, source);
-      return typeof token === 'string' ? verify(token, req) : token.then((found) => verify(found, req)).catch(refuse);
+      return typeof token === 'string' ? verify(token, req, source) : token.then((found) => verify(found, req, source)).catch(refuse);
     } catch (thrown) {
       return refuse(thrown);
     }
@@ -288,11 +311,11 @@ function answer<Req extends IncomingMessage, User extends ProvisionedUser>(req: 
  */
 export function httpAuth<Req extends IncomingMessage = IncomingMessage, User extends ProvisionedUser = ProvisionedUser>(
   manager: SessionVerifier,
-  options: HttpAuthOptions<User, Req> = {},
+  options: HttpAuthNetworkOptions<User, Req> = {},
 ): (req: Req, res: ServerResponse, next: (err?: unknown) => void) => void {
   checkVerifier('httpAuth', 'manager', manager);
   checkHttpOptions('httpAuth', options);
-  const check = httpCheck<User, Req, Req>(manager, options, options.getToken);
+  const check = httpCheck<User, Req, Req>(manager, options, options.getToken, networkCheck('httpAuth', manager, options.network));
   return (req, res, next) => {
     if (typeof next !== 'function') throw AuthError.config('httpAuth middleware', 'next', 'a function');
     const outcome = check(req, req);

@@ -2,12 +2,20 @@ import type { SessionVerifier } from '@jwt-session/session-core';
 import type { AuthContext, ProvisionedUser } from './authenticate.js';
 import { HttpRefusal, httpCheck, type GetToken, type HttpAuthOptions, type HttpFailure, type HttpOutcome, type HttpRequestLike } from './http-auth.js';
 import { checkHttpOptions, checkVerifier } from './options.js';
+import { networkCheck } from './network.js';
 
 /** What a request comes to: its context, the answer that refuses it, or `undefined` ("through without auth": a preflight, or no token with `credentialsRequired: false`). */
 export type HttpAuthResult<User extends ProvisionedUser = ProvisionedUser> = { auth: AuthContext<User> } | { failure: HttpFailure } | undefined;
 
 /** Verifies one request; `getToken` (the framework's own request in a closure) replaces the header and cookie sources. Never rejects. */
-export type HttpAuthenticator<User extends ProvisionedUser = ProvisionedUser> = (req: HttpRequestLike, getToken?: GetToken<HttpRequestLike>) => Promise<HttpAuthResult<User>>;
+export type HttpAuthenticator<User extends ProvisionedUser = ProvisionedUser> = (req: HttpRequestLike, getToken?: GetToken<HttpRequestLike>, network?: () => string) => Promise<HttpAuthResult<User>>;
+
+/** One request as the checks see it: the token source and the network (the framework's own request in closures). */
+interface Call {
+  req: HttpRequestLike;
+  getToken?: (() => ReturnType<GetToken<HttpRequestLike>>) | undefined;
+  network?: (() => string) | undefined;
+}
 
 /**
  * The core of `httpAuth`, for a framework adapter (the Hono middleware,
@@ -24,11 +32,15 @@ export function httpAuthenticator<User extends ProvisionedUser = ProvisionedUser
 ): HttpAuthenticator<User> {
   checkVerifier(name, 'manager', manager);
   checkHttpOptions(name, options, extra);
-  const { getToken: _framework, ...httpOptions } = options as HttpAuthOptions<User> & Record<string, unknown>;
-  // The framework's getToken comes per request (a closure over its own request object): the check calls it.
-  const fromHeaders = httpCheck<User, HttpRequestLike, HttpRequestLike>(manager, httpOptions, undefined);
-  const fromClosure = httpCheck<User, HttpRequestLike, () => ReturnType<GetToken<HttpRequestLike>>>(manager, httpOptions, (get) => get());
-  return async (req, getToken) => resultOf(await (getToken === undefined ? fromHeaders(req, req) : fromClosure(req, () => getToken(req))));
+  const { getToken: _framework, network: frameworkNetwork, ...httpOptions } = options as HttpAuthOptions<User> & Record<string, unknown>;
+  // The framework's getToken and network come per request (closures over its own request object): the checks call them.
+  const network = networkCheck<Call>(name, manager, frameworkNetwork === undefined ? undefined : (call: Call) => call.network!());
+  const fromHeaders = httpCheck<User, HttpRequestLike, Call>(manager, httpOptions, undefined, network);
+  const fromClosure = httpCheck<User, HttpRequestLike, Call>(manager, httpOptions, (call) => call.getToken!(), network);
+  return async (req, getToken, networkOf) => {
+    const call: Call = { req, getToken: getToken === undefined ? undefined : () => getToken(req), network: networkOf ?? (() => (frameworkNetwork as (r: HttpRequestLike) => string)(req)) };
+    return resultOf(await (getToken === undefined ? fromHeaders(req, call) : fromClosure(req, call)));
+  };
 }
 
 function resultOf<User extends ProvisionedUser>(outcome: HttpOutcome<User>): HttpAuthResult<User> {

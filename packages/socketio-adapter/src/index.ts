@@ -23,7 +23,7 @@ export {
   type SessionRevokedPayload,
 } from './guard/protocol.js';
 export type { Scheduler } from './timers.js';
-export { httpAuth, httpFailure, httpStatusOf, type AuthenticatedRequest, type DpopGuardFields, type GetToken, type HttpAuthOptions, type HttpFailure, type HttpRequestLike } from './http-auth.js';
+export { httpAuth, httpFailure, httpStatusOf, type AuthenticatedRequest, type DpopGuardFields, type GetToken, type HttpAuthNetworkOptions, type HttpAuthOptions, type HttpFailure, type HttpRequestLike } from './http-auth.js';
 export type { GuardDpopOptions } from './dpop.js';
 export { httpAuthenticator, type HttpAuthenticator, type HttpAuthResult } from './http-authenticator.js';
 export { socketsOfUser, isUserOnline, disconnectUser, disconnectSession, type RoomTarget } from './helpers.js';

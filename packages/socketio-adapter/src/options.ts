@@ -75,7 +75,7 @@ export function checkAuthenticateOptions(where: string, options: unknown): Recor
 const AUTHENTICATE_OPTION_NAMES = ['cookie', 'users', 'onError'] as const;
 export const SOCKET_OPTION_NAMES = [...AUTHENTICATE_OPTION_NAMES, 'sessions', 'userRoomPrefix', 'sessionRoomPrefix', 'dpop', 'trustProxy'] as const;
 export const GUARD_OPTION_NAMES = [...SOCKET_OPTION_NAMES, 'namespaces', 'clock', 'scheduler', 'renewRateLimit', 'telemetry'] as const;
-export const HTTP_OPTION_NAMES = [...AUTHENTICATE_OPTION_NAMES, 'realm', 'credentialsRequired', 'getToken', 'allowPreflight', 'dpop', 'trustProxy'] as const;
+export const HTTP_OPTION_NAMES = [...AUTHENTICATE_OPTION_NAMES, 'realm', 'credentialsRequired', 'getToken', 'allowPreflight', 'dpop', 'trustProxy', 'network'] as const;
 
 /** Where an option from another JWT middleware went here: said in the refusal. */
 const MOVED: Record<string, string> = {
@@ -163,6 +163,7 @@ export function checkHttpOptions(where: string, options: unknown, extra: readonl
   refuseUnknownOptions(where, checked, HTTP_OPTION_NAMES, extra);
   expect(where, 'realm', field(where, 'realm', checked, 'realm'), isString, 'a string');
   expect(where, 'getToken', field(where, 'getToken', checked, 'getToken'), isFunction, 'a function');
+  expect(where, 'network', field(where, 'network', checked, 'network'), isFunction, 'a function (req) => string');
   for (const key of ['credentialsRequired', 'allowPreflight']) expect(where, key, field(where, key, checked, key), isBoolean, 'a boolean');
   checkDpopOptions(where, checked);
   return checked;

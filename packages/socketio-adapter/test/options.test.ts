@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { Server } from 'socket.io';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attachSessionGuard, AuthError, extractToken, httpAuth, socketAuth, type HttpAuthOptions, type SessionGuardOptions, type SocketAuthOptions } from '../src/index.js';
+import { attachSessionGuard, AuthError, extractToken, httpAuth, socketAuth, type HttpAuthNetworkOptions, type HttpAuthOptions, type SessionGuardOptions, type SocketAuthOptions } from '../src/index.js';
 import { fastifySessionAuth } from '../src/fastify.js';
 import { GUARD_OPTION_NAMES, HTTP_OPTION_NAMES, SOCKET_OPTION_NAMES } from '../src/options.js';
 import { Cleanup, makeManager } from './support.js';
@@ -95,7 +95,7 @@ S('extractToken: a non-string cookie or Authorization header is a malformed requ
 /** True only when A and B are the same union: the name lists cannot drift from the option interfaces. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const listsMatchInterfaces: [
-  Same<(typeof HTTP_OPTION_NAMES)[number], keyof HttpAuthOptions>,
+  Same<(typeof HTTP_OPTION_NAMES)[number], keyof HttpAuthNetworkOptions>,
   Same<(typeof SOCKET_OPTION_NAMES)[number], keyof SocketAuthOptions>,
   Same<(typeof GUARD_OPTION_NAMES)[number], keyof SessionGuardOptions>,
 ] = [true, true, true];

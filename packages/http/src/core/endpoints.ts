@@ -3,7 +3,7 @@ import { authenticate } from './bearer.js';
 import { isHttps } from './client-address.js';
 import { cookieFor, readRefreshCookies, serializeCookie, type ResolvedCookie } from './cookie.js';
 import { passesCsrf } from './csrf.js';
-import { describeDevice, deviceContext, deviceInput } from './device.js';
+import { describeDevice, deviceContext } from './device.js';
 import { dpopChallenge, missingProof, proofThumbprint } from './dpop.js';
 import { codeOf, DEAD_REFRESH_TOKEN, messageOf, statusOf, type HttpErrorCode } from './errors.js';
 import { checkManager, normalizeOptions, type NormalizedOptions, type SessionEndpointsOptions, type SessionManagerLike } from './options.js';
@@ -76,12 +76,6 @@ export interface IssueSessionOptions {
    * (`backchannelLogout`, `securityEvents`).
    */
   upstream?: UpstreamIdentity;
-  /**
-   * For the manager's `deviceHistory` (the `sessionCreatedOnNewDevice` event): the device and network to
-   * record, or `true` for what the request shows (`deviceInput`: the browser and system, the address's /24 or
-   * /48). Only with a manager whose `deviceHistory` is on (otherwise ERR_CONFIG_INVALID, a 500).
-   */
-  device?: DeviceInput | true;
   /** How the user authenticated at this sign-in (RFC 8176 `amr`: `['pwd']`, `['pwd', 'otp']`), carried in every access token of the session. */
   amr?: readonly string[];
   /** The authentication context class reference (`acr`) of this sign-in. */
@@ -200,7 +194,7 @@ export class SessionEndpoints {
         context,
         ...(jkt === undefined ? {} : { dpop: { jkt } }),
         ...(options.upstream === undefined ? {} : { upstream: options.upstream }),
-        ...(options.device === undefined ? {} : { device: options.device === true ? deviceInput(req, this.options.trustProxy) : options.device }),
+        ...this.#device(req),
         ...(options.amr === undefined ? {} : { amr: options.amr }),
         ...(options.acr === undefined ? {} : { acr: options.acr }),
       });
@@ -312,6 +306,12 @@ export class SessionEndpoints {
     }
   }
 
+  /** The `device` option's answer for the request, as create/update options (the manager checks it). */
+  #device(req: EndpointRequest): { device?: DeviceInput } {
+    const device = this.options.device?.(req);
+    return device === undefined ? {} : { device };
+  }
+
   /** The refresh cookie's values (see `readRefreshCookies`), or undefined when too many came to look at. */
   #refreshTokens(req: EndpointRequest): string[] | undefined {
     return readRefreshCookies(req.headers.cookie, this.#cookie(req).name);
@@ -324,7 +324,7 @@ export class SessionEndpoints {
     // Two candidates: using either might sign the user in as whoever tossed the other one, and
     // clearing "the" cookie would delete the genuine one (host-only) while the tossed one stays.
     if (tokens?.length !== 1) return this.#failure('ERR_REFRESH_COOKIE_AMBIGUOUS');
-    const update: UpdateOptions = { context: deviceContext(req, this.options.trustProxy) };
+    const update: UpdateOptions = { context: deviceContext(req, this.options.trustProxy), ...this.#device(req) };
     // A bad proof is refused here, the cookie kept; the manager refuses a bound session without its key (cookie kept too: it may be the victim's, tried by someone else).
     if (this.options.dpop !== undefined) update.dpop = { jkt: await this.#proof(req, `${this.options.basePath}/refresh`), required: this.options.dpop.required };
     let session: SessionTokens;

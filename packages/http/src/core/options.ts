@@ -1,4 +1,6 @@
-import type { JwtUserSessionManager } from '@jwt-session/session-core';
+import type { DeviceInput, JwtUserSessionManager } from '@jwt-session/session-core';
+import type { EndpointRequest } from './request.js';
+import { deviceInput } from './device.js';
 import { normalizeDpop, type DpopEndpointOptions, type NormalizedDpop } from './dpop.js';
 import { SessionHttpError } from './errors.js';
 import { normalizeRevocationLog, type NormalizedRevocationLog, type RevocationLogOptions } from './revocations.js';
@@ -82,6 +84,19 @@ export interface SessionEndpointsOptions {
    * @default none: the route does not exist
    */
   revocations?: RevocationLogOptions;
+  /**
+   * The client's device, for the manager's `deviceHistory` and `drift`: given
+   * to create() at sign-in (`issueSession`) and to update() at every refresh.
+   * Compute `network` exactly as the guards' `network` option does (the /24
+   * or /48 prefix of the client's address, or its ASN): under `drift:
+   * 'refresh'` a refresh without it would issue a token for the old network,
+   * which the guards keep refusing. `undefined` for a request: no device.
+   * `true`: what the request shows — `describeDevice` of its `User-Agent`
+   * and `networkOf` its address (its /24 or /48; with `trustProxy`, the
+   * forwarded one).
+   * @default none
+   */
+  device?: true | ((req: EndpointRequest) => DeviceInput | undefined);
 }
 
 export interface NormalizedCookie {
@@ -105,6 +120,7 @@ export interface NormalizedOptions {
   onError: ((error: unknown) => void) | undefined;
   dpop: NormalizedDpop | undefined;
   revocations: NormalizedRevocationLog | undefined;
+  device: ((req: EndpointRequest) => DeviceInput | undefined) | undefined;
 }
 
 const MANAGER_METHODS = ['create', 'update', 'read', 'readAll', 'deleteOne', 'deleteAll', 'deleteOthers'] as const;
@@ -116,7 +132,7 @@ const BAD_PATH_CHARS = /[;,?#\\]/;
 const DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
 
-const OPTION_NAMES = new Set(['basePath', 'cookie', 'allowedOrigins', 'csrfHeader', 'requireOrigin', 'trustProxy', 'onError', 'dpop', 'revocations']);
+const OPTION_NAMES = new Set(['basePath', 'cookie', 'allowedOrigins', 'csrfHeader', 'requireOrigin', 'trustProxy', 'onError', 'dpop', 'revocations', 'device']);
 const COOKIE_OPTION_NAMES = new Set(['name', 'prefix', 'path', 'domain', 'sameSite', 'secure', 'httpOnly', 'persistent']);
 
 function fail(name: string, message: string): never {
@@ -242,6 +258,7 @@ function normalizeOptionsUnchecked(input: unknown, mountPrefix: string): Normali
     fail('options.trustProxy', 'must be a boolean or the number of proxies in front of the app (an integer >= 1)');
   }
   if (o.onError !== undefined && typeof o.onError !== 'function') fail('options.onError', 'must be a function');
+  if (o.device !== undefined && o.device !== true && typeof o.device !== 'function') fail('options.device', 'must be true or a function (req) => { summary, network } | undefined');
   return {
     basePath,
     cookie: normalizeCookie(o.cookie, basePath),
@@ -252,5 +269,6 @@ function normalizeOptionsUnchecked(input: unknown, mountPrefix: string): Normali
     onError: o.onError as ((error: unknown) => void) | undefined,
     dpop: normalizeDpop(o.dpop),
     revocations: normalizeRevocationLog(o.revocations),
+    device: o.device === true ? (req: EndpointRequest) => deviceInput(req, trustProxy) : (o.device as NormalizedOptions['device']),
   };
 }

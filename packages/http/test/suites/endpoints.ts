@@ -317,8 +317,8 @@ export function endpointsSuite(framework: Framework): void {
     }),
   );
 
-  S('issueSession({ device: true, amr, acr }): the browser and network feed the device history (a new one is news, a known one is not), amr and acr reach the token', () =>
-    app({ manager: { deviceHistory: true }, issue: { device: true, amr: ['pwd'], acr: 'loa1' } }, async ({ manager, origin, client }) => {
+  S('device: true feeds the device history with the request\'s browser and network (a new one is news, a known one is not); issueSession\'s amr and acr reach the token', () =>
+    app({ manager: { deviceHistory: true }, endpoints: { device: true }, issue: { amr: ['pwd'], acr: 'loa1' } }, async ({ manager, origin, client }) => {
       const seen: Array<{ summary: string; network: string; first: boolean }> = [];
       manager.on('sessionCreatedOnNewDevice', (event) => seen.push({ ...event.device, first: event.first }));
       const first = assertSessionBody(await new Client(origin, CHROME_WINDOWS).signIn('alice'));

@@ -6,7 +6,7 @@ import type { SessionContext } from '../types.js';
  * DPoP binding, set by `create({ dpop })` only; `auth_time`, `amr`, `acr` (RFC 9068 §2.2.1) by create() and
  * reauthenticate() from how the user authenticated (freshness.ts).
  */
-export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'cnf', 'auth_time', 'amr', 'acr']);
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'cnf', 'auth_time', 'amr', 'acr', 'dnh']);
 export const MAX_SUBJECT_LENGTH = 1024;
 /** Claims ride in every access token; context is stored with the session. */
 export const MAX_CLAIMS_BYTES = 4096;

@@ -7,6 +7,7 @@ import { accessTokenPayloadJson } from './access-token-payload.js';
 import { newTokenId } from './ids.js';
 import { formatRefreshToken } from './refresh-token.js';
 import { jitteredTtl } from '../jitter.js';
+import { networkMark } from '../drift.js';
 
 /** What a token pair is made with: the manager's options, fixed at construction. */
 export interface IssueConfig {
@@ -18,6 +19,8 @@ export interface IssueConfig {
   accessTokenTtlJitter?: number;
   refreshTokenKey: Uint8Array;
   signingKey: ResolvedKey;
+  /** The drift policy is 'refresh' (drift.ts): access tokens carry the network's mark as `dnh`. */
+  networkClaim?: boolean;
 }
 
 /** The session as a pair is issued for: a stored one, or one being created. */
@@ -45,7 +48,7 @@ export function sessionDeadline(session: { expiresAt: number; idleExpiresAt?: nu
  * refresh token's mac. Synchronous (node:crypto signs in the call): an async
  * one cost a promise and a microtask turn per create() and update().
  */
-export function issueTokens(config: IssueConfig, session: IssuedSession, secret: string, now: number): SessionTokens {
+export function issueTokens(config: IssueConfig, session: IssuedSession, secret: string, now: number, drift?: string): SessionTokens {
   const deadline = sessionDeadline(session);
   const iat = Math.floor(now / 1000);
   // No access token outlives its session.
@@ -60,10 +63,12 @@ export function issueTokens(config: IssueConfig, session: IssuedSession, secret:
     exp,
   });
   // RFC 9068 §2.2.1: how and when the user authenticated, after the registered claims (text: see authenticationJson).
-  const payload = `${registered.slice(0, -1)},${authenticationJson(session.context, session.createdAt)}}`;
+  let payload = `${registered.slice(0, -1)},${authenticationJson(session.context, session.createdAt)}}`;
+  // The network the token was issued for (drift.ts): a keyed mark of 64 bits, base64url (no escaping needed).
+  if (drift !== undefined && config.networkClaim === true) payload = `${payload.slice(0, -1)},"dnh":"${networkMark(drift)}"}`;
   return {
     accessToken: signAccessToken(payload, config.signingKey),
-    refreshToken: formatRefreshToken(config.refreshTokenKey, session.sessionId, deadline, secret, recordedJkt(session.claims)),
+    refreshToken: formatRefreshToken(config.refreshTokenKey, session.sessionId, deadline, secret, recordedJkt(session.claims), drift),
     sessionId: session.sessionId,
     accessTokenExpiresAt: exp,
     refreshTokenExpiresAt: Math.ceil(deadline / 1000),

@@ -39,9 +39,13 @@ import { asciiEqual } from './ascii-equal.js';
  * session untouched. Removing the segment breaks the mac (the mac of a bound
  * token covers one more field), so a bound token cannot be turned into an
  * unbound one.
+ *
+ * A session whose device the manager's `drift` option watches (drift.ts) has
+ * one more segment before the mac, `~<22 characters>`: the keyed marks of the
+ * device summary and network its holder presented, under the mac too.
  */
-const PATTERN = /^([A-Za-z0-9_-]{26})\.([0-9a-z]{1,11})\.([A-Za-z0-9_-]{43})(?:\.([A-Za-z0-9_-]{43}))?\.([A-Za-z0-9_-]{22})$/;
-export const REFRESH_TOKEN_MAX_LENGTH = 26 + 1 + 11 + 1 + 43 + 1 + 43 + 1 + 22;
+const PATTERN = /^([A-Za-z0-9_-]{26})\.([0-9a-z]{1,11})\.([A-Za-z0-9_-]{43})(?:\.([A-Za-z0-9_-]{43}))?(?:\.~([A-Za-z0-9_-]{22}))?\.([A-Za-z0-9_-]{22})$/;
+export const REFRESH_TOKEN_MAX_LENGTH = 26 + 1 + 11 + 1 + 43 + 1 + 43 + 2 + 22 + 1 + 22;
 
 export interface ParsedRefreshToken {
   sessionId: string;
@@ -50,6 +54,8 @@ export interface ParsedRefreshToken {
   secret: string;
   /** The thumbprint of the DPoP key the session is bound to; absent for an unbound session. */
   jkt: string | undefined;
+  /** The drift marks of the device its holder presented (drift.ts); absent when none was. */
+  drift: string | undefined;
 }
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -63,9 +69,9 @@ for (let i = 0; i < 64; i++) SEXTET[BASE64URL.charCodeAt(i)] = i;
  * re-encoded: its first 21 characters are the mac's, and the 22nd is cut to
  * its top 2 bits.
  */
-function mac(key: Uint8Array, sessionId: string, deadline: string, secret: string, jkt: string | undefined): string {
-  // The secret has a fixed length and no NUL, so the bound form (one more field) never equals an unbound one.
-  const input = `jwt-session/refresh-mac/v1\0${sessionId}\0${deadline}\0${secret}${jkt === undefined ? '' : `\0${jkt}`}`;
+function mac(key: Uint8Array, sessionId: string, deadline: string, secret: string, jkt: string | undefined, drift: string | undefined): string {
+  // The secret has a fixed length and no NUL, so the bound form (one more field) never equals an unbound one; the drift field is marked by its `~`.
+  const input = `jwt-session/refresh-mac/v1\0${sessionId}\0${deadline}\0${secret}${jkt === undefined ? '' : `\0${jkt}`}${drift === undefined ? '' : `\0~${drift}`}`;
   const full = createHmac('sha256', key).update(input, 'utf8').digest('base64url');
   return full.slice(0, 21) + BASE64URL[SEXTET[full.charCodeAt(21)]! & 0b110000]!;
 }
@@ -79,16 +85,16 @@ export function parseRefreshToken(key: Uint8Array, token: unknown): ParsedRefres
   if (typeof token !== 'string' || token.length > REFRESH_TOKEN_MAX_LENGTH) return 'format';
   const match = PATTERN.exec(token);
   if (match === null) return 'format';
-  const [, sessionId, deadline, secret, jkt, presented] = match as unknown as [string, string, string, string, string | undefined, string];
+  const [, sessionId, deadline, secret, jkt, drift, presented] = match as unknown as [string, string, string, string, string | undefined, string | undefined, string];
   // Compared as text with the one spelling we write: 22 characters may carry stray low bits past the 16 bytes, and a token that sets them is refused.
-  if (!asciiEqual(presented, mac(key, sessionId, deadline, secret, jkt))) return 'mac';
-  return { sessionId, deadline: Number.parseInt(deadline, 36) * 1000, secret, jkt };
+  if (!asciiEqual(presented, mac(key, sessionId, deadline, secret, jkt, drift))) return 'mac';
+  return { sessionId, deadline: Number.parseInt(deadline, 36) * 1000, secret, jkt, drift };
 }
 
 /** `jkt`: the thumbprint of the DPoP key a bound session is bound to (43 base64url characters). */
-export function formatRefreshToken(key: Uint8Array, sessionId: string, deadlineMs: number, secret: string, jkt?: string): string {
+export function formatRefreshToken(key: Uint8Array, sessionId: string, deadlineMs: number, secret: string, jkt?: string, drift?: string): string {
   const deadline = Math.ceil(deadlineMs / 1000).toString(36);
-  return `${sessionId}.${deadline}.${secret}${jkt === undefined ? '' : `.${jkt}`}.${mac(key, sessionId, deadline, secret, jkt)}`;
+  return `${sessionId}.${deadline}.${secret}${jkt === undefined ? '' : `.${jkt}`}${drift === undefined ? '' : `.~${drift}`}.${mac(key, sessionId, deadline, secret, jkt, drift)}`;
 }
 
 export function hashSecret(secret: string): string {
