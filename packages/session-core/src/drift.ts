@@ -68,18 +68,23 @@ export function networkMark(marks: string): string {
   return marks.slice(MARK);
 }
 
-/** update()'s `device`, checked: it needs the manager's `drift` (a device no rule looks at is a mistake, not a no-op). */
-export function updateDevice(value: unknown, config: DriftConfig | undefined): DeviceInput | undefined {
+/**
+ * update()'s `device`, checked. With `drift` off it is ignored while `deviceHistory` is on: one source (the
+ * endpoints' `device` option) feeds both, create() for the history and update() for drift. With both off a
+ * device is a mistake (nothing would ever look at it), not a no-op.
+ */
+export function updateDevice(value: unknown, config: DriftConfig | undefined, deviceHistory: boolean): DeviceInput | undefined {
   const device = checkDevice(value);
   if (device !== undefined && config === undefined) {
+    if (deviceHistory) return undefined;
     throw new SessionError('ERR_CONFIG_INVALID', 'options.drift is off: update() was given a device (turn drift on, or leave device out)', undefined, 'option');
   }
   return device;
 }
 
 /** The marks an update() issues with: of the device it was given, else the presented token's (none when it has none). */
-export function presentedMarks(config: DriftConfig | undefined, value: unknown, sessionId: string, recorded: string | undefined): string | undefined {
-  const device = updateDevice(value, config);
+export function presentedMarks(config: DriftConfig | undefined, value: unknown, sessionId: string, recorded: string | undefined, deviceHistory = false): string | undefined {
+  const device = updateDevice(value, config, deviceHistory);
   return device === undefined ? recorded : driftMarks(config!, sessionId, device);
 }
 

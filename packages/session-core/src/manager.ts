@@ -232,7 +232,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
       const { claims: rawClaims, context: rawContext, dpop, device: rawDevice } = callOptions(options);
       const { sessionId, secret, jkt } = parsed;
       // Drift (drift.ts): the device presented now, against the one the presented token records.
-      const { drift } = this.#options, marks = presentedMarks(drift, rawDevice, sessionId, parsed.drift);
+      const { drift, deviceHistory } = this.#options, marks = presentedMarks(drift, rawDevice, sessionId, parsed.drift, deviceHistory !== undefined);
       if (stamp !== undefined && stamp.sessionId !== sessionId) throw new SessionError('ERR_REFRESH_TOKEN_INVALID', undefined, undefined, 'unknown_session');
       const now = this.#options.clock();
       checkRefreshBinding(sessionId, jkt, refreshProof(dpop), now, this.#bindingRefused);

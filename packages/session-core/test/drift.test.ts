@@ -34,6 +34,12 @@ S('the option is checked; a device needs drift (or deviceHistory); off is the de
   const t = await off.manager.create('alice');
   await rejectsWith(off.manager.update(t.refreshToken, { device: LAPTOP }), 'ERR_CONFIG_INVALID');
   await rejectsWith(off.manager.create('alice', { device: LAPTOP }), 'ERR_CONFIG_INVALID');
+  // With deviceHistory on, one device source feeds create() (the history) and update() (drift): update() ignores it while drift is off.
+  const history = track(harness({ deviceHistory: true }));
+  const h1 = await history.manager.create('alice', { device: LAPTOP });
+  const h2 = await history.manager.update(h1.refreshToken, { device: { summary: 'Other', network: '198.51.100.0/24' } });
+  assert.is(h2.sessionId, h1.sessionId);
+  assert.is((await history.manager.read(h2.accessToken)).dnh, undefined);
   const { h } = setup('observe');
   await rejectsWith(h.manager.update((await h.manager.create('alice')).refreshToken, { device: { summary: 'x' } as never }), 'ERR_CLAIMS_INVALID');
 });
