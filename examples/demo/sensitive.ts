@@ -8,11 +8,9 @@
 import type { SessionRouter } from '@jwt-session/http';
 import { requireFresh, type AuthContext } from '@jwt-session/socketio-adapter';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { clientAddress } from './sign-in.js';
+import { clientAddress, readJson } from './sign-in.js';
 import type { SignInThrottle } from './throttle.js';
 import type { UserDirectory } from './users.js';
-
-const MAX_BODY_BYTES = 4 * 1024;
 
 export interface SensitiveDeps {
   users: UserDirectory;
@@ -28,24 +26,6 @@ export interface SensitiveDeps {
 function answer(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
-}
-
-/** A small JSON object body, or undefined (not JSON, too big). */
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
-  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return undefined;
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  try {
-    const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    return body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export function sensitiveRoutes(deps: SensitiveDeps) {

@@ -37,7 +37,8 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean): string
   return ip.toLowerCase().startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
-async function readCredentials(req: IncomingMessage): Promise<{ username: string; password: string } | undefined> {
+/** A small JSON object body, or undefined (not JSON, too big): the sign-in and re-authentication routes read one. */
+export async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
   if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return undefined;
   let size = 0;
   const chunks: Buffer[] = [];
@@ -47,12 +48,17 @@ async function readCredentials(req: IncomingMessage): Promise<{ username: string
     chunks.push(chunk);
   }
   try {
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { username?: unknown; password?: unknown };
-    if (typeof body.username !== 'string' || typeof body.password !== 'string') return undefined;
-    return { username: body.username.slice(0, 100), password: body.password.slice(0, 200) };
+    const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+async function readCredentials(req: IncomingMessage): Promise<{ username: string; password: string } | undefined> {
+  const body = await readJson(req);
+  if (typeof body?.username !== 'string' || typeof body.password !== 'string') return undefined;
+  return { username: body.username.slice(0, 100), password: body.password.slice(0, 200) };
 }
 
 /** `POST /api/sign-in` with `{ username, password }`. */

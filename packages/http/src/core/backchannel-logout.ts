@@ -1,6 +1,7 @@
 import { LogoutTokenVerifier, SessionError, isSessionError, type LogoutTokenVerifierOptions, type SessionErrorReason, type UpstreamSelector } from '@jwt-session/session-core';
-import { SessionHttpError } from './errors.js';
-import { configChecked } from './options.js';
+import { pushedEndpointConfig, type UpstreamRevoker } from './pushed-endpoint.js';
+
+export type { UpstreamRevoker } from './pushed-endpoint.js';
 import type { EndpointResponse } from './request.js';
 
 /*
@@ -9,11 +10,6 @@ import type { EndpointResponse } from './request.js';
  * Fastify adapters read the body (capped) and write the answer. The token is
  * checked by session-core's LogoutTokenVerifier; this part is the HTTP.
  */
-
-/** What the endpoint needs of the manager: a JwtUserSessionManager. */
-export interface UpstreamRevoker {
-  revokeUpstream(selector: UpstreamSelector): Promise<number>;
-}
 
 export interface BackchannelLogoutOptions {
   /** The verifier, or its options (providers: issuer → client id, the replay cache, …). */
@@ -34,7 +30,6 @@ const INVALID = JSON.stringify({ error: 'invalid_request' });
 /** 503: the store could not confirm; the provider retries (§2.8 lets any other error be answered as such). */
 const UNAVAILABLE = JSON.stringify({ error: 'temporarily_unavailable' });
 
-const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+=:@/%]*$/;
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
 /** A body as an adapter read it: its text, or that it was over the cap. */
@@ -59,25 +54,11 @@ export class BackchannelLogoutEndpoint {
   readonly #onRefused: ((error: SessionError) => void) | undefined;
 
   constructor(manager: unknown, options: BackchannelLogoutOptions) {
-    if (manager === null || typeof manager !== 'object' || typeof (manager as UpstreamRevoker).revokeUpstream !== 'function') {
-      throw new SessionHttpError('ERR_CONFIG_INVALID', 'manager must implement revokeUpstream() (a JwtUserSessionManager)');
-    }
-    this.#manager = manager as UpstreamRevoker;
-    const o = configChecked(() => {
-      if (options === null || typeof options !== 'object') throw new SessionHttpError('ERR_CONFIG_INVALID', 'options must be an object with a verifier');
-      const { verifier, path, maxBodyBytes, onRefused } = options;
-      return { verifier, path, maxBodyBytes, onRefused };
-    });
-    this.verifier = o.verifier instanceof LogoutTokenVerifier ? o.verifier : new LogoutTokenVerifier(o.verifier as LogoutTokenVerifierOptions);
-    const path = o.path ?? '/auth/backchannel-logout';
-    if (typeof path !== 'string' || !PATH.test(path) || path.includes('//') || (path.length > 1 && path.endsWith('/'))) {
-      throw new SessionHttpError('ERR_CONFIG_INVALID', 'options.path must be a path starting with "/" (no query or fragment, no trailing "/")');
-    }
-    this.path = path;
-    const max = o.maxBodyBytes ?? 32 * 1024;
-    if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1024) throw new SessionHttpError('ERR_CONFIG_INVALID', 'options.maxBodyBytes must be a whole number of bytes >= 1024');
-    this.maxBodyBytes = max;
-    if (o.onRefused !== undefined && typeof o.onRefused !== 'function') throw new SessionHttpError('ERR_CONFIG_INVALID', 'options.onRefused must be a function');
+    const o = pushedEndpointConfig<BackchannelLogoutOptions['verifier']>(manager, options, 'verifier', '/auth/backchannel-logout');
+    this.#manager = o.manager;
+    this.verifier = o.checker instanceof LogoutTokenVerifier ? o.checker : new LogoutTokenVerifier(o.checker as LogoutTokenVerifierOptions);
+    this.path = o.path;
+    this.maxBodyBytes = o.maxBodyBytes;
     this.#onRefused = o.onRefused;
   }
 

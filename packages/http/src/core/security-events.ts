@@ -1,7 +1,7 @@
 import { SecurityEventReceiver, SessionError, isSessionError, setErrorOf, type SecurityEventReceiverOptions } from '@jwt-session/session-core';
-import type { LogoutBody, UpstreamRevoker } from './backchannel-logout.js';
-import { SessionHttpError } from './errors.js';
-import { configChecked } from './options.js';
+import type { LogoutBody } from './backchannel-logout.js';
+import type { UpstreamRevoker } from './pushed-endpoint.js';
+import { pushedEndpointConfig } from './pushed-endpoint.js';
 import type { EndpointResponse } from './request.js';
 
 /*
@@ -34,7 +34,6 @@ const DESCRIPTIONS: Record<string, string> = {
 };
 
 const SECEVENT = /^application\/secevent\+jwt\s*(;|$)/i;
-const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+=:@/%]*$/;
 
 function answer(status: number, body?: unknown): EndpointResponse {
   const response: EndpointResponse = { status, headers: { 'cache-control': 'no-store' } };
@@ -55,25 +54,11 @@ export class SecurityEventsEndpoint {
   readonly #onRefused: ((error: SessionError) => void) | undefined;
 
   constructor(manager: unknown, options: SecurityEventsOptions) {
-    if (manager === null || typeof manager !== 'object' || typeof (manager as UpstreamRevoker).revokeUpstream !== 'function') {
-      throw new SessionHttpError('ERR_CONFIG_INVALID', 'manager must implement revokeUpstream() (a JwtUserSessionManager)');
-    }
-    this.#manager = manager as UpstreamRevoker;
-    const o = configChecked(() => {
-      if (options === null || typeof options !== 'object') throw new SessionHttpError('ERR_CONFIG_INVALID', 'options must be an object with a receiver');
-      const { receiver, path, maxBodyBytes, onRefused } = options;
-      return { receiver, path, maxBodyBytes, onRefused };
-    });
-    this.receiver = o.receiver instanceof SecurityEventReceiver ? o.receiver : new SecurityEventReceiver(o.receiver as SecurityEventReceiverOptions);
-    const path = o.path ?? '/auth/security-events';
-    if (typeof path !== 'string' || !PATH.test(path) || path.includes('//') || (path.length > 1 && path.endsWith('/'))) {
-      throw new SessionHttpError('ERR_CONFIG_INVALID', 'options.path must be a path starting with "/" (no query or fragment, no trailing "/")');
-    }
-    this.path = path;
-    const max = o.maxBodyBytes ?? 32 * 1024;
-    if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1024) throw new SessionHttpError('ERR_CONFIG_INVALID', 'options.maxBodyBytes must be a whole number of bytes >= 1024');
-    this.maxBodyBytes = max;
-    if (o.onRefused !== undefined && typeof o.onRefused !== 'function') throw new SessionHttpError('ERR_CONFIG_INVALID', 'options.onRefused must be a function');
+    const o = pushedEndpointConfig<SecurityEventsOptions['receiver']>(manager, options, 'receiver', '/auth/security-events');
+    this.#manager = o.manager;
+    this.receiver = o.checker instanceof SecurityEventReceiver ? o.checker : new SecurityEventReceiver(o.checker as SecurityEventReceiverOptions);
+    this.path = o.path;
+    this.maxBodyBytes = o.maxBodyBytes;
     this.#onRefused = o.onRefused;
   }
 
