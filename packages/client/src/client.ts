@@ -217,6 +217,36 @@ export class SessionClient {
     return this.session!;
   }
 
+  /**
+   * Starts a sign-in that ends in a redirect (OpenID Connect at an identity
+   * provider): POSTs `body` as JSON to `url` with the CSRF header and, with
+   * DPoP on, a proof by a new key, and resolves the `url` of the server's
+   * answer (`200 { "url": … }`), where the page then navigates. The server
+   * records the proof's key with the sign-in's `state` and binds the session
+   * it opens at the callback to it; the key is kept (IndexedDB) once the
+   * server accepted, so that the page the provider sends the browser back to
+   * proves that same key in `restore()`. Call it signed out: like `signIn`,
+   * it replaces this browser's key.
+   *
+   * @example
+   * ```ts
+   * location.assign(await client.startSignIn('/auth/oidc/login'));
+   * ```
+   */
+  async startSignIn(url: string, body?: unknown): Promise<string> {
+    if (typeof url !== 'string') throw new SessionClientError('ERR_CONFIG_INVALID', 'startSignIn: url must be a string');
+    const key = this.#dpop ? await newKey() : undefined;
+    const res = await this.#call(url, 'POST', body === undefined ? undefined : JSON.stringify(body), key);
+    if (!res.ok) throw await errorOf(res);
+    // Only a web address: the page navigates to it, so a `javascript:` URL would run in this origin.
+    const next = await bodyOf(res, (b): string | undefined => (typeof b?.url === 'string' && /^https?:\/\//i.test(b.url) ? b.url : undefined));
+    if (key !== undefined) {
+      this.#key = Promise.resolve(key);
+      if (this.#keyName !== undefined) await saveKey(this.#keyName, key);
+    }
+    return next;
+  }
+
   /** Ends this browser's session (every tab of it signs out, reason `signed-out`). */
   async signOut(): Promise<void> {
     this.#announceEnding();
