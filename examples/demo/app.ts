@@ -16,6 +16,7 @@ import { demoMetrics } from './metrics.js';
 import { attachChat } from './chat.js';
 import { bundleClient } from './client-bundle.js';
 import { resolveConfig, type DemoOptions } from './config.js';
+import { OIDC_BASE, oidcRoutes, type OidcRoutes } from './oidc.js';
 import { signIn } from './sign-in.js';
 import { SECURITY_HEADERS, loadPublicFiles, serveStatic } from './static.js';
 import { SignInThrottle } from './throttle.js';
@@ -73,6 +74,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
   // Built once the port is known (below): browsers send a host's cookies to
   // every port of it, so two local nodes name their cookies apart.
   let sessions: SessionRouter | undefined;
+  let oidc: OidcRoutes | undefined;
   // DPoP (RFC 9449) on every surface, one option: sessions signed in with a proof are bound to the
   // browser's key, and their tokens pass /api/me, the chat socket and the session endpoints only with a
   // proof by it; a copied token is refused. Not required: a client without a key still gets an unbound session.
@@ -94,6 +96,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
       storage: backend.kind,
       node: `${config.host}:${config.port}`,
       accessTokenTtl: config.accessTokenTtl,
+      // The page shows "Sign in with your provider" when set.
+      oidc: config.oidc === undefined ? null : { issuer: config.oidc.issuer },
     });
   }
 
@@ -106,6 +110,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://demo.invalid').pathname;
     if (sessions === undefined) return sendJson(res, 503, { error: 'ERR_STARTING', message: 'The demo is starting.' });
+    if (oidc !== undefined && (path === OIDC_BASE || path.startsWith(`${OIDC_BASE}/`))) {
+      return oidc.handle(req, res, () => sendJson(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' }));
+    }
     if (path.startsWith('/auth/')) return sessions(req, res, () => sendJson(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' }));
     if (method === 'GET' && path === '/api/about') return about(res);
     if (method === 'GET' && path === '/metrics' && metrics !== undefined) return metrics.serve(req, res);
@@ -158,6 +165,19 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     onError: (error) => log(`session endpoint failed: ${error instanceof Error ? error.name : typeof error}`),
   });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  if (config.oidc !== undefined) {
+    oidc = oidcRoutes({
+      settings: config.oidc,
+      manager,
+      sessions,
+      replayCache: backend.dpopReplayCache,
+      secret: config.secret,
+      origin: `http://${host}:${port}`,
+      cookieName: `jwt-session-demo-${port}`,
+      trustProxy: config.trustProxy,
+      log,
+    });
+  }
 
   let closing: Promise<void> | undefined;
   return {

@@ -252,7 +252,7 @@ S('startSignIn (a redirect sign-in): a proof by a new key at the start, the sess
   assert.is(await c.restore(), true);
   const refresh = server.seen.findLast((s) => s.route === 'POST /auth/refresh')!;
   assert.is((await verified(refresh.dpop!, 'POST', `${server.url}/auth/refresh`)).jkt, jkt, 'restore() proves the key the start proved');
-  assert.equal((await c.fetch(`${server.url}/api/me`).then((r) => r.json())).sub, 'oidc-user');
+  assert.equal(((await (await c.fetch(`${server.url}/api/me`)).json()) as { sub: string }).sub, 'oidc-user');
   // Without DPoP: no proof at the start, an unbound session.
   const plain = client(server, { dpop: false });
   await plain.profile.fetch(await plain.client.startSignIn(`${server.url}/auth/oidc/start`, { provider: 'idp' }), { redirect: 'manual' });
