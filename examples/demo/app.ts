@@ -86,7 +86,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     guard(req, res, (error?: unknown) => {
       if (error !== undefined) return sendJson(res, 500, { error: 'ERR_INTERNAL', message: 'Something went wrong.' });
       const auth = (req as { auth?: AuthContext }).auth!;
-      sendJson(res, 200, { user: users.get(auth.userId) ?? { id: auth.userId, name: auth.userId }, sessionId: auth.sessionId });
+      // A provider's user (oidc:…) is no demo user: the name the ID token gave, carried in the session's claims.
+      const name = typeof auth.claims.name === 'string' ? auth.claims.name : auth.userId;
+      sendJson(res, 200, { user: users.get(auth.userId) ?? { id: auth.userId, name }, sessionId: auth.sessionId });
     });
   }
 
