@@ -115,6 +115,8 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     ],
     jwks: { keys: [{ ...key.export({ format: 'jwk' }), kid: 'demo-idp-rs256', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
+    // Seconds; set so that oidc-provider does not warn about its defaults at every start.
+    ttl: { Interaction: 600, Session: 14 * 24 * 3600, Grant: 14 * 24 * 3600, AccessToken: 3600, IdToken: 3600, AuthorizationCode: 60 },
     claims: { openid: ['sub'], profile: ['name', 'preferred_username'] },
     // The name in the ID token itself: the demo reads it there, it does not call userinfo.
     conformIdTokenClaims: false,

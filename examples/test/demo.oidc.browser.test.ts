@@ -163,7 +163,7 @@ async function scenario({ nodes, idp }: Setup, loginNode: DemoNode, label: strin
     console.log(`  [${label}] provider logout → tab signed out after ${Date.now() - signedOutAt} ms`);
     assert.is(idp.deliveries.ok, delivered + 1, 'the provider delivered one back-channel logout');
     assert.is(idp.deliveries.failed, 0);
-    assert.match((await page.textContent('#notice-text')) ?? '', /signed out/);
+    assert.match((await page.textContent('#notice-text')) ?? '', /signed out at your identity provider/);
     assert.is(await page.evaluate('window.demo.socketConnected'), false);
     for (const node of nodes) assert.is(await sessionSockets(node, sessionId), 0, 'the socket is gone on every node');
     assert.equal(await loginNode.manager.readAll('oidc:alice'), [], 'the linked session is ended');

@@ -21,7 +21,7 @@ const shortJkt = (jkt) => `${jkt.slice(0, 6)}…`;
 
 /** What the page says when the session ends, by `signedOut` reason. */
 const SIGNED_OUT = {
-  revoked: ['You were signed out: this session was revoked from another device.', 'error'],
+  revoked: ['You were signed out: this session was revoked from another device (or you signed out at your identity provider).', 'error'],
   'signed-out-elsewhere': ['You were signed out: “Sign out everywhere” was used on another device.', 'error'],
   reused: ['You were signed out: this session’s refresh token was used twice (a copied cookie?), so the session was ended.', 'error'],
   expired: ['Your session has expired. Please sign in again.', 'info'],
