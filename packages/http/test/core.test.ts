@@ -39,19 +39,19 @@ function req(headers: Record<string, string | string[]>, remoteAddress: string |
   return { method: 'POST', headers, rawHeaders: [], remoteAddress, encrypted };
 }
 
-S('issueSession refuses a redirect that could leave the origin: ERR_CONFIG_INVALID to the caller, no session', async () => {
-  for (const redirect of ['//evil.test/', 'https://evil.test/', '/\\evil.test', 'relative', '/a b']) {
-    let rejected: unknown;
+S('issueSession refuses a redirect that could leave the origin: a 500 with the fixed text, ERR_CONFIG_INVALID to onError, no session', async () => {
+  for (const redirect of ['//evil.test/', 'https://evil.test/', '/\\evil.test', 'relative', '/a b', 42]) {
     const cleanup = new Cleanup();
     const manager = makeManager(cleanup);
-    const endpoints = new SessionEndpoints(manager, {});
-    try {
-      await endpoints.issue({ method: 'POST', headers: {}, rawHeaders: [], remoteAddress: '127.0.0.1', encrypted: false }, 'alice', { csrf: false, redirect });
-    } catch (error) {
-      rejected = error;
-    }
-    assert.instance(rejected, SessionHttpError, redirect);
-    assert.is((rejected as SessionHttpError).code, 'ERR_CONFIG_INVALID');
+    const reported: unknown[] = [];
+    const endpoints = new SessionEndpoints(manager, { onError: (error) => reported.push(error) });
+    const { response, body } = await endpoints.issue({ method: 'POST', headers: {}, rawHeaders: [], remoteAddress: '127.0.0.1', encrypted: false }, 'alice', { csrf: false, redirect: redirect as string });
+    assert.is(response.status, 500, String(redirect));
+    assert.is(response.headers.location, undefined);
+    assert.is(response.setCookie, undefined);
+    assert.is(body, undefined);
+    assert.instance(reported[0], SessionHttpError);
+    assert.is((reported[0] as SessionHttpError).code, 'ERR_CONFIG_INVALID');
     assert.is((await manager.readAll('alice')).length, 0, 'checked before any session is made');
     await cleanup.run();
   }

@@ -198,11 +198,11 @@ export class SessionEndpoints {
 
   /** Opens a session for `subject` and answers like refresh: the app's sign-in route calls this once the user is verified. */
   async issue(req: EndpointRequest, subject: string, options: IssueSessionOptions = {}): Promise<{ response: EndpointResponse; body?: SessionBody }> {
-    // A caller's mistake, not the request's: reported to the caller, never answered to the browser.
-    if (options.redirect !== undefined && (typeof options.redirect !== 'string' || !LOCAL_PATH.test(options.redirect))) {
-      throw new SessionHttpError('ERR_CONFIG_INVALID', 'issueSession: redirect must be a path on this origin, such as "/"');
-    }
     try {
+      // The caller's mistake: answered like any failure (500, fixed text), the detail to onError; checked before anything is made.
+      if (options.redirect !== undefined && (typeof options.redirect !== 'string' || !LOCAL_PATH.test(options.redirect))) {
+        throw new SessionHttpError('ERR_CONFIG_INVALID', 'issueSession: redirect must be a path on this origin, such as "/"');
+      }
       if (options.csrf !== false && !passesCsrf(req, this.options)) return { response: this.#failure('ERR_CSRF') };
       // RFC 9449 §5: a proof at sign-in binds the new session to the client's key; or the key proven when the sign-in began.
       const jkt = options.dpop !== undefined ? options.dpop.jkt : await this.#proof(req, req.url);
@@ -215,7 +215,7 @@ export class SessionEndpoints {
         ...(options.upstream === undefined ? {} : { upstream: options.upstream }),
       });
       const { response, body } = this.#session(req, tokens);
-      if (options.redirect !== undefined) {
+      if (typeof options.redirect === 'string') {
         // RFC 9110 §15.4.4: 303, so the browser follows with a GET whatever the method was.
         const redirect = respond(303, undefined, response.setCookie, { location: options.redirect });
         return { response: this.#withNonce(redirect), body };
