@@ -204,17 +204,25 @@ export class SessionClient {
 
   /** Posts `credentials` as JSON to the sign-in URL; the answer is a {@link SessionBody}. */
   async signIn(credentials: unknown): Promise<{ sessionId: string; expiresAt: number }> {
-    // A new key at each sign-in, stored only once the sign-in succeeded: a failed one leaves the siblings' key alone.
+    this.#adopt(await this.#begin(this.#signInUrl, credentials, (b) => b), true);
+    return this.session!;
+  }
+
+  /**
+   * A sign-in call: `body` as JSON with a proof by a new key, made for each sign-in and stored only once
+   * the server accepted (a failed one leaves the siblings' key alone); resolves the answer's body, checked.
+   */
+  async #begin<T>(url: string, body: unknown, valid: (body: any) => T | undefined): Promise<T> {
     const key = this.#dpop ? await newKey() : undefined;
-    const res = await this.#call(this.#signInUrl, 'POST', JSON.stringify(credentials), key);
+    // JSON.stringify(undefined) is undefined: no body then.
+    const res = await this.#call(url, 'POST', JSON.stringify(body), key);
     if (!res.ok) throw await errorOf(res);
-    const body = await bodyOf(res, (b) => b);
+    const value = await bodyOf(res, valid);
     if (key !== undefined) {
       this.#key = Promise.resolve(key);
       if (this.#keyName !== undefined) await saveKey(this.#keyName, key);
     }
-    this.#adopt(body, true);
-    return this.session!;
+    return value;
   }
 
   /**
@@ -234,17 +242,10 @@ export class SessionClient {
    * ```
    */
   async startSignIn(url: string, body?: unknown): Promise<string> {
-    if (typeof url !== 'string') throw new SessionClientError('ERR_CONFIG_INVALID', 'startSignIn: url must be a string');
-    const key = this.#dpop ? await newKey() : undefined;
-    const res = await this.#call(url, 'POST', body === undefined ? undefined : JSON.stringify(body), key);
-    if (!res.ok) throw await errorOf(res);
+    if (typeof url != 'string') fail('url', 'must be a string');
     // Only a web address: the page navigates to it, so a `javascript:` URL would run in this origin.
-    const next = await bodyOf(res, (b): string | undefined => (typeof b?.url === 'string' && /^https?:\/\//i.test(b.url) ? b.url : undefined));
-    if (key !== undefined) {
-      this.#key = Promise.resolve(key);
-      if (this.#keyName !== undefined) await saveKey(this.#keyName, key);
-    }
-    return next;
+    // (test() reads a non-string as its text, and JSON has nothing whose text is a web address but a string, or an array of one.)
+    return this.#begin(url, body, (b): string | undefined => (/^https?:\/\//i.test(b?.url) ? `${b.url}` : undefined));
   }
 
   /** Ends this browser's session (every tab of it signs out, reason `signed-out`). */
