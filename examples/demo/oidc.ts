@@ -43,6 +43,8 @@ export interface OidcRoutes {
 
 export const OIDC_BASE = '/auth/oidc';
 const LOGIN_TTL_SECONDS = 600;
+/** Logins of one browser pending at once; beyond it the oldest are dropped, so the cookies stay small. */
+const MAX_PENDING_LOGINS = 3;
 const SCOPE = 'openid profile';
 
 /** What the callback needs from the login that began it. */
@@ -66,12 +68,17 @@ function redirect(res: ServerResponse, location: string, cookie?: string): void 
   res.end();
 }
 
-function readCookie(req: IncomingMessage, name: string): string | undefined {
+function cookies(req: IncomingMessage): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const at = part.indexOf('=');
-    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
+    if (at > 0) out.push([part.slice(0, at).trim(), part.slice(at + 1).trim()]);
   }
-  return undefined;
+  return out;
+}
+
+function readCookie(req: IncomingMessage, name: string): string | undefined {
+  return cookies(req).find(([key]) => key === name)?.[1];
 }
 
 /** AES-256-GCM under a key derived from the demo secret: the cookie can be neither read nor forged in the browser. */
@@ -123,8 +130,18 @@ export function oidcRoutes(deps: OidcDeps): OidcRoutes {
   const secure = deps.origin.startsWith('https:');
   // One cookie per login (its state in the name): two tabs signing in at once do not spoil each other's.
   const cookieName = (state: string) => `${deps.cookieName}-oidc-${state}`;
+  // Path: the login (which counts them) and the callback (which reads one). Lax: sent on the provider's top-level redirect back.
   const cookie = (state: string, value: string, maxAge: number) =>
-    `${cookieName(state)}=${value}; Path=${OIDC_BASE}/callback; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+    `${cookieName(state)}=${value}; Path=${OIDC_BASE}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+  /** Set-Cookie lines that drop this browser's oldest pending logins, leaving room for one more. */
+  const dropOldest = (req: IncomingMessage): string[] => {
+    const prefix = `${deps.cookieName}-oidc-`;
+    const pending = cookies(req)
+      .filter(([name]) => name.startsWith(prefix))
+      .map(([name, value]) => ({ state: name.slice(prefix.length), exp: sealed.open(value)?.exp ?? 0 }))
+      .sort((a, b) => a.exp - b.exp);
+    return pending.slice(0, Math.max(0, pending.length - (MAX_PENDING_LOGINS - 1))).map(({ state }) => cookie(state, '', 0));
+  };
   const refused = (what: string) => (error: { code: string; reason?: string }) => log(`${what} refused: ${error.code}${error.reason === undefined ? '' : ` (${error.reason})`}`);
   // The provider's issuer and this client: a logout token's aud, a SET's aud.
   const insecure = settings.issuer.startsWith('http:');
@@ -182,7 +199,7 @@ export function oidcRoutes(deps: OidcDeps): OidcRoutes {
       state: pending.state,
       nonce: pending.nonce,
     });
-    res.setHeader('set-cookie', cookie(pending.state, sealed.seal(pending), LOGIN_TTL_SECONDS));
+    res.setHeader('set-cookie', [...dropOldest(req), cookie(pending.state, sealed.seal(pending), LOGIN_TTL_SECONDS)]);
     sendJson(res, 200, { url: url.href });
   }
 

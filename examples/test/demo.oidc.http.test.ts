@@ -84,7 +84,7 @@ S('the flow with a proof at the login: the authorization URL (PKCE S256, state, 
   assert.is(auth.searchParams.get('redirect_uri'), `${ctx.node.url}/auth/oidc/callback`);
   // What the login began travels sealed: neither the PKCE verifier nor the nonce can be read from the cookie.
   const loginCookie = res.headers.getSetCookie()[0]!;
-  assert.match(loginCookie, /; Path=\/auth\/oidc\/callback; Max-Age=600; HttpOnly; SameSite=Lax$/);
+  assert.match(loginCookie, /; Path=\/auth\/oidc; Max-Age=600; HttpOnly; SameSite=Lax$/);
   assert.not.ok(Buffer.from(loginCookie.split(';')[0]!.split('=')[1]!, 'base64url').toString('latin1').includes(auth.searchParams.get('nonce')!));
 
   const callback = await atProvider(ctx, ua, url);
@@ -192,6 +192,27 @@ S('the callback refuses an unknown state, a forged or foreign login cookie, and 
   assert.is((await sessions(ctx)).length, 0, 'no session from any of them');
   // The genuine browser still completes it.
   assert.is((await ua.request(callback.href)).status, 303);
+  assert.is((await sessions(ctx)).length, 1);
+  await endAll(ctx);
+});
+
+S('the pending logins of one browser are bounded: a fourth drops the oldest, whose callback then fails; the newest completes', async (ctx) => {
+  const ua = new UserAgent();
+  const prefix = `jwt-session-demo-${ctx.node.port}-oidc-`;
+  const urls: string[] = [];
+  const dropped: string[][] = [];
+  for (let i = 0; i < 5; i++) {
+    const res = await login(ctx, ua);
+    dropped.push(res.headers.getSetCookie().filter((c) => /Max-Age=0/.test(c)).map((c) => c.slice(prefix.length, c.indexOf('='))));
+    urls.push(((await res.json()) as { url: string }).url);
+  }
+  const stateOf = (url: string) => new URL(url).searchParams.get('state')!;
+  assert.equal(dropped, [[], [], [], [stateOf(urls[0]!)], [stateOf(urls[1]!)]], 'the oldest, one at a time');
+  const oldest = await atProvider(ctx, ua, urls[0]!);
+  assert.is((await ua.request(oldest)).headers.get('location'), '/?signin=failed');
+  assert.is((await sessions(ctx)).length, 0);
+  const newest = await atProvider(ctx, ua, urls[4]!);
+  assert.is((await ua.request(newest)).headers.get('location'), '/');
   assert.is((await sessions(ctx)).length, 1);
   await endAll(ctx);
 });
