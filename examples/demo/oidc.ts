@@ -46,6 +46,8 @@ const LOGIN_TTL_SECONDS = 600;
 /** Logins of one browser pending at once; beyond it the oldest are dropped, so the cookies stay small. */
 const MAX_PENDING_LOGINS = 3;
 const SCOPE = 'openid profile';
+/** A state as openid-client's randomState() makes it (base64url): anything else names no login cookie of ours. */
+const STATE = /^[A-Za-z0-9_-]{16,128}$/;
 
 /** What the callback needs from the login that began it. */
 interface PendingLogin {
@@ -137,13 +139,14 @@ export function oidcRoutes(deps: OidcDeps): OidcRoutes {
   const dropOldest = (req: IncomingMessage): string[] => {
     const prefix = `${deps.cookieName}-oidc-`;
     const pending = cookies(req)
-      .filter(([name]) => name.startsWith(prefix))
+      .filter(([name]) => name.startsWith(prefix) && STATE.test(name.slice(prefix.length)))
       .map(([name, value]) => ({ state: name.slice(prefix.length), exp: sealed.open(value)?.exp ?? 0 }))
       .sort((a, b) => a.exp - b.exp);
     return pending.slice(0, Math.max(0, pending.length - (MAX_PENDING_LOGINS - 1))).map(({ state }) => cookie(state, '', 0));
   };
   const refused = (what: string) => (error: { code: string; reason?: string }) => log(`${what} refused: ${error.code}${error.reason === undefined ? '' : ` (${error.reason})`}`);
-  // The provider's issuer and this client: a logout token's aud, a SET's aud.
+  // A logout token's and a SET's iss is the provider's issuer, their aud this client. http:// passed
+  // config.ts only for a provider on this machine, whose keys are then fetched over http too.
   const insecure = settings.issuer.startsWith('http:');
   const logout = backchannelLogout(deps.manager, {
     path: `${OIDC_BASE}/backchannel-logout`,
@@ -206,8 +209,7 @@ export function oidcRoutes(deps: OidcDeps): OidcRoutes {
   async function callback(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const current = new URL(req.url ?? '/', redirectUri);
     const state = current.searchParams.get('state') ?? '';
-    // A state is base64url (openid-client's randomState): anything else cannot name a cookie of ours.
-    const sealedLogin = /^[A-Za-z0-9_-]{16,128}$/.test(state) ? readCookie(req, cookieName(state)) : undefined;
+    const sealedLogin = STATE.test(state) ? readCookie(req, cookieName(state)) : undefined;
     const pending = sealedLogin === undefined ? undefined : sealed.open(sealedLogin);
     const failed = (why: string): void => {
       log(`provider sign-in failed: ${why}`);
