@@ -17,6 +17,7 @@ import { attachChat } from './chat.js';
 import { bundleClient } from './client-bundle.js';
 import { resolveConfig, type DemoOptions } from './config.js';
 import { sensitiveRoutes } from './sensitive.js';
+import { OIDC_BASE, oidcRoutes, type OidcRoutes } from './oidc.js';
 import { signIn } from './sign-in.js';
 import { SECURITY_HEADERS, loadPublicFiles, serveStatic } from './static.js';
 import { SignInThrottle } from './throttle.js';
@@ -76,6 +77,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
   // Built once the port is known (below): browsers send a host's cookies to
   // every port of it, so two local nodes name their cookies apart.
   let sessions: SessionRouter | undefined;
+  let oidc: OidcRoutes | undefined;
   // DPoP (RFC 9449) on every surface, one option: sessions signed in with a proof are bound to the
   // browser's key, and their tokens pass /api/me, the chat socket and the session endpoints only with a
   // proof by it; a copied token is refused. Not required: a client without a key still gets an unbound session.
@@ -89,7 +91,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     guard(req, res, (error?: unknown) => {
       if (error !== undefined) return sendJson(res, 500, { error: 'ERR_INTERNAL', message: 'Something went wrong.' });
       const auth = (req as { auth?: AuthContext }).auth!;
-      sendJson(res, 200, { user: users.get(auth.userId) ?? { id: auth.userId, name: auth.userId }, sessionId: auth.sessionId });
+      // A provider's user (oidc:…) is no demo user: the name the ID token gave, carried in the session's claims.
+      const name = typeof auth.claims.name === 'string' ? auth.claims.name : auth.userId;
+      sendJson(res, 200, { user: users.get(auth.userId) ?? { id: auth.userId, name }, sessionId: auth.sessionId });
     });
   }
 
@@ -100,6 +104,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
       node: `${config.host}:${config.port}`,
       accessTokenTtl: config.accessTokenTtl,
       freshMaxAge: config.freshMaxAge,
+      // The page shows "Sign in with your provider" when set.
+      oidc: config.oidc === undefined ? null : { issuer: config.oidc.issuer },
     });
   }
 
@@ -113,6 +119,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     const path = new URL(req.url ?? '/', 'http://demo.invalid').pathname;
     if (sessions === undefined) return sendJson(res, 503, { error: 'ERR_STARTING', message: 'The demo is starting.' });
     if (method === 'POST' && path === '/auth/reauthenticate') return sensitive.reauthenticate(req, res, sessions);
+    if (oidc !== undefined && (path === OIDC_BASE || path.startsWith(`${OIDC_BASE}/`))) {
+      return oidc.handle(req, res, () => sendJson(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' }));
+    }
     if (path.startsWith('/auth/')) return sessions(req, res, () => sendJson(res, 404, { error: 'ERR_NOT_FOUND', message: 'No such route.' }));
     if (method === 'GET' && path === '/api/about') return about(res);
     if (method === 'GET' && path === '/metrics' && metrics !== undefined) return metrics.serve(req, res);
@@ -168,6 +177,19 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoNode> {
     onError: (error) => log(`session endpoint failed: ${error instanceof Error ? error.name : typeof error}`),
   });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  if (config.oidc !== undefined) {
+    oidc = oidcRoutes({
+      settings: config.oidc,
+      manager,
+      sessions,
+      replayCache: backend.dpopReplayCache,
+      secret: config.secret,
+      origin: `http://${host}:${port}`,
+      cookieName: `jwt-session-demo-${port}`,
+      trustProxy: config.trustProxy,
+      log,
+    });
+  }
 
   let closing: Promise<void> | undefined;
   return {

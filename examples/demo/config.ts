@@ -1,4 +1,5 @@
 // Everything the demo can be configured with, from startDemo() options or the environment.
+import type { OidcSettings } from './oidc.js';
 
 /** Dev default so that two local nodes agree without any set-up. Never use it in production. */
 export const DEV_SECRET = 'jwt-session-demo-dev-secret-change-me-0123456789';
@@ -28,6 +29,11 @@ export interface DemoOptions {
   log?: boolean;
   /** Serve the library's OpenTelemetry metrics at GET /metrics (Prometheus text). @default METRICS=1 */
   metrics?: boolean;
+  /**
+   * Sign-in at an OpenID provider (oidc.ts): its issuer and this demo's client there.
+   * @default OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET when all three are set; off otherwise
+   */
+  oidc?: OidcSettings | undefined;
 }
 
 export interface DemoConfig {
@@ -46,6 +52,30 @@ export interface DemoConfig {
   allowedOrigins: ReadonlySet<string>;
   log: boolean;
   metrics: boolean;
+  oidc: OidcSettings | undefined;
+}
+
+/** The OIDC_* variables: all three, or none (a half-configured provider is a mistake worth stopping for). */
+function oidcFromEnv(env: NodeJS.ProcessEnv): OidcSettings | undefined {
+  const values = [env.OIDC_ISSUER, env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET].map((v) => (v === undefined || v === '' ? undefined : v));
+  if (values.every((v) => v === undefined)) return undefined;
+  const [issuer, clientId, clientSecret] = values;
+  if (issuer === undefined || clientId === undefined || clientSecret === undefined) throw new Error('Set all of OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET, or none');
+  return { issuer, clientId, clientSecret };
+}
+
+function checkOidc(oidc: OidcSettings | undefined): OidcSettings | undefined {
+  if (oidc === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(oidc.issuer);
+  } catch {
+    throw new Error('OIDC_ISSUER must be a URL, e.g. https://keycloak.example/realms/demo');
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))) {
+    throw new Error('OIDC_ISSUER must be https (http only for a provider on this machine)');
+  }
+  return oidc;
 }
 
 function positiveInt(value: string | undefined, name: string): number | undefined {
@@ -75,5 +105,6 @@ export function resolveConfig(options: DemoOptions = {}, env: NodeJS.ProcessEnv 
     allowedOrigins: new Set(origins),
     log: options.log ?? true,
     metrics: options.metrics ?? process.env.METRICS === '1',
+    oidc: checkOidc('oidc' in options ? options.oidc : oidcFromEnv(env)),
   };
 }

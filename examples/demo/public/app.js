@@ -23,7 +23,7 @@ const shortJkt = (jkt) => `${jkt.slice(0, 6)}…`;
 
 /** What the page says when the session ends, by `signedOut` reason. */
 const SIGNED_OUT = {
-  revoked: ['You were signed out: this session was revoked from another device.', 'error'],
+  revoked: ['You were signed out: this session was revoked from another device (or you signed out at your identity provider).', 'error'],
   'signed-out-elsewhere': ['You were signed out: “Sign out everywhere” was used on another device.', 'error'],
   reused: ['You were signed out: this session’s refresh token was used twice (a copied cookie?), so the session was ended.', 'error'],
   expired: ['Your session has expired. Please sign in again.', 'info'],
@@ -40,6 +40,7 @@ const MESSAGES = {
   ERR_REFRESH_TOKEN_REUSED: 'This session was ended for your safety: an old copy of its session cookie was used. Please sign in again.',
   ERR_STORAGE_UNAVAILABLE: 'The session store is unavailable right now. Please try again in a moment.',
   ERR_NETWORK: 'The server cannot be reached. Is the demo still running?',
+  ERR_PROVIDER_UNAVAILABLE: 'The identity provider cannot be reached. Try again in a moment.',
 };
 
 const $ = (id) => document.getElementById(id);
@@ -206,6 +207,7 @@ async function loadSessions() {
           el('div', { className: 'details', title: `Created ${new Date(s.createdAt * 1000).toLocaleString()}\nLast refreshed ${new Date(s.lastRefreshedAt * 1000).toLocaleString()}` },
             `${s.ip ?? 'unknown address'} · signed in ${relative(s.createdAt)} · refreshed ${relative(s.lastRefreshedAt)}`),
           keyLine(s),
+          s.provider ? el('div', { className: 'provider', textContent: `signed in at ${s.provider}` }) : null,
         ),
         el('button', { type: 'button', className: 'button ghost small revoke', textContent: s.current ? 'Sign out' : 'Revoke', onclick: () => revoke(s) }),
       ),
@@ -374,6 +376,19 @@ $('signin-form').addEventListener('submit', async (event) => {
   }
 });
 
+// Sign-in at the OpenID provider: the server answers its authorization URL (PKCE, state, nonce),
+// and records this browser's new key (the call carries a DPoP proof by it), so the session the
+// callback opens is bound to the key from its first moment; restore() proves it after the return.
+$('provider-signin-button').addEventListener('click', async () => {
+  $('provider-signin-button').disabled = true;
+  try {
+    location.assign(await client.startSignIn('/auth/oidc/login'));
+  } catch (error) {
+    notify(messageOf(error), 'error');
+    $('provider-signin-button').disabled = false;
+  }
+});
+
 // Another tab of this browser signed in (perhaps as someone else): the client
 // took that session over, as the cookie now belongs to it; follow it.
 client.on('refreshed', ({ sessionId }) => {
@@ -499,8 +514,17 @@ async function boot() {
     renderDemoUsers(about.users);
     if (about.freshMaxAge !== undefined) $('fresh-max-age').textContent = about.freshMaxAge >= 120 ? `${Math.round(about.freshMaxAge / 60)} minutes` : `${about.freshMaxAge} s`;
     $('storage-badge').textContent = about.storage === 'memory' ? 'memory' : `${about.storage} · ${about.node}`;
+    if (about.oidc) {
+      $('provider-issuer').textContent = about.oidc.issuer;
+      $('provider-signin').hidden = false;
+    }
   } catch {
     notify(MESSAGES.ERR_NETWORK, 'error');
+  }
+  // Back from the provider without a session (cancelled there, or the login expired).
+  if (new URLSearchParams(location.search).get('signin') === 'failed') {
+    history.replaceState(null, '', '/');
+    notify('The sign-in at the provider did not complete. Please try again.', 'error');
   }
   // A reload lost the access token; the refresh cookie (if any) brings the session back.
   // A visitor without one gets a 204: nothing in the console.

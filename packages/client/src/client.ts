@@ -266,15 +266,45 @@ export class SessionClient {
 
   /** Posts `credentials` as JSON to the sign-in URL; the answer is a {@link SessionBody}. */
   async signIn(credentials: unknown): Promise<{ sessionId: string; expiresAt: number }> {
-    // A new key at each sign-in, stored only once the sign-in succeeded: a failed one leaves the siblings' key alone.
+    this.#adopt(await this.#begin(this.#signInUrl, credentials, (b) => b), true);
+    return this.session!;
+  }
+
+  /**
+   * A sign-in call: `body` as JSON with a proof by a new key, made for each sign-in and stored only once
+   * the server accepted (a failed one leaves the siblings' key alone); resolves the answer's body, checked.
+   */
+  async #begin<T>(url: string, body: unknown, valid: (body: any) => T | undefined): Promise<T> {
     const key = this.#dpop ? await newKey() : undefined;
-    const body = await json(await ok(this.#call(this.#signInUrl, 'POST', JSON.stringify(credentials), key)));
+    const value = await json(await ok(this.#call(url, 'POST', JSON.stringify(body), key)), valid);
     if (key) {
       this.#key = Promise.resolve(key);
       if (this.#keyName) await saveKey(this.#keyName, key);
     }
-    this.#adopt(body, true);
-    return this.session!;
+    return value;
+  }
+
+  /**
+   * Starts a sign-in that ends in a redirect (OpenID Connect at an identity
+   * provider): POSTs `body` as JSON to `url` with the CSRF header and, with
+   * DPoP on, a proof by a new key, and resolves the `url` of the server's
+   * answer (`200 { "url": … }`), where the page then navigates. The server
+   * records the proof's key with the sign-in's `state` and binds the session
+   * it opens at the callback to it; the key is kept (IndexedDB) once the
+   * server accepted, so that the page the provider sends the browser back to
+   * proves that same key in `restore()`. Call it signed out: like `signIn`,
+   * it replaces this browser's key.
+   *
+   * @example
+   * ```ts
+   * location.assign(await client.startSignIn('/auth/oidc/login'));
+   * ```
+   */
+  async startSignIn(url: string, body?: unknown): Promise<string> {
+    if (typeof url != 'string') config('invalid option url');
+    // Only a web address: the page navigates to it, so a `javascript:` URL would run in this origin.
+    // (test() reads a non-string as its text, and JSON has nothing whose text is a web address but a string, or an array of one.)
+    return this.#begin(url, body, (b): string | undefined => (/^https?:\/\//i.test(b?.url) ? `${b.url}` : undefined));
   }
 
   /** Ends this browser's session (every tab of it signs out, reason `signed-out`). */

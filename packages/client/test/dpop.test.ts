@@ -238,4 +238,36 @@ S('Socket.IO: the handshake and session:renew carry a proof for GET of the Socke
   assert.is((await verified(alone.dpop!, 'GET', `${server.url}/socket.io/`)).jkt, jkt);
 });
 
+S('startSignIn (a redirect sign-in): a proof by a new key at the start, the session opened at the callback bound to it, restore() proves it', async () => {
+  const { client: c, profile } = client();
+  const next = await c.startSignIn(`${server.url}/auth/oidc/start`);
+  const start = server.seen.findLast((s) => s.route === 'POST /auth/oidc/start')!;
+  const { jkt } = await verified(start.dpop!, 'POST', `${server.url}/auth/oidc/start`);
+  assert.ok(next.startsWith(`${server.url}/auth/oidc/callback?state=`), next);
+  // The provider sends the browser back: a navigation, no proof; the server answers 303 with the cookie.
+  const back = await profile.fetch(next, { redirect: 'manual' });
+  assert.is(back.status, 303);
+  assert.is(back.headers.get('location'), '/');
+  assert.equal((await server.manager.readAll('oidc-user')).map((s) => s.dpop), [{ jkt }], 'bound from its first moment');
+  assert.is(await c.restore(), true);
+  const refresh = server.seen.findLast((s) => s.route === 'POST /auth/refresh')!;
+  assert.is((await verified(refresh.dpop!, 'POST', `${server.url}/auth/refresh`)).jkt, jkt, 'restore() proves the key the start proved');
+  assert.equal(((await (await c.fetch(`${server.url}/api/me`)).json()) as { sub: string }).sub, 'oidc-user');
+  // Without DPoP: no proof at the start, an unbound session.
+  const plain = client(server, { dpop: false });
+  await plain.profile.fetch(await plain.client.startSignIn(`${server.url}/auth/oidc/start`, { provider: 'idp' }), { redirect: 'manual' });
+  assert.is(server.seen.findLast((s) => s.route === 'POST /auth/oidc/start')!.dpop, undefined);
+  assert.ok((await server.manager.readAll('oidc-user')).some((s) => s.dpop === undefined));
+});
+
+S('startSignIn refuses what the page must not navigate to, and a refusal, as coded errors', async () => {
+  const { client: c } = client();
+  const hostile = await rejects(c.startSignIn(`${server.url}/auth/oidc/start-hostile`));
+  assert.is(hostile.code, 'ERR_HTTP', 'a javascript: URL is not followed');
+  const missing = await rejects(c.startSignIn(`${server.url}/auth/oidc/nowhere`));
+  assert.is(missing.code, 'ERR_NOT_FOUND');
+  const bad = await rejects(c.startSignIn(42 as unknown as string));
+  assert.is(bad.code, 'ERR_CONFIG_INVALID');
+});
+
 S.run();

@@ -8,7 +8,9 @@ import { describeDevice, networkOf } from '../src/core/device.js';
 import { codeOf } from '../src/core/errors.js';
 import { normalizeOptions } from '../src/core/options.js';
 import type { EndpointRequest } from '../src/core/request.js';
-import { CHROME_WINDOWS, FIREFOX_MAC } from './support.js';
+import { SessionEndpoints } from '../src/core/endpoints.js';
+import { SessionHttpError } from '../src/core/errors.js';
+import { CHROME_WINDOWS, Cleanup, FIREFOX_MAC, makeManager } from './support.js';
 
 const S = suite('core');
 
@@ -62,6 +64,24 @@ S('describeDevice: "<browser> <major> on <system>", or a fixed fallback', () => 
 function req(headers: Record<string, string | string[]>, remoteAddress: string | undefined = '10.0.0.2', encrypted = false): EndpointRequest {
   return { method: 'POST', headers, rawHeaders: [], remoteAddress, encrypted };
 }
+
+S('issueSession refuses a redirect that could leave the origin: a 500 with the fixed text, ERR_CONFIG_INVALID to onError, no session', async () => {
+  for (const redirect of ['//evil.test/', 'https://evil.test/', '/\\evil.test', 'relative', '/a b', 42]) {
+    const cleanup = new Cleanup();
+    const manager = makeManager(cleanup);
+    const reported: unknown[] = [];
+    const endpoints = new SessionEndpoints(manager, { onError: (error) => reported.push(error) });
+    const { response, body } = await endpoints.issue({ method: 'POST', headers: {}, rawHeaders: [], remoteAddress: '127.0.0.1', encrypted: false }, 'alice', { csrf: false, redirect: redirect as string });
+    assert.is(response.status, 500, String(redirect));
+    assert.is(response.headers.location, undefined);
+    assert.is(response.setCookie, undefined);
+    assert.is(body, undefined);
+    assert.instance(reported[0], SessionHttpError);
+    assert.is((reported[0] as SessionHttpError).code, 'ERR_CONFIG_INVALID');
+    assert.is((await manager.readAll('alice')).length, 0, 'checked before any session is made');
+    await cleanup.run();
+  }
+});
 
 S('clientIp believes X-Forwarded-For only as far as trustProxy says', () => {
   const xff = { 'x-forwarded-for': '6.6.6.6, 198.51.100.7, 10.0.0.9' };

@@ -4,7 +4,8 @@
 // endpoints bind sessions to the client's key and the API routes check each
 // bound request's proof with session-core's checkBoundRequest (RFC 9449 §7.1).
 import { sessionRouter, type DpopEndpointOptions } from '@jwt-session/http';
-import { JwtUserSessionManager, checkBoundRequest, isSessionError, publicRequestUrl, SESSION_REFRESHED, type DpopNonces, type RefreshTokenStore } from '@jwt-session/session-core';
+import { JwtUserSessionManager, checkBoundRequest, isSessionError, publicRequestUrl, SESSION_REFRESHED, verifyDpopProof, type DpopNonces, type RefreshTokenStore } from '@jwt-session/session-core';
+import { randomUUID } from 'node:crypto';
 import { attachSessionGuard, requireFresh, requireFreshEvents } from '@jwt-session/socketio-adapter';
 import { MemoryInvalidAccessTokenCache, MemoryRefreshTokenStore } from '@jwt-session/storage-memory';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -100,6 +101,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const dpop = options.dpop;
   const sessions = sessionRouter(manager, { basePath: '/auth', ...(dpop === undefined ? {} : { dpop: { ...dpop, ...(options.publicOrigin === undefined ? {} : { publicOrigin: options.publicOrigin }) } }) });
   const seen: TestServer['seen'] = [];
+  /** Redirect sign-ins begun: state → the key their start proved (undefined: no proof). */
+  const pending = new Map<string, string | undefined>();
+  /** This server's origin, known once it listens. */
+  let url = '';
   const challenges: TestServer['challenges'] = [];
   const countRefreshes = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method !== 'POST' || req.url !== '/auth/refresh') return;
@@ -154,6 +159,23 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       await sessions.reauthenticateSession(req, res, () => (password === PASSWORD ? { amr: ['pwd'] } : false));
       return;
     }
+    // A redirect sign-in (what an OpenID Connect login does, the provider left out): the start records the
+    // proof's key by state and answers where to go; the callback, a navigation, opens the session bound to it.
+    if (route === 'POST /auth/oidc/start' || route === 'POST /auth/oidc/start-hostile') {
+      if (req.headers['x-jwt-session'] !== '1') return send(res, 403, { error: 'ERR_CSRF', message: 'No.' });
+      const state = randomUUID();
+      const proof = typeof req.headers.dpop === 'string' ? verifyDpopProof(req.headers.dpop, { method: 'POST', url: `${url}${path}` }) : undefined;
+      pending.set(state, proof?.jkt);
+      return send(res, 200, { url: route.endsWith('hostile') ? 'javascript:alert(1)' : `${url}/auth/oidc/callback?state=${state}` });
+    }
+    if (route === 'GET /auth/oidc/callback') {
+      const state = new URL(req.url!, url).searchParams.get('state') ?? '';
+      if (!pending.has(state)) return send(res, 400, { error: 'ERR_STATE', message: 'Unknown state.' });
+      const jkt = pending.get(state);
+      pending.delete(state);
+      await sessions.issueSession(req, res, 'oidc-user', { csrf: false, redirect: '/', ...(jkt === undefined ? {} : { dpop: { jkt } }) });
+      return;
+    }
     if (path.startsWith('/auth/')) {
       countRefreshes(req, res);
       return new Promise<void>((resolve, reject) => {
@@ -199,6 +221,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   }));
   await new Promise<void>((resolve) => http.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;
+  url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     io.disconnectSockets(true);
     http.closeAllConnections();

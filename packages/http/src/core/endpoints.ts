@@ -5,7 +5,7 @@ import { cookieFor, readRefreshCookies, serializeCookie, type ResolvedCookie } f
 import { passesCsrf } from './csrf.js';
 import { describeDevice, deviceContext } from './device.js';
 import { dpopChallenge, missingProof, proofThumbprint } from './dpop.js';
-import { codeOf, DEAD_REFRESH_TOKEN, messageOf, statusOf, type HttpErrorCode } from './errors.js';
+import { codeOf, DEAD_REFRESH_TOKEN, messageOf, SessionHttpError, statusOf, type HttpErrorCode } from './errors.js';
 import { checkManager, normalizeOptions, type NormalizedOptions, type SessionEndpointsOptions, type SessionManagerLike } from './options.js';
 import type { EndpointRequest, EndpointResponse } from './request.js';
 import { RevocationLogEndpoint } from './revocations.js';
@@ -80,7 +80,26 @@ export interface IssueSessionOptions {
   amr?: readonly string[];
   /** The authentication context class reference (`acr`) of this sign-in. */
   acr?: string;
+  /**
+   * The DPoP key to bind the session to, proven earlier by the client: for a
+   * sign-in that ends in a redirect (OpenID Connect's callback is a top-level
+   * navigation, which cannot carry a proof), the thumbprint of the proof the
+   * client sent when it started the sign-in. The request's own `DPoP` header
+   * is then not read.
+   */
+  dpop?: { jkt: string };
+  /**
+   * Answer `303 See Other` to this path instead of `200` with the body: the
+   * refresh cookie is set, the access token is not sent (a navigation has no
+   * script to read it; the page's `restore()` gets one from the cookie). A
+   * path on this origin only (`/…`, not `//…`), so it can never send the
+   * browser elsewhere.
+   */
+  redirect?: string;
 }
+
+/** A same-origin path: one leading slash, no scheme, no `//host`, no backslash a browser would read as one. */
+const LOCAL_PATH = /^\/(?![/\\])[^\\\s]*$/;
 
 export type RouteName = 'refresh' | 'signout' | 'signout-everywhere' | 'sessions' | 'revoke' | 'revoke-others' | 'revocations';
 
@@ -184,9 +203,13 @@ export class SessionEndpoints {
   /** Opens a session for `subject` and answers like refresh: the app's sign-in route calls this once the user is verified. */
   async issue(req: EndpointRequest, subject: string, options: IssueSessionOptions = {}): Promise<{ response: EndpointResponse; body?: SessionBody }> {
     try {
+      // The caller's mistake: answered like any failure (500, fixed text), the detail to onError; checked before anything is made.
+      if (options.redirect !== undefined && (typeof options.redirect !== 'string' || !LOCAL_PATH.test(options.redirect))) {
+        throw new SessionHttpError('ERR_CONFIG_INVALID', 'issueSession: redirect must be a path on this origin, such as "/"');
+      }
       if (options.csrf !== false && !passesCsrf(req, this.options)) return { response: this.#failure('ERR_CSRF') };
-      // RFC 9449 §5: a proof at sign-in binds the new session to the client's key.
-      const jkt = await this.#proof(req, req.url);
+      // RFC 9449 §5: a proof at sign-in binds the new session to the client's key; or the key proven when the sign-in began.
+      const jkt = options.dpop !== undefined ? options.dpop.jkt : await this.#proof(req, req.url);
       if (jkt === undefined && this.options.dpop?.required === true) throw missingProof();
       const context = { ...deviceContext(req, this.options.trustProxy), ...options.context };
       const tokens = await this.manager.create(subject, {
@@ -199,6 +222,11 @@ export class SessionEndpoints {
         ...(options.acr === undefined ? {} : { acr: options.acr }),
       });
       const { response, body } = this.#session(req, tokens);
+      if (typeof options.redirect === 'string') {
+        // RFC 9110 §15.4.4: 303, so the browser follows with a GET whatever the method was.
+        const redirect = respond(303, undefined, response.setCookie, { location: options.redirect });
+        return { response: this.#withNonce(redirect), body };
+      }
       return { response: this.#withNonce(response), body };
     } catch (error) {
       return { response: this.#failure(codeOf(error), error) };

@@ -17,8 +17,8 @@ class DpopClient {
     readonly jkt: string,
   ) {}
 
-  static async of(http: Client): Promise<DpopClient> {
-    const keypair = await dpop.generateKeyPair('ES256');
+  static async of(http: Client, keypair?: KeyPair): Promise<DpopClient> {
+    keypair ??= await dpop.generateKeyPair('ES256');
     return new DpopClient(http, keypair, await dpop.calculateThumbprint(keypair.publicKey));
   }
 
@@ -63,6 +63,31 @@ export function dpopSuite(framework: Framework): void {
       assert.is((await ctx.manager.read(bob.accessToken)).cnf, undefined);
     }),
   );
+
+  S('issueSession with dpop: { jkt } and redirect (a redirect sign-in): 303 to the path, the cookie, no token, bound to the key proven before', async () => {
+    const keypair = await dpop.generateKeyPair('ES256');
+    const jkt = await dpop.calculateThumbprint(keypair.publicKey);
+    // The callback of a redirect sign-in: a top-level GET-like navigation, no CSRF header, no proof.
+    await app({ ...withDpop(), issue: { dpop: { jkt }, redirect: '/', csrf: false } }, async (ctx) => {
+      const alice = await DpopClient.of(ctx.client, keypair);
+      // A proof by another key on that request does not pick the binding: the header is not read.
+      const other = await DpopClient.of(new Client(ctx.origin));
+      const answer = await alice.http.signIn('alice', { headers: { dpop: await other.proof('/login') } });
+      assert.is(answer.status, 303, answer.text);
+      assert.is(answer.headers.get('location'), '/');
+      assert.is(answer.headers.get('cache-control'), 'no-store');
+      assert.is(answer.text, '', 'no access token in a navigation');
+      assert.ok(answer.setCookie !== undefined && alice.http.cookie !== undefined, 'the refresh cookie is set');
+      const [session] = await ctx.manager.readAll('alice');
+      assert.equal(session!.dpop, { jkt }, 'bound from its first moment');
+      // The page's restore(): with the key, the session's first token is bound; without it, refused and kept.
+      assertError(await alice.http.call(REFRESH), 401, 'ERR_DPOP_BINDING_MISMATCH');
+      assertError(await other.http.call(REFRESH, { headers: { cookie: alice.http.cookie!, dpop: await other.proof(REFRESH) } }), 401, 'ERR_DPOP_BINDING_MISMATCH');
+      const first = assertSessionBody(await alice.call(REFRESH));
+      assert.is(first.sessionId, session!.sessionId);
+      assert.equal((await ctx.manager.read(first.accessToken)).cnf, { jkt });
+    });
+  });
 
   S('a copied refresh cookie without the key: 401 invalid_dpop_proof, the cookie kept, an event, and the session survives', () =>
     app(withDpop(), async (ctx) => {
