@@ -1,25 +1,26 @@
 import type { JWK, JWTPayload } from 'jose';
 import { SessionError, reasonOf, storageError } from './errors.js';
-import { DPOP_BINDING_REFUSED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_CREATED_ON_NEW_DEVICE, SESSION_DEVICE_CHANGED, SESSION_REFRESHED, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
-import { checkRefreshBinding, createBinding, refreshProof, withBinding, withSessionBinding, type DpopBindingRefusal } from './dpop/binding.js';
+import { DPOP_BINDING_REFUSED, REFRESH_TOKEN_REUSED, SESSION_CREATED, SESSION_CREATED_ON_NEW_DEVICE, SessionEventEmitter, type SessionEventName, type SessionEvents } from './events.js';
+import { createBinding, withBinding } from './dpop/binding.js';
 import { publicJwks } from './keys.js';
 import { invalidAccessToken, keyResolver, verifyAccessToken, type VerifyConfig } from './lib/access-token.js';
 import { callOptions } from './lib/call-options.js';
 import { checkClaims, checkContext, checkSubject } from './lib/claims.js';
-import { checkCallerContext, createAuthentication, withAuthentication, type StoredAuthentication } from './freshness.js';
+import { checkCallerContext, createAuthentication, withAuthentication } from './freshness.js';
 import { checkReauthentication, type ReauthenticateOptions } from './reauthenticate.js';
 import { newSessionId } from './lib/ids.js';
 import { issueTokens, type IssueConfig } from './lib/issue.js';
 import { randomBase64url } from './lib/random-pool.js';
-import { hashSecret, parseRefreshToken, successorSecret } from './lib/refresh-token.js';
-import { handleReuse, type ReuseHandler } from './reuse.js';
+import { hashSecret } from './lib/refresh-token.js';
+import type { ReuseHandler } from './reuse.js';
+import { rotateSession, type ReauthenticationStamp, type RotationDeps } from './rotation.js';
 import { createDevice, noteDevice } from './device.js';
-import { applyDrift, checkNetwork, driftChange, driftMarks, presentedMarks } from './drift.js';
+import { checkNetwork, driftMarks } from './drift.js';
 import { sessionInfos } from './lib/session-info.js';
 import { isWellFormedJws } from './lib/token-syntax.js';
 import { VerifiedTokenCache, checkRevocation, type VerifiedToken } from './lib/verified-cache.js';
 import { checkedPayload } from './lib/verified-payload.js';
-import { cacheGauges, countEvent, readFailure, refreshFailure } from './telemetry/observe.js';
+import { cacheGauges, countEvent, readFailure } from './telemetry/observe.js';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import { configChecked, normalizeOptions, type JwtUserSessionManagerOptions, type NormalizedOptions } from './options.js';
 import { Revocation } from './revocation/revocation.js';
@@ -56,6 +57,7 @@ export class JwtUserSessionManager extends SessionEventEmitter {
   readonly #telemetry: Telemetry;
   readonly #reuse: ReuseHandler;
   readonly #deletion: DeletionDeps;
+  readonly #rotation: RotationDeps;
   #closed = false;
 
   constructor(options: JwtUserSessionManagerOptions) {
@@ -74,6 +76,16 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     this.#deletion = { store: o.refreshTokenStore, clock: o.clock, revocation: this.#revocation };
     cacheGauges(this.#telemetry, { verified: this.#verified, invalidations: o.invalidAccessTokenCache });
     this.#reuse = { policy: o.refreshTokenReusePolicy, store: o.refreshTokenStore, emit: (event) => this.emit(REFRESH_TOKEN_REUSED, event), revoke: (subject, sessionId, now) => this.#revocation.revokeSession(subject, sessionId, 'reused', now).catch(() => undefined) };
+    this.#rotation = {
+      options: o,
+      issueConfig: this.#issueConfig,
+      reuse: this.#reuse,
+      telemetry: this.#telemetry,
+      assertOpen: () => this.#assertOpen(),
+      emit: (event, payload) => this.emit(event, payload),
+      bindingRefused: (payload) => this.emit(DPOP_BINDING_REFUSED, payload),
+      deleteOne: (subject, sessionId) => this.deleteOne(subject, sessionId),
+    };
   }
 
   protected override emit<E extends SessionEventName>(event: E, payload: SessionEvents[E]): void {
@@ -221,68 +233,8 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     return this.#telemetry.span('jwt_session.reauthenticate', () => this.#update(r.refreshToken, { dpop: r.dpop } as UpdateOptions, r));
   }
 
-  async #update(refreshToken: string, options: UpdateOptions, stamp?: { sessionId: string; stamp: StoredAuthentication }): Promise<SessionTokens> {
-    // Counted here, not in a .catch() on this call's promise: that cost a promise and a microtask turn per update().
-    try {
-      this.#assertOpen();
-      const key = this.#options.refreshTokenKey;
-      // Malformed and forged tokens (a bad mac) end here, at the cost of one HMAC, before any store call.
-      const parsed = parseRefreshToken(key, refreshToken);
-      if (typeof parsed === 'string') throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, parsed);
-      const { claims: rawClaims, context: rawContext, dpop, device: rawDevice } = callOptions(options);
-      const { sessionId, secret, jkt } = parsed;
-      // Drift (drift.ts): the device presented now, against the one the presented token records.
-      const { drift, deviceHistory } = this.#options, marks = presentedMarks(drift, rawDevice, sessionId, parsed.drift, deviceHistory !== undefined);
-      if (stamp !== undefined && stamp.sessionId !== sessionId) throw new SessionError('ERR_REFRESH_TOKEN_INVALID', undefined, undefined, 'unknown_session');
-      const now = this.#options.clock();
-      checkRefreshBinding(sessionId, jkt, refreshProof(dpop), now, this.#bindingRefused);
-      // The binding is the refresh token's: new claims keep it, and the store cannot drop it.
-      const claims = rawClaims === undefined ? undefined : withBinding(checkClaims(rawClaims), jkt);
-      // A refresh is not an authentication: the caller's context may not touch the stored one (only a reauthentication stamps it).
-      const context = stamp !== undefined ? withAuthentication({}, stamp.stamp) : rawContext === undefined ? undefined : checkCallerContext(checkContext(rawContext));
-      const successor = successorSecret(sessionId, secret);
-
-      let result;
-      try {
-        result = await this.#options.refreshTokenStore.rotate({
-          sessionId,
-          presentedHash: hashSecret(secret),
-          successorHash: hashSecret(successor),
-          now,
-          reuseInterval: this.#options.refreshTokenReuseInterval,
-          idleTtl: this.#options.refreshTokenIdleTtl,
-          claims,
-          context,
-          revokePrevious: this.#options.refreshTokenReusePolicy.previous === 'revoke',
-        });
-      } catch (error) {
-        throw storageError('update', error);
-      }
-
-      switch (result.status) {
-        case 'rotated':
-        case 'grace': {
-          if (drift !== undefined) await applyDrift(drift, driftChange(parsed.drift, marks), { subject: result.session.subject, sessionId, now }, (e) => this.emit(SESSION_DEVICE_CHANGED, e), (s, id) => this.deleteOne(s, id));
-          const tokens = issueTokens(this.#issueConfig, withSessionBinding(result.session, jkt), successor, now, marks);
-          if (result.status === 'rotated') this.emit(SESSION_REFRESHED, { subject: result.session.subject, sessionId, at: now });
-          this.#telemetry.refresh(result.status);
-          return tokens;
-        }
-        case 'reused':
-        case 'mismatch':
-          // The mac proved we issued this token for this session: rotated out, so reuse of some kind (reuse.ts).
-          throw await handleReuse(this.#reuse, result, parsed, now);
-        case 'expired':
-          throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, result.idle === true ? 'idle_timeout' : 'expired');
-        default:
-          // The store has forgotten the session: expired, or deleted. The token's own deadline tells which.
-          if (parsed.deadline <= now) throw new SessionError('ERR_REFRESH_TOKEN_EXPIRED', 'refresh token has expired', undefined, 'expired');
-          throw new SessionError('ERR_REFRESH_TOKEN_INVALID', 'refresh token is invalid', undefined, 'unknown_session');
-      }
-    } catch (error) {
-      this.#telemetry.refreshRefused(refreshFailure(error), reasonOf(error));
-      throw error;
-    }
+  #update(refreshToken: string, options: UpdateOptions, stamp?: ReauthenticationStamp): Promise<SessionTokens> {
+    return rotateSession(this.#rotation, refreshToken, options, stamp);
   }
 
   /**
@@ -377,8 +329,6 @@ export class JwtUserSessionManager extends SessionEventEmitter {
     this.#telemetry.readRefused('revoked', reason);
     throw new SessionError('ERR_SESSION_REVOKED', 'session has been revoked', undefined, reason);
   };
-
-  readonly #bindingRefused = (payload: DpopBindingRefusal): void => this.emit(DPOP_BINDING_REFUSED, payload);
 
   /** The sessions an insert evicted: the new session exists either way; a broadcast that fails now is retried in the background. */
   #revokeEvicted(subject: string, evicted: readonly string[], now: number): void {
