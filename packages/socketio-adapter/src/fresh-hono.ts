@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { AuthError } from './errors.js';
 import { freshCheck, type RequireFreshOptions } from './fresh.js';
-import type { SessionAuthEnv } from './hono.js';
+import type { SessionAuthEnv } from './hono-env.js';
 
 /**
  * Hono: the step-up check of `requireFresh` (fresh.ts), after

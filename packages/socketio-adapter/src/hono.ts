@@ -6,14 +6,9 @@ import { AuthError } from './errors.js';
 import type { GetToken, HttpAuthOptions, HttpRequestLike } from './http-auth.js';
 import { httpAuthenticator } from './http-authenticator.js';
 
-/**
- * What `honoSessionAuth` puts on the context: `new Hono<SessionAuthEnv>()`,
- * then `c.get('auth')` (the same shape as Express's `req.auth`; undefined for
- * a preflight, or without a token under `credentialsRequired: false`).
- */
-export interface SessionAuthEnv<User extends ProvisionedUser = ProvisionedUser> {
-  Variables: { auth: AuthContext<User> | undefined };
-}
+import type { SessionAuthEnv } from './hono-env.js';
+
+export type { SessionAuthEnv } from './hono-env.js';
 
 export interface HonoSessionAuthOptions<User extends ProvisionedUser = ProvisionedUser> extends Omit<HttpAuthOptions<User>, 'getToken'> {
   /** The request's network, for the manager's `drift: 'refresh'` (as httpAuth's `network`): Hono knows the client's address through its runtime (`getConnInfo(c)`). @default none */
