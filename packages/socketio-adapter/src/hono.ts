@@ -1,7 +1,7 @@
 import type { SessionVerifier } from '@jwt-session/session-core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { AuthContext, ProvisionedUser } from './authenticate.js';
+import type { ProvisionedUser } from './authenticate.js';
 import { AuthError } from './errors.js';
 import type { GetToken, HttpAuthOptions, HttpRequestLike } from './http-auth.js';
 import { httpAuthenticator } from './http-authenticator.js';
