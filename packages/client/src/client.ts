@@ -120,10 +120,10 @@ export class SessionClient {
   #channel: ChannelLike | undefined;
   #token: string | undefined;
   #sessionId: string | undefined;
-  #expiresAt = 0;
+  #expiresAt!: number;
   /** performance.now() at which the token expires. */
-  #deadline = 0;
-  #lifetime = 0;
+  #deadline!: number;
+  #lifetime!: number;
   /** Bumped whenever the token changes or the session ends: a refresh started before is moot. */
   #gen = 0;
   #refreshing: Promise<void> | undefined;
@@ -134,9 +134,9 @@ export class SessionClient {
   /** Where relative URLs point, and the origins that receive the access token. */
   readonly #here: string;
   readonly #origins: Set<string | undefined>;
-  #endingUntil = 0;
+  #endingUntil!: number;
   /** Without Web Locks: a sibling announced a renewal; its result is expected until then. */
-  #siblingUntil = 0;
+  #siblingUntil!: number;
   #wake: (() => void)[] = [];
   /** Sessions that ended here: a late message from a sibling must not bring one back. */
   readonly #ended = new Set<string>();
@@ -148,7 +148,7 @@ export class SessionClient {
   /** The session's key as this tab knows it: made here at sign-in, or read from IndexedDB. */
   #key: Promise<DpopKey | undefined> | undefined;
   /** Whether the current access token is bound (`cnf`): then it travels as `DPoP`, with a proof. */
-  #bound = false;
+  #bound!: boolean;
   /** The newest `DPoP-Nonce` each origin gave (§8). */
   readonly #nonces = new Map<string, string>();
   /** Seconds the server's clock (its `Date` header) is ahead of this device's, when far off: proofs' `iat` is the server's time. */
