@@ -161,7 +161,7 @@ export class SessionClient {
   };
 
   constructor(input: SessionClientOptions = {}) {
-    if (Object(input) !== input) config('options must be an object');
+    if (Object(input) !== input) config('invalid options');
     const options: Record<string, any> = {};
     try {
       // Each getter runs once, here: a throwing one (or a Proxy) is a coded error.
@@ -489,7 +489,7 @@ export class SessionClient {
    * `signedOut`. Returns the function that unbinds it.
    */
   attachSocket(socket: SocketLike): () => void {
-    if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') config('attachSocket needs a socket');
+    if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') config('invalid option socket');
     // The Socket.IO endpoint as engine.io requests it: the manager's origin and its path with one trailing slash, no query.
     const htu = (): string => {
       const manager = socket.io as { uri?: string; opts?: { path?: string } } | undefined;
