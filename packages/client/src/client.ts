@@ -123,7 +123,8 @@ export class SessionClient {
   #expiresAt!: number;
   /** performance.now() at which the token expires. */
   #deadline!: number;
-  #lifetime!: number;
+  /** How long before #deadline a renewal is due: the `refreshAhead` share of the token's lifetime, at most a minute. */
+  #margin!: number;
   /** Bumped whenever the token changes or the session ends: a refresh started before is moot. */
   #gen = 0;
   #refreshing: Promise<void> | undefined;
@@ -260,7 +261,7 @@ export class SessionClient {
    * server's code when the cookie is no longer valid.
    */
   async restore(): Promise<boolean> {
-    if (this.#token === undefined) await this.#renew(this.#gen);
+    if (this.#token === undefined) await this.#renew();
     return this.#token !== undefined;
   }
 
@@ -345,14 +346,14 @@ export class SessionClient {
    */
   async token(): Promise<string> {
     // Offline or a failing server: the current token may still be good for a while.
-    if (this.#stale()) await this.#renew(this.#gen).catch(noop);
+    if (this.#stale()) await this.#renew().catch(noop);
     if (this.#token === undefined) throw new SessionClientError('ERR_NOT_SIGNED_IN', 'not signed in');
     return this.#token;
   }
 
   /** Renews the access token now (one rotation, shared with the other tabs). */
   refresh(): Promise<void> {
-    return this.#renew(this.#gen);
+    return this.#renew();
   }
 
   /**
@@ -445,7 +446,7 @@ export class SessionClient {
     // It rotates the refresh token: never alongside a renewal, here or in a sibling tab (it would read as reuse).
     while (this.#refreshing) await this.#refreshing.catch(noop);
     // In the place of a rotation: the same lock, the same single flight; a renewal asked for meanwhile waits for it.
-    await this.#renew(this.#gen, false, async () => {
+    await this.#renew(undefined, false, async () => {
       this.#adopt((await (await ok(this.#call(`${this.#base}/reauthenticate`, 'POST', JSON.stringify(credentials), undefined, this.#token))).json().catch(noop)) as SessionBody, true);
     });
   }
@@ -512,7 +513,7 @@ export class SessionClient {
       connect_error: (error: { data?: { code?: unknown } } | undefined) => {
         const code = error?.data?.code;
         // The handshake's token was refused as expired: renew even if it looks fresh here, so this cannot loop.
-        if (code === 'ERR_AUTH_TOKEN_EXPIRED') reconnect(this.#renew(this.#gen));
+        if (code === 'ERR_AUTH_TOKEN_EXPIRED') reconnect(this.#renew());
         else if (code === 'ERR_SESSION_REVOKED') this.#end(revokedReason(null, ending()));
       },
       disconnect: (why: string) => {
@@ -571,13 +572,9 @@ export class SessionClient {
     this.#channel?.postMessage(message);
   }
 
-  #margin(): number {
-    return Math.min(60_000, this.#lifetime * this.#ahead);
-  }
-
   /** Signed in, and the token is within its margin of expiry (or past it). */
   #stale(): boolean {
-    return this.#token !== undefined && now() >= this.#deadline - this.#margin();
+    return this.#token !== undefined && now() >= this.#deadline - this.#margin;
   }
 
   #adopt(body: SessionBody, announce: boolean, lifetime = body?.expiresIn * 1000): void {
@@ -593,12 +590,12 @@ export class SessionClient {
     this.#expiresAt = expiresAt!;
     // expiresIn is whole seconds counted from the server's second, so up to 1 s optimistic.
     this.#deadline = now() + (expiresIn - 1) * 1000;
-    this.#lifetime = lifetime;
+    this.#margin = Math.min(60_000, lifetime * this.#ahead);
     this.#gen += 1;
     this.#backoff = 0;
     // Without Web Locks, tabs that adopted the same token would all fire together: spread them
     // over half the margin, so that the first one's announcement reaches the others in time.
-    let delay = this.#deadline - this.#margin() * (this.#locks ? 1 : 1 - Math.random() / 2) - now();
+    let delay = this.#deadline - this.#margin * (this.#locks ? 1 : 1 - Math.random() / 2) - now();
     // A token already due as it arrives (a server handing out dead tokens) would have the timer renew back
     // to back: back off, doubling while it goes on. A merely short-lived token is renewed no sooner than
     // RENEW_FLOOR, without the doubling: a 3 s token must still be renewed every second or so.
@@ -668,7 +665,7 @@ export class SessionClient {
 
   /** The scheduled renewal; on failure (offline, a 5xx) it retries with backoff, and at once when the browser is back online. */
   #tick(): void {
-    this.#renew(this.#gen, true).catch(() => {
+    this.#renew(undefined, true).catch(() => {
       if (this.#token === undefined) return;
       this.#backoff = Math.min(15_000, Math.max(500, this.#backoff * 2));
       this.#schedule(this.#backoff);
@@ -676,7 +673,7 @@ export class SessionClient {
   }
 
   /** One renewal at a time in this tab; callers that come while one runs share it. */
-  #renew(seen: number, timed = false, rotate = () => this.#rotate(seen)): Promise<void> {
+  #renew(seen = this.#gen, timed = false, rotate = () => this.#rotate(seen)): Promise<void> {
     return (this.#refreshing ??= this.#coordinate(seen, timed, rotate).finally(() => {
       this.#refreshing = undefined;
     }));
@@ -752,7 +749,7 @@ export class SessionClient {
   }
 
   /** The session's key: this tab's, else the one the origin's tabs share in IndexedDB; undefined with DPoP off or none kept. */
-  async #keyNow(): Promise<DpopKey | undefined> {
+  #keyNow(): Promise<DpopKey | undefined> | undefined {
     // Without a stored key (no channel), only the one this tab made at sign-in.
     return this.#dpop ? (this.#key ??= this.#keyName ? loadKey(this.#keyName) : undefined) : undefined;
   }
