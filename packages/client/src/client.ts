@@ -403,7 +403,7 @@ export class SessionClient {
    * bound session with one); sent again once for a DPoP nonce (§9).
    */
   async #send(input: string | URL | Request, init: RequestInit, token?: string, key?: DpopKey): Promise<Response> {
-    const url = new URL(urlOf(input), this.#here).href;
+    const url = new URL(urlOf(input), this.#here);
     const request = input instanceof Request ? input : undefined;
     const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
     key ??= token === undefined || this.#bound ? await this.#keyNow() : undefined;
@@ -755,7 +755,7 @@ export class SessionClient {
   }
 
   /** `url`: absolute. */
-  #proof(key: DpopKey, method: string, url: string, token?: string): Promise<string> {
+  #proof(key: DpopKey, method: string, url: string | URL, token?: string): Promise<string> {
     const full = new URL(url);
     return proof(key, method, full.href, this.#skew, this.#nonces.get(full.origin), token);
   }
@@ -766,9 +766,9 @@ export class SessionClient {
    * should be sent again with them: a `use_dpop_nonce` challenge (§9) with a
    * nonce, or a refused proof whose `iat` this device's clock got wrong.
    */
-  #learn(res: Response, url: string): boolean {
+  #learn(res: Response, url: URL): boolean {
     const nonce = res.headers.get('dpop-nonce');
-    if (nonce !== null) this.#nonces.set(new URL(url).origin, nonce);
+    if (nonce !== null) this.#nonces.set(url.origin, nonce);
     if ((res.status | 1) !== 401) return false; // only a 400 or a 401
     // The clock only from refusals: never cached, unlike a 200 whose Date may be hours old; a proof whose iat was right is never refused for it.
     const skew = this.#skew;
