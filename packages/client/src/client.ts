@@ -121,10 +121,8 @@ export class SessionClient {
   #token: string | undefined;
   #sessionId: string | undefined;
   #expiresAt!: number;
-  /** performance.now() at which the token expires. */
-  #deadline!: number;
-  /** How long before #deadline a renewal is due: the `refreshAhead` share of the token's lifetime, at most a minute. */
-  #margin!: number;
+  /** performance.now() at which a renewal is due: the token's expiry less the margin (the `refreshAhead` share of its lifetime, at most a minute). */
+  #due!: number;
   /** Bumped whenever the token changes or the session ends: a refresh started before is moot. */
   #gen = 0;
   #refreshing: Promise<void> | undefined;
@@ -574,7 +572,7 @@ export class SessionClient {
 
   /** Signed in, and the token is within its margin of expiry (or past it). */
   #stale(): boolean {
-    return this.#token !== undefined && now() >= this.#deadline - this.#margin;
+    return this.#token !== undefined && now() >= this.#due;
   }
 
   #adopt(body: SessionBody, announce: boolean, lifetime = body?.expiresIn * 1000): void {
@@ -589,13 +587,13 @@ export class SessionClient {
     this.#bound = typeof (this.claims?.cnf as { jkt?: unknown } | undefined)?.jkt === 'string';
     this.#expiresAt = expiresAt!;
     // expiresIn is whole seconds counted from the server's second, so up to 1 s optimistic.
-    this.#deadline = now() + (expiresIn - 1) * 1000;
-    this.#margin = Math.min(60_000, lifetime * this.#ahead);
+    const margin = Math.min(60_000, lifetime * this.#ahead);
+    this.#due = now() + (expiresIn - 1) * 1000 - margin;
     this.#gen += 1;
     this.#backoff = 0;
     // Without Web Locks, tabs that adopted the same token would all fire together: spread them
     // over half the margin, so that the first one's announcement reaches the others in time.
-    let delay = this.#deadline - this.#margin * (this.#locks ? 1 : 1 - Math.random() / 2) - now();
+    let delay = this.#due + (this.#locks ? 0 : (margin * Math.random()) / 2) - now();
     // A token already due as it arrives (a server handing out dead tokens) would have the timer renew back
     // to back: back off, doubling while it goes on. A merely short-lived token is renewed no sooner than
     // RENEW_FLOOR, without the doubling: a 3 s token must still be renewed every second or so.
