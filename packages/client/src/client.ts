@@ -617,10 +617,8 @@ export class SessionClient {
     this.#ended.add(sessionId);
     this.#token = this.#sessionId = undefined;
     // The key goes with the session, here and in IndexedDB (unless a sibling has replaced it with a newer session's).
-    const key = this.#key;
+    const gone = this.#keyName && this.#key?.then((k) => k && deleteKey(this.#keyName!, k));
     this.#key = undefined;
-    const name = this.#keyName;
-    const gone = name && key?.then((k) => k && deleteKey(name, k));
     clearTimeout(this.#timer);
     if (announce) this.#post({ t: 'out', s: sessionId, r: reason });
     for (const notify of this.#sockets) notify();
