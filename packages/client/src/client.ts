@@ -136,7 +136,7 @@ export class SessionClient {
   #endingUntil!: number;
   /** Without Web Locks: a sibling announced a renewal; its result is expected until then. */
   #siblingUntil!: number;
-  #wake: (() => void)[] = [];
+  readonly #wake: (() => void)[] = [];
   /** Sessions that ended here: a late message from a sibling must not bring one back. */
   readonly #ended = new Set<string>();
   readonly #listeners = new Map<string, Set<(payload: never) => void>>();
@@ -647,16 +647,12 @@ export class SessionClient {
     // A sibling's renewal started, or ended (its outcome).
     if (type === 'rot') this.#siblingUntil = now() + HOLDER_GRACE_MS;
     else if (type !== 'ending') this.#siblingUntil = 0;
-    const waiting = this.#wake;
-    this.#wake = [];
-    for (const wake of waiting) wake();
+    for (const wake of this.#wake.splice(0)) wake();
   }
 
   #schedule(delay: number): void {
     clearTimeout(this.#timer);
-    const timer = setTimeout(() => this.#tick(), Math.min(MAX_DELAY, delay));
-    (timer as { unref?(): void }).unref?.();
-    this.#timer = timer;
+    (this.#timer = setTimeout(() => this.#tick(), Math.min(MAX_DELAY, delay))).unref?.(); // Node: unref; a browser's timer id has none
   }
 
   /** The scheduled renewal; on failure (offline, a 5xx) it retries with backoff, and at once when the browser is back online. */
