@@ -659,8 +659,7 @@ export class SessionClient {
   #tick(): void {
     this.#renew(undefined, true).catch(() => {
       if (this.#token === undefined) return;
-      this.#backoff = Math.min(15_000, Math.max(500, this.#backoff * 2));
-      this.#schedule(this.#backoff);
+      this.#schedule((this.#backoff = Math.min(15_000, Math.max(500, this.#backoff * 2))));
     });
   }
 
