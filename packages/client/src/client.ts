@@ -205,7 +205,7 @@ export class SessionClient {
     this.#onStepUp = onStepUp;
     this.#dpop = dpop !== false;
     // Without a channel the tabs do not share a session, so they do not share a key either.
-    this.#keyName = channel === false ? undefined : channel;
+    this.#keyName = channel || undefined; // false, or a name (not empty)
     // The endpoints' origin always: the client's own calls to them carry the token.
     this.#origins = new Set([originOf(baseUrl), ...(origins as string[]).map(originOf)]);
     this.#base = baseUrl.replace(/\/$/, '');
@@ -214,7 +214,7 @@ export class SessionClient {
     // A browser's fetch throws "Illegal invocation" when called detached from window.
     this.#fetch = (input, init) => fetch(input, init);
     this.#ahead = refreshAhead;
-    if (channel !== false) {
+    if (channel) {
       this.#locks = locks === undefined ? global.navigator?.locks : (locks ?? undefined);
       const Channel = global.BroadcastChannel;
       if (Channel) {
@@ -593,17 +593,12 @@ export class SessionClient {
     this.#backoff = 0;
     // Without Web Locks, tabs that adopted the same token would all fire together: spread them
     // over half the margin, so that the first one's announcement reaches the others in time.
-    let delay = this.#due + (this.#locks ? 0 : (margin * Math.random()) / 2) - now();
+    const delay = this.#due + (this.#locks ? 0 : (margin * Math.random()) / 2) - now();
     // A token already due as it arrives (a server handing out dead tokens) would have the timer renew back
     // to back: back off, doubling while it goes on. A merely short-lived token is renewed no sooner than
     // RENEW_FLOOR, without the doubling: a 3 s token must still be renewed every second or so.
-    if (delay <= 0) {
-      delay = this.#rapid = Math.min(60_000, Math.max(RENEW_FLOOR, this.#rapid * 2));
-    } else {
-      delay = Math.max(RENEW_FLOOR, delay);
-      this.#rapid = 0;
-    }
-    this.#schedule(delay);
+    this.#rapid = delay <= 0 ? Math.min(60_000, Math.max(RENEW_FLOOR, this.#rapid * 2)) : 0;
+    this.#schedule(this.#rapid || Math.max(RENEW_FLOOR, delay));
     if (announce) this.#post({ t: 'ok', b: body, l: lifetime });
     for (const notify of this.#sockets) notify(accessToken);
     this.#emit('refreshed', { sessionId, expiresAt: expiresAt! });
