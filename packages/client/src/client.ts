@@ -68,9 +68,6 @@ function config(message: string): never {
   throw new SessionClientError('ERR_CONFIG_INVALID', message);
 }
 
-/** The options; the constructor reads each once, in this order. */
-const OPTIONS = ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins', 'dpop', 'onStepUp'] as const;
-
 /** A 2xx body that is not the contract's. */
 function unexpected(status?: number): never {
   throw new SessionClientError('ERR_HTTP', 'unexpected answer', status);
@@ -161,14 +158,13 @@ export class SessionClient {
 
   constructor(input: SessionClientOptions = {}) {
     if (Object(input) !== input) config('invalid options');
-    const options: Record<string, any> = {};
+    let baseUrl: any, signInUrl: any, credentials: any, fetch: any, channel: any, locks: any, refreshAhead: any, tokenOrigins: unknown, dpop: unknown, onStepUp: any;
     try {
-      // Each getter runs once, here: a throwing one (or a Proxy) is a coded error.
-      for (const key of OPTIONS) options[key] = input[key];
+      // Each option is read once, here, in this order: a throwing getter (or a Proxy) is a coded error.
+      ({ baseUrl = '/auth', signInUrl = `${baseUrl}/sign-in`, credentials = 'same-origin', fetch = global.fetch, channel = 'jwt-session', locks, refreshAhead = 0.3, tokenOrigins, dpop, onStepUp } = input);
     } catch {
       config('options could not be read');
     }
-    const { baseUrl = '/auth', signInUrl = `${baseUrl}/sign-in`, channel = 'jwt-session', refreshAhead = 0.3, credentials = 'same-origin', locks, fetch = global.fetch, dpop, onStepUp } = options;
     const here = (this.#here = global.location?.href ?? NO_PAGE);
     const originOf = (url: unknown): string | undefined => {
       try {
@@ -177,7 +173,7 @@ export class SessionClient {
         return undefined;
       }
     };
-    const origins: unknown = options.tokenOrigins ?? [originOf(here)];
+    const origins: unknown = tokenOrigins ?? [originOf(here)];
     // The first option that breaks its rule (RULES says which).
     const bad =
       typeof baseUrl !== 'string'
