@@ -68,9 +68,6 @@ function config(message: string): never {
   throw new SessionClientError('ERR_CONFIG_INVALID', message);
 }
 
-/** The options; the constructor reads each once, in this order. */
-const OPTIONS = ['baseUrl', 'signInUrl', 'credentials', 'fetch', 'channel', 'locks', 'refreshAhead', 'tokenOrigins', 'dpop', 'onStepUp'] as const;
-
 /** A 2xx body that is not the contract's. */
 function unexpected(status?: number): never {
   throw new SessionClientError('ERR_HTTP', 'unexpected answer', status);
@@ -120,10 +117,9 @@ export class SessionClient {
   #channel: ChannelLike | undefined;
   #token: string | undefined;
   #sessionId: string | undefined;
-  #expiresAt = 0;
-  /** performance.now() at which the token expires. */
-  #deadline = 0;
-  #lifetime = 0;
+  #expiresAt!: number;
+  /** performance.now() at which a renewal is due: the token's expiry less the margin (the `refreshAhead` share of its lifetime, at most a minute). */
+  #due!: number;
   /** Bumped whenever the token changes or the session ends: a refresh started before is moot. */
   #gen = 0;
   #refreshing: Promise<void> | undefined;
@@ -134,10 +130,10 @@ export class SessionClient {
   /** Where relative URLs point, and the origins that receive the access token. */
   readonly #here: string;
   readonly #origins: Set<string | undefined>;
-  #endingUntil = 0;
+  #endingUntil!: number;
   /** Without Web Locks: a sibling announced a renewal; its result is expected until then. */
-  #siblingUntil = 0;
-  #wake: (() => void)[] = [];
+  #siblingUntil!: number;
+  readonly #wake: (() => void)[] = [];
   /** Sessions that ended here: a late message from a sibling must not bring one back. */
   readonly #ended = new Set<string>();
   readonly #listeners = new Map<string, Set<(payload: never) => void>>();
@@ -148,7 +144,7 @@ export class SessionClient {
   /** The session's key as this tab knows it: made here at sign-in, or read from IndexedDB. */
   #key: Promise<DpopKey | undefined> | undefined;
   /** Whether the current access token is bound (`cnf`): then it travels as `DPoP`, with a proof. */
-  #bound = false;
+  #bound!: boolean;
   /** The newest `DPoP-Nonce` each origin gave (§8). */
   readonly #nonces = new Map<string, string>();
   /** Seconds the server's clock (its `Date` header) is ahead of this device's, when far off: proofs' `iat` is the server's time. */
@@ -161,15 +157,14 @@ export class SessionClient {
   };
 
   constructor(input: SessionClientOptions = {}) {
-    if (Object(input) !== input) config('options must be an object');
-    const options: Record<string, any> = {};
+    if (Object(input) !== input) config('invalid options');
+    let baseUrl: any, signInUrl: any, credentials: any, fetch: any, channel: any, locks: any, refreshAhead: any, tokenOrigins: unknown, dpop: unknown, onStepUp: any;
     try {
-      // Each getter runs once, here: a throwing one (or a Proxy) is a coded error.
-      for (const key of OPTIONS) options[key] = input[key];
+      // Each option is read once, here, in this order: a throwing getter (or a Proxy) is a coded error.
+      ({ baseUrl = '/auth', signInUrl = `${baseUrl}/sign-in`, credentials = 'same-origin', fetch = global.fetch, channel = 'jwt-session', locks, refreshAhead = 0.3, tokenOrigins, dpop, onStepUp } = input);
     } catch {
       config('options could not be read');
     }
-    const { baseUrl = '/auth', signInUrl = `${baseUrl}/sign-in`, channel = 'jwt-session', refreshAhead = 0.3, credentials = 'same-origin', locks, fetch = global.fetch, dpop, onStepUp } = options;
     const here = (this.#here = global.location?.href ?? NO_PAGE);
     const originOf = (url: unknown): string | undefined => {
       try {
@@ -178,7 +173,7 @@ export class SessionClient {
         return undefined;
       }
     };
-    const origins: unknown = options.tokenOrigins ?? [originOf(here)];
+    const origins: unknown = tokenOrigins ?? [originOf(here)];
     // The first option that breaks its rule (RULES says which).
     const bad =
       typeof baseUrl !== 'string'
@@ -206,7 +201,7 @@ export class SessionClient {
     this.#onStepUp = onStepUp;
     this.#dpop = dpop !== false;
     // Without a channel the tabs do not share a session, so they do not share a key either.
-    this.#keyName = channel === false ? undefined : channel;
+    this.#keyName = channel || undefined; // false, or a name (not empty)
     // The endpoints' origin always: the client's own calls to them carry the token.
     this.#origins = new Set([originOf(baseUrl), ...(origins as string[]).map(originOf)]);
     this.#base = baseUrl.replace(/\/$/, '');
@@ -215,7 +210,7 @@ export class SessionClient {
     // A browser's fetch throws "Illegal invocation" when called detached from window.
     this.#fetch = (input, init) => fetch(input, init);
     this.#ahead = refreshAhead;
-    if (channel !== false) {
+    if (channel) {
       this.#locks = locks === undefined ? global.navigator?.locks : (locks ?? undefined);
       const Channel = global.BroadcastChannel;
       if (Channel) {
@@ -260,7 +255,7 @@ export class SessionClient {
    * server's code when the cookie is no longer valid.
    */
   async restore(): Promise<boolean> {
-    if (this.#token === undefined) await this.#renew(this.#gen);
+    if (this.#token === undefined) await this.#renew();
     return this.#token !== undefined;
   }
 
@@ -345,14 +340,14 @@ export class SessionClient {
    */
   async token(): Promise<string> {
     // Offline or a failing server: the current token may still be good for a while.
-    if (this.#stale()) await this.#renew(this.#gen).catch(noop);
+    if (this.#stale()) await this.#renew().catch(noop);
     if (this.#token === undefined) throw new SessionClientError('ERR_NOT_SIGNED_IN', 'not signed in');
     return this.#token;
   }
 
   /** Renews the access token now (one rotation, shared with the other tabs). */
   refresh(): Promise<void> {
-    return this.#renew(this.#gen);
+    return this.#renew();
   }
 
   /**
@@ -402,7 +397,7 @@ export class SessionClient {
    * bound session with one); sent again once for a DPoP nonce (§9).
    */
   async #send(input: string | URL | Request, init: RequestInit, token?: string, key?: DpopKey): Promise<Response> {
-    const url = new URL(urlOf(input), this.#here).href;
+    const url = new URL(urlOf(input), this.#here);
     const request = input instanceof Request ? input : undefined;
     const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
     key ??= token === undefined || this.#bound ? await this.#keyNow() : undefined;
@@ -445,7 +440,7 @@ export class SessionClient {
     // It rotates the refresh token: never alongside a renewal, here or in a sibling tab (it would read as reuse).
     while (this.#refreshing) await this.#refreshing.catch(noop);
     // In the place of a rotation: the same lock, the same single flight; a renewal asked for meanwhile waits for it.
-    await this.#renew(this.#gen, false, async () => {
+    await this.#renew(undefined, false, async () => {
       this.#adopt((await (await ok(this.#call(`${this.#base}/reauthenticate`, 'POST', JSON.stringify(credentials), undefined, this.#token))).json().catch(noop)) as SessionBody, true);
     });
   }
@@ -489,7 +484,7 @@ export class SessionClient {
    * `signedOut`. Returns the function that unbinds it.
    */
   attachSocket(socket: SocketLike): () => void {
-    if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') config('attachSocket needs a socket');
+    if (typeof socket?.on !== 'function' || typeof socket.off !== 'function') config('invalid option socket');
     // The Socket.IO endpoint as engine.io requests it: the manager's origin and its path with one trailing slash, no query.
     const htu = (): string => {
       const manager = socket.io as { uri?: string; opts?: { path?: string } } | undefined;
@@ -512,7 +507,7 @@ export class SessionClient {
       connect_error: (error: { data?: { code?: unknown } } | undefined) => {
         const code = error?.data?.code;
         // The handshake's token was refused as expired: renew even if it looks fresh here, so this cannot loop.
-        if (code === 'ERR_AUTH_TOKEN_EXPIRED') reconnect(this.#renew(this.#gen));
+        if (code === 'ERR_AUTH_TOKEN_EXPIRED') reconnect(this.#renew());
         else if (code === 'ERR_SESSION_REVOKED') this.#end(revokedReason(null, ending()));
       },
       disconnect: (why: string) => {
@@ -571,13 +566,9 @@ export class SessionClient {
     this.#channel?.postMessage(message);
   }
 
-  #margin(): number {
-    return Math.min(60_000, this.#lifetime * this.#ahead);
-  }
-
   /** Signed in, and the token is within its margin of expiry (or past it). */
   #stale(): boolean {
-    return this.#token !== undefined && now() >= this.#deadline - this.#margin();
+    return this.#token !== undefined && now() >= this.#due;
   }
 
   #adopt(body: SessionBody, announce: boolean, lifetime = body?.expiresIn * 1000): void {
@@ -592,23 +583,18 @@ export class SessionClient {
     this.#bound = typeof (this.claims?.cnf as { jkt?: unknown } | undefined)?.jkt === 'string';
     this.#expiresAt = expiresAt!;
     // expiresIn is whole seconds counted from the server's second, so up to 1 s optimistic.
-    this.#deadline = now() + (expiresIn - 1) * 1000;
-    this.#lifetime = lifetime;
+    const margin = Math.min(60_000, lifetime * this.#ahead);
+    this.#due = now() + (expiresIn - 1) * 1000 - margin;
     this.#gen += 1;
     this.#backoff = 0;
     // Without Web Locks, tabs that adopted the same token would all fire together: spread them
     // over half the margin, so that the first one's announcement reaches the others in time.
-    let delay = this.#deadline - this.#margin() * (this.#locks ? 1 : 1 - Math.random() / 2) - now();
+    const delay = this.#due + (this.#locks ? 0 : (margin * Math.random()) / 2) - now();
     // A token already due as it arrives (a server handing out dead tokens) would have the timer renew back
     // to back: back off, doubling while it goes on. A merely short-lived token is renewed no sooner than
     // RENEW_FLOOR, without the doubling: a 3 s token must still be renewed every second or so.
-    if (delay <= 0) {
-      delay = this.#rapid = Math.min(60_000, Math.max(RENEW_FLOOR, this.#rapid * 2));
-    } else {
-      delay = Math.max(RENEW_FLOOR, delay);
-      this.#rapid = 0;
-    }
-    this.#schedule(delay);
+    this.#rapid = delay <= 0 ? Math.min(60_000, Math.max(RENEW_FLOOR, this.#rapid * 2)) : 0;
+    this.#schedule(this.#rapid || Math.max(RENEW_FLOOR, delay));
     if (announce) this.#post({ t: 'ok', b: body, l: lifetime });
     for (const notify of this.#sockets) notify(accessToken);
     this.#emit('refreshed', { sessionId, expiresAt: expiresAt! });
@@ -622,10 +608,8 @@ export class SessionClient {
     this.#ended.add(sessionId);
     this.#token = this.#sessionId = undefined;
     // The key goes with the session, here and in IndexedDB (unless a sibling has replaced it with a newer session's).
-    const key = this.#key;
+    const gone = this.#keyName && this.#key?.then((k) => k && deleteKey(this.#keyName!, k));
     this.#key = undefined;
-    const name = this.#keyName;
-    const gone = name && key?.then((k) => k && deleteKey(name, k));
     clearTimeout(this.#timer);
     if (announce) this.#post({ t: 'out', s: sessionId, r: reason });
     for (const notify of this.#sockets) notify();
@@ -654,29 +638,24 @@ export class SessionClient {
     // A sibling's renewal started, or ended (its outcome).
     if (type === 'rot') this.#siblingUntil = now() + HOLDER_GRACE_MS;
     else if (type !== 'ending') this.#siblingUntil = 0;
-    const waiting = this.#wake;
-    this.#wake = [];
-    for (const wake of waiting) wake();
+    for (const wake of this.#wake.splice(0)) wake();
   }
 
   #schedule(delay: number): void {
     clearTimeout(this.#timer);
-    const timer = setTimeout(() => this.#tick(), Math.min(MAX_DELAY, delay));
-    (timer as { unref?(): void }).unref?.();
-    this.#timer = timer;
+    (this.#timer = setTimeout(() => this.#tick(), Math.min(MAX_DELAY, delay))).unref?.(); // Node: unref; a browser's timer id has none
   }
 
   /** The scheduled renewal; on failure (offline, a 5xx) it retries with backoff, and at once when the browser is back online. */
   #tick(): void {
-    this.#renew(this.#gen, true).catch(() => {
+    this.#renew(undefined, true).catch(() => {
       if (this.#token === undefined) return;
-      this.#backoff = Math.min(15_000, Math.max(500, this.#backoff * 2));
-      this.#schedule(this.#backoff);
+      this.#schedule((this.#backoff = Math.min(15_000, Math.max(500, this.#backoff * 2))));
     });
   }
 
   /** One renewal at a time in this tab; callers that come while one runs share it. */
-  #renew(seen: number, timed = false, rotate = () => this.#rotate(seen)): Promise<void> {
+  #renew(seen = this.#gen, timed = false, rotate = () => this.#rotate(seen)): Promise<void> {
     return (this.#refreshing ??= this.#coordinate(seen, timed, rotate).finally(() => {
       this.#refreshing = undefined;
     }));
@@ -752,13 +731,13 @@ export class SessionClient {
   }
 
   /** The session's key: this tab's, else the one the origin's tabs share in IndexedDB; undefined with DPoP off or none kept. */
-  async #keyNow(): Promise<DpopKey | undefined> {
+  #keyNow(): Promise<DpopKey | undefined> | undefined {
     // Without a stored key (no channel), only the one this tab made at sign-in.
     return this.#dpop ? (this.#key ??= this.#keyName ? loadKey(this.#keyName) : undefined) : undefined;
   }
 
   /** `url`: absolute. */
-  #proof(key: DpopKey, method: string, url: string, token?: string): Promise<string> {
+  #proof(key: DpopKey, method: string, url: string | URL, token?: string): Promise<string> {
     const full = new URL(url);
     return proof(key, method, full.href, this.#skew, this.#nonces.get(full.origin), token);
   }
@@ -769,9 +748,9 @@ export class SessionClient {
    * should be sent again with them: a `use_dpop_nonce` challenge (§9) with a
    * nonce, or a refused proof whose `iat` this device's clock got wrong.
    */
-  #learn(res: Response, url: string): boolean {
+  #learn(res: Response, url: URL): boolean {
     const nonce = res.headers.get('dpop-nonce');
-    if (nonce !== null) this.#nonces.set(new URL(url).origin, nonce);
+    if (nonce !== null) this.#nonces.set(url.origin, nonce);
     if ((res.status | 1) !== 401) return false; // only a 400 or a 401
     // The clock only from refusals: never cached, unlike a 200 whose Date may be hours old; a proof whose iat was right is never refused for it.
     const skew = this.#skew;

@@ -55,7 +55,8 @@ const te = new TextEncoder();
 export const b64u = (bytes: ArrayBuffer | Uint8Array): string =>
   btoa(String.fromCharCode(...new Uint8Array(bytes)))
     .replace(/=/g, '')
-    .replace(/[+/]/g, (c) => (c === '+' ? '-' : '_'));
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
 const encode = (value: unknown): string => b64u(te.encode(JSON.stringify(value)));
 const subtle = (): SubtleCrypto | undefined => globalThis.crypto?.subtle;
 
